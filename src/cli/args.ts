@@ -1,0 +1,64 @@
+/**
+ * A small flag parser with restic's conventions: long flags (--name value or --name=value),
+ * short aliases, repeatable flags, booleans, and "--" ending flags. Unknown flags are a usage error.
+ */
+import { HoardError } from '../core/errors.js';
+
+export type FlagType = 'string' | 'boolean' | 'list';
+
+export interface FlagSpec {
+  type: FlagType;
+  short?: string;
+  help: string;
+}
+
+export type FlagSpecs = Record<string, FlagSpec>;
+
+export interface Parsed {
+  flags: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  /** Words after "--" (a command to run). */
+  rest: string[];
+}
+
+/** Parses argv against the specs; kind "usage" naming the flag when something does not fit. */
+export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Parsed {
+  const flags: Parsed['flags'] = {};
+  const positionals: string[] = [];
+  const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([n, s]) => [s.short!, n]));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return { flags, positionals, rest: argv.slice(i + 1) };
+    let name: string | undefined, inline: string | undefined;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    } else if (a.startsWith('-') && a.length === 2) {
+      name = byShort.get(a[1]);
+      if (!name) throw new HoardError('usage', `unknown flag ${a} for \`hoard ${command}\``, { hint: `see \`hoard ${command} --help\`` });
+    } else {
+      positionals.push(a);
+      continue;
+    }
+    const spec = specs[name];
+    if (!spec) throw new HoardError('usage', `unknown flag --${name} for \`hoard ${command}\``, { hint: `see \`hoard ${command} --help\`` });
+    if (spec.type === 'boolean') {
+      flags[name] = inline === undefined ? true : inline !== 'false';
+      continue;
+    }
+    const v = inline ?? argv[++i];
+    if (v === undefined) throw new HoardError('usage', `flag --${name} needs a value`, { hint: `see \`hoard ${command} --help\`` });
+    if (spec.type === 'list') flags[name] = [...((flags[name] as string[] | undefined) ?? []), v];
+    else flags[name] = v;
+  }
+  return { flags, positionals, rest: [] };
+}
+
+/** Help text for a command's flags. */
+export function flagHelp(specs: FlagSpecs): string {
+  return Object.entries(specs).map(([n, s]) => {
+    const left = `${s.short ? `-${s.short}, ` : '    '}--${n}${s.type === 'boolean' ? '' : ' VALUE'}`;
+    return `  ${left.padEnd(30)} ${s.help}`;
+  }).join('\n');
+}

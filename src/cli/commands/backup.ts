@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { HoardError } from '../../core/errors.js';
+import { type BackupOptions, type BackupSummary, backupFiles, backupStream } from '../../core/backup/backup.js';
+import type { CompressionMode } from '../../core/format/compression.js';
+import { listSnapshots } from '../../core/repository/snapshots.js';
+import { identity } from '../../app/environment.js';
+import { openFromEnv, withLock } from '../../app/repository-access.js';
+import { runForStream } from '../../app/command-stream.js';
+import { type Command, type CommandContext, formatBytes } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { VERSION } from '../version.js';
+
+export function compressionFlag(v: unknown): CompressionMode | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'auto' || v === 'max' || v === 'off') return v;
+  throw new HoardError('usage', `unknown compression mode ${String(v)}`, { hint: 'use auto, max or off' });
+}
+
+async function excludes(ctx: CommandContext): Promise<string[]> {
+  const out = [...((ctx.args.flags.exclude as string[] | undefined) ?? [])];
+  for (const f of (ctx.args.flags['exclude-file'] as string[] | undefined) ?? []) {
+    try { out.push(...(await readFile(f, 'utf8')).split('\n')); } catch (e) {
+      throw new HoardError('usage', `cannot read exclude file ${f}: ${(e as NodeJS.ErrnoException).code}`, { hint: 'check the --exclude-file path' });
+    }
+  }
+  return out;
+}
+
+export const backupCommand: Command = {
+  name: 'backup', summary: 'back up files, folders or a stream',
+  usage: 'hoard backup [flags] PATH...\n       hoard backup --stdin --stdin-filename NAME\n       hoard backup --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...',
+  flags: {
+    exclude: { type: 'list', short: 'e', help: 'exclude paths matching the pattern (repeatable)' },
+    'exclude-file': { type: 'list', help: 'read exclude patterns from a file (repeatable)' },
+    stdin: { type: 'boolean', help: 'back up standard input as one file' },
+    'stdin-filename': { type: 'string', help: 'file name for --stdin / --stdin-from-command (default stdin)' },
+    'stdin-from-command': { type: 'boolean', help: 'back up the output of the command after --' },
+    tag: { type: 'list', help: 'add a tag (repeatable)' },
+    host: { type: 'string', help: 'hostname to record (default: this host)' },
+    'dry-run': { type: 'boolean', short: 'n', help: 'do everything but write to the repository' },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const id = identity(ctx.env);
+    const fromCmd = f['stdin-from-command'] === true;
+    if (fromCmd && ctx.args.rest.length === 0) throw new HoardError('usage', '--stdin-from-command needs a command after --', { hint: 'e.g. hoard backup --stdin-from-command -- pg_dump mydb' });
+    if ((f.stdin || fromCmd) && ctx.args.positionals.length) throw new HoardError('usage', 'paths cannot be combined with --stdin', { hint: 'back up either a stream or paths' });
+    const repo = await openFromEnv(ctx.env, { repo: f.repo as string | undefined, compression: compressionFlag(f.compression), signal: ctx.signal });
+    try {
+      const sum = await withLock(ctx.env, repo, false, async () => {
+        const history = (await listSnapshots(repo, ctx.signal)).snapshots;
+        const o: BackupOptions = {
+          clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true, history,
+          info: { hostname: (f.host as string | undefined) ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: f.tag as string[] | undefined, programVersion: `hoard ${VERSION}` },
+        };
+        const filename = (f['stdin-filename'] as string | undefined) ?? 'stdin';
+        if (fromCmd) {
+          const run = runForStream(ctx.args.rest, ctx.signal);
+          return backupStream(repo, { stream: run.stdout, filename, done: run.done }, o);
+        }
+        if (f.stdin) return backupStream(repo, { stream: process.stdin, filename }, o);
+        return backupFiles(repo, ctx.args.positionals, { ...o, cwd: ctx.env.cwd, excludes: await excludes(ctx) });
+      });
+      return report(ctx, sum, f['dry-run'] === true);
+    } finally {
+      await repo.close();
+    }
+  },
+};
+
+function report(ctx: CommandContext, s: BackupSummary, dry: boolean): number {
+  const code = s.stats.errors.length ? EXIT.partial : 0;
+  if (ctx.json) {
+    ctx.out(JSON.stringify({
+      message_type: 'summary', snapshot_id: s.snapshotId ?? null, dry_run: dry, ...s.stats,
+      errors: s.stats.errors, total_duration: s.durationMs / 1000,
+    }));
+    return code;
+  }
+  const st = s.stats;
+  ctx.out(`Files: ${st.files_new} new, ${st.files_changed} changed, ${st.files_unmodified} unmodified`);
+  ctx.out(`Dirs:  ${st.dirs_new} new, ${st.dirs_changed} changed, ${st.dirs_unmodified} unmodified`);
+  ctx.out(`Added to the repository: ${formatBytes(st.data_added)} (${formatBytes(st.data_added_packed)} stored)`);
+  ctx.out(`processed ${st.total_files_processed} files, ${formatBytes(st.total_bytes_processed)} in ${(s.durationMs / 1000).toFixed(1)}s`);
+  if (st.errors.length) ctx.out(`${st.errors.length} file(s) could not be read and are missing from the snapshot (see warnings)`);
+  ctx.out(dry ? 'dry run: nothing was written' : `snapshot ${s.snapshotId!.slice(0, 8)} saved`);
+  return code;
+}
+

@@ -1,0 +1,126 @@
+/** Commands that check or change the repository: check, forget, unlock, key. */
+import { HoardError } from '../../core/errors.js';
+import { checkRepository } from '../../core/check/check.js';
+import { findSnapshot, listSnapshots, removeSnapshot } from '../../core/repository/snapshots.js';
+import { removeLocks } from '../../core/repository/locks.js';
+import { addKey, listKeys, removeKey } from '../../core/repository/open.js';
+import { identity, lockOwner, resolvePassword } from '../../app/environment.js';
+import { openFromEnv, withLock } from '../../app/repository-access.js';
+import type { Command, CommandContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+
+const repoFlag = (ctx: CommandContext) => ctx.args.flags.repo as string | undefined;
+
+function parseSubset(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(v);
+  const frac = /^(\d+)\/(\d+)$/.exec(v);
+  const x = m ? Number(m[1]) / 100 : frac ? Number(frac[1]) / Number(frac[2]) : NaN;
+  if (!(x > 0 && x <= 1)) throw new HoardError('usage', `invalid --read-data-subset ${v}`, { hint: 'give a percentage such as 10%' });
+  return x;
+}
+
+export const checkCommand: Command = {
+  name: 'check', summary: 'check the repository for errors', usage: 'hoard check [--read-data | --read-data-subset N%]',
+  flags: {
+    'read-data': { type: 'boolean', help: 'also read, decrypt and verify all data' },
+    'read-data-subset': { type: 'string', help: 'read this share of the packs, e.g. 10%' },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const subset = f['read-data-subset'] ? parseSubset(String(f['read-data-subset'])) : undefined;
+    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const s = await withLock(ctx.env, repo, false, () => checkRepository(repo, { readData: f['read-data'] === true, subset, signal: ctx.signal, report: ctx.report }));
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', ok: s.errors.length === 0, ...s }));
+    else {
+      for (const h of s.hints) ctx.out(`hint: ${h}`);
+      ctx.out(`checked ${s.snapshots} snapshots, ${s.packs} packs${s.packsRead ? `, read ${s.packsRead} packs` : ''}`);
+      for (const a of s.affected) ctx.out(`snapshot ${a.snapshot.slice(0, 8)} is damaged: ${a.paths.slice(0, 10).join(', ')}${a.paths.length > 10 ? ` and ${a.paths.length - 10} more` : ''}`);
+      if (s.damagedPacks.length) ctx.out(`damaged packs: ${s.damagedPacks.join(', ')}`);
+      ctx.out(s.errors.length ? `${s.errors.length} error(s) found: the repository is damaged` : 'no errors were found');
+    }
+    return s.errors.length ? EXIT.verify : 0;
+  },
+};
+
+export const forgetCommand: Command = {
+  name: 'forget', summary: 'remove snapshots (their data stays until a prune)', usage: 'hoard forget ID...',
+  flags: {},
+  async run(ctx) {
+    if (!ctx.args.positionals.length) throw new HoardError('usage', 'forget needs snapshot ids', { hint: 'see `hoard snapshots`' });
+    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const removed = await withLock(ctx.env, repo, true, async () => {
+      const list = (await listSnapshots(repo, ctx.signal)).snapshots;
+      const ids = ctx.args.positionals.map((r) => findSnapshot(list, r).id);
+      for (const id of ids) await removeSnapshot(repo, id);
+      return ids;
+    });
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', removed }));
+    else for (const id of removed) ctx.out(`removed snapshot ${id.slice(0, 8)}`);
+    return 0;
+  },
+};
+
+export const unlockCommand: Command = {
+  name: 'unlock', summary: 'remove stale locks', usage: 'hoard unlock [--remove-all]',
+  flags: { 'remove-all': { type: 'boolean', help: 'remove all locks, even those in use' } },
+  async run(ctx) {
+    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const removed = await removeLocks(repo, { clock: ctx.env.clock, owner: lockOwner(ctx.env), removeAll: ctx.args.flags['remove-all'] === true });
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', removed }));
+    else ctx.out(removed.length ? `removed ${removed.length} lock(s)` : 'no stale locks');
+    return 0;
+  },
+};
+
+async function newPassword(ctx: CommandContext): Promise<string> {
+  const v = ctx.env.vars;
+  const sub = { ...ctx.env, vars: { HOARD_PASSWORD: v.HOARD_NEW_PASSWORD, HOARD_PASSWORD_FILE: v.HOARD_NEW_PASSWORD_FILE, HOARD_PASSWORD_COMMAND: v.HOARD_NEW_PASSWORD_COMMAND } };
+  try {
+    return await resolvePassword(sub, { confirm: true });
+  } catch {
+    throw new HoardError('usage', 'no new password given', { hint: 'set HOARD_NEW_PASSWORD or HOARD_NEW_PASSWORD_FILE (or run on a terminal)' });
+  }
+}
+
+export const keyCommand: Command = {
+  name: 'key', summary: 'manage passwords: key list|add|remove ID|passwd', usage: 'hoard key list|add|remove ID|passwd',
+  flags: {},
+  async run(ctx) {
+    const [sub, arg] = ctx.args.positionals;
+    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const who = identity(ctx.env);
+    switch (sub) {
+      case 'list': {
+        const keys = await listKeys(repo);
+        if (ctx.json) ctx.out(JSON.stringify(keys.map((k) => ({ ...k, short_id: k.id.slice(0, 8) }))));
+        else for (const k of keys) ctx.out(`${k.current ? '*' : ' '}${k.id.slice(0, 8)}  ${k.username}@${k.hostname}  ${k.created}`);
+        return 0;
+      }
+      case 'add': {
+        const id = await withLock(ctx.env, repo, true, async () => addKey(repo, await newPassword(ctx), who));
+        ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', added: id }) : `added key ${id.slice(0, 8)}`);
+        return 0;
+      }
+      case 'remove': {
+        if (!arg) throw new HoardError('usage', 'key remove needs a key id', { hint: 'see `hoard key list`' });
+        const all = await listKeys(repo);
+        const m = all.filter((k) => k.id.startsWith(arg));
+        if (m.length !== 1) throw new HoardError(m.length ? 'usage' : 'not-found', m.length ? `key prefix ${arg} is ambiguous` : `no key ${arg}`, { hint: 'see `hoard key list`' });
+        await withLock(ctx.env, repo, true, () => removeKey(repo, m[0].id));
+        ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', removed: m[0].id }) : `removed key ${m[0].id.slice(0, 8)}`);
+        return 0;
+      }
+      case 'passwd': {
+        const id = await withLock(ctx.env, repo, true, async () => {
+          const added = await addKey(repo, await newPassword(ctx), who);
+          await repo.backend.remove({ type: 'key', name: repo.keyId });
+          return added;
+        });
+        ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', added: id, removed: repo.keyId }) : `password changed (key ${id.slice(0, 8)})`);
+        return 0;
+      }
+      default:
+        throw new HoardError('usage', `unknown key command ${sub ?? ''}`.trim(), { hint: 'use key list, key add, key remove ID or key passwd' });
+    }
+  },
+};

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/** The hoard CLI: composition root. Parses argv, runs one command, maps errors to exit codes. */
+import { HoardError } from '../core/errors.js';
+import { type Env, systemClock } from '../app/environment.js';
+import { flagHelp, parseArgs } from './args.js';
+import { type Command, type CommandContext, GLOBAL_FLAGS } from './context.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { createReporter } from './progress.js';
+import { VERSION } from './version.js';
+import { initCommand } from './commands/init.js';
+import { backupCommand } from './commands/backup.js';
+import { snapshotsCommand } from './commands/snapshots.js';
+import { dumpCommand, lsCommand, restoreCommand } from './commands/read.js';
+import { checkCommand, forgetCommand, keyCommand, unlockCommand } from './commands/maintain.js';
+import { demoCommand } from './commands/demo.js';
+
+const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, restoreCommand, dumpCommand, checkCommand, forgetCommand, keyCommand, unlockCommand, demoCommand];
+
+function usage(): string {
+  return [`hoard ${VERSION}: backups of databases and files in a restic-compatible repository`, '', 'Usage: hoard COMMAND [flags]', '', 'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '  version    print the version', '',
+    'Global flags:', flagHelp(GLOBAL_FLAGS), '', 'Password: HOARD_PASSWORD, HOARD_PASSWORD_FILE or HOARD_PASSWORD_COMMAND (RESTIC_* too).',
+    'Run `hoard COMMAND --help` for a command\'s flags.'].join('\n');
+}
+
+function printError(e: unknown, json: boolean): number {
+  const he = e instanceof HoardError ? e : new HoardError('internal', `internal error: ${(e as Error)?.message ?? String(e)}`, { hint: 'please report this with the command you ran (HOARD_DEBUG=1 shows details)' });
+  const code = exitCodeFor(he.kind);
+  if (process.env.HOARD_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  if (json) process.stderr.write(`${JSON.stringify({ message_type: 'error', kind: he.kind, message: he.message, hint: he.hint ?? null, exit_code: code, ...he.context })}\n`);
+  else process.stderr.write(`hoard: ${he.message}\n${he.hint ? `  ${he.hint}\n` : ''}`);
+  return code;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv.find((a) => !a.startsWith('-'));
+  if (argv.includes('--version') || name === 'version') { process.stdout.write(`hoard ${VERSION}\n`); return 0; }
+  if (!name) { process.stdout.write(`${usage()}\n`); return argv.length ? 0 : EXIT.failure; }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  const json = argv.includes('--json');
+  if (!cmd) return printError(new HoardError('usage', `unknown command ${name}`, { hint: 'run `hoard --help` for the list' }), json);
+  const idx = argv.indexOf(name);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new HoardError('interrupted', 'interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const specs = { ...GLOBAL_FLAGS, ...cmd.flags };
+    const args = parseArgs([...argv.slice(0, idx), ...argv.slice(idx + 1)], specs, cmd.name);
+    if (args.flags.help) { process.stdout.write(`Usage: ${cmd.usage}\n\n${cmd.summary}\n\nFlags:\n${flagHelp(specs)}\n`); return 0; }
+    const env: Env = { vars: process.env, clock: systemClock, cwd: process.cwd(), isTTY: !!process.stdin.isTTY && !!process.stderr.isTTY };
+    const reporter = createReporter({ tty: !!process.stderr.isTTY, json, clock: systemClock });
+    const ctx: CommandContext = { env, args, json, signal: controller.signal, out: (l) => process.stdout.write(`${l}\n`), report: reporter };
+    try {
+      return await cmd.run(ctx);
+    } finally {
+      reporter.done();
+    }
+  } catch (e) {
+    if (controller.signal.aborted) return printError(new HoardError('interrupted', 'interrupted; nothing partial was saved as a snapshot'), json);
+    return printError(e, json);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.exitCode = printError(e, false); });

@@ -1,0 +1,197 @@
+/**
+ * The backup verb: files or one stream → blobs → trees → snapshot, in restic's write order
+ * (packs, index, snapshot). A failure leaves no snapshot; packs that completed are indexed so a
+ * retry reuses them.
+ */
+import * as fsp from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import type { BigIntStats } from 'node:fs';
+import { HoardError } from '../errors.js';
+import type { Clock } from '../clock.js';
+import { type Reporter, silent } from '../events.js';
+import { formatGoTime, goTimeFromMs } from '../format/time.js';
+import type { Snapshot } from '../format/snapshot.js';
+import { type TreeNode, decodeTree } from '../format/tree.js';
+import type { Repository } from '../repository/repository.js';
+import { type SnapshotEntry, filterSnapshots, saveSnapshot } from '../repository/snapshots.js';
+import { BlobSaver, saveContent } from './blob-saver.js';
+import { compileExcludes } from './exclude.js';
+import { type FileBackupStats, type FileWalkContext, backupPath, saveTree } from './file-tree.js';
+import { createNameLookup, nodeFromStat } from '../sources/node-from-stat.js';
+
+export interface SnapshotInfo {
+  hostname: string;
+  username: string;
+  uid: number;
+  gid: number;
+  tags?: string[];
+  programVersion: string;
+  /** hoard's metadata object (kind, label, …); stored as snapshot.hoard. */
+  hoard?: Record<string, unknown>;
+}
+
+export interface BackupOptions {
+  clock: Clock;
+  info: SnapshotInfo;
+  signal?: AbortSignal;
+  report?: Reporter;
+  /** Do everything but write the snapshot; blobs are not stored either (the repository is untouched). */
+  dryRun?: boolean;
+  /** Explicit parent snapshot; default: latest with the same host and paths. */
+  parent?: SnapshotEntry;
+  history?: SnapshotEntry[];
+}
+
+export interface BackupSummary {
+  snapshotId?: string;
+  snapshot: Snapshot;
+  stats: FileBackupStats & { data_blobs: number; data_added: number; data_added_packed: number };
+  durationMs: number;
+}
+
+function emptyStats(): FileBackupStats {
+  return { files_new: 0, files_changed: 0, files_unmodified: 0, dirs_new: 0, dirs_changed: 0, dirs_unmodified: 0, total_files_processed: 0, total_bytes_processed: 0, errors: [] };
+}
+
+interface VDir { children: Map<string, VDir | Buffer>; path: Buffer }
+
+/** Restic's root tree shape: path components of each target (relative targets from their first component). */
+function buildVirtualRoot(targets: string[], cwd: string): { root: VDir; abs: string[] } {
+  const root: VDir = { children: new Map(), path: Buffer.from('/') };
+  const abs: string[] = [];
+  for (const t of targets) {
+    const full = nodePath.resolve(cwd, t);
+    abs.push(full);
+    const rel = nodePath.isAbsolute(t) ? full.slice(1) : nodePath.normalize(t).replace(/^(\.\.\/)+/, '').replace(/\/$/, '');
+    const comps = rel.split('/').filter((c) => c !== '' && c !== '.');
+    const base = full.slice(0, full.length - comps.join('/').length) || '/';
+    let d = root;
+    let p = base.replace(/\/$/, '');
+    comps.forEach((c, i) => {
+      p = `${p}/${c}`;
+      if (i === comps.length - 1) { d.children.set(c, Buffer.from(p)); return; }
+      let next = d.children.get(c);
+      if (!next || Buffer.isBuffer(next)) { next = { children: new Map(), path: Buffer.from(p) }; d.children.set(c, next); }
+      d = next;
+    });
+  }
+  return { root, abs };
+}
+
+async function parentNodes(ctx: FileWalkContext, tree?: string): Promise<Map<string, TreeNode>> {
+  const m = new Map<string, TreeNode>();
+  if (!tree) return m;
+  try { for (const n of decodeTree(await ctx.repo.loadBlob('tree', tree))) m.set(n.name.toString(), n); } catch { /* reread instead */ }
+  return m;
+}
+
+async function backupVDir(ctx: FileWalkContext, d: VDir, parentTree?: string): Promise<string> {
+  const prev = await parentNodes(ctx, parentTree);
+  const nodes: TreeNode[] = [];
+  for (const [name, child] of d.children) {
+    const path = Buffer.isBuffer(child) ? child : child.path;
+    const st = await fsp.lstat(path, { bigint: true });
+    if (Buffer.isBuffer(child)) {
+      const n = await backupPath(ctx, child, Buffer.from(name), st, prev.get(name));
+      if (n) nodes.push(n);
+    } else {
+      const n = nodeFromStat(Buffer.from(name), 'dir', st, createNameLookup());
+      n.subtree = await backupVDir(ctx, child, prev.get(name)?.subtree);
+      nodes.push(n);
+    }
+  }
+  return saveTree(ctx, nodes);
+}
+
+/** Default parent: the latest snapshot with the same host and exactly the same paths. */
+export function pickParent(history: SnapshotEntry[], host: string, paths: string[]): SnapshotEntry | undefined {
+  const want = [...paths].sort().join('\0');
+  const m = filterSnapshots(history, { host }).filter((s) => [...(s.snapshot.paths ?? [])].sort().join('\0') === want);
+  return m[m.length - 1];
+}
+
+async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: string[], stats: FileBackupStats, o: BackupOptions, started: number, parent?: string, excludes?: string[]): Promise<BackupSummary> {
+  await saver.drain();
+  if (!o.dryRun) await repo.flush();
+  const end = o.clock.now();
+  const all = { ...stats, data_blobs: repo.stats.blobsAdded, data_added: repo.stats.bytesAdded, data_added_packed: repo.stats.bytesStored };
+  const { errors: _e, ...counted } = all;
+  const snapshot: Snapshot = {
+    time: formatGoTime(goTimeFromMs(started)), tree, paths, hostname: o.info.hostname, username: o.info.username,
+    uid: o.info.uid, gid: o.info.gid, tags: o.info.tags, excludes, program_version: o.info.programVersion,
+    summary: { backup_start: formatGoTime(goTimeFromMs(started)), backup_end: formatGoTime(goTimeFromMs(end)), ...counted, tree_blobs: 0 },
+    ...(parent ? { parent } : {}), ...(o.info.hoard ? { hoard: o.info.hoard } : {}),
+  };
+  const snapshotId = o.dryRun ? undefined : await saveSnapshot(repo, snapshot);
+  return { snapshotId, snapshot, stats: all, durationMs: end - started };
+}
+
+/** Runs `work`; on failure indexes completed packs (data stays reusable) and rethrows. */
+async function guarded<T>(repo: Repository, saver: BlobSaver, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    await saver.drain().catch(() => {});
+    await repo.abandon();
+    throw e;
+  }
+}
+
+/**
+ * Backs up files and folders. Missing targets fail before anything is written (kind "usage").
+ * Unreadable entries are skipped and listed in stats.errors (the caller reports "partial").
+ */
+export async function backupFiles(repo: Repository, targets: string[], o: BackupOptions & { cwd: string; excludes?: string[] }): Promise<BackupSummary> {
+  if (targets.length === 0) throw new HoardError('usage', 'nothing to back up', { hint: 'give one or more paths' });
+  for (const t of targets) {
+    try { await fsp.lstat(nodePath.resolve(o.cwd, t)); } catch {
+      throw new HoardError('usage', `path ${t} does not exist`, { hint: 'check the path; nothing was backed up' });
+    }
+  }
+  const started = o.clock.now();
+  const { root, abs } = buildVirtualRoot(targets, o.cwd);
+  const parent = o.parent ?? pickParent(o.history ?? [], o.info.hostname, abs);
+  const saver = new BlobSaver(repo);
+  const stats = emptyStats();
+  const ctx: FileWalkContext = { repo, saver, exclude: compileExcludes(o.excludes ?? []), report: o.report ?? silent, signal: o.signal, stats };
+  if (o.dryRun) (repo as unknown as { saveBlob: () => Promise<boolean> }).saveBlob = async () => false;
+  return guarded(repo, saver, async () => {
+    const tree = await backupVDir(ctx, root, parent?.snapshot.tree);
+    return finish(repo, saver, tree, abs, stats, o, started, parent?.id, ctx.exclude.patterns.length ? ctx.exclude.patterns : undefined);
+  });
+}
+
+/** A stream to back up as one file; `done` settles when the producer has finished (rejects on failure). */
+export interface StreamInput {
+  stream: AsyncIterable<Buffer | Uint8Array>;
+  filename: string;
+  done?: Promise<void>;
+}
+
+/**
+ * Backs up one stream as a single file at the root (restic --stdin). If `done` rejects (the
+ * producing command failed), no snapshot is written and the error is rethrown.
+ */
+export async function backupStream(repo: Repository, input: StreamInput, o: BackupOptions): Promise<BackupSummary> {
+  const name = input.filename.replace(/^\/+/, '');
+  if (name === '' || name.includes('/')) throw new HoardError('usage', `invalid stream file name ${JSON.stringify(input.filename)}`, { hint: 'use a plain name such as dump.sql' });
+  const started = o.clock.now();
+  const saver = new BlobSaver(repo);
+  const stats = emptyStats();
+  return guarded(repo, saver, async () => {
+    const saved = await saveContent(input.stream, repo.config.chunkerPolynomial, saver, o.signal, (n) => {
+      stats.total_bytes_processed += n;
+      o.report?.({ type: 'backup.progress', files: 0, dirs: 0, bytes: stats.total_bytes_processed, bytesAdded: repo.stats.bytesAdded, current: name });
+    });
+    await input.done;
+    const t = formatGoTime(goTimeFromMs(started));
+    const node: TreeNode = {
+      name: Buffer.from(name), type: 'file', mode: 0o644, mtime: t, atime: t, ctime: t,
+      uid: o.info.uid, gid: o.info.gid, size: saved.size, content: saved.content,
+    };
+    stats.files_new = 1;
+    stats.total_files_processed = 1;
+    const tree = await saveTree({ saver }, [node]);
+    return finish(repo, saver, tree, [`/${name}`], stats, o, started);
+  });
+}

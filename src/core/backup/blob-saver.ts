@@ -1,0 +1,67 @@
+/**
+ * Bounded-concurrency blob saving: hashes on the calling thread, stores through the repository
+ * (which dedups and encodes), and never holds more than `limit` blobs in flight.
+ */
+import { hashId } from '../crypto/id.js';
+import type { BlobType } from '../format/pack.js';
+import type { Repository } from '../repository/repository.js';
+import { Chunker } from '../chunker/chunker.js';
+import { throwIfAborted } from '../errors.js';
+
+export class BlobSaver {
+  private readonly running = new Set<Promise<void>>();
+  private error: unknown;
+
+  constructor(private readonly repo: Repository, private readonly limit = 6) {}
+
+  /** Schedules a blob; returns its id at once. Waits while `limit` saves are running. */
+  async save(type: BlobType, data: Buffer): Promise<string> {
+    if (this.error) throw this.error;
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    if (this.error) throw this.error;
+    const id = hashId(data);
+    const p = this.repo.saveBlob(type, id, data).then(() => {}, (e) => { this.error ??= e; });
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+    return id;
+  }
+
+  /** Waits for every scheduled save; throws the first failure. */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    if (this.error) throw this.error;
+  }
+}
+
+/** The content of one file or stream as stored: blob ids in order and the byte count. */
+export interface SavedContent {
+  content: string[];
+  size: number;
+}
+
+/**
+ * Chunks a byte stream with the repository's polynomial and schedules every chunk as a data blob.
+ * The caller must drain() the saver before relying on the blobs being stored.
+ */
+export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, pol: bigint, saver: BlobSaver, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<SavedContent> {
+  const chunker = new Chunker(pol);
+  const content: string[] = [];
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    throwIfAborted(signal);
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    size += buf.length;
+    let start = 0;
+    for (const cut of chunker.feed(buf)) {
+      parts.push(buf.subarray(start, cut));
+      content.push(await saver.save('data', Buffer.concat(parts)));
+      parts = [];
+      start = cut;
+    }
+    if (start < buf.length) parts.push(buf.subarray(start));
+    onBytes?.(buf.length);
+  }
+  if (parts.length > 0) content.push(await saver.save('data', Buffer.concat(parts)));
+  return { content, size };
+}

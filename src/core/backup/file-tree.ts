@@ -1,0 +1,152 @@
+/**
+ * Backs up local file trees: walks targets, reuses unchanged files from the parent snapshot
+ * (same size, mtime, ctime and inode: nothing reread), chunks the rest, and writes tree blobs
+ * bottom-up. Paths are handled as bytes so names that are not UTF-8 survive.
+ */
+import { createReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { throwIfAborted } from '../errors.js';
+import type { Reporter } from '../events.js';
+import { type TreeNode, decodeTree, encodeTree } from '../format/tree.js';
+import type { Repository } from '../repository/repository.js';
+import { createNameLookup, nodeFromStat, nodeTypeOf } from '../sources/node-from-stat.js';
+import { BlobSaver, saveContent } from './blob-saver.js';
+import type { ExcludeMatcher } from './exclude.js';
+
+/** Counters of one file backup (restic's summary fields). */
+export interface FileBackupStats {
+  files_new: number; files_changed: number; files_unmodified: number;
+  dirs_new: number; dirs_changed: number; dirs_unmodified: number;
+  total_files_processed: number; total_bytes_processed: number;
+  errors: { path: string; message: string }[];
+}
+
+export interface FileWalkContext {
+  repo: Repository;
+  saver: BlobSaver;
+  exclude: ExcludeMatcher;
+  report: Reporter;
+  signal?: AbortSignal;
+  stats: FileBackupStats;
+}
+
+const SLASH = Buffer.from('/');
+const join = (dir: Buffer, name: Buffer): Buffer => (dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]));
+const names = createNameLookup();
+const MIN_CHUNK = 512 * 1024;
+
+/** A limiter for open files, shared by the walk. */
+function limiter(n: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try { return await fn(); } finally { active--; waiting.shift()?.(); }
+  };
+}
+const fileSlots = limiter(4);
+
+async function loadParent(repo: Repository, id: string | undefined): Promise<Map<string, TreeNode>> {
+  const m = new Map<string, TreeNode>();
+  if (!id) return m;
+  try {
+    for (const n of decodeTree(await repo.loadBlob('tree', id))) m.set(n.name.toString('latin1'), n);
+  } catch { /* an unreadable parent only costs rereading */ }
+  return m;
+}
+
+function unchanged(prev: TreeNode | undefined, st: BigIntStats, fresh: TreeNode, repo: Repository): boolean {
+  return !!prev && prev.type === 'file' && prev.content !== null && prev.size === Number(st.size) &&
+    prev.mtime === fresh.mtime && prev.ctime === fresh.ctime && BigInt(prev.inode ?? 0) === st.ino &&
+    prev.content.every((id) => repo.index.has('data', id));
+}
+
+function warn(ctx: FileWalkContext, path: Buffer, e: unknown): void {
+  const message = (e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  ctx.stats.errors.push({ path: path.toString(), message });
+  ctx.report({ type: 'backup.warning', path: path.toString(), message });
+}
+
+/**
+ * Builds the node for one path (which the caller lstat'ed), recursing into folders.
+ * Returns undefined for skipped entries (sockets, unreadable files).
+ */
+export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffer, st: BigIntStats, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
+  throwIfAborted(ctx.signal);
+  const type = nodeTypeOf(Number(st.mode));
+  if (!type) return undefined;
+  const node = nodeFromStat(name, type, st, names);
+  if (type === 'dir') {
+    const subtree = await backupDir(ctx, path, prev?.type === 'dir' ? prev.subtree : undefined);
+    if (subtree === undefined) return undefined;
+    node.subtree = subtree;
+    if (!prev) ctx.stats.dirs_new++;
+    else if (prev.subtree === subtree) ctx.stats.dirs_unmodified++;
+    else ctx.stats.dirs_changed++;
+    return node;
+  }
+  if (type === 'symlink') {
+    const target = await fsp.readlink(path, { encoding: 'buffer' });
+    node.linktarget = target.toString('utf8');
+    if (!Buffer.from(node.linktarget, 'utf8').equals(target)) node.linktarget_raw = target;
+    return node;
+  }
+  if (type !== 'file') return node;
+  ctx.stats.total_files_processed++;
+  ctx.stats.total_bytes_processed += Number(st.size);
+  if (unchanged(prev, st, node, ctx.repo)) {
+    node.content = prev!.content;
+    ctx.stats.files_unmodified++;
+    return node;
+  }
+  try {
+    const saved = await fileSlots(async () => {
+      if (st.size < MIN_CHUNK) {
+        const data = await fsp.readFile(path);
+        return { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
+      }
+      return saveContent(createReadStream(path, { highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
+    });
+    node.content = saved.content;
+    node.size = saved.size;
+  } catch (e) {
+    if ((e as { kind?: string }).kind) throw e; // repository failures end the backup
+    warn(ctx, path, e);
+    return undefined;
+  }
+  if (prev?.type === 'file') ctx.stats.files_changed++;
+  else ctx.stats.files_new++;
+  return node;
+}
+
+/** Backs up a folder's entries; returns the tree id, or undefined when the folder is unreadable. */
+export async function backupDir(ctx: FileWalkContext, dir: Buffer, parentTree: string | undefined): Promise<string | undefined> {
+  let entries: Buffer[];
+  try {
+    entries = await fsp.readdir(dir, { encoding: 'buffer' });
+  } catch (e) {
+    warn(ctx, dir, e);
+    return undefined;
+  }
+  const parent = await loadParent(ctx.repo, parentTree);
+  const nodes = await Promise.all(entries.map(async (name) => {
+    const path = join(dir, name);
+    if (ctx.exclude.matches(path.toString())) return undefined;
+    let st: BigIntStats;
+    try {
+      st = await fsp.lstat(path, { bigint: true });
+    } catch (e) {
+      warn(ctx, path, e);
+      return undefined;
+    }
+    return backupPath(ctx, path, name, st, parent.get(name.toString('latin1')));
+  }));
+  return saveTree(ctx, nodes.filter((n): n is TreeNode => n !== undefined));
+}
+
+/** Encodes and schedules a tree blob; returns its id. */
+export async function saveTree(ctx: Pick<FileWalkContext, 'saver'>, nodes: TreeNode[]): Promise<string> {
+  return ctx.saver.save('tree', encodeTree(nodes));
+}

@@ -1,0 +1,147 @@
+/**
+ * The check verb (restic-format.md §14): index vs. packs, snapshot and tree structure, and with
+ * readData the bytes of every (or a share of the) pack. Damaged packs are traced to the snapshots
+ * and files that need them.
+ */
+import { createHash } from 'node:crypto';
+import { HoardError, isHoardError, throwIfAborted } from '../errors.js';
+import { type Reporter, silent } from '../events.js';
+import { decodeIndex } from '../format/index-file.js';
+import { type PackedBlob, decodePackHeader, headerLocation, packSizeFromBlobs } from '../format/pack.js';
+import { decodeTree } from '../format/tree.js';
+import { decodeBlob } from '../repository/blob-codec.js';
+import type { Repository } from '../repository/repository.js';
+import { listSnapshots } from '../repository/snapshots.js';
+
+export interface CheckOptions {
+  readData?: boolean;
+  /** Share of packs to read, 0 < subset <= 1 (implies readData). */
+  subset?: number;
+  signal?: AbortSignal;
+  report?: Reporter;
+  /** Random source for subset selection (0 ≤ x < 1). */
+  random?: () => number;
+}
+
+export interface CheckSummary {
+  errors: string[];
+  hints: string[];
+  damagedPacks: string[];
+  /** Snapshots that need damaged or missing data, with the affected paths ("/" when the tree itself is lost). */
+  affected: { snapshot: string; paths: string[] }[];
+  snapshots: number;
+  packs: number;
+  packsRead: number;
+}
+
+/** Runs the checks. Never throws for damage (it is reported in the summary); throws for I/O it cannot get past. */
+export async function checkRepository(repo: Repository, o: CheckOptions = {}): Promise<CheckSummary> {
+  const report = o.report ?? silent;
+  const s: CheckSummary = { errors: [], hints: [], damagedPacks: [], affected: [], snapshots: 0, packs: 0, packsRead: 0 };
+  const err = (message: string, pack?: string) => { s.errors.push(message); report({ type: 'check.error', message, pack }); };
+  const bad = new Set<string>();
+
+  for await (const f of repo.backend.list('index', { signal: o.signal })) {
+    try {
+      repo.index.addIndexFile(decodeIndex(await repo.loadUnpacked('index', f.name), repo.version));
+    } catch (e) {
+      err(`index ${f.name.slice(0, 8)}: ${(e as Error).message.replace(/^index [0-9a-f]{8}: /, '')}`);
+    }
+  }
+  const stored = new Map<string, number>();
+  for await (const f of repo.backend.list('data', { signal: o.signal })) stored.set(f.name, f.size);
+  s.packs = repo.index.packs.size;
+  for (const [id, blobs] of repo.index.packs) {
+    const size = stored.get(id);
+    if (size === undefined) { err(`pack ${id.slice(0, 8)} is listed in the index but missing`, id); bad.add(id); }
+    else if (size !== packSizeFromBlobs(blobs)) { err(`pack ${id.slice(0, 8)}: size ${size} does not match ${packSizeFromBlobs(blobs)} computed from the index`, id); bad.add(id); }
+  }
+  for (const id of stored.keys()) if (!repo.index.packs.has(id)) s.hints.push(`pack ${id.slice(0, 8)} is not referenced in any index`);
+
+  if (o.readData || o.subset !== undefined) await readPacks(repo, o, s, bad, err);
+
+  const snaps = await listSnapshots(repo, o.signal);
+  s.snapshots = snaps.snapshots.length + snaps.damaged.length;
+  for (const d of snaps.damaged) err(`snapshot ${d.id.slice(0, 8)}: ${d.error}`);
+  const treeOk = new Map<string, boolean>();
+  for (const snap of snaps.snapshots) {
+    const paths: string[] = [];
+    await checkTree(repo, snap.snapshot.tree, '', bad, treeOk, paths, err, o.signal);
+    if (paths.length) s.affected.push({ snapshot: snap.id, paths });
+  }
+  s.damagedPacks = [...bad];
+  return s;
+}
+
+async function checkTree(repo: Repository, id: string, prefix: string, bad: Set<string>, seen: Map<string, boolean>, paths: string[], err: (m: string) => void, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  const loc = repo.index.lookup('tree', id);
+  let nodes;
+  try {
+    if (loc && bad.has(loc.pack)) throw new HoardError('corrupt', `stored in damaged pack ${loc.pack.slice(0, 8)}`);
+    nodes = decodeTree(await repo.loadBlob('tree', id, signal));
+  } catch (e) {
+    if (!isHoardError(e) || isHoardError(e, 'interrupted')) throw e;
+    if (!seen.has(id)) err(`tree ${id.slice(0, 8)}: ${(e as HoardError).message}`);
+    seen.set(id, false);
+    paths.push(prefix || '/');
+    return;
+  }
+  const first = !seen.has(id);
+  seen.set(id, true);
+  for (const n of nodes) {
+    const p = `${prefix}/${n.name.toString()}`;
+    if (n.type === 'dir') {
+      if (!n.subtree) { if (first) err(`dir ${p} has no subtree`); continue; }
+      // Without damage a shared subtree is checked once; with damage every path is walked to name it.
+      if (seen.get(n.subtree) === true && bad.size === 0) continue;
+      await checkTree(repo, n.subtree, p, bad, seen, paths, err, signal);
+    } else if (n.type === 'file') {
+      if (n.content === null) { if (first) err(`file ${p} has no content list`); continue; }
+      let damaged = false;
+      for (const b of n.content) {
+        const l = repo.index.lookup('data', b);
+        if (!l) { if (first) err(`file ${p}: blob ${b.slice(0, 8)} is not in the index`); damaged = true; }
+        else if (bad.has(l.pack)) damaged = true;
+      }
+      if (damaged) paths.push(p);
+    }
+  }
+}
+
+async function readPacks(repo: Repository, o: CheckOptions, s: CheckSummary, bad: Set<string>, err: (m: string, pack?: string) => void): Promise<void> {
+  const rnd = o.random ?? Math.random;
+  const all = [...repo.index.packs.keys()].filter((p) => !bad.has(p));
+  const chosen = o.subset !== undefined && o.subset < 1 ? all.filter(() => rnd() < o.subset!) : all;
+  let done = 0;
+  for (const id of chosen) {
+    throwIfAborted(o.signal);
+    const problem = await readPack(repo, id, repo.index.packs.get(id)!);
+    if (problem) { err(`pack ${id.slice(0, 8)}: ${problem}`, id); bad.add(id); }
+    s.packsRead++;
+    o.report?.({ type: 'check.progress', done: ++done, total: chosen.length, phase: 'read-data' });
+  }
+}
+
+/** Reads one pack completely; returns a description of the first problem, or undefined when sound. */
+async function readPack(repo: Repository, id: string, indexed: PackedBlob[]): Promise<string | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await repo.backend.load({ type: 'data', name: id });
+  } catch (e) {
+    if (isHoardError(e, 'not-found')) return 'missing';
+    throw e;
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== id) return 'content does not match its name (the file is damaged)';
+  try {
+    const loc = headerLocation(bytes.length, bytes.subarray(bytes.length - 4));
+    const header = decodePackHeader(repo.key, bytes.subarray(loc.offset, loc.offset + loc.length), repo.version);
+    const key = (b: PackedBlob) => `${b.type}:${b.id}:${b.offset}:${b.length}:${b.uncompressedLength ?? ''}`;
+    const inHeader = new Set(header.map(key));
+    for (const b of indexed) if (!inHeader.has(key(b))) return `blob ${b.id.slice(0, 8)} in the index does not match the pack header`;
+    for (const b of header) decodeBlob(repo.key, bytes.subarray(b.offset, b.offset + b.length), b.id, b.uncompressedLength);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}

@@ -1,0 +1,57 @@
+/**
+ * Turning blob plaintext into the bytes stored in a pack and back (restic-format.md §7).
+ * Pure CPU work: safe to run in worker threads (see encoder-pool.ts).
+ */
+import { createHash } from 'node:crypto';
+import { HoardError } from '../errors.js';
+import { type Key, open, seal } from '../crypto/crypto.js';
+import { type CompressionMode, zstdCompress, zstdDecompress } from '../format/compression.js';
+
+/** A blob ready to append to a pack. `uncompressedLength` set ⇔ stored compressed. */
+export interface EncodedBlob {
+  sealed: Buffer;
+  uncompressedLength?: number;
+}
+
+/**
+ * Compresses (unless mode is "off" or the data does not shrink) and seals one blob.
+ * Empty blobs are never compressed (restic encodes "compressed" as uncompressed_length != 0).
+ */
+export function encodeBlob(key: Key, data: Uint8Array, mode: CompressionMode): EncodedBlob {
+  if (mode !== 'off' && data.length > 0) {
+    const z = zstdCompress(data, mode);
+    if (z.length < data.length) return { sealed: seal(key, z), uncompressedLength: data.length };
+  }
+  return { sealed: seal(key, data) };
+}
+
+/**
+ * Opens, decompresses and verifies one stored blob. Fails with kind "corrupt" when the MAC,
+ * the decompressed size or the SHA-256 does not match `id`.
+ */
+export function decodeBlob(key: Key, stored: Uint8Array, id: string, uncompressedLength?: number): Buffer {
+  let pt = open(key, stored);
+  if (uncompressedLength !== undefined) {
+    pt = zstdDecompress(pt, uncompressedLength);
+    if (pt.length !== uncompressedLength) {
+      throw new HoardError('corrupt', `blob ${id.slice(0, 8)} decompressed to ${pt.length} bytes, index says ${uncompressedLength}`);
+    }
+  }
+  const got = createHash('sha256').update(pt).digest('hex');
+  if (got !== id) throw new HoardError('corrupt', `blob ${id.slice(0, 8)} has the wrong content (hash ${got.slice(0, 8)})`);
+  return pt;
+}
+
+/** Anything that can encode blobs, inline or on worker threads. */
+export interface BlobEncoder {
+  encode(data: Buffer, mode: CompressionMode): Promise<EncodedBlob>;
+  close(): Promise<void>;
+}
+
+/** Encodes on the calling thread. */
+export function createInlineEncoder(key: Key): BlobEncoder {
+  return {
+    encode: async (data, mode) => encodeBlob(key, data, mode),
+    close: async () => {},
+  };
+}

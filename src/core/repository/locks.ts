@@ -1,0 +1,153 @@
+/**
+ * Repository locks compatible with restic (restic-format.md §11): shared for backup/restore,
+ * exclusive for prune/forget/key changes; refreshed while held; stale by age or by a dead process
+ * on this host.
+ */
+import { HoardError, isHoardError } from '../errors.js';
+import type { Clock } from '../clock.js';
+import { type LockRecord, decodeLock, encodeLock } from '../format/lock.js';
+import { formatGoTime, goTimeFromMs, goTimeToMs, parseGoTime } from '../format/time.js';
+import type { Repository } from './repository.js';
+
+/** The process taking a lock, and how to tell whether a process of this host is alive. */
+export interface LockOwner {
+  hostname: string;
+  username: string;
+  pid: number;
+  uid?: number;
+  gid?: number;
+  isProcessAlive(pid: number): boolean;
+}
+
+export interface LockOptions {
+  clock: Clock;
+  owner: LockOwner;
+  /** Time to wait after writing before re-checking for conflicts (restic: 200 ms). */
+  settleMs?: number;
+  /** Refresh interval (restic: 5 minutes). */
+  refreshMs?: number;
+  /** Keep retrying a conflicting lock for this long before failing with kind "locked". */
+  retryMs?: number;
+  sleep?(ms: number): Promise<void>;
+}
+
+/** Locks older than this are stale (restic: 30 minutes). */
+export const STALE_AFTER_MS = 30 * 60 * 1000;
+
+export interface LockEntry {
+  id: string;
+  lock: LockRecord;
+}
+
+/** A held lock. release() is idempotent. */
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+/** True when the lock is stale from `owner`'s point of view. */
+export function isStale(l: LockRecord, now: number, owner: LockOwner): boolean {
+  let t: number;
+  try {
+    t = goTimeToMs(parseGoTime(l.time));
+  } catch {
+    return true;
+  }
+  if (now - t > STALE_AFTER_MS) return true;
+  return l.hostname === owner.hostname && !owner.isProcessAlive(l.pid);
+}
+
+/** Reads every lock file; unreadable ones are returned with lock undefined. */
+export async function listLocks(repo: Repository): Promise<{ id: string; lock?: LockRecord }[]> {
+  const out: { id: string; lock?: LockRecord }[] = [];
+  for await (const f of repo.backend.list('lock')) {
+    try {
+      out.push({ id: f.name, lock: decodeLock(await repo.loadUnpacked('lock', f.name)) });
+    } catch (e) {
+      if (isHoardError(e, 'not-found')) continue; // removed meanwhile
+      out.push({ id: f.name });
+    }
+  }
+  return out;
+}
+
+function describe(l: LockRecord): string {
+  return `${l.exclusive ? 'an exclusive' : 'a'} lock held by PID ${l.pid} on ${l.hostname}${l.username ? ` by ${l.username}` : ''} since ${l.time}`;
+}
+
+async function conflict(repo: Repository, exclusive: boolean, ownId?: string): Promise<LockRecord | undefined> {
+  for (const { id, lock } of await listLocks(repo)) {
+    if (id === ownId || !lock) continue;
+    if (exclusive || lock.exclusive) return lock;
+  }
+  return undefined;
+}
+
+/**
+ * Takes a lock. Fails with kind "locked" naming the holder when a conflicting lock exists after
+ * `retryMs`. The returned lock refreshes itself until released.
+ */
+export async function acquireLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<HeldLock> {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = o.clock.now() + (o.retryMs ?? 0);
+  for (;;) {
+    const c = await conflict(repo, exclusive);
+    if (!c) {
+      const id = await writeLock(repo, exclusive, o);
+      await sleep(o.settleMs ?? 200);
+      const late = await conflict(repo, exclusive, id);
+      if (!late) return holder(repo, id, exclusive, o);
+      await repo.backend.remove({ type: 'lock', name: id });
+    }
+    if (o.clock.now() >= deadline) {
+      const holderLock = c ?? (await conflict(repo, exclusive));
+      throw new HoardError('locked', `repository is locked: ${holderLock ? describe(holderLock) : 'another process took a lock'}`, {
+        hint: 'wait for it to finish, or run `hoard unlock` if that process is gone',
+      });
+    }
+    await sleep(Math.min(5000, Math.max(100, deadline - o.clock.now())));
+  }
+}
+
+async function writeLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<string> {
+  const w = o.owner;
+  return repo.saveUnpacked('lock', encodeLock({
+    time: formatGoTime(goTimeFromMs(o.clock.now())), exclusive, hostname: w.hostname, username: w.username,
+    pid: w.pid, uid: w.uid, gid: w.gid,
+  }));
+}
+
+function holder(repo: Repository, firstId: string, exclusive: boolean, o: LockOptions): HeldLock {
+  let id = firstId;
+  let released = false;
+  let refreshing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    refreshing = (async () => {
+      const old = id;
+      id = await writeLock(repo, exclusive, o);
+      await repo.backend.remove({ type: 'lock', name: old });
+    })().catch(() => { /* a failed refresh is retried at the next interval */ });
+  }, o.refreshMs ?? 5 * 60 * 1000);
+  timer.unref();
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      await refreshing;
+      await repo.backend.remove({ type: 'lock', name: id });
+    },
+  };
+}
+
+/** Removes stale locks (or all with removeAll); returns the ids removed. */
+export async function removeLocks(repo: Repository, o: { clock: Clock; owner: LockOwner; removeAll?: boolean }): Promise<string[]> {
+  const removed: string[] = [];
+  const now = o.clock.now();
+  for (const { id, lock } of await listLocks(repo)) {
+    if (o.removeAll || !lock || isStale(lock, now, o.owner)) {
+      await repo.backend.remove({ type: 'lock', name: id });
+      removed.push(id);
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,194 @@
+/**
+ * A restic-format repository opened with a password: blobs, packs, index, unpacked files.
+ * One Repository instance per process and repository; its methods may be called concurrently
+ * (saveBlob deduplicates in-flight blobs). Writers must call flush() before writing a snapshot
+ * (restic-format.md §13: packs, then index, then snapshot).
+ */
+import { HoardError, isHoardError } from '../errors.js';
+import { type Key, open, seal } from '../crypto/crypto.js';
+import { hashId } from '../crypto/id.js';
+import type { Backend, FileType, Handle } from '../storage/backend.js';
+import type { RepoConfig } from '../format/config.js';
+import type { CompressionMode } from '../format/compression.js';
+import type { BlobType } from '../format/pack.js';
+import { decodeIndex, encodeIndex } from '../format/index-file.js';
+import { decodeUnpacked, encodeUnpacked } from '../format/unpacked.js';
+import { MasterIndex } from './master-index.js';
+import { type BlobEncoder, createInlineEncoder, decodeBlob } from './blob-codec.js';
+import { DEFAULT_PACK_SIZE, type FinishedPack, PackWriter } from './pack-writer.js';
+
+export interface RepositoryOptions {
+  compression?: CompressionMode;
+  packSize?: number;
+  /** Write an index file after this many new packs (so an interrupted backup leaves reusable data). */
+  indexEvery?: number;
+  encoder?: BlobEncoder;
+  /** Pack uploads that may run at once. */
+  uploads?: number;
+}
+
+/** Counters of what a writer added (for summaries). */
+export interface WriteStats {
+  blobsAdded: number;
+  bytesAdded: number;      // plaintext bytes of new blobs
+  bytesStored: number;     // pack bytes written
+  packsWritten: number;
+}
+
+export class Repository {
+  readonly index = new MasterIndex();
+  readonly stats: WriteStats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
+  readonly compression: CompressionMode;
+  private readonly writers: Record<BlobType, PackWriter>;
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  private readonly uploads = new Set<Promise<void>>();
+  private uploadError: unknown;
+  private readonly encoder: BlobEncoder;
+  private readonly maxUploads: number;
+  private readonly indexEvery: number;
+
+  constructor(readonly backend: Backend, readonly key: Key, readonly config: RepoConfig, readonly keyId: string, opts: RepositoryOptions = {}) {
+    this.compression = opts.compression ?? 'auto';
+    const ps = opts.packSize ?? DEFAULT_PACK_SIZE;
+    this.writers = { data: new PackWriter('data', key, ps), tree: new PackWriter('tree', key, ps) };
+    this.encoder = opts.encoder ?? createInlineEncoder(key);
+    this.maxUploads = opts.uploads ?? 2;
+    this.indexEvery = opts.indexEvery ?? 8;
+  }
+
+  get version(): number {
+    return this.config.version;
+  }
+
+  /** Loads every index file. Kind "corrupt" naming the index file that fails to load. */
+  async loadIndex(signal?: AbortSignal): Promise<void> {
+    for await (const f of this.backend.list('index', { signal })) {
+      const json = await this.loadUnpacked('index', f.name);
+      let idx;
+      try {
+        idx = decodeIndex(json, this.version);
+      } catch (e) {
+        throw new HoardError('corrupt', `index ${f.name.slice(0, 8)}: ${(e as Error).message}`, { hint: 'run `hoard check` to see the extent of the damage', cause: e });
+      }
+      this.index.addIndexFile(idx);
+    }
+  }
+
+  /**
+   * Stores a blob unless a blob with that id is already stored or being stored.
+   * Returns true when this call added it. `id` must be the SHA-256 of `data` (the caller hashed it).
+   */
+  async saveBlob(type: BlobType, id: string, data: Buffer): Promise<boolean> {
+    if (this.uploadError) throw this.uploadError;
+    const k = type[0] + id;
+    if (this.index.has(type, id)) return false;
+    const running = this.inflight.get(k);
+    if (running) { await running; return false; }
+    const p = this.storeBlob(type, id, data);
+    this.inflight.set(k, p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(k);
+    }
+  }
+
+  private async storeBlob(type: BlobType, id: string, data: Buffer): Promise<boolean> {
+    const mode = type === 'tree' && this.compression === 'off' ? 'auto' : this.compression;
+    const enc = await this.encoder.encode(data, this.version >= 2 ? mode : 'off');
+    if (this.index.has(type, id)) return false;
+    this.stats.blobsAdded++;
+    this.stats.bytesAdded += data.length;
+    const w = this.writers[type];
+    if (w.add(id, enc)) await this.upload(w.finish());
+    return true;
+  }
+
+  /** Uploads a finished pack; waits while too many uploads run (backpressure). */
+  private async upload(p: FinishedPack): Promise<void> {
+    while (this.uploads.size >= this.maxUploads) await Promise.race(this.uploads);
+    if (this.uploadError) throw this.uploadError;
+    const task = (async () => {
+      await this.backend.save({ type: 'data', name: p.id }, p.bytes);
+      this.stats.bytesStored += p.bytes.length;
+      this.stats.packsWritten++;
+      this.index.addStoredPack({ id: p.id, blobs: p.blobs });
+      if (this.index.pendingCount >= this.indexEvery) await this.writeIndex();
+    })().catch((e) => { this.uploadError ??= e; });
+    this.uploads.add(task);
+    void task.finally(() => this.uploads.delete(task));
+  }
+
+  /**
+   * Finishes partial packs, waits for uploads and writes an index for every stored pack.
+   * After it resolves, every blob saved so far is durable and indexed.
+   */
+  async flush(): Promise<void> {
+    for (const w of Object.values(this.writers)) if (w.count > 0) await this.upload(w.finish());
+    await this.settleUploads();
+    if (this.uploadError) throw this.uploadError;
+    await this.writeIndex();
+  }
+
+  /**
+   * After a failure: waits for running uploads and indexes the packs that did complete, so that a
+   * later backup reuses their data. Drops blobs still buffered. Never throws.
+   */
+  async abandon(): Promise<void> {
+    await this.settleUploads();
+    try { await this.writeIndex(); } catch { /* the failure that brought us here is reported instead */ }
+  }
+
+  private async settleUploads(): Promise<void> {
+    while (this.uploads.size > 0) await Promise.allSettled([...this.uploads]);
+  }
+
+  private async writeIndex(): Promise<void> {
+    const packs = this.index.takePending();
+    if (packs.length === 0) return;
+    await this.saveUnpacked('index', encodeIndex({ packs }));
+  }
+
+  /** Loads and verifies a blob; "not-found" if the index lacks it, "corrupt" if it fails to verify. */
+  async loadBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<Buffer> {
+    const loc = this.index.lookup(type, id);
+    if (!loc) throw new HoardError('not-found', `${type} blob ${id.slice(0, 8)} is not in the index`, { hint: 'run `hoard check`' });
+    let stored: Buffer;
+    try {
+      stored = await this.backend.load({ type: 'data', name: loc.pack }, { offset: loc.offset, length: loc.length, signal });
+    } catch (e) {
+      if (isHoardError(e, 'not-found')) throw new HoardError('corrupt', `pack ${loc.pack.slice(0, 8)} holding ${type} blob ${id.slice(0, 8)} is missing`, { context: { pack: loc.pack }, cause: e });
+      throw e;
+    }
+    try {
+      return decodeBlob(this.key, stored, id, loc.uncompressedLength);
+    } catch (e) {
+      throw new HoardError('corrupt', `pack ${loc.pack.slice(0, 8)}: ${(e as Error).message}`, { context: { pack: loc.pack, blob: id }, cause: e });
+    }
+  }
+
+  /** Encrypts (and in v2 compresses) JSON and stores it as an unpacked file; returns its id. */
+  async saveUnpacked(type: Exclude<FileType, 'config' | 'key' | 'data'>, json: string): Promise<string> {
+    const sealed = seal(this.key, encodeUnpacked(json, this.version));
+    const id = hashId(sealed);
+    await this.backend.save({ type, name: id }, sealed);
+    return id;
+  }
+
+  /** Loads, verifies (name = hash), decrypts and decodes an unpacked file; kind "corrupt" naming it. */
+  async loadUnpacked(type: Exclude<FileType, 'config' | 'key' | 'data'>, id: string, signal?: AbortSignal): Promise<Buffer> {
+    const h: Handle = { type, name: id };
+    const raw = await this.backend.load(h, { signal });
+    try {
+      if (hashId(raw) !== id) throw new HoardError('corrupt', 'content does not match its name');
+      return decodeUnpacked(open(this.key, raw), this.version);
+    } catch (e) {
+      throw new HoardError('corrupt', `${type} ${id.slice(0, 8)}: ${(e as Error).message}`, { context: { type, id }, cause: e });
+    }
+  }
+
+  /** Releases worker threads. Does not flush. */
+  async close(): Promise<void> {
+    await this.encoder.close();
+  }
+}

@@ -1,0 +1,46 @@
+/** Walking snapshot trees: every node with its path, depth first, in tree order. */
+import { throwIfAborted } from '../errors.js';
+import { type TreeNode, decodeTree } from '../format/tree.js';
+import type { Repository } from '../repository/repository.js';
+
+export interface WalkedNode {
+  /** Path from the snapshot root as bytes, starting with "/". */
+  path: Buffer;
+  node: TreeNode;
+}
+
+const SLASH = Buffer.from('/');
+
+/** Yields every node below `treeId`. Trees that fail to load throw (kind "corrupt"/"not-found"). */
+export async function* walkTree(repo: Repository, treeId: string, prefix: Buffer = Buffer.alloc(0), signal?: AbortSignal): AsyncGenerator<WalkedNode> {
+  throwIfAborted(signal);
+  const nodes = decodeTree(await repo.loadBlob('tree', treeId, signal));
+  for (const node of nodes) {
+    const path = Buffer.concat([prefix, SLASH, node.name]);
+    yield { path, node };
+    if (node.type === 'dir' && node.subtree) yield* walkTree(repo, node.subtree, path, signal);
+  }
+}
+
+/** Finds the node at `path` ("/a/b"); undefined when absent. "/" gives a synthetic root dir node. */
+export async function findNode(repo: Repository, rootTree: string, path: string): Promise<TreeNode | undefined> {
+  const comps = path.split('/').filter((c) => c !== '');
+  let tree = rootTree;
+  let found: TreeNode = { name: Buffer.from('/'), type: 'dir', mtime: '', atime: '', ctime: '', uid: 0, gid: 0, content: null, subtree: rootTree };
+  for (const c of comps) {
+    const n = decodeTree(await repo.loadBlob('tree', tree)).find((x) => x.name.equals(Buffer.from(c)));
+    if (!n) return undefined;
+    found = n;
+    if (n.type === 'dir' && n.subtree) tree = n.subtree;
+    else if (c !== comps[comps.length - 1]) return undefined;
+  }
+  return found;
+}
+
+/** Streams a file node's content blob by blob (each verified). */
+export async function* fileContent(repo: Repository, node: TreeNode, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  for (const id of node.content ?? []) {
+    throwIfAborted(signal);
+    yield await repo.loadBlob('data', id, signal);
+  }
+}
