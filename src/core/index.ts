@@ -1,0 +1,22 @@
+/**
+ * hoard's public library API (core). Code outside core imports core only through this file.
+ * The higher-level `openHoard` API (config, jobs, databases) is built in src/app on top of it.
+ */
+export { HoardError, isHoardError, throwIfAborted, type ErrorKind } from './errors.js';
+export type { Clock } from './clock.js';
+export { fixedClock } from './clock.js';
+export type { HoardEvent, Reporter } from './events.js';
+export { silent } from './events.js';
+export type { Backend, FileType, Handle, FileInfo, LoadOptions } from './storage/backend.js';
+export { createMemoryBackend } from './storage/memory.js';
+export { Repository, type RepositoryOptions, type WriteStats } from './repository/repository.js';
+export { initRepository, openRepository, addKey, removeKey, listKeys, type Identity, type KeyInfo } from './repository/open.js';
+export { acquireLock, removeLocks, listLocks, isStale, type LockOwner, type HeldLock } from './repository/locks.js';
+export { listSnapshots, findSnapshot, filterSnapshots, saveSnapshot, removeSnapshot, type SnapshotEntry } from './repository/snapshots.js';
+export { backupFiles, backupStream, type BackupOptions, type BackupSummary, type SnapshotInfo } from './backup/backup.js';
+export { restoreTree, type RestoreOptions, type RestoreSummary } from './restore/restore.js';
+export { walkTree, findNode, fileContent } from './restore/walk.js';
+export { checkRepository, type CheckOptions, type CheckSummary } from './check/check.js';
+export type { Snapshot } from './format/snapshot.js';
+export type { TreeNode } from './format/tree.js';
+export type { CompressionMode } from './format/compression.js';
