@@ -1,0 +1,143 @@
+/**
+ * The local: backend — restic's default layout on a file system (restic-format.md §2). Writes go
+ * to "<name>-tmp-<random>" (0600), are fsynced, renamed into place, the folder fsynced, then the
+ * file made read-only (0400). A failed write removes its temp file, so no partial file is ever
+ * visible under a final name.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { HoardError, isHoardError } from '../../core/errors.js';
+import { type Backend, FILE_TYPES, type FileInfo, type Handle, type LoadOptions, NAME_RE, layoutDir, layoutPath } from '../../core/storage/backend.js';
+import { fsError } from './local-errors.js';
+
+const HEX = '0123456789abcdef';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try { await fh.sync(); } catch { /* some file systems refuse directory fsync */ } finally { await fh.close(); }
+}
+
+/** A backend rooted at `dir` (absolute or relative to the current folder). */
+export function createLocalBackend(dir: string): Backend {
+  const root = path.resolve(dir);
+  const full = (h: Handle) => path.join(root, layoutPath(h));
+
+  async function writeAtomic(h: Handle, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const dest = full(h);
+    const tmp = `${dest}-tmp-${randomBytes(8).toString('hex')}`;
+    let fh: fsp.FileHandle | undefined;
+    try {
+      try {
+        fh = await fsp.open(tmp, 'wx', 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || h.type !== 'data') throw e;
+        await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+        fh = await fsp.open(tmp, 'wx', 0o600);
+      }
+      let off = 0;
+      while (off < data.length) {
+        if (signal?.aborted) throw new HoardError('interrupted', 'interrupted');
+        const { bytesWritten } = await fh.write(data, off, Math.min(data.length - off, 8 << 20));
+        off += bytesWritten;
+      }
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      if (await sameFileExists(dest, data)) { await fsp.rm(tmp, { force: true }); return; }
+      await fsp.rename(tmp, dest);
+      await fsyncDir(path.dirname(dest));
+      await fsp.chmod(dest, 0o400);
+    } catch (e) {
+      await fh?.close().catch(() => {});
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      throw isHoardError(e) ? e : fsError(e, 'write', dest);
+    }
+  }
+
+  async function sameFileExists(dest: string, data: Uint8Array): Promise<boolean> {
+    let existing: Buffer;
+    try { existing = await fsp.readFile(dest); } catch { return false; }
+    if (existing.equals(data)) return true;
+    throw new HoardError('io', `${dest} already exists with different content`, { hint: 'run `hoard check`' });
+  }
+
+  return {
+    location: root,
+    async create() {
+      let st;
+      try { st = await fsp.stat(root); } catch { /* to be created */ }
+      if (st && !st.isDirectory()) throw new HoardError('io', `${root} is a file, not a folder`, { hint: 'choose a folder path for the repository' });
+      try { await fsp.access(path.join(root, 'config')); throw new HoardError('io', `a repository already exists at ${root}`); } catch (e) { if (isHoardError(e)) throw e; }
+      try {
+        await fsp.mkdir(root, { recursive: true, mode: 0o700 });
+        for (const t of FILE_TYPES) if (t !== 'config') await fsp.mkdir(path.join(root, layoutDir(t)), { recursive: true, mode: 0o700 });
+        for (const a of HEX) for (const b of HEX) await fsp.mkdir(path.join(root, 'data', a + b), { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw fsError(e, 'create', root);
+      }
+    },
+    async exists() {
+      try {
+        const st = await fsp.stat(path.join(root, 'config'));
+        return st.isFile();
+      } catch { return false; }
+    },
+    async save(h, data, o) { await writeAtomic(h, data, o?.signal); },
+    async load(h, o: LoadOptions = {}) {
+      const p = full(h);
+      let fh: fsp.FileHandle;
+      try { fh = await fsp.open(p, 'r'); } catch (e) {
+        const err = fsError(e, 'read', p);
+        if (err.kind === 'not-found' && h.type === 'config') {
+          try { if ((await fsp.stat(root)).isFile()) throw new HoardError('repo-missing', `${root} is a file, not a repository`, { hint: 'check --repo / HOARD_REPOSITORY' }); } catch (x) { if (isHoardError(x, 'repo-missing')) throw x; }
+        }
+        throw err;
+      }
+      try {
+        const size = (await fh.stat()).size;
+        const off = o.offset ?? 0;
+        const len = o.length ?? size - off;
+        if (off < 0 || len < 0 || off + len > size) throw new HoardError('corrupt', `${p} is truncated (${size} bytes, expected at least ${off + len})`, { hint: 'run `hoard check --read-data`' });
+        const buf = Buffer.allocUnsafe(len);
+        let got = 0;
+        while (got < len) {
+          const { bytesRead } = await fh.read(buf, got, len - got, off + got);
+          if (bytesRead === 0) throw new HoardError('corrupt', `${p} ended early`);
+          got += bytesRead;
+        }
+        return buf;
+      } catch (e) {
+        throw isHoardError(e) ? e : fsError(e, 'read', p);
+      } finally {
+        await fh.close();
+      }
+    },
+    async stat(h): Promise<FileInfo> {
+      try { return { name: h.name, size: (await fsp.stat(full(h))).size }; } catch (e) { throw fsError(e, 'stat', full(h)); }
+    },
+    async remove(h) {
+      try { await fsp.unlink(full(h)); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, 'remove', full(h));
+      }
+    },
+    async *list(type) {
+      const dir = path.join(root, layoutDir(type));
+      const dirs = type === 'data' ? (await readdirOrEmpty(dir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join(dir, d)) : [dir];
+      for (const d of dirs) {
+        for (const name of await readdirOrEmpty(d)) {
+          if (!NAME_RE.test(name)) continue;
+          try { yield { name, size: (await fsp.stat(path.join(d, name))).size }; } catch { /* removed meanwhile */ }
+        }
+      }
+    },
+    async close() {},
+  };
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try { return await fsp.readdir(dir); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fsError(e, 'list', dir);
+  }
+}
