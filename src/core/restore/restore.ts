@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { HoardError, isHoardError, throwIfAborted } from '../errors.js';
 import { type Reporter, silent } from '../events.js';
-import { goTimeToMs, parseGoTime } from '../format/time.js';
+import { parseGoTime } from '../format/time.js';
 import type { TreeNode } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 import { posixPermsOf } from '../sources/node-from-stat.js';
@@ -39,7 +39,13 @@ function included(path: string, include?: string[]): boolean {
   });
 }
 
-const toTime = (s: string): Date => { try { return new Date(goTimeToMs(parseGoTime(s))); } catch { return new Date(0); } };
+/**
+ * Seconds for utimes with microsecond accuracy: the value is biased by half a microsecond so that
+ * the float → timespec truncation lands on the right microsecond.
+ */
+const toTime = (s: string): number => {
+  try { return (Number(parseGoTime(s).ns / 1000n) + 0.5) / 1e6; } catch { return 0; }
+};
 
 async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<number> {
   const tmp = Buffer.concat([dest, Buffer.from(`.hoard-tmp-${randomBytes(6).toString('hex')}`)]);
