@@ -89,8 +89,9 @@ export function createLocalBackend(dir: string): Backend {
       let fh: fsp.FileHandle;
       try { fh = await fsp.open(p, 'r'); } catch (e) {
         const err = fsError(e, 'read', p);
-        if (err.kind === 'not-found' && h.type === 'config') {
+        if (h.type === 'config' && (err.kind === 'not-found' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')) {
           try { if ((await fsp.stat(root)).isFile()) throw new HoardError('repo-missing', `${root} is a file, not a repository`, { hint: 'check --repo / HOARD_REPOSITORY' }); } catch (x) { if (isHoardError(x, 'repo-missing')) throw x; }
+          throw new HoardError('not-found', `${p} does not exist`, { cause: e });
         }
         throw err;
       }

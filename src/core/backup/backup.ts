@@ -45,7 +45,7 @@ export interface BackupOptions {
 export interface BackupSummary {
   snapshotId?: string;
   snapshot: Snapshot;
-  stats: FileBackupStats & { data_blobs: number; data_added: number; data_added_packed: number };
+  stats: FileBackupStats & { data_blobs: number; tree_blobs: number; data_added: number; data_added_packed: number };
   durationMs: number;
 }
 
@@ -114,12 +114,12 @@ async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: s
   await saver.drain();
   if (!o.dryRun) await repo.flush();
   const end = o.clock.now();
-  const all = { ...stats, data_blobs: repo.stats.blobsAdded, data_added: repo.stats.bytesAdded, data_added_packed: repo.stats.bytesStored };
+  const all = { ...stats, data_blobs: repo.stats.dataBlobs, tree_blobs: repo.stats.treeBlobs, data_added: repo.stats.bytesAdded, data_added_packed: repo.stats.bytesStored };
   const { errors: _e, ...counted } = all;
   const snapshot: Snapshot = {
     time: formatGoTime(goTimeFromMs(started)), tree, paths, hostname: o.info.hostname, username: o.info.username,
     uid: o.info.uid, gid: o.info.gid, tags: o.info.tags, excludes, program_version: o.info.programVersion,
-    summary: { backup_start: formatGoTime(goTimeFromMs(started)), backup_end: formatGoTime(goTimeFromMs(end)), ...counted, tree_blobs: 0 },
+    summary: { backup_start: formatGoTime(goTimeFromMs(started)), backup_end: formatGoTime(goTimeFromMs(end)), ...counted },
     ...(parent ? { parent } : {}), ...(o.info.hoard ? { hoard: o.info.hoard } : {}),
   };
   const snapshotId = o.dryRun ? undefined : await saveSnapshot(repo, snapshot);

@@ -30,6 +30,8 @@ export interface RepositoryOptions {
 /** Counters of what a writer added (for summaries). */
 export interface WriteStats {
   blobsAdded: number;
+  dataBlobs: number;
+  treeBlobs: number;
   bytesAdded: number;      // plaintext bytes of new blobs
   bytesStored: number;     // pack bytes written
   packsWritten: number;
@@ -37,7 +39,7 @@ export interface WriteStats {
 
 export class Repository {
   readonly index = new MasterIndex();
-  readonly stats: WriteStats = { blobsAdded: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
+  readonly stats: WriteStats = { blobsAdded: 0, dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
   readonly compression: CompressionMode;
   private readonly writers: Record<BlobType, PackWriter>;
   private readonly inflight = new Map<string, Promise<boolean>>();
@@ -98,6 +100,8 @@ export class Repository {
     const enc = await this.encoder.encode(data, this.version >= 2 ? mode : 'off');
     if (this.index.has(type, id)) return false;
     this.stats.blobsAdded++;
+    if (type === 'tree') this.stats.treeBlobs++;
+    else this.stats.dataBlobs++;
     this.stats.bytesAdded += data.length;
     const w = this.writers[type];
     if (w.add(id, enc)) await this.upload(w.finish());
