@@ -12,7 +12,7 @@ const hex2 = (b: number) => b.toString(16).padStart(2, '0');
 function utf8At(b: Uint8Array, i: number): [number, number] | undefined {
   const c = b[i];
   if (c < 0x80) return [c, 1];
-  const len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+  const len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
   if (len === 0 || i + len > b.length) return undefined;
   let cp = c & (len === 2 ? 0x1f : len === 3 ? 0x0f : 0x07);
   for (let k = 1; k < len; k++) {
