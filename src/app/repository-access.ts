@@ -1,4 +1,5 @@
 /** Opening repositories for the front ends: URL → backend, password → key, and locks around work. */
+import * as os from 'node:os';
 import type { Backend } from '../core/storage/backend.js';
 import { openBackend } from '../backends/index.js';
 import { type Repository, type RepositoryOptions } from '../core/repository/repository.js';
@@ -17,7 +18,7 @@ export interface OpenOptions extends RepositoryOptions {
 export async function openFromEnv(env: Env, o: OpenOptions = {}): Promise<Repository> {
   const backend: Backend = openBackend(repositoryUrl(env, o.repo));
   const password = await resolvePassword(env);
-  const repo = await openRepository(backend, password, o);
+  const repo = await openRepository(backend, password, { workers: defaultWorkers(), ...o });
   if (o.index !== false) await repo.loadIndex(o.signal);
   return repo;
 }
@@ -33,4 +34,9 @@ export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean
   } finally {
     await lock.release().catch(() => {});
   }
+}
+
+/** Encoder threads: one per core, at least one, at most four. */
+export function defaultWorkers(): number {
+  return Math.min(4, Math.max(1, os.availableParallelism()));
 }

@@ -1,3 +1,4 @@
+import { createReadStream, fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { HoardError } from '../../core/errors.js';
 import { type BackupOptions, type BackupSummary, backupFiles, backupStream } from '../../core/backup/backup.js';
@@ -58,7 +59,7 @@ export const backupCommand: Command = {
           const run = runForStream(ctx.args.rest, ctx.signal);
           return backupStream(repo, { stream: run.stdout, filename, done: run.done }, o);
         }
-        if (f.stdin) return backupStream(repo, { stream: process.stdin, filename }, o);
+        if (f.stdin) return backupStream(repo, { stream: stdinStream(), filename }, o);
         return backupFiles(repo, ctx.args.positionals, { ...o, cwd: ctx.env.cwd, excludes: await excludes(ctx) });
       });
       return report(ctx, sum, f['dry-run'] === true);
@@ -67,6 +68,11 @@ export const backupCommand: Command = {
     }
   },
 };
+
+/** Standard input: large reads from a regular file; the (non-blocking-safe) process.stdin otherwise. */
+function stdinStream(): AsyncIterable<Buffer> {
+  return fstatSync(0).isFile() ? createReadStream('', { fd: 0, highWaterMark: 1 << 20, autoClose: false }) : process.stdin;
+}
 
 function report(ctx: CommandContext, s: BackupSummary, dry: boolean): number {
   const code = s.stats.errors.length ? EXIT.partial : 0;

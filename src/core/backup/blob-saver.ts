@@ -12,7 +12,7 @@ export class BlobSaver {
   private readonly running = new Set<Promise<void>>();
   private error: unknown;
 
-  constructor(private readonly repo: Repository, private readonly limit = 6) {}
+  constructor(private readonly repo: Repository, private readonly limit = 4) {}
 
   /** Schedules a blob; returns its id at once. Waits while `limit` saves are running. */
   async save(type: BlobType, data: Buffer): Promise<string> {
@@ -33,6 +33,20 @@ export class BlobSaver {
   }
 }
 
+/** Joins small pieces (pipes deliver 64 KiB) into ~1 MiB buffers: fewer awaits per byte. */
+async function* coalesce(source: AsyncIterable<Buffer | Uint8Array>, min = 1 << 20): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const c of source) {
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    if (size === 0 && b.length >= min) { yield b; continue; }
+    parts.push(b);
+    size += b.length;
+    if (size >= min) { yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size); parts = []; size = 0; }
+  }
+  if (size > 0) yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+}
+
 /** The content of one file or stream as stored: blob ids in order and the byte count. */
 export interface SavedContent {
   content: string[];
@@ -48,9 +62,8 @@ export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, po
   const content: string[] = [];
   let parts: Buffer[] = [];
   let size = 0;
-  for await (const chunk of source) {
+  for await (const buf of coalesce(source)) {
     throwIfAborted(signal);
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     size += buf.length;
     let start = 0;
     for (const cut of chunker.feed(buf)) {

@@ -15,6 +15,7 @@ import { decodeIndex, encodeIndex } from '../format/index-file.js';
 import { decodeUnpacked, encodeUnpacked } from '../format/unpacked.js';
 import { MasterIndex } from './master-index.js';
 import { type BlobEncoder, createInlineEncoder, decodeBlob } from './blob-codec.js';
+import { createEncoderPool } from './encoder-pool.js';
 import { DEFAULT_PACK_SIZE, type FinishedPack, PackWriter } from './pack-writer.js';
 
 export interface RepositoryOptions {
@@ -23,6 +24,8 @@ export interface RepositoryOptions {
   /** Write an index file after this many new packs (so an interrupted backup leaves reusable data). */
   indexEvery?: number;
   encoder?: BlobEncoder;
+  /** Worker threads for compression and encryption (0 = encode on the calling thread). */
+  workers?: number;
   /** Pack uploads that may run at once. */
   uploads?: number;
 }
@@ -53,7 +56,7 @@ export class Repository {
     this.compression = opts.compression ?? 'auto';
     const ps = opts.packSize ?? DEFAULT_PACK_SIZE;
     this.writers = { data: new PackWriter('data', key, ps), tree: new PackWriter('tree', key, ps) };
-    this.encoder = opts.encoder ?? createInlineEncoder(key);
+    this.encoder = opts.encoder ?? (opts.workers ? createEncoderPool(key, opts.workers) : createInlineEncoder(key));
     this.maxUploads = opts.uploads ?? 2;
     this.indexEvery = opts.indexEvery ?? 8;
   }
