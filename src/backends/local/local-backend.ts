@@ -22,6 +22,7 @@ async function fsyncDir(dir: string): Promise<void> {
 export function createLocalBackend(dir: string): Backend {
   const root = path.resolve(dir);
   const full = (h: Handle) => path.join(root, layoutPath(h));
+  const handles = new Map<string, Promise<fsp.FileHandle>>();
 
   async function writeAtomic(h: Handle, data: Uint8Array, signal?: AbortSignal): Promise<void> {
     const dest = full(h);
@@ -86,6 +87,7 @@ export function createLocalBackend(dir: string): Backend {
     async save(h, data, o) { await writeAtomic(h, data, o?.signal); },
     async load(h, o: LoadOptions = {}) {
       const p = full(h);
+      if (h.type === 'data' && o.length !== undefined) return readRange(p, o.offset ?? 0, o.length);
       let fh: fsp.FileHandle;
       try { fh = await fsp.open(p, 'r'); } catch (e) {
         const err = fsError(e, 'read', p);
@@ -118,6 +120,8 @@ export function createLocalBackend(dir: string): Backend {
       try { return { name: h.name, size: (await fsp.stat(full(h))).size }; } catch (e) { throw fsError(e, 'stat', full(h)); }
     },
     async remove(h) {
+      const open = handles.get(full(h));
+      if (open) { handles.delete(full(h)); void open.then((x) => x.close()).catch(() => {}); }
       try { await fsp.unlink(full(h)); } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, 'remove', full(h));
       }
@@ -132,8 +136,32 @@ export function createLocalBackend(dir: string): Backend {
         }
       }
     },
-    async close() {},
+    async close() { await closeHandles(); },
   };
+
+  /** Ranged pack reads reuse open handles (restores and checks read many blobs per pack). */
+  async function readRange(p: string, off: number, len: number): Promise<Buffer> {
+    let fh = handles.get(p);
+    if (!fh) {
+      try { fh = fsp.open(p, 'r'); handles.set(p, fh); await fh; } catch (e) { handles.delete(p); throw fsError(e, 'read', p); }
+      if (handles.size > 32) { const [oldest, old] = handles.entries().next().value!; handles.delete(oldest); void old.then((x) => x.close()).catch(() => {}); }
+    }
+    const file = await fh;
+    const buf = Buffer.allocUnsafe(len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await file.read(buf, got, len - got, off + got);
+      if (bytesRead === 0) throw new HoardError('corrupt', `${p} is truncated (wanted bytes ${off}..${off + len})`, { hint: 'run `hoard check --read-data`' });
+      got += bytesRead;
+    }
+    return buf;
+  }
+
+  async function closeHandles(): Promise<void> {
+    const all = [...handles.values()];
+    handles.clear();
+    await Promise.all(all.map((h) => h.then((x) => x.close()).catch(() => {})));
+  }
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

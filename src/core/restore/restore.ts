@@ -47,6 +47,9 @@ const toTime = (s: string): number => {
   try { return (Number(parseGoTime(s).ns / 1000n) + 0.5) / 1e6; } catch { return 0; }
 };
 
+const RESTORE_CONCURRENCY = 8;
+
+/** Writes a file's content under a temporary name, sets its metadata through the handle, renames it into place. */
 async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<number> {
   const tmp = Buffer.concat([dest, Buffer.from(`.hoard-tmp-${randomBytes(6).toString('hex')}`)]);
   const fh = await fsp.open(tmp, 'wx', 0o600);
@@ -56,14 +59,16 @@ async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: Restore
       await fh.write(chunk);
       bytes += chunk.length;
     }
-    await fh.sync();
+    if (o.restoreOwner) await fh.chown(n.uid, n.gid).catch(() => {});
+    if (n.mode !== undefined) await fh.chmod(posixPermsOf(n.mode));
+    await fh.utimes(toTime(n.atime), toTime(n.mtime));
   } catch (e) {
     await fh.close().catch(() => {});
     await fsp.rm(tmp, { force: true });
     throw e;
   }
   await fh.close();
-  await fsp.rename(tmp, dest);
+  await fsp.rename(tmp, dest); // replaces an existing file atomically
   return bytes;
 }
 
@@ -85,20 +90,25 @@ export async function restoreTree(repo: Repository, treeId: string, o: RestoreOp
   const root = Buffer.from(o.target.replace(/\/+$/, '') || '/');
   await fsp.mkdir(root, { recursive: true });
   const dirs: WalkedNode[] = [];
+  // Folders are created in walk order (parents first); file contents are written concurrently.
+  const running = new Set<Promise<void>>();
   for await (const w of walkTree(repo, treeId, Buffer.alloc(0), o.signal)) {
     throwIfAborted(o.signal);
     const p = w.path.toString();
     if (!included(p, o.include)) continue;
     const dest = Buffer.concat([root, w.path]);
-    try {
-      await restoreNode(repo, dest, w, o, sum, dirs);
-    } catch (e) {
+    const task = restoreNode(repo, dest, w, o, sum, dirs).catch((e) => {
       if (isHoardError(e, 'interrupted')) throw e;
       const message = (e as Error).message;
       sum.errors.push({ path: p, message });
       report({ type: 'restore.warning', path: p, message });
-    }
+    });
+    if (w.node.type === 'dir') { await task; continue; }
+    running.add(task);
+    void task.finally(() => running.delete(task)).catch(() => {});
+    if (running.size >= RESTORE_CONCURRENCY) await Promise.race(running);
   }
+  await Promise.all(running);
   for (const d of dirs.reverse()) await applyMeta(Buffer.concat([root, d.path]), d.node, o).catch(() => {});
   return sum;
 }
@@ -111,16 +121,19 @@ async function restoreNode(repo: Repository, dest: Buffer, w: WalkedNode, o: Res
       dirs.push(w);
       sum.dirs++;
       return;
-    case 'file': {
-      await fsp.rm(dest, { force: true });
+    case 'file':
       sum.bytes += await writeFile(repo, dest, n, o);
       sum.files++;
+      return;
+    case 'symlink': {
+      const target = n.linktarget_raw ?? Buffer.from(n.linktarget ?? '');
+      await fsp.symlink(target, dest).catch(async (e) => {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        await fsp.rm(dest, { force: true });
+        await fsp.symlink(target, dest);
+      });
       break;
     }
-    case 'symlink':
-      await fsp.rm(dest, { force: true });
-      await fsp.symlink(n.linktarget_raw ?? Buffer.from(n.linktarget ?? ''), dest);
-      break;
     default:
       throw new HoardError('io', `cannot restore ${n.type} nodes yet (skipped)`);
   }
