@@ -11,15 +11,21 @@ import { assertSameTree, makeSourceTree } from '../helpers/tree.js';
 
 const PW = 'correct horse battery staple';
 
+/** A temporary folder with a hoard repository in repo/ and (optionally) the awkward source tree in src/. */
+async function hoardRepo(t: import('node:test').TestContext, opts: { tree?: boolean; init?: string[] } = {}) {
+  const dir = await tempDir(t);
+  const repo = path.join(dir, 'repo');
+  const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
+  if (opts.tree !== false) await makeSourceTree(path.join(dir, 'src'));
+  assert.equal((await hoard(['init', ...(opts.init ?? [])], { env })).code, 0);
+  return { dir, repo, env };
+}
+
 describe('restic reads hoard repositories', () => {
   for (const compression of ['auto', 'off'] as const) {
     it(`files (--compression ${compression}): restic check --read-data and restore are exact`, async (t) => {
       if (!(await needRestic(t))) return;
-      const dir = await tempDir(t);
-      const repo = path.join(dir, 'repo');
-      const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
-      await makeSourceTree(path.join(dir, 'src'));
-      assert.equal((await hoard(['init'], { env })).code, 0);
+      const { dir, repo, env } = await hoardRepo(t);
       const b = await hoard(['backup', '--compression', compression, '--json', 'src'], { env, cwd: dir });
       assert.equal(b.code, 0, b.stderr);
       const chk = await restic(repo, PW, ['check', '--read-data']);
@@ -37,10 +43,7 @@ describe('restic reads hoard repositories', () => {
   for (const compression of ['auto', 'off', 'max'] as const) {
     it(`a stream (--stdin, --compression ${compression}): restic dump gives the same bytes`, async (t) => {
       if (!(await needRestic(t))) return;
-      const dir = await tempDir(t);
-      const repo = path.join(dir, 'repo');
-      const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
-      assert.equal((await hoard(['init'], { env })).code, 0);
+      const { repo, env } = await hoardRepo(t, { tree: false });
       const data = textLike(6 * 1024 * 1024 + 5, 11);
       const b = await hoard(['backup', '--stdin', '--stdin-filename', 'dump.sql', '--compression', compression, '--tag', 'db'], { env, input: data });
       assert.equal(b.code, 0, b.stderr);
@@ -58,11 +61,7 @@ describe('restic reads hoard repositories', () => {
 
   it('a version 1 repository (no compression) is accepted by restic', async (t) => {
     if (!(await needRestic(t))) return;
-    const dir = await tempDir(t);
-    const repo = path.join(dir, 'repo');
-    const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
-    await makeSourceTree(path.join(dir, 'src'));
-    assert.equal((await hoard(['init', '--repository-version', '1'], { env })).code, 0);
+    const { dir, repo, env } = await hoardRepo(t, { init: ['--repository-version', '1'] });
     assert.equal((await hoard(['backup', 'src'], { env, cwd: dir })).code, 0);
     const chk = await restic(repo, PW, ['check', '--read-data']);
     assert.equal(chk.code, 0, chk.stdout + chk.stderr);
@@ -96,11 +95,7 @@ describe('hoard reads restic repositories', () => {
 
   it('keeps working after restic backs up into a hoard repository and runs forget --prune', async (t) => {
     if (!(await needRestic(t))) return;
-    const dir = await tempDir(t);
-    const repo = path.join(dir, 'repo');
-    const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
-    await makeSourceTree(path.join(dir, 'src'));
-    assert.equal((await hoard(['init'], { env })).code, 0);
+    const { dir, repo, env } = await hoardRepo(t);
     assert.equal((await hoard(['backup', '--tag', 'first', 'src'], { env, cwd: dir })).code, 0);
     const rb = await restic(repo, PW, ['backup', '--tag', 'second', 'src'], { cwd: dir });
     assert.equal(rb.code, 0, rb.stderr);

@@ -1,5 +1,6 @@
 /** The repository config (restic-format.md §5): encrypted, never compressed, fixed name. */
 import { HoardError } from '../errors.js';
+import { decodeJsonObject } from './gojson.js';
 import { isIrreducible, polynomialDegree, polynomialFromHex, polynomialToHex } from '../chunker/polynomial.js';
 
 export interface RepoConfig {
@@ -15,13 +16,7 @@ export function encodeConfig(c: RepoConfig): Buffer {
 
 /** Parses and validates a config plaintext; kind "corrupt" with the reason when invalid. */
 export function decodeConfig(pt: Buffer): RepoConfig {
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(pt.toString('utf8'));
-  } catch {
-    throw new HoardError('corrupt', 'repository config is not valid JSON');
-  }
-  if (typeof j !== 'object' || j === null) throw new HoardError('corrupt', 'repository config is not a JSON object');
+  const j = decodeJsonObject(pt, 'repository config');
   const version = j.version;
   if (version !== 1 && version !== 2) {
     throw new HoardError('corrupt', `unsupported repository version ${String(version)}`, { hint: 'hoard reads versions 1 and 2' });

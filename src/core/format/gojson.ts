@@ -1,3 +1,5 @@
+import { HoardError } from '../errors.js';
+
 /**
  * JSON as Go's encoding/json writes it (restic-format.md §1), and a parser that keeps integers
  * beyond 2^53 exact (inode and device numbers in trees).
@@ -62,6 +64,21 @@ export function goStringify(v: unknown): string {
     if (x !== undefined) parts.push(`${goQuoteJsonString(k)}:${goStringify(x)}`);
   }
   return `{${parts.join(',')}}`;
+}
+
+/**
+ * Parses repository JSON that must be an object; kind "corrupt" naming `what` otherwise.
+ * Large integers stay exact (see parseJson).
+ */
+export function decodeJsonObject(json: Uint8Array, what: string): Record<string, unknown> {
+  let j: unknown;
+  try {
+    j = parseJson(json);
+  } catch {
+    throw new HoardError('corrupt', `${what} is not valid JSON`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new HoardError('corrupt', `${what} is not a JSON object`);
+  return j as Record<string, unknown>;
 }
 
 const BIG_INT = /(?<![.\deE+-])-?\d{16,}(?![.\deE])/;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { HoardError } from '../errors.js';
 import { DEFAULT_KDF, type KdfParams, type Key, deriveKey, open, seal } from '../crypto/crypto.js';
-import { goStringify } from './gojson.js';
+import { decodeJsonObject, goStringify } from './gojson.js';
 
 export interface KeyFile {
   created: string;
@@ -26,13 +26,7 @@ export function encodeKeyFile(k: KeyFile): Buffer {
 
 /** Parses a key file; kind "corrupt" naming what is wrong. */
 export function decodeKeyFile(raw: Buffer): KeyFile {
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new HoardError('corrupt', 'key file is not valid JSON');
-  }
-  if (typeof j !== 'object' || j === null) throw new HoardError('corrupt', 'key file is not a JSON object');
+  const j = decodeJsonObject(raw, 'key file');
   if (j.kdf !== 'scrypt') throw new HoardError('corrupt', `key file uses unsupported kdf ${JSON.stringify(j.kdf)}`);
   const salt = b64(j.salt, 'salt');
   if (salt.length !== 64) throw new HoardError('corrupt', `key file salt must be 64 bytes, got ${salt.length}`);

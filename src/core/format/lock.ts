@@ -1,6 +1,6 @@
 /** Lock files (restic-format.md §11). */
 import { HoardError } from '../errors.js';
-import { goStringify } from './gojson.js';
+import { decodeJsonObject, goStringify } from './gojson.js';
 
 export interface LockRecord {
   time: string;
@@ -22,13 +22,8 @@ export function encodeLock(l: LockRecord): string {
 
 /** Parses a lock; kind "corrupt" when malformed. */
 export function decodeLock(json: Buffer): LockRecord {
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(json.toString('utf8'));
-  } catch {
-    throw new HoardError('corrupt', 'lock file is not valid JSON');
-  }
-  if (typeof j !== 'object' || j === null || typeof j.time !== 'string') throw new HoardError('corrupt', 'lock file is malformed');
+  const j = decodeJsonObject(json, 'lock file');
+  if (typeof j.time !== 'string') throw new HoardError('corrupt', 'lock file has no time');
   return {
     time: j.time, exclusive: j.exclusive === true, hostname: String(j.hostname ?? ''), username: String(j.username ?? ''),
     pid: typeof j.pid === 'number' ? j.pid : 0,

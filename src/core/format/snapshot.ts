@@ -1,6 +1,6 @@
 /** Snapshots (restic-format.md §9) plus hoard's own metadata field (DESIGN.md §5). */
 import { HoardError } from '../errors.js';
-import { goStringify, parseJson } from './gojson.js';
+import { decodeJsonObject, goStringify } from './gojson.js';
 
 export interface Snapshot {
   time: string;
@@ -51,13 +51,7 @@ const strings = (v: unknown): string[] | undefined =>
 
 /** Parses a snapshot; kind "corrupt" when it has no valid tree or time. */
 export function decodeSnapshot(json: Buffer): Snapshot {
-  let j: Record<string, unknown>;
-  try {
-    j = parseJson(json) as Record<string, unknown>;
-  } catch {
-    throw new HoardError('corrupt', 'snapshot is not valid JSON');
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new HoardError('corrupt', 'snapshot is not a JSON object');
+  const j = decodeJsonObject(json, 'snapshot');
   if (typeof j.tree !== 'string' || !HEX64.test(j.tree)) throw new HoardError('corrupt', 'snapshot has no valid tree id');
   if (typeof j.time !== 'string') throw new HoardError('corrupt', 'snapshot has no time');
   const extra: Record<string, unknown> = {};
