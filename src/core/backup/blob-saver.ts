@@ -10,19 +10,24 @@ import { throwIfAborted } from '../errors.js';
 
 export class BlobSaver {
   private readonly running = new Set<Promise<void>>();
+  private inflightBytes = 0;
   private error: unknown;
 
-  constructor(private readonly repo: Repository, private readonly limit = 4) {}
+  /** At most `maxBlobs` saves and `maxBytes` of plaintext in flight (small files need many, big chunks few). */
+  constructor(private readonly repo: Repository, private readonly maxBlobs = 64, private readonly maxBytes = 16 * 1024 * 1024) {}
 
-  /** Schedules a blob; returns its id at once. Waits while `limit` saves are running. */
+  /** Schedules a blob; returns its id at once. Waits while the limits are reached. */
   async save(type: BlobType, data: Buffer): Promise<string> {
     if (this.error) throw this.error;
-    while (this.running.size >= this.limit) await Promise.race(this.running);
+    while (this.running.size >= this.maxBlobs || (this.running.size > 0 && this.inflightBytes + data.length > this.maxBytes)) {
+      await Promise.race(this.running);
+    }
     if (this.error) throw this.error;
     const id = hashId(data);
+    this.inflightBytes += data.length;
     const p = this.repo.saveBlob(type, id, data).then(() => {}, (e) => { this.error ??= e; });
     this.running.add(p);
-    void p.finally(() => this.running.delete(p));
+    void p.finally(() => { this.running.delete(p); this.inflightBytes -= data.length; });
     return id;
   }
 

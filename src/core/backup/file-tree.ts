@@ -36,6 +36,26 @@ const join = (dir: Buffer, name: Buffer): Buffer => (dir.length === 1 && dir[0] 
 const names = createNameLookup();
 const MIN_CHUNK = 512 * 1024;
 
+/** Reads a small file with one open, read and close (no fstat); a file that grew is read to its end. */
+async function readSmall(path: Buffer, size: number): Promise<Buffer> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.max(size + 1 - total, 64 * 1024));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, total);
+      if (bytesRead === 0) break;
+      parts.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total <= size && bytesRead < buf.length) break;
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** A limiter for open files, shared by the walk. */
 function limiter(n: number) {
   let active = 0;
@@ -46,7 +66,7 @@ function limiter(n: number) {
     try { return await fn(); } finally { active--; waiting.shift()?.(); }
   };
 }
-const fileSlots = limiter(4);
+const fileSlots = limiter(8);
 
 async function loadParent(repo: Repository, id: string | undefined): Promise<Map<string, TreeNode>> {
   const m = new Map<string, TreeNode>();
@@ -104,7 +124,7 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
   try {
     const saved = await fileSlots(async () => {
       if (st.size < MIN_CHUNK) {
-        const data = await fsp.readFile(path);
+        const data = await readSmall(path, Number(st.size));
         return { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
       }
       return saveContent(createReadStream(path, { highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);

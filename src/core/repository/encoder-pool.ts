@@ -7,10 +7,13 @@ import { Worker } from 'node:worker_threads';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
 import type { CompressionMode } from '../format/compression.js';
-import type { BlobEncoder, EncodedBlob } from './blob-codec.js';
+import { type BlobEncoder, type EncodedBlob, encodeBlob } from './blob-codec.js';
 
 interface Pending { resolve(e: EncodedBlob): void; reject(e: unknown): void }
 interface Slot { worker: Worker; load: number }
+
+/** Below this size a blob is encoded on the calling thread: a worker round trip costs more than the work. */
+const INLINE_BELOW = 128 * 1024;
 
 /** A pool of `size` encoder threads sharing the master key. */
 export function createEncoderPool(key: Key, size: number): BlobEncoder {
@@ -34,6 +37,7 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
   });
   return {
     encode(data: Buffer, mode: CompressionMode): Promise<EncodedBlob> {
+      if (data.length < INLINE_BELOW) return Promise.resolve().then(() => encodeBlob(key, data, mode));
       if (closed) return Promise.reject(new HoardError('internal', 'encoder pool is closed'));
       const slot = slots.reduce((a, b) => (b.load < a.load ? b : a));
       const id = next++;
