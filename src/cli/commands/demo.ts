@@ -71,7 +71,8 @@ export const demoCommand: Command = {
       if (!a.equals(b)) throw new HoardError('verify', `3. restored ${f} differs from the original`);
     }
     ctx.out(`3. restore: ${want.length} files in ${restored} are identical to the originals`);
-    ctx.out(`Try: HOARD_REPOSITORY=${path.relative(ctx.env.cwd, path.join(dir, 'repo')) || '.'} HOARD_PASSWORD_FILE=${path.relative(ctx.env.cwd, path.join(dir, 'password'))} hoard snapshots`);
+    const self = path.relative(ctx.env.cwd, fileURLToPath(new URL('../main.js', import.meta.url)));
+    ctx.out(`Try: HOARD_REPOSITORY=${path.relative(ctx.env.cwd, path.join(dir, 'repo')) || '.'} HOARD_PASSWORD_FILE=${path.relative(ctx.env.cwd, path.join(dir, 'password'))} node ${self} snapshots`);
     await repo.close();
     return 0;
   },
