@@ -83,6 +83,14 @@ function unchanged(prev: TreeNode | undefined, st: BigIntStats, fresh: TreeNode,
     prev.content.every((id) => repo.index.has('data', id));
 }
 
+/** Counts a finished file and reports progress (the reporter throttles). */
+function progress(ctx: FileWalkContext, path: Buffer, size: number): void {
+  const s = ctx.stats;
+  s.total_files_processed++;
+  s.total_bytes_processed += size;
+  ctx.report({ type: 'backup.progress', files: s.total_files_processed, dirs: s.dirs_new + s.dirs_changed + s.dirs_unmodified, bytes: s.total_bytes_processed, bytesAdded: ctx.repo.stats.bytesAdded, current: path.toString() });
+}
+
 function warn(ctx: FileWalkContext, path: Buffer, e: unknown): void {
   const message = (e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message;
   ctx.stats.errors.push({ path: path.toString(), message });
@@ -114,15 +122,15 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
     return node;
   }
   if (type !== 'file') return node;
-  ctx.stats.total_files_processed++;
-  ctx.stats.total_bytes_processed += Number(st.size);
   if (unchanged(prev, st, node, ctx.repo)) {
     node.content = prev!.content;
     ctx.stats.files_unmodified++;
+    progress(ctx, path, node.size ?? 0);
     return node;
   }
+  let saved: { content: string[]; size: number };
   try {
-    const saved = await fileSlots(async () => {
+    saved = await fileSlots(async () => {
       if (st.size < MIN_CHUNK) {
         const data = await readSmall(path, Number(st.size));
         return { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
@@ -138,6 +146,7 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
   }
   if (prev?.type === 'file') ctx.stats.files_changed++;
   else ctx.stats.files_new++;
+  progress(ctx, path, saved.size);
   return node;
 }
 
