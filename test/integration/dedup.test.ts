@@ -57,6 +57,10 @@ describe('deduplication', () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.deepEqual(await fsp.readdir(path.join(repo, 'snapshots')), []);
     assert.deepEqual(await fsp.readdir(path.join(repo, 'index')), []);
+    const dryStream = await hoard(['backup', '--dry-run', '--stdin', '--stdin-filename', 'big.sql'], { env, input: textLike(20 * 1024 * 1024, 4) });
+    assert.equal(dryStream.code, 0, dryStream.stderr);
+    const packs = (await Promise.all((await fsp.readdir(path.join(repo, 'data'))).map((d) => fsp.readdir(path.join(repo, 'data', d))))).flat();
+    assert.deepEqual(packs, [], 'a dry run stores no pack');
     assert.equal((await hoard(['backup', '--exclude', '*.tmp', '-e', 'cache', '--exclude-file', 'ex', 'src'], { env, cwd: dir })).code, 0);
     const ls = (await hoard(['ls', 'latest'], { env })).stdout;
     assert.match(ls, /keep\.txt/);

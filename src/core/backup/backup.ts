@@ -5,19 +5,18 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import type { BigIntStats } from 'node:fs';
 import { HoardError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import { type Reporter, silent } from '../events.js';
 import { formatGoTime, goTimeFromMs } from '../format/time.js';
 import type { Snapshot } from '../format/snapshot.js';
-import { type TreeNode, decodeTree } from '../format/tree.js';
+import type { TreeNode } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 import { type SnapshotEntry, filterSnapshots, saveSnapshot } from '../repository/snapshots.js';
 import { BlobSaver, saveContent } from './blob-saver.js';
 import { compileExcludes } from './exclude.js';
-import { type FileBackupStats, type FileWalkContext, backupPath, saveTree } from './file-tree.js';
-import { createNameLookup, nodeFromStat } from '../sources/node-from-stat.js';
+import { type FileBackupStats, type FileWalkContext, backupPath, loadParent, names, saveTree } from './file-tree.js';
+import { nodeFromStat } from '../sources/node-from-stat.js';
 
 export interface SnapshotInfo {
   hostname: string;
@@ -78,25 +77,18 @@ function buildVirtualRoot(targets: string[], cwd: string): { root: VDir; abs: st
   return { root, abs };
 }
 
-async function parentNodes(ctx: FileWalkContext, tree?: string): Promise<Map<string, TreeNode>> {
-  const m = new Map<string, TreeNode>();
-  if (!tree) return m;
-  try { for (const n of decodeTree(await ctx.repo.loadBlob('tree', tree))) m.set(n.name.toString(), n); } catch { /* reread instead */ }
-  return m;
-}
-
 async function backupVDir(ctx: FileWalkContext, d: VDir, parentTree?: string): Promise<string> {
-  const prev = await parentNodes(ctx, parentTree);
+  const prev = await loadParent(ctx.repo, parentTree);
   const nodes: TreeNode[] = [];
   for (const [name, child] of d.children) {
     const path = Buffer.isBuffer(child) ? child : child.path;
     const st = await fsp.lstat(path, { bigint: true });
     if (Buffer.isBuffer(child)) {
-      const n = await backupPath(ctx, child, Buffer.from(name), st, prev.get(name));
+      const n = await backupPath(ctx, child, Buffer.from(name), st, prev.get(Buffer.from(name).toString('latin1')));
       if (n) nodes.push(n);
     } else {
-      const n = nodeFromStat(Buffer.from(name), 'dir', st, createNameLookup());
-      n.subtree = await backupVDir(ctx, child, prev.get(name)?.subtree);
+      const n = nodeFromStat(Buffer.from(name), 'dir', st, names);
+      n.subtree = await backupVDir(ctx, child, prev.get(Buffer.from(name).toString('latin1'))?.subtree);
       nodes.push(n);
     }
   }
@@ -112,7 +104,7 @@ export function pickParent(history: SnapshotEntry[], host: string, paths: string
 
 async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: string[], stats: FileBackupStats, o: BackupOptions, started: number, parent?: string, excludes?: string[]): Promise<BackupSummary> {
   await saver.drain();
-  if (!o.dryRun) await repo.flush();
+  await repo.flush();
   const end = o.clock.now();
   const all = { ...stats, data_blobs: repo.stats.dataBlobs, tree_blobs: repo.stats.treeBlobs, data_added: repo.stats.bytesAdded, data_added_packed: repo.stats.bytesStored };
   const { errors: _e, ...counted } = all;
@@ -149,12 +141,12 @@ export async function backupFiles(repo: Repository, targets: string[], o: Backup
     }
   }
   const started = o.clock.now();
+  repo.dryRun = o.dryRun === true;
   const { root, abs } = buildVirtualRoot(targets, o.cwd);
   const parent = o.parent ?? pickParent(o.history ?? [], o.info.hostname, abs);
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
   const ctx: FileWalkContext = { repo, saver, exclude: compileExcludes(o.excludes ?? []), report: o.report ?? silent, signal: o.signal, stats };
-  if (o.dryRun) (repo as unknown as { saveBlob: () => Promise<boolean> }).saveBlob = async () => false;
   return guarded(repo, saver, async () => {
     const tree = await backupVDir(ctx, root, parent?.snapshot.tree);
     return finish(repo, saver, tree, abs, stats, o, started, parent?.id, ctx.exclude.patterns.length ? ctx.exclude.patterns : undefined);
@@ -176,6 +168,7 @@ export async function backupStream(repo: Repository, input: StreamInput, o: Back
   const name = input.filename.replace(/^\/+/, '');
   if (name === '' || name.includes('/')) throw new HoardError('usage', `invalid stream file name ${JSON.stringify(input.filename)}`, { hint: 'use a plain name such as dump.sql' });
   const started = o.clock.now();
+  repo.dryRun = o.dryRun === true;
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
   return guarded(repo, saver, async () => {

@@ -33,7 +33,8 @@ export interface FileWalkContext {
 
 const SLASH = Buffer.from('/');
 const join = (dir: Buffer, name: Buffer): Buffer => (dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]));
-const names = createNameLookup();
+/** uid/gid → name lookups, shared by the whole walk. */
+export const names = createNameLookup();
 const MIN_CHUNK = 512 * 1024;
 
 /** Reads a small file with one open, read and close (no fstat); a file that grew is read to its end. */
@@ -68,7 +69,8 @@ function limiter(n: number) {
 }
 const fileSlots = limiter(8);
 
-async function loadParent(repo: Repository, id: string | undefined): Promise<Map<string, TreeNode>> {
+/** The parent snapshot's nodes of one folder, keyed by raw name (latin1); empty when absent or unreadable. */
+export async function loadParent(repo: Repository, id: string | undefined): Promise<Map<string, TreeNode>> {
   const m = new Map<string, TreeNode>();
   if (!id) return m;
   try {

@@ -44,6 +44,8 @@ export class Repository {
   readonly index = new MasterIndex();
   readonly stats: WriteStats = { blobsAdded: 0, dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
   readonly compression: CompressionMode;
+  /** When set, saveBlob only counts what it would store and flush writes nothing (backup --dry-run). */
+  dryRun = false;
   private readonly writers: Record<BlobType, PackWriter>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly uploads = new Set<Promise<void>>();
@@ -99,6 +101,13 @@ export class Repository {
   }
 
   private async storeBlob(type: BlobType, id: string, data: Buffer): Promise<boolean> {
+    if (this.dryRun) {
+      this.stats.blobsAdded++;
+      this.stats.bytesAdded += data.length;
+      if (type === 'tree') this.stats.treeBlobs++;
+      else this.stats.dataBlobs++;
+      return true;
+    }
     const mode = type === 'tree' && this.compression === 'off' ? 'auto' : this.compression;
     const enc = await this.encoder.encode(data, this.version >= 2 ? mode : 'off');
     if (this.index.has(type, id)) return false;
@@ -131,6 +140,7 @@ export class Repository {
    * After it resolves, every blob saved so far is durable and indexed.
    */
   async flush(): Promise<void> {
+    if (this.dryRun) return;
     for (const w of Object.values(this.writers)) if (w.count > 0) await this.upload(w.finish());
     await this.settleUploads();
     if (this.uploadError) throw this.uploadError;
