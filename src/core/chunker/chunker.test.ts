@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Chunker, chunkBuffer } from './chunker.js';
+import { nativeChunker } from './native.js';
 import { isIrreducible, polynomialDegree, polynomialFromHex, polynomialToHex, randomPolynomial } from './polynomial.js';
 
 const TEST_POL = 0x3da3358b4dc173n;
@@ -61,5 +62,24 @@ describe('chunker', () => {
     const lens = chunkBuffer(TEST_POL, Buffer.alloc(20 * 1024 * 1024, 0xaa), { maxSize: 1024 * 1024 });
     assert.ok(lens.every((l) => l <= 1024 * 1024));
     assert.equal(lens.reduce((a, b) => a + b, 0), 20 * 1024 * 1024);
+  });
+
+  it('the native loop cuts exactly where the TypeScript reference loop cuts', (t) => {
+    if (!nativeChunker()) { t.skip('native chunker not built (npm install builds it with node-gyp)'); return; }
+    const data = Buffer.concat([randomBytes(9 * 1024 * 1024), Buffer.alloc(9 * 1024 * 1024, 7), randomBytes(3 * 1024 * 1024)]);
+    for (const opts of [{}, { minSize: 4096, maxSize: 65536, averageBits: 12 }]) {
+      const a = new Chunker(TEST_POL, { ...opts, native: true });
+      const b = new Chunker(TEST_POL, { ...opts, native: false });
+      const ca: number[] = [], cb: number[] = [];
+      for (let off = 0; off < data.length;) {
+        const n = Math.min(data.length - off, 1 + Math.floor(Math.random() * 2_000_000));
+        for (const c of a.feed(data.subarray(off, off + n))) ca.push(off + c);
+        for (const c of b.feed(data.subarray(off, off + n))) cb.push(off + c);
+        off += n;
+      }
+      assert.ok(cb.length > 3);
+      assert.deepEqual(ca, cb);
+      assert.equal(a.pending, b.pending);
+    }
   });
 });

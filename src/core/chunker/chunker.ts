@@ -6,19 +6,23 @@
  * The 53-bit digest is kept as two int32 halves (hi: bits 32..52, lo: bits 0..31) so the per-byte
  * loop runs on small integers only.
  */
+import { type NativeChunker, nativeChunker } from './native.js';
 import { polynomialDegree } from './polynomial.js';
 
 export interface ChunkerOptions {
   minSize?: number;
   maxSize?: number;
   averageBits?: number;
+  /** Use the C loop when it is built (default true); false forces the TypeScript reference loop. */
+  native?: boolean;
 }
 
 const WINDOW = 64;
 export const MIN_SIZE = 512 * 1024;
 export const MAX_SIZE = 8 * 1024 * 1024;
 
-interface Tables { outHi: Int32Array; outLo: Int32Array; modHi: Int32Array; modLo: Int32Array }
+/** outHi, outLo, modHi, modLo: four 256-entry views on one 1024-entry array (the C loop takes it whole). */
+interface Tables { all: Int32Array; outHi: Int32Array; outLo: Int32Array; modHi: Int32Array; modLo: Int32Array }
 const tableCache = new Map<bigint, Tables>();
 
 function bigMod(x: bigint, pol: bigint, deg: number): bigint {
@@ -31,7 +35,8 @@ function tablesFor(pol: bigint): Tables {
   if (t) return t;
   const deg = polynomialDegree(pol);
   if (deg !== 53) throw new Error(`chunker polynomial must have degree 53, got ${deg}`);
-  t = { outHi: new Int32Array(256), outLo: new Int32Array(256), modHi: new Int32Array(256), modLo: new Int32Array(256) };
+  const all = new Int32Array(1024);
+  t = { all, outHi: all.subarray(0, 256), outLo: all.subarray(256, 512), modHi: all.subarray(512, 768), modLo: all.subarray(768, 1024) };
   const mask32 = 0xffffffffn;
   for (let b = 0; b < 256; b++) {
     let h = bigMod(BigInt(b), pol, deg);
@@ -48,27 +53,27 @@ function tablesFor(pol: bigint): Tables {
   return t;
 }
 
+// Indexes into the state array shared with the C loop.
+const HI = 0, LO = 1, WPOS = 2, COUNT = 3, PRE = 4, MIN = 5, MAX = 6, MASK = 7;
+
 /** Streaming chunker: state carries across feed() calls. */
 export class Chunker {
   private readonly t: Tables;
-  private readonly minSize: number;
-  private readonly maxSize: number;
-  private readonly mask: number;
+  private readonly st = new Int32Array(8);
   private readonly win = new Uint8Array(WINDOW);
-  private wpos = 0;
-  private hi = 0;
-  private lo = 0;
-  private count = 0;
-  private pre = 0;
+  private readonly native: NativeChunker | null;
 
   constructor(pol: bigint, opts: ChunkerOptions = {}) {
     this.t = tablesFor(pol);
-    this.minSize = opts.minSize ?? MIN_SIZE;
-    this.maxSize = opts.maxSize ?? MAX_SIZE;
+    const minSize = opts.minSize ?? MIN_SIZE;
+    const maxSize = opts.maxSize ?? MAX_SIZE;
     const bits = opts.averageBits ?? 20;
     if (bits < 1 || bits > 31) throw new Error('averageBits must be 1..31');
-    if (this.minSize < WINDOW || this.maxSize < this.minSize) throw new Error('invalid chunk size limits');
-    this.mask = bits === 31 ? 0x7fffffff : (1 << bits) - 1;
+    if (minSize < WINDOW || maxSize < minSize || maxSize > 2 ** 31 - 1) throw new Error('invalid chunk size limits');
+    this.st[MIN] = minSize;
+    this.st[MAX] = maxSize;
+    this.st[MASK] = bits === 31 ? 0x7fffffff : (1 << bits) - 1;
+    this.native = opts.native === false ? null : nativeChunker();
     this.reset();
   }
 
@@ -80,16 +85,16 @@ export class Chunker {
   private startChunk(): void {
     this.win.fill(0);
     this.win[0] = 1; // restic slides in one byte 1
-    this.wpos = 1;
-    this.hi = 0;
-    this.lo = 1;
-    this.count = 0;
-    this.pre = this.minSize - WINDOW;
+    this.st[WPOS] = 1;
+    this.st[HI] = 0;
+    this.st[LO] = 1;
+    this.st[COUNT] = 0;
+    this.st[PRE] = this.st[MIN] - WINDOW;
   }
 
   /** Bytes fed since the last cut. */
   get pending(): number {
-    return this.count;
+    return this.st[COUNT];
   }
 
   /**
@@ -97,20 +102,30 @@ export class Chunker {
    * After a cut the next chunk starts at that offset.
    */
   feed(data: Uint8Array): number[] {
+    if (this.native) {
+      const cuts = new Int32Array(Math.floor(data.length / this.st[MIN]) + 2);
+      const n = this.native.feed(this.t.all, this.st, this.win, data, cuts);
+      return Array.from(cuts.subarray(0, n));
+    }
+    return this.feedJs(data);
+  }
+
+  /** The reference loop (restic's algorithm on 32-bit halves). */
+  private feedJs(data: Uint8Array): number[] {
     const cuts: number[] = [];
     const { outHi, outLo, modHi, modLo } = this.t;
-    const win = this.win, mask = this.mask, minSize = this.minSize, maxSize = this.maxSize;
+    const st = this.st, win = this.win, mask = st[MASK], minSize = st[MIN], maxSize = st[MAX];
     const n = data.length;
     let i = 0;
     while (i < n) {
-      if (this.pre > 0) {
-        const skip = Math.min(this.pre, n - i);
-        this.pre -= skip;
-        this.count += skip;
+      if (st[PRE] > 0) {
+        const skip = Math.min(st[PRE], n - i);
+        st[PRE] -= skip;
+        st[COUNT] += skip;
         i += skip;
         continue;
       }
-      let hi = this.hi, lo = this.lo, wpos = this.wpos, count = this.count;
+      let hi = st[HI], lo = st[LO], wpos = st[WPOS], count = st[COUNT];
       let cut = -1;
       while (i < n) {
         const b = data[i++];
@@ -129,7 +144,7 @@ export class Chunker {
         cuts.push(cut);
         this.startChunk();
       } else {
-        this.hi = hi; this.lo = lo; this.wpos = wpos; this.count = count;
+        st[HI] = hi; st[LO] = lo; st[WPOS] = wpos; st[COUNT] = count;
       }
     }
     return cuts;
