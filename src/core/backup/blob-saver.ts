@@ -14,7 +14,7 @@ export class BlobSaver {
   private error: unknown;
 
   /** At most `maxBlobs` saves and `maxBytes` of plaintext in flight (small files need many, big chunks few). */
-  constructor(private readonly repo: Repository, private readonly maxBlobs = 64, private readonly maxBytes = 16 * 1024 * 1024) {}
+  constructor(private readonly repo: Repository, private readonly maxBlobs = 64, private readonly maxBytes = 8 * 1024 * 1024) {}
 
   /** Schedules a blob; returns its id at once. Waits while the limits are reached. */
   async save(type: BlobType, data: Buffer): Promise<string> {
