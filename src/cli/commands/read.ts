@@ -66,7 +66,7 @@ export const restoreCommand: Command = {
         if (failed) ctx.out(`${sum.errors.length} item(s) could NOT be restored (see errors above); run \`hoard check --read-data\``);
       }
       if (!failed) return 0;
-      return sum.errors.some((e) => /pack|blob|verification|hash/.test(e.message)) ? EXIT.verify : EXIT.failure;
+      return sum.errors.some((e) => e.kind === 'corrupt') ? EXIT.verify : EXIT.failure;
     });
   },
 };

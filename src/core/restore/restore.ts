@@ -28,7 +28,8 @@ export interface RestoreSummary {
   files: number;
   dirs: number;
   bytes: number;
-  errors: { path: string; message: string }[];
+  /** Items that could not be restored; `kind` is the HoardError kind ("corrupt" for damaged data), else "io". */
+  errors: { path: string; message: string; kind: string }[];
 }
 
 function included(path: string, include?: string[]): boolean {
@@ -100,7 +101,7 @@ export async function restoreTree(repo: Repository, treeId: string, o: RestoreOp
     const task = restoreNode(repo, dest, w, o, sum, dirs).catch((e) => {
       if (isHoardError(e, 'interrupted')) throw e;
       const message = (e as Error).message;
-      sum.errors.push({ path: p, message });
+      sum.errors.push({ path: p, message, kind: isHoardError(e) ? e.kind : 'io' });
       report({ type: 'restore.warning', path: p, message });
     });
     if (w.node.type === 'dir') { await task; continue; }
