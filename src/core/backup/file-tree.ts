@@ -3,6 +3,7 @@
  * (same size, mtime, ctime and inode: nothing reread), chunks the rest, and writes tree blobs
  * bottom-up. Paths are handled as bytes so names that are not UTF-8 survive.
  */
+import * as fs from 'node:fs';
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
@@ -37,23 +38,26 @@ const join = (dir: Buffer, name: Buffer): Buffer => (dir.length === 1 && dir[0] 
 export const names = createNameLookup();
 const MIN_CHUNK = 512 * 1024;
 
-/** Reads a small file with one open, read and close (no fstat); a file that grew is read to its end. */
-async function readSmall(path: Buffer, size: number): Promise<Buffer> {
-  const fh = await fsp.open(path, 'r');
+/**
+ * Reads a small file with synchronous open, read and close: for files under 512 KiB a thread-pool
+ * hop per call costs more than the calls. A file that grew meanwhile is read to its end.
+ */
+function readSmall(path: Buffer, size: number): Buffer {
+  const fd = fs.openSync(path, 'r');
   try {
     const parts: Buffer[] = [];
     let total = 0;
     for (;;) {
       const buf = Buffer.allocUnsafe(Math.max(size + 1 - total, 64 * 1024));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, total);
-      if (bytesRead === 0) break;
-      parts.push(buf.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total <= size && bytesRead < buf.length) break;
+      const n = fs.readSync(fd, buf, 0, buf.length, total);
+      if (n === 0) break;
+      parts.push(buf.subarray(0, n));
+      total += n;
+      if (total <= size && n < buf.length) break;
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }
 
@@ -134,7 +138,7 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
   try {
     saved = await fileSlots(async () => {
       if (st.size < MIN_CHUNK) {
-        const data = await readSmall(path, Number(st.size));
+        const data = readSmall(path, Number(st.size));
         return { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
       }
       return saveContent(createReadStream(path, { highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
@@ -156,7 +160,7 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
 export async function backupDir(ctx: FileWalkContext, dir: Buffer, parentTree: string | undefined): Promise<string | undefined> {
   let entries: Buffer[];
   try {
-    entries = await fsp.readdir(dir, { encoding: 'buffer' });
+    entries = fs.readdirSync(dir, { encoding: 'buffer' });
   } catch (e) {
     warn(ctx, dir, e);
     return undefined;
@@ -167,7 +171,7 @@ export async function backupDir(ctx: FileWalkContext, dir: Buffer, parentTree: s
     if (ctx.exclude.matches(path.toString())) return undefined;
     let st: BigIntStats;
     try {
-      st = await fsp.lstat(path, { bigint: true });
+      st = fs.lstatSync(path, { bigint: true });
     } catch (e) {
       warn(ctx, path, e);
       return undefined;

@@ -4,6 +4,7 @@
  * wrong bytes under the real name. Metadata (mode, owner when root, times) is applied after the
  * content; folder times after their children.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { HoardError, isHoardError, throwIfAborted } from '../errors.js';
@@ -50,9 +51,17 @@ const toTime = (s: string): number => {
 
 const RESTORE_CONCURRENCY = 8;
 
+/** Files up to this size are verified in memory, then written with synchronous calls (no thread-pool hop per call). */
+const SMALL_FILE = 1024 * 1024;
+
 /** Writes a file's content under a temporary name, sets its metadata through the handle, renames it into place. */
 async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<number> {
   const tmp = Buffer.concat([dest, Buffer.from(`.hoard-tmp-${randomBytes(6).toString('hex')}`)]);
+  if ((n.size ?? 0) <= SMALL_FILE) {
+    const parts: Buffer[] = [];
+    for await (const chunk of fileContent(repo, n, o.signal)) parts.push(chunk);
+    return writeSmallSync(tmp, dest, Buffer.concat(parts), n, o);
+  }
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let bytes = 0;
   try {
@@ -71,6 +80,25 @@ async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: Restore
   await fh.close();
   await fsp.rename(tmp, dest); // replaces an existing file atomically
   return bytes;
+}
+
+/** The small-file path: every blob already verified; create, write, set metadata, rename. */
+function writeSmallSync(tmp: Buffer, dest: Buffer, data: Buffer, n: TreeNode, o: RestoreOptions): number {
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(fd, data, off);
+    if (o.restoreOwner) { try { fs.fchownSync(fd, n.uid, n.gid); } catch { /* not permitted: keep ours */ } }
+    if (n.mode !== undefined) fs.fchmodSync(fd, posixPermsOf(n.mode));
+    fs.futimesSync(fd, toTime(n.atime), toTime(n.mtime));
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, dest);
+  return data.length;
 }
 
 async function applyMeta(dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<void> {
