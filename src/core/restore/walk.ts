@@ -37,10 +37,26 @@ export async function findNode(repo: Repository, rootTree: string, path: string)
   return found;
 }
 
-/** Streams a file node's content blob by blob (each verified). */
-export async function* fileContent(repo: Repository, node: TreeNode, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  for (const id of node.content ?? []) {
+/**
+ * Streams a file node's content blob by blob, in order, each verified; up to `ahead` blobs are
+ * loaded while the caller writes the current one.
+ */
+export async function* fileContent(repo: Repository, node: TreeNode, signal?: AbortSignal, ahead = 3): AsyncGenerator<Buffer> {
+  const ids = node.content ?? [];
+  const loading: Promise<Buffer>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (loading.length < ahead && next < ids.length) {
+      const p = repo.loadBlob('data', ids[next++], signal);
+      p.catch(() => {}); // observed when its turn comes
+      loading.push(p);
+    }
+  };
+  fill();
+  while (loading.length > 0) {
     throwIfAborted(signal);
-    yield await repo.loadBlob('data', id, signal);
+    const blob = await loading.shift()!;
+    fill();
+    yield blob;
   }
 }
