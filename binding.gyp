@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "hoard_native",
-      "sources": ["native/chunker.c"],
+      "sources": ["native/addon.c", "native/chunker.c", "native/poly1305.c"],
       "cflags": ["-O3"]
     }
   ]

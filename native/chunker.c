@@ -8,22 +8,10 @@
  * state: hi, lo, wpos, count, pre, minSize, maxSize, mask (hi/lo: the 53-bit digest in halves).
  * Stops early when cuts is full; the caller sizes it for the worst case.
  */
-#include <node_api.h>
-#include <stdint.h>
 #include <string.h>
+#include "hoard.h"
 
-static void *typed(napi_env env, napi_value v, size_t *len) {
-  napi_typedarray_type t;
-  size_t n;
-  void *data;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &t, &n, &data, &ab, &off) != napi_ok) return NULL;
-  *len = n;
-  return data;
-}
-
-static napi_value feed(napi_env env, napi_callback_info info) {
+napi_value chunker_feed(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -86,12 +74,3 @@ static napi_value feed(napi_env env, napi_callback_info info) {
   napi_create_uint32(env, (uint32_t)ncut, &result);
   return result;
 }
-
-static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "feed", NAPI_AUTO_LENGTH, feed, NULL, &fn);
-  napi_set_named_property(env, exports, "feed", fn);
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

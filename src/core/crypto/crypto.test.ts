@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveKey, keyFromBytes, open, poly1305Aes, randomKey, seal, type Key } from './crypto.js';
+import { randomBytes } from 'node:crypto';
+import { deriveKey, keyFromBytes, open, poly1305Aes, poly1305Tag, randomKey, seal, type Key } from './crypto.js';
+import { nativeAddon } from '../native.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
@@ -65,5 +67,22 @@ describe('crypto (restic-format.md §15 vectors)', () => {
     assert.equal(k.encrypt[0], 0);
     assert.equal(k.macK[0], 32);
     assert.equal(k.macR[0], 48);
+  });
+});
+
+describe('Poly1305: native addon against @noble/ciphers', () => {
+  it('gives the same tag for random keys and messages of every length up to 300 bytes and a few large ones', (t) => {
+    if (!nativeAddon()) {
+      if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1') assert.fail('the native addon is not built (npm install runs node-gyp)');
+      t.skip('native addon not built');
+      return;
+    }
+    const lengths = [...Array.from({ length: 301 }, (_, i) => i), 4096, 65537, 1 << 20];
+    for (const n of lengths) {
+      const key = randomBytes(32);
+      if (n % 7 === 0) key.fill(0xff, 0, 16); // r at its clamped maximum
+      const msg = n % 11 === 0 ? Buffer.alloc(n, 0xff) : randomBytes(n); // all-ones messages push h near p
+      assert.deepEqual(poly1305Tag(key, msg, true), poly1305Tag(key, msg, false), `length ${n}`);
+    }
   });
 });

@@ -3,9 +3,10 @@
  * Object layout: IV(16) || ciphertext || MAC(16); the MAC covers the ciphertext only and its
  * one-time key is r || AES-128_k(IV).
  */
-import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { type Cipher, createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { HoardError } from '../errors.js';
+import { nativeAddon } from '../native.js';
 
 /** 64 bytes of key material split as restic does. All parts must be non-zero. */
 export interface Key {
@@ -42,14 +43,33 @@ function clampR(r: Buffer): void {
   r[4] &= 0xfc; r[8] &= 0xfc; r[12] &= 0xfc;
 }
 
+/** One AES-128-ECB cipher per MAC key: ECB without padding keeps no state between update() calls. */
+const nonceCiphers = new WeakMap<Buffer, Cipher>();
+
 function macOf(k: Key, nonce: Uint8Array, ct: Uint8Array): Buffer {
-  const e = createCipheriv('aes-128-ecb', k.macK, null);
-  e.setAutoPadding(false);
+  let e = nonceCiphers.get(k.macK);
+  if (!e) {
+    e = createCipheriv('aes-128-ecb', k.macK, null);
+    e.setAutoPadding(false);
+    nonceCiphers.set(k.macK, e);
+  }
   const s = e.update(nonce);
   const oneTime = Buffer.allocUnsafe(32);
   k.macR.copy(oneTime, 0);
   s.copy(oneTime, 16);
-  return Buffer.from(poly1305(ct, oneTime));
+  return poly1305Tag(oneTime, ct);
+}
+
+const addon = nativeAddon();
+
+/** Poly1305 of `msg` under the one-time key r || s: native when built, @noble/ciphers otherwise. */
+export function poly1305Tag(oneTimeKey: Uint8Array, msg: Uint8Array, useNative = true): Buffer {
+  if (addon && useNative) {
+    const out = Buffer.allocUnsafe(16);
+    addon.poly1305(oneTimeKey, msg, out);
+    return out;
+  }
+  return Buffer.from(poly1305(msg, oneTimeKey));
 }
 
 /** Computes the MAC as restic does (exported for test vectors). */
@@ -57,10 +77,20 @@ export function poly1305Aes(k: Key, nonce: Uint8Array, msg: Uint8Array): Buffer 
   return macOf(k, nonce, msg);
 }
 
+/** IVs are cut from a pool of random bytes: one call to the CSPRNG per 256 objects. */
+let ivPool = Buffer.alloc(0);
+function freshIv(): Buffer {
+  for (;;) {
+    if (ivPool.length < 16) ivPool = randomBytes(4096);
+    const iv = ivPool.subarray(0, 16);
+    ivPool = ivPool.subarray(16);
+    if (iv.some((x) => x !== 0)) return iv;
+  }
+}
+
 /** Encrypts and authenticates `plaintext` under `k` with a fresh random IV. */
 export function seal(k: Key, plaintext: Uint8Array): Buffer {
-  let iv = randomBytes(16);
-  while (iv.every((x) => x === 0)) iv = randomBytes(16);
+  const iv = freshIv();
   const out = Buffer.allocUnsafe(plaintext.length + OVERHEAD);
   iv.copy(out, 0);
   const c = createCipheriv('aes-256-ctr', k.encrypt, iv);

@@ -1,0 +1,13 @@
+/* Shared declarations of hoard's native addon (built by `npm install` through node-gyp; optional). */
+#ifndef HOARD_H
+#define HOARD_H
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The data pointer and byte length of a typed array argument, or NULL when it is not one. */
+void *typed(napi_env env, napi_value v, size_t *len);
+
+napi_value chunker_feed(napi_env env, napi_callback_info info);
+napi_value poly1305_mac(napi_env env, napi_callback_info info);
+#endif

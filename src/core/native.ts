@@ -1,0 +1,28 @@
+/**
+ * hoard's optional native addon (native/*.c, built by `npm install` through node-gyp): the chunker's
+ * hot loop and Poly1305. Absent when the build failed or was skipped; callers then use their
+ * TypeScript or library code, which stays the reference (tests compare the two).
+ */
+import { createRequire } from 'node:module';
+
+export interface NativeAddon {
+  /** See native/chunker.c: returns how many cut offsets were written to `cuts`. */
+  feed(tables: Int32Array, state: Int32Array, window: Uint8Array, data: Uint8Array, cuts: Int32Array): number;
+  /** See native/poly1305.c: writes the 16-byte tag of `msg` under the 32-byte one-time key r || s. */
+  poly1305(key: Uint8Array, msg: Uint8Array, out: Uint8Array): void;
+}
+
+let loaded: NativeAddon | null | undefined;
+
+/** The addon, or null when it is not built (or is an older build without every function). Loaded once. */
+export function nativeAddon(): NativeAddon | null {
+  if (loaded === undefined) {
+    try {
+      const m = createRequire(import.meta.url)('../../../build/Release/hoard_native.node') as Partial<NativeAddon>;
+      loaded = typeof m.feed === 'function' && typeof m.poly1305 === 'function' ? (m as NativeAddon) : null;
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded;
+}
