@@ -7,33 +7,30 @@ import type { BlobType } from '../format/pack.js';
 import type { Repository } from '../repository/repository.js';
 import { Chunker } from '../chunker/chunker.js';
 import { throwIfAborted } from '../errors.js';
+import { Budget } from '../budget.js';
 
 export class BlobSaver {
-  private readonly running = new Set<Promise<void>>();
-  private inflightBytes = 0;
+  private readonly budget: Budget;
   private error: unknown;
 
   /** At most `maxBlobs` saves and `maxBytes` of plaintext in flight (small files need many, big chunks few). */
-  constructor(private readonly repo: Repository, private readonly maxBlobs = 64, private readonly maxBytes = 8 * 1024 * 1024) {}
+  constructor(private readonly repo: Repository, maxBlobs = 64, maxBytes = 8 * 1024 * 1024) {
+    this.budget = new Budget(maxBlobs, maxBytes);
+  }
 
   /** Schedules a blob; returns its id at once. Waits while the limits are reached. */
   async save(type: BlobType, data: Buffer): Promise<string> {
     if (this.error) throw this.error;
-    while (this.running.size >= this.maxBlobs || (this.running.size > 0 && this.inflightBytes + data.length > this.maxBytes)) {
-      await Promise.race(this.running);
-    }
-    if (this.error) throw this.error;
+    await this.budget.take(data.length);
+    if (this.error) { this.budget.give(data.length); throw this.error; }
     const id = hashId(data);
-    this.inflightBytes += data.length;
-    const p = this.repo.saveBlob(type, id, data).then(() => {}, (e) => { this.error ??= e; });
-    this.running.add(p);
-    void p.finally(() => { this.running.delete(p); this.inflightBytes -= data.length; });
+    this.repo.saveBlob(type, id, data).then(() => {}, (e) => { this.error ??= e; }).finally(() => this.budget.give(data.length));
     return id;
   }
 
   /** Waits for every scheduled save; throws the first failure. */
   async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    await this.budget.idle();
     if (this.error) throw this.error;
   }
 }

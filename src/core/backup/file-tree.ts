@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
+import { Budget } from '../budget.js';
 import { throwIfAborted } from '../errors.js';
 import type { Reporter } from '../events.js';
 import { type TreeNode, decodeTree, encodeTree } from '../format/tree.js';
@@ -48,7 +49,7 @@ function readSmall(path: Buffer, size: number): Buffer {
     const parts: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.max(size + 1 - total, 64 * 1024));
+      const buf = Buffer.allocUnsafeSlow(total === 0 ? size + 1 : 64 * 1024); // exact first read: the blob owns its memory
       const n = fs.readSync(fd, buf, 0, buf.length, total);
       if (n === 0) break;
       parts.push(buf.subarray(0, n));
@@ -61,17 +62,11 @@ function readSmall(path: Buffer, size: number): Buffer {
   }
 }
 
-/** A limiter for open files, shared by the walk. */
-function limiter(n: number) {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try { return await fn(); } finally { active--; waiting.shift()?.(); }
-  };
-}
-const fileSlots = limiter(8);
+/**
+ * Files being backed up at once, across every walk in the process. The walk takes a slot before it starts a
+ * file, so what it holds stays bounded by this and the depth of the tree, whatever the file count.
+ */
+const fileSlots = new Budget(8);
 
 /** The parent snapshot's nodes of one folder, keyed by raw name (latin1); empty when absent or unreadable. */
 export async function loadParent(repo: Repository, id: string | undefined): Promise<Map<string, TreeNode>> {
@@ -136,13 +131,12 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
   }
   let saved: { content: string[]; size: number };
   try {
-    saved = await fileSlots(async () => {
-      if (st.size < MIN_CHUNK) {
-        const data = readSmall(path, Number(st.size));
-        return { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
-      }
-      return saveContent(createReadStream(path, { highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
-    });
+    if (st.size < MIN_CHUNK) {
+      const data = readSmall(path, Number(st.size));
+      saved = { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
+    } else {
+      saved = await saveContent(createReadStream(path, { highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
+    }
     node.content = saved.content;
     node.size = saved.size;
   } catch (e) {
@@ -166,19 +160,31 @@ export async function backupDir(ctx: FileWalkContext, dir: Buffer, parentTree: s
     return undefined;
   }
   const parent = await loadParent(ctx.repo, parentTree);
-  const nodes = await Promise.all(entries.map(async (name) => {
+  // Depth first: subfolders one at a time, files up to 8 at once (the slot is taken before
+  // the file starts, so a folder of a million files never has a million pending nodes).
+  const nodes: Promise<TreeNode | undefined>[] = [];
+  for (const name of entries) {
     const path = join(dir, name);
-    if (ctx.exclude.matches(path.toString())) return undefined;
+    if (ctx.exclude.matches(path.toString())) continue;
     let st: BigIntStats;
     try {
       st = fs.lstatSync(path, { bigint: true });
     } catch (e) {
       warn(ctx, path, e);
-      return undefined;
+      continue;
     }
-    return backupPath(ctx, path, name, st, parent.get(name.toString('latin1')));
-  }));
-  return saveTree(ctx, nodes.filter((n): n is TreeNode => n !== undefined));
+    const prev = parent.get(name.toString('latin1'));
+    if (nodeTypeOf(Number(st.mode)) === 'dir') {
+      nodes.push(Promise.resolve(await backupPath(ctx, path, name, st, prev)));
+      continue;
+    }
+    await fileSlots.take();
+    const p = backupPath(ctx, path, name, st, prev).finally(() => fileSlots.give());
+    p.catch(() => {}); // observed by Promise.all below
+    nodes.push(p);
+  }
+  const done = await Promise.all(nodes);
+  return saveTree(ctx, done.filter((n): n is TreeNode => n !== undefined));
 }
 
 /** Encodes and schedules a tree blob; returns its id. */
