@@ -1,55 +1,83 @@
 /**
- * Blob encoding (zstd + AES-CTR + Poly1305) on worker threads, so that chunking and hashing on the
- * main thread overlap with it. A worker keeps the process alive only while it has work (an idle pool
- * never blocks exit, a busy one must, or the process could end mid-backup). close() ends them.
+ * Blob encoding (zstd + AES-CTR + Poly1305) on worker threads, so that reading, chunking and
+ * hashing on the main thread overlap with it. Blobs travel in batches (one message per ~512 KiB or
+ * 64 blobs, or whatever has gathered by the next turn of the event loop): a round trip per small
+ * blob would cost more than the work. A worker keeps the process alive only while it has work (an
+ * idle pool never blocks exit, a busy one must, or the process could end mid-backup). close() ends them.
  */
 import { Worker } from 'node:worker_threads';
+import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
 import type { CompressionMode } from '../format/compression.js';
-import { type BlobEncoder, type EncodedBlob, encodeBlob } from './blob-codec.js';
+import type { BlobEncoder, EncodedBlob } from './blob-codec.js';
+import { type JobBatch, type ReplyBatch, concatParts, splitParts } from './encoder-batch.js';
 
 interface Pending { resolve(e: EncodedBlob): void; reject(e: unknown): void }
 interface Slot { worker: Worker; load: number }
+interface Job { id: number; data: Uint8Array; mode: CompressionMode }
 
-/** Below this size a blob is encoded on the calling thread: a worker round trip costs more than the work. */
-const INLINE_BELOW = 128 * 1024;
+const BATCH_BYTES = 512 * 1024;
+const BATCH_BLOBS = 64;
 
 /** A pool of `size` encoder threads sharing the master key. */
 export function createEncoderPool(key: Key, size: number): BlobEncoder {
   const pending = new Map<number, Pending>();
   let next = 0;
   let closed = false;
-  const slots: Slot[] = Array.from({ length: Math.max(1, size) }, () => {
+
+  const settle = (reply: ReplyBatch) => {
+    const parts = splitParts(reply.bytes, reply.lengths);
+    reply.ids.forEach((id, i) => {
+      const p = pending.get(id);
+      pending.delete(id);
+      if (!p) return;
+      const err = reply.errors[i];
+      if (err !== null) { p.reject(new HoardError('internal', `blob encoding failed: ${err}`)); return; }
+      const sealed = Buffer.from(parts[i].buffer, parts[i].byteOffset, parts[i].byteLength);
+      p.resolve(reply.uncompressed[i] >= 0 ? { sealed, uncompressedLength: reply.uncompressed[i] } : { sealed });
+    });
+  };
+
+  // Threads start with the first blob: commands that only read never pay for them.
+  let started: Slot[] | undefined;
+  const spawn = (): Slot[] => Array.from({ length: Math.max(1, size) }, () => {
     const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { workerData: { key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } } });
     const slot = { worker, load: 0 };
-    worker.on('message', (m: { id: number; sealed?: Uint8Array; uncompressedLength?: number; error?: string }) => {
+    worker.on('message', (reply: ReplyBatch) => {
       if (--slot.load === 0) worker.unref();
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (!p) return;
-      if (m.error !== undefined) p.reject(new HoardError('internal', `blob encoding failed: ${m.error}`));
-      else p.resolve({ sealed: Buffer.from(m.sealed!.buffer, m.sealed!.byteOffset, m.sealed!.byteLength), ...(m.uncompressedLength !== undefined ? { uncompressedLength: m.uncompressedLength } : {}) });
+      settle(reply);
     });
     worker.on('error', (e) => { for (const p of pending.values()) p.reject(e); pending.clear(); });
     worker.unref();
     return slot;
   });
+
+  const send = (jobs: Job[]) => {
+    started ??= spawn();
+    const slot = started.reduce((a, b) => (b.load < a.load ? b : a));
+    if (slot.load++ === 0) slot.worker.ref();
+    const { bytes, lengths } = concatParts(jobs.map((j) => j.data));
+    const batch: JobBatch = { ids: jobs.map((j) => j.id), lengths, modes: jobs.map((j) => j.mode), bytes };
+    slot.worker.postMessage(batch, [bytes.buffer]);
+  };
+  const batcher = new Batcher<Job>(send, BATCH_BYTES, BATCH_BLOBS);
+
   return {
     encode(data: Buffer, mode: CompressionMode): Promise<EncodedBlob> {
-      if (data.length < INLINE_BELOW) return Promise.resolve().then(() => encodeBlob(key, data, mode));
       if (closed) return Promise.reject(new HoardError('internal', 'encoder pool is closed'));
-      const slot = slots.reduce((a, b) => (b.load < a.load ? b : a));
       const id = next++;
-      if (slot.load++ === 0) slot.worker.ref();
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        slot.worker.postMessage({ id, data, mode });
-      });
+      const result = new Promise<EncodedBlob>((resolve, reject) => pending.set(id, { resolve, reject }));
+      if (data.length >= BATCH_BYTES) {
+        send([{ id, data, mode }]);
+        return result;
+      }
+      batcher.add({ id, data, mode }, data.length);
+      return result;
     },
     async close() {
       closed = true;
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      await Promise.all((started ?? []).map((s) => s.worker.terminate()));
     },
   };
 }
