@@ -80,7 +80,8 @@ export const dumpCommand: Command = {
     const node = await findNode(repo, s.snapshot.tree, path);
     if (!node) throw new HoardError('not-found', `no ${path} in snapshot ${s.id.slice(0, 8)}`, { hint: 'see `hoard ls ID` for the paths' });
     if (node.type !== 'file') throw new HoardError('usage', `${path} is a ${node.type}, not a file`, { hint: 'use `hoard restore --include` for folders' });
-    for await (const chunk of fileContent(repo, node, ctx.signal)) {
+    repo.enableReadAhead();
+    for await (const chunk of fileContent(repo, node, ctx.signal, 8)) {
       if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
     }
     return 0;

@@ -4,9 +4,9 @@
  * wrong bytes under the real name. Metadata (mode, owner when root, times) is applied after the
  * content; folder times after their children.
  */
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { Budget } from '../budget.js';
 import { HoardError, isHoardError, throwIfAborted } from '../errors.js';
 import { type Reporter, silent } from '../events.js';
 import { parseGoTime } from '../format/time.js';
@@ -14,6 +14,7 @@ import type { TreeNode } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 import { posixPermsOf } from '../sources/node-from-stat.js';
 import { type WalkedNode, fileContent, walkTree } from './walk.js';
+import { type SmallFileWriter, createSmallFileWriter } from './small-files.js';
 
 export interface RestoreOptions {
   target: string;
@@ -23,7 +24,12 @@ export interface RestoreOptions {
   report?: Reporter;
   /** Apply uid/gid (only works as root). */
   restoreOwner?: boolean;
+  /** Write small files on a worker thread (default true). */
+  workers?: boolean;
 }
+
+/** What the per-node functions share during one restore. */
+interface Ctx extends RestoreOptions { writer: SmallFileWriter }
 
 export interface RestoreSummary {
   files: number;
@@ -49,18 +55,29 @@ const toTime = (s: string): number => {
   try { return (Number(parseGoTime(s).ns / 1000n) + 0.5) / 1e6; } catch { return 0; }
 };
 
-const RESTORE_CONCURRENCY = 8;
+/** Files restored at once, and their total weight (size, counted up to 4 MiB per file). */
+const RESTORE_FILES = 64;
+const RESTORE_BYTES = 32 * 1024 * 1024;
 
-/** Files up to this size are verified in memory, then written with synchronous calls (no thread-pool hop per call). */
+/** Files up to this size are verified in memory, then written by the small-file writer (synchronous calls on a worker). */
 const SMALL_FILE = 1024 * 1024;
 
+/** Temporary names: a random part per process and a counter (one CSPRNG call per restore, not per file). */
+const TMP_PREFIX = `.hoard-tmp-${randomBytes(4).toString('hex')}-`;
+let tmpCounter = 0;
+
 /** Writes a file's content under a temporary name, sets its metadata through the handle, renames it into place. */
-async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<number> {
-  const tmp = Buffer.concat([dest, Buffer.from(`.hoard-tmp-${randomBytes(6).toString('hex')}`)]);
+async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: Ctx): Promise<number> {
+  const tmp = Buffer.concat([dest, Buffer.from(`${TMP_PREFIX}${tmpCounter++}`)]);
   if ((n.size ?? 0) <= SMALL_FILE) {
     const parts: Buffer[] = [];
     for await (const chunk of fileContent(repo, n, o.signal)) parts.push(chunk);
-    return writeSmallSync(tmp, dest, Buffer.concat(parts), n, o);
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    await o.writer.write({
+      tmp: tmp.toString('latin1'), dest: dest.toString('latin1'), owner: !!o.restoreOwner, uid: n.uid, gid: n.gid,
+      atime: toTime(n.atime), mtime: toTime(n.mtime), ...(n.mode !== undefined ? { perms: posixPermsOf(n.mode) } : {}),
+    }, data);
+    return data.length;
   }
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let bytes = 0;
@@ -82,25 +99,6 @@ async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: Restore
   return bytes;
 }
 
-/** The small-file path: every blob already verified; create, write, set metadata, rename. */
-function writeSmallSync(tmp: Buffer, dest: Buffer, data: Buffer, n: TreeNode, o: RestoreOptions): number {
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    let off = 0;
-    while (off < data.length) off += fs.writeSync(fd, data, off);
-    if (o.restoreOwner) { try { fs.fchownSync(fd, n.uid, n.gid); } catch { /* not permitted: keep ours */ } }
-    if (n.mode !== undefined) fs.fchmodSync(fd, posixPermsOf(n.mode));
-    fs.futimesSync(fd, toTime(n.atime), toTime(n.mtime));
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, dest);
-  return data.length;
-}
-
 async function applyMeta(dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<void> {
   if (n.type === 'symlink') {
     if (o.restoreOwner) await fsp.lchown(dest, n.uid, n.gid).catch(() => {});
@@ -113,36 +111,50 @@ async function applyMeta(dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<
 }
 
 /** Restores (part of) the tree `treeId` into o.target. Per-file failures are collected; damage fails loudly in errors. */
-export async function restoreTree(repo: Repository, treeId: string, o: RestoreOptions): Promise<RestoreSummary> {
+export async function restoreTree(repo: Repository, treeId: string, opts: RestoreOptions): Promise<RestoreSummary> {
+  repo.enableReadAhead();
+  const o: Ctx = { ...opts, writer: createSmallFileWriter(opts.workers ?? true) };
+  try {
+    return await restoreInto(repo, treeId, o);
+  } finally {
+    await o.writer.close();
+  }
+}
+
+async function restoreInto(repo: Repository, treeId: string, o: Ctx): Promise<RestoreSummary> {
   const report = o.report ?? silent;
   const sum: RestoreSummary = { files: 0, dirs: 0, bytes: 0, errors: [] };
   const root = Buffer.from(o.target.replace(/\/+$/, '') || '/');
   await fsp.mkdir(root, { recursive: true });
   const dirs: WalkedNode[] = [];
-  // Folders are created in walk order (parents first); file contents are written concurrently.
-  const running = new Set<Promise<void>>();
+  // Folders are created in walk order (parents first); file contents are written concurrently,
+  // many small files at once (their writes are batched to the writer thread) but few large ones.
+  const running = new Budget(RESTORE_FILES, RESTORE_BYTES);
+  let interrupted: unknown;
   for await (const w of walkTree(repo, treeId, Buffer.alloc(0), o.signal)) {
     throwIfAborted(o.signal);
+    if (interrupted) throw interrupted;
     const p = w.path.toString();
     if (!included(p, o.include)) continue;
     const dest = Buffer.concat([root, w.path]);
+    const weight = Math.min(w.node.size ?? 0, SMALL_FILE * 4);
+    if (w.node.type !== 'dir') await running.take(weight);
     const task = restoreNode(repo, dest, w, o, sum, dirs).catch((e) => {
-      if (isHoardError(e, 'interrupted')) throw e;
+      if (isHoardError(e, 'interrupted')) { interrupted ??= e; return; }
       const message = (e as Error).message;
       sum.errors.push({ path: p, message, kind: isHoardError(e) ? e.kind : 'io' });
       report({ type: 'restore.warning', path: p, message });
     });
-    if (w.node.type === 'dir') { await task; continue; }
-    running.add(task);
-    void task.finally(() => running.delete(task)).catch(() => {});
-    if (running.size >= RESTORE_CONCURRENCY) await Promise.race(running);
+    if (w.node.type === 'dir') await task;
+    else void task.finally(() => running.give(weight));
   }
-  await Promise.all(running);
+  await running.idle();
+  if (interrupted) throw interrupted;
   for (const d of dirs.reverse()) await applyMeta(Buffer.concat([root, d.path]), d.node, o).catch(() => {});
   return sum;
 }
 
-async function restoreNode(repo: Repository, dest: Buffer, w: WalkedNode, o: RestoreOptions, sum: RestoreSummary, dirs: WalkedNode[]): Promise<void> {
+async function restoreNode(repo: Repository, dest: Buffer, w: WalkedNode, o: Ctx, sum: RestoreSummary, dirs: WalkedNode[]): Promise<void> {
   const n = w.node;
   switch (n.type) {
     case 'dir':
