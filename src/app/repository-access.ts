@@ -43,3 +43,8 @@ export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean
 export function defaultWorkers(): number {
   return Math.min(4, Math.max(1, os.availableParallelism() - 1));
 }
+
+/** Restore threads (decode, verify and write small files): one per core, at most four. The main thread mostly reads packs. */
+export function restoreWorkers(): number {
+  return Math.min(4, Math.max(1, os.availableParallelism()));
+}

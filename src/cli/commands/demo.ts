@@ -15,7 +15,7 @@ import { checkRepository } from '../../core/check/check.js';
 import { restoreTree } from '../../core/restore/restore.js';
 import { listSnapshots } from '../../core/repository/snapshots.js';
 import { identity } from '../../app/environment.js';
-import { withLock } from '../../app/repository-access.js';
+import { restoreWorkers, withLock } from '../../app/repository-access.js';
 import { type Command, formatBytes } from '../context.js';
 import { VERSION } from '../version.js';
 
@@ -63,7 +63,7 @@ export const demoCommand: Command = {
     ctx.out(`2. check --read-data: ${chk.snapshots} snapshot(s), ${chk.packsRead} pack(s) read, no errors`);
     const target = path.join(dir, 'demo-restore');
     await fsp.rm(target, { recursive: true, force: true });
-    await restoreTree(repo, sum.snapshot.tree, { target });
+    await restoreTree(repo, sum.snapshot.tree, { target, workers: restoreWorkers() });
     const want = await files(SAMPLE);
     const restored = path.join(target, 'sample');
     for (const f of want) {

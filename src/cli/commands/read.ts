@@ -4,7 +4,7 @@ import { listSnapshots, findSnapshot, type SnapshotEntry } from '../../core/repo
 import type { Repository } from '../../core/repository/repository.js';
 import { fileContent, findNode, walkTree } from '../../core/restore/walk.js';
 import { restoreTree } from '../../core/restore/restore.js';
-import { openFromEnv, withLock } from '../../app/repository-access.js';
+import { openFromEnv, restoreWorkers, withLock } from '../../app/repository-access.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -57,7 +57,7 @@ export const restoreCommand: Command = {
     return withSnapshot(ctx, needId(ctx, 'restore'), async (repo, s) => {
       const sum = await restoreTree(repo, s.snapshot.tree, {
         target, include: ctx.args.flags.include as string[] | undefined, signal: ctx.signal, report: ctx.report,
-        restoreOwner: process.getuid?.() === 0,
+        restoreOwner: process.getuid?.() === 0, workers: restoreWorkers(),
       });
       const failed = sum.errors.length > 0;
       if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', snapshot_id: s.id, target, files_restored: sum.files, dirs_restored: sum.dirs, bytes_restored: sum.bytes, errors: sum.errors }));

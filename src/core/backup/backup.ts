@@ -144,6 +144,7 @@ export async function backupFiles(repo: Repository, targets: string[], o: Backup
   repo.dryRun = o.dryRun === true;
   const { root, abs } = buildVirtualRoot(targets, o.cwd);
   const parent = o.parent ?? pickParent(o.history ?? [], o.info.hostname, abs);
+  if (parent) repo.enableReadAhead(); // the parent's trees sit together in tree packs
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
   const ctx: FileWalkContext = { repo, saver, exclude: compileExcludes(o.excludes ?? []), report: o.report ?? silent, signal: o.signal, stats };

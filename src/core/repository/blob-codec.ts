@@ -42,6 +42,11 @@ export function decodeBlob(key: Key, stored: Uint8Array, id: string, uncompresse
   return pt;
 }
 
+/** The error for a stored blob that fails to decode: kind "corrupt", naming the pack. */
+export function blobDamage(pack: string, blob: string, e: unknown): HoardError {
+  return new HoardError('corrupt', `pack ${pack.slice(0, 8)}: ${(e as Error).message}`, { context: { pack, blob }, cause: e });
+}
+
 /** Anything that can encode blobs, inline or on worker threads. */
 export interface BlobEncoder {
   encode(data: Buffer, mode: CompressionMode): Promise<EncodedBlob>;

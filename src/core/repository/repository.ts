@@ -13,9 +13,9 @@ import type { CompressionMode } from '../format/compression.js';
 import type { BlobType } from '../format/pack.js';
 import { decodeIndex, encodeIndex } from '../format/index-file.js';
 import { decodeUnpacked, encodeUnpacked } from '../format/unpacked.js';
-import { MasterIndex } from './master-index.js';
+import { type BlobLocation, MasterIndex } from './master-index.js';
 import { PackWindows } from './pack-windows.js';
-import { type BlobEncoder, createInlineEncoder, decodeBlob } from './blob-codec.js';
+import { type BlobEncoder, blobDamage, createInlineEncoder, decodeBlob } from './blob-codec.js';
 import { createEncoderPool } from './encoder-pool.js';
 import { DEFAULT_PACK_SIZE, type FinishedPack, PackWriter } from './pack-writer.js';
 
@@ -178,22 +178,29 @@ export class Repository {
 
   /** Loads and verifies a blob; "not-found" if the index lacks it, "corrupt" if it fails to verify. */
   async loadBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<Buffer> {
-    const loc = this.index.lookup(type, id);
-    if (!loc) throw new HoardError('not-found', `${type} blob ${id.slice(0, 8)} is not in the index`, { hint: 'run `hoard check`' });
-    let stored: Buffer | undefined;
-    if (this.windows) {
-      try { stored = await this.windows.read(loc, signal); } catch { /* read it alone below, for a precise error */ }
-    }
-    try {
-      stored ??= await this.backend.load({ type: 'data', name: loc.pack }, { offset: loc.offset, length: loc.length, signal });
-    } catch (e) {
-      if (isHoardError(e, 'not-found')) throw new HoardError('corrupt', `pack ${loc.pack.slice(0, 8)} holding ${type} blob ${id.slice(0, 8)} is missing`, { context: { pack: loc.pack }, cause: e });
-      throw e;
-    }
+    const { stored, loc } = await this.loadStoredBlob(type, id, signal);
     try {
       return decodeBlob(this.key, stored, id, loc.uncompressedLength);
     } catch (e) {
-      throw new HoardError('corrupt', `pack ${loc.pack.slice(0, 8)}: ${(e as Error).message}`, { context: { pack: loc.pack, blob: id }, cause: e });
+      throw blobDamage(loc.pack, id, e);
+    }
+  }
+
+  /**
+   * A blob's bytes as stored in its pack, not yet verified (for decoding elsewhere, e.g. on a worker
+   * thread, with decodeBlob and blobDamage from blob-codec.ts). Fails like loadBlob when the index or pack lacks it.
+   */
+  async loadStoredBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<{ stored: Buffer; loc: BlobLocation }> {
+    const loc = this.index.lookup(type, id);
+    if (!loc) throw new HoardError('not-found', `${type} blob ${id.slice(0, 8)} is not in the index`, { hint: 'run `hoard check`' });
+    if (this.windows) {
+      try { return { stored: await this.windows.read(loc, signal), loc }; } catch { /* read it alone below, for a precise error */ }
+    }
+    try {
+      return { stored: await this.backend.load({ type: 'data', name: loc.pack }, { offset: loc.offset, length: loc.length, signal }), loc };
+    } catch (e) {
+      if (isHoardError(e, 'not-found')) throw new HoardError('corrupt', `pack ${loc.pack.slice(0, 8)} holding ${type} blob ${id.slice(0, 8)} is missing`, { context: { pack: loc.pack }, cause: e });
+      throw e;
     }
   }
 

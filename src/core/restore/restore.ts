@@ -24,8 +24,8 @@ export interface RestoreOptions {
   report?: Reporter;
   /** Apply uid/gid (only works as root). */
   restoreOwner?: boolean;
-  /** Write small files on a worker thread (default true). */
-  workers?: boolean;
+  /** Threads that decode and write small files (default 1; 0 = the calling thread). */
+  workers?: number;
 }
 
 /** What the per-node functions share during one restore. */
@@ -56,10 +56,10 @@ const toTime = (s: string): number => {
 };
 
 /** Files restored at once, and their total weight (size, counted up to 4 MiB per file). */
-const RESTORE_FILES = 64;
+const RESTORE_FILES = 256;
 const RESTORE_BYTES = 32 * 1024 * 1024;
 
-/** Files up to this size are verified in memory, then written by the small-file writer (synchronous calls on a worker). */
+/** Files up to this size are decoded, verified and written by the small-file writer (on worker threads). */
 const SMALL_FILE = 1024 * 1024;
 
 /** Temporary names: a random part per process and a counter (one CSPRNG call per restore, not per file). */
@@ -70,14 +70,12 @@ let tmpCounter = 0;
 async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: Ctx): Promise<number> {
   const tmp = Buffer.concat([dest, Buffer.from(`${TMP_PREFIX}${tmpCounter++}`)]);
   if ((n.size ?? 0) <= SMALL_FILE) {
-    const parts: Buffer[] = [];
-    for await (const chunk of fileContent(repo, n, o.signal)) parts.push(chunk);
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    await o.writer.write({
+    const loaded = await Promise.all((n.content ?? []).map((id) => repo.loadStoredBlob('data', id, o.signal)));
+    const blobs = loaded.map(({ loc, stored }) => ({ id: loc.id, pack: loc.pack, length: stored.length, ...(loc.uncompressedLength !== undefined ? { uncompressedLength: loc.uncompressedLength } : {}) }));
+    return o.writer.write({
       tmp: tmp.toString('latin1'), dest: dest.toString('latin1'), owner: !!o.restoreOwner, uid: n.uid, gid: n.gid,
-      atime: toTime(n.atime), mtime: toTime(n.mtime), ...(n.mode !== undefined ? { perms: posixPermsOf(n.mode) } : {}),
-    }, data);
-    return data.length;
+      atime: toTime(n.atime), mtime: toTime(n.mtime), ...(n.mode !== undefined ? { perms: posixPermsOf(n.mode) } : {}), blobs,
+    }, loaded.map((l) => l.stored));
   }
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let bytes = 0;
@@ -113,7 +111,7 @@ async function applyMeta(dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<
 /** Restores (part of) the tree `treeId` into o.target. Per-file failures are collected; damage fails loudly in errors. */
 export async function restoreTree(repo: Repository, treeId: string, opts: RestoreOptions): Promise<RestoreSummary> {
   repo.enableReadAhead();
-  const o: Ctx = { ...opts, writer: createSmallFileWriter(opts.workers ?? true) };
+  const o: Ctx = { ...opts, writer: createSmallFileWriter(repo.key, opts.workers ?? 1) };
   try {
     return await restoreInto(repo, treeId, o);
   } finally {

@@ -1,4 +1,8 @@
-/** What the restore's small-file writer sends its worker: jobs, and their contents in one transferred buffer. */
+/** What the restore's small-file writer sends its workers: jobs, and their stored blobs in one transferred buffer. */
+import type { ErrorKind } from '../errors.js';
+
+/** One stored blob of a file: what decodeBlob needs, and its byte count in the batch. */
+export interface StoredBlobRef { id: string; pack: string; uncompressedLength?: number; length: number }
 
 /** One file to write. Paths are latin1 strings of the path bytes (lossless for any bytes). */
 export interface SmallFileJob {
@@ -10,21 +14,24 @@ export interface SmallFileJob {
   gid: number;
   atime: number;
   mtime: number;
-  length: number;
+  blobs: StoredBlobRef[];
 }
 
 export interface SmallFileBatch { jobs: SmallFileJob[]; bytes: Uint8Array<ArrayBuffer> }
 
-/** Packs jobs and their contents (content i has length jobs[i].length). */
-export function packContents(jobs: SmallFileJob[], contents: Uint8Array[]): SmallFileBatch {
-  const bytes = new Uint8Array(jobs.reduce((n, j) => n + j.length, 0));
+/** Per job: bytes written, or the error's kind ("corrupt" for damaged data, else "io") and message. */
+export type SmallFileResult = { bytes: number } | { kind: ErrorKind; message: string };
+
+/** Packs jobs and the stored bytes of their blobs, in order (parts[i] belongs to the i-th blob overall). */
+export function packBatch(jobs: SmallFileJob[], parts: Uint8Array[]): SmallFileBatch {
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
-  for (const c of contents) { bytes.set(c, at); at += c.byteLength; }
+  for (const p of parts) { bytes.set(p, at); at += p.byteLength; }
   return { jobs, bytes };
 }
 
-/** Views of each job's content in a received batch. */
-export function splitContents(b: SmallFileBatch): Uint8Array[] {
+/** For each job, views of its blobs' stored bytes in a received batch. */
+export function splitBatch(b: SmallFileBatch): Uint8Array[][] {
   let at = 0;
-  return b.jobs.map((j) => b.bytes.subarray(at, (at += j.length)));
+  return b.jobs.map((j) => j.blobs.map((r) => b.bytes.subarray(at, (at += r.length))));
 }

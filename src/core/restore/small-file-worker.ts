@@ -1,14 +1,25 @@
 /**
- * Worker thread body for small-files.ts: creates, fills and renames small files with synchronous
- * calls, so that the file-system work of a restore runs beside the main thread's decrypting and
- * verifying. Content arrives already verified.
+ * Worker thread body for small-files.ts: verifies and decodes a small file's blobs, then creates,
+ * fills and renames the file with synchronous calls. Decoding and file-system work thus run beside
+ * the main thread, which walks trees and reads packs. Nothing is written until every blob verified.
  */
 import * as fs from 'node:fs';
-import { parentPort } from 'node:worker_threads';
-import { type SmallFileBatch, type SmallFileJob, splitContents } from './small-file-batch.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Key } from '../crypto/crypto.js';
+import { isHoardError } from '../errors.js';
+import { blobDamage, decodeBlob } from '../repository/blob-codec.js';
+import { type SmallFileBatch, type SmallFileJob, type SmallFileResult, splitBatch } from './small-file-batch.js';
 
-/** Writes one file under `tmp`, applies its metadata through the handle, renames it to `dest`. */
-export function writeSmallFile(j: SmallFileJob, data: Uint8Array): void {
+/** Decodes every blob (kind "corrupt" on damage), then writes the file under `tmp` and renames it to `dest`. */
+export function writeSmallFile(key: Key, j: SmallFileJob, stored: Uint8Array[]): number {
+  const plain = j.blobs.map((b, i) => {
+    try {
+      return decodeBlob(key, stored[i], b.id, b.uncompressedLength);
+    } catch (e) {
+      throw blobDamage(b.pack, b.id, e);
+    }
+  });
+  const data = plain.length === 1 ? plain[0] : Buffer.concat(plain);
   const tmp = Buffer.from(j.tmp, 'latin1');
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
@@ -24,15 +35,24 @@ export function writeSmallFile(j: SmallFileJob, data: Uint8Array): void {
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, Buffer.from(j.dest, 'latin1'));
+  return data.length;
+}
+
+/** One file's outcome, as the pool reports it. */
+export function attempt(key: Key, j: SmallFileJob, stored: Uint8Array[]): SmallFileResult {
+  try {
+    return { bytes: writeSmallFile(key, j, stored) };
+  } catch (e) {
+    return { kind: isHoardError(e) ? e.kind : 'io', message: (e as Error).message };
+  }
 }
 
 if (parentPort) {
   const port = parentPort;
+  const k = workerData.key as { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array };
+  const key: Key = { encrypt: Buffer.from(k.encrypt), macK: Buffer.from(k.macK), macR: Buffer.from(k.macR) };
   port.on('message', (b: SmallFileBatch) => {
-    const contents = splitContents(b);
-    const errors = b.jobs.map((j, i) => {
-      try { writeSmallFile(j, contents[i]); return null; } catch (e) { return (e as Error).message; }
-    });
-    port.postMessage(errors);
+    const stored = splitBatch(b);
+    port.postMessage(b.jobs.map((j, i) => attempt(key, j, stored[i])));
   });
 }

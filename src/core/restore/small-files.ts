@@ -1,60 +1,69 @@
 /**
- * Writes small restored files on a worker thread, in batches (see batcher.ts: ~1 MiB or 64 files). Each write() resolves when its file is
- * in place under its real name, or rejects with the file-system error's message (kind "io").
- * Without worker threads (workers = 0) files are written on the calling thread.
+ * Decodes and writes small restored files on worker threads, in batches (see batcher.ts: ~1 MiB or
+ * 64 files). The caller passes each file's blobs as stored; write() resolves with the bytes
+ * written once the file is in place under its real name, or rejects with kind "corrupt" (a blob
+ * failed to verify: nothing was written) or "io". With `workers` 0 it all runs on the calling thread.
  */
 import { Worker } from 'node:worker_threads';
 import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
-import { type SmallFileJob, packContents } from './small-file-batch.js';
-import { writeSmallFile } from './small-file-worker.js';
+import type { Key } from '../crypto/crypto.js';
+import { type SmallFileJob, type SmallFileResult, packBatch } from './small-file-batch.js';
+import { attempt } from './small-file-worker.js';
 
-interface Queued { job: SmallFileJob; data: Uint8Array; resolve(): void; reject(e: unknown): void }
+interface Queued { job: SmallFileJob; stored: Uint8Array[]; resolve(n: number): void; reject(e: unknown): void }
+interface Slot { worker: Worker; sent: Queued[][] }
 
-const BATCH_BYTES = 1024 * 1024;
-const BATCH_FILES = 64;
+const BATCH_BYTES = 512 * 1024;
+const BATCH_FILES = 32;
 
 export interface SmallFileWriter {
-  write(job: Omit<SmallFileJob, 'length'>, data: Uint8Array): Promise<void>;
+  write(job: SmallFileJob, stored: Uint8Array[]): Promise<number>;
   close(): Promise<void>;
 }
 
-export function createSmallFileWriter(useWorker: boolean): SmallFileWriter {
-  if (!useWorker) {
+const settle = (q: Queued, r: SmallFileResult) => ('bytes' in r ? q.resolve(r.bytes) : q.reject(new HoardError(r.kind, r.message)));
+
+export function createSmallFileWriter(key: Key, workers: number): SmallFileWriter {
+  if (workers <= 0) {
     return {
-      write: async (job, data) => { writeSmallFile({ ...job, length: data.length }, data); },
+      write: async (job, stored) => new Promise((resolve, reject) => settle({ job, stored, resolve, reject }, attempt(key, job, stored))),
       close: async () => {},
     };
   }
-  const worker = new Worker(new URL('./small-file-worker.js', import.meta.url));
-  worker.unref();
-  const sent: Queued[][] = [];
   let failed: unknown;
-  worker.on('message', (errors: (string | null)[]) => {
-    const batch = sent.shift()!;
-    if (sent.length === 0) worker.unref();
-    batch.forEach((q, i) => (errors[i] === null ? q.resolve() : q.reject(new HoardError('io', errors[i]!))));
-  });
-  worker.on('error', (e) => {
-    failed = e;
-    for (const q of sent.flat()) q.reject(e);
-    sent.length = 0;
+  const slots: Slot[] = Array.from({ length: workers }, () => {
+    const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), { workerData: { key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } } });
+    worker.unref();
+    const slot: Slot = { worker, sent: [] };
+    worker.on('message', (results: SmallFileResult[]) => {
+      const batch = slot.sent.shift()!;
+      if (slot.sent.length === 0) worker.unref();
+      batch.forEach((q, i) => settle(q, results[i]));
+    });
+    worker.on('error', (e) => {
+      failed = e;
+      for (const q of slot.sent.flat()) q.reject(e);
+      slot.sent.length = 0;
+    });
+    return slot;
   });
   const batcher = new Batcher<Queued>((batch) => {
-    const msg = packContents(batch.map((q) => q.job), batch.map((q) => q.data));
-    if (sent.length === 0) worker.ref();
-    sent.push(batch);
-    worker.postMessage(msg, [msg.bytes.buffer]);
+    const slot = slots.reduce((a, b) => (b.sent.length < a.sent.length ? b : a));
+    const msg = packBatch(batch.map((q) => q.job), batch.flatMap((q) => q.stored));
+    if (slot.sent.length === 0) slot.worker.ref();
+    slot.sent.push(batch);
+    slot.worker.postMessage(msg, [msg.bytes.buffer]);
   }, BATCH_BYTES, BATCH_FILES);
   return {
-    write(job, data) {
+    write(job, stored) {
       if (failed) return Promise.reject(failed);
-      return new Promise<void>((resolve, reject) => batcher.add({ job: { ...job, length: data.length }, data, resolve, reject }, data.length));
+      return new Promise<number>((resolve, reject) => batcher.add({ job, stored, resolve, reject }, stored.reduce((n, s) => n + s.byteLength, 0)));
     },
     async close() {
-      for (const q of [...sent.flat(), ...batcher.drop()]) q.reject(new HoardError('interrupted', 'restore stopped before this file was written'));
-      sent.length = 0;
-      await worker.terminate();
+      const stopped = new HoardError('interrupted', 'restore stopped before this file was written');
+      for (const q of [...slots.flatMap((s) => s.sent.flat()), ...batcher.drop()]) q.reject(stopped);
+      await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
 }
