@@ -7,7 +7,7 @@
  * Needs restic and /usr/bin/time (Debian packages restic and time).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +65,12 @@ function changeTree(root: string, files: number): void {
 type Row = { case: string; hoard: Measure; restic: Measure; hoardMB?: number; resticMB?: number };
 
 function main(): void {
-  if (!existsSync('/usr/bin/time')) throw new Error('install GNU time: apt-get install time');
+  for (const [tool, pkg] of [['/usr/bin/time', 'time'], ['restic', 'restic'], ['zstd', 'zstd']]) {
+    if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) {
+      console.error(`bench: ${tool} is missing; install it with: apt-get install -y ${pkg}`);
+      process.exit(2);
+    }
+  }
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   console.error(`generating ${STREAM_MB} MB stream and ${FILES} files in ${DIR} ...`);
