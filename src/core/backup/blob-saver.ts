@@ -69,8 +69,9 @@ export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, po
     size += buf.length;
     let start = 0;
     for (const cut of chunker.feed(buf)) {
-      parts.push(buf.subarray(start, cut));
-      content.push(await saver.save('data', Buffer.concat(parts)));
+      // a chunk inside one buffer is passed as a view (the encoder copies what it keeps)
+      const piece = buf.subarray(start, cut);
+      content.push(await saver.save('data', parts.length === 0 ? piece : Buffer.concat([...parts, piece])));
       parts = [];
       start = cut;
     }
