@@ -9,6 +9,8 @@ import { openFromEnv, withLock } from '../../app/repository-access.js';
 import { runForStream } from '../../app/command-stream.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { DB_BACKUP_FLAGS, LABEL_FLAGS, labelsFrom, reportDatabaseBackup, runDatabaseBackup } from './database.js';
+import { labelMetadata, labelTags } from '../../app/database-backup.js';
 import { VERSION } from '../version.js';
 
 export function compressionFlag(v: unknown): CompressionMode | undefined {
@@ -28,9 +30,11 @@ async function excludes(ctx: CommandContext): Promise<string[]> {
 }
 
 export const backupCommand: Command = {
-  name: 'backup', summary: 'back up files, folders or a stream',
-  usage: 'hoard backup [flags] PATH...\n       hoard backup --stdin --stdin-filename NAME\n       hoard backup --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...',
+  name: 'backup', summary: 'back up files, folders, a stream or a database',
+  usage: 'hoard backup [flags] PATH...\n       hoard backup --db URL|env:VAR [--format sql|custom|directory] [--all]\n       hoard backup --stdin --stdin-filename NAME\n       hoard backup --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...',
   flags: {
+    ...DB_BACKUP_FLAGS,
+    ...LABEL_FLAGS,
     exclude: { type: 'list', short: 'e', help: 'exclude paths matching the pattern (repeatable)' },
     'exclude-file': { type: 'list', help: 'read exclude patterns from a file (repeatable)' },
     stdin: { type: 'boolean', help: 'back up standard input as one file' },
@@ -46,13 +50,21 @@ export const backupCommand: Command = {
     const fromCmd = f['stdin-from-command'] === true;
     if (fromCmd && ctx.args.rest.length === 0) throw new HoardError('usage', '--stdin-from-command needs a command after --', { hint: 'e.g. hoard backup --stdin-from-command -- pg_dump mydb' });
     if ((f.stdin || fromCmd) && ctx.args.positionals.length) throw new HoardError('usage', 'paths cannot be combined with --stdin', { hint: 'back up either a stream or paths' });
+    if (f.db !== undefined && (f.stdin || fromCmd || ctx.args.positionals.length)) throw new HoardError('usage', '--db cannot be combined with paths or --stdin', { hint: 'back up a database and files in two runs' });
+    if (f.db === undefined && (f.format !== undefined || f.all)) throw new HoardError('usage', '--format and --all need --db URL');
     const repo = await openFromEnv(ctx.env, { repo: f.repo as string | undefined, compression: compressionFlag(f.compression), signal: ctx.signal });
     try {
+      if (f.db !== undefined) {
+        const r = await withLock(ctx.env, repo, false, () => runDatabaseBackup(ctx, repo));
+        return reportDatabaseBackup(ctx, r, f['dry-run'] === true);
+      }
+      const labels = labelsFrom(ctx);
       const sum = await withLock(ctx.env, repo, false, async () => {
         const history = (await listSnapshots(repo, ctx.signal)).snapshots;
         const o: BackupOptions = {
           clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true, history,
-          info: { hostname: (f.host as string | undefined) ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: f.tag as string[] | undefined, programVersion: `hoard ${VERSION}` },
+          info: { hostname: (f.host as string | undefined) ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: [...((f.tag as string[] | undefined) ?? []), ...labelTags(labels)], programVersion: `hoard ${VERSION}`,
+            hoard: labelMetadata(labels, f.stdin || fromCmd ? 'stream' : 'files') },
         };
         const filename = (f['stdin-filename'] as string | undefined) ?? 'stdin';
         if (fromCmd) {

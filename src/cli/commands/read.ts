@@ -7,6 +7,7 @@ import { restoreTree } from '../../core/restore/restore.js';
 import { openFromEnv, restoreWorkers, withLock } from '../../app/repository-access.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { DB_RESTORE_FLAGS, runDatabaseRestore } from './database.js';
 
 function needId(ctx: CommandContext, what: string): string {
   const id = ctx.args.positionals[0];
@@ -19,7 +20,8 @@ async function withSnapshot(ctx: CommandContext, ref: string, work: (repo: Repos
   const repo = await openFromEnv(ctx.env, { repo: ctx.args.flags.repo as string | undefined, signal: ctx.signal });
   try {
     return await withLock(ctx.env, repo, false, async () => {
-      const s = findSnapshot((await listSnapshots(repo, ctx.signal)).snapshots, ref, { host: ctx.args.flags.host as string | undefined });
+      const source = ctx.args.flags.source as string | undefined;
+      const s = findSnapshot((await listSnapshots(repo, ctx.signal)).snapshots, ref, { host: ctx.args.flags.host as string | undefined, tags: source ? [`source:${source}`] : undefined });
       return work(repo, s);
     });
   } finally {
@@ -45,16 +47,22 @@ export const lsCommand: Command = {
 };
 
 export const restoreCommand: Command = {
-  name: 'restore', summary: 'restore a snapshot into a folder', usage: 'hoard restore ID --target DIR [--include PATH]...',
+  name: 'restore', summary: 'restore a snapshot into a folder or a database',
+  usage: 'hoard restore ID|latest|LABEL --target DIR [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR] [--target-db NAME] [--dry-run] [--yes]',
   flags: {
-    target: { type: 'string', short: 't', help: 'folder to restore into (created when missing)' },
+    ...DB_RESTORE_FLAGS,
+    target: { type: 'string', short: 't', help: 'folder to restore files into (created when missing), or a database URL for a database snapshot (default: where it came from)' },
     include: { type: 'list', short: 'i', help: 'restore only this path of the snapshot (repeatable)' },
     host: { type: 'string', help: 'with "latest": only snapshots of this host' },
   },
   async run(ctx) {
     const target = ctx.args.flags.target as string | undefined;
-    if (!target) throw new HoardError('usage', 'restore needs --target DIR', { hint: 'e.g. hoard restore latest --target /tmp/restore' });
     return withSnapshot(ctx, needId(ctx, 'restore'), async (repo, s) => {
+      if ((s.snapshot.hoard as { database?: unknown } | undefined)?.database) return runDatabaseRestore(ctx, repo, s);
+      if (!target) throw new HoardError('usage', 'restore needs --target DIR', { hint: 'e.g. hoard restore latest --target /tmp/restore' });
+      for (const fl of ['target-db', 'database', 'dry-run', 'yes']) {
+        if (ctx.args.flags[fl] !== undefined) throw new HoardError('usage', `--${fl} is for database snapshots; ${s.id.slice(0, 8)} holds files`, { hint: 'restore files with --target DIR [--include PATH]' });
+      }
       const sum = await restoreTree(repo, s.snapshot.tree, {
         target, include: ctx.args.flags.include as string[] | undefined, signal: ctx.signal, report: ctx.report,
         restoreOwner: process.getuid?.() === 0, workers: restoreWorkers(),

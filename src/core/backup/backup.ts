@@ -39,6 +39,8 @@ export interface BackupOptions {
   /** Explicit parent snapshot; default: latest with the same host and paths. */
   parent?: SnapshotEntry;
   history?: SnapshotEntry[];
+  /** Adds hoard metadata that depends on the outcome (sizes, duration), just before the snapshot is saved. */
+  finalize?: (r: StreamsOutcome) => Record<string, unknown>;
 }
 
 export interface BackupSummary {
@@ -102,17 +104,19 @@ export function pickParent(history: SnapshotEntry[], host: string, paths: string
   return m[m.length - 1];
 }
 
-async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: string[], stats: FileBackupStats, o: BackupOptions, started: number, parent?: string, excludes?: string[]): Promise<BackupSummary> {
+async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: string[], stats: FileBackupStats, o: BackupOptions, started: number, parent?: string, excludes?: string[], files?: StreamsOutcome['files']): Promise<BackupSummary> {
   await saver.drain();
   await repo.flush();
   const end = o.clock.now();
+  const extra = o.finalize?.({ files: files ?? paths.map((name) => ({ name, size: stats.total_bytes_processed })), durationMs: end - started });
+  const hoard = extra ? { ...o.info.hoard, ...extra } : o.info.hoard;
   const all = { ...stats, data_blobs: repo.stats.dataBlobs, tree_blobs: repo.stats.treeBlobs, data_added: repo.stats.bytesAdded, data_added_packed: repo.stats.bytesStored };
   const { errors: _e, ...counted } = all;
   const snapshot: Snapshot = {
     time: formatGoTime(goTimeFromMs(started)), tree, paths, hostname: o.info.hostname, username: o.info.username,
     uid: o.info.uid, gid: o.info.gid, tags: o.info.tags, excludes, program_version: o.info.programVersion,
     summary: { backup_start: formatGoTime(goTimeFromMs(started)), backup_end: formatGoTime(goTimeFromMs(end)), ...counted },
-    ...(parent ? { parent } : {}), ...(o.info.hoard ? { hoard: o.info.hoard } : {}),
+    ...(parent ? { parent } : {}), ...(hoard ? { hoard } : {}),
   };
   const snapshotId = o.dryRun ? undefined : await saveSnapshot(repo, snapshot);
   return { snapshotId, snapshot, stats: all, durationMs: end - started };
@@ -132,8 +136,9 @@ async function guarded<T>(repo: Repository, saver: BlobSaver, work: () => Promis
 /**
  * Backs up files and folders. Missing targets fail before anything is written (kind "usage").
  * Unreadable entries are skipped and listed in stats.errors (the caller reports "partial").
+ * `recordPaths` replaces the absolute paths recorded in the snapshot (and used to find the parent).
  */
-export async function backupFiles(repo: Repository, targets: string[], o: BackupOptions & { cwd: string; excludes?: string[] }): Promise<BackupSummary> {
+export async function backupFiles(repo: Repository, targets: string[], o: BackupOptions & { cwd: string; excludes?: string[]; recordPaths?: string[] }): Promise<BackupSummary> {
   if (targets.length === 0) throw new HoardError('usage', 'nothing to back up', { hint: 'give one or more paths' });
   for (const t of targets) {
     try { await fsp.lstat(nodePath.resolve(o.cwd, t)); } catch {
@@ -142,7 +147,8 @@ export async function backupFiles(repo: Repository, targets: string[], o: Backup
   }
   const started = o.clock.now();
   repo.dryRun = o.dryRun === true;
-  const { root, abs } = buildVirtualRoot(targets, o.cwd);
+  const { root, abs: real } = buildVirtualRoot(targets, o.cwd);
+  const abs = o.recordPaths ?? real; // a dump folder in a temp dir is recorded as /name.dir
   const parent = o.parent ?? pickParent(o.history ?? [], o.info.hostname, abs);
   if (parent) repo.enableReadAhead(); // the parent's trees sit together in tree packs
   const saver = new BlobSaver(repo);
@@ -161,31 +167,64 @@ export interface StreamInput {
   done?: Promise<void>;
 }
 
+/** A stream that is started only when its turn comes (several dumps of one server, one after another). */
+export interface LazyStreamInput {
+  filename: string;
+  open(): Promise<Omit<StreamInput, 'filename'>>;
+}
+
+/** What a finished multi-stream backup knows, for metadata that needs sizes and timing. */
+export interface StreamsOutcome {
+  files: { name: string; size: number }[];
+  durationMs: number;
+}
+
 /**
  * Backs up one stream as a single file at the root (restic --stdin). If `done` rejects (the
  * producing command failed), no snapshot is written and the error is rethrown.
  */
 export async function backupStream(repo: Repository, input: StreamInput, o: BackupOptions): Promise<BackupSummary> {
-  const name = input.filename.replace(/^\/+/, '');
-  if (name === '' || name.includes('/')) throw new HoardError('usage', `invalid stream file name ${JSON.stringify(input.filename)}`, { hint: 'use a plain name such as dump.sql' });
+  const { filename, ...rest } = input;
+  return backupStreams(repo, [{ filename, open: async () => rest }], o);
+}
+
+/**
+ * Backs up several streams, one after another, as files at the root of one snapshot. Any stream's
+ * failure leaves no snapshot.
+ */
+export async function backupStreams(
+  repo: Repository, inputs: LazyStreamInput[], o: BackupOptions,
+): Promise<BackupSummary> {
+  const names = inputs.map((i) => i.filename.replace(/^\/+/, ''));
+  for (const [i, name] of names.entries()) {
+    if (name === '' || name.includes('/')) throw new HoardError('usage', `invalid stream file name ${JSON.stringify(inputs[i].filename)}`, { hint: 'use a plain name such as dump.sql' });
+  }
+  if (new Set(names).size !== names.length) throw new HoardError('usage', `duplicate stream file names: ${names.join(', ')}`);
   const started = o.clock.now();
   repo.dryRun = o.dryRun === true;
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
   return guarded(repo, saver, async () => {
-    const saved = await saveContent(input.stream, repo.config.chunkerPolynomial, saver, o.signal, (n) => {
-      stats.total_bytes_processed += n;
-      o.report?.({ type: 'backup.progress', files: 0, dirs: 0, bytes: stats.total_bytes_processed, bytesAdded: repo.stats.bytesAdded, current: name });
-    });
-    await input.done;
+    const nodes: TreeNode[] = [];
     const t = formatGoTime(goTimeFromMs(started));
-    const node: TreeNode = {
-      name: Buffer.from(name), type: 'file', mode: 0o644, mtime: t, atime: t, ctime: t,
-      uid: o.info.uid, gid: o.info.gid, size: saved.size, content: saved.content,
-    };
-    stats.files_new = 1;
-    stats.total_files_processed = 1;
-    const tree = await saveTree({ saver }, [node]);
-    return finish(repo, saver, tree, [`/${name}`], stats, o, started);
+    for (const [i, input] of inputs.entries()) {
+      const name = names[i];
+      const opened = await input.open();
+      const saved = await saveContent(opened.stream, repo.config.chunkerPolynomial, saver, o.signal, (n) => {
+        stats.total_bytes_processed += n;
+        o.report?.({ type: 'backup.progress', files: i, dirs: 0, bytes: stats.total_bytes_processed, bytesAdded: repo.stats.bytesAdded, current: name });
+      });
+      await opened.done;
+      nodes.push({
+        name: Buffer.from(name), type: 'file', mode: 0o644, mtime: t, atime: t, ctime: t,
+        uid: o.info.uid, gid: o.info.gid, size: saved.size, content: saved.content,
+      });
+      stats.files_new += 1;
+      stats.total_files_processed += 1;
+    }
+    nodes.sort((a, b) => Buffer.compare(a.name, b.name));
+    const tree = await saveTree({ saver }, nodes);
+    const files = nodes.map((n) => ({ name: n.name.toString(), size: n.size ?? 0 }));
+    return finish(repo, saver, tree, names.map((n) => `/${n}`), stats, o, started, undefined, undefined, files);
   });
 }

@@ -37,8 +37,8 @@ export async function listSnapshots(repo: Repository, signal?: AbortSignal): Pro
 }
 
 /**
- * Resolves a reference: "latest" (optionally filtered by host/paths/tags), a full id or a unique
- * hex prefix. Kind "not-found" when nothing matches, "usage" when a prefix is ambiguous.
+ * Resolves a reference: "latest" (optionally filtered by host/paths/tags), a full id, a unique
+ * hex prefix, or a label (the newest snapshot with that hoard label). Kind "not-found" when nothing matches, "usage" when a prefix is ambiguous.
  */
 export function findSnapshot(list: SnapshotEntry[], ref: string, filter: SnapshotFilter = {}): SnapshotEntry {
   if (ref === 'latest') {
@@ -46,9 +46,12 @@ export function findSnapshot(list: SnapshotEntry[], ref: string, filter: Snapsho
     if (m.length === 0) throw new HoardError('not-found', 'no snapshot found', { hint: 'run `hoard snapshots` to see what exists' });
     return m[m.length - 1];
   }
-  if (!/^[0-9a-f]{1,64}$/.test(ref)) throw new HoardError('usage', `invalid snapshot id ${JSON.stringify(ref)}`, { hint: 'give an id, a unique prefix of one, or "latest"' });
-  const m = list.filter((s) => s.id.startsWith(ref));
-  if (m.length === 0) throw new HoardError('not-found', `no snapshot with id ${ref}`, { hint: 'run `hoard snapshots` to see what exists' });
+  const m = /^[0-9a-f]{1,64}$/.test(ref) ? list.filter((s) => s.id.startsWith(ref)) : [];
+  if (m.length === 0) {
+    const labelled = filterSnapshots(list, filter).filter((s) => (s.snapshot.hoard as { label?: unknown } | undefined)?.label === ref);
+    if (labelled.length) return labelled[labelled.length - 1];
+    throw new HoardError('not-found', `no snapshot with id or label ${JSON.stringify(ref)}`, { hint: 'run `hoard snapshots` to see what exists' });
+  }
   if (m.length > 1) throw new HoardError('usage', `snapshot prefix ${ref} is ambiguous (${m.length} snapshots match)`, { hint: 'give more characters of the id' });
   return m[0];
 }

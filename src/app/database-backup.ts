@@ -1,0 +1,150 @@
+/**
+ * The database backup use case: probe (tool, connection, free space) before anything is written,
+ * read tables and migrations, stream the dump into the repository, and record what was backed up
+ * in the snapshot's hoard metadata (DESIGN.md §5). A failed dump leaves no snapshot.
+ */
+import { statfs } from 'node:fs/promises';
+import {
+  type BackupOptions, type BackupSummary, type LazyStreamInput, type Repository, type StreamsOutcome,
+  HoardError, backupFiles, backupStreams,
+} from '../core/index.js';
+import {
+  type Connection, type DatabaseFacts, type DumpFormat, type DumpStream, type Engine,
+  defaultFormat, describe, engineFor, inspect,
+} from '../databases/index.js';
+
+/** Why and how a snapshot was taken (shared by every source type). */
+export interface SnapshotLabels {
+  kind?: string;
+  label?: string;
+  reason?: string;
+  description?: string;
+  environment?: string;
+  /** The source's name in hoard.yaml, or the database name. */
+  source?: string;
+}
+
+export interface DatabaseBackupRequest extends SnapshotLabels {
+  connection: Connection;
+  format?: DumpFormat;
+  jobs?: number;
+  /** Every database of the server (PostgreSQL), one stream each plus the globals. */
+  all?: boolean;
+  /** A local repository's folder: checked for free space against the database's size. */
+  localRepoPath?: string;
+}
+
+export interface DatabaseBackupResult extends BackupSummary {
+  facts: DatabaseFacts[];
+}
+
+/** Restic tags mirroring the searchable metadata, so `restic snapshots --tag kind:daily` works. */
+export function labelTags(l: SnapshotLabels, extra: string[] = []): string[] {
+  const tags = [`kind:${l.kind ?? 'manual'}`];
+  if (l.environment) tags.push(`env:${l.environment}`);
+  if (l.label) tags.push(`label:${l.label}`);
+  if (l.source) tags.push(`source:${l.source}`);
+  return [...tags, ...extra];
+}
+
+/** The common part of hoard metadata. */
+export function labelMetadata(l: SnapshotLabels, sourceType: string): Record<string, unknown> {
+  return {
+    kind: l.kind ?? 'manual', label: l.label ?? null, reason: l.reason ?? null, description: l.description ?? null,
+    environment: l.environment ?? null, source: { name: l.source ?? null, type: sourceType },
+  };
+}
+
+async function checkFreeSpace(folder: string, needed: number): Promise<void> {
+  let free: number;
+  try {
+    const s = await statfs(folder);
+    free = Number(s.bavail) * Number(s.bsize);
+  } catch { return; } // the repository folder is checked when it is opened
+  if (free < needed) {
+    throw new HoardError('no-space', `the repository's disk has ${mib(free)} free but the database is about ${mib(needed)}`, {
+      hint: 'free some space (hoard cleanup) or back up to another repository', context: { free_bytes: free, needed_bytes: needed },
+    });
+  }
+}
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+/** Backs up one database (or, with `all`, every database of a PostgreSQL server) into one snapshot. */
+export async function backupDatabase(repo: Repository, req: DatabaseBackupRequest, o: BackupOptions): Promise<DatabaseBackupResult> {
+  const c = req.connection;
+  const engine = engineFor(c);
+  const format = req.format ?? defaultFormat(c.engine);
+  if (!engine.formats.includes(format)) {
+    throw new HoardError('usage', `${c.engine} has no dump format ${format}`, { hint: `use ${engine.formats.join(', ')}` });
+  }
+  if (req.all && !engine.listDatabases) throw new HoardError('usage', `--all is for PostgreSQL servers, not ${c.engine}`);
+  if (req.all && format === 'directory') throw new HoardError('usage', '--all takes the sql or custom format', { hint: 'drop --format directory' });
+  const probe = await engine.probe(c);
+  if (req.localRepoPath && !o.dryRun) await checkFreeSpace(req.localRepoPath, probe.estimatedBytes);
+  const targets: Connection[] = req.all ? (await engine.listDatabases!(c)).map((database) => ({ ...c, database })) : [c];
+  const facts: DatabaseFacts[] = [];
+  for (const t of targets) {
+    const seen = await inspect(t);
+    facts.push({ engine: c.engine, database: databaseName(t), host: t.host, server_version: probe.serverVersion, tool_version: probe.toolVersion, format, ...seen });
+  }
+  const labels: SnapshotLabels = { ...req, source: req.source ?? (req.all ? `${c.host ?? 'local'}-all` : databaseName(c)) };
+  const meta = (r: StreamsOutcome): Record<string, unknown> => ({
+    ...labelMetadata(labels, c.engine),
+    database: { engine: c.engine, name: req.all ? null : databaseName(c), all: req.all === true, host: c.host ?? null, port: c.port ?? null, url: describe(c), server_version: probe.serverVersion, tool_version: probe.toolVersion, format },
+    databases: facts.map((f) => ({ name: f.database, tables: f.tables, migrations: f.migrations })),
+    tables: req.all ? undefined : facts[0].tables,
+    migrations: req.all ? undefined : facts[0].migrations,
+    size: { dump_bytes: r.files.reduce((s, f) => s + f.size, 0), files: r.files, estimated_bytes: probe.estimatedBytes },
+    duration_ms: r.durationMs,
+  });
+  const info = { ...o.info, tags: [...(o.info.tags ?? []), ...labelTags(labels, [`engine:${c.engine}`])] };
+  const opts = { ...o, info };
+  if (format === 'directory') return { ...(await backupFolderDump(repo, c, req, opts, meta)), facts };
+  const inputs: LazyStreamInput[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  const lazy = (name: string, start: () => Promise<DumpStream>): LazyStreamInput => ({
+    filename: name,
+    async open() {
+      const d = await start();
+      if (d.cleanup) cleanups.push(d.cleanup);
+      return { stream: d.stream!, done: d.done };
+    },
+  });
+  if (req.all) {
+    inputs.push(lazy('globals.sql', () => engine.dumpGlobals!(c, o.signal)));
+    for (const t of targets) inputs.push(lazy(fileNameFor(t, format), () => engine.dump(t, { format, jobs: req.jobs, signal: o.signal })));
+  } else {
+    inputs.push(lazy(fileNameFor(c, format), () => engine.dump(c, { format, jobs: req.jobs, signal: o.signal })));
+  }
+  try {
+    return { ...(await backupStreams(repo, inputs, { ...opts, finalize: meta })), facts };
+  } finally {
+    for (const f of cleanups) await f().catch(() => {});
+  }
+}
+
+async function backupFolderDump(repo: Repository, c: Connection, req: DatabaseBackupRequest, o: BackupOptions, meta: (r: StreamsOutcome) => Record<string, unknown>): Promise<BackupSummary> {
+  const d = await engineFor(c).dump(c, { format: 'directory', jobs: req.jobs, signal: o.signal });
+  try {
+    await d.done;
+    const parent = d.folder!.slice(0, d.folder!.length - d.name.length - 1);
+    return await backupFiles(repo, [d.name], { ...o, cwd: parent, recordPaths: [`/${d.name}`], finalize: meta });
+  } finally {
+    await d.cleanup?.();
+  }
+}
+
+export function databaseName(c: Connection): string {
+  if (c.engine === 'sqlite') return (c.path ?? '').split('/').pop() ?? '';
+  return c.database ?? process.env.PGDATABASE ?? c.user ?? process.env.PGUSER ?? process.env.USER ?? '';
+}
+
+/** The stored file name: <db>.sql, <db>.dump (custom), <db>.dir (directory), the file's own name (SQLite). */
+export function fileNameFor(c: Connection, format: DumpFormat): string {
+  if (c.engine === 'sqlite') return databaseName(c);
+  return `${databaseName(c)}${{ sql: '.sql', custom: '.dump', directory: '.dir', sqlite: '' }[format]}`;
+}
+
+export type { Engine };
+export { parseDatabaseUrl, type Connection, type DumpFormat } from '../databases/index.js';

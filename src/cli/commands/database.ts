@@ -1,0 +1,132 @@
+/** The database halves of `backup --db` and `restore` (a snapshot of a database), and their output. */
+import { HoardError } from '../../core/errors.js';
+import type { BackupOptions } from '../../core/backup/backup.js';
+import type { Repository } from '../../core/repository/repository.js';
+import type { SnapshotEntry } from '../../core/repository/snapshots.js';
+import { identity } from '../../app/environment.js';
+import { type DatabaseBackupResult, type SnapshotLabels, backupDatabase } from '../../app/database-backup.js';
+import { restoreDatabase } from '../../app/database-restore.js';
+import { parseRepositoryUrl } from '../../backends/index.js';
+import { repositoryUrl } from '../../app/environment.js';
+import { type Connection, type DumpFormat, parseDatabaseUrl } from '../../app/database-backup.js';
+import type { FlagSpecs } from '../args.js';
+import { type CommandContext, formatBytes } from '../context.js';
+import { VERSION } from '../version.js';
+
+export const LABEL_FLAGS: FlagSpecs = {
+  kind: { type: 'string', help: 'why the snapshot exists: daily, weekly, manual (default), pre-migration, …' },
+  label: { type: 'string', help: 'a name to find the snapshot by (restore LABEL works)' },
+  reason: { type: 'string', help: 'why it was taken (free text)' },
+  description: { type: 'string', help: 'a longer description' },
+  environment: { type: 'string', help: 'dev, staging, production or any name (default $HOARD_ENVIRONMENT)' },
+};
+
+export const DB_BACKUP_FLAGS: FlagSpecs = {
+  db: { type: 'string', help: 'back up a database: postgres://…, mysql://…, sqlite:PATH, or env:VAR holding the URL' },
+  format: { type: 'string', help: 'PostgreSQL dump format: sql (default), custom or directory' },
+  all: { type: 'boolean', help: 'with a postgres:// URL: every database of the server, plus roles' },
+  jobs: { type: 'string', short: 'j', help: 'parallel jobs for --format directory (default 2)' },
+};
+
+/** A database location from a flag: a URL, a SQLite path, or env:VAR (keeps the password out of argv). */
+export function connectionFrom(ctx: CommandContext, value: string): Connection {
+  if (value.startsWith('env:')) {
+    const v = ctx.env.vars[value.slice(4)];
+    if (!v) throw new HoardError('usage', `${value.slice(4)} is not set`, { hint: `export ${value.slice(4)}=postgres://user@host/db (or give the URL)` });
+    return parseDatabaseUrl(v);
+  }
+  return parseDatabaseUrl(value);
+}
+
+export function labelsFrom(ctx: CommandContext): SnapshotLabels {
+  const f = ctx.args.flags;
+  return {
+    kind: f.kind as string | undefined, label: f.label as string | undefined, reason: f.reason as string | undefined,
+    description: f.description as string | undefined, environment: (f.environment as string | undefined) ?? ctx.env.vars.HOARD_ENVIRONMENT,
+  };
+}
+
+function jobs(ctx: CommandContext): number | undefined {
+  const j = ctx.args.flags.jobs as string | undefined;
+  if (j === undefined) return undefined;
+  if (!/^[1-9]\d?$/.test(j)) throw new HoardError('usage', `--jobs must be a number from 1 to 99, not ${j}`);
+  return Number(j);
+}
+
+/** The local folder of the repository, for the free-space check (none for other backends). */
+function localRepoPath(ctx: CommandContext): string | undefined {
+  try {
+    const u = parseRepositoryUrl(repositoryUrl(ctx.env, ctx.args.flags.repo as string | undefined));
+    return u.scheme === 'local' ? u.path : undefined;
+  } catch { return undefined; }
+}
+
+export function backupOptions(ctx: CommandContext, extra: Partial<BackupOptions> = {}): BackupOptions {
+  const id = identity(ctx.env);
+  const f = ctx.args.flags;
+  return {
+    clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true,
+    info: { hostname: (f.host as string | undefined) ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: f.tag as string[] | undefined, programVersion: `hoard ${VERSION}` },
+    ...extra,
+  };
+}
+
+export async function runDatabaseBackup(ctx: CommandContext, repo: Repository, labels: SnapshotLabels = labelsFrom(ctx)): Promise<DatabaseBackupResult> {
+  const f = ctx.args.flags;
+  return backupDatabase(repo, {
+    ...labels, connection: connectionFrom(ctx, f.db as string), format: f.format as DumpFormat | undefined, jobs: jobs(ctx),
+    all: f.all === true, localRepoPath: localRepoPath(ctx),
+  }, backupOptions(ctx));
+}
+
+export function reportDatabaseBackup(ctx: CommandContext, r: DatabaseBackupResult, dry: boolean): number {
+  const h = r.snapshot.hoard as { size: { dump_bytes: number; files: { name: string; size: number }[] }; duration_ms: number; kind: string };
+  if (ctx.json) {
+    ctx.out(JSON.stringify({
+      message_type: 'summary', status: 'success', snapshot_id: r.snapshotId ?? null, dry_run: dry, kind: h.kind,
+      filename: h.size.files.map((x) => x.name).join(','), files: h.size.files, size: h.size.dump_bytes,
+      data_added: r.stats.data_added, data_added_packed: r.stats.data_added_packed, duration: h.duration_ms / 1000,
+      timestamp: r.snapshot.time, databases: r.facts,
+    }));
+    return 0;
+  }
+  for (const fct of r.facts) {
+    const rows = fct.tables.reduce((s, t) => s + t.rows, 0);
+    const mig = fct.migrations.map((m) => `${m.framework} ${m.applied} applied${m.last ? `, last ${m.last}` : ''}`).join('; ');
+    ctx.out(`${fct.engine} ${fct.database} (${fct.format}, server ${fct.server_version}): ${fct.tables.length} tables, ${rows} rows${mig ? `; migrations: ${mig}` : ''}`);
+  }
+  ctx.out(`dump: ${formatBytes(h.size.dump_bytes)} in ${(h.duration_ms / 1000).toFixed(1)}s; added to the repository: ${formatBytes(r.stats.data_added)} (${formatBytes(r.stats.data_added_packed)} stored)`);
+  ctx.out(dry ? 'dry run: nothing was written' : `snapshot ${r.snapshotId!.slice(0, 8)} saved`);
+  return 0;
+}
+
+export const DB_RESTORE_FLAGS: FlagSpecs = {
+  'target-db': { type: 'string', help: 'database snapshots: restore into this database name (created when missing)' },
+  database: { type: 'string', help: 'from a server-wide (--all) snapshot: the database to restore' },
+  source: { type: 'string', help: 'with "latest": the newest snapshot of this source (default: the target database)' },
+  'dry-run': { type: 'boolean', short: 'n', help: 'print what would be restored where, change nothing' },
+  yes: { type: 'boolean', short: 'y', help: 'confirm overwriting a database in a protected environment' },
+  jobs: DB_BACKUP_FLAGS.jobs,
+  environment: LABEL_FLAGS.environment,
+};
+
+/** Environments that need --yes before a restore overwrites data (until hoard.yaml configures them). */
+const PROTECTED = new Set(['production', 'prod']);
+
+export async function runDatabaseRestore(ctx: CommandContext, repo: Repository, s: SnapshotEntry): Promise<number> {
+  const f = ctx.args.flags;
+  const target = f.target as string | undefined;
+  const env = (f.environment as string | undefined) ?? ctx.env.vars.HOARD_ENVIRONMENT ?? ((s.snapshot.hoard as { environment?: string }).environment ?? undefined);
+  const r = await restoreDatabase(repo, {
+    snapshot: s, target: target ? connectionFrom(ctx, target) : undefined, targetDb: f['target-db'] as string | undefined,
+    database: f.database as string | undefined, dryRun: f['dry-run'] === true, confirmed: f.yes === true,
+    protectedEnvironment: env && PROTECTED.has(env) ? env : undefined, jobs: jobs(ctx),
+  }, backupOptions(ctx, { dryRun: false }));
+  if (ctx.json) { ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', ...r, ...r.plan })); return 0; }
+  const p = r.plan;
+  const verb = r.dry_run ? 'would restore' : 'restored';
+  ctx.out(`${verb} ${p.file} of snapshot ${p.snapshot_id.slice(0, 8)} (${p.engine}, ${p.format}) into ${p.target}`);
+  if (r.dry_run) ctx.out(p.target_exists ? `the target holds data: a pre-restore snapshot would be taken first${env && PROTECTED.has(env) ? ' (protected environment: needs --yes)' : ''}` : 'the target is empty or missing (it would be created); nothing was changed');
+  else if (r.pre_restore_snapshot_id) ctx.out(`the previous contents are in pre-restore snapshot ${r.pre_restore_snapshot_id.slice(0, 8)} (undo: hoard restore ${r.pre_restore_snapshot_id.slice(0, 8)} --target ${p.target})`);
+  return 0;
+}

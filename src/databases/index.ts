@@ -1,0 +1,29 @@
+/** The database engines by name, and what every engine's backup records (tables, migrations). */
+import { detectMigrations } from './migrations.js';
+import { mysql } from './mysql/index.js';
+import { postgres } from './postgres/index.js';
+import { sqlite } from './sqlite/index.js';
+import type { Connection, DatabaseEngine, DatabaseFacts, DumpFormat, Engine } from './types.js';
+
+export type * from './types.js';
+export { parseDatabaseUrl, redactUrl, describe } from './url.js';
+export { runTool, captureTool } from './process.js';
+
+export const ENGINES: Record<Engine, DatabaseEngine> = { postgres, mysql, sqlite };
+
+export function engineFor(c: Connection): DatabaseEngine {
+  return ENGINES[c.engine];
+}
+
+/** The default dump format of an engine. */
+export function defaultFormat(engine: Engine): DumpFormat {
+  return engine === 'sqlite' ? 'sqlite' : 'sql';
+}
+
+/** Tables with exact row counts and the migration state of the live database. */
+export async function inspect(c: Connection): Promise<Pick<DatabaseFacts, 'tables' | 'migrations'>> {
+  const db = engineFor(c).sql(c);
+  const tables = await db.tables();
+  const migrations = await detectMigrations(db, tables);
+  return { tables: tables.map((t) => ({ name: t.schema ? `${t.schema}.${t.name}` : t.name, rows: t.rows })), migrations };
+}

@@ -1,0 +1,78 @@
+/**
+ * How hoard reaches a MySQL or MariaDB server: the MariaDB tools when present (mariadb,
+ * mariadb-dump), else MySQL's (mysql, mysqldump); host, port and user as flags, the password only
+ * as MYSQL_PWD in the tool's environment. Failures to connect become kind "db-connection" (exit 3).
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { HoardError, isHoardError } from '../../core/index.js';
+import { captureTool } from '../process.js';
+import { describe } from '../url.js';
+import type { Connection, TableRef } from '../types.js';
+
+/** The first of `names` found on PATH; kind "tool" (exit 4) when none is. */
+export function findTool(names: string[]): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    for (const n of names) if (dir && existsSync(path.join(dir, n))) return path.join(dir, n);
+  }
+  throw new HoardError('tool', `${names.join(' or ')} is not installed`, { hint: 'install the MariaDB client: apt-get install mariadb-client' });
+}
+
+export const client = () => findTool(['mariadb', 'mysql']);
+export const dumper = () => findTool(['mariadb-dump', 'mysqldump']);
+
+export function myEnv(c: Connection): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env };
+  if (c.password !== undefined) e.MYSQL_PWD = c.password;
+  return e;
+}
+
+/** Connection flags (never the password). */
+export function myArgs(c: Connection): string[] {
+  const a = ['--default-character-set=utf8mb4'];
+  if (c.host) a.push(`--host=${c.host}`);
+  if (c.port) a.push(`--port=${c.port}`);
+  if (c.user) a.push(`--user=${c.user}`);
+  if (c.options?.socket) a.push(`--socket=${c.options.socket}`);
+  return a;
+}
+
+export function myIdent(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+export function myRef(t: TableRef): string {
+  return myIdent(t.name);
+}
+
+export function myLiteral(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** Undoes the batch-mode escapes of `mariadb -B` (\\t \\n \\0 \\\\). */
+function unescape(v: string): string | null {
+  if (v === 'NULL') return null;
+  return v.replace(/\\(.)/g, (_, ch: string) => ({ t: '\t', n: '\n', '0': '\0', '\\': '\\' } as Record<string, string>)[ch] ?? ch);
+}
+
+/** Runs one query (on `database`, or on none when null); rows as text. */
+export async function myQuery(c: Connection, sql: string, database: string | null = c.database ?? null): Promise<(string | null)[][]> {
+  const argv = [client(), ...myArgs(c), '--batch', '--skip-column-names', '--execute', sql];
+  if (database) argv.push(database);
+  let out: string;
+  try {
+    out = await captureTool(argv, { env: myEnv(c) });
+  } catch (e) {
+    throw myConnectionError(e, c);
+  }
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t').map(unescape));
+}
+
+export function myConnectionError(e: unknown, c: Connection): unknown {
+  if (!isHoardError(e, 'command-failed')) return e;
+  const why = e.message.replace(/^\S+ exited with status \d+: /, '');
+  if (/ERROR (2002|2003|2005|2013|1045|1044|1049|1698)|Can't connect|Access denied|Unknown database|Unknown MySQL server host/i.test(why)) {
+    return new HoardError('db-connection', `cannot connect to ${describe(c)}: ${why}`, { hint: 'check the host, port, user, password (MYSQL_PWD or the URL) and database name' });
+  }
+  return e;
+}

@@ -1,0 +1,76 @@
+/**
+ * MySQL and MariaDB: mariadb-dump/mysqldump with --single-transaction --routines --triggers
+ * --events --hex-blob streamed into the repository; restores through the client, which stops at
+ * the first error. The dump names no database, so it can be restored under another name.
+ */
+import { HoardError } from '../../core/index.js';
+import { captureTool, runTool } from '../process.js';
+import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
+import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
+
+function database(c: Connection): string {
+  if (!c.database) throw new HoardError('usage', `the MySQL URL names no database`, { hint: 'add it to the URL: mysql://user@host:3306/dbname' });
+  return c.database;
+}
+
+function sql(c: Connection): SqlAccess {
+  const q = (text: string) => myQuery(c, text, database(c));
+  return {
+    async tables() {
+      const names = (await q(`SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name`)).map((r) => r[0]!);
+      if (!names.length) return [];
+      const counts = await q(names.map((n) => `SELECT ${myLiteral(n)}, COUNT(*) FROM ${myIdent(n)}`).join(' UNION ALL '));
+      const by = new Map(counts.map((r) => [r[0]!, Number(r[1])]));
+      return names.map((name) => ({ name, rows: by.get(name) ?? 0 }));
+    },
+    async columns(t) {
+      return (await q(`SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ${myLiteral(t.name)}`)).map((r) => r[0]!);
+    },
+    query: q,
+    ref: myRef,
+  };
+}
+
+async function toolVersion(): Promise<string> {
+  return (await captureTool([dumper(), '--version'])).trim();
+}
+
+async function probe(c: Connection): Promise<ProbeResult> {
+  const db = database(c);
+  const toolV = await toolVersion();
+  const rows = await myQuery(c, `SELECT VERSION(), (SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE())`, db);
+  return { serverVersion: rows[0]?.[0] ?? '', toolVersion: toolV, estimatedBytes: Number(rows[0]?.[1] ?? 0) };
+}
+
+async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
+  if (o.format !== 'sql') throw new HoardError('usage', `MySQL dumps are SQL only, not ${o.format}`, { hint: 'drop --format or use --format sql' });
+  const db = database(c);
+  const argv = [dumper(), ...myArgs(c), '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', db];
+  const run = runTool(argv, { env: myEnv(c), signal: o.signal });
+  return { name: `${db}.sql`, stream: run.stdout, done: run.done.catch((e) => { throw myConnectionError(e, c); }) };
+}
+
+async function exists(c: Connection, db: string): Promise<boolean> {
+  return (await myQuery(c, `SELECT 1 FROM information_schema.schemata WHERE schema_name = ${myLiteral(db)}`, null)).length > 0;
+}
+
+async function hasData(c: Connection): Promise<boolean> {
+  const db = database(c);
+  const rows = await myQuery(c, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ${myLiteral(db)}`, null);
+  return Number(rows[0]?.[0] ?? 0) > 0;
+}
+
+async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: RestoreIntoOptions): Promise<void> {
+  if (o.format !== 'sql' || typeof input === 'string') throw new HoardError('usage', `MySQL restores SQL dumps only, not ${o.format}`);
+  const db = database(c);
+  if (o.replace) {
+    // the previous contents are in the pre-restore snapshot: start from an empty database with the same defaults
+    const [cs] = await myQuery(c, `SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = ${myLiteral(db)}`, null);
+    await myQuery(c, `DROP DATABASE ${myIdent(db)}; CREATE DATABASE ${myIdent(db)} CHARACTER SET ${cs?.[0] ?? 'utf8mb4'} COLLATE ${cs?.[1] ?? 'utf8mb4_general_ci'}`, null);
+  } else if (!(await exists(c, db))) {
+    await myQuery(c, `CREATE DATABASE ${myIdent(db)} CHARACTER SET utf8mb4`, null);
+  }
+  await captureTool([client(), ...myArgs(c), '--batch', db], { env: myEnv(c), stdin: input, signal: o.signal });
+}
+
+export const mysql: DatabaseEngine = { engine: 'mysql', formats: ['sql'], probe, sql, dump, hasData, restore };

@@ -1,0 +1,71 @@
+/**
+ * How hoard reaches a PostgreSQL server: PG* environment variables built from the Connection (the
+ * password only as PGPASSWORD, never argv), and psql for queries. Failures to connect become kind
+ * "db-connection" (exit 3) with psql's own reason.
+ */
+import { HoardError, isHoardError } from '../../core/index.js';
+import { captureTool } from '../process.js';
+import { describe } from '../url.js';
+import type { Connection, TableRef } from '../types.js';
+
+/** The environment for PostgreSQL tools: the usual PG* settings, overridden by the URL's parts. */
+export function pgEnv(c: Connection, database?: string): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, PGAPPNAME: 'hoard' };
+  if (c.host) e.PGHOST = c.host;
+  if (c.port) e.PGPORT = String(c.port);
+  if (c.user) e.PGUSER = c.user;
+  if (c.password !== undefined) e.PGPASSWORD = c.password;
+  const db = database ?? c.database;
+  if (db) e.PGDATABASE = db;
+  for (const [k, v] of Object.entries(c.options ?? {})) if (k === 'sslmode') e.PGSSLMODE = v; else if (k === 'host') e.PGHOST = v;
+  e.PGCONNECT_TIMEOUT ??= '10';
+  return e;
+}
+
+/** The database a connection names (URL, else PGDATABASE, else the user name). */
+export function pgDatabase(c: Connection): string {
+  return c.database ?? process.env.PGDATABASE ?? c.user ?? process.env.PGUSER ?? process.env.USER ?? 'postgres';
+}
+
+/** "name" quoted as a PostgreSQL identifier. */
+export function pgIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function pgRef(t: TableRef): string {
+  return t.schema ? `${pgIdent(t.schema)}.${pgIdent(t.name)}` : pgIdent(t.name);
+}
+
+/** A literal for SQL text. */
+export function pgLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+const FIELD = '\x1f';
+const RECORD = '\x1e';
+const NULL = '\x01';
+
+/** Runs one read-only query with psql; rows as text. */
+export async function pgQuery(psql: string, c: Connection, sql: string, database?: string): Promise<(string | null)[][]> {
+  const argv = [psql, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-F', FIELD, '-R', RECORD, '-P', `null=${NULL}`, '-w', '-c', sql];
+  let out: string;
+  try {
+    out = await captureTool(argv, { env: pgEnv(c, database) });
+  } catch (e) {
+    throw connectionError(e, c, database);
+  }
+  const text = out.replace(/\n$/, '');
+  if (text === '') return [];
+  return text.split(RECORD).map((r) => r.split(FIELD).map((v) => (v === NULL ? null : v)));
+}
+
+/** A failed psql turned into exit 3 (connection) or left as is (a query error). */
+export function connectionError(e: unknown, c: Connection, database?: string): unknown {
+  if (!isHoardError(e, 'command-failed')) return e;
+  const why = e.message.replace(/^\S+ exited with status \d+: /, '').replace(/^psql: error: /, '');
+  if (/connection to server|could not connect|password authentication|does not exist|no password supplied|role .* does not exist|timeout expired|could not translate host/i.test(why)) {
+    const where = describe({ ...c, database: database ?? pgDatabase(c) });
+    return new HoardError('db-connection', `cannot connect to ${where}: ${why}`, { hint: 'check the host, port, user, password (PGPASSWORD or the URL) and database name' });
+  }
+  return e;
+}

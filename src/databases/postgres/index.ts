@@ -1,0 +1,163 @@
+/**
+ * PostgreSQL: pg_dump streamed into the repository (plain SQL, custom -Z0, or directory -j N into a
+ * private temp folder), restores through psql (one transaction, ON_ERROR_STOP) or pg_restore
+ * (--clean --if-exists --exit-on-error). Tools come from the folder chosen by tools.ts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HoardError } from '../../core/index.js';
+import { captureTool, runTool } from '../process.js';
+import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
+import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
+import { anyPsql, pgTools } from './tools.js';
+
+const MAINTENANCE_DB = 'postgres';
+
+async function serverMajor(c: Connection, database?: string): Promise<{ major: number; version: string }> {
+  const rows = await pgQuery(await anyPsql(process.env), c, 'SHOW server_version_num', database);
+  const num = Number(rows[0]?.[0] ?? 0);
+  const version = `${Math.floor(num / 10000)}.${num % 10000}`;
+  return { major: Math.floor(num / 10000), version };
+}
+
+async function tools(c: Connection, database?: string) {
+  return pgTools((await serverMajor(c, database)).major, process.env);
+}
+
+const TABLES_SQL = `SELECT n.nspname, c.relname,
+  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+ORDER BY 1, 2`;
+
+function sql(c: Connection): SqlAccess {
+  let psql: Promise<string> | undefined;
+  const q = async (text: string) => pgQuery(await (psql ??= anyPsql(process.env)), c, text);
+  return {
+    async tables() {
+      return (await q(TABLES_SQL)).map((r) => ({ schema: r[0]!, name: r[1]!, rows: Number(r[2] ?? 0) }));
+    },
+    async columns(t) {
+      return (await q(`SELECT attname FROM pg_attribute WHERE attrelid = ${pgLiteral(pgRef(t))}::regclass AND attnum > 0 AND NOT attisdropped`)).map((r) => r[0]!);
+    },
+    query: q,
+    ref: pgRef,
+  };
+}
+
+async function probe(c: Connection): Promise<ProbeResult> {
+  const { version } = await serverMajor(c);
+  const t = await tools(c);
+  const size = await pgQuery(t.bin('psql'), c, 'SELECT pg_database_size(current_database())');
+  return { serverVersion: version, toolVersion: t.version, estimatedBytes: Number(size[0]?.[0] ?? 0) };
+}
+
+function dumpArgs(format: DumpOptions['format']): string[] {
+  switch (format) {
+    case 'sql': return ['--format=plain', '--clean', '--if-exists'];
+    case 'custom': return ['--format=custom', '--compress=0'];
+    case 'directory': return ['--format=directory', '--compress=0'];
+    default: throw new HoardError('usage', `PostgreSQL has no dump format ${format}`, { hint: 'use sql, custom or directory' });
+  }
+}
+
+const EXT: Record<string, string> = { sql: '.sql', custom: '.dump', directory: '.dir' };
+
+async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
+  const db = pgDatabase(c);
+  const t = await tools(c);
+  const argv = [t.bin('pg_dump'), '--no-password', ...dumpArgs(o.format)];
+  const name = `${db}${EXT[o.format]}`;
+  if (o.format !== 'directory') {
+    const run = runTool([...argv, db], { env: pgEnv(c), signal: o.signal });
+    return { name, stream: run.stdout, done: run.done.catch((e) => { throw connectionError(e, c); }) };
+  }
+  // pg_dump -Fd writes files itself: a private folder, removed after the backup.
+  const parent = await mkdtemp(path.join(os.tmpdir(), 'hoard-pgdump-'));
+  const folder = path.join(parent, name);
+  const run = runTool([...argv, `--jobs=${o.jobs ?? 2}`, `--file=${folder}`, db], { env: pgEnv(c), signal: o.signal });
+  const drain = (async () => { for await (const _ of run.stdout) { /* pg_dump -f prints nothing */ } })();
+  return { name, folder, done: Promise.all([run.done, drain]).then(() => undefined), cleanup: () => rm(parent, { recursive: true, force: true }) };
+}
+
+async function databaseExists(c: Connection, db: string): Promise<boolean> {
+  const rows = await pgQuery(await anyPsql(process.env), c, `SELECT 1 FROM pg_database WHERE datname = ${pgLiteral(db)}`, MAINTENANCE_DB);
+  return rows.length > 0;
+}
+
+async function hasData(c: Connection): Promise<boolean> {
+  const db = pgDatabase(c);
+  if (!(await databaseExists(c, db))) return false;
+  const rows = await pgQuery(await anyPsql(process.env), c, `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r','p','v','m','S','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'`);
+  return Number(rows[0]?.[0] ?? 0) > 0;
+}
+
+/**
+ * Empties a database that a restore replaces (its previous contents are in the pre-restore
+ * snapshot): every user schema dropped, large objects unlinked, `public` recreated with the
+ * server's defaults. Objects a dump does not name would otherwise survive or block it.
+ */
+function clearSql(serverMajor: number): string {
+  const publicSchema = serverMajor >= 15
+    ? 'CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;'
+    : 'CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC;';
+  return `DO $hoard$ DECLARE s name; BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+    AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', s);
+  END LOOP;
+  PERFORM lo_unlink(oid) FROM pg_largeobject_metadata;
+END $hoard$;
+${publicSchema}
+COMMENT ON SCHEMA public IS 'standard public schema';
+`;
+}
+
+async function* concat(head: string, rest: AsyncIterable<Buffer>, after?: Promise<void>): AsyncGenerator<Buffer> {
+  if (head) yield Buffer.from(head);
+  for await (const chunk of rest) yield chunk;
+  await after; // a failed converter must fail the feed, so psql never sees a clean end of input
+}
+
+/**
+ * Plain and custom dumps load in one psql transaction (custom converted by pg_restore -f -), so a
+ * failure leaves the target as it was. Directory dumps load with pg_restore -j N.
+ */
+async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: RestoreIntoOptions): Promise<void> {
+  const db = pgDatabase(c);
+  const { major } = await serverMajor(c, MAINTENANCE_DB);
+  const t = await pgTools(major, process.env);
+  if (!(await databaseExists(c, db))) await pgQuery(t.bin('psql'), c, `CREATE DATABASE ${pgIdent(db)}`, MAINTENANCE_DB);
+  const env = pgEnv(c);
+  const clear = o.replace ? clearSql(major) : '';
+  const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', db, '-f', '-'];
+  if (o.format === 'sql' && typeof input !== 'string') {
+    await captureTool(psql, { env, stdin: concat(clear, input), signal: o.signal });
+  } else if (o.format === 'custom' && typeof input !== 'string') {
+    const script = runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal });
+    await captureTool(psql, { env, stdin: concat(clear, script.stdout, script.done), signal: o.signal });
+  } else if (o.format === 'directory' && typeof input === 'string') {
+    if (clear) await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', clear], { env, signal: o.signal });
+    await captureTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '-d', db, input], { env, signal: o.signal });
+  } else {
+    throw new HoardError('usage', `PostgreSQL cannot restore a ${o.format} dump this way`);
+  }
+}
+
+async function listDatabases(c: Connection): Promise<string[]> {
+  const rows = await pgQuery(await anyPsql(process.env), c, 'SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1', MAINTENANCE_DB);
+  return rows.map((r) => r[0]!);
+}
+
+async function dumpGlobals(c: Connection, signal?: AbortSignal): Promise<DumpStream> {
+  const t = await tools(c, MAINTENANCE_DB);
+  const run = runTool([t.bin('pg_dumpall'), '--no-password', '--globals-only', '-l', MAINTENANCE_DB], { env: pgEnv(c), signal });
+  return { name: 'globals.sql', stream: run.stdout, done: run.done };
+}
+
+export const postgres: DatabaseEngine = {
+  engine: 'postgres', formats: ['sql', 'custom', 'directory'],
+  probe, sql, dump, hasData, restore, listDatabases, dumpGlobals,
+};

@@ -1,0 +1,77 @@
+/**
+ * Which PostgreSQL client tools to use. pg_dump refuses a server newer than itself, so hoard picks
+ * the newest tool folder (PATH, then /usr/lib/postgresql/N/bin) whose major version is at least the
+ * server's, and uses psql, pg_restore and pg_dumpall from that same folder.
+ * HOARD_PG_BINDIR limits the search to one folder.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { HoardError } from '../../core/index.js';
+import { captureTool } from '../process.js';
+
+export interface PgTools {
+  dir: string;
+  major: number;
+  version: string;
+  bin(name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall'): string;
+}
+
+export interface ToolCandidate { dir: string; major: number; version: string }
+
+/** Pure choice: the newest candidate with major >= the server's, or null. */
+export function chooseTools(candidates: ToolCandidate[], serverMajor: number): ToolCandidate | null {
+  const ok = candidates.filter((c) => c.major >= serverMajor).sort((a, b) => b.major - a.major);
+  return ok[0] ?? null;
+}
+
+/** Folders that may hold pg_dump, in search order, without duplicates. */
+export function candidateDirs(env: NodeJS.ProcessEnv): string[] {
+  if (env.HOARD_PG_BINDIR) return [env.HOARD_PG_BINDIR];
+  const dirs = (env.PATH ?? '').split(':').filter((d) => d && existsSync(path.join(d, 'pg_dump')));
+  try {
+    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) dirs.push(`/usr/lib/postgresql/${v}/bin`);
+  } catch { /* no versioned installs */ }
+  return [...new Set(dirs)].filter((d) => existsSync(path.join(d, 'pg_dump')));
+}
+
+/** Parses "pg_dump (PostgreSQL) 15.20 (Debian ...)" → 15. */
+export function toolMajor(versionLine: string): number {
+  const m = /\)\s+(\d+)(?:\.(\d+))?/.exec(versionLine) ?? /(\d+)\.(\d+)/.exec(versionLine);
+  return m ? Number(m[1]) : 0;
+}
+
+const cache = new Map<string, ToolCandidate[]>();
+
+async function candidates(env: NodeJS.ProcessEnv): Promise<ToolCandidate[]> {
+  const key = candidateDirs(env).join(':');
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const out: ToolCandidate[] = [];
+  for (const dir of candidateDirs(env)) {
+    try {
+      const version = (await captureTool([path.join(dir, 'pg_dump'), '--version'], { env })).trim();
+      out.push({ dir, major: toolMajor(version), version });
+    } catch { /* unusable binary: skip */ }
+  }
+  cache.set(key, out);
+  return out;
+}
+
+/** The tools for a server of `serverMajor`; kind "tool" (exit 4) when none is new enough. */
+export async function pgTools(serverMajor: number, env: NodeJS.ProcessEnv): Promise<PgTools> {
+  const all = await candidates(env);
+  const pick = chooseTools(all, serverMajor);
+  if (!pick) {
+    const found = all.length ? `found ${all.map((c) => `${c.major} (${c.dir})`).join(', ')}` : 'found none';
+    throw new HoardError('tool', `the server runs PostgreSQL ${serverMajor} but no pg_dump of version ${serverMajor} or newer is installed (${found})`, {
+      hint: `install postgresql-client-${serverMajor} (or newer), e.g. from apt.postgresql.org`, context: { server_major: serverMajor },
+    });
+  }
+  return { ...pick, bin: (name) => path.join(pick.dir, name) };
+}
+
+/** psql from any candidate folder (for the first query, before the server's version is known). */
+export async function anyPsql(env: NodeJS.ProcessEnv): Promise<string> {
+  for (const dir of candidateDirs(env)) if (existsSync(path.join(dir, 'psql'))) return path.join(dir, 'psql');
+  throw new HoardError('tool', 'psql is not installed', { hint: 'install the PostgreSQL client: apt-get install postgresql-client' });
+}

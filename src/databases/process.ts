@@ -1,0 +1,95 @@
+/**
+ * Child processes for database tools (and `backup --stdin-from-command`): no shell, secrets only in
+ * `env`, stderr kept (its tail goes into errors). A stream's failure (non-zero exit, signal, spawn
+ * error) rejects `done`, so the caller writes no snapshot.
+ */
+import { spawn } from 'node:child_process';
+import { HoardError } from '../core/index.js';
+
+const STDERR_TAIL = 4096;
+
+export interface ToolOptions {
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** Copy the tool's stderr to ours as it arrives (interactive use). */
+  echoStderr?: boolean;
+  /** Bytes for the tool's stdin (a restore's input); stdin is closed when absent. */
+  stdin?: AsyncIterable<Buffer>;
+  /** How a failure is described: "command-failed" (default) for dumps, "tool" etc. */
+  hint?: string;
+}
+
+export interface RunningTool {
+  stdout: AsyncIterable<Buffer>;
+  done: Promise<void>;
+}
+
+/**
+ * Starts argv[0] with argv[1..] in its own process group, so that an abort ends it and everything
+ * it started. ENOENT becomes kind "tool" (exit 4).
+ */
+export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd, args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: o.env ?? process.env, detached: true });
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    try { if (child.pid) process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+  };
+  if (o.signal?.aborted) onAbort();
+  else o.signal?.addEventListener('abort', onAbort, { once: true });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-STDERR_TAIL);
+    if (o.echoStderr) process.stderr.write(d);
+  });
+  let feedError: unknown;
+  if (o.stdin && child.stdin) {
+    const sink = child.stdin;
+    sink.on('error', () => { /* EPIPE: the tool exited; its status tells why */ });
+    void (async () => {
+      try {
+        for await (const chunk of o.stdin!) if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+      } catch (e) {
+        // the input failed: the tool must not see a clean end of input (psql would commit what it has)
+        feedError = e;
+        child.kill('SIGKILL');
+        return;
+      }
+      sink.end();
+    })();
+  }
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') reject(new HoardError('tool', `${cmd} is not installed or not on PATH`, { hint: toolHint(cmd) }));
+      else reject(new HoardError('command-failed', `cannot run ${cmd}: ${e.message}`));
+    });
+    child.on('close', (code, sig) => {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (aborted) return reject(new HoardError('interrupted', 'interrupted'));
+      if (feedError) return reject(feedError);
+      if (code === 0) return resolve();
+      const why = sig ? `was killed by ${sig}` : `exited with status ${code}`;
+      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      reject(new HoardError('command-failed', `${cmd} ${why}${tail ? `: ${tail}` : ''}`, { hint: o.hint, context: { exit_code: code, signal: sig } }));
+    });
+  });
+  done.catch(() => {}); // observed by the caller
+  return { stdout: child.stdout!, done };
+}
+
+/** Runs a tool to completion and returns its stdout as text. */
+export async function captureTool(argv: string[], o: ToolOptions = {}): Promise<string> {
+  const t = runTool(argv, o);
+  const parts: Buffer[] = [];
+  for await (const c of t.stdout) parts.push(c);
+  await t.done;
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function toolHint(cmd: string): string {
+  const base = cmd.split('/').pop() ?? cmd;
+  if (/^(pg_|psql)/.test(base)) return 'install the PostgreSQL client: apt-get install postgresql-client';
+  if (/^(mysql|mariadb)/.test(base)) return 'install the MariaDB client: apt-get install mariadb-client';
+  return `install ${base}`;
+}

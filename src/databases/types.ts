@@ -1,0 +1,111 @@
+/**
+ * What every database engine offers hoard (one folder per engine implements it; one conformance
+ * suite, test/databases/conformance.ts, runs against each). Connections carry their password
+ * separately: it reaches tools through the environment or a private file, never argv, and
+ * `describe()` output never contains it.
+ */
+export type Engine = 'postgres' | 'mysql' | 'sqlite';
+
+/** Where a database is. For sqlite only `path` is set. */
+export interface Connection {
+  engine: Engine;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  /** sqlite: the database file. */
+  path?: string;
+  /** URL query parameters (e.g. sslmode, host for a socket folder). */
+  options?: Record<string, string>;
+}
+
+export type DumpFormat = 'sql' | 'custom' | 'directory' | 'sqlite';
+
+/** One applied migration as the framework's table records it. */
+export interface MigrationState {
+  framework: string;
+  table: string;
+  applied: number;
+  last: string | null;
+  list: string[];
+}
+
+/** What a backup records about the database (DESIGN.md §5); never a password. */
+export interface DatabaseFacts {
+  engine: Engine;
+  database: string;
+  host?: string;
+  server_version: string;
+  tool_version: string;
+  format: DumpFormat;
+  tables: { name: string; rows: number }[];
+  migrations: MigrationState[];
+}
+
+/** A table as the catalog names it; `schema` is set for PostgreSQL. */
+export interface TableRef { schema?: string; name: string }
+
+/** Read-only SQL on a live database, used for inspection and migration detection. */
+export interface SqlAccess {
+  tables(): Promise<(TableRef & { rows: number })[]>;
+  columns(t: TableRef): Promise<string[]>;
+  /** Rows as text (NULL as null). */
+  query(sql: string): Promise<(string | null)[][]>;
+  /** The table's name as SQL (quoted, schema-qualified where needed). */
+  ref(t: TableRef): string;
+}
+
+/** A dump in progress: its bytes, and `done`, which rejects (kind "command-failed") if the dump failed. */
+export interface DumpStream {
+  /** Stored file name (e.g. "app.sql"); a `directory` dump is stored as a folder of that name. */
+  name: string;
+  stream?: AsyncIterable<Buffer>;
+  /** directory format: the folder holding the dump (removed by `cleanup`). */
+  folder?: string;
+  done: Promise<void>;
+  cleanup?: () => Promise<void>;
+}
+
+export interface DumpOptions {
+  format: DumpFormat;
+  /** Parallel jobs (PostgreSQL directory format). */
+  jobs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RestoreIntoOptions {
+  format: DumpFormat;
+  /** The target holds data that this restore replaces (its pre-restore snapshot exists). */
+  replace?: boolean;
+  jobs?: number;
+  signal?: AbortSignal;
+}
+
+/** What probe() learnt; estimatedBytes sizes the free-space check. */
+export interface ProbeResult { serverVersion: string; toolVersion: string; estimatedBytes: number }
+
+export interface DatabaseEngine {
+  readonly engine: Engine;
+  readonly formats: DumpFormat[];
+  /**
+   * Checks the tools and the connection before anything is written: kind "tool" (exit 4) when a
+   * tool is missing or too old, "db-connection" (exit 3) when the server refuses, "usage" for a bad path.
+   */
+  probe(c: Connection): Promise<ProbeResult>;
+  /** Read-only SQL access to the live database (for tables, row counts and migrations). */
+  sql(c: Connection): SqlAccess;
+  /** Starts a dump. The stream (or folder) is complete only when `done` resolves. */
+  dump(c: Connection, o: DumpOptions): Promise<DumpStream>;
+  /** True when the target database exists and holds any table (a restore would overwrite it). */
+  hasData(c: Connection): Promise<boolean>;
+  /**
+   * Loads a dump into `c`, creating the database when missing. `input` is the stored file (or, for
+   * the directory format, the path of a restored folder). Touches no other database.
+   */
+  restore(c: Connection, input: AsyncIterable<Buffer> | string, o: RestoreIntoOptions): Promise<void>;
+  /** Every database of a server (for --all), without templates and system schemas. */
+  listDatabases?(c: Connection): Promise<string[]>;
+  /** Server-wide objects (roles, tablespaces) as SQL, for --all. */
+  dumpGlobals?(c: Connection, signal?: AbortSignal): Promise<DumpStream>;
+}

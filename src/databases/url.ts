@@ -1,0 +1,43 @@
+/**
+ * Database locations as users write them: postgres://user:pass@host:port/db (or postgresql://),
+ * mysql:// or mariadb://, sqlite:PATH or a path to a SQLite file. Bad input gives kind "usage".
+ */
+import { HoardError } from '../core/index.js';
+import type { Connection } from './types.js';
+
+const SCHEMES: Record<string, Connection['engine']> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
+
+export function parseDatabaseUrl(text: string): Connection {
+  if (text.startsWith('sqlite:')) {
+    const path = text.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!path) throw new HoardError('usage', 'sqlite: needs a path, e.g. sqlite:data/app.db');
+    return { engine: 'sqlite', path };
+  }
+  const m = /^([a-z]+):\/\//.exec(text);
+  if (!m) return { engine: 'sqlite', path: text };
+  const engine = SCHEMES[m[1]];
+  if (!engine) throw new HoardError('usage', `unknown database URL scheme ${m[1]}:`, { hint: 'use postgres://, mysql://, mariadb:// or sqlite:PATH' });
+  let u: URL;
+  try { u = new URL(text); } catch {
+    throw new HoardError('usage', `cannot parse the database URL ${redactUrl(text)}`, { hint: 'the form is postgres://user:password@host:5432/dbname' });
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const c: Connection = { engine, host: u.hostname || undefined, database: database || undefined };
+  if (u.port) c.port = Number(u.port);
+  if (u.username) c.user = decodeURIComponent(u.username);
+  if (u.password) c.password = decodeURIComponent(u.password);
+  if ([...u.searchParams.keys()].length) c.options = Object.fromEntries(u.searchParams);
+  return c;
+}
+
+/** The URL with any password replaced by "***" (for messages and metadata). */
+export function redactUrl(text: string): string {
+  return text.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/, '$1:***@');
+}
+
+/** A description of `c` without the password, e.g. "postgres://app@127.0.0.1:5432/shop". */
+export function describe(c: Connection): string {
+  if (c.engine === 'sqlite') return `sqlite:${c.path}`;
+  const auth = c.user ? `${encodeURIComponent(c.user)}@` : '';
+  return `${c.engine}://${auth}${c.host ?? 'localhost'}${c.port ? `:${c.port}` : ''}/${c.database ?? ''}`;
+}
