@@ -13,8 +13,9 @@ import { snapshotsCommand } from './commands/snapshots.js';
 import { dumpCommand, lsCommand, restoreCommand } from './commands/read.js';
 import { checkCommand, forgetCommand, keyCommand, unlockCommand } from './commands/maintain.js';
 import { demoCommand } from './commands/demo.js';
+import { migrateCommand } from './commands/migrate.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, restoreCommand, dumpCommand, checkCommand, forgetCommand, keyCommand, unlockCommand, demoCommand];
+const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, restoreCommand, dumpCommand, checkCommand, forgetCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {
   return [`hoard ${VERSION}: backups of databases and files in a restic-compatible repository`, '', 'Usage: hoard COMMAND [flags]', '', 'Commands:',

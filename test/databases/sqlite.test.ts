@@ -168,6 +168,28 @@ describe('sqlite specifics', () => {
     assert.equal((await snapshots(env)).length, 0);
   });
 
+  it('a repository disk with less free space than the database: exit 2 before anything is written', async (t) => {
+    if (process.getuid?.() !== 0) { t.skip('mounting a tmpfs needs root'); return; }
+    const fsp = await import('node:fs/promises');
+    const { execFileSync } = await import('node:child_process');
+    const mnt = await fsp.mkdtemp(path.join((await import('node:os')).tmpdir(), 'hoard-small-'));
+    t.after(async () => { try { execFileSync('umount', [mnt]); } catch { /* not mounted */ } await fsp.rm(mnt, { recursive: true, force: true }); });
+    const dir = await tempDir(t);
+    try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]); } catch (e) {
+      if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1') throw e;
+      t.skip(`cannot mount a tmpfs: ${(e as Error).message}`);
+      return;
+    }
+    const env = { HOARD_PASSWORD: 'pw', HOARD_REPOSITORY: path.join(mnt, 'repo') };
+    assert.equal((await hoard(['init'], { env })).code, 0);
+    const file = path.join(dir, 'big.db');
+    exec(`sqlite:${file}`, `CREATE TABLE t (x); WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 4000) INSERT INTO t SELECT randomblob(1000) FROM g;`);
+    const r = await hoard(['backup', '--db', `sqlite:${file}`], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /has [\d.]+ MiB free but the database is about [\d.]+ MiB/);
+    assert.equal((await snapshots(env)).length, 0);
+  });
+
   it('a restore never leaves a half-written target: a failing restore keeps the old file', async (t) => {
     const { env, dir } = await repo(t);
     const file = path.join(dir, 'app.db');

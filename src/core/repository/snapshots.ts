@@ -79,3 +79,15 @@ export async function saveSnapshot(repo: Repository, s: Snapshot): Promise<strin
 export async function removeSnapshot(repo: Repository, id: string): Promise<void> {
   await repo.backend.remove({ type: 'snapshot', name: id });
 }
+
+/**
+ * Rewrites a snapshot with `patch` merged into its hoard metadata, as restic's `tag` does: the new
+ * snapshot records the first `original` id, then the old file is removed. Returns the new id.
+ * Needs an exclusive lock held by the caller.
+ */
+export async function amendSnapshot(repo: Repository, entry: SnapshotEntry, patch: Record<string, unknown>): Promise<string> {
+  const s: Snapshot = { ...entry.snapshot, original: entry.snapshot.original ?? entry.id, hoard: { ...entry.snapshot.hoard, ...patch } };
+  const id = await saveSnapshot(repo, s);
+  if (id !== entry.id) await removeSnapshot(repo, entry.id);
+  return id;
+}

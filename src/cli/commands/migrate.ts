@@ -1,0 +1,50 @@
+/** `hoard migrate`: pre-migration snapshots, the migration command, and a restore if it fails. */
+import { HoardError } from '../../core/errors.js';
+import { listSnapshots } from '../../core/repository/snapshots.js';
+import { guardMigration, recordMigration, runInherited } from '../../app/migrate.js';
+import { openFromEnv, withLock } from '../../app/repository-access.js';
+import type { Command } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { backupOptions, connectionFrom, labelsFrom } from './database.js';
+
+export const migrateCommand: Command = {
+  name: 'migrate', summary: 'snapshot databases, run a migration, restore them if it fails',
+  usage: 'hoard migrate --db URL|env:VAR [--db …] [--no-restore] -- CMD ARGS...',
+  flags: {
+    db: { type: 'list', help: 'a database the migration changes (repeatable): URL, sqlite:PATH or env:VAR' },
+    'no-restore': { type: 'boolean', help: 'when the command fails, print the restore command instead of restoring' },
+    label: { type: 'string', help: 'label for the pre-migration snapshots' },
+    environment: { type: 'string', help: 'dev, staging, production or any name (default $HOARD_ENVIRONMENT)' },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const dbs = ((f.db as string[] | undefined) ?? []).map((d) => connectionFrom(ctx, d));
+    if (!ctx.args.rest.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
+    const repo = await openFromEnv(ctx.env, { repo: f.repo as string | undefined, signal: ctx.signal });
+    try {
+      const labels = labelsFrom(ctx);
+      const out = await withLock(ctx.env, repo, false, async () => {
+        await listSnapshots(repo, ctx.signal);
+        return guardMigration(repo, { connections: dbs, command: ctx.args.rest, restoreOnFailure: f['no-restore'] !== true, label: labels.label, environment: labels.environment },
+          backupOptions(ctx, { dryRun: false }), runInherited);
+      });
+      await withLock(ctx.env, repo, true, () => recordMigration(repo, out), 30_000);
+      const { snapshots: _s, ...shown } = out;
+      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: out.outcome === 'succeeded' ? 'success' : 'failed', ...shown }));
+      else {
+        for (const d of out.databases) ctx.out(`pre-migration snapshot ${d.snapshot_id.slice(0, 8)} of ${d.target}`);
+        if (out.outcome === 'succeeded') ctx.out('the migration succeeded');
+        else if (out.outcome === 'failed-restored') {
+          ctx.out(`the migration failed (exit ${out.command_exit_code}); the databases were restored to their pre-migration state`);
+          for (const d of out.databases) if (d.pre_restore_snapshot_id) ctx.out(`  the failed state of ${d.target} is kept in snapshot ${d.pre_restore_snapshot_id.slice(0, 8)}`);
+        } else {
+          ctx.out(`the migration failed (exit ${out.command_exit_code}); nothing was restored. To go back:`);
+          for (const d of out.databases) ctx.out(`  ${d.restore_command}`);
+        }
+      }
+      return out.outcome === 'succeeded' ? 0 : EXIT.failure;
+    } finally {
+      await repo.close();
+    }
+  },
+};
