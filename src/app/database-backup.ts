@@ -147,4 +147,4 @@ export function fileNameFor(c: Connection, format: DumpFormat): string {
 }
 
 export type { Engine };
-export { parseDatabaseUrl, type Connection, type DumpFormat } from '../databases/index.js';
+export { parseDatabaseUrl, inspect, type Connection, type DumpFormat } from '../databases/index.js';
