@@ -35,7 +35,9 @@ export function connectionFrom(ctx: CommandContext, value: string): Connection {
     if (!v) throw new HoardError('usage', `${value.slice(4)} is not set`, { hint: `export ${value.slice(4)}=postgres://user@host/db (or give the URL)` });
     return parseDatabaseUrl(v);
   }
-  return parseDatabaseUrl(value);
+  const c = parseDatabaseUrl(value);
+  if (c.password !== undefined) process.stderr.write('hoard: warning: a password on the command line is visible to other users (ps); put the URL in a variable and pass env:VAR\n');
+  return c;
 }
 
 export function labelsFrom(ctx: CommandContext): SnapshotLabels {
