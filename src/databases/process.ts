@@ -93,3 +93,9 @@ function toolHint(cmd: string): string {
   if (/^(mysql|mariadb)/.test(base)) return 'install the MariaDB client: apt-get install mariadb-client';
   return `install ${base}`;
 }
+
+/** Marks a promise as observed (its rejection is awaited later, or deliberately dropped after an abort). */
+export function observed<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}

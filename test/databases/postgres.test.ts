@@ -116,6 +116,35 @@ describe('postgres specifics', () => {
     assert.equal((await snapshots(env)).length, 0);
   });
 
+  it('Ctrl-C during a dump: exit 130, no snapshot, no pg_dump left running, no temp folder left', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const { env } = await repo(t);
+    const db = await pgDatabase(t);
+    await pgExec(db, `CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS body FROM generate_series(1, 600000) g;`);
+    const { spawn } = await import('node:child_process');
+    const { CLI } = await import('../helpers/services.js');
+    for (const format of ['sql', 'directory']) {
+      const child = spawn(process.execPath, [CLI, 'backup', '--db', `${PG_URL}/${db}`, '--format', format], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += d; });
+      const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
+      let busy = 0;
+      for (let i = 0; i < 400 && !busy; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        busy = Number(await pgExec('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE 'COPY%'`));
+      }
+      assert.ok(busy > 0, 'caught the dump in COPY');
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await pgExec('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND application_name = 'pg_dump'`), '0', `${format}: no pg_dump session left`);
+      const { readdir } = await import('node:fs/promises');
+      const os = await import('node:os');
+      assert.deepEqual((await readdir(os.tmpdir())).filter((n) => n.startsWith('hoard-pgdump-')), [], `${format}: no temp folder left`);
+    }
+    assert.equal((await snapshots(env)).length, 0);
+  });
+
   it('a pg_dump older than the server is refused with exit 4 and an install hint', async (t) => {
     if (!(await needPostgres(t))) return;
     const { env, dir } = await repo(t);

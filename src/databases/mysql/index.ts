@@ -4,7 +4,7 @@
  * the first error. The dump names no database, so it can be restored under another name.
  */
 import { HoardError } from '../../core/index.js';
-import { captureTool, runTool } from '../process.js';
+import { captureTool, observed, runTool } from '../process.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
 import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
 
@@ -47,7 +47,7 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const db = database(c);
   const argv = [dumper(), ...myArgs(c), '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', db];
   const run = runTool(argv, { env: myEnv(c), signal: o.signal });
-  return { name: `${db}.sql`, stream: run.stdout, done: run.done.catch((e) => { throw myConnectionError(e, c); }) };
+  return { name: `${db}.sql`, stream: run.stdout, done: observed(run.done.catch((e) => { throw myConnectionError(e, c); })) };
 }
 
 async function exists(c: Connection, db: string): Promise<boolean> {

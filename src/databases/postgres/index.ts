@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
-import { captureTool, runTool } from '../process.js';
+import { captureTool, observed, runTool } from '../process.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
 import { anyPsql, pgTools } from './tools.js';
@@ -71,14 +71,14 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const name = `${db}${EXT[o.format]}`;
   if (o.format !== 'directory') {
     const run = runTool([...argv, db], { env: pgEnv(c), signal: o.signal });
-    return { name, stream: run.stdout, done: run.done.catch((e) => { throw connectionError(e, c); }) };
+    return { name, stream: run.stdout, done: observed(run.done.catch((e) => { throw connectionError(e, c); })) };
   }
   // pg_dump -Fd writes files itself: a private folder, removed after the backup.
   const parent = await mkdtemp(path.join(os.tmpdir(), 'hoard-pgdump-'));
   const folder = path.join(parent, name);
   const run = runTool([...argv, `--jobs=${o.jobs ?? 2}`, `--file=${folder}`, db], { env: pgEnv(c), signal: o.signal });
   const drain = (async () => { for await (const _ of run.stdout) { /* pg_dump -f prints nothing */ } })();
-  return { name, folder, done: Promise.all([run.done, drain]).then(() => undefined), cleanup: () => rm(parent, { recursive: true, force: true }) };
+  return { name, folder, done: observed(Promise.all([run.done, drain]).then(() => undefined)), cleanup: () => rm(parent, { recursive: true, force: true }) };
 }
 
 async function databaseExists(c: Connection, db: string): Promise<boolean> {
