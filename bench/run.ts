@@ -6,8 +6,9 @@
  * Sizes: BENCH_STREAM_MB (default 500), BENCH_FILES (default 20000); BENCH_DIR for the work folder.
  * Needs restic and /usr/bin/time (Debian packages restic and time).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { type Measure, du, requireTools, timed as measure } from './measure.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,18 +21,7 @@ const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/c
 const PW = 'bench-password';
 const env = { ...process.env, HOARD_PASSWORD: PW, RESTIC_PASSWORD: PW, RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache') };
 
-interface Measure { secs: number; rssMB: number }
-
-/** Runs a shell command under GNU time; returns wall seconds and peak RSS. Throws on failure. */
-function timed(cmd: string, cwd = DIR): Measure {
-  const out = path.join(DIR, 'time.txt');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, 'sh', '-c', cmd], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr.toString().slice(-2000)}`);
-  const [secs, kb] = readFileSync(out, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
-  return { secs, rssMB: kb / 1024 };
-}
-
-const du = (p: string) => Number(execFileSync('du', ['-sb', p]).toString().split('\t')[0]) / 1e6;
+const timed = (cmd: string, cwd = DIR) => measure(cmd, cwd, env);
 
 function makeStream(file: string, mb: number, seed: number): void {
   const fd = openSync(file, 'w');
@@ -65,12 +55,7 @@ function changeTree(root: string, files: number): void {
 type Row = { case: string; hoard: Measure; restic: Measure; hoardMB?: number; resticMB?: number };
 
 function main(): void {
-  for (const [tool, pkg] of [['/usr/bin/time', 'time'], ['restic', 'restic'], ['zstd', 'zstd']]) {
-    if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) {
-      console.error(`bench: ${tool} is missing; install it with: apt-get install -y ${pkg}`);
-      process.exit(2);
-    }
-  }
+  requireTools([['/usr/bin/time', 'time'], ['restic', 'restic'], ['zstd', 'zstd']]);
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   console.error(`generating ${STREAM_MB} MB stream and ${FILES} files in ${DIR} ...`);

@@ -63,4 +63,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// a reader that goes away (`hoard snapshots | head`) is not an error
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.exitCode = printError(e, false); });

@@ -1,4 +1,5 @@
 /** The database halves of `backup --db` and `restore` (a snapshot of a database), and their output. */
+import * as path from 'node:path';
 import { HoardError } from '../../core/errors.js';
 import type { BackupOptions } from '../../core/backup/backup.js';
 import type { Repository } from '../../core/repository/repository.js';
@@ -36,6 +37,7 @@ export function connectionFrom(ctx: CommandContext, value: string): Connection {
     return parseDatabaseUrl(v);
   }
   const c = parseDatabaseUrl(value);
+  if (c.engine === 'sqlite' && c.path) c.path = path.resolve(ctx.env.cwd, c.path); // stored absolute: restores find it from anywhere
   if (c.password !== undefined) process.stderr.write('hoard: warning: a password on the command line is visible to other users (ps); put the URL in a variable and pass env:VAR\n');
   return c;
 }

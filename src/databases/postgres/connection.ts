@@ -63,7 +63,8 @@ export async function pgQuery(psql: string, c: Connection, sql: string, database
 export function connectionError(e: unknown, c: Connection, database?: string): unknown {
   if (!isHoardError(e, 'command-failed')) return e;
   const why = e.message.replace(/^\S+ exited with status \d+: /, '').replace(/^psql: error: /, '');
-  if (/connection to server|could not connect|password authentication|does not exist|no password supplied|role .* does not exist|timeout expired|could not translate host/i.test(why)) {
+  // only failures to connect (psql says "connection to server ... failed: FATAL: ..."); a query error stays as it is
+  if (/connection to server|could not connect|could not translate host|timeout expired|no password supplied/i.test(why)) {
     const where = describe({ ...c, database: database ?? pgDatabase(c) });
     return new HoardError('db-connection', `cannot connect to ${where}: ${why}`, { hint: 'check the host, port, user, password (PGPASSWORD or the URL) and database name' });
   }

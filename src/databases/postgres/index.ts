@@ -8,17 +8,25 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
 import { captureTool, observed, runTool } from '../process.js';
+import { describe } from '../url.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
 import { anyPsql, pgTools } from './tools.js';
 
 const MAINTENANCE_DB = 'postgres';
 
+const majors = new Map<string, { major: number; version: string }>();
+
+/** The server's version (asked once per server and process). */
 async function serverMajor(c: Connection, database?: string): Promise<{ major: number; version: string }> {
+  const key = `${describe(c)}|${database ?? ''}`;
+  const hit = majors.get(key);
+  if (hit) return hit;
   const rows = await pgQuery(await anyPsql(process.env), c, 'SHOW server_version_num', database);
   const num = Number(rows[0]?.[0] ?? 0);
-  const version = `${Math.floor(num / 10000)}.${num % 10000}`;
-  return { major: Math.floor(num / 10000), version };
+  const v = { major: Math.floor(num / 10000), version: `${Math.floor(num / 10000)}.${num % 10000}` };
+  majors.set(key, v);
+  return v;
 }
 
 async function tools(c: Connection, database?: string) {
@@ -47,10 +55,12 @@ function sql(c: Connection): SqlAccess {
 }
 
 async function probe(c: Connection): Promise<ProbeResult> {
-  const { version } = await serverMajor(c);
-  const t = await tools(c);
-  const size = await pgQuery(t.bin('psql'), c, 'SELECT pg_database_size(current_database())');
-  return { serverVersion: version, toolVersion: t.version, estimatedBytes: Number(size[0]?.[0] ?? 0) };
+  const rows = await pgQuery(await anyPsql(process.env), c, "SELECT current_setting('server_version_num'), pg_database_size(current_database())");
+  const num = Number(rows[0]?.[0] ?? 0);
+  const v = { major: Math.floor(num / 10000), version: `${Math.floor(num / 10000)}.${num % 10000}` };
+  majors.set(`${describe(c)}|`, v);
+  const t = await pgTools(v.major, process.env);
+  return { serverVersion: v.version, toolVersion: t.version, estimatedBytes: Number(rows[0]?.[1] ?? 0) };
 }
 
 function dumpArgs(format: DumpOptions['format']): string[] {

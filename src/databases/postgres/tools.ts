@@ -4,7 +4,7 @@
  * server's, and uses psql, pg_restore and pg_dumpall from that same folder.
  * HOARD_PG_BINDIR limits the search to one folder.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
 import { captureTool } from '../process.js';
@@ -24,14 +24,27 @@ export function chooseTools(candidates: ToolCandidate[], serverMajor: number): T
   return ok[0] ?? null;
 }
 
-/** Folders that may hold pg_dump, in search order, without duplicates. */
+/**
+ * Folders that may hold pg_dump, in search order, without duplicates: the versioned folders first
+ * (Debian's /usr/bin/pg_dump is a Perl wrapper that execs one of them, and costs a Perl start per
+ * call), then PATH. Folders reaching the same binary count once.
+ */
 export function candidateDirs(env: NodeJS.ProcessEnv): string[] {
   if (env.HOARD_PG_BINDIR) return [env.HOARD_PG_BINDIR];
-  const dirs = (env.PATH ?? '').split(':').filter((d) => d && existsSync(path.join(d, 'pg_dump')));
+  const dirs: string[] = [];
   try {
     for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) dirs.push(`/usr/lib/postgresql/${v}/bin`);
   } catch { /* no versioned installs */ }
-  return [...new Set(dirs)].filter((d) => existsSync(path.join(d, 'pg_dump')));
+  dirs.push(...(env.PATH ?? '').split(':').filter(Boolean));
+  const seen = new Set<string>();
+  return dirs.filter((d) => {
+    let real: string;
+    try { real = realpathSync(path.join(d, 'pg_dump')); } catch { return false; }
+    if (seen.has(real)) return false;
+    seen.add(real);
+    // Debian's wrapper only picks one of the versioned binaries already listed
+    return !(real.endsWith('/pg_wrapper') && dirs[0]?.startsWith('/usr/lib/postgresql/'));
+  });
 }
 
 /** Parses "pg_dump (PostgreSQL) 15.20 (Debian ...)" → 15. */
