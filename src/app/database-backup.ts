@@ -83,39 +83,46 @@ export async function backupDatabase(repo: Repository, req: DatabaseBackupReques
   const probe = await engine.probe(c);
   if (req.localRepoPath && !o.dryRun) await checkFreeSpace(req.localRepoPath, probe.estimatedBytes);
   const targets: Connection[] = req.all ? (await engine.listDatabases!(c)).map((database) => ({ ...c, database })) : [c];
+  const counted = !engine.countsFromDump?.(format); // else the dump's own COPY rows are counted
   const facts: DatabaseFacts[] = [];
+  const dumpRows: (() => Map<string, number>)[] = [];
   for (const t of targets) {
-    const seen = await inspect(t);
+    const seen = await inspect(t, { count: counted });
     facts.push({ engine: c.engine, database: databaseName(t), host: t.host, server_version: probe.serverVersion, tool_version: probe.toolVersion, format, ...seen });
   }
   const labels: SnapshotLabels = { ...req, source: req.source ?? (req.all ? `${c.host ?? 'local'}-all` : databaseName(c)) };
-  const meta = (r: StreamsOutcome): Record<string, unknown> => ({
+  const meta = (r: StreamsOutcome): Record<string, unknown> => {
+    dumpRows.forEach((rows, i) => { if (rows) facts[i].tables = mergeRows(facts[i].tables, rows()); });
+    return {
     ...labelMetadata(labels, c.engine),
     database: { engine: c.engine, name: req.all ? null : databaseName(c), all: req.all === true, host: c.host ?? null, port: c.port ?? null, url: describe(c), server_version: probe.serverVersion, tool_version: probe.toolVersion, format },
     databases: facts.map((f) => ({ name: f.database, tables: f.tables, migrations: f.migrations })),
     tables: req.all ? undefined : facts[0].tables,
     migrations: req.all ? undefined : facts[0].migrations,
     size: { dump_bytes: r.files.reduce((s, f) => s + f.size, 0), files: r.files, estimated_bytes: probe.estimatedBytes },
+    rows_counted: counted ? 'count(*) before the dump' : 'from the dump',
     duration_ms: r.durationMs,
-  });
+  };
+  };
   const info = { ...o.info, tags: [...(o.info.tags ?? []), ...labelTags(labels, [`engine:${c.engine}`])] };
   const opts = { ...o, info };
   if (format === 'directory') return { ...(await backupFolderDump(repo, c, req, opts, meta)), facts };
   const inputs: LazyStreamInput[] = [];
   const cleanups: (() => Promise<void>)[] = [];
-  const lazy = (name: string, start: () => Promise<DumpStream>): LazyStreamInput => ({
+  const lazy = (name: string, start: () => Promise<DumpStream>, target?: number): LazyStreamInput => ({
     filename: name,
     async open() {
       const d = await start();
       if (d.cleanup) cleanups.push(d.cleanup);
+      if (target !== undefined && d.rows) dumpRows[target] = d.rows;
       return { stream: d.stream!, done: d.done };
     },
   });
   if (req.all) {
     inputs.push(lazy('globals.sql', () => engine.dumpGlobals!(c, o.signal)));
-    for (const t of targets) inputs.push(lazy(fileNameFor(t, format), () => engine.dump(t, { format, jobs: req.jobs, signal: o.signal })));
+    targets.forEach((t, i) => inputs.push(lazy(fileNameFor(t, format), () => engine.dump(t, { format, jobs: req.jobs, signal: o.signal }), i)));
   } else {
-    inputs.push(lazy(fileNameFor(c, format), () => engine.dump(c, { format, jobs: req.jobs, signal: o.signal })));
+    inputs.push(lazy(fileNameFor(c, format), () => engine.dump(c, { format, jobs: req.jobs, signal: o.signal }), 0));
   }
   try {
     return { ...(await backupStreams(repo, inputs, { ...opts, finalize: meta })), facts };
@@ -133,6 +140,13 @@ async function backupFolderDump(repo: Repository, c: Connection, req: DatabaseBa
   } finally {
     await d.cleanup?.();
   }
+}
+
+/** The catalog's tables with the dump's row counts (tables only in the dump are added). */
+function mergeRows(tables: DatabaseFacts['tables'], rows: Map<string, number>): DatabaseFacts['tables'] {
+  const out = tables.map((t) => ({ name: t.name, rows: rows.get(t.name) ?? (t.rows < 0 ? 0 : t.rows) }));
+  for (const [name, n] of rows) if (!tables.some((t) => t.name === name)) out.push({ name, rows: n });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export function databaseName(c: Connection): string {

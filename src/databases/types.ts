@@ -48,7 +48,8 @@ export interface TableRef { schema?: string; name: string }
 
 /** Read-only SQL on a live database, used for inspection and migration detection. */
 export interface SqlAccess {
-  tables(): Promise<(TableRef & { rows: number })[]>;
+  /** Tables with exact row counts; with `count: false` the counts are -1 (the dump will supply them). */
+  tables(o?: { count?: boolean }): Promise<(TableRef & { rows: number })[]>;
   columns(t: TableRef): Promise<string[]>;
   /** Rows as text (NULL as null). */
   query(sql: string): Promise<(string | null)[][]>;
@@ -61,6 +62,8 @@ export interface DumpStream {
   /** Stored file name (e.g. "app.sql"); a `directory` dump is stored as a folder of that name. */
   name: string;
   stream?: AsyncIterable<Buffer>;
+  /** Row counts read from the dump itself (consistent with it), complete once `done` resolves. */
+  rows?: () => Map<string, number>;
   /** directory format: the folder holding the dump (removed by `cleanup`). */
   folder?: string;
   done: Promise<void>;
@@ -93,6 +96,8 @@ export interface DatabaseEngine {
    * tool is missing or too old, "db-connection" (exit 3) when the server refuses, "usage" for a bad path.
    */
   probe(c: Connection): Promise<ProbeResult>;
+  /** True when dump() in this format supplies `rows` (then inspect need not count). */
+  countsFromDump?(format: DumpFormat): boolean;
   /** Read-only SQL access to the live database (for tables, row counts and migrations). */
   sql(c: Connection): SqlAccess;
   /** Starts a dump. The stream (or folder) is complete only when `done` resolves. */

@@ -145,6 +145,28 @@ describe('postgres specifics', () => {
     assert.equal((await snapshots(env)).length, 0);
   });
 
+  it('row counts recorded for a plain dump come from the dump itself, even while the application inserts', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const { env } = await repo(t);
+    const db = await pgDatabase(t);
+    await pgExec(db, `CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp());
+      CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 4) AS body FROM generate_series(1, 300000) g;`);
+    const { spawn } = await import('node:child_process');
+    const writer = spawn('psql', ['-X', '-q', '-h', '127.0.0.1', '-d', db, '-c', `DO $$ BEGIN FOR i IN 1..100000 LOOP INSERT INTO ticks DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$;`], { stdio: 'ignore' });
+    t.after(() => { writer.kill(); });
+    while (Number(await pgExec(db, 'SELECT count(*) FROM ticks')) < 50) await new Promise((r) => setTimeout(r, 20));
+    const s = await backup(env, `${PG_URL}/${db}`);
+    writer.kill();
+    const recorded = (s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.ticks')!.rows;
+    const target = uniqueName();
+    t.after(() => dropPg(target));
+    const r = await hoard(['restore', s.id, '--target-db', target], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(Number(await pgExec(target, 'SELECT count(*) FROM ticks')), recorded);
+    assert.equal((s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.big')!.rows, 300000);
+    assert.equal(s.hoard?.rows_counted, 'from the dump');
+  });
+
   it('a pg_dump older than the server is refused with exit 4 and an install hint', async (t) => {
     if (!(await needPostgres(t))) return;
     const { env, dir } = await repo(t);

@@ -12,6 +12,7 @@ import { describe } from '../url.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
 import { anyPsql, pgTools } from './tools.js';
+import { CopyRowCounter, countingRows } from './copy-rows.js';
 
 const MAINTENANCE_DB = 'postgres';
 
@@ -33,18 +34,18 @@ async function tools(c: Connection, database?: string) {
   return pgTools((await serverMajor(c, database)).major, process.env);
 }
 
-const TABLES_SQL = `SELECT n.nspname, c.relname,
-  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+const COUNT_SQL = `(xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text`;
+const TABLES_SQL = (count: boolean) => `SELECT n.nspname, c.relname, ${count ? COUNT_SQL : '-1'}
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-ORDER BY 1, 2`;
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+ORDER BY 1, 2`; // leaf tables: a partitioned parent holds no rows of its own
 
 function sql(c: Connection): SqlAccess {
   let psql: Promise<string> | undefined;
   const q = async (text: string) => pgQuery(await (psql ??= anyPsql(process.env)), c, text);
   return {
-    async tables() {
-      return (await q(TABLES_SQL)).map((r) => ({ schema: r[0]!, name: r[1]!, rows: Number(r[2] ?? 0) }));
+    async tables(o) {
+      return (await q(TABLES_SQL(o?.count !== false))).map((r) => ({ schema: r[0]!, name: r[1]!, rows: Number(r[2] ?? 0) }));
     },
     async columns(t) {
       return (await q(`SELECT attname FROM pg_attribute WHERE attrelid = ${pgLiteral(pgRef(t))}::regclass AND attnum > 0 AND NOT attisdropped`)).map((r) => r[0]!);
@@ -81,7 +82,9 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const name = `${db}${EXT[o.format]}`;
   if (o.format !== 'directory') {
     const run = runTool([...argv, db], { env: pgEnv(c), signal: o.signal });
-    return { name, stream: run.stdout, done: observed(run.done.catch((e) => { throw connectionError(e, c); })) };
+    const counter = o.format === 'sql' ? new CopyRowCounter() : undefined;
+    const stream = counter ? countingRows(run.stdout as AsyncIterable<Buffer>, counter) : run.stdout;
+    return { name, stream, rows: counter && (() => counter.rows), done: observed(run.done.catch((e) => { throw connectionError(e, c); })) };
   }
   // pg_dump -Fd writes files itself: a private folder, removed after the backup.
   const parent = await mkdtemp(path.join(os.tmpdir(), 'hoard-pgdump-'));
@@ -170,4 +173,5 @@ async function dumpGlobals(c: Connection, signal?: AbortSignal): Promise<DumpStr
 export const postgres: DatabaseEngine = {
   engine: 'postgres', formats: ['sql', 'custom', 'directory'],
   probe, sql, dump, hasData, restore, listDatabases, dumpGlobals,
+  countsFromDump: (format) => format === 'sql',
 };
