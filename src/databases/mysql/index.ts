@@ -6,6 +6,7 @@
 import { HoardError } from '../../core/index.js';
 import { captureTool, observed, runTool } from '../process.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
+import { InsertRowCounter, countingInserts } from './insert-rows.js';
 import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
 
 function database(c: Connection): string {
@@ -16,8 +17,9 @@ function database(c: Connection): string {
 function sql(c: Connection): SqlAccess {
   const q = (text: string) => myQuery(c, text, database(c));
   return {
-    async tables() {
+    async tables(o) {
       const names = (await q(`SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name`)).map((r) => r[0]!);
+      if (o?.count === false) return names.map((name) => ({ name, rows: -1 }));
       if (!names.length) return [];
       const counts = await q(names.map((n) => `SELECT ${myLiteral(n)}, COUNT(*) FROM ${myIdent(n)}`).join(' UNION ALL '));
       const by = new Map(counts.map((r) => [r[0]!, Number(r[1])]));
@@ -47,7 +49,8 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const db = database(c);
   const argv = [dumper(), ...myArgs(c), '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', db];
   const run = runTool(argv, { env: myEnv(c), signal: o.signal });
-  return { name: `${db}.sql`, stream: run.stdout, done: observed(run.done.catch((e) => { throw myConnectionError(e, c); })) };
+  const counter = new InsertRowCounter();
+  return { name: `${db}.sql`, stream: countingInserts(run.stdout as AsyncIterable<Buffer>, counter), rows: () => counter.rows, done: observed(run.done.catch((e) => { throw myConnectionError(e, c); })) };
 }
 
 async function exists(c: Connection, db: string): Promise<boolean> {
@@ -73,4 +76,4 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   await captureTool([client(), ...myArgs(c), '--batch', db], { env: myEnv(c), stdin: input, signal: o.signal });
 }
 
-export const mysql: DatabaseEngine = { engine: 'mysql', formats: ['sql'], probe, sql, dump, hasData, restore };
+export const mysql: DatabaseEngine = { engine: 'mysql', formats: ['sql'], probe, sql, dump, hasData, restore, countsFromDump: () => true };
