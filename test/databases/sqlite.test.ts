@@ -7,7 +7,7 @@ import { open, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { hoard, tempDir } from '../helpers/services.js';
-import { backup, databaseConformance, repo, snapshots } from './conformance.js';
+import { type SnapshotJson, backup, databaseConformance, repo, snapshots } from './conformance.js';
 
 const fileOf = (url: string) => url.replace(/^sqlite:/, '');
 
@@ -117,18 +117,19 @@ describe('sqlite specifics', () => {
     const stop = path.join(dir, 'stop');
     const writer = spawn(process.execPath, [script, require_resolve('better-sqlite3'), file, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
     const closed = new Promise<void>((r) => writer.on('close', () => r()));
+    t.after(() => { writer.kill(); });
     const lines: string[] = [];
     writer.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     while (!lines.includes('ready')) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 300));
-    const ids: string[] = [];
-    for (let k = 0; k < 3; k++) ids.push((await backup(env, `sqlite:${file}`)).id);
+    const taken: SnapshotJson[] = [];
+    for (let k = 0; k < 3; k++) taken.push(await backup(env, `sqlite:${file}`));
     await new Promise((r) => setTimeout(r, 200));
     await writeFile(stop, '');
     await closed;
     const written = Number(lines.at(-1));
     let previous = 0;
-    for (const id of ids) {
+    for (const { id, hoard: meta } of taken) {
       const target = path.join(dir, `restored-${id.slice(0, 8)}.db`);
       const r = await hoard(['restore', id, '--target', target], { env });
       assert.equal(r.code, 0, r.stderr);
@@ -139,6 +140,7 @@ describe('sqlite specifics', () => {
         const { c, m } = db.prepare('SELECT count(*) AS c, coalesce(max(id), 0) AS m FROM events').get() as { c: number; m: number };
         assert.equal(c, n, 'every committed event and only those');
         assert.equal(m, n, 'ids 1..n without a gap: a prefix of the writes');
+        assert.equal(meta?.tables.find((x: { name: string }) => x.name === 'events').rows, c, 'the recorded row count is the copy\'s');
         assert.ok(n > previous, `the writer was running during backup ${id.slice(0, 8)} (${n} > ${previous})`);
         previous = n;
       } finally { db.close(); }

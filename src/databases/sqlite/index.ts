@@ -1,7 +1,7 @@
 /**
  * SQLite through better-sqlite3: the online backup API copies a consistent image (WAL mode
  * included) while the application writes; the copy must pass PRAGMA integrity_check before it is
- * stored, as the database file itself. A restore writes a temp file beside the target, checks it,
+ * stored, as the database file itself; row counts are taken on that copy. A restore writes a temp file beside the target, checks it,
  * then renames it over the target, so an application never sees half a file.
  */
 import Database from 'better-sqlite3';
@@ -69,16 +69,19 @@ function integrity(db: Database.Database): string[] {
   return rows.flatMap((r) => r.integrity_check.split('\n')).map((m) => m.trim()).filter((m) => m && m !== 'ok' && !m.startsWith('***'));
 }
 
+/** User tables with exact row counts (-1 when not counted). */
+function countRows(db: Database.Database, count = true): { name: string; rows: number }[] {
+  const names = (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+  return names.map((name) => ({ name, rows: count ? Number((db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number }).n) : -1 }));
+}
+
 function sql(c: Connection): SqlAccess {
   const run = <T>(fn: (db: Database.Database) => T): Promise<T> => {
     const db = open(file(c));
     try { return Promise.resolve(fn(db)); } catch (e) { throw sqliteError(e, file(c)); } finally { db.close(); }
   };
   return {
-    tables: () => run((db) => {
-      const names = (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-      return names.map((name) => ({ name, rows: Number((db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number }).n) }));
-    }),
+    tables: (o) => run((db) => countRows(db, o?.count !== false)),
     columns: (t: TableRef) => run((db) => (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t.name) as { name: string }[]).map((r) => r.name)),
     query: (text: string) => run((db) => (db.prepare(text).raw(true).all() as unknown[][]).map((r) => r.map((v) => (v === null ? null : String(v))))),
     ref: (t: TableRef) => quote(t.name),
@@ -106,19 +109,23 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hoard-sqlite-'));
   const copy = path.join(dir, path.basename(src));
   const cleanup = () => fsp.rm(dir, { recursive: true, force: true });
+  let rows = new Map<string, number>();
   try {
     const db = open(src);
-    try { await db.backup(copy); } catch (e) { throw sqliteError(e, src); } finally { db.close(); }
+    // After the first step, copy everything in one step: a step reads under one read transaction, so a
+    // writer in another process cannot make the copy restart again and again (it would with small steps).
+    try { await db.backup(copy, { progress: () => 0x7fffffff }); } catch (e) { throw sqliteError(e, src); } finally { db.close(); }
     const check = open(copy);
     try {
       const bad = integrity(check);
       if (bad.length) throw new HoardError('verify', `the copy of ${src} fails integrity_check: ${bad.slice(0, 3).join('; ')}`, { hint: 'the source database is damaged; repair it (sqlite3 .recover) before backing it up' });
+      rows = new Map(countRows(check).map((t) => [t.name, t.rows]));
     } finally { check.close(); }
   } catch (e) {
     await cleanup();
     throw e;
   }
-  return { name: path.basename(src), stream: createReadStream(copy, { highWaterMark: 1 << 20 }), done: Promise.resolve(), cleanup };
+  return { name: path.basename(src), stream: createReadStream(copy, { highWaterMark: 1 << 20 }), rows: () => rows, done: Promise.resolve(), cleanup };
 }
 
 async function hasData(c: Connection): Promise<boolean> {
@@ -164,4 +171,4 @@ async function settleTarget(target: string): Promise<void> {
   try { db.pragma('wal_checkpoint(TRUNCATE)'); } finally { db.close(); }
 }
 
-export const sqlite: DatabaseEngine = { engine: 'sqlite', formats: ['sqlite'], probe, sql, dump, hasData, restore };
+export const sqlite: DatabaseEngine = { engine: 'sqlite', formats: ['sqlite'], probe, sql, dump, hasData, restore, countsFromDump: () => true };
