@@ -22,7 +22,8 @@ export function parseDatabaseUrl(text: string): Connection {
     throw new HoardError('usage', `cannot parse the database URL ${redactUrl(text)}`, { hint: 'the form is postgres://user:password@host:5432/dbname' });
   }
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  const c: Connection = { engine, host: u.hostname || undefined, database: database || undefined };
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1'); // [::1] → ::1, as libpq and the MySQL client want it
+  const c: Connection = { engine, host: host || undefined, database: database || undefined };
   if (u.port) c.port = Number(u.port);
   if (u.username) c.user = decodeURIComponent(u.username);
   if (u.password) c.password = decodeURIComponent(u.password);
@@ -39,5 +40,6 @@ export function redactUrl(text: string): string {
 export function describe(c: Connection): string {
   if (c.engine === 'sqlite') return `sqlite:${c.path}`;
   const auth = c.user ? `${encodeURIComponent(c.user)}@` : '';
-  return `${c.engine}://${auth}${c.host ?? 'localhost'}${c.port ? `:${c.port}` : ''}/${c.database ?? ''}`;
+  const host = c.host?.includes(':') ? `[${c.host}]` : (c.host ?? 'localhost');
+  return `${c.engine}://${auth}${host}${c.port ? `:${c.port}` : ''}/${c.database ? encodeURIComponent(c.database) : ''}`;
 }
