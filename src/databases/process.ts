@@ -49,7 +49,12 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
     sink.on('error', () => { /* EPIPE: the tool exited; its status tells why */ });
     void (async () => {
       try {
-        for await (const chunk of o.stdin!) if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+        for await (const chunk of o.stdin!) {
+          // the tool may exit early (psql at its first error): stop reading the input then, so that
+          // its producer (a repository read, pg_restore) is closed rather than left waiting
+          if (sink.destroyed) break;
+          if (!sink.write(chunk)) await new Promise((r) => { sink.once('drain', r); sink.once('close', r); });
+        }
       } catch (e) {
         // the input failed: the tool must not see a clean end of input (psql would commit what it has)
         feedError = e;
