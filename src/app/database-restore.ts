@@ -4,7 +4,7 @@
  * `pre-restore` snapshot before anything is changed, and protected environments want confirmation.
  * A failure says what state the target is in and how to undo it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -73,6 +73,9 @@ export async function planDatabaseRestore(repo: Repository, req: DatabaseRestore
   }
   const source = meta.all ? await pickFromAll(repo, req, meta) : fileNameFor({ ...target, database: meta.name ?? undefined, path: meta.name ?? target.path }, meta.format);
   if (meta.all && !req.targetDb) target = { ...target, database: req.database };
+  if (target.engine === 'sqlite' && target.path && meta.name && (await stat(target.path).then((st) => st.isDirectory(), () => false))) {
+    target = { ...target, path: path.join(target.path, meta.name) }; // a folder: the file goes inside, under its own name
+  }
   if (req.targetDb) {
     if (target.engine === 'sqlite') throw new HoardError('usage', '--target-db is for PostgreSQL and MySQL', { hint: 'give the SQLite file with --target' });
     target = { ...target, database: req.targetDb };

@@ -192,6 +192,19 @@ describe('sqlite specifics', () => {
     assert.equal((await snapshots(env)).length, 0);
   });
 
+  it('a folder as the target receives the database under its own name', async (t) => {
+    const { env, dir } = await repo(t);
+    const file = path.join(dir, 'shop.db');
+    exec(`sqlite:${file}`, 'CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+    const s = await backup(env, `sqlite:${file}`);
+    const folder = path.join(dir, 'out');
+    await (await import('node:fs/promises')).mkdir(folder);
+    const r = await hoard(['restore', s.id, '--target', folder], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const db = new Database(path.join(folder, 'shop.db'), { readonly: true });
+    try { assert.deepEqual(db.prepare('SELECT x FROM t').raw(true).all(), [[1]]); } finally { db.close(); }
+  });
+
   it('a restore never leaves a half-written target: a failing restore keeps the old file', async (t) => {
     const { env, dir } = await repo(t);
     const file = path.join(dir, 'app.db');
