@@ -150,14 +150,12 @@ function mergeRows(tables: DatabaseFacts['tables'], rows: Map<string, number>): 
 }
 
 export function databaseName(c: Connection): string {
-  if (c.engine === 'sqlite') return (c.path ?? '').split('/').pop() ?? '';
-  return c.database ?? process.env.PGDATABASE ?? c.user ?? process.env.PGUSER ?? process.env.USER ?? '';
+  return engineFor(c).name(c);
 }
 
 /** The stored file name: <db>.sql, <db>.dump (custom), <db>.dir (directory), the file's own name (SQLite). */
 export function fileNameFor(c: Connection, format: DumpFormat): string {
-  if (c.engine === 'sqlite') return databaseName(c);
-  return `${databaseName(c)}${{ sql: '.sql', custom: '.dump', directory: '.dir', sqlite: '' }[format]}`;
+  return engineFor(c).fileName(c, format);
 }
 
 export type { Engine };

@@ -71,7 +71,7 @@ export async function planDatabaseRestore(repo: Repository, req: DatabaseRestore
   if (target.engine !== meta.engine) {
     throw new HoardError('usage', `snapshot ${req.snapshot.id.slice(0, 8)} is a ${meta.engine} backup; it cannot be restored into ${target.engine}`, { hint: `give a ${meta.engine} target` });
   }
-  const source = meta.all ? await pickFromAll(repo, req, meta) : fileNameFor({ ...target, database: meta.name ?? undefined, path: meta.name ?? target.path }, meta.format);
+  const source = meta.all ? pickFromAll(req, meta) : fileNameFor({ ...target, database: meta.name ?? undefined, path: meta.name ?? target.path }, meta.format);
   if (meta.all && !req.targetDb) target = { ...target, database: req.database };
   if (target.engine === 'sqlite' && target.path && meta.name && (await stat(target.path).then((st) => st.isDirectory(), () => false))) {
     target = { ...target, path: path.join(target.path, meta.name) }; // a folder: the file goes inside, under its own name
@@ -90,12 +90,11 @@ export async function planDatabaseRestore(repo: Repository, req: DatabaseRestore
   return { plan, target, node };
 }
 
-async function pickFromAll(repo: Repository, req: DatabaseRestoreRequest, meta: DatabaseMeta): Promise<string> {
+function pickFromAll(req: DatabaseRestoreRequest, meta: DatabaseMeta): string {
   const names = ((req.snapshot.snapshot.hoard as { databases?: { name: string }[] }).databases ?? []).map((d) => d.name);
   if (!req.database || !names.includes(req.database)) {
     throw new HoardError('usage', `snapshot ${req.snapshot.id.slice(0, 8)} holds a whole server; say which database to restore`, { hint: `add --database NAME (one of: ${names.join(', ')})` });
   }
-  void repo;
   return fileNameFor({ engine: meta.engine, database: req.database }, meta.format);
 }
 

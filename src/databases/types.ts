@@ -91,6 +91,10 @@ export interface ProbeResult { serverVersion: string; toolVersion: string; estim
 export interface DatabaseEngine {
   readonly engine: Engine;
   readonly formats: DumpFormat[];
+  /** The database's name (SQLite: the file's name). */
+  name(c: Connection): string;
+  /** The stored file name of a dump: <db>.sql, <db>.dump, <db>.dir (a folder), the SQLite file's name. */
+  fileName(c: Connection, format: DumpFormat): string;
   /**
    * Checks the tools and the connection before anything is written: kind "tool" (exit 4) when a
    * tool is missing or too old, "db-connection" (exit 3) when the server refuses, "usage" for a bad path.

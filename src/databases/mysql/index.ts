@@ -76,4 +76,5 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   await captureTool([client(), ...myArgs(c), '--batch', db], { env: myEnv(c), stdin: input, signal: o.signal });
 }
 
-export const mysql: DatabaseEngine = { engine: 'mysql', formats: ['sql'], probe, sql, dump, hasData, restore, countsFromDump: () => true };
+export const mysql: DatabaseEngine = {
+  engine: 'mysql', formats: ['sql'], name: (c) => c.database ?? '', fileName: (c) => `${c.database ?? ''}.sql`, probe, sql, dump, hasData, restore, countsFromDump: () => true };

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
 import { captureTool, observed, runTool } from '../process.js';
 import { describe } from '../url.js';
-import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
+import type { Connection, DatabaseEngine, DumpFormat, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
 import { anyPsql, pgTools } from './tools.js';
 import { CopyRowCounter, countingRows } from './copy-rows.js';
@@ -74,12 +74,13 @@ function dumpArgs(format: DumpOptions['format']): string[] {
 }
 
 const EXT: Record<string, string> = { sql: '.sql', custom: '.dump', directory: '.dir' };
+const fileName = (c: Connection, format: DumpFormat) => `${pgDatabase(c)}${EXT[format] ?? ''}`;
 
 async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const db = pgDatabase(c);
   const t = await tools(c);
   const argv = [t.bin('pg_dump'), '--no-password', ...dumpArgs(o.format)];
-  const name = `${db}${EXT[o.format]}`;
+  const name = fileName(c, o.format);
   if (o.format !== 'directory') {
     const run = runTool([...argv, db], { env: pgEnv(c), signal: o.signal });
     const counter = o.format === 'sql' ? new CopyRowCounter() : undefined;
@@ -171,7 +172,7 @@ async function dumpGlobals(c: Connection, signal?: AbortSignal): Promise<DumpStr
 }
 
 export const postgres: DatabaseEngine = {
-  engine: 'postgres', formats: ['sql', 'custom', 'directory'],
+  engine: 'postgres', formats: ['sql', 'custom', 'directory'], name: pgDatabase, fileName,
   probe, sql, dump, hasData, restore, listDatabases, dumpGlobals,
   countsFromDump: (format) => format === 'sql',
 };

@@ -171,4 +171,5 @@ async function settleTarget(target: string): Promise<void> {
   try { db.pragma('wal_checkpoint(TRUNCATE)'); } finally { db.close(); }
 }
 
-export const sqlite: DatabaseEngine = { engine: 'sqlite', formats: ['sqlite'], probe, sql, dump, hasData, restore, countsFromDump: () => true };
+export const sqlite: DatabaseEngine = {
+  engine: 'sqlite', formats: ['sqlite'], name: (c) => path.basename(c.path ?? ''), fileName: (c) => path.basename(c.path ?? ''), probe, sql, dump, hasData, restore, countsFromDump: () => true };
