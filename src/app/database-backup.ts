@@ -22,6 +22,9 @@ export interface SnapshotLabels {
   environment?: string;
   /** The source's name in hoard.yaml, or the database name. */
   source?: string;
+  /** Days the snapshot is kept (null: no expiry) and the resulting time (RFC 3339). */
+  retentionDays?: number | null;
+  expiresAt?: string | null;
 }
 
 export interface DatabaseBackupRequest extends SnapshotLabels {
@@ -52,6 +55,7 @@ export function labelMetadata(l: SnapshotLabels, sourceType: string): Record<str
   return {
     kind: l.kind ?? 'manual', label: l.label ?? null, reason: l.reason ?? null, description: l.description ?? null,
     environment: l.environment ?? null, source: { name: l.source ?? null, type: sourceType },
+    retention_days: l.retentionDays ?? null, expires_at: l.expiresAt ?? null,
   };
 }
 

@@ -35,6 +35,8 @@ export interface DatabaseRestoreRequest {
   /** The user confirmed overwriting (needed when the environment is protected). */
   confirmed?: boolean;
   protectedEnvironment?: string;
+  /** Asked when the target holds data in a protected environment and `confirmed` is not set; throws to refuse. */
+  confirm?: (plan: RestorePlan) => Promise<void>;
   jobs?: number;
 }
 
@@ -104,7 +106,8 @@ export async function restoreDatabase(repo: Repository, req: DatabaseRestoreRequ
   const { plan, target, node } = await planDatabaseRestore(repo, req);
   if (req.dryRun) return { plan, dry_run: true, pre_restore_snapshot_id: null, duration_ms: o.clock.now() - started };
   if (plan.target_exists && req.protectedEnvironment && !req.confirmed) {
-    throw new HoardError('usage', `${plan.target} holds data and the ${req.protectedEnvironment} environment is protected; nothing was changed`, { hint: 'check the target, then run again with --yes' });
+    if (req.confirm) await req.confirm(plan);
+    else throw new HoardError('usage', `${plan.target} holds data and the ${req.protectedEnvironment} environment is protected; nothing was changed`, { hint: 'check the target, then run again with --yes' });
   }
   let pre: string | null = null;
   if (plan.target_exists) {

@@ -53,9 +53,9 @@ export function repositoryUrl(env: Env, flag?: string): string {
 
 /**
  * The password from HOARD_PASSWORD, HOARD_PASSWORD_FILE or HOARD_PASSWORD_COMMAND (RESTIC_*
- * accepted), else a prompt on a TTY. Never from argv. Kind "usage" when there is no source.
+ * accepted), else the configured source (hoard.yaml), else a prompt on a TTY. Never from argv. Kind "usage" when there is no source.
  */
-export async function resolvePassword(env: Env, opts: { confirm?: boolean } = {}): Promise<string> {
+export async function resolvePassword(env: Env, opts: { confirm?: boolean; configured?: () => Promise<string> } = {}): Promise<string> {
   const direct = pick(env.vars, 'PASSWORD');
   if (direct) return direct;
   const file = pick(env.vars, 'PASSWORD_FILE');
@@ -68,6 +68,7 @@ export async function resolvePassword(env: Env, opts: { confirm?: boolean } = {}
   }
   const cmd = pick(env.vars, 'PASSWORD_COMMAND');
   if (cmd) return passwordFromCommand(cmd);
+  if (opts.configured) return opts.configured();
   if (env.isTTY) return promptPassword(opts.confirm ? 'enter password for new repository: ' : 'enter password for repository: ', opts.confirm);
   throw new HoardError('usage', 'no password given', { hint: 'set HOARD_PASSWORD, HOARD_PASSWORD_FILE or HOARD_PASSWORD_COMMAND' });
 }

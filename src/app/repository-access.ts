@@ -5,19 +5,35 @@ import { openBackend } from '../backends/index.js';
 import { type Repository, type RepositoryOptions } from '../core/repository/repository.js';
 import { openRepository } from '../core/repository/open.js';
 import { acquireLock } from '../core/repository/locks.js';
-import { type Env, lockOwner, repositoryUrl, resolvePassword } from './environment.js';
+import { HoardError } from '../core/index.js';
+import { type Env, lockOwner, resolvePassword } from './environment.js';
+import { type Project, projectSecret } from './project.js';
 
 export interface OpenOptions extends RepositoryOptions {
-  repo?: string;
+  /** The project whose settings name the repository (flag > HOARD_REPOSITORY > hoard.yaml). */
+  project: Project;
   /** Load the index (every command but key/unlock management needs it). */
   index?: boolean;
   signal?: AbortSignal;
 }
 
-/** Opens the repository named by flags/env with the resolved password. */
-export async function openFromEnv(env: Env, o: OpenOptions = {}): Promise<Repository> {
-  const backend: Backend = openBackend(repositoryUrl(env, o.repo));
-  const password = await resolvePassword(env);
+/** The repository URL in force; kind "usage" when neither flags, environment nor hoard.yaml name one. */
+export function repositoryLocation(p: Project): { url: string; password?: string; name?: string } {
+  const r = p.settings.repository?.value;
+  if (!r) throw new HoardError('usage', 'no repository given', { hint: 'run `hoard init` to set up this project, or pass --repo URL / set HOARD_REPOSITORY' });
+  return r;
+}
+
+/**
+ * Opens the repository in force with its password: HOARD_PASSWORD* (RESTIC_PASSWORD*) first, then
+ * the repository's `password:` reference in hoard.yaml, then a prompt on a TTY.
+ */
+export async function openFromEnv(env: Env, o: OpenOptions): Promise<Repository> {
+  const loc = repositoryLocation(o.project);
+  const backend: Backend = openBackend(loc.url);
+  const configured = loc.password !== undefined && loc.name !== undefined
+    ? () => projectSecret(o.project, loc.password!, ['repositories', loc.name!, 'password']) : undefined;
+  const password = await resolvePassword(env, { configured });
   const repo = await openRepository(backend, password, { workers: defaultWorkers(), ...o });
   if (o.index !== false) await repo.loadIndex(o.signal);
   return repo;

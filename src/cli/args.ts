@@ -62,3 +62,10 @@ export function flagHelp(specs: FlagSpecs): string {
     return `  ${left.padEnd(30)} ${s.help}`;
   }).join('\n');
 }
+
+/** A flag holding a whole number of days (at least `min`); undefined when absent, kind "usage" when not a number. */
+export function daysFlag(v: unknown, flag: string, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(String(v)) || Number(v) < min) throw new HoardError('usage', `${flag} must be a number of days${min ? ` (${min} or more)` : ''}, not ${String(v)}`);
+  return Number(v);
+}

@@ -1,5 +1,6 @@
 /** What every command receives: parsed flags, the environment, output helpers and the abort signal. */
 import type { Env } from '../app/environment.js';
+import type { Project } from '../app/project.js';
 import type { Reporter } from '../core/events.js';
 import type { FlagSpecs, Parsed } from './args.js';
 
@@ -11,6 +12,8 @@ export interface CommandContext {
   out(line: string): void;
   /** Progress/warnings to stderr (a live line on a TTY, plain warnings otherwise). */
   report: Reporter;
+  /** The project (hoard.yaml, .env, settings after precedence); loaded once, on first use. */
+  project(): Promise<Project>;
 }
 
 export interface Command {
@@ -24,7 +27,8 @@ export interface Command {
 
 /** Flags every command accepts. */
 export const GLOBAL_FLAGS: FlagSpecs = {
-  repo: { type: 'string', short: 'r', help: 'repository URL (default: $HOARD_REPOSITORY)' },
+  repo: { type: 'string', short: 'r', help: 'repository URL or name in hoard.yaml (default: $HOARD_REPOSITORY, then hoard.yaml)' },
+  config: { type: 'string', help: 'the config file (default: $HOARD_CONFIG, else hoard.yaml here or in a parent folder)' },
   json: { type: 'boolean', help: 'print JSON instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show help for the command' },
   compression: { type: 'string', help: 'compression mode: auto, max or off (default auto)' },

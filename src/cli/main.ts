@@ -2,6 +2,7 @@
 /** The hoard CLI: composition root. Parses argv, runs one command, maps errors to exit codes. */
 import { HoardError } from '../core/errors.js';
 import { type Env, systemClock } from '../app/environment.js';
+import { type Project, loadProject } from '../app/project.js';
 import { flagHelp, parseArgs } from './args.js';
 import { type Command, type CommandContext, GLOBAL_FLAGS } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -14,8 +15,12 @@ import { dumpCommand, lsCommand, restoreCommand } from './commands/read.js';
 import { checkCommand, forgetCommand, keyCommand, unlockCommand } from './commands/maintain.js';
 import { demoCommand } from './commands/demo.js';
 import { migrateCommand } from './commands/migrate.js';
+import { infoCommand, listCommand } from './commands/list.js';
+import { statusCommand } from './commands/status.js';
+import { cleanupCommand, deleteCommand } from './commands/remove.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, snapshotsCommand, lsCommand, restoreCommand, dumpCommand, checkCommand, forgetCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
+const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, dumpCommand,
+  snapshotsCommand, lsCommand, checkCommand, forgetCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {
   return [`hoard ${VERSION}: backups of databases and files in a restic-compatible repository`, '', 'Usage: hoard COMMAND [flags]', '', 'Commands:',
@@ -51,7 +56,12 @@ async function main(argv: string[]): Promise<number> {
     if (args.flags.help) { process.stdout.write(`Usage: ${cmd.usage}\n\n${cmd.summary}\n\nFlags:\n${flagHelp(specs)}\n`); return 0; }
     const env: Env = { vars: process.env, clock: systemClock, cwd: process.cwd(), isTTY: !!process.stdin.isTTY && !!process.stderr.isTTY };
     const reporter = createReporter({ tty: !!process.stderr.isTTY, json, clock: systemClock });
-    const ctx: CommandContext = { env, args, json, signal: controller.signal, out: (l) => process.stdout.write(`${l}\n`), report: reporter };
+    let project: Promise<Project> | undefined;
+    const f = args.flags;
+    const ctx: CommandContext = {
+      env, args, json, signal: controller.signal, out: (l) => process.stdout.write(`${l}\n`), report: reporter,
+      project: () => (project ??= loadProject(env, { config: f.config as string | undefined, repo: f.repo as string | undefined, environment: f.environment as string | undefined })),
+    };
     try {
       return await cmd.run(ctx);
     } finally {

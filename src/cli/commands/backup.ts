@@ -1,17 +1,20 @@
 import { createReadStream, fstatSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
 import { HoardError } from '../../core/errors.js';
 import { type BackupOptions, type BackupSummary, backupFiles, backupStream } from '../../core/backup/backup.js';
 import type { CompressionMode } from '../../core/format/compression.js';
 import { listSnapshots } from '../../core/repository/snapshots.js';
 import { identity } from '../../app/environment.js';
-import { openFromEnv, withLock } from '../../app/repository-access.js';
+import { withLock } from '../../app/repository-access.js';
+import { openRepo } from '../repo.js';
 import { runForStream } from '../../app/command-stream.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { DB_BACKUP_FLAGS, LABEL_FLAGS, labelsFrom, reportDatabaseBackup, runDatabaseBackup } from './database.js';
 import { labelMetadata, labelTags } from '../../app/database-backup.js';
 import { VERSION } from '../version.js';
+import { runProjectBackup } from './backup-project.js';
 
 export function compressionFlag(v: unknown): CompressionMode | undefined {
   if (v === undefined) return undefined;
@@ -31,7 +34,7 @@ async function excludes(ctx: CommandContext): Promise<string[]> {
 
 export const backupCommand: Command = {
   name: 'backup', summary: 'back up files, folders, a stream or a database',
-  usage: 'hoard backup [flags] PATH...\n       hoard backup --db URL|env:VAR [--format sql|custom|directory] [--all]\n       hoard backup --stdin --stdin-filename NAME\n       hoard backup --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...',
+  usage: 'hoard backup [SOURCE|JOB|ENVIRONMENT...] [--label L] [--reason R] [--retention DAYS] [--kind K]   (hoard.yaml)\n       hoard backup [flags] PATH...\n       hoard backup --db URL|env:VAR [--format sql|custom|directory] [--all]\n       hoard backup --stdin --stdin-filename NAME\n       hoard backup --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...',
   flags: {
     ...DB_BACKUP_FLAGS,
     ...LABEL_FLAGS,
@@ -43,16 +46,18 @@ export const backupCommand: Command = {
     tag: { type: 'list', help: 'add a tag (repeatable)' },
     host: { type: 'string', help: 'hostname to record (default: this host)' },
     'dry-run': { type: 'boolean', short: 'n', help: 'do everything but write to the repository' },
+    retention: { type: 'string', help: 'keep this snapshot for DAYS days (default: the job\'s, else the environment\'s)' },
   },
   async run(ctx) {
     const f = ctx.args.flags;
+    if (await fromProject(ctx)) return runProjectBackup(ctx);
     const id = identity(ctx.env);
     const fromCmd = f['stdin-from-command'] === true;
     if (fromCmd && ctx.args.rest.length === 0) throw new HoardError('usage', '--stdin-from-command needs a command after --', { hint: 'e.g. hoard backup --stdin-from-command -- pg_dump mydb' });
     if ((f.stdin || fromCmd) && ctx.args.positionals.length) throw new HoardError('usage', 'paths cannot be combined with --stdin', { hint: 'back up either a stream or paths' });
     if (f.db !== undefined && (f.stdin || fromCmd || ctx.args.positionals.length)) throw new HoardError('usage', '--db cannot be combined with paths or --stdin', { hint: 'back up a database and files in two runs' });
     if (f.db === undefined && (f.format !== undefined || f.all)) throw new HoardError('usage', '--format and --all need --db URL');
-    const repo = await openFromEnv(ctx.env, { repo: f.repo as string | undefined, compression: compressionFlag(f.compression), signal: ctx.signal });
+    const repo = await openRepo(ctx, { compression: compressionFlag(f.compression), signal: ctx.signal });
     try {
       if (f.db !== undefined) {
         const r = await withLock(ctx.env, repo, false, () => runDatabaseBackup(ctx, repo));
@@ -80,6 +85,23 @@ export const backupCommand: Command = {
     }
   },
 };
+
+/**
+ * True when the positionals name hoard.yaml's sources, jobs or environments (or there are none and a
+ * hoard.yaml exists); false for restic-style path, stream and --db backups.
+ */
+async function fromProject(ctx: CommandContext): Promise<boolean> {
+  const f = ctx.args.flags;
+  if (f.db !== undefined || f.stdin || f['stdin-from-command']) return false;
+  const p = await ctx.project();
+  const pos = ctx.args.positionals;
+  if (!pos.length) return true; // with no hoard.yaml, planBackups explains what to do
+  if (!p.loaded) return false;
+  const c = p.config;
+  const names = new Set([...Object.keys(c.sources ?? {}), ...Object.keys(c.jobs ?? {}), ...Object.values(c.sources ?? {}).map((s) => s.environment ?? c.environment ?? '')]);
+  if (pos.some((x) => names.has(x))) return true;
+  return !(await Promise.all(pos.map((x) => stat(path.resolve(ctx.env.cwd, x)).then(() => true, () => false)))).every(Boolean);
+}
 
 /** Standard input: large reads from a regular file; the (non-blocking-safe) process.stdin otherwise. */
 function stdinStream(): AsyncIterable<Buffer> {

@@ -8,15 +8,19 @@ import { identity } from '../../app/environment.js';
 import { type DatabaseBackupResult, type SnapshotLabels, backupDatabase } from '../../app/database-backup.js';
 import { restoreDatabase } from '../../app/database-restore.js';
 import { parseRepositoryUrl } from '../../backends/index.js';
-import { repositoryUrl } from '../../app/environment.js';
+import { repositoryLocation } from '../../app/repository-access.js';
 import { type Connection, type DumpFormat, parseDatabaseUrl } from '../../app/database-backup.js';
-import type { FlagSpecs } from '../args.js';
+import { type FlagSpecs, daysFlag } from '../args.js';
 import { type CommandContext, formatBytes } from '../context.js';
 import { VERSION } from '../version.js';
+import { configuredTarget } from '../../app/source-restore.js';
+import { confirmProtected } from '../prompt.js';
+import { protectedEnvironment } from './restore-files.js';
 
 export const LABEL_FLAGS: FlagSpecs = {
   kind: { type: 'string', help: 'why the snapshot exists: daily, weekly, manual (default), pre-migration, …' },
   label: { type: 'string', help: 'a name to find the snapshot by (restore LABEL works)' },
+  name: { type: 'string', help: 'the same as --label' },
   reason: { type: 'string', help: 'why it was taken (free text)' },
   description: { type: 'string', help: 'a longer description' },
   environment: { type: 'string', help: 'dev, staging, production or any name (default $HOARD_ENVIRONMENT)' },
@@ -42,10 +46,18 @@ export function connectionFrom(ctx: CommandContext, value: string): Connection {
   return c;
 }
 
+/** --retention DAYS as a number; kind "usage" otherwise. */
+export function retentionFlag(v: unknown): number | undefined {
+  return daysFlag(v, '--retention', 1);
+}
+
+/** The snapshot labels given by flags (--retention sets the expiry of restic-style backups). */
 export function labelsFrom(ctx: CommandContext): SnapshotLabels {
   const f = ctx.args.flags;
+  const days = retentionFlag(f.retention);
   return {
-    kind: f.kind as string | undefined, label: f.label as string | undefined, reason: f.reason as string | undefined,
+    retentionDays: days ?? null, expiresAt: days === undefined ? null : new Date(ctx.env.clock.now() + days * 86_400_000).toISOString(),
+    kind: f.kind as string | undefined, label: (f.label ?? f.name) as string | undefined, reason: f.reason as string | undefined,
     description: f.description as string | undefined, environment: (f.environment as string | undefined) ?? ctx.env.vars.HOARD_ENVIRONMENT,
   };
 }
@@ -58,9 +70,9 @@ function jobs(ctx: CommandContext): number | undefined {
 }
 
 /** The local folder of the repository, for the free-space check (none for other backends). */
-function localRepoPath(ctx: CommandContext): string | undefined {
+async function localRepoPath(ctx: CommandContext): Promise<string | undefined> {
   try {
-    const u = parseRepositoryUrl(repositoryUrl(ctx.env, ctx.args.flags.repo as string | undefined));
+    const u = parseRepositoryUrl(repositoryLocation(await ctx.project()).url);
     return u.scheme === 'local' ? u.path : undefined;
   } catch { return undefined; }
 }
@@ -79,7 +91,7 @@ export async function runDatabaseBackup(ctx: CommandContext, repo: Repository, l
   const f = ctx.args.flags;
   return backupDatabase(repo, {
     ...labels, connection: connectionFrom(ctx, f.db as string), format: f.format as DumpFormat | undefined, jobs: jobs(ctx),
-    all: f.all === true, localRepoPath: localRepoPath(ctx),
+    all: f.all === true, localRepoPath: await localRepoPath(ctx),
   }, backupOptions(ctx));
 }
 
@@ -107,30 +119,26 @@ export function reportDatabaseBackup(ctx: CommandContext, r: DatabaseBackupResul
 export const DB_RESTORE_FLAGS: FlagSpecs = {
   'target-db': { type: 'string', help: 'database snapshots: restore into this database name (created when missing)' },
   database: { type: 'string', help: 'from a server-wide (--all) snapshot: the database to restore' },
-  source: { type: 'string', help: 'with "latest": the newest snapshot of this source (default: the target database)' },
   'dry-run': { type: 'boolean', short: 'n', help: 'print what would be restored where, change nothing' },
   yes: { type: 'boolean', short: 'y', help: 'confirm overwriting a database in a protected environment' },
   jobs: DB_BACKUP_FLAGS.jobs,
   environment: LABEL_FLAGS.environment,
 };
 
-/** Environments that need --yes before a restore overwrites data (until hoard.yaml configures them). */
-const PROTECTED = new Set(['production', 'prod']);
-
 export async function runDatabaseRestore(ctx: CommandContext, repo: Repository, s: SnapshotEntry): Promise<number> {
   const f = ctx.args.flags;
   const target = f.target as string | undefined;
-  const env = (f.environment as string | undefined) ?? ctx.env.vars.HOARD_ENVIRONMENT ?? ((s.snapshot.hoard as { environment?: string }).environment ?? undefined);
+  const env = await protectedEnvironment(ctx, s);
   const r = await restoreDatabase(repo, {
-    snapshot: s, target: target ? connectionFrom(ctx, target) : undefined, targetDb: f['target-db'] as string | undefined,
+    snapshot: s, target: target ? connectionFrom(ctx, target) : await configuredTarget(await ctx.project(), s), targetDb: f['target-db'] as string | undefined,
     database: f.database as string | undefined, dryRun: f['dry-run'] === true, confirmed: f.yes === true,
-    protectedEnvironment: env && PROTECTED.has(env) ? env : undefined, jobs: jobs(ctx),
+    protectedEnvironment: env, jobs: jobs(ctx), confirm: (plan) => confirmProtected(ctx, env!, `restore snapshot ${s.id.slice(0, 8)} over the data in ${plan.target}`),
   }, backupOptions(ctx, { dryRun: false }));
   if (ctx.json) { ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', ...r, ...r.plan })); return 0; }
   const p = r.plan;
   const verb = r.dry_run ? 'would restore' : 'restored';
   ctx.out(`${verb} ${p.file} of snapshot ${p.snapshot_id.slice(0, 8)} (${p.engine}, ${p.format}) into ${p.target}`);
-  if (r.dry_run) ctx.out(p.target_exists ? `the target holds data: a pre-restore snapshot would be taken first${env && PROTECTED.has(env) ? ' (protected environment: needs --yes)' : ''}` : 'the target is empty or missing (it would be created); nothing was changed');
+  if (r.dry_run) ctx.out(p.target_exists ? `the target holds data: a pre-restore snapshot would be taken first${env ? ` (protected environment ${env}: needs confirmation)` : ''}; nothing was changed` : 'the target is empty or missing (it would be created); nothing was changed');
   else if (r.pre_restore_snapshot_id) ctx.out(`the previous contents are in pre-restore snapshot ${r.pre_restore_snapshot_id.slice(0, 8)} (undo: hoard restore ${r.pre_restore_snapshot_id.slice(0, 8)} --target ${p.target})`);
   return 0;
 }

@@ -5,11 +5,10 @@ import { findSnapshot, listSnapshots, removeSnapshot } from '../../core/reposito
 import { removeLocks } from '../../core/repository/locks.js';
 import { addKey, listKeys, removeKey } from '../../core/repository/open.js';
 import { identity, lockOwner, resolvePassword } from '../../app/environment.js';
-import { openFromEnv, withLock } from '../../app/repository-access.js';
+import { withLock } from '../../app/repository-access.js';
+import { openRepo } from '../repo.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-
-const repoFlag = (ctx: CommandContext) => ctx.args.flags.repo as string | undefined;
 
 function parseSubset(v: string): number {
   const m = /^(\d+(?:\.\d+)?)%$/.exec(v);
@@ -28,7 +27,7 @@ export const checkCommand: Command = {
   async run(ctx) {
     const f = ctx.args.flags;
     const subset = f['read-data-subset'] ? parseSubset(String(f['read-data-subset'])) : undefined;
-    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const repo = await openRepo(ctx, { index: false });
     const s = await withLock(ctx.env, repo, false, () => checkRepository(repo, { readData: f['read-data'] === true, subset, signal: ctx.signal, report: ctx.report }));
     if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', ok: s.errors.length === 0, ...s }));
     else {
@@ -47,7 +46,7 @@ export const forgetCommand: Command = {
   flags: {},
   async run(ctx) {
     if (!ctx.args.positionals.length) throw new HoardError('usage', 'forget needs snapshot ids', { hint: 'see `hoard snapshots`' });
-    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const repo = await openRepo(ctx, { index: false });
     const removed = await withLock(ctx.env, repo, true, async () => {
       const list = (await listSnapshots(repo, ctx.signal)).snapshots;
       const ids = ctx.args.positionals.map((r) => findSnapshot(list, r).id);
@@ -64,7 +63,7 @@ export const unlockCommand: Command = {
   name: 'unlock', summary: 'remove stale locks', usage: 'hoard unlock [--remove-all]',
   flags: { 'remove-all': { type: 'boolean', help: 'remove all locks, even those in use' } },
   async run(ctx) {
-    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const repo = await openRepo(ctx, { index: false });
     const removed = await removeLocks(repo, { clock: ctx.env.clock, owner: lockOwner(ctx.env), removeAll: ctx.args.flags['remove-all'] === true });
     if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', removed }));
     else ctx.out(removed.length ? `removed ${removed.length} lock(s)` : 'no stale locks');
@@ -87,7 +86,7 @@ export const keyCommand: Command = {
   flags: {},
   async run(ctx) {
     const [sub, arg] = ctx.args.positionals;
-    const repo = await openFromEnv(ctx.env, { repo: repoFlag(ctx), index: false });
+    const repo = await openRepo(ctx, { index: false });
     const who = identity(ctx.env);
     switch (sub) {
       case 'list': {

@@ -2,7 +2,8 @@
 import { HoardError } from '../../core/errors.js';
 import { listSnapshots } from '../../core/repository/snapshots.js';
 import { guardMigration, recordMigration, runInherited } from '../../app/migrate.js';
-import { openFromEnv, withLock } from '../../app/repository-access.js';
+import { withLock } from '../../app/repository-access.js';
+import { openRepo } from '../repo.js';
 import type { Command } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { backupOptions, connectionFrom, labelsFrom } from './database.js';
@@ -20,7 +21,7 @@ export const migrateCommand: Command = {
     const f = ctx.args.flags;
     const dbs = ((f.db as string[] | undefined) ?? []).map((d) => connectionFrom(ctx, d));
     if (!ctx.args.rest.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
-    const repo = await openFromEnv(ctx.env, { repo: f.repo as string | undefined, signal: ctx.signal });
+    const repo = await openRepo(ctx, { signal: ctx.signal });
     try {
       const labels = labelsFrom(ctx);
       const out = await withLock(ctx.env, repo, false, async () => {

@@ -1,38 +1,54 @@
 /** Commands that read snapshots: ls, restore, dump. */
 import { HoardError } from '../../core/errors.js';
-import { listSnapshots, findSnapshot, type SnapshotEntry } from '../../core/repository/snapshots.js';
+import { listSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
+import { type SnapshotChoice, chooseSnapshot } from '../../app/select.js';
 import type { Repository } from '../../core/repository/repository.js';
-import { fileContent, findNode, walkTree } from '../../core/restore/walk.js';
+import { walkTree } from '../../core/restore/walk.js';
 import { restoreTree } from '../../core/restore/restore.js';
-import { openFromEnv, restoreWorkers, withLock } from '../../app/repository-access.js';
+import { restoreWorkers, withLock } from '../../app/repository-access.js';
+import { openRepo } from '../repo.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
+import type { FlagSpecs } from '../args.js';
+import { confirmFiles, planFiles } from './restore-files.js';
+import { dumpArtifact } from './dump-artifact.js';
 import { EXIT } from '../exit-codes.js';
 import { DB_RESTORE_FLAGS, runDatabaseRestore } from './database.js';
 
-function needId(ctx: CommandContext, what: string): string {
-  const id = ctx.args.positionals[0];
-  if (!id) throw new HoardError('usage', `${what} needs a snapshot id`, { hint: 'give an id, a unique prefix or "latest" (see `hoard snapshots`)' });
-  return id;
+/** The snapshot the command names: ID|latest|LABEL, or --latest / --name / --at, narrowed by --source and --host. */
+function choice(ctx: CommandContext, what: string): SnapshotChoice {
+  const f = ctx.args.flags;
+  const c: SnapshotChoice = {
+    ref: ctx.args.positionals[0], latest: f.latest === true, name: f.name as string | undefined, at: f.at as string | undefined,
+    source: f.source as string | undefined, host: f.host as string | undefined,
+  };
+  if (!c.ref && !c.latest && c.name === undefined && c.at === undefined) {
+    throw new HoardError('usage', `${what} needs a snapshot`, { hint: 'give an id, a unique prefix, "latest" or a label, or --latest / --name LABEL / --at TIME (see `hoard list`)' });
+  }
+  return c;
 }
 
 /** Opens the repository, takes a shared lock and resolves the snapshot; runs work with both. */
-async function withSnapshot(ctx: CommandContext, ref: string, work: (repo: Repository, s: SnapshotEntry) => Promise<number>): Promise<number> {
-  const repo = await openFromEnv(ctx.env, { repo: ctx.args.flags.repo as string | undefined, signal: ctx.signal });
+async function withSnapshot(ctx: CommandContext, c: SnapshotChoice, work: (repo: Repository, s: SnapshotEntry) => Promise<number>): Promise<number> {
+  const repo = await openRepo(ctx, { signal: ctx.signal });
   try {
-    return await withLock(ctx.env, repo, false, async () => {
-      const source = ctx.args.flags.source as string | undefined;
-      const s = findSnapshot((await listSnapshots(repo, ctx.signal)).snapshots, ref, { host: ctx.args.flags.host as string | undefined, tags: source ? [`source:${source}`] : undefined });
-      return work(repo, s);
-    });
+    return await withLock(ctx.env, repo, false, async () => work(repo, chooseSnapshot((await listSnapshots(repo, ctx.signal)).snapshots, c, ctx.env.clock.now())));
   } finally {
     await repo.close();
   }
 }
 
+const CHOICE_FLAGS: FlagSpecs = {
+  latest: { type: 'boolean', help: 'the newest snapshot (of --source / --name)' },
+  name: { type: 'string', help: 'the snapshot with this label (add --latest when several have it)' },
+  at: { type: 'string', help: 'the newest snapshot taken at or before TIME (2026-11-20 14:30, RFC 3339, "3 hours ago")' },
+  source: { type: 'string', help: 'only snapshots of this source' },
+  host: { type: 'string', help: 'only snapshots of this host' },
+};
+
 export const lsCommand: Command = {
   name: 'ls', summary: 'list the files of a snapshot', usage: 'hoard ls ID [PATH]',
-  flags: { host: { type: 'string', help: 'with "latest": only snapshots of this host' } },
-  run: (ctx) => withSnapshot(ctx, needId(ctx, 'ls'), async (repo, s) => {
+  flags: { host: CHOICE_FLAGS.host, source: CHOICE_FLAGS.source },
+  run: (ctx) => withSnapshot(ctx, choice(ctx, 'ls'), async (repo, s) => {
     const under = (ctx.args.positionals[1] ?? '/').replace(/\/+$/, '');
     if (ctx.json) ctx.out(JSON.stringify({ struct_type: 'snapshot', id: s.id, short_id: s.id.slice(0, 8), time: s.snapshot.time, paths: s.snapshot.paths, hostname: s.snapshot.hostname ?? '' }));
     else ctx.out(`snapshot ${s.id.slice(0, 8)} of [${(s.snapshot.paths ?? []).join(' ')}] at ${s.snapshot.time}:`);
@@ -48,21 +64,23 @@ export const lsCommand: Command = {
 
 export const restoreCommand: Command = {
   name: 'restore', summary: 'restore a snapshot into a folder or a database',
-  usage: 'hoard restore ID|latest|LABEL --target DIR [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR] [--target-db NAME] [--dry-run] [--yes]',
+  usage: 'hoard restore ID|latest|LABEL --target DIR [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR] [--target-db NAME] [--dry-run] [--yes]\n       hoard restore --latest|--name LABEL|--at TIME [--source S] [...]',
   flags: {
     ...DB_RESTORE_FLAGS,
+    ...CHOICE_FLAGS,
     target: { type: 'string', short: 't', help: 'folder to restore files into (created when missing), or a database URL for a database snapshot (default: where it came from)' },
     include: { type: 'list', short: 'i', help: 'restore only this path of the snapshot (repeatable)' },
-    host: { type: 'string', help: 'with "latest": only snapshots of this host' },
   },
   async run(ctx) {
     const target = ctx.args.flags.target as string | undefined;
-    return withSnapshot(ctx, needId(ctx, 'restore'), async (repo, s) => {
+    return withSnapshot(ctx, choice(ctx, 'restore'), async (repo, s) => {
       if ((s.snapshot.hoard as { database?: unknown } | undefined)?.database) return runDatabaseRestore(ctx, repo, s);
       if (!target) throw new HoardError('usage', 'restore needs --target DIR', { hint: 'e.g. hoard restore latest --target /tmp/restore' });
-      for (const fl of ['target-db', 'database', 'dry-run', 'yes']) {
+      for (const fl of ['target-db', 'database']) {
         if (ctx.args.flags[fl] !== undefined) throw new HoardError('usage', `--${fl} is for database snapshots; ${s.id.slice(0, 8)} holds files`, { hint: 'restore files with --target DIR [--include PATH]' });
       }
+      if (ctx.args.flags['dry-run'] === true) return planFiles(ctx, repo, s, target);
+      await confirmFiles(ctx, s, target);
       const sum = await restoreTree(repo, s.snapshot.tree, {
         target, include: ctx.args.flags.include as string[] | undefined, signal: ctx.signal, report: ctx.report,
         restoreOwner: process.getuid?.() === 0, workers: restoreWorkers(),
@@ -80,18 +98,14 @@ export const restoreCommand: Command = {
 };
 
 export const dumpCommand: Command = {
-  name: 'dump', summary: 'write one file of a snapshot to standard output', usage: 'hoard dump ID PATH',
-  flags: { host: { type: 'string', help: 'with "latest": only snapshots of this host' } },
-  run: (ctx) => withSnapshot(ctx, needId(ctx, 'dump'), async (repo, s) => {
-    const path = ctx.args.positionals[1];
-    if (!path) throw new HoardError('usage', 'dump needs a PATH inside the snapshot', { hint: 'see `hoard ls ID` for the paths' });
-    const node = await findNode(repo, s.snapshot.tree, path);
-    if (!node) throw new HoardError('not-found', `no ${path} in snapshot ${s.id.slice(0, 8)}`, { hint: 'see `hoard ls ID` for the paths' });
-    if (node.type !== 'file') throw new HoardError('usage', `${path} is a ${node.type}, not a file`, { hint: 'use `hoard restore --include` for folders' });
-    repo.enableReadAhead();
-    for await (const chunk of fileContent(repo, node, ctx.signal, 8)) {
-      if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
-    }
-    return 0;
-  }),
+  name: 'dump', summary: 'write a backup\'s file: the dump as app.sql[.gz|.zst], or PATH to standard output',
+  usage: 'hoard dump ID [--gzip|--zstd] [--output FILE|-] [--force]\n       hoard dump ID PATH   (to standard output)',
+  flags: {
+    ...CHOICE_FLAGS,
+    gzip: { type: 'boolean', help: 'compress with gzip (.gz)' },
+    zstd: { type: 'boolean', help: 'compress with zstd (.zst)' },
+    output: { type: 'string', short: 'o', help: 'write to FILE ("-": standard output); default: the file\'s name in the current folder' },
+    force: { type: 'boolean', help: 'replace an existing output file' },
+  },
+  run: (ctx) => withSnapshot(ctx, choice(ctx, 'dump'), (repo, s) => dumpArtifact(ctx, repo, s)),
 };

@@ -1,4 +1,5 @@
-import { openFromEnv, withLock } from '../../app/repository-access.js';
+import { withLock } from '../../app/repository-access.js';
+import { openRepo } from '../repo.js';
 import { filterSnapshots, listSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
 import { type Command, formatLocalTime } from '../context.js';
 
@@ -22,7 +23,7 @@ export const snapshotsCommand: Command = {
   },
   async run(ctx) {
     const f = ctx.args.flags;
-    const repo = await openFromEnv(ctx.env, { repo: f.repo as string | undefined, index: false });
+    const repo = await openRepo(ctx, { index: false });
     const list = await withLock(ctx.env, repo, false, () => listSnapshots(repo, ctx.signal));
     const shown = filterSnapshots(list.snapshots, { host: f.host as string | undefined, tags: f.tag as string[] | undefined, paths: f.path as string[] | undefined });
     for (const d of list.damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);

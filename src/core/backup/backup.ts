@@ -11,7 +11,7 @@ import { type Reporter, silent } from '../events.js';
 import { formatGoTime, goTimeFromMs } from '../format/time.js';
 import type { Snapshot } from '../format/snapshot.js';
 import type { TreeNode } from '../format/tree.js';
-import type { Repository } from '../repository/repository.js';
+import type { Repository, WriteStats } from '../repository/repository.js';
 import { type SnapshotEntry, filterSnapshots, saveSnapshot } from '../repository/snapshots.js';
 import { BlobSaver, saveContent } from './blob-saver.js';
 import { compileExcludes } from './exclude.js';
@@ -104,13 +104,19 @@ export function pickParent(history: SnapshotEntry[], host: string, paths: string
   return m[m.length - 1];
 }
 
-async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: string[], stats: FileBackupStats, o: BackupOptions, started: number, parent?: string, excludes?: string[], files?: StreamsOutcome['files']): Promise<BackupSummary> {
+/** When a backup started, and the repository's write counters then. */
+interface Start { ms: number; stats: WriteStats }
+
+async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: string[], stats: FileBackupStats, o: BackupOptions, start: Start, parent?: string, excludes?: string[], files?: StreamsOutcome['files']): Promise<BackupSummary> {
   await saver.drain();
   await repo.flush();
   const end = o.clock.now();
+  const started = start.ms;
+  const b = start.stats;
   const extra = o.finalize?.({ files: files ?? paths.map((name) => ({ name, size: stats.total_bytes_processed })), durationMs: end - started });
   const hoard = extra ? { ...o.info.hoard, ...extra } : o.info.hoard;
-  const all = { ...stats, data_blobs: repo.stats.dataBlobs, tree_blobs: repo.stats.treeBlobs, data_added: repo.stats.bytesAdded, data_added_packed: repo.stats.bytesStored };
+  const r = repo.stats; // this backup's share: the repository may have served others since it was opened
+  const all = { ...stats, data_blobs: r.dataBlobs - b.dataBlobs, tree_blobs: r.treeBlobs - b.treeBlobs, data_added: r.bytesAdded - b.bytesAdded, data_added_packed: r.bytesStored - b.bytesStored };
   const { errors: _e, ...counted } = all;
   const snapshot: Snapshot = {
     time: formatGoTime(goTimeFromMs(started)), tree, paths, hostname: o.info.hostname, username: o.info.username,
@@ -146,6 +152,7 @@ export async function backupFiles(repo: Repository, targets: string[], o: Backup
     }
   }
   const started = o.clock.now();
+  const base = { ...repo.stats };
   repo.dryRun = o.dryRun === true;
   const { root, abs: real } = buildVirtualRoot(targets, o.cwd);
   const abs = o.recordPaths ?? real; // a dump folder in a temp dir is recorded as /name.dir
@@ -156,7 +163,7 @@ export async function backupFiles(repo: Repository, targets: string[], o: Backup
   const ctx: FileWalkContext = { repo, saver, exclude: compileExcludes(o.excludes ?? []), report: o.report ?? silent, signal: o.signal, stats };
   return guarded(repo, saver, async () => {
     const tree = await backupVDir(ctx, root, parent?.snapshot.tree);
-    return finish(repo, saver, tree, abs, stats, o, started, parent?.id, ctx.exclude.patterns.length ? ctx.exclude.patterns : undefined);
+    return finish(repo, saver, tree, abs, stats, o, { ms: started, stats: base }, parent?.id, ctx.exclude.patterns.length ? ctx.exclude.patterns : undefined);
   });
 }
 
@@ -201,6 +208,7 @@ export async function backupStreams(
   }
   if (new Set(names).size !== names.length) throw new HoardError('usage', `duplicate stream file names: ${names.join(', ')}`);
   const started = o.clock.now();
+  const base = { ...repo.stats };
   repo.dryRun = o.dryRun === true;
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
@@ -225,6 +233,6 @@ export async function backupStreams(
     nodes.sort((a, b) => Buffer.compare(a.name, b.name));
     const tree = await saveTree({ saver }, nodes);
     const files = nodes.map((n) => ({ name: n.name.toString(), size: n.size ?? 0 }));
-    return finish(repo, saver, tree, names.map((n) => `/${n}`), stats, o, started, undefined, undefined, files);
+    return finish(repo, saver, tree, names.map((n) => `/${n}`), stats, o, { ms: started, stats: base }, undefined, undefined, files);
   });
 }

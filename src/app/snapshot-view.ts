@@ -1,0 +1,68 @@
+/**
+ * One flat, stable view of a snapshot for every front end (list, info, status, the library and
+ * the API): who/what/when from restic's fields, why from hoard's metadata. Snapshots made by
+ * restic itself have no hoard metadata; their fields are null and their kind is "restic".
+ */
+import type { SnapshotEntry } from '../core/index.js';
+
+export interface BackupRecord {
+  id: string;
+  short_id: string;
+  /** RFC 3339 time as stored. */
+  time: string;
+  created_ms: number;
+  kind: string;
+  label: string | null;
+  reason: string | null;
+  description: string | null;
+  environment: string | null;
+  source: string | null;
+  source_type: string | null;
+  engine: string | null;
+  database: string | null;
+  /** Bytes backed up (the dump's size, or the files' total). */
+  size: number | null;
+  /** New bytes this snapshot added to the repository (before compression), when recorded. */
+  data_added: number | null;
+  duration_ms: number | null;
+  hostname: string;
+  paths: string[];
+  tags: string[];
+  retention_days: number | null;
+  expires_at: string | null;
+  pinned: boolean;
+  /** The last verification recorded on the snapshot (verification issue), or null. */
+  verification: { level: string; ok: boolean; at: string; message?: string } | null;
+}
+
+type Meta = {
+  kind?: string; label?: string | null; reason?: string | null; description?: string | null; environment?: string | null;
+  source?: { name?: string | null; type?: string } | null; database?: { engine?: string; name?: string | null } | null;
+  size?: { dump_bytes?: number }; duration_ms?: number; retention_days?: number | null; expires_at?: string | null;
+  pinned?: boolean; verification?: BackupRecord['verification'];
+};
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** The record of one snapshot. */
+export function toRecord(e: SnapshotEntry): BackupRecord {
+  const s = e.snapshot;
+  const h = (s.hoard ?? {}) as Meta;
+  const sum = s.summary ?? {};
+  return {
+    id: e.id, short_id: e.id.slice(0, 8), time: s.time, created_ms: e.timeMs,
+    kind: h.kind ?? (s.hoard ? 'manual' : 'restic'), label: h.label ?? null, reason: h.reason ?? null, description: h.description ?? null,
+    environment: h.environment ?? null, source: h.source?.name ?? null, source_type: h.source?.type ?? null,
+    engine: h.database?.engine ?? null, database: h.database?.name ?? null,
+    size: num(h.size?.dump_bytes) ?? num(sum.total_bytes_processed), data_added: num(sum.data_added),
+    duration_ms: num(h.duration_ms), hostname: s.hostname ?? '', paths: s.paths ?? [], tags: s.tags ?? [],
+    retention_days: num(h.retention_days), expires_at: h.expires_at ?? null, pinned: h.pinned === true, verification: h.verification ?? null,
+  };
+}
+
+/** Milliseconds until expiry (negative: expired), or null when the snapshot does not expire. */
+export function expiresInMs(r: BackupRecord, nowMs: number): number | null {
+  if (!r.expires_at) return null;
+  const t = Date.parse(r.expires_at);
+  return Number.isNaN(t) ? null : t - nowMs;
+}

@@ -1,0 +1,108 @@
+/**
+ * Backups of hoard.yaml's sources: which sources a `hoard backup NAME…` means (a source, a job, or
+ * an environment; none: every source), with what kind, environment and retention, and the backup
+ * of one source into a snapshot whose metadata says all of that.
+ */
+import * as path from 'node:path';
+import { type BackupOptions, type BackupSummary, type Repository, HoardError, backupFiles, listSnapshots } from '../core/index.js';
+import type { SourceConfig } from '../config/index.js';
+import { type DatabaseFacts, parseDatabaseUrl } from '../databases/index.js';
+import { type SnapshotLabels, backupDatabase, labelMetadata, labelTags } from './database-backup.js';
+import { type Project, environmentFor, policyOf, projectSecret } from './project.js';
+
+export interface BackupTarget {
+  source: string;
+  config: SourceConfig;
+  /** The job that named it, if any. */
+  job?: string;
+  kind: string;
+  environment?: string;
+  retentionDays: number | null;
+}
+
+export interface BackupSelection {
+  /** Source, job or environment names; empty: every source. */
+  names: string[];
+  kind?: string;
+  /** --retention DAYS */
+  retentionDays?: number;
+}
+
+/** Kinds that never get an environment's default expiry (kept until removed by hand or by the retention rules). */
+const NO_DEFAULT_EXPIRY = new Set(['manual', 'pre-migration']);
+
+/** Days to keep a snapshot: the flag, else the job's, else the environment's default (not for manual snapshots). */
+export function retentionFor(p: Project, kind: string, environment: string | undefined, job?: number, flag?: number): number | null {
+  if (flag !== undefined) return flag;
+  if (job !== undefined) return job;
+  if (!environment || NO_DEFAULT_EXPIRY.has(kind)) return null;
+  return policyOf(p, environment).retention_days;
+}
+
+/** The sources a selection means, each once; kind "usage" for a name that is none of source, job, environment. */
+export function planBackups(p: Project, sel: BackupSelection): BackupTarget[] {
+  const sources = p.config.sources ?? {};
+  const jobs = p.config.jobs ?? {};
+  if (!Object.keys(sources).length) {
+    throw new HoardError('usage', p.loaded ? `${p.loaded.file} defines no sources` : 'there is no hoard.yaml here (nor in a parent folder)', {
+      hint: p.loaded ? 'add a source under sources: (see docs/configuration.md)' : 'run `hoard init`, or back up paths: hoard backup --repo URL PATH…',
+    });
+  }
+  const out = new Map<string, BackupTarget>();
+  const add = (name: string, job?: string) => {
+    if (out.has(name)) return;
+    const cfg = sources[name];
+    const j = job ? jobs[job] : undefined;
+    const environment = environmentFor(p, j?.environment ?? cfg.environment);
+    const kind = sel.kind ?? j?.kind ?? 'manual';
+    out.set(name, { source: name, config: cfg, job, kind, environment, retentionDays: retentionFor(p, kind, environment, j?.retention_days, sel.retentionDays) });
+  };
+  if (!sel.names.length) for (const n of Object.keys(sources)) add(n);
+  for (const n of sel.names) {
+    if (sources[n]) add(n);
+    else if (jobs[n]) for (const s of jobs[n].sources) add(s, n);
+    else {
+      const inEnv = Object.keys(sources).filter((s) => (sources[s].environment ?? p.config.environment) === n);
+      if (!inEnv.length) {
+        throw new HoardError('usage', `${n} is not a source, job or environment in ${p.loaded?.file ?? 'hoard.yaml'}`, {
+          hint: `sources: ${Object.keys(sources).join(', ')}${Object.keys(jobs).length ? `; jobs: ${Object.keys(jobs).join(', ')}` : ''}`,
+        });
+      }
+      inEnv.forEach((s) => add(s));
+    }
+  }
+  return [...out.values()];
+}
+
+export interface SourceBackupResult extends BackupSummary {
+  source: string;
+  /** Tables, rows and migrations of database sources. */
+  facts?: DatabaseFacts[];
+}
+
+/** Free-text labels given for the run (shared by every source it backs up). */
+export type RunLabels = Pick<SnapshotLabels, 'label' | 'reason' | 'description'>;
+
+/** Backs up one source into one snapshot. */
+export async function backupSource(p: Project, repo: Repository, t: BackupTarget, run: RunLabels, o: BackupOptions & { localRepoPath?: string }): Promise<SourceBackupResult> {
+  const expiresAt = t.retentionDays === null ? null : new Date(o.clock.now() + t.retentionDays * 86_400_000).toISOString();
+  const labels: SnapshotLabels = { ...run, kind: t.kind, environment: t.environment, source: t.source, retentionDays: t.retentionDays, expiresAt };
+  const c = t.config;
+  if (c.type === 'files') {
+    const history = (await listSnapshots(repo, o.signal)).snapshots;
+    const info = { ...o.info, tags: [...(o.info.tags ?? []), ...labelTags(labels)], hoard: labelMetadata(labels, 'files') };
+    const r = await backupFiles(repo, c.paths, { ...o, info, history, cwd: p.dir, excludes: c.exclude ?? [] });
+    return { ...r, source: t.source };
+  }
+  const connection = c.type === 'sqlite'
+    ? { engine: 'sqlite' as const, path: path.resolve(p.dir, c.path) }
+    : parseDatabaseUrl(await projectSecret(p, c.url, ['sources', t.source, 'url']));
+  if (connection.engine !== (c.type === 'sqlite' ? 'sqlite' : c.type)) {
+    throw new HoardError('config', `${p.loaded?.where(['sources', t.source, 'url']) ?? 'hoard.yaml'}: source ${t.source} is type ${c.type} but its URL is ${connection.engine}`, { hint: `give a ${c.type}:// URL or change type:` });
+  }
+  const r = await backupDatabase(repo, {
+    ...labels, connection, format: c.type === 'postgres' ? c.format : undefined, jobs: c.type === 'postgres' ? c.jobs : undefined,
+    all: c.type === 'postgres' ? c.all === true : false, localRepoPath: o.localRepoPath,
+  }, o);
+  return { ...r, source: t.source };
+}

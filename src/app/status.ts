@@ -1,0 +1,96 @@
+/**
+ * The state of a project at a glance: per source its last backup and age, its next scheduled run
+ * and last verification; the repository's size, snapshot count and locks; and warnings a user
+ * should act on. Reads only; takes no lock (a status must work while a backup runs).
+ */
+import { type Repository, isStale, listLocks, listSnapshots } from '../core/index.js';
+import { nextRun, parseSchedule } from '../config/index.js';
+import { lockOwner, type Env } from './environment.js';
+import { type Project, environmentFor } from './project.js';
+import { type BackupRecord, toRecord } from './snapshot-view.js';
+
+export interface SourceStatus {
+  source: string;
+  type: string;
+  environment: string | null;
+  jobs: string[];
+  schedule: string | null;
+  snapshots: number;
+  last_backup: { id: string; time: string; age_hours: number; kind: string; size: number | null } | null;
+  /** The next run of a daily/weekly/every schedule; null for on-change, cron (computed by the scheduler) or none. */
+  next_run: string | null;
+  last_verification: BackupRecord['verification'];
+  warnings: string[];
+}
+
+export interface StatusReport {
+  config: string | null;
+  environment: string | null;
+  repository: { url: string; size_bytes: number; snapshots: number; damaged_snapshots: number };
+  locks: { total: number; stale: number; exclusive: number };
+  sources: SourceStatus[];
+  /** Snapshots that belong to no source of hoard.yaml (restic-style or removed sources). */
+  other_snapshots: number;
+  warnings: string[];
+}
+
+const TYPES = ['data', 'index', 'snapshot', 'key', 'lock'] as const;
+
+/** Total bytes of the repository's files (config included). */
+export async function repositorySize(repo: Repository, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  for (const t of TYPES) for await (const f of repo.backend.list(t, { signal })) n += f.size;
+  return n;
+}
+
+/** How late a source may be before status warns: 1.5 × its schedule's period, else 7 days. */
+function lateAfterMs(schedules: string[]): number {
+  let period = 7 * 86_400_000;
+  for (const s of schedules) {
+    const p = parseSchedule(s);
+    if (!p.ok) continue;
+    const ms = p.schedule.type === 'every' ? p.schedule.ms : p.schedule.type === 'daily' ? 86_400_000 : p.schedule.type === 'weekly' ? 7 * 86_400_000 : period;
+    period = Math.min(period, ms * 1.5);
+  }
+  return period;
+}
+
+/** The status of the project's sources and repository at `env.clock.now()`. */
+export async function projectStatus(p: Project, repo: Repository, env: Env, displayUrl: string, signal?: AbortSignal): Promise<StatusReport> {
+  const now = env.clock.now();
+  const list = await listSnapshots(repo, signal);
+  const records = list.snapshots.map(toRecord);
+  const locks = await listLocks(repo);
+  const owner = lockOwner(env);
+  const stale = locks.filter((l) => !l.lock || isStale(l.lock, now, owner)).length;
+  const sources: SourceStatus[] = [];
+  for (const [name, cfg] of Object.entries(p.config.sources ?? {})) {
+    const mine = records.filter((r) => r.source === name);
+    const jobs = Object.entries(p.config.jobs ?? {}).filter(([, j]) => j.sources.includes(name));
+    const schedules = jobs.map(([, j]) => j.schedule).filter((s): s is string => !!s);
+    const last = mine[mine.length - 1];
+    const nexts = schedules.map((s) => parseSchedule(s)).flatMap((ps) => (ps.ok ? [nextRun(ps.schedule, ps.schedule.type === 'every' && last ? last.created_ms : now)] : []))
+      .filter((t): t is number => t !== undefined).map((t) => Math.max(t, now));
+    const warnings: string[] = [];
+    if (!last) warnings.push(`${name} has never been backed up: run \`hoard backup ${name}\``);
+    else if (now - last.created_ms > lateAfterMs(schedules)) warnings.push(`${name}'s last backup is ${Math.round((now - last.created_ms) / 3_600_000)} hours old`);
+    const verified = [...mine].reverse().find((r) => r.verification)?.verification ?? null;
+    if (verified && !verified.ok) warnings.push(`${name}'s last verification FAILED: ${verified.message ?? verified.level}`);
+    sources.push({
+      source: name, type: cfg.type, environment: environmentFor(p, cfg.environment) ?? null, jobs: jobs.map(([n]) => n), schedule: schedules[0] ?? null,
+      snapshots: mine.length,
+      last_backup: last ? { id: last.id, time: last.time, age_hours: Number(((now - last.created_ms) / 3_600_000).toFixed(2)), kind: last.kind, size: last.size } : null,
+      next_run: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null, last_verification: verified, warnings,
+    });
+  }
+  const warnings = sources.flatMap((s) => s.warnings);
+  if (stale) warnings.push(`${stale} stale lock(s) in the repository: run \`hoard unlock\``);
+  if (list.damaged.length) warnings.push(`${list.damaged.length} snapshot file(s) cannot be read: run \`hoard check\``);
+  const known = new Set(sources.map((s) => s.source));
+  return {
+    config: p.loaded?.file ?? null, environment: p.settings.environment?.value ?? null,
+    repository: { url: displayUrl, size_bytes: await repositorySize(repo, signal), snapshots: records.length, damaged_snapshots: list.damaged.length },
+    locks: { total: locks.length, stale, exclusive: locks.filter((l) => l.lock?.exclusive).length },
+    sources, other_snapshots: records.filter((r) => !r.source || !known.has(r.source)).length, warnings,
+  };
+}

@@ -1,0 +1,76 @@
+/** `hoard backup [SOURCE|JOB|ENVIRONMENT…]`: the sources of hoard.yaml, one snapshot each, with a summary per snapshot. */
+import { HoardError, isHoardError, listSnapshots } from '../../core/index.js';
+import { type BackupTarget, type SourceBackupResult, backupSource, planBackups } from '../../app/source-backup.js';
+import { policyOf } from '../../app/project.js';
+import { repositoryLocation, withLock } from '../../app/repository-access.js';
+import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
+import { queryBackups } from '../../app/select.js';
+import { parseRepositoryUrl } from '../../backends/index.js';
+import type { CommandContext } from '../context.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { openRepo } from '../repo.js';
+import { paint, relative, size, span } from '../render.js';
+import { backupOptions, labelsFrom, retentionFlag } from './database.js';
+import { compressionFlag } from './backup.js';
+
+export async function runProjectBackup(ctx: CommandContext): Promise<number> {
+  const f = ctx.args.flags;
+  const p = await ctx.project();
+  const targets = planBackups(p, { names: ctx.args.positionals, kind: f.kind as string | undefined, retentionDays: retentionFlag(f.retention) });
+  const repo = await openRepo(ctx, { compression: compressionFlag(f.compression) });
+  const loc = parseRepositoryUrl(repositoryLocation(p).url);
+  const run = labelsFrom(ctx);
+  let failed: HoardError | undefined;
+  try {
+    const history = (await listSnapshots(repo, ctx.signal)).snapshots.map(toRecord);
+    for (const t of targets) {
+      if (t.environment && policyOf(p, t.environment).protected) notice(ctx, t, history);
+      try {
+        const r = await withLock(ctx.env, repo, false, () => backupSource(p, repo, t, run, { ...backupOptions(ctx), localRepoPath: loc.scheme === 'local' ? loc.path : undefined }));
+        summary(ctx, t, r);
+        if (r.stats.errors.length) failed ??= new HoardError('partial', `${r.stats.errors.length} file(s) of ${t.source} could not be read`);
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        const he = isHoardError(e) ? e : new HoardError('internal', (e as Error).message);
+        failed ??= he;
+        if (targets.length === 1) throw he;
+        if (ctx.json) ctx.out(JSON.stringify({ message_type: 'error', source: t.source, status: 'failed', kind: he.kind, message: he.message, hint: he.hint ?? null }));
+        else process.stderr.write(`hoard: ${t.source}: backup FAILED: ${he.message}\n${he.hint ? `  ${he.hint}\n` : ''}`);
+      }
+    }
+  } finally {
+    await repo.close();
+  }
+  return failed ? exitCodeFor(failed.kind) : 0;
+}
+
+/** A protected environment's backup announces itself with what the last one took. */
+function notice(ctx: CommandContext, t: BackupTarget, history: BackupRecord[]): void {
+  const last = history.filter((r) => r.source === t.source).pop();
+  const est = last ? `about ${size(last.size)} and ${span(last.duration_ms ?? 0)} (like the last one)` : 'size and time unknown (first backup)';
+  process.stderr.write(`notice: backing up ${t.source} in the protected environment ${t.environment}: ${est}\n`);
+}
+
+function summary(ctx: CommandContext, t: BackupTarget, r: SourceBackupResult): void {
+  const rec = toRecord({ id: r.snapshotId ?? '', snapshot: r.snapshot, timeMs: ctx.env.clock.now() });
+  const added = r.stats.data_added;
+  const total = rec.size ?? 0;
+  const dedup = total > 0 ? Math.max(0, 1 - added / total) : 0;
+  const dry = !r.snapshotId;
+  if (ctx.json) {
+    ctx.out(JSON.stringify({
+      message_type: 'summary', status: 'success', dry_run: dry, snapshot_id: r.snapshotId ?? null, source: t.source, job: t.job ?? null,
+      kind: t.kind, environment: t.environment ?? null, label: rec.label, size: total, data_added: added, data_added_packed: r.stats.data_added_packed,
+      dedup_ratio: Number(dedup.toFixed(4)), duration: r.durationMs / 1000, expires_at: rec.expires_at, timestamp: r.snapshot.time,
+      filename: (r.snapshot.hoard as { size?: { files?: { name: string }[] } } | undefined)?.size?.files?.map((x) => x.name).join(',') ?? null,
+    }));
+    return;
+  }
+  const c = paint(ctx.env.isTTY, ctx.env.vars);
+  const now = ctx.env.clock.now();
+  const what = r.facts?.length ? `${r.facts[0].engine} ${r.facts.map((x) => x.database).join(', ')}` : `files: ${r.snapshot.paths?.join(' ')}`;
+  ctx.out(`${c.green(dry ? 'dry run' : 'saved')} ${c.bold(t.source)} ${dry ? '' : `snapshot ${c.bold(rec.short_id)} `}(${what}, kind ${t.kind}${t.environment ? `, ${t.environment}` : ''})`);
+  ctx.out(`  size ${size(total)} · added ${size(added)} (${size(r.stats.data_added_packed)} stored) · dedup ${(dedup * 100).toFixed(0)}% · ${span(r.durationMs)}`);
+  ctx.out(`  expires ${rec.expires_at ? `${rec.expires_at.slice(0, 10)} (${relative(Date.parse(rec.expires_at), now)})` : 'never (no retention for this kind)'}`);
+  if (!dry) ctx.out(`  restore: hoard restore ${rec.short_id}${t.config.type === 'files' ? ' --target DIR' : ''}`);
+}

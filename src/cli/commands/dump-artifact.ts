@@ -1,0 +1,77 @@
+/**
+ * `hoard dump` writes one file of a snapshot: to standard output when a PATH is given (as restic
+ * does), else as a file in the current folder named after it (`app.sql`, `app.sql.gz` with --gzip,
+ * `app.sql.zst` with --zstd) or --output FILE. A file is written under a temporary name and renamed
+ * when complete, so a half-written artifact never carries the final name.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { CompressStream } from 'zstd-napi';
+import { HoardError, type Repository, type SnapshotEntry, type TreeNode, fileContent, findNode, walkTree } from '../../core/index.js';
+import type { CommandContext } from '../context.js';
+import { size } from '../render.js';
+
+/** The snapshot's only file (a database dump, or a one-file backup); kind "usage" when it holds several. */
+async function onlyFile(repo: Repository, s: SnapshotEntry, signal: AbortSignal): Promise<{ path: string; node: TreeNode }> {
+  const found: { path: string; node: TreeNode }[] = [];
+  for await (const { path: p, node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), signal)) {
+    if (node.type === 'file') found.push({ path: p.toString(), node });
+    if (node.type === 'dir' && p.toString().endsWith('.dir') && found.length === 0) {
+      throw new HoardError('usage', `snapshot ${s.id.slice(0, 8)} holds a dump folder (${p}), not one file`, { hint: `restore it with \`hoard restore ${s.id.slice(0, 8)} --target DIR\`` });
+    }
+    if (found.length > 1) break;
+  }
+  if (found.length !== 1) {
+    throw new HoardError('usage', `snapshot ${s.id.slice(0, 8)} holds ${found.length ? 'several files' : 'no file'}; say which one`, { hint: `hoard dump ${s.id.slice(0, 8)} PATH (see \`hoard ls ${s.id.slice(0, 8)}\`), or restore it with --target DIR` });
+  }
+  return found[0];
+}
+
+function compressor(ctx: CommandContext): { ext: string; stream?: () => Transform } {
+  const f = ctx.args.flags;
+  if (f.gzip && f.zstd) throw new HoardError('usage', 'choose --gzip or --zstd, not both');
+  if (f.gzip) return { ext: '.gz', stream: () => createGzip({ level: 6 }) };
+  if (f.zstd) return { ext: '.zst', stream: () => new CompressStream() as unknown as Transform };
+  return { ext: '' };
+}
+
+export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: SnapshotEntry): Promise<number> {
+  const given = ctx.args.positionals[1];
+  const f = ctx.args.flags;
+  let file: { path: string; node: TreeNode };
+  if (given) {
+    const node = await findNode(repo, s.snapshot.tree, given);
+    if (!node) throw new HoardError('not-found', `no ${given} in snapshot ${s.id.slice(0, 8)}`, { hint: 'see `hoard ls ID` for the paths' });
+    if (node.type !== 'file') throw new HoardError('usage', `${given} is a ${node.type}, not a file`, { hint: 'use `hoard restore --include` for folders' });
+    file = { path: given, node };
+  } else file = await onlyFile(repo, s, ctx.signal);
+  const z = compressor(ctx);
+  const output = (f.output as string | undefined) ?? (given ? '-' : `${path.basename(file.path)}${z.ext}`);
+  repo.enableReadAhead();
+  const parts: (NodeJS.ReadableStream | NodeJS.WritableStream | Transform)[] = [Readable.from(fileContent(repo, file.node, ctx.signal, 8))];
+  if (z.stream) parts.push(z.stream());
+  if (output === '-') {
+    await pipeline([...parts, process.stdout] as unknown as Parameters<typeof pipeline>, { signal: ctx.signal, end: false } as never);
+    return 0;
+  }
+  const dest = path.resolve(ctx.env.cwd, output);
+  if (!f.force && (await stat(dest).then(() => true, () => false))) {
+    throw new HoardError('usage', `${output} already exists; nothing was written`, { hint: 'pass --output FILE, or --force to replace it' });
+  }
+  const tmp = `${dest}.partial-${process.pid}`;
+  try {
+    await pipeline([...parts, createWriteStream(tmp, { flags: 'wx', mode: 0o600 })] as unknown as Parameters<typeof pipeline>, { signal: ctx.signal } as never);
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  const written = (await stat(dest)).size;
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', snapshot_id: s.id, filename: path.basename(dest), path: dest, size: written, source_path: file.path }));
+  else ctx.out(`wrote ${output} (${size(written)}) from ${file.path} of snapshot ${s.id.slice(0, 8)}`);
+  return 0;
+}

@@ -1,0 +1,100 @@
+/** `hoard delete ID` and `hoard cleanup`: snapshots removed under an exclusive lock, protected environments confirmed first. */
+import { HoardError, type Repository, type SnapshotEntry, listSnapshots, removeSnapshot } from '../../core/index.js';
+import { type CleanupPlan, planCleanup } from '../../app/cleanup.js';
+import { chooseSnapshot } from '../../app/select.js';
+import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
+import { policyOf } from '../../app/project.js';
+import { withLock } from '../../app/repository-access.js';
+import type { Command, CommandContext } from '../context.js';
+import { daysFlag } from '../args.js';
+import { openRepo } from '../repo.js';
+import { confirmProtected } from '../prompt.js';
+import { paint, size, table, when } from '../render.js';
+
+const PRUNE_NOTE = 'the data they alone used stays in the repository until a prune';
+
+/** Runs `work` with the snapshot list under a lock, exclusive unless only reading (nobody backs up while snapshots go). */
+async function locked<T>(ctx: CommandContext, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>): Promise<T> {
+  const repo = await openRepo(ctx, { index: false });
+  try {
+    return await withLock(ctx.env, repo, exclusive, async () => work(repo, (await listSnapshots(repo, ctx.signal)).snapshots));
+  } finally {
+    await repo.close();
+  }
+}
+
+/** Confirms once per protected environment among the records. */
+async function confirmAll(ctx: CommandContext, records: BackupRecord[], verb: string): Promise<void> {
+  const p = await ctx.project();
+  const envs = [...new Set(records.map((r) => r.environment).filter((e): e is string => !!e && policyOf(p, e).protected))];
+  for (const e of envs) {
+    const n = records.filter((r) => r.environment === e).length;
+    await confirmProtected(ctx, e, `${verb} ${n} backup${n === 1 ? '' : 's'}`);
+  }
+}
+
+export const deleteCommand: Command = {
+  name: 'delete', summary: 'delete one backup (asks in protected environments)', usage: 'hoard delete ID|LABEL [--yes]',
+  flags: { yes: { type: 'boolean', short: 'y', help: 'confirm deleting a backup of a protected environment' } },
+  async run(ctx) {
+    const ref = ctx.args.positionals[0];
+    if (!ref || ref === 'latest') throw new HoardError('usage', 'delete needs the id or label of one backup', { hint: 'see `hoard list` (the full id or a unique prefix)' });
+    const gone = await locked(ctx, true, async (repo, list) => {
+      const s = chooseSnapshot(list, { ref }, ctx.env.clock.now());
+      const r = toRecord(s);
+      if (r.pinned) throw new HoardError('usage', `backup ${r.short_id} is pinned; nothing was deleted`, { hint: `unpin it first (hoard unpin ${r.short_id})` });
+      await confirmAll(ctx, [r], 'delete');
+      await removeSnapshot(repo, s.id);
+      return r;
+    });
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', deleted_count: 1, deleted: [gone], total_size_freed: null }));
+    else ctx.out(`deleted backup ${gone.short_id} (${gone.source ?? gone.paths.join(' ')}, ${when(gone.created_ms)}); ${PRUNE_NOTE}`);
+    return 0;
+  },
+};
+
+function render(ctx: CommandContext, plan: CleanupPlan, dry: boolean): void {
+  const removed = plan.remove;
+  if (ctx.json) {
+    ctx.out(JSON.stringify({
+      message_type: 'summary', status: 'success', dry_run: dry, deleted_count: removed.length, deleted: removed,
+      total_size_freed: null, retention: plan.applied, decisions: plan.decisions.map((d) => ({ id: d.record.id, remove: d.remove, reason: d.reason })),
+    }));
+    return;
+  }
+  const c = paint(ctx.env.isTTY, ctx.env.vars);
+  if (plan.decisions.length) {
+    const rows = plan.decisions.map((d) => [d.record.short_id, when(d.record.created_ms), d.record.kind, d.record.source ?? '', size(d.record.size), d.remove ? c.red('remove') : c.green('keep'), d.reason]);
+    for (const l of table(['ID', 'Created', 'Kind', 'Source', 'Size', 'Action', 'Why'], rows, c)) ctx.out(l);
+  }
+  const n = removed.length;
+  if (!n) ctx.out('nothing to clean up');
+  else ctx.out(dry ? `dry run: ${n} backup${n === 1 ? '' : 's'} would be removed; nothing was changed` : `removed ${n} backup${n === 1 ? '' : 's'}; ${PRUNE_NOTE}`);
+}
+
+export const cleanupCommand: Command = {
+  name: 'cleanup', summary: 'remove expired or old backups, with a plan first (--dry-run)',
+  usage: 'hoard cleanup [--expired] [--older-than DAYS] [--source S] [--env E] [--dry-run] [--yes]',
+  flags: {
+    expired: { type: 'boolean', help: 'remove backups past their expiry (the default)' },
+    'older-than': { type: 'string', help: 'remove backups older than DAYS days' },
+    source: { type: 'string', help: 'only backups of this source' },
+    env: { type: 'string', help: 'only backups of this environment' },
+    'dry-run': { type: 'boolean', short: 'n', help: 'print the plan, change nothing' },
+    yes: { type: 'boolean', short: 'y', help: 'confirm removing backups of a protected environment' },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const req = { expired: f.expired === true, olderThanDays: daysFlag(f['older-than'], '--older-than'), source: f.source as string | undefined, environment: f.env as string | undefined };
+    const dry = f['dry-run'] === true;
+    const plan = await locked(ctx, !dry, async (repo, list) => {
+      const pl = planCleanup(list, req, ctx.env.clock.now());
+      if (dry || !pl.remove.length) return pl;
+      await confirmAll(ctx, pl.remove, 'remove');
+      for (const r of pl.remove) await removeSnapshot(repo, r.id);
+      return pl;
+    });
+    render(ctx, plan, dry);
+    return 0;
+  },
+};

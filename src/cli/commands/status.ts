@@ -1,0 +1,45 @@
+/** `hoard status`: each source's last backup, age, next run and verification; the repository; warnings. */
+import { projectStatus } from '../../app/status.js';
+import { repositoryLocation } from '../../app/repository-access.js';
+import type { Command } from '../context.js';
+import { openRepo } from '../repo.js';
+import { paint, relative, size, table, when } from '../render.js';
+
+export const statusCommand: Command = {
+  name: 'status', summary: 'per source: last backup and its age, next run, last verification; repository size; warnings',
+  usage: 'hoard status [--verbose] [--json]',
+  flags: { verbose: { type: 'boolean', short: 'v', help: 'also show jobs, schedules and lock details' } },
+  async run(ctx) {
+    const p = await ctx.project();
+    const repo = await openRepo(ctx, { index: false });
+    let s;
+    try {
+      s = await projectStatus(p, repo, ctx.env, repositoryLocation(p).url, ctx.signal);
+    } finally {
+      await repo.close();
+    }
+    if (ctx.json) { ctx.out(JSON.stringify(s)); return 0; }
+    const c = paint(ctx.env.isTTY, ctx.env.vars);
+    const now = ctx.env.clock.now();
+    const verbose = ctx.args.flags.verbose === true;
+    ctx.out(`${c.bold('repository')} ${s.repository.url}: ${size(s.repository.size_bytes)}, ${s.repository.snapshots} snapshot(s)${s.locks.total ? `, ${s.locks.total} lock(s)${s.locks.stale ? ` (${s.locks.stale} stale)` : ''}` : ''}`);
+    if (s.config) ctx.out(`${c.bold('config')}     ${s.config}${s.environment ? ` (environment ${s.environment})` : ''}`);
+    if (s.sources.length) {
+      const head = ['Source', 'Type', 'Env', 'Last backup', 'Age', 'Next run', 'Verified', ...(verbose ? ['Jobs', 'Schedule', 'Backups'] : [])];
+      const rows = s.sources.map((x) => [
+        x.source, x.type, x.environment ?? '', x.last_backup ? `${x.last_backup.id.slice(0, 8)} ${when(Date.parse(x.last_backup.time))}` : c.yellow('never'),
+        x.last_backup ? `${x.last_backup.age_hours.toFixed(1)} h` : '-', x.next_run ? relative(Date.parse(x.next_run), now) : '-',
+        x.last_verification ? `${x.last_verification.ok ? c.green('ok') : c.red('FAILED')} ${relative(Date.parse(x.last_verification.at), now)}` : c.dim('never'),
+        ...(verbose ? [x.jobs.join(',') || '-', x.schedule ?? '-', String(x.snapshots)] : []),
+      ]);
+      ctx.out('');
+      for (const l of table(head, rows, c)) ctx.out(l);
+    } else ctx.out('no sources configured (hoard.yaml): run `hoard init` to set them up');
+    if (s.other_snapshots && verbose) ctx.out(`${s.other_snapshots} snapshot(s) belong to no configured source`);
+    if (s.warnings.length) {
+      ctx.out('');
+      for (const w of s.warnings) ctx.out(`${c.yellow('warning:')} ${w}`);
+    }
+    return 0;
+  },
+};

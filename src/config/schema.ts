@@ -1,0 +1,114 @@
+/**
+ * The one schema of hoard.yaml (docs/configuration.md describes every key). Unknown keys are
+ * rejected everywhere; values are checked for type and range here, references between sections
+ * (a job naming a source) in check.ts. Secrets are strings: `env:NAME`, `file:PATH`, `cmd:COMMAND`
+ * or, discouraged, the value itself.
+ */
+import { z } from 'zod';
+import { parseDuration, parseSchedule } from './schedule.js';
+
+/** The newest config version this hoard reads. */
+export const CONFIG_VERSION = 1;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const name = z.string().regex(NAME, { error: 'names use letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit' });
+const secret = z.string().min(1, { error: 'must not be empty: give env:NAME, file:PATH or cmd:COMMAND' });
+const days = z.int({ error: 'must be a whole number of days' }).min(1).max(36500);
+const kindName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'kinds are lower-case words such as daily, weekly, manual, pre-migration' });
+const schedule = z.string().refine((s) => parseSchedule(s).ok, {
+  error: (i) => `${(parseSchedule(String(i.input)) as { error?: string }).error ?? 'not a schedule'}`,
+});
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, { error: 'not a duration: write e.g. 30s, 5m, 2h or 1d' });
+const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, { error: 'write a percentage such as 5%' });
+const events = z.array(z.string().regex(/^(backup|restore|verify|cleanup)\.(started|succeeded|failed|created|\*)$|^\*$/, { error: 'events look like backup.failed, verify.succeeded or backup.*' }));
+const strings = z.union([z.string(), z.array(z.string()).min(1)]);
+
+const repository = z.strictObject({
+  url: z.string().min(1),
+  password: secret.optional(),
+});
+
+const environment = z.strictObject({
+  protected: z.boolean().optional(),
+  retention_days: days.optional(),
+});
+
+const sourceCommon = {
+  environment: name.optional(),
+  description: z.string().optional(),
+};
+
+const source = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('postgres'), url: secret, format: z.enum(['sql', 'custom', 'directory']).optional(), all: z.boolean().optional(), jobs: z.int().min(1).max(99).optional(), ...sourceCommon }),
+  z.strictObject({ type: z.literal('mysql'), url: secret, ...sourceCommon }),
+  z.strictObject({ type: z.literal('sqlite'), path: z.string().min(1), ...sourceCommon }),
+  z.strictObject({ type: z.literal('files'), paths: z.array(z.string().min(1)).min(1), exclude: z.array(z.string()).optional(), ...sourceCommon }),
+], { error: 'type must be one of postgres, mysql, sqlite, files' });
+
+const hooks = z.strictObject({ before: strings.optional(), after: strings.optional(), on_failure: strings.optional() });
+
+const job = z.strictObject({
+  sources: z.array(name).min(1, { error: 'a job needs at least one source' }),
+  schedule: schedule.optional(),
+  on_change: z.strictObject({ debounce: duration.optional(), min_interval: duration.optional() }).optional(),
+  kind: kindName.optional(),
+  retention_days: days.optional(),
+  destinations: z.array(name).min(1).optional(),
+  environment: name.optional(),
+  hooks: hooks.optional(),
+});
+
+const retentionRule = z.union([
+  z.literal('forever'),
+  z.strictObject({
+    days: days.optional(), weeks: z.int().min(1).max(520).optional(), months: z.int().min(1).max(1200).optional(),
+    keep_last: z.int().min(1).optional(), keep_hourly: z.int().min(1).optional(), keep_daily: z.int().min(1).optional(),
+    keep_weekly: z.int().min(1).optional(), keep_monthly: z.int().min(1).optional(), keep_yearly: z.int().min(1).optional(),
+    keep_within: duration.optional(),
+  }),
+], { error: 'a retention rule is "forever" or an object such as { days: 7 }' });
+
+const verify = z.strictObject({
+  after_backup: z.enum(['none', 'quick', 'read-back']).optional(),
+  read_back: z.strictObject({ schedule: schedule.optional(), subset: percent.optional() }).optional(),
+  drill: z.strictObject({ schedule: schedule.optional(), sources: z.array(name).optional(), sql: z.array(z.string()).optional() }).optional(),
+  min_size: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i, { error: 'write a size such as 10MB' }).optional(),
+});
+
+const channelCommon = { on: events.optional(), environments: z.array(name).optional() };
+const notification = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('webhook'), url: secret, ...channelCommon }),
+  z.strictObject({ type: z.literal('slack'), url: secret, ...channelCommon }),
+  z.strictObject({ type: z.literal('email'), smtp: secret, to: strings, from: z.string().optional(), ...channelCommon }),
+  z.strictObject({ type: z.literal('healthchecks'), url: secret, ...channelCommon }),
+], { error: 'type must be one of webhook, slack, email, healthchecks' });
+
+const server = z.strictObject({
+  listen: z.string().regex(/^[^\s]+:\d{1,5}$/, { error: 'write HOST:PORT, e.g. 127.0.0.1:7420' }).optional(),
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  tokens: z.array(z.strictObject({
+    name,
+    hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'store the token hashed: sha256:<64 hex digits> (see `hoard token hash`)' }),
+    scopes: z.array(z.enum(['read', 'backup', 'restore', 'admin'])).min(1),
+  })).optional(),
+});
+
+export const configSchema = z.strictObject({
+  version: z.int().min(1).optional(),
+  environment: name.optional(),
+  repository: name.optional(),
+  repositories: z.record(name, repository).optional(),
+  environments: z.record(name, environment).optional(),
+  sources: z.record(name, source).optional(),
+  jobs: z.record(name, job).optional(),
+  retention: z.record(kindName, retentionRule).optional(),
+  verify: verify.optional(),
+  notifications: z.array(notification).optional(),
+  server: server.optional(),
+});
+
+export type HoardConfig = z.infer<typeof configSchema>;
+export type SourceConfig = NonNullable<HoardConfig['sources']>[string];
+export type JobConfig = NonNullable<HoardConfig['jobs']>[string];
+export type RepositoryConfig = NonNullable<HoardConfig['repositories']>[string];
+export type EnvironmentConfig = NonNullable<HoardConfig['environments']>[string];
