@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   daemon: ['core', 'app', 'daemon'],
   server: ['core', 'app', 'api', 'server'],
   cli: ['core', 'app', 'backends', 'server', 'daemon', 'config', 'cli'],
+  'index.ts': ['core', 'app', 'config'], // the package's entry point (openHoard + core)
 };
 
 function tsFiles(dir: string): string[] {

@@ -17,9 +17,10 @@ import { demoCommand } from './commands/demo.js';
 import { migrateCommand } from './commands/migrate.js';
 import { infoCommand, listCommand } from './commands/list.js';
 import { statusCommand } from './commands/status.js';
+import { configCommand } from './commands/config.js';
 import { cleanupCommand, deleteCommand } from './commands/remove.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, dumpCommand,
+const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, dumpCommand, configCommand,
   snapshotsCommand, lsCommand, checkCommand, forgetCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {

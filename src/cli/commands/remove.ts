@@ -3,7 +3,7 @@ import { HoardError, type Repository, type SnapshotEntry, listSnapshots, removeS
 import { type CleanupPlan, planCleanup } from '../../app/cleanup.js';
 import { chooseSnapshot } from '../../app/select.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
-import { policyOf } from '../../app/project.js';
+import { protectedAmong } from '../../app/protection.js';
 import { withLock } from '../../app/repository-access.js';
 import type { Command, CommandContext } from '../context.js';
 import { daysFlag } from '../args.js';
@@ -25,11 +25,8 @@ async function locked<T>(ctx: CommandContext, exclusive: boolean, work: (repo: R
 
 /** Confirms once per protected environment among the records. */
 async function confirmAll(ctx: CommandContext, records: BackupRecord[], verb: string): Promise<void> {
-  const p = await ctx.project();
-  const envs = [...new Set(records.map((r) => r.environment).filter((e): e is string => !!e && policyOf(p, e).protected))];
-  for (const e of envs) {
-    const n = records.filter((r) => r.environment === e).length;
-    await confirmProtected(ctx, e, `${verb} ${n} backup${n === 1 ? '' : 's'}`);
+  for (const { environment, count } of protectedAmong(await ctx.project(), records)) {
+    await confirmProtected(ctx, environment, `${verb} ${count} backup${count === 1 ? '' : 's'}`);
   }
 }
 

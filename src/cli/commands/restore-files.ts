@@ -2,24 +2,14 @@
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HoardError, type Repository, type SnapshotEntry, walkTree } from '../../core/index.js';
-import { toRecord } from '../../app/snapshot-view.js';
-import { policyOf } from '../../app/project.js';
+import { protectedRestoreEnvironment } from '../../app/protection.js';
 import type { CommandContext } from '../context.js';
 import { confirmProtected } from '../prompt.js';
 import { size } from '../render.js';
 
-/** The environment a restore acts in: --environment / HOARD_ENVIRONMENT, else the snapshot's, else the project's. */
-export async function restoreEnvironment(ctx: CommandContext, s: SnapshotEntry): Promise<string | undefined> {
-  const p = await ctx.project();
-  const set = p.settings.environment;
-  if (set && set.from !== 'file') return set.value;
-  return toRecord(s).environment ?? set?.value;
-}
-
 /** The protected environment a restore acts in, if any. */
 export async function protectedEnvironment(ctx: CommandContext, s: SnapshotEntry): Promise<string | undefined> {
-  const env = await restoreEnvironment(ctx, s);
-  return env && policyOf(await ctx.project(), env).protected ? env : undefined;
+  return protectedRestoreEnvironment(await ctx.project(), s);
 }
 
 async function holdsFiles(dir: string): Promise<boolean> {

@@ -1,0 +1,237 @@
+/**
+ * The typed library API: `openHoard()` gives a project's backups to a Node program, with the same
+ * use cases as the CLI (hoard.yaml, sources, environments, protection) and typed events. Nothing
+ * here prints or exits; failures are HoardError with a `kind` (see the README's exit-code table).
+ * Protected environments: restore, delete and cleanup there need `confirm: true`.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, isHoardError, listSnapshots, removeSnapshot, restoreTree,
+} from '../core/index.js';
+import { type Env, identity, systemClock } from './environment.js';
+import { type Project, loadProject } from './project.js';
+import { openFromEnv, restoreWorkers, withLock } from './repository-access.js';
+import { type BackupRecord, toRecord } from './snapshot-view.js';
+import { type BackupQuery, type SnapshotChoice, chooseSnapshot, queryBackups } from './select.js';
+import { type RunLabels, backupSource, planBackups } from './source-backup.js';
+import { type DatabaseRestoreResult, restoreDatabase } from './database-restore.js';
+import { configuredTarget } from './source-restore.js';
+import { type StatusReport, projectStatus } from './status.js';
+import { type CleanupPlan, type CleanupRequest, planCleanup } from './cleanup.js';
+import { protectedAmong, protectedRestoreEnvironment } from './protection.js';
+import { parseDatabaseUrl } from '../databases/index.js';
+
+export interface OpenHoardOptions {
+  /** The project folder (default: the current folder); hoard.yaml is found from here upwards. */
+  cwd?: string;
+  /** An explicit config file. */
+  config?: string;
+  /** A repository URL, or the name of one in hoard.yaml. */
+  repository?: string;
+  /** The repository password (else HOARD_PASSWORD*, else hoard.yaml's reference). */
+  password?: string;
+  /** The environment in force (else HOARD_ENVIRONMENT, else hoard.yaml's). */
+  environment?: string;
+  /** Variables for env: references and HOARD_* settings (default: process.env). */
+  vars?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  /** Recorded as the snapshots' program version. */
+  programVersion?: string;
+}
+
+/** The events a Hoard emits, by name. */
+export interface HoardEvents {
+  'backup.started': { source: string; kind: string; environment: string | null };
+  'backup.created': { source: string; backup: BackupRecord };
+  'backup.failed': { source: string; error: HoardError };
+  'restore.started': { id: string; target: string | null };
+  'restore.completed': { id: string; target: string | null; pre_restore_snapshot_id: string | null };
+  'restore.failed': { id: string; error: HoardError };
+  'cleanup.completed': { deleted: BackupRecord[]; dry_run: boolean };
+  /** Progress and warnings of long operations (the CLI's progress line). */
+  progress: HoardEvent;
+}
+
+export interface BackupRequest extends RunLabels {
+  /** Source, job or environment names (default: every source). */
+  sources?: string[];
+  kind?: string;
+  retentionDays?: number;
+  signal?: AbortSignal;
+}
+
+export interface BackupOutcome {
+  /** One record per source backed up. */
+  created: BackupRecord[];
+  failed: { source: string; error: HoardError }[];
+}
+
+export interface RestoreRequest extends SnapshotChoice {
+  /** A folder (files), or a database URL / SQLite path (databases; default: the source as configured). */
+  target?: string;
+  /** Restore into this database name instead (PostgreSQL, MySQL). */
+  targetDb?: string;
+  dryRun?: boolean;
+  /** Needed to overwrite data in a protected environment. */
+  confirm?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RestoreOutcome {
+  backup: BackupRecord;
+  target: string;
+  dry_run: boolean;
+  pre_restore_snapshot_id: string | null;
+  /** Files restored (files backups). */
+  files?: number;
+  database?: DatabaseRestoreResult;
+}
+
+export interface CleanupOptions extends CleanupRequest {
+  dryRun?: boolean;
+  confirm?: boolean;
+}
+
+export interface Hoard {
+  /** The config file in use, or null. */
+  readonly configFile: string | null;
+  /** The configured source names. */
+  readonly sources: string[];
+  backup(req?: BackupRequest): Promise<BackupOutcome>;
+  list(query?: BackupQuery): Promise<BackupRecord[]>;
+  info(ref: string): Promise<BackupRecord>;
+  restore(req: RestoreRequest): Promise<RestoreOutcome>;
+  status(): Promise<StatusReport>;
+  delete(ref: string, o?: { confirm?: boolean }): Promise<BackupRecord>;
+  cleanup(o?: CleanupOptions): Promise<CleanupPlan & { dry_run: boolean }>;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends keyof HoardEvents>(event: E, listener: (e: HoardEvents[E]) => void): () => void;
+}
+
+function refuse(environment: string, action: string): HoardError {
+  return new HoardError('usage', `refusing to ${action} in the protected environment ${environment}; nothing was changed`, { hint: 'pass confirm: true once the target is checked' });
+}
+
+/** Opens a project. Kind "config" for a bad hoard.yaml; the repository is opened per call. */
+export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
+  const vars = { ...(o.vars ?? process.env), ...(o.password !== undefined ? { HOARD_PASSWORD: o.password } : {}) };
+  const env: Env = { vars, clock: o.clock ?? systemClock, cwd: o.cwd ?? process.cwd(), isTTY: false };
+  const project: Project = await loadProject(env, { config: o.config, repo: o.repository, environment: o.environment });
+  const emitter = new EventEmitter();
+  const emit = <E extends keyof HoardEvents>(e: E, v: HoardEvents[E]) => { emitter.emit(e, v); };
+  const report = (e: HoardEvent) => emit('progress', e);
+  const who = identity(env);
+  const info = (): SnapshotInfo => ({ hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, programVersion: o.programVersion ?? 'hoard' });
+
+  async function withRepo<T>(exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>, index = true): Promise<T> {
+    const repo = await openFromEnv(env, { project, index });
+    try {
+      return await withLock(env, repo, exclusive, async () => work(repo, (await listSnapshots(repo)).snapshots));
+    } finally {
+      await repo.close();
+    }
+  }
+
+  return {
+    configFile: project.loaded?.file ?? null,
+    sources: Object.keys(project.config.sources ?? {}),
+    on(event, listener) {
+      emitter.on(event, listener as (e: unknown) => void);
+      return () => { emitter.off(event, listener as (e: unknown) => void); };
+    },
+
+    async backup(req = {}) {
+      const targets = planBackups(project, { names: req.sources ?? [], kind: req.kind, retentionDays: req.retentionDays });
+      const out: BackupOutcome = { created: [], failed: [] };
+      await withRepo(false, async (repo) => {
+        for (const t of targets) {
+          emit('backup.started', { source: t.source, kind: t.kind, environment: t.environment ?? null });
+          try {
+            const r = await backupSource(project, repo, t, { label: req.label, reason: req.reason, description: req.description }, { clock: env.clock, info: info(), report, signal: req.signal });
+            const backup = toRecord({ id: r.snapshotId!, snapshot: r.snapshot, timeMs: env.clock.now() });
+            out.created.push(backup);
+            emit('backup.created', { source: t.source, backup });
+          } catch (e) {
+            const error = isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
+            out.failed.push({ source: t.source, error });
+            emit('backup.failed', { source: t.source, error });
+            if (req.signal?.aborted) throw error;
+          }
+        }
+      });
+      return out;
+    },
+
+    async list(query = {}) {
+      return withRepo(false, async (_r, list) => queryBackups(list, query, env.clock.now()).map(toRecord), false);
+    },
+
+    async info(ref) {
+      return withRepo(false, async (_r, list) => toRecord(chooseSnapshot(list, { ref }, env.clock.now())), false);
+    },
+
+    async status() {
+      const repo = await openFromEnv(env, { project, index: false });
+      try {
+        return await projectStatus(project, repo, env, project.settings.repository?.value.url ?? '');
+      } finally {
+        await repo.close();
+      }
+    },
+
+    async restore(req) {
+      return withRepo(false, async (repo, list) => {
+        const s = chooseSnapshot(list, req, env.clock.now());
+        const backup = toRecord(s);
+        const prot = protectedRestoreEnvironment(project, s);
+        emit('restore.started', { id: s.id, target: req.target ?? null });
+        try {
+          if ((s.snapshot.hoard as { database?: unknown } | undefined)?.database) {
+            const target = req.target ? parseDatabaseUrl(req.target) : await configuredTarget(project, s);
+            const r = await restoreDatabase(repo, {
+              snapshot: s, target, targetDb: req.targetDb, dryRun: req.dryRun, confirmed: req.confirm === true, protectedEnvironment: prot,
+            }, { clock: env.clock, info: info(), report, signal: req.signal });
+            const done = { backup, target: r.plan.target, dry_run: r.dry_run, pre_restore_snapshot_id: r.pre_restore_snapshot_id, database: r };
+            if (!r.dry_run) emit('restore.completed', { id: s.id, target: r.plan.target, pre_restore_snapshot_id: r.pre_restore_snapshot_id });
+            return done;
+          }
+          if (!req.target) throw new HoardError('usage', 'restoring files needs a target folder', { hint: 'pass target: "/path/to/folder"' });
+          if (req.dryRun) return { backup, target: req.target, dry_run: true, pre_restore_snapshot_id: null };
+          if (prot && !req.confirm) throw refuse(prot, `restore backup ${backup.short_id}`);
+          const sum = await restoreTree(repo, s.snapshot.tree, { target: req.target, signal: req.signal, report, workers: restoreWorkers() });
+          if (sum.errors.length) throw new HoardError(sum.errors.some((e) => e.kind === 'corrupt') ? 'corrupt' : 'io', `${sum.errors.length} item(s) could not be restored: ${sum.errors[0].message}`);
+          emit('restore.completed', { id: s.id, target: req.target, pre_restore_snapshot_id: null });
+          return { backup, target: req.target, dry_run: false, pre_restore_snapshot_id: null, files: sum.files };
+        } catch (e) {
+          const error = isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
+          emit('restore.failed', { id: s.id, error });
+          throw error;
+        }
+      });
+    },
+
+    async delete(ref, d = {}) {
+      return withRepo(true, async (repo, list) => {
+        const r = toRecord(chooseSnapshot(list, { ref }, env.clock.now()));
+        if (r.pinned) throw new HoardError('usage', `backup ${r.short_id} is pinned; nothing was deleted`, { hint: 'unpin it first' });
+        const prot = protectedAmong(project, [r])[0];
+        if (prot && !d.confirm) throw refuse(prot.environment, `delete backup ${r.short_id}`);
+        await removeSnapshot(repo, r.id);
+        return r;
+      }, false);
+    },
+
+    async cleanup(c = {}) {
+      return withRepo(c.dryRun !== true, async (repo, list) => {
+        const plan = planCleanup(list, c, env.clock.now());
+        if (!c.dryRun) {
+          const prot = protectedAmong(project, plan.remove)[0];
+          if (prot && !c.confirm) throw refuse(prot.environment, `remove ${prot.count} backup(s)`);
+          for (const r of plan.remove) await removeSnapshot(repo, r.id);
+        }
+        emit('cleanup.completed', { deleted: plan.remove, dry_run: c.dryRun === true });
+        return { ...plan, dry_run: c.dryRun === true };
+      }, false);
+    },
+  };
+}
