@@ -10,7 +10,8 @@ import { backupDatabase, databaseName } from './database-backup.js';
 import { restoreDatabase } from './database-restore.js';
 
 export interface MigrationRequest {
-  connections: Connection[];
+  /** The databases the migration changes, with their hoard.yaml source names when they have one. */
+  targets: { connection: Connection; source?: string }[];
   command: string[];
   /** Restore the databases when the command fails (default); false prints the restore commands. */
   restoreOnFailure: boolean;
@@ -45,11 +46,11 @@ export const runInherited: CommandRunner = (argv, signal) => new Promise((resolv
 /** Snapshot, run, and on failure restore (under a shared lock); then call recordMigration. */
 export async function guardMigration(repo: Repository, req: MigrationRequest, o: BackupOptions, run: CommandRunner): Promise<MigrationOutcome> {
   if (!req.command.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
-  if (!req.connections.length) throw new HoardError('usage', 'migrate needs at least one --db', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- CMD' });
+  if (!req.targets.length) throw new HoardError('usage', 'migrate needs at least one database', { hint: 'give --db URL, --source NAME, or define database sources in hoard.yaml' });
   const shown = req.command.map(redactUrl).join(' ');
   const taken: { c: Connection; entry: SnapshotEntry }[] = [];
-  for (const c of req.connections) {
-    const r = await backupDatabase(repo, { connection: c, kind: 'pre-migration', reason: `before: ${shown}`, label: req.label, environment: req.environment, source: databaseName(c) }, o);
+  for (const { connection: c, source } of req.targets) {
+    const r = await backupDatabase(repo, { connection: c, kind: 'pre-migration', reason: `before: ${shown}`, label: req.label, environment: req.environment, source: source ?? databaseName(c) }, o);
     taken.push({ c, entry: { id: r.snapshotId!, snapshot: r.snapshot } as SnapshotEntry });
   }
   const code = await run(req.command, o.signal);

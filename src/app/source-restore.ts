@@ -1,7 +1,8 @@
-/** Where a database snapshot of a hoard.yaml source goes back to by default: that source, as configured now. */
+/** hoard.yaml's database sources as connections: where a source's snapshot goes back to, what `migrate` guards. */
 import * as path from 'node:path';
 import type { SnapshotEntry } from '../core/index.js';
 import { type Connection, parseDatabaseUrl } from '../databases/index.js';
+import { HoardError } from '../core/index.js';
 import { type Project, projectSecret } from './project.js';
 import { toRecord } from './snapshot-view.js';
 
@@ -14,7 +15,22 @@ export async function configuredTarget(p: Project, s: SnapshotEntry): Promise<Co
   const r = toRecord(s);
   const cfg = r.source ? p.config.sources?.[r.source] : undefined;
   if (!cfg || cfg.type === 'files') return undefined;
-  if (cfg.type === 'sqlite') return r.engine === 'sqlite' ? { engine: 'sqlite', path: path.resolve(p.dir, cfg.path) } : undefined;
-  const c = parseDatabaseUrl(await projectSecret(p, cfg.url, ['sources', r.source!, 'url']));
+  const c = await sourceConnection(p, r.source!);
   return c.engine === r.engine ? c : undefined;
+}
+
+/** The connection of a configured database source; kind "usage" when it is unknown or holds files. */
+export async function sourceConnection(p: Project, name: string): Promise<Connection> {
+  const cfg = p.config.sources?.[name];
+  if (!cfg || cfg.type === 'files') {
+    const dbs = Object.entries(p.config.sources ?? {}).filter(([, s]) => s.type !== 'files').map(([n]) => n);
+    throw new HoardError('usage', `${name} is not a database source of ${p.loaded?.file ?? 'hoard.yaml'}`, { hint: dbs.length ? `database sources: ${dbs.join(', ')}` : 'define one under sources:' });
+  }
+  if (cfg.type === 'sqlite') return { engine: 'sqlite', path: path.resolve(p.dir, cfg.path) };
+  return parseDatabaseUrl(await projectSecret(p, cfg.url, ['sources', name, 'url']));
+}
+
+/** Every database source of the project, by name. */
+export function databaseSources(p: Project): string[] {
+  return Object.entries(p.config.sources ?? {}).filter(([, s]) => s.type !== 'files').map(([n]) => n);
 }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
-import { hoard } from '../helpers/services.js';
+import { hoard, tempDir } from '../helpers/services.js';
+import { CLEAN_ENV } from '../helpers/project.js';
 import { repo, snapshots } from './conformance.js';
 
 function tables(file: string): string[] {
@@ -48,6 +49,24 @@ describe('hoard migrate', () => {
     const back = await hoard(['restore', cmd[1], '--target', cmd[2]], { env });
     assert.equal(back.code, 0, back.stderr);
     assert.deepEqual(tables(file), ['orders', 'users'], 'the printed command restores');
+  });
+
+  it('with hoard.yaml: no --db guards every database source, recorded under its source name', async (t) => {
+    const dir = await tempDir(t, 'hoard-migrate-project-');
+    const file = path.join(dir, 'app.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY);');
+    db.close();
+    assert.equal((await hoard(['init', '--yes', '--no-backup'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    const bad = await hoard(['migrate', '--', 'sh', '-c', 'sqlite3 app.db "DROP TABLE users" && exit 4'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stdout, /pre-migration snapshot [0-9a-f]{8} of sqlite:.*app\.db/);
+    assert.deepEqual(tables(file), ['users'], 'restored');
+    const list = JSON.parse((await hoard(['list', '--json', '--kind', 'pre-migration'], { cwd: dir, env: CLEAN_ENV })).stdout);
+    assert.deepEqual(list.map((r: { source: string }) => r.source), ['app']);
+    const unknown = await hoard(['migrate', '--source', 'nope', '--', 'true'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /nope is not a database source of .*hoard\.yaml/);
   });
 
   it('PostgreSQL: a failing migration command is rolled back', async (t) => {

@@ -1,32 +1,46 @@
 /** `hoard migrate`: pre-migration snapshots, the migration command, and a restore if it fails. */
 import { HoardError } from '../../core/errors.js';
 import { listSnapshots } from '../../core/repository/snapshots.js';
-import { guardMigration, recordMigration, runInherited } from '../../app/migrate.js';
+import { type MigrationRequest, guardMigration, recordMigration, runInherited } from '../../app/migrate.js';
+import { databaseSources, sourceConnection } from '../../app/source-restore.js';
 import { withLock } from '../../app/repository-access.js';
 import { openRepo } from '../repo.js';
-import type { Command } from '../context.js';
+import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { backupOptions, connectionFrom, labelsFrom } from './database.js';
 
+/** --db URLs, --source names, or (neither) every database source of hoard.yaml. */
+async function migrationTargets(ctx: CommandContext): Promise<MigrationRequest['targets']> {
+  const f = ctx.args.flags;
+  const urls = ((f.db as string[] | undefined) ?? []).map((d) => ({ connection: connectionFrom(ctx, d) }));
+  let names = (f.source as string[] | undefined) ?? [];
+  const p = await ctx.project();
+  if (!urls.length && !names.length) names = databaseSources(p);
+  const named = [];
+  for (const source of names) named.push({ connection: await sourceConnection(p, source), source });
+  return [...urls, ...named];
+}
+
 export const migrateCommand: Command = {
   name: 'migrate', summary: 'snapshot databases, run a migration, restore them if it fails',
-  usage: 'hoard migrate --db URL|env:VAR [--db …] [--no-restore] -- CMD ARGS...',
+  usage: 'hoard migrate [--db URL|env:VAR]... [--source NAME]... [--no-restore] -- CMD ARGS...\n       (neither --db nor --source: every database source of hoard.yaml)',
   flags: {
     db: { type: 'list', help: 'a database the migration changes (repeatable): URL, sqlite:PATH or env:VAR' },
+    source: { type: 'list', help: 'a database source of hoard.yaml the migration changes (repeatable)' },
     'no-restore': { type: 'boolean', help: 'when the command fails, print the restore command instead of restoring' },
     label: { type: 'string', help: 'label for the pre-migration snapshots' },
     environment: { type: 'string', help: 'dev, staging, production or any name (default $HOARD_ENVIRONMENT)' },
   },
   async run(ctx) {
     const f = ctx.args.flags;
-    const dbs = ((f.db as string[] | undefined) ?? []).map((d) => connectionFrom(ctx, d));
     if (!ctx.args.rest.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
+    const targets = await migrationTargets(ctx);
     const repo = await openRepo(ctx, { signal: ctx.signal });
     try {
       const labels = labelsFrom(ctx);
       const out = await withLock(ctx.env, repo, false, async () => {
         await listSnapshots(repo, ctx.signal);
-        return guardMigration(repo, { connections: dbs, command: ctx.args.rest, restoreOnFailure: f['no-restore'] !== true, label: labels.label, environment: labels.environment },
+        return guardMigration(repo, { targets, command: ctx.args.rest, restoreOnFailure: f['no-restore'] !== true, label: labels.label, environment: labels.environment },
           backupOptions(ctx, { dryRun: false }), runInherited);
       });
       await withLock(ctx.env, repo, true, () => recordMigration(repo, out), 30_000);
