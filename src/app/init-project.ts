@@ -33,7 +33,8 @@ export interface InitResult {
   passwordFile: string;
   createdRepository: boolean;
   gitignored: boolean;
-  backups: { source: string; ok: boolean; snapshot_id: string | null; size: number | null; error?: string; hint?: string }[];
+  /** The first backups; `skipped` when the source's URL reference is not set yet (not a failure). */
+  backups: { source: string; ok: boolean; skipped?: boolean; snapshot_id: string | null; size: number | null; error?: string; hint?: string }[];
   check: Pick<CheckSummary, 'errors' | 'snapshots' | 'packs'> | null;
 }
 
@@ -86,7 +87,8 @@ export async function initProject(env: Env, req: InitRequest, o: Pick<BackupOpti
         result.backups.push({ source: t.source, ok: true, snapshot_id: r.snapshotId ?? null, size: (r.snapshot.hoard as { size?: { dump_bytes?: number } })?.size?.dump_bytes ?? r.stats.total_bytes_processed });
       } catch (e) {
         if (o.signal?.aborted || !isHoardError(e)) throw e;
-        result.backups.push({ source: t.source, ok: false, snapshot_id: null, size: null, error: e.message, hint: e.hint });
+        const skipped = e.kind === 'config'; // e.g. a docker-compose database whose URL variable is still to be set
+        result.backups.push({ source: t.source, ok: false, skipped, snapshot_id: null, size: null, error: e.message, hint: e.hint });
       }
     }
     const chk = await withLock(env, repo, false, () => checkRepository(repo, { signal: o.signal }));

@@ -99,7 +99,7 @@ async function fromPrompts(ctx: CommandContext, found: Candidate[], q: Prompter)
 }
 
 function report(ctx: CommandContext, r: InitResult, req: Omit<InitRequest, 'dir'>, found: Candidate[]): number {
-  const failed = r.backups.filter((b) => !b.ok);
+  const failed = r.backups.filter((b) => !b.ok && !b.skipped);
   if (ctx.json) {
     ctx.out(JSON.stringify({ message_type: 'initialized', status: failed.length ? 'partial' : 'success', config: r.configFile, repository: r.repository, password_file: r.passwordFile, created_repository: r.createdRepository, detected: found, sources: Object.keys(req.sources), backups: r.backups, check: r.check }));
     return failed.length ? EXIT.failure : 0;
@@ -109,7 +109,10 @@ function report(ctx: CommandContext, r: InitResult, req: Omit<InitRequest, 'dir'
   ctx.out(`${r.createdRepository ? 'created' : 'using'} the repository ${rel(r.repository.replace(/^local:/, ''))}; its password is in ${rel(r.passwordFile)} (mode 0600)`);
   ctx.out('  KEEP A COPY OF THAT PASSWORD FILE SOMEWHERE ELSE: without it these backups cannot be read.');
   if (r.gitignored) ctx.out('added .hoard/ to .gitignore');
-  for (const b of r.backups) ctx.out(b.ok ? `first backup of ${b.source}: snapshot ${b.snapshot_id!.slice(0, 8)} (${size(b.size)})` : `first backup of ${b.source} FAILED: ${b.error}${b.hint ? `\n  ${b.hint}` : ''}`);
+  for (const b of r.backups) {
+    if (b.ok) ctx.out(`first backup of ${b.source}: snapshot ${b.snapshot_id!.slice(0, 8)} (${size(b.size)})`);
+    else ctx.out(`first backup of ${b.source} ${b.skipped ? 'skipped' : 'FAILED'}: ${b.error}${b.hint ? `\n  ${b.hint}` : ''}`);
+  }
   if (r.check) ctx.out(r.check.errors.length ? `check: ${r.check.errors.length} error(s): ${r.check.errors[0]}` : `check: ${r.check.snapshots} snapshot(s), no errors`);
   for (const c of found.filter((x) => x.todo && req.sources[x.name])) ctx.out(`to do: ${c.todo}`);
   ctx.out('');
