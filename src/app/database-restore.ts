@@ -107,7 +107,7 @@ export async function restoreDatabase(repo: Repository, req: DatabaseRestoreRequ
   if (req.dryRun) return { plan, dry_run: true, pre_restore_snapshot_id: null, duration_ms: o.clock.now() - started };
   if (plan.target_exists && req.protectedEnvironment && !req.confirmed) {
     if (req.confirm) await req.confirm(plan);
-    else throw new HoardError('usage', `${plan.target} holds data and the ${req.protectedEnvironment} environment is protected; nothing was changed`, { hint: 'check the target, then run again with --yes' });
+    else throw new HoardError('usage', `${plan.target} holds data and the ${req.protectedEnvironment} environment is protected; nothing was changed`, { hint: 'check the target, then confirm: --yes (CLI) or confirm: true (library)' });
   }
   let pre: string | null = null;
   if (plan.target_exists) {

@@ -184,7 +184,7 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
         const s = chooseSnapshot(list, req, env.clock.now());
         const backup = toRecord(s);
         const prot = protectedRestoreEnvironment(project, s);
-        emit('restore.started', { id: s.id, target: req.target ?? null });
+        if (!req.dryRun) emit('restore.started', { id: s.id, target: req.target ?? null });
         try {
           if ((s.snapshot.hoard as { database?: unknown } | undefined)?.database) {
             const target = req.target ? parseDatabaseUrl(req.target) : await configuredTarget(project, s);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { decompress } from 'zstd-napi';
 import { ROOT, hoard, needRestic, restic, tempDir } from '../helpers/services.js';
 import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
 import { CLEAN_ENV } from '../helpers/project.js';
@@ -140,6 +141,10 @@ describe('project CLI end to end', () => {
     assert.equal(dump.code, 0, dump.stderr);
     const gz = await readFile(path.join(dir, 'app.db.gz'));
     assert.deepEqual(gunzipSync(gz).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
+    const z = await cli(['dump', 'latest', '--source', 'app', '--zstd', '--output', 'copy.zst', '--json']);
+    assert.equal(z.code, 0, z.stderr);
+    assert.equal(JSON.parse(z.stdout).filename, 'copy.zst');
+    assert.deepEqual(decompress(await readFile(path.join(dir, 'copy.zst'))), gunzipSync(gz));
     const again = await cli(['dump', 'latest', '--source', 'app', '--gzip']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists; nothing was written/);
