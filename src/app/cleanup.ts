@@ -6,7 +6,7 @@
  * --older-than N removes what is more than N days old. The full retention engine (keep-daily,
  * GFS, per-kind rules) and prune build on this in the retention issue.
  */
-import type { SnapshotEntry } from '../core/index.js';
+import { type Repository, type SnapshotEntry, exclusiveBytes } from '../core/index.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 
 export interface CleanupRequest {
@@ -50,4 +50,14 @@ export function planCleanup(list: SnapshotEntry[], req: CleanupRequest, nowMs: n
     return { record: r, remove: false, reason: r.expires_at ? `expires ${r.expires_at.slice(0, 10)}` : 'no expiry' };
   });
   return { decisions, remove: decisions.filter((d) => d.remove).map((d) => d.record), applied: { expired, older_than_days: req.olderThanDays ?? null } };
+}
+
+/**
+ * Stored bytes that a prune frees once the snapshots with `removeIds` are gone: the data only they
+ * use (shared data stays). Needs the repository's index loaded; reads every snapshot's trees.
+ */
+export async function sizeFreed(repo: Repository, all: SnapshotEntry[], removeIds: Set<string>, signal?: AbortSignal): Promise<number> {
+  const removed = all.filter((e) => removeIds.has(e.id)).map((e) => e.snapshot.tree);
+  const kept = all.filter((e) => !removeIds.has(e.id)).map((e) => e.snapshot.tree);
+  return exclusiveBytes(repo, removed, kept, signal);
 }

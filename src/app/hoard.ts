@@ -17,7 +17,7 @@ import { type RunLabels, backupSource, planBackups } from './source-backup.js';
 import { type DatabaseRestoreResult, restoreDatabase } from './database-restore.js';
 import { configuredTarget } from './source-restore.js';
 import { type StatusReport, projectStatus } from './status.js';
-import { type CleanupPlan, type CleanupRequest, planCleanup } from './cleanup.js';
+import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from './cleanup.js';
 import { protectedAmong, protectedRestoreEnvironment } from './protection.js';
 import { parseDatabaseUrl } from '../databases/index.js';
 
@@ -103,7 +103,8 @@ export interface Hoard {
   restore(req: RestoreRequest): Promise<RestoreOutcome>;
   status(): Promise<StatusReport>;
   delete(ref: string, o?: { confirm?: boolean }): Promise<BackupRecord>;
-  cleanup(o?: CleanupOptions): Promise<CleanupPlan & { dry_run: boolean }>;
+  /** The plan and, as total_size_freed, the stored bytes a prune reclaims once the removed snapshots are gone. */
+  cleanup(o?: CleanupOptions): Promise<CleanupPlan & { dry_run: boolean; total_size_freed: number }>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends keyof HoardEvents>(event: E, listener: (e: HoardEvents[E]) => void): () => void;
 }
@@ -224,14 +225,15 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     async cleanup(c = {}) {
       return withRepo(c.dryRun !== true, async (repo, list) => {
         const plan = planCleanup(list, c, env.clock.now());
+        const freed = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)));
         if (!c.dryRun) {
           const prot = protectedAmong(project, plan.remove)[0];
           if (prot && !c.confirm) throw refuse(prot.environment, `remove ${prot.count} backup(s)`);
           for (const r of plan.remove) await removeSnapshot(repo, r.id);
         }
         emit('cleanup.completed', { deleted: plan.remove, dry_run: c.dryRun === true });
-        return { ...plan, dry_run: c.dryRun === true };
-      }, false);
+        return { ...plan, dry_run: c.dryRun === true, total_size_freed: freed };
+      });
     },
   };
 }

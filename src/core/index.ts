@@ -20,3 +20,4 @@ export { checkRepository, type CheckOptions, type CheckSummary } from './check/c
 export type { Snapshot } from './format/snapshot.js';
 export type { TreeNode } from './format/tree.js';
 export type { CompressionMode } from './format/compression.js';
+export { reachableBlobs, exclusiveBytes } from './prune/usage.js';

@@ -133,6 +133,7 @@ describe('project CLI end to end', () => {
     const plan = JSON.parse(cl.stdout);
     assert.equal(plan.dry_run, true);
     assert.ok(plan.deleted_count > 0);
+    assert.ok(Number.isInteger(plan.total_size_freed) && plan.total_size_freed >= 0);
     assert.ok(plan.decisions.some((d: { reason: string }) => /newest backup of its source/.test(d.reason)));
     assert.equal(await count(), 10, 'a dry run removes nothing');
 

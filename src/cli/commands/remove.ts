@@ -1,6 +1,6 @@
 /** `hoard delete ID` and `hoard cleanup`: snapshots removed under an exclusive lock, protected environments confirmed first. */
 import { HoardError, type Repository, type SnapshotEntry, listSnapshots, removeSnapshot } from '../../core/index.js';
-import { type CleanupPlan, planCleanup } from '../../app/cleanup.js';
+import { type CleanupPlan, planCleanup, sizeFreed } from '../../app/cleanup.js';
 import { chooseSnapshot } from '../../app/select.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
 import { protectedAmong } from '../../app/protection.js';
@@ -11,11 +11,12 @@ import { openRepo } from '../repo.js';
 import { confirmProtected } from '../prompt.js';
 import { paint, size, table, when } from '../render.js';
 
-const PRUNE_NOTE = 'the data they alone used stays in the repository until a prune';
+/** What deleting means for space until prune exists (retention issue). */
+const pruneNote = (bytes: number) => `${size(bytes)} of data only they used stays in the repository until a prune (\`restic prune\` works)`;
 
 /** Runs `work` with the snapshot list under a lock, exclusive unless only reading (nobody backs up while snapshots go). */
 async function locked<T>(ctx: CommandContext, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>): Promise<T> {
-  const repo = await openRepo(ctx, { index: false });
+  const repo = await openRepo(ctx);
   try {
     return await withLock(ctx.env, repo, exclusive, async () => work(repo, (await listSnapshots(repo, ctx.signal)).snapshots));
   } finally {
@@ -41,21 +42,22 @@ export const deleteCommand: Command = {
       const r = toRecord(s);
       if (r.pinned) throw new HoardError('usage', `backup ${r.short_id} is pinned; nothing was deleted`, { hint: `unpin it first (hoard unpin ${r.short_id})` });
       await confirmAll(ctx, [r], 'delete');
+      const freed = await sizeFreed(repo, list, new Set([s.id]), ctx.signal);
       await removeSnapshot(repo, s.id);
-      return r;
+      return { r, freed };
     });
-    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', deleted_count: 1, deleted: [gone], total_size_freed: null }));
-    else ctx.out(`deleted backup ${gone.short_id} (${gone.source ?? gone.paths.join(' ')}, ${when(gone.created_ms)}); ${PRUNE_NOTE}`);
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', deleted_count: 1, deleted: [gone.r], total_size_freed: gone.freed, pruned: false }));
+    else ctx.out(`deleted backup ${gone.r.short_id} (${gone.r.source ?? gone.r.paths.join(' ')}, ${when(gone.r.created_ms)}); ${pruneNote(gone.freed)}`);
     return 0;
   },
 };
 
-function render(ctx: CommandContext, plan: CleanupPlan, dry: boolean): void {
+function render(ctx: CommandContext, plan: CleanupPlan & { freed: number }, dry: boolean): void {
   const removed = plan.remove;
   if (ctx.json) {
     ctx.out(JSON.stringify({
       message_type: 'summary', status: 'success', dry_run: dry, deleted_count: removed.length, deleted: removed,
-      total_size_freed: null, retention: plan.applied, decisions: plan.decisions.map((d) => ({ id: d.record.id, remove: d.remove, reason: d.reason })),
+      total_size_freed: plan.freed, pruned: false, retention: plan.applied, decisions: plan.decisions.map((d) => ({ id: d.record.id, remove: d.remove, reason: d.reason })),
     }));
     return;
   }
@@ -66,7 +68,7 @@ function render(ctx: CommandContext, plan: CleanupPlan, dry: boolean): void {
   }
   const n = removed.length;
   if (!n) ctx.out('nothing to clean up');
-  else ctx.out(dry ? `dry run: ${n} backup${n === 1 ? '' : 's'} would be removed; nothing was changed` : `removed ${n} backup${n === 1 ? '' : 's'}; ${PRUNE_NOTE}`);
+  else ctx.out(dry ? `dry run: ${n} backup${n === 1 ? '' : 's'} would be removed, ${size(plan.freed)} of data only they use; nothing was changed` : `removed ${n} backup${n === 1 ? '' : 's'}; ${pruneNote(plan.freed)}`);
 }
 
 export const cleanupCommand: Command = {
@@ -86,10 +88,11 @@ export const cleanupCommand: Command = {
     const dry = f['dry-run'] === true;
     const plan = await locked(ctx, !dry, async (repo, list) => {
       const pl = planCleanup(list, req, ctx.env.clock.now());
-      if (dry || !pl.remove.length) return pl;
+      const freed = await sizeFreed(repo, list, new Set(pl.remove.map((r) => r.id)), ctx.signal);
+      if (dry || !pl.remove.length) return { ...pl, freed };
       await confirmAll(ctx, pl.remove, 'remove');
       for (const r of pl.remove) await removeSnapshot(repo, r.id);
-      return pl;
+      return { ...pl, freed };
     });
     render(ctx, plan, dry);
     return 0;
