@@ -5,10 +5,11 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, hoard } from '../helpers/services.js';
+import { CLI, ROOT, hoard } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 
 let dir = '';
@@ -95,6 +96,14 @@ describe('bad input', () => {
     assert.match(JSON.parse(yes.stdout).pre_restore_snapshot_id, /^[0-9a-f]{64}$/);
   });
 
+  it('init in a project that has hoard.yaml changes nothing', async () => {
+    const before = await readFile(path.join(dir, 'hoard.yaml'), 'utf8');
+    const r = await cli(['init', '--yes']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /hoard\.yaml already exists; nothing was changed/);
+    assert.equal(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'), before);
+  });
+
   it('a missing, unreadable or newer config is a clear error (exit 1)', async () => {
     const missing = await cli(['list', '--config', 'nope.yaml']);
     assert.equal(missing.code, 1);
@@ -139,6 +148,26 @@ describe('bad input', () => {
     const b = await cli(['backup', 'shop', '--config', f]);
     assert.equal(b.code, 1);
     assert.match(b.stderr, /secret\.yaml:6 sources\.shop\.url: the variable SHOP_DATABASE_URL is not set/);
+  });
+
+  it('status warns about a stale lock (a killed backup) and a source never backed up; unlock clears it', async () => {
+    const f = path.join(dir, 'status.yaml');
+    await writeFile(f, 'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  app: { type: sqlite, path: app.db }\n  later: { type: sqlite, path: later.db }\n');
+    const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'x', '--config', f], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.write(Buffer.alloc(1 << 16));
+    const locks = path.join(dir, '.hoard', 'repo', 'locks');
+    for (let i = 0; i < 200 && !(await readdir(locks)).length; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const st = JSON.parse((await cli(['status', '--json', '--config', f])).stdout);
+    assert.equal(st.locks.stale, 1);
+    assert.ok(st.warnings.some((w: string) => /1 stale lock\(s\) in the repository: run `hoard unlock`/.test(w)), st.warnings.join('; '));
+    assert.ok(st.warnings.some((w: string) => /later has never been backed up: run `hoard backup later`/.test(w)));
+    const text = await cli(['status', '--config', f]);
+    assert.match(text.stdout, /^later\s+sqlite\s+never/m);
+    assert.match(text.stdout, /warning: 1 stale lock/);
+    assert.equal((await cli(['unlock', '--config', f])).code, 0);
+    assert.equal(JSON.parse((await cli(['status', '--json', '--config', f])).stdout).locks.total, 0);
   });
 
   it('precedence: flags > HOARD_* > hoard.yaml > defaults', async () => {

@@ -1,7 +1,8 @@
 /** Commands that check or change the repository: check, forget, unlock, key. */
 import { HoardError } from '../../core/errors.js';
 import { checkRepository } from '../../core/check/check.js';
-import { findSnapshot, listSnapshots, removeSnapshot } from '../../core/repository/snapshots.js';
+import { listSnapshots, removeSnapshot } from '../../core/repository/snapshots.js';
+import { chooseSnapshot } from '../../app/select.js';
 import { removeLocks } from '../../core/repository/locks.js';
 import { addKey, listKeys, removeKey } from '../../core/repository/open.js';
 import { identity, lockOwner, resolvePassword } from '../../app/environment.js';
@@ -49,7 +50,7 @@ export const forgetCommand: Command = {
     const repo = await openRepo(ctx, { index: false });
     const removed = await withLock(ctx.env, repo, true, async () => {
       const list = (await listSnapshots(repo, ctx.signal)).snapshots;
-      const ids = ctx.args.positionals.map((r) => findSnapshot(list, r).id);
+      const ids = ctx.args.positionals.map((r) => chooseSnapshot(list, { ref: r }, ctx.env.clock.now()).id);
       for (const id of ids) await removeSnapshot(repo, id);
       return ids;
     });
