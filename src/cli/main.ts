@@ -18,10 +18,11 @@ import { migrateCommand } from './commands/migrate.js';
 import { infoCommand, listCommand } from './commands/list.js';
 import { statusCommand } from './commands/status.js';
 import { configCommand } from './commands/config.js';
+import { pruneCommand } from './commands/prune.js';
 import { cleanupCommand, deleteCommand } from './commands/remove.js';
 
 const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, dumpCommand, configCommand,
-  snapshotsCommand, lsCommand, checkCommand, forgetCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
+  snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {
   return [`hoard ${VERSION}: backups of databases and files in a restic-compatible repository`, '', 'Usage: hoard COMMAND [flags]', '', 'Commands:',

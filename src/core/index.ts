@@ -21,3 +21,5 @@ export type { Snapshot } from './format/snapshot.js';
 export type { TreeNode } from './format/tree.js';
 export type { CompressionMode } from './format/compression.js';
 export { reachableBlobs, exclusiveBytes } from './prune/usage.js';
+export { planPrune, executePrune, type PrunePlan, type PruneSummary, type PruneOptions } from './prune/prune.js';
+export { createFaultyBackend, type FaultyBackend } from './storage/faulty.js';

@@ -28,6 +28,8 @@ export interface LockOptions {
   refreshMs?: number;
   /** Keep retrying a conflicting lock for this long before failing with kind "locked". */
   retryMs?: number;
+  /** Called once, naming the holder, when a conflicting lock makes it wait (only with retryMs). */
+  onWait?(holder: string): void;
   sleep?(ms: number): Promise<void>;
 }
 
@@ -89,8 +91,10 @@ async function conflict(repo: Repository, exclusive: boolean, ownId?: string): P
 export async function acquireLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<HeldLock> {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const deadline = o.clock.now() + (o.retryMs ?? 0);
+  let told = false;
   for (;;) {
     const c = await conflict(repo, exclusive);
+    if (c && !told && (o.retryMs ?? 0) > 0) { told = true; o.onWait?.(describe(c)); }
     if (!c) {
       const id = await writeLock(repo, exclusive, o);
       await sleep(o.settleMs ?? 200);

@@ -122,6 +122,23 @@ export class Repository {
     return true;
   }
 
+  /**
+   * Copies a stored blob, verified first, into a new pack although the index already has it (prune's
+   * repack). The sealed bytes are copied as they are: no re-encryption. Kind "corrupt" when the blob
+   * fails to verify (nothing damaged is ever copied).
+   */
+  async copyBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<void> {
+    if (this.uploadError) throw this.uploadError;
+    const { stored, loc } = await this.loadStoredBlob(type, id, signal);
+    try {
+      decodeBlob(this.key, stored, id, loc.uncompressedLength);
+    } catch (e) {
+      throw blobDamage(loc.pack, id, e);
+    }
+    const w = this.writers[type];
+    if (w.add(id, { sealed: stored, uncompressedLength: loc.uncompressedLength })) await this.upload(w.finish());
+  }
+
   /** Uploads a finished pack; waits while too many uploads run (backpressure). */
   private async upload(p: FinishedPack): Promise<void> {
     while (this.uploads.size >= this.maxUploads) await Promise.race(this.uploads);

@@ -1,0 +1,19 @@
+/** Prune as a use case: under an exclusive lock, plan, then (unless dry-run) carry the plan out. */
+import { type PruneOptions, type PrunePlan, type PruneSummary, type Repository, executePrune, planPrune } from '../core/index.js';
+import type { Env } from './environment.js';
+import { withLock } from './repository-access.js';
+
+export interface PruneRequest extends PruneOptions {
+  dryRun?: boolean;
+  /** Keep retrying a conflicting lock this long (ms) before failing with kind "locked". */
+  retryLockMs?: number;
+  onLockWait?: (holder: string) => void;
+}
+
+/** The plan (dry-run) or the summary of a prune. The repository must have its index loaded. */
+export async function pruneRepository(env: Env, repo: Repository, req: PruneRequest): Promise<PrunePlan | PruneSummary> {
+  return withLock(env, repo, true, async () => {
+    const plan = await planPrune(repo, req);
+    return req.dryRun ? plan : executePrune(repo, plan, req);
+  }, req.retryLockMs ?? 0, req.onLockWait);
+}

@@ -1,0 +1,55 @@
+/** `hoard prune`: delete data no snapshot uses, under an exclusive lock; `--dry-run` prints the plan. */
+import { HoardError, type PrunePlan, type PruneSummary } from '../../core/index.js';
+import { parseDuration } from '../../config/index.js';
+import { pruneRepository } from '../../app/prune.js';
+import type { FlagSpecs } from '../args.js';
+import type { Command, CommandContext } from '../context.js';
+import { openRepo } from '../repo.js';
+import { size } from '../render.js';
+
+export const PRUNE_FLAGS: FlagSpecs = {
+  'max-unused': { type: 'string', help: 'repack packs with more than this share unused (default 5%)' },
+  'retry-lock': { type: 'string', help: 'wait up to DURATION (30s, 5m) for another process\'s lock, then exit 11' },
+};
+
+/** --max-unused as a fraction; kind "usage" otherwise. */
+export function maxUnusedFlag(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(String(v));
+  if (!m || Number(m[1]) > 100) throw new HoardError('usage', `--max-unused must be a percentage from 0% to 100%, not ${String(v)}`);
+  return Number(m[1]) / 100;
+}
+
+/** --retry-lock as milliseconds, with the message printed while waiting. */
+export function retryLock(ctx: CommandContext): { retryLockMs: number; onLockWait: (h: string) => void } {
+  const v = ctx.args.flags['retry-lock'] as string | undefined;
+  const ms = v === undefined ? 0 : parseDuration(v);
+  if (ms === undefined) throw new HoardError('usage', `--retry-lock must be a duration such as 30s or 5m, not ${v}`);
+  return { retryLockMs: ms, onLockWait: (h) => process.stderr.write(`hoard: the repository is locked (${h}); waiting up to ${v}\n`) };
+}
+
+export function renderPrune(ctx: CommandContext, r: PrunePlan | PruneSummary, dry: boolean): void {
+  const { indexFiles: _i, ...shown } = r;
+  if (ctx.json) { ctx.out(JSON.stringify({ message_type: 'prune', dry_run: dry, ...shown })); return; }
+  ctx.out(`${r.snapshots} snapshot(s) use ${r.blobs.used} blobs; ${r.blobs.unused} blob(s), ${size(r.bytes.unused)}, are unused`);
+  ctx.out(`${dry ? 'would delete' : 'deleted'} ${r.remove.length} unused pack(s), ${r.unindexed.length} unreferenced pack(s); ${dry ? 'would repack' : 'repacked'} ${r.repack.length} pack(s) (${size(r.bytes.repack)} copied); ${r.keep} pack(s) kept`);
+  if (dry) ctx.out(`would free about ${size(r.bytes.freed)} of ${size(r.bytes.total)}; nothing was changed`);
+  else ctx.out(`freed ${size((r as PruneSummary).freedActual)} (planned ${size(r.bytes.freed)})`);
+}
+
+export const pruneCommand: Command = {
+  name: 'prune', summary: 'delete data no snapshot uses (crash-safe; --dry-run shows the plan)',
+  usage: 'hoard prune [--max-unused 5%] [--dry-run] [--retry-lock 5m]',
+  flags: { ...PRUNE_FLAGS, 'dry-run': { type: 'boolean', short: 'n', help: 'print what would be deleted and repacked, change nothing' } },
+  async run(ctx) {
+    const dry = ctx.args.flags['dry-run'] === true;
+    const repo = await openRepo(ctx);
+    try {
+      const r = await pruneRepository(ctx.env, repo, { maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']), dryRun: dry, signal: ctx.signal, report: ctx.report, ...retryLock(ctx) });
+      renderPrune(ctx, r, dry);
+      return 0;
+    } finally {
+      await repo.close();
+    }
+  },
+};

@@ -1,0 +1,175 @@
+/**
+ * Prune (restic-format.md §12-13): find the blobs no snapshot uses, delete packs that hold only
+ * those, repack packs whose unused share is above `maxUnused`, rewrite the index. The caller holds
+ * an exclusive lock. Order, so that a kill at any moment leaves a repository that checks clean:
+ *   1. repacked blobs go into new packs, and an index file for those packs is written;
+ *   2. an index file (or several) for every kept pack is written;
+ *   3. the old index files are deleted;
+ *   4. the old packs (unused, repacked, and ones no index listed) are deleted.
+ * Until 3 ends every pack an index names exists; after it, the old packs are only unreferenced
+ * files, which check reports as a hint and the next prune deletes.
+ */
+import { HoardError, throwIfAborted } from '../errors.js';
+import { type Reporter, silent } from '../events.js';
+import { encodeIndex, type IndexPack } from '../format/index-file.js';
+import type { BlobType, PackedBlob } from '../format/pack.js';
+import type { Repository } from '../repository/repository.js';
+import { listSnapshots } from '../repository/snapshots.js';
+import { reachableBlobs } from './usage.js';
+
+export interface PruneOptions {
+  /** Repack a pack when more than this share of its bytes is unused (0–1, default 0.05). */
+  maxUnused?: number;
+  signal?: AbortSignal;
+  report?: Reporter;
+}
+
+export interface PrunePlan {
+  snapshots: number;
+  blobs: { used: number; unused: number };
+  /** Packs that hold only unused blobs: deleted. */
+  remove: string[];
+  /** Packs with more than maxUnused unused: their used blobs are copied, then they are deleted. */
+  repack: string[];
+  /** Pack files no index lists (left by an interrupted backup or prune): deleted. */
+  unindexed: string[];
+  keep: number;
+  bytes: {
+    total: number;
+    unused: number;
+    /** Used bytes that repacking copies. */
+    repack: number;
+    /** What the repository shrinks by, estimated: removed + unindexed packs + the unused part of repacked ones. */
+    freed: number;
+  };
+  /** Index files that step 3 deletes. */
+  indexFiles: string[];
+}
+
+export interface PruneSummary extends PrunePlan {
+  /** Bytes of the new packs written by repacking. */
+  written: number;
+  /** The repository's size change, measured: bytes of deleted packs minus bytes written. */
+  freedActual: number;
+}
+
+const key = (b: { type: BlobType; id: string }) => `${b.type}:${b.id}`;
+
+/** The live blobs of each pack to repack, kept beside a plan (out of its JSON form). */
+const liveBlobs = new WeakMap<PrunePlan, Map<string, PackedBlob[]>>();
+
+/**
+ * Reads every snapshot's trees and the index and decides; changes nothing. Kind "corrupt" when a
+ * snapshot needs data the repository lacks or a pack the index lists is missing: prune refuses then.
+ */
+export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise<PrunePlan> {
+  const maxUnused = o.maxUnused ?? 0.05;
+  const { snapshots, damaged } = await listSnapshots(repo, o.signal);
+  if (damaged.length) throw refuse(`snapshot ${damaged[0].id.slice(0, 8)} cannot be read (${damaged[0].error})`);
+  const used = new Set<string>();
+  for (const s of snapshots) {
+    try {
+      await reachableBlobs(repo, [s.snapshot.tree], o.signal, used);
+    } catch (e) {
+      if (e instanceof HoardError && e.kind !== 'interrupted') throw refuse(`snapshot ${s.id.slice(0, 8)} needs data that cannot be read (${e.message})`);
+      throw e;
+    }
+  }
+  for (const k of used) {
+    const [type, id] = k.split(':') as [BlobType, string];
+    if (!repo.index.has(type, id)) throw refuse(`${type} blob ${id.slice(0, 8)} is used by a snapshot but is in no index`);
+  }
+  const stored = new Map<string, number>();
+  for await (const f of repo.backend.list('data', { signal: o.signal })) stored.set(f.name, f.size);
+  const plan: PrunePlan = {
+    snapshots: snapshots.length, blobs: { used: 0, unused: 0 }, remove: [], repack: [], unindexed: [], keep: 0,
+    bytes: { total: 0, unused: 0, repack: 0, freed: 0 }, indexFiles: [],
+  };
+  const live = new Map<string, PackedBlob[]>();
+  liveBlobs.set(plan, live);
+  for (const [pack, blobs] of repo.index.packs) {
+    throwIfAborted(o.signal);
+    const size = stored.get(pack);
+    if (size === undefined) throw refuse(`pack ${pack.slice(0, 8)} is listed in the index but missing`);
+    let usedBytes = 0, unusedBytes = 0;
+    const liveHere: PackedBlob[] = [];
+    for (const b of blobs) {
+      // a blob stored twice counts as used only where the index points (the other copy is a duplicate)
+      if (used.has(key(b)) && repo.index.lookup(b.type, b.id)?.pack === pack) { usedBytes += b.length; plan.blobs.used++; liveHere.push(b); }
+      else { unusedBytes += b.length; plan.blobs.unused++; }
+    }
+    plan.bytes.total += size;
+    plan.bytes.unused += unusedBytes;
+    if (usedBytes === 0) { plan.remove.push(pack); plan.bytes.freed += size; }
+    else if (unusedBytes > 0 && unusedBytes / (usedBytes + unusedBytes) > maxUnused) {
+      plan.repack.push(pack);
+      live.set(pack, liveHere);
+      plan.bytes.repack += usedBytes;
+      plan.bytes.freed += unusedBytes;
+    } else plan.keep++;
+  }
+  for (const [pack, size] of stored) {
+    if (!repo.index.packs.has(pack)) { plan.unindexed.push(pack); plan.bytes.total += size; plan.bytes.freed += size; }
+  }
+  for await (const f of repo.backend.list('index', { signal: o.signal })) plan.indexFiles.push(f.name);
+  return plan;
+}
+
+function refuse(why: string): HoardError {
+  return new HoardError('corrupt', `prune refuses to run: ${why}; nothing was deleted`, { hint: 'run `hoard check` (and repair the repository) first' });
+}
+
+/** Blobs per index file (restic keeps index files small enough to load piecemeal). */
+const BLOBS_PER_INDEX = 50_000;
+
+/** Carries out a plan made on this repository under the same exclusive lock. */
+export async function executePrune(repo: Repository, plan: PrunePlan, o: PruneOptions = {}): Promise<PruneSummary> {
+  const report = o.report ?? silent;
+  const repacked = new Set(plan.repack);
+  const removed = new Set(plan.remove);
+  const live = liveBlobs.get(plan);
+  if (!live) throw new HoardError('internal', 'executePrune needs a plan from planPrune on the same repository');
+  if (!plan.remove.length && !plan.repack.length && !plan.unindexed.length) return { ...plan, written: 0, freedActual: 0 }; // nothing to do: leave the index as it is
+  const before = repo.stats.bytesStored;
+  const oldPacks = new Set(repo.index.packs.keys());
+  // 1. copy the live blobs of repacked packs into new packs; flush writes their index file
+  let done = 0;
+  for (const pack of plan.repack) {
+    for (const b of live.get(pack) ?? []) await repo.copyBlob(b.type, b.id, o.signal);
+    report({ type: 'check.progress', phase: 'repack', done: ++done, total: plan.repack.length });
+  }
+  await repo.flush();
+  const written = repo.stats.bytesStored - before;
+  // 2. an index for every kept pack (all their blobs: a pack's index entry lists the whole pack)
+  const kept: IndexPack[] = [];
+  for (const [pack, blobs] of repo.index.packs) {
+    if (removed.has(pack) || repacked.has(pack) || !oldPacks.has(pack)) continue; // new packs are indexed already
+    kept.push({ id: pack, blobs: blobs as PackedBlob[] });
+  }
+  for (const file of chunkPacks(kept)) await repo.saveUnpacked('index', encodeIndex({ packs: file }));
+  // 3. the old index files
+  for (const f of plan.indexFiles) await repo.backend.remove({ type: 'index', name: f });
+  // 4. the old packs
+  let deleted = 0;
+  for (const pack of [...plan.remove, ...plan.repack, ...plan.unindexed]) {
+    throwIfAborted(o.signal);
+    const size = await repo.backend.stat({ type: 'data', name: pack }).then((s) => s.size, () => 0);
+    await repo.backend.remove({ type: 'data', name: pack });
+    deleted += size;
+  }
+  return { ...plan, written, freedActual: deleted - written };
+}
+
+/** Splits packs into index files of at most BLOBS_PER_INDEX blobs (a pack is never split). */
+function chunkPacks(packs: IndexPack[]): IndexPack[][] {
+  const out: IndexPack[][] = [];
+  let cur: IndexPack[] = [];
+  let n = 0;
+  for (const p of packs) {
+    if (n > 0 && n + p.blobs.length > BLOBS_PER_INDEX) { out.push(cur); cur = []; n = 0; }
+    cur.push(p);
+    n += p.blobs.length;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
