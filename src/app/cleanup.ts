@@ -1,55 +1,74 @@
 /**
- * Which snapshots a cleanup removes, with the reason for each decision. Pure: a function of the
- * snapshots, the request and `now`. Rules, in order: a pinned snapshot is kept; the newest
- * snapshot of each source is kept (a floor no rule goes under); a manual snapshot is removed only
- * when it was given an expiry; then --expired removes what is past its `expires_at` and
- * --older-than N removes what is more than N days old. The full retention engine (keep-daily,
- * GFS, per-kind rules) and prune build on this in the retention issue.
+ * Which snapshots a cleanup removes, with every reason: the project's snapshots mapped onto core's
+ * retention engine (core/retention/policy.ts: pins, the safety floor, manual and unverified
+ * pre-migration snapshots, restic's GFS rules, expiry, age). Pure: a function of the snapshots, the
+ * request and `now`. A plan whose rules would remove every backup of a source is refused unless
+ * `allowEmpty` (the floor would still keep the newest, but the rules are likely wrong).
  */
-import { type Repository, type SnapshotEntry, exclusiveBytes } from '../core/index.js';
+import {
+  type GfsRules, type GroupKey, type Repository, type RetentionItem, type SnapshotEntry, HoardError, applyPolicy, exclusiveBytes,
+} from '../core/index.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 
 export interface CleanupRequest {
-  /** Remove snapshots past their expiry (the default when nothing else is asked). */
+  /** Remove snapshots past their expiry (default: on unless GFS rules or an age are given). */
   expired?: boolean;
-  olderThanDays?: number;
+  olderThanMs?: number;
+  /** restic's keep-* rules. */
+  gfs?: GfsRules;
+  groupBy?: GroupKey[];
+  /** For the GFS buckets (default: the machine's zone). */
+  timeZone?: string;
   /** Only snapshots of this source / environment. */
   source?: string;
   environment?: string;
+  allowEmpty?: boolean;
 }
 
 export interface CleanupDecision {
   record: BackupRecord;
   remove: boolean;
+  /** The reasons, joined. */
   reason: string;
+  reasons: string[];
 }
 
 export interface CleanupPlan {
   decisions: CleanupDecision[];
   remove: BackupRecord[];
   /** The rules that were applied, for the output. */
-  applied: { expired: boolean; older_than_days: number | null };
+  applied: { expired: boolean; older_than_ms: number | null; gfs: GfsRules | null; group_by: GroupKey[] | null; time_zone: string };
 }
 
-/** Plans a cleanup; changes nothing. */
+function item(r: BackupRecord): RetentionItem {
+  const exp = r.expires_at ? Date.parse(r.expires_at) : NaN;
+  return {
+    id: r.id, timeMs: r.created_ms, hostname: r.hostname, paths: r.paths, tags: r.tags, kind: r.kind, source: r.source,
+    pinned: r.pinned, expiresMs: Number.isNaN(exp) ? null : exp, verified: r.verification?.ok === true,
+  };
+}
+
+/** Plans a cleanup; changes nothing. Kind "usage" for bad rules or a plan that empties a source. */
 export function planCleanup(list: SnapshotEntry[], req: CleanupRequest, nowMs: number): CleanupPlan {
-  const expired = req.expired === true || req.olderThanDays === undefined;
+  const hasRules = !!req.gfs || req.olderThanMs !== undefined;
+  const expired = req.expired ?? !hasRules;
+  const timeZone = req.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
   const records = list.map(toRecord).filter((r) => (!req.source || r.source === req.source) && (!req.environment || r.environment === req.environment));
-  const newest = new Map<string, string>();
-  for (const r of records) newest.set(r.source ?? `paths:${r.hostname}:${r.paths.join(',')}`, r.id); // oldest first: the last one wins
-  const decisions = records.map((r): CleanupDecision => {
-    const key = r.source ?? `paths:${r.hostname}:${r.paths.join(',')}`;
-    if (r.pinned) return { record: r, remove: false, reason: 'pinned' };
-    if (newest.get(key) === r.id) return { record: r, remove: false, reason: 'newest backup of its source (always kept)' };
-    const exp = r.expires_at ? Date.parse(r.expires_at) : NaN;
-    if (expired && exp <= nowMs) return { record: r, remove: true, reason: `expired ${r.expires_at!.slice(0, 10)} (retention ${r.retention_days ?? '?'} d)` };
-    if (r.kind === 'manual' && !r.expires_at) return { record: r, remove: false, reason: 'manual backups without an expiry are kept until deleted' };
-    if (req.olderThanDays !== undefined && r.created_ms < nowMs - req.olderThanDays * 86_400_000) {
-      return { record: r, remove: true, reason: `older than ${req.olderThanDays} d` };
+  const out = applyPolicy(records.map(item), { gfs: req.gfs, expired, olderThanMs: req.olderThanMs, groupBy: req.groupBy, timeZone }, nowMs);
+  const byGroup = new Map<string, typeof out>();
+  for (const d of out) byGroup.set(d.group, [...(byGroup.get(d.group) ?? []), d]);
+  if (!req.allowEmpty) {
+    for (const [g, ds] of byGroup) {
+      if (ds.length > 1 && ds.every((d) => !d.keep || d.floorOnly)) {
+        throw new HoardError('usage', `the rules would remove every backup of ${g} (only the safety floor would keep the newest); nothing was removed`, { hint: 'check the rules; pass --allow-empty if that is what you want' });
+      }
     }
-    return { record: r, remove: false, reason: r.expires_at ? `expires ${r.expires_at.slice(0, 10)}` : 'no expiry' };
-  });
-  return { decisions, remove: decisions.filter((d) => d.remove).map((d) => d.record), applied: { expired, older_than_days: req.olderThanDays ?? null } };
+  }
+  const decisions = out.map((d, i) => ({ record: records[i], remove: !d.keep, reason: d.reasons.join('; '), reasons: d.reasons }));
+  return {
+    decisions, remove: decisions.filter((d) => d.remove).map((d) => d.record),
+    applied: { expired, older_than_ms: req.olderThanMs ?? null, gfs: req.gfs ?? null, group_by: req.groupBy ?? null, time_zone: timeZone },
+  };
 }
 
 /**

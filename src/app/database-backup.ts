@@ -24,6 +24,8 @@ export interface SnapshotLabels {
   source?: string;
   /** Days the snapshot is kept (null: no expiry) and the resulting time (RFC 3339). */
   retentionDays?: number | null;
+  /** Which rule gave the retention (flag, job, kind, environment, none). */
+  retentionFrom?: string;
   expiresAt?: string | null;
 }
 
@@ -55,7 +57,7 @@ export function labelMetadata(l: SnapshotLabels, sourceType: string): Record<str
   return {
     kind: l.kind ?? 'manual', label: l.label ?? null, reason: l.reason ?? null, description: l.description ?? null,
     environment: l.environment ?? null, source: { name: l.source ?? null, type: sourceType },
-    retention_days: l.retentionDays ?? null, expires_at: l.expiresAt ?? null,
+    retention_days: l.retentionDays ?? null, retention_from: l.retentionFrom ?? (l.retentionDays ? 'flag' : 'none'), expires_at: l.expiresAt ?? null,
   };
 }
 

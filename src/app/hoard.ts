@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, isHoardError, listSnapshots, removeSnapshot, restoreTree,
+  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, executePrune, isHoardError, listSnapshots, planPrune, removeSnapshot, restoreTree,
 } from '../core/index.js';
 import { type Env, identity, systemClock } from './environment.js';
 import { type Project, loadProject } from './project.js';
@@ -90,6 +90,10 @@ export interface RestoreOutcome {
 export interface CleanupOptions extends CleanupRequest {
   dryRun?: boolean;
   confirm?: boolean;
+  /** Prune after removing (default true). */
+  prune?: boolean;
+  /** Prune's --max-unused as a fraction (default 0.05). */
+  maxUnused?: number;
 }
 
 export interface Hoard {
@@ -103,7 +107,7 @@ export interface Hoard {
   restore(req: RestoreRequest): Promise<RestoreOutcome>;
   status(): Promise<StatusReport>;
   delete(ref: string, o?: { confirm?: boolean }): Promise<BackupRecord>;
-  /** The plan and, as total_size_freed, the stored bytes a prune reclaims once the removed snapshots are gone. */
+  /** The plan, then (unless dryRun) removal and prune; total_size_freed: what prune freed (dry run: the estimate). */
   cleanup(o?: CleanupOptions): Promise<CleanupPlan & { dry_run: boolean; total_size_freed: number }>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends keyof HoardEvents>(event: E, listener: (e: HoardEvents[E]) => void): () => void;
@@ -225,11 +229,12 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     async cleanup(c = {}) {
       return withRepo(c.dryRun !== true, async (repo, list) => {
         const plan = planCleanup(list, c, env.clock.now());
-        const freed = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)));
-        if (!c.dryRun) {
+        let freed = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)));
+        if (!c.dryRun && plan.remove.length) {
           const prot = protectedAmong(project, plan.remove)[0];
           if (prot && !c.confirm) throw refuse(prot.environment, `remove ${prot.count} backup(s)`);
           for (const r of plan.remove) await removeSnapshot(repo, r.id);
+          if (c.prune !== false) freed = (await executePrune(repo, await planPrune(repo, { maxUnused: c.maxUnused }), { maxUnused: c.maxUnused })).freedActual;
         }
         emit('cleanup.completed', { deleted: plan.remove, dry_run: c.dryRun === true });
         return { ...plan, dry_run: c.dryRun === true, total_size_freed: freed };

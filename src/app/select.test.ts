@@ -56,14 +56,21 @@ describe('choosing snapshots', () => {
 });
 
 describe('cleanup plan', () => {
-  it('removes expired and old snapshots, never pinned, manual without expiry, or the newest of a source', () => {
-    const plan = planCleanup(LIST, { expired: true, olderThanDays: 4 }, NOW);
-    const by = Object.fromEntries(plan.decisions.map((d) => [d.record.id.slice(0, 3), [d.remove, d.reason]]));
-    assert.deepEqual(by.aa1, [true, 'expired 2026-11-22 (retention 9 d)']);
-    assert.deepEqual(by.ab2, [false, 'manual backups without an expiry are kept until deleted']);
-    assert.deepEqual(by.bc3, [false, 'newest backup of its source (always kept)']);
-    assert.deepEqual(by.cd4, [false, 'pinned']);
-    assert.deepEqual(by.de5, [false, 'newest backup of its source (always kept)']);
+  it('removes expired and old snapshots, never pinned, manual, or the newest of a source, with every reason', () => {
+    const plan = planCleanup(LIST, { expired: true, olderThanMs: 4 * DAY, timeZone: 'UTC' }, NOW);
+    const by = Object.fromEntries(plan.decisions.map((d) => [d.record.id.slice(0, 3), [d.remove, d.reasons]]));
+    assert.deepEqual(by.aa1, [true, ['expired 2026-11-22', 'older than 4 d']]);
+    assert.deepEqual(by.ab2, [false, ['manual (never removed by policy)']]);
+    assert.deepEqual(by.bc3, [false, ['newest of source:files (safety floor)']]);
+    assert.deepEqual(by.cd4, [false, ['pinned']]);
+    assert.deepEqual(by.de5, [false, ['newest of source:db (safety floor)']]);
     assert.deepEqual(planCleanup(LIST, {}, NOW).remove.map((r) => r.id.slice(0, 3)), ['aa1'], 'the default is --expired');
+    assert.deepEqual(planCleanup(LIST, { olderThanMs: 4 * DAY }, NOW).applied.expired, false, 'an explicit rule turns the expiry default off');
+  });
+  it('refuses rules that would empty a source unless allowed', () => {
+    const two = [snap('ee1', 9, { kind: 'daily' }), snap('ee2', 8, { kind: 'daily' })];
+    assert.throws(() => planCleanup(two, { olderThanMs: DAY }, NOW), /would remove every backup of source:db .*nothing was removed/);
+    const ok = planCleanup(two, { olderThanMs: DAY, allowEmpty: true }, NOW);
+    assert.deepEqual(ok.remove.map((r) => r.id.slice(0, 3)), ['ee1'], 'the floor still keeps the newest');
   });
 });

@@ -51,7 +51,7 @@ export function toRecord(e: SnapshotEntry): BackupRecord {
   const sum = s.summary ?? {};
   return {
     id: e.id, short_id: e.id.slice(0, 8), time: s.time, created_ms: e.timeMs,
-    kind: h.kind ?? (s.hoard ? 'manual' : 'restic'), label: h.label ?? null, reason: h.reason ?? null, description: h.description ?? null,
+    kind: h.kind ?? 'restic', label: h.label ?? null, reason: h.reason ?? null, description: h.description ?? null,
     environment: h.environment ?? null, source: h.source?.name ?? null, source_type: h.source?.type ?? null,
     engine: h.database?.engine ?? null, database: h.database?.name ?? null,
     size: num(h.size?.dump_bytes) ?? num(sum.total_bytes_processed), data_added: num(sum.data_added),

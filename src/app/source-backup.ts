@@ -18,6 +18,7 @@ export interface BackupTarget {
   kind: string;
   environment?: string;
   retentionDays: number | null;
+  retentionFrom: RetentionOrigin;
 }
 
 export interface BackupSelection {
@@ -28,15 +29,33 @@ export interface BackupSelection {
   retentionDays?: number;
 }
 
-/** Kinds that never get an environment's default expiry (kept until removed by hand or by the retention rules). */
+/** Kinds that get no default expiry: manual ones are never removed by policy; pre-migration ones get theirs once verified. */
 const NO_DEFAULT_EXPIRY = new Set(['manual', 'pre-migration']);
 
-/** Days to keep a snapshot: the flag, else the job's, else the environment's default (not for manual snapshots). */
-export function retentionFor(p: Project, kind: string, environment: string | undefined, job?: number, flag?: number): number | null {
-  if (flag !== undefined) return flag;
-  if (job !== undefined) return job;
-  if (!environment || NO_DEFAULT_EXPIRY.has(kind)) return null;
-  return policyOf(p, environment).retention_days;
+/** Built-in retention of kinds (hoard.yaml's `retention:` overrides): daily 7 days, weekly 4 weeks, monthly 12 months. */
+export const KIND_DEFAULT_DAYS: Record<string, number> = { daily: 7, weekly: 28, monthly: 360 };
+
+export type RetentionOrigin = 'flag' | 'job' | 'kind' | 'environment' | 'none';
+
+/**
+ * Days to keep a snapshot, and which rule said so: --retention, else the job's `retention_days`,
+ * else hoard.yaml's `retention.<kind>`, else hoard.yaml's `environments.<env>.retention_days`, else
+ * the built-in kind default (daily 7 d, weekly 4 w, monthly 12 × 30 d), else the built-in
+ * environment default (dev 30, staging 60, production 90). Manual and pre-migration snapshots get
+ * none but an explicit one. A month counts 30 days. Null days: kept until removed by hand.
+ */
+export function retentionFor(p: Project, kind: string, environment: string | undefined, job?: number, flag?: number): { days: number | null; from: RetentionOrigin } {
+  if (flag !== undefined) return { days: flag, from: 'flag' };
+  if (job !== undefined) return { days: job, from: 'job' };
+  if (NO_DEFAULT_EXPIRY.has(kind)) return { days: null, from: 'none' };
+  const rule = p.config.retention?.[kind];
+  if (rule === 'forever') return { days: null, from: 'kind' };
+  if (rule) return { days: rule.days ?? (rule.weeks !== undefined ? rule.weeks * 7 : (rule.months ?? 0) * 30), from: 'kind' };
+  const envDays = environment ? p.config.environments?.[environment]?.retention_days : undefined;
+  if (envDays !== undefined) return { days: envDays, from: 'environment' };
+  if (KIND_DEFAULT_DAYS[kind]) return { days: KIND_DEFAULT_DAYS[kind], from: 'kind' };
+  const d = environment ? policyOf(p, environment).retention_days : null;
+  return d === null ? { days: null, from: 'none' } : { days: d, from: 'environment' };
 }
 
 /** The sources a selection means, each once; kind "usage" for a name that is none of source, job, environment. */
@@ -55,7 +74,8 @@ export function planBackups(p: Project, sel: BackupSelection): BackupTarget[] {
     const j = job ? jobs[job] : undefined;
     const environment = environmentFor(p, j?.environment ?? cfg.environment);
     const kind = sel.kind ?? j?.kind ?? 'manual';
-    out.set(name, { source: name, config: cfg, job, kind, environment, retentionDays: retentionFor(p, kind, environment, j?.retention_days, sel.retentionDays) });
+    const r = retentionFor(p, kind, environment, j?.retention_days, sel.retentionDays);
+    out.set(name, { source: name, config: cfg, job, kind, environment, retentionDays: r.days, retentionFrom: r.from });
   };
   if (!sel.names.length) for (const n of Object.keys(sources)) add(n);
   for (const n of sel.names) {
@@ -86,7 +106,7 @@ export type RunLabels = Pick<SnapshotLabels, 'label' | 'reason' | 'description'>
 /** Backs up one source into one snapshot. */
 export async function backupSource(p: Project, repo: Repository, t: BackupTarget, run: RunLabels, o: BackupOptions & { localRepoPath?: string }): Promise<SourceBackupResult> {
   const expiresAt = t.retentionDays === null ? null : new Date(o.clock.now() + t.retentionDays * 86_400_000).toISOString();
-  const labels: SnapshotLabels = { ...run, kind: t.kind, environment: t.environment, source: t.source, retentionDays: t.retentionDays, expiresAt };
+  const labels: SnapshotLabels = { ...run, kind: t.kind, environment: t.environment, source: t.source, retentionDays: t.retentionDays, retentionFrom: t.retentionFrom, expiresAt };
   const c = t.config;
   if (c.type === 'files') {
     const history = (await listSnapshots(repo, o.signal)).snapshots;

@@ -12,16 +12,16 @@ import { initCommand } from './commands/init.js';
 import { backupCommand } from './commands/backup.js';
 import { snapshotsCommand } from './commands/snapshots.js';
 import { dumpCommand, lsCommand, restoreCommand } from './commands/read.js';
-import { checkCommand, forgetCommand, keyCommand, unlockCommand } from './commands/maintain.js';
+import { checkCommand, keyCommand, unlockCommand } from './commands/maintain.js';
 import { demoCommand } from './commands/demo.js';
 import { migrateCommand } from './commands/migrate.js';
 import { infoCommand, listCommand } from './commands/list.js';
 import { statusCommand } from './commands/status.js';
 import { configCommand } from './commands/config.js';
 import { pruneCommand } from './commands/prune.js';
-import { cleanupCommand, deleteCommand } from './commands/remove.js';
+import { cleanupCommand, deleteCommand, forgetCommand, pinCommand, unpinCommand } from './commands/remove.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, dumpCommand, configCommand,
+const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, dumpCommand, configCommand,
   snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {

@@ -28,6 +28,14 @@ export function crossCheck(c: HoardConfig): CrossProblem[] {
       out.push({ path: ['jobs', jobName], message: `the job ${jobName} has the name of a source`, fix: 'rename the job or the source: `hoard backup NAME` must mean one thing' });
     }
   }
+  for (const [kind, rule] of Object.entries(c.retention ?? {})) {
+    if (rule === 'forever') continue;
+    const set = [rule.days, rule.weeks, rule.months].filter((x) => x !== undefined).length;
+    if (set !== 1) out.push({ path: ['retention', kind], message: set ? 'gives more than one of days, weeks, months' : 'gives none of days, weeks, months', fix: 'keep exactly one, e.g. { days: 7 }' });
+    if (kind === 'daily' && rule.days !== undefined && rule.days > 30) out.push({ path: ['retention', kind, 'days'], message: `daily backups are kept 1 to 30 days, not ${rule.days}`, fix: 'keep longer history with weekly or monthly backups' });
+    if (kind === 'weekly' && rule.weeks !== undefined && rule.weeks > 12) out.push({ path: ['retention', kind, 'weeks'], message: `weekly backups are kept 1 to 12 weeks, not ${rule.weeks}`, fix: 'keep longer history with monthly backups' });
+    if (kind === 'manual') out.push({ path: ['retention', kind], message: 'manual backups are never removed by policy', fix: 'remove this rule; delete manual backups with `hoard delete`' });
+  }
   c.verify?.drill?.sources?.forEach((s, i) => { if (!sources.includes(s)) out.push(unknown(['verify', 'drill', 'sources', i], 'source', s, sources)); });
   return out;
 }

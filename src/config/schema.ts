@@ -60,13 +60,8 @@ const job = z.strictObject({
 
 const retentionRule = z.union([
   z.literal('forever'),
-  z.strictObject({
-    days: days.optional(), weeks: z.int().min(1).max(520).optional(), months: z.int().min(1).max(1200).optional(),
-    keep_last: z.int().min(1).optional(), keep_hourly: z.int().min(1).optional(), keep_daily: z.int().min(1).optional(),
-    keep_weekly: z.int().min(1).optional(), keep_monthly: z.int().min(1).optional(), keep_yearly: z.int().min(1).optional(),
-    keep_within: duration.optional(),
-  }),
-], { error: 'a retention rule is "forever" or an object such as { days: 7 }' });
+  z.strictObject({ days: days.optional(), weeks: z.int().min(1).max(520).optional(), months: z.int().min(1).max(1200).optional() }),
+], { error: 'a retention rule is "forever" or one of { days: N }, { weeks: N }, { months: N }' });
 
 const verify = z.strictObject({
   after_backup: z.enum(['none', 'quick', 'read-back']).optional(),

@@ -71,11 +71,11 @@ describe('bad input', () => {
 
   it('production in CI: restore, delete and cleanup refuse without --yes and change nothing; a backup prints a notice', async () => {
     const prod = { HOARD_ENVIRONMENT: 'production', CI: 'true' };
-    assert.equal((await cli(['backup', 'app', '--kind', 'daily'], prod)).code, 0);
-    const b = await cli(['backup', 'app', '--kind', 'daily'], prod);
+    assert.equal((await cli(['backup', 'app', '--kind', 'scheduled'], prod)).code, 0);
+    const b = await cli(['backup', 'app', '--kind', 'scheduled'], prod);
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stderr, /notice: backing up app in the protected environment production: about [\d.]+ KiB/);
-    assert.match(b.stdout, /expires \d{4}-\d{2}-\d{2} \(in 90 d\)/, 'production keeps daily backups 90 days');
+    assert.match(b.stdout, /expires \d{4}-\d{2}-\d{2} \(in 90 d\)/, 'production keeps backups 90 days by default');
     const before = await readFile(path.join(dir, 'app.db'));
     const count = (await list()).length;
     const r = await cli(['restore', '--latest', '--source', 'app'], prod);
@@ -86,7 +86,7 @@ describe('bad input', () => {
     const d = await cli(['delete', latestProd.short_id], prod);
     assert.equal(d.code, 1);
     assert.match(d.stderr, /refusing to delete 1 backup in the protected environment production/);
-    const c = await cli(['cleanup', '--older-than', '0'], prod);
+    const c = await cli(['cleanup', '--older-than', '1s'], prod);
     assert.equal(c.code, 1, c.stdout);
     assert.match(c.stderr, /refusing to remove/);
     assert.deepEqual(await readFile(path.join(dir, 'app.db')), before);

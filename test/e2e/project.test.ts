@@ -128,13 +128,14 @@ describe('project CLI end to end', () => {
     assert.equal(await count(), 10, '10 + 1 pre-restore - 1 deleted');
 
     // cleanup --dry-run: a plan, nothing removed
-    const cl = await cli(['cleanup', '--older-than', '0', '--dry-run', '--json']);
+    const cl = await cli(['cleanup', '--older-than', '1s', '--dry-run', '--json']);
     assert.equal(cl.code, 0, cl.stderr);
     const plan = JSON.parse(cl.stdout);
     assert.equal(plan.dry_run, true);
-    assert.ok(plan.deleted_count > 0);
+    assert.equal(plan.deleted_count, 0);
+    assert.ok(plan.would_delete.length > 0 && plan.would_delete.every((r: Rec) => r.kind !== 'manual'), 'manual backups are never removed by policy');
     assert.ok(Number.isInteger(plan.total_size_freed) && plan.total_size_freed >= 0);
-    assert.ok(plan.decisions.some((d: { reason: string }) => /newest backup of its source/.test(d.reason)));
+    assert.ok(plan.decisions.some((d: { reasons: string[] }) => d.reasons.some((r) => /safety floor/.test(r))));
     assert.equal(await count(), 10, 'a dry run removes nothing');
 
     // dump: the plain artifact

@@ -1,8 +1,6 @@
-/** Commands that check or change the repository: check, forget, unlock, key. */
+/** Commands that check or change the repository: check, unlock, key. */
 import { HoardError } from '../../core/errors.js';
 import { checkRepository } from '../../core/check/check.js';
-import { listSnapshots, removeSnapshot } from '../../core/repository/snapshots.js';
-import { chooseSnapshot } from '../../app/select.js';
 import { removeLocks } from '../../core/repository/locks.js';
 import { addKey, listKeys, removeKey } from '../../core/repository/open.js';
 import { identity, lockOwner, resolvePassword } from '../../app/environment.js';
@@ -39,24 +37,6 @@ export const checkCommand: Command = {
       ctx.out(s.errors.length ? `${s.errors.length} error(s) found: the repository is damaged` : 'no errors were found');
     }
     return s.errors.length ? EXIT.verify : 0;
-  },
-};
-
-export const forgetCommand: Command = {
-  name: 'forget', summary: 'remove snapshots (their data stays until a prune)', usage: 'hoard forget ID...',
-  flags: {},
-  async run(ctx) {
-    if (!ctx.args.positionals.length) throw new HoardError('usage', 'forget needs snapshot ids', { hint: 'see `hoard snapshots`' });
-    const repo = await openRepo(ctx, { index: false });
-    const removed = await withLock(ctx.env, repo, true, async () => {
-      const list = (await listSnapshots(repo, ctx.signal)).snapshots;
-      const ids = ctx.args.positionals.map((r) => chooseSnapshot(list, { ref: r }, ctx.env.clock.now()).id);
-      for (const id of ids) await removeSnapshot(repo, id);
-      return ids;
-    });
-    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', removed }));
-    else for (const id of removed) ctx.out(`removed snapshot ${id.slice(0, 8)}`);
-    return 0;
   },
 };
 

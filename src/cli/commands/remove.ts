@@ -1,24 +1,28 @@
-/** `hoard delete ID` and `hoard cleanup`: snapshots removed under an exclusive lock, protected environments confirmed first. */
-import { HoardError, type Repository, type SnapshotEntry, listSnapshots, removeSnapshot } from '../../core/index.js';
-import { type CleanupPlan, planCleanup, sizeFreed } from '../../app/cleanup.js';
+/**
+ * Commands that remove snapshots: `delete ID`, `cleanup` (hoard's policy, then prune), `forget`
+ * (restic's flags), and `pin`/`unpin`. All under an exclusive lock; protected environments confirm
+ * first; a plan (`--dry-run`) changes nothing.
+ */
+import { HoardError, type PruneSummary, type Repository, type SnapshotEntry, executePrune, listSnapshots, planPrune, removeSnapshot } from '../../core/index.js';
+import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from '../../app/cleanup.js';
 import { chooseSnapshot } from '../../app/select.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
 import { protectedAmong } from '../../app/protection.js';
 import { withLock } from '../../app/repository-access.js';
+import { setPinned } from '../../app/pin.js';
 import type { Command, CommandContext } from '../context.js';
-import { daysFlag } from '../args.js';
 import { openRepo } from '../repo.js';
 import { confirmProtected } from '../prompt.js';
 import { paint, size, table, when } from '../render.js';
+import { PRUNE_FLAGS, maxUnusedFlag, retryLock } from './prune.js';
+import { RETENTION_FLAGS, retentionRequest } from './retention-flags.js';
 
-/** What deleting means for space until prune exists (retention issue). */
-const pruneNote = (bytes: number) => `${size(bytes)} of data only they used stays in the repository until a prune (\`restic prune\` works)`;
-
-/** Runs `work` with the snapshot list under a lock, exclusive unless only reading (nobody backs up while snapshots go). */
+/** Runs `work` with the snapshot list under a lock (exclusive unless only reading), waiting per --retry-lock. */
 async function locked<T>(ctx: CommandContext, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>): Promise<T> {
   const repo = await openRepo(ctx);
+  const r = ctx.args.flags['retry-lock'] !== undefined ? retryLock(ctx) : { retryLockMs: 0, onLockWait: undefined };
   try {
-    return await withLock(ctx.env, repo, exclusive, async () => work(repo, (await listSnapshots(repo, ctx.signal)).snapshots));
+    return await withLock(ctx.env, repo, exclusive, async () => work(repo, (await listSnapshots(repo, ctx.signal)).snapshots), r.retryLockMs, r.onLockWait);
   } finally {
     await repo.close();
   }
@@ -31,9 +35,12 @@ async function confirmAll(ctx: CommandContext, records: BackupRecord[], verb: st
   }
 }
 
+const YES = { yes: { type: 'boolean' as const, short: 'y', help: 'confirm removing backups of a protected environment' } };
+const unpruned = (bytes: number) => `${size(bytes)} of data only they used stays until \`hoard prune\``;
+
 export const deleteCommand: Command = {
   name: 'delete', summary: 'delete one backup (asks in protected environments)', usage: 'hoard delete ID|LABEL [--yes]',
-  flags: { yes: { type: 'boolean', short: 'y', help: 'confirm deleting a backup of a protected environment' } },
+  flags: { ...YES, 'retry-lock': PRUNE_FLAGS['retry-lock'] },
   async run(ctx) {
     const ref = ctx.args.positionals[0];
     if (!ref || ref === 'latest') throw new HoardError('usage', 'delete needs the id or label of one backup', { hint: 'see `hoard list` (the full id or a unique prefix)' });
@@ -47,17 +54,37 @@ export const deleteCommand: Command = {
       return { r, freed };
     });
     if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', deleted_count: 1, deleted: [gone.r], total_size_freed: gone.freed, pruned: false }));
-    else ctx.out(`deleted backup ${gone.r.short_id} (${gone.r.source ?? gone.r.paths.join(' ')}, ${when(gone.r.created_ms)}); ${pruneNote(gone.freed)}`);
+    else ctx.out(`deleted backup ${gone.r.short_id} (${gone.r.source ?? gone.r.paths.join(' ')}, ${when(gone.r.created_ms)}); ${unpruned(gone.freed)}`);
     return 0;
   },
 };
 
-function render(ctx: CommandContext, plan: CleanupPlan & { freed: number }, dry: boolean): void {
+interface RetentionOutcome { plan: CleanupPlan; estimate: number; pruned: PruneSummary | null }
+
+/** Plans, and unless dry, confirms, removes and (with prune) prunes, all under one exclusive lock. */
+async function runRetention(ctx: CommandContext, req: CleanupRequest, o: { dry: boolean; prune: boolean }): Promise<RetentionOutcome> {
+  const maxUnused = maxUnusedFlag(ctx.args.flags['max-unused']);
+  return locked(ctx, !o.dry, async (repo, list) => {
+    const plan = planCleanup(list, req, ctx.env.clock.now());
+    const estimate = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)), ctx.signal);
+    if (o.dry || !plan.remove.length) return { plan, estimate, pruned: null };
+    await confirmAll(ctx, plan.remove, 'remove');
+    for (const r of plan.remove) await removeSnapshot(repo, r.id);
+    if (!o.prune) return { plan, estimate, pruned: null };
+    const p = await planPrune(repo, { maxUnused, signal: ctx.signal });
+    return { plan, estimate, pruned: await executePrune(repo, p, { maxUnused, signal: ctx.signal, report: ctx.report }) };
+  });
+}
+
+function render(ctx: CommandContext, r: RetentionOutcome, dry: boolean): void {
+  const { plan, estimate, pruned } = r;
   const removed = plan.remove;
   if (ctx.json) {
+    const { indexFiles: _i, ...prune } = pruned ?? { indexFiles: [] };
     ctx.out(JSON.stringify({
-      message_type: 'summary', status: 'success', dry_run: dry, deleted_count: removed.length, deleted: removed,
-      total_size_freed: plan.freed, pruned: false, retention: plan.applied, decisions: plan.decisions.map((d) => ({ id: d.record.id, remove: d.remove, reason: d.reason })),
+      message_type: 'summary', status: 'success', dry_run: dry, deleted_count: dry ? 0 : removed.length, deleted: dry ? [] : removed, would_delete: dry ? removed : undefined,
+      total_size_freed: pruned ? pruned.freedActual : dry ? estimate : 0, estimated_size_freed: estimate, pruned: !!pruned, prune: pruned ? prune : null,
+      retention: plan.applied, decisions: plan.decisions.map((d) => ({ id: d.record.id, remove: d.remove, reasons: d.reasons })),
     }));
     return;
   }
@@ -67,34 +94,82 @@ function render(ctx: CommandContext, plan: CleanupPlan & { freed: number }, dry:
     for (const l of table(['ID', 'Created', 'Kind', 'Source', 'Size', 'Action', 'Why'], rows, c)) ctx.out(l);
   }
   const n = removed.length;
-  if (!n) ctx.out('nothing to clean up');
-  else ctx.out(dry ? `dry run: ${n} backup${n === 1 ? '' : 's'} would be removed, ${size(plan.freed)} of data only they use; nothing was changed` : `removed ${n} backup${n === 1 ? '' : 's'}; ${pruneNote(plan.freed)}`);
+  const s = n === 1 ? '' : 's';
+  if (!n) ctx.out('nothing to remove');
+  else if (dry) ctx.out(`dry run: ${n} backup${s} would be removed, freeing about ${size(estimate)}; nothing was changed`);
+  else if (pruned) ctx.out(`removed ${n} backup${s}; prune freed ${size(pruned.freedActual)} (planned ${size(estimate)})`);
+  else ctx.out(`removed ${n} backup${s}; ${unpruned(estimate)}`);
 }
 
 export const cleanupCommand: Command = {
-  name: 'cleanup', summary: 'remove expired or old backups, with a plan first (--dry-run)',
-  usage: 'hoard cleanup [--expired] [--older-than DAYS] [--source S] [--env E] [--dry-run] [--yes]',
+  name: 'cleanup', summary: 'remove expired or old backups by policy, then prune (--dry-run prints the plan and why)',
+  usage: 'hoard cleanup [--expired] [--older-than DAYS] [--keep-daily N …] [--source S] [--env E] [--dry-run] [--yes] [--no-prune]',
   flags: {
-    expired: { type: 'boolean', help: 'remove backups past their expiry (the default)' },
-    'older-than': { type: 'string', help: 'remove backups older than DAYS days' },
+    ...RETENTION_FLAGS, ...PRUNE_FLAGS, ...YES,
     source: { type: 'string', help: 'only backups of this source' },
     env: { type: 'string', help: 'only backups of this environment' },
     'dry-run': { type: 'boolean', short: 'n', help: 'print the plan, change nothing' },
-    yes: { type: 'boolean', short: 'y', help: 'confirm removing backups of a protected environment' },
+    'no-prune': { type: 'boolean', help: 'remove the snapshots but leave their data for a later prune' },
   },
   async run(ctx) {
-    const f = ctx.args.flags;
-    const req = { expired: f.expired === true, olderThanDays: daysFlag(f['older-than'], '--older-than'), source: f.source as string | undefined, environment: f.env as string | undefined };
-    const dry = f['dry-run'] === true;
-    const plan = await locked(ctx, !dry, async (repo, list) => {
-      const pl = planCleanup(list, req, ctx.env.clock.now());
-      const freed = await sizeFreed(repo, list, new Set(pl.remove.map((r) => r.id)), ctx.signal);
-      if (dry || !pl.remove.length) return { ...pl, freed };
-      await confirmAll(ctx, pl.remove, 'remove');
-      for (const r of pl.remove) await removeSnapshot(repo, r.id);
-      return { ...pl, freed };
-    });
-    render(ctx, plan, dry);
+    const dry = ctx.args.flags['dry-run'] === true;
+    render(ctx, await runRetention(ctx, retentionRequest(ctx), { dry, prune: ctx.args.flags['no-prune'] !== true }), dry);
     return 0;
   },
+};
+
+export const forgetCommand: Command = {
+  name: 'forget', summary: 'remove snapshots by id or by restic\'s keep-* policy (--prune to free the space)',
+  usage: 'hoard forget ID...\n       hoard forget --keep-last N|--keep-daily N|… [--group-by host,paths] [--dry-run] [--prune]',
+  flags: {
+    ...RETENTION_FLAGS, ...PRUNE_FLAGS, ...YES,
+    'dry-run': { type: 'boolean', short: 'n', help: 'print what would be removed, change nothing' },
+    prune: { type: 'boolean', help: 'prune afterwards' },
+  },
+  async run(ctx) {
+    const dry = ctx.args.flags['dry-run'] === true;
+    const prune = ctx.args.flags.prune === true;
+    const ids = ctx.args.positionals;
+    const req = retentionRequest(ctx);
+    if (ids.length) {
+      if (req.gfs || req.olderThanMs !== undefined) throw new HoardError('usage', 'give snapshot ids or keep-* rules, not both');
+      const r = await locked(ctx, !dry, async (repo, list) => {
+        const picked = ids.map((ref) => chooseSnapshot(list, { ref }, ctx.env.clock.now()));
+        const records = picked.map(toRecord);
+        const pinned = records.find((x) => x.pinned);
+        if (pinned) throw new HoardError('usage', `snapshot ${pinned.short_id} is pinned; nothing was removed`, { hint: `unpin it first (hoard unpin ${pinned.short_id})` });
+        if (dry) return records;
+        await confirmAll(ctx, records, 'remove');
+        for (const s of picked) await removeSnapshot(repo, s.id);
+        if (prune) await executePrune(repo, await planPrune(repo, { maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']) }), { signal: ctx.signal });
+        return records;
+      });
+      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', dry_run: dry, removed: r.map((x) => x.id) }));
+      else for (const x of r) ctx.out(`${dry ? 'would remove' : 'removed'} snapshot ${x.short_id}`);
+      return 0;
+    }
+    if (!req.gfs && req.olderThanMs === undefined && !req.expired) throw new HoardError('usage', 'no policy was given: nothing would be removed', { hint: 'give snapshot ids or rules such as --keep-daily 7 --keep-weekly 4' });
+    render(ctx, await runRetention(ctx, req, { dry, prune }), dry);
+    return 0;
+  },
+};
+
+async function pin(ctx: CommandContext, pinned: boolean): Promise<number> {
+  const ref = ctx.args.positionals[0];
+  if (!ref) throw new HoardError('usage', `${pinned ? 'pin' : 'unpin'} needs a snapshot id`, { hint: 'see `hoard list`' });
+  const r = await locked(ctx, true, async (repo, list) => {
+    const s = chooseSnapshot(list, { ref }, ctx.env.clock.now());
+    return { old: s.id, id: await setPinned(repo, s, pinned) };
+  });
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', pinned, snapshot_id: r.id, previous_id: r.old }));
+  else ctx.out(`${pinned ? 'pinned' : 'unpinned'} ${r.old.slice(0, 8)}${r.id !== r.old ? ` (its id is now ${r.id.slice(0, 8)}, as after restic tag)` : ' (no change)'}`);
+  return 0;
+}
+
+export const pinCommand: Command = {
+  name: 'pin', summary: 'keep a backup whatever the retention rules say', usage: 'hoard pin ID', flags: {}, run: (ctx) => pin(ctx, true),
+};
+
+export const unpinCommand: Command = {
+  name: 'unpin', summary: 'let the retention rules decide about a backup again', usage: 'hoard unpin ID', flags: {}, run: (ctx) => pin(ctx, false),
 };

@@ -1,0 +1,60 @@
+/** restic's forget flags (keep-*, group-by) plus hoard's (--expired, --older-than), parsed into a cleanup request. */
+import { type GfsRules, type GroupKey, HoardError } from '../../core/index.js';
+import { parseDuration } from '../../config/index.js';
+import type { CleanupRequest } from '../../app/cleanup.js';
+import type { FlagSpecs } from '../args.js';
+import type { CommandContext } from '../context.js';
+
+export const RETENTION_FLAGS: FlagSpecs = {
+  'keep-last': { type: 'string', help: 'keep the last N snapshots (per group)' },
+  'keep-hourly': { type: 'string', help: 'keep the last N hourly snapshots' },
+  'keep-daily': { type: 'string', help: 'keep the last N daily snapshots' },
+  'keep-weekly': { type: 'string', help: 'keep the last N weekly snapshots' },
+  'keep-monthly': { type: 'string', help: 'keep the last N monthly snapshots' },
+  'keep-yearly': { type: 'string', help: 'keep the last N yearly snapshots' },
+  'keep-within': { type: 'string', help: 'keep snapshots within DURATION of the group\'s newest (1y2m3d4h, 30d, 12h)' },
+  'keep-tag': { type: 'list', help: 'keep snapshots with this tag (repeatable)' },
+  'group-by': { type: 'string', help: 'group by source (default), or host,paths,tags like restic' },
+  'time-zone': { type: 'string', help: 'time zone for daily/weekly/monthly buckets (default: this machine\'s)' },
+  expired: { type: 'boolean', help: 'remove backups past their expiry (cleanup\'s default when no other rule is given)' },
+  'older-than': { type: 'string', help: 'remove backups older than DAYS (or a duration: 12h, 30d)' },
+  'allow-empty': { type: 'boolean', help: 'allow rules that would remove every backup of a source (the newest is kept anyway)' },
+};
+
+function count(ctx: CommandContext, name: string): number | undefined {
+  const v = ctx.args.flags[name] as string | undefined;
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new HoardError('usage', `--${name} must be a whole number, not ${v}`);
+  return Number(v);
+}
+
+/** restic's duration (1y2m3d4h: y = 365 d, m = 30 d) or hoard's (30d, 12h, 5m = minutes). */
+export function resticDuration(v: string, flag: string): number {
+  const own = parseDuration(v);
+  if (own !== undefined) return own;
+  const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(v);
+  if (!m || v === '') throw new HoardError('usage', `--${flag} must be a duration such as 30d, 12h or 1y2m, not ${v}`);
+  const [y, mo, d, h] = m.slice(1).map((x) => Number(x ?? 0));
+  return ((y * 365 + mo * 30 + d) * 24 + h) * 3_600_000;
+}
+
+/** The request the flags describe; kind "usage" for malformed values (ranges are checked by the policy). */
+export function retentionRequest(ctx: CommandContext): CleanupRequest {
+  const f = ctx.args.flags;
+  const gfs: GfsRules = {};
+  for (const k of ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const) {
+    const n = count(ctx, `keep-${k}`);
+    if (n !== undefined) gfs[k] = n;
+  }
+  if (f['keep-within'] !== undefined) gfs.withinMs = resticDuration(String(f['keep-within']), 'keep-within');
+  if ((f['keep-tag'] as string[] | undefined)?.length) gfs.tags = f['keep-tag'] as string[];
+  const older = f['older-than'] as string | undefined;
+  const olderThanMs = older === undefined ? undefined : /^-?\d+$/.test(older) ? Number(older) * 86_400_000 : resticDuration(older, 'older-than');
+  const groupBy = f['group-by'] === undefined ? undefined : String(f['group-by']).split(',').map((g) => g.trim()) as GroupKey[];
+  for (const g of groupBy ?? []) if (!['source', 'host', 'paths', 'tags'].includes(g)) throw new HoardError('usage', `--group-by takes source, host, paths and tags, not ${g}`);
+  return {
+    gfs: Object.keys(gfs).length ? gfs : undefined, expired: f.expired === true ? true : undefined, olderThanMs, groupBy,
+    timeZone: f['time-zone'] as string | undefined, allowEmpty: f['allow-empty'] === true,
+    source: f.source as string | undefined, environment: f.env as string | undefined,
+  };
+}
