@@ -23,4 +23,4 @@ export type { CompressionMode } from './format/compression.js';
 export { reachableBlobs, exclusiveBytes } from './prune/usage.js';
 export { planPrune, executePrune, type PrunePlan, type PruneSummary, type PruneOptions } from './prune/prune.js';
 export { createFaultyBackend, type FaultyBackend } from './storage/faulty.js';
-export { applyPolicy, checkPolicy, type RetentionItem, type RetentionPolicy, type RetentionDecision, type GfsRules, type GroupKey } from './retention/policy.js';
+export { applyPolicy, checkPolicy, type RetentionItem, type RetentionPolicy, type RetentionDecision, type GfsRules, type GroupKey, type Span, spanMs } from './retention/policy.js';

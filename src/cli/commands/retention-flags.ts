@@ -1,5 +1,5 @@
 /** restic's forget flags (keep-*, group-by) plus hoard's (--expired, --older-than), parsed into a cleanup request. */
-import { type GfsRules, type GroupKey, HoardError } from '../../core/index.js';
+import { type GfsRules, type GroupKey, type Span, HoardError } from '../../core/index.js';
 import { parseDuration } from '../../config/index.js';
 import type { CleanupRequest } from '../../app/cleanup.js';
 import type { FlagSpecs } from '../args.js';
@@ -12,7 +12,7 @@ export const RETENTION_FLAGS: FlagSpecs = {
   'keep-weekly': { type: 'string', help: 'keep the last N weekly snapshots' },
   'keep-monthly': { type: 'string', help: 'keep the last N monthly snapshots' },
   'keep-yearly': { type: 'string', help: 'keep the last N yearly snapshots' },
-  'keep-within': { type: 'string', help: 'keep snapshots within DURATION of the group\'s newest (1y2m3d4h, 30d, 12h)' },
+  'keep-within': { type: 'string', help: 'keep snapshots within DURATION of the group\'s newest (restic\'s 1y2m3d4h: m = months)' },
   'keep-tag': { type: 'list', help: 'keep snapshots with this tag (repeatable)' },
   'group-by': { type: 'string', help: 'group by source (default), or host,paths,tags like restic' },
   'time-zone': { type: 'string', help: 'time zone for daily/weekly/monthly buckets (default: this machine\'s)' },
@@ -28,14 +28,12 @@ function count(ctx: CommandContext, name: string): number | undefined {
   return Number(v);
 }
 
-/** restic's duration (1y2m3d4h: y = 365 d, m = 30 d) or hoard's (30d, 12h, 5m = minutes). */
-export function resticDuration(v: string, flag: string): number {
-  const own = parseDuration(v);
-  if (own !== undefined) return own;
+/** restic's --keep-within duration: 1y2m3d4h (calendar years and months, days, hours). */
+export function resticDuration(v: string, flag: string): Span {
   const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(v);
-  if (!m || v === '') throw new HoardError('usage', `--${flag} must be a duration such as 30d, 12h or 1y2m, not ${v}`);
-  const [y, mo, d, h] = m.slice(1).map((x) => Number(x ?? 0));
-  return ((y * 365 + mo * 30 + d) * 24 + h) * 3_600_000;
+  if (!m || v === '') throw new HoardError('usage', `--${flag} must be a duration such as 30d, 12h or 1y2m (m: months), not ${v}`);
+  const [years, months, days, hours] = m.slice(1).map((x) => Number(x ?? 0));
+  return { years, months, days, hours };
 }
 
 /** The request the flags describe; kind "usage" for malformed values (ranges are checked by the policy). */
@@ -46,10 +44,11 @@ export function retentionRequest(ctx: CommandContext): CleanupRequest {
     const n = count(ctx, `keep-${k}`);
     if (n !== undefined) gfs[k] = n;
   }
-  if (f['keep-within'] !== undefined) gfs.withinMs = resticDuration(String(f['keep-within']), 'keep-within');
+  if (f['keep-within'] !== undefined) gfs.within = resticDuration(String(f['keep-within']), 'keep-within');
   if ((f['keep-tag'] as string[] | undefined)?.length) gfs.tags = f['keep-tag'] as string[];
   const older = f['older-than'] as string | undefined;
-  const olderThanMs = older === undefined ? undefined : /^-?\d+$/.test(older) ? Number(older) * 86_400_000 : resticDuration(older, 'older-than');
+  const olderThanMs = older === undefined ? undefined : /^-?\d+$/.test(older) ? Number(older) * 86_400_000 : parseDuration(older);
+  if (older !== undefined && olderThanMs === undefined) throw new HoardError('usage', `--older-than must be days or a duration such as 12h or 30d, not ${older}`);
   const groupBy = f['group-by'] === undefined ? undefined : String(f['group-by']).split(',').map((g) => g.trim()) as GroupKey[];
   for (const g of groupBy ?? []) if (!['source', 'host', 'paths', 'tags'].includes(g)) throw new HoardError('usage', `--group-by takes source, host, paths and tags, not ${g}`);
   return {

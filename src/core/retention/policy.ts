@@ -35,10 +35,25 @@ export interface GfsRules {
   weekly?: number;
   monthly?: number;
   yearly?: number;
-  /** Keep snapshots within this many ms of the group's newest snapshot (restic's --keep-within). */
-  withinMs?: number;
+  /** Keep snapshots newer than the group's newest minus this calendar span (restic's --keep-within 1y2m3d4h). */
+  within?: Span;
   /** Keep snapshots that carry any of these tags. */
   tags?: string[];
+}
+
+/** A calendar span: years and months are calendar units, as Go's AddDate counts them. */
+export interface Span { years: number; months: number; days: number; hours: number }
+
+/** A span's rough length in ms (a year 365 d, a month 30 d), for comparisons between rules. */
+export function spanMs(s: Span): number {
+  return ((s.years * 365 + s.months * 30 + s.days) * 24 + s.hours) * 3_600_000;
+}
+
+/** `ms` minus a calendar span, in UTC. */
+function minusSpan(ms: number, s: Span): number {
+  const d = new Date(ms);
+  d.setUTCFullYear(d.getUTCFullYear() - s.years, d.getUTCMonth() - s.months, d.getUTCDate() - s.days);
+  return d.getTime() - s.hours * 3_600_000;
 }
 
 export type GroupKey = 'source' | 'host' | 'paths' | 'tags';
@@ -72,9 +87,9 @@ export function checkPolicy(p: RetentionPolicy): void {
     const v = p.gfs?.[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new HoardError('usage', `keep-${k} must be a whole number of 1 or more, not ${v}`, { hint: 'leave the rule out to keep none by it' });
   }
-  if (p.gfs?.withinMs !== undefined && !(p.gfs.withinMs > 0)) throw new HoardError('usage', 'keep-within must be a positive duration', { hint: 'e.g. --keep-within 30d' });
+  if (p.gfs?.within !== undefined && !(spanMs(p.gfs.within) > 0)) throw new HoardError('usage', 'keep-within must be a positive duration', { hint: 'e.g. --keep-within 30d' });
   if (p.olderThanMs !== undefined && !(p.olderThanMs > 0)) throw new HoardError('usage', 'older-than must be a positive age, not zero', { hint: 'e.g. --older-than 30 (days) or --older-than 12h' });
-  if (p.olderThanMs !== undefined && p.gfs?.withinMs !== undefined && p.gfs.withinMs > p.olderThanMs) {
+  if (p.olderThanMs !== undefined && p.gfs?.within !== undefined && spanMs(p.gfs.within) > p.olderThanMs) {
     throw new HoardError('usage', 'contradictory rules: --older-than removes what --keep-within keeps', { hint: 'use one of them, or make keep-within shorter than older-than' });
   }
   if (p.timeZone) {
@@ -154,9 +169,9 @@ export function applyPolicy(items: RetentionItem[], p: RetentionPolicy, nowMs: n
         if (--left === 0) break;
       }
     }
-    if (rules.withinMs !== undefined) {
-      const from = newestFirst[0].timeMs - rules.withinMs;
-      for (const s of newestFirst) if (s.timeMs >= from) add(keep, s.id, 'keep-within');
+    if (rules.within !== undefined) {
+      const from = minusSpan(newestFirst[0].timeMs, rules.within);
+      for (const s of newestFirst) if (s.timeMs > from) add(keep, s.id, 'keep-within');
     }
     for (const s of newestFirst) {
       const t = rules.tags?.find((x) => s.tags.includes(x));
