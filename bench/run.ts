@@ -1,7 +1,8 @@
 /**
  * hoard against restic on the same data in the same run: wall time, peak RSS (GNU time) and
  * repository size for (a) a dump-like stream, (b) a tree of many files, (c) second backups after
- * ~1% changed, (d) restores. Also the floor: reading the stream to /dev/null.
+ * ~1% changed, (d) restores, (e) prune of two copies of one repository after forgetting the first
+ * backups. Also the floor: reading the stream to /dev/null.
  *
  * Sizes: BENCH_STREAM_MB (default 500), BENCH_FILES (default 20000); BENCH_DIR for the work folder.
  * Needs restic and /usr/bin/time (Debian packages restic and time).
@@ -80,6 +81,16 @@ function main(): void {
   both('(d) restore tree', `${hoard} restore -r hoard-repo latest --target out-h`, 'restic restore -q -r restic-repo latest --target out-r', false);
   both('(d) restore stream (dump)', `${hoard} dump -r hoard-repo $(${hoard} snapshots -r hoard-repo --json | node -e "const s=JSON.parse(require('fs').readFileSync(0));console.log(s.find(x=>x.paths[0]==='/dump.sql'&&x===s.filter(y=>y.paths[0]==='/dump.sql').at(-1)).id)") dump.sql > /dev/null`,
     `restic dump -q -r restic-repo $(restic snapshots -r restic-repo --json --path /dump.sql | node -e "const s=JSON.parse(require('fs').readFileSync(0));console.log(s.at(-1).id)") /dump.sql > /dev/null`, false);
+  // (e) prune: two copies of hoard's repository with the same snapshots forgotten (the first stream
+  // and tree backups, whose changed 1% becomes garbage), pruned by hoard and by restic
+  for (const d of ['prune-h', 'prune-r']) execFileSync('cp', ['-r', 'hoard-repo', d], { cwd: DIR });
+  const snaps = JSON.parse(execFileSync('sh', ['-c', `${hoard} snapshots -r prune-h --json`], { cwd: DIR, env }).toString()) as { id: string }[];
+  const gone = snaps.slice(0, 2).map((x) => x.id);
+  for (const d of ['prune-h', 'prune-r']) execFileSync('sh', ['-c', `${hoard} forget -r ${d} ${gone.join(' ')} >/dev/null`], { cwd: DIR, env });
+  const before = du(path.join(DIR, 'prune-h'));
+  const ph = timed(`${hoard} prune -r prune-h`), pr = timed('restic prune -q -r prune-r');
+  rows.push({ case: '(e) prune (copies of one repository)', hoard: ph, restic: pr, hoardMB: du(path.join(DIR, 'prune-h')), resticMB: du(path.join(DIR, 'prune-r')) });
+  console.error(`(e) prune: hoard ${ph.secs}s, restic ${pr.secs}s (repository ${before.toFixed(1)} MB before)`);
 
   const f = (n: number) => n.toFixed(2);
   const lines = [
