@@ -23,6 +23,8 @@ export interface CleanupRequest {
   source?: string;
   environment?: string;
   allowEmpty?: boolean;
+  /** Days a pre-migration backup is kept once verified (hoard.yaml's retention.pre-migration; default 7). */
+  preMigrationDays?: number;
 }
 
 export interface CleanupDecision {
@@ -40,8 +42,15 @@ export interface CleanupPlan {
   applied: { expired: boolean; older_than_ms: number | null; gfs: GfsRules | null; group_by: GroupKey[] | null; time_zone: string };
 }
 
-function item(r: BackupRecord): RetentionItem {
-  const exp = r.expires_at ? Date.parse(r.expires_at) : NaN;
+/** A pre-migration backup's expiry: N days after its verification passed (unless it was given one). */
+function expiryOf(r: BackupRecord, preMigrationDays: number): number {
+  if (r.expires_at) return Date.parse(r.expires_at);
+  if (r.kind === 'pre-migration' && r.verification?.ok) return Date.parse(r.verification.at) + preMigrationDays * 86_400_000;
+  return NaN;
+}
+
+function item(r: BackupRecord, preMigrationDays: number): RetentionItem {
+  const exp = expiryOf(r, preMigrationDays);
   return {
     id: r.id, timeMs: r.created_ms, hostname: r.hostname, paths: r.paths, tags: r.tags, kind: r.kind, source: r.source,
     pinned: r.pinned, expiresMs: Number.isNaN(exp) ? null : exp, verified: r.verification?.ok === true,
@@ -54,7 +63,7 @@ export function planCleanup(list: SnapshotEntry[], req: CleanupRequest, nowMs: n
   const expired = req.expired ?? !hasRules;
   const timeZone = req.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
   const records = list.map(toRecord).filter((r) => (!req.source || r.source === req.source) && (!req.environment || r.environment === req.environment));
-  const out = applyPolicy(records.map(item), { gfs: req.gfs, expired, olderThanMs: req.olderThanMs, groupBy: req.groupBy, timeZone }, nowMs);
+  const out = applyPolicy(records.map((r) => item(r, req.preMigrationDays ?? 7)), { gfs: req.gfs, expired, olderThanMs: req.olderThanMs, groupBy: req.groupBy, timeZone }, nowMs);
   const byGroup = new Map<string, typeof out>();
   for (const d of out) byGroup.set(d.group, [...(byGroup.get(d.group) ?? []), d]);
   if (!req.allowEmpty) {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { type BackupOptions, type BackupSummary, type Repository, HoardError, backupFiles, listSnapshots } from '../core/index.js';
-import type { SourceConfig } from '../config/index.js';
+import { type SourceConfig, retentionRuleDays } from '../config/index.js';
 import { type DatabaseFacts, parseDatabaseUrl } from '../databases/index.js';
 import { type SnapshotLabels, backupDatabase, labelMetadata, labelTags } from './database-backup.js';
 import { type Project, environmentFor, policyOf, projectSecret } from './project.js';
@@ -48,9 +48,8 @@ export function retentionFor(p: Project, kind: string, environment: string | und
   if (flag !== undefined) return { days: flag, from: 'flag' };
   if (job !== undefined) return { days: job, from: 'job' };
   if (NO_DEFAULT_EXPIRY.has(kind)) return { days: null, from: 'none' };
-  const rule = p.config.retention?.[kind];
-  if (rule === 'forever') return { days: null, from: 'kind' };
-  if (rule) return { days: rule.days ?? (rule.weeks !== undefined ? rule.weeks * 7 : (rule.months ?? 0) * 30), from: 'kind' };
+  const rule = retentionRuleDays(p.config.retention?.[kind]);
+  if (rule !== undefined) return { days: rule, from: 'kind' };
   const envDays = environment ? p.config.environments?.[environment]?.retention_days : undefined;
   if (envDays !== undefined) return { days: envDays, from: 'environment' };
   if (KIND_DEFAULT_DAYS[kind]) return { days: KIND_DEFAULT_DAYS[kind], from: 'kind' };

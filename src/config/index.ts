@@ -4,7 +4,7 @@ export { CONFIG_NAMES, findConfigFile, loadConfig, parseConfig, type LoadedConfi
 export { resolveSecret, isReference, type SecretScope } from './secrets.js';
 export { parseDotenv, readDotenv } from './dotenv.js';
 export {
-  resolveSettings, firstOf, defaultRepositoryName, absoluteLocal, environmentPolicy, ENVIRONMENT_DEFAULTS,
+  resolveSettings, retentionRuleDays, firstOf, defaultRepositoryName, absoluteLocal, environmentPolicy, ENVIRONMENT_DEFAULTS,
   type Settings, type SettingsInput, type Resolved, type Origin, type RepositorySetting, type EnvironmentPolicy,
 } from './settings.js';
 export { parseSchedule, nextRun, parseDuration, type Schedule } from './schedule.js';

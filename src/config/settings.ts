@@ -94,3 +94,10 @@ export function environmentPolicy(name: string, c?: HoardConfig): EnvironmentPol
   const f = c?.environments?.[name];
   return { name, protected: f?.protected ?? d?.protected ?? false, retention_days: f?.retention_days ?? d?.retention_days ?? null };
 }
+
+/** Days of a hoard.yaml retention rule ({days} | {weeks} | {months}, a month of 30 days); null for forever, undefined for none. */
+export function retentionRuleDays(rule: NonNullable<HoardConfig['retention']>[string] | undefined): number | null | undefined {
+  if (rule === undefined) return undefined;
+  if (rule === 'forever') return null;
+  return rule.days ?? (rule.weeks !== undefined ? rule.weeks * 7 : (rule.months ?? 0) * 30);
+}

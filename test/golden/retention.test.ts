@@ -66,7 +66,8 @@ const CASES: Case[] = [
   ], req: {} },
   { name: 'kinds: manual never, pre-migration kept until verified, pre-restore by environment', snaps: [
     { name: 'man', ago: 400 * D, kind: 'manual' }, { name: 'pmu', ago: 200 * D, kind: 'pre-migration' },
-    { name: 'pmv', ago: 200 * D, kind: 'pre-migration', verified: true, retention: 7 }, { name: 'pre', ago: 40 * D, kind: 'pre-restore', env: 'dev' },
+    { name: 'pmv', ago: 200 * D, kind: 'pre-migration', verified: true, retention: 7 }, { name: 'pmv-old', ago: 20 * D, kind: 'pre-migration', verified: true },
+    { name: 'pmv-new', ago: 3 * D, kind: 'pre-migration', verified: true }, { name: 'pre', ago: 40 * D, kind: 'pre-restore', env: 'dev' },
     { name: 'new', ago: H },
   ], req: {} },
   { name: 'pins beat expiry, age and GFS', snaps: [{ name: 'pin', ago: 300 * D, pinned: true }, ...daily(3)], req: { olderThanMs: 2 * D, gfs: { last: 1 }, allowEmpty: true } },

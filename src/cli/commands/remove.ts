@@ -113,7 +113,7 @@ export const cleanupCommand: Command = {
   },
   async run(ctx) {
     const dry = ctx.args.flags['dry-run'] === true;
-    render(ctx, await runRetention(ctx, retentionRequest(ctx), { dry, prune: ctx.args.flags['no-prune'] !== true }), dry);
+    render(ctx, await runRetention(ctx, await retentionRequest(ctx), { dry, prune: ctx.args.flags['no-prune'] !== true }), dry);
     return 0;
   },
 };
@@ -130,7 +130,7 @@ export const forgetCommand: Command = {
     const dry = ctx.args.flags['dry-run'] === true;
     const prune = ctx.args.flags.prune === true;
     const ids = ctx.args.positionals;
-    const req = retentionRequest(ctx);
+    const req = await retentionRequest(ctx);
     if (ids.length) {
       if (req.gfs || req.olderThanMs !== undefined) throw new HoardError('usage', 'give snapshot ids or keep-* rules, not both');
       const r = await locked(ctx, !dry, async (repo, list) => {

@@ -1,6 +1,6 @@
 /** restic's forget flags (keep-*, group-by) plus hoard's (--expired, --older-than), parsed into a cleanup request. */
 import { type GfsRules, type GroupKey, type Span, HoardError } from '../../core/index.js';
-import { parseDuration } from '../../config/index.js';
+import { parseDuration, retentionRuleDays } from '../../config/index.js';
 import type { CleanupRequest } from '../../app/cleanup.js';
 import type { FlagSpecs } from '../args.js';
 import type { CommandContext } from '../context.js';
@@ -37,7 +37,8 @@ export function resticDuration(v: string, flag: string): Span {
 }
 
 /** The request the flags describe; kind "usage" for malformed values (ranges are checked by the policy). */
-export function retentionRequest(ctx: CommandContext): CleanupRequest {
+export async function retentionRequest(ctx: CommandContext): Promise<CleanupRequest> {
+  const p = await ctx.project();
   const f = ctx.args.flags;
   const gfs: GfsRules = {};
   for (const k of ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const) {
@@ -54,6 +55,7 @@ export function retentionRequest(ctx: CommandContext): CleanupRequest {
   return {
     gfs: Object.keys(gfs).length ? gfs : undefined, expired: f.expired === true ? true : undefined, olderThanMs, groupBy,
     timeZone: f['time-zone'] as string | undefined, allowEmpty: f['allow-empty'] === true,
+    preMigrationDays: retentionRuleDays(p.config.retention?.['pre-migration']) ?? undefined,
     source: f.source as string | undefined, environment: f.env as string | undefined,
   };
 }
