@@ -6,7 +6,7 @@
  * `allowEmpty` (the floor would still keep the newest, but the rules are likely wrong).
  */
 import {
-  type GfsRules, type GroupKey, type Repository, type RetentionItem, type SnapshotEntry, HoardError, applyPolicy, exclusiveBytes,
+  type GfsRules, type GroupKey, type Repository, type RetentionItem, type SnapshotEntry, type VerificationRecord, HoardError, applyPolicy, exclusiveBytes,
 } from '../core/index.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 
@@ -58,11 +58,11 @@ function item(r: BackupRecord, preMigrationDays: number): RetentionItem {
 }
 
 /** Plans a cleanup; changes nothing. Kind "usage" for bad rules or a plan that empties a source. */
-export function planCleanup(list: SnapshotEntry[], req: CleanupRequest, nowMs: number): CleanupPlan {
+export function planCleanup(list: SnapshotEntry[], req: CleanupRequest, nowMs: number, verifications?: VerificationRecord[]): CleanupPlan {
   const hasRules = !!req.gfs || req.olderThanMs !== undefined;
   const expired = req.expired ?? !hasRules;
   const timeZone = req.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
-  const records = list.map(toRecord).filter((r) => (!req.source || r.source === req.source) && (!req.environment || r.environment === req.environment));
+  const records = list.map((e) => toRecord(e, verifications)).filter((r) => (!req.source || r.source === req.source) && (!req.environment || r.environment === req.environment));
   const out = applyPolicy(records.map((r) => item(r, req.preMigrationDays ?? 7)), { gfs: req.gfs, expired, olderThanMs: req.olderThanMs, groupBy: req.groupBy, timeZone }, nowMs);
   const byGroup = new Map<string, typeof out>();
   for (const d of out) byGroup.set(d.group, [...(byGroup.get(d.group) ?? []), d]);

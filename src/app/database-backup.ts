@@ -24,6 +24,9 @@ export interface SnapshotLabels {
   source?: string;
   /** Days the snapshot is kept (null: no expiry) and the resulting time (RFC 3339). */
   retentionDays?: number | null;
+  /** The job that made it, and the id of the `hoard backup` run (all sources of one run share it). */
+  job?: string;
+  run?: string;
   /** Which rule gave the retention (flag, job, kind, environment, none). */
   retentionFrom?: string;
   expiresAt?: string | null;
@@ -57,6 +60,7 @@ export function labelMetadata(l: SnapshotLabels, sourceType: string): Record<str
   return {
     kind: l.kind ?? 'manual', label: l.label ?? null, reason: l.reason ?? null, description: l.description ?? null,
     environment: l.environment ?? null, source: { name: l.source ?? null, type: sourceType },
+    ...(l.job ? { job: l.job } : {}), ...(l.run ? { run: l.run } : {}),
     retention_days: l.retentionDays ?? null, retention_from: l.retentionFrom ?? (l.retentionDays ? 'flag' : 'none'), expires_at: l.expiresAt ?? null,
   };
 }

@@ -6,14 +6,14 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, executePrune, isHoardError, listSnapshots, planPrune, removeSnapshot, restoreTree,
+  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, restoreTree,
 } from '../core/index.js';
 import { type Env, identity, systemClock } from './environment.js';
 import { type Project, loadProject } from './project.js';
 import { openFromEnv, restoreWorkers, withLock } from './repository-access.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { type BackupQuery, type SnapshotChoice, chooseSnapshot, queryBackups } from './select.js';
-import { type RunLabels, backupSource, planBackups } from './source-backup.js';
+import { type RunLabels, backupSource, newRunId, planBackups } from './source-backup.js';
 import { type DatabaseRestoreResult, restoreDatabase } from './database-restore.js';
 import { configuredTarget } from './source-restore.js';
 import { type StatusReport, projectStatus } from './status.js';
@@ -148,11 +148,12 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     async backup(req = {}) {
       const targets = planBackups(project, { names: req.sources ?? [], kind: req.kind, retentionDays: req.retentionDays });
       const out: BackupOutcome = { created: [], failed: [] };
+      const run = newRunId(env.clock.now());
       await withRepo(false, async (repo) => {
         for (const t of targets) {
           emit('backup.started', { source: t.source, kind: t.kind, environment: t.environment ?? null });
           try {
-            const r = await backupSource(project, repo, t, { label: req.label, reason: req.reason, description: req.description }, { clock: env.clock, info: info(), report, signal: req.signal });
+            const r = await backupSource(project, repo, t, { label: req.label, reason: req.reason, description: req.description, run }, { clock: env.clock, info: info(), report, signal: req.signal });
             const backup = toRecord({ id: r.snapshotId!, snapshot: r.snapshot, timeMs: env.clock.now() });
             out.created.push(backup);
             emit('backup.created', { source: t.source, backup });
@@ -168,11 +169,11 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     },
 
     async list(query = {}) {
-      return withRepo(false, async (_r, list) => queryBackups(list, query, env.clock.now()).map(toRecord), false);
+      return withRepo(false, async (r, list) => { const v = await loadVerifications(r); return queryBackups(list, query, env.clock.now()).map((e) => toRecord(e, v)); }, false);
     },
 
     async info(ref) {
-      return withRepo(false, async (_r, list) => toRecord(chooseSnapshot(list, { ref }, env.clock.now())), false);
+      return withRepo(false, async (r, list) => toRecord(chooseSnapshot(list, { ref }, env.clock.now()), await loadVerifications(r)), false);
     },
 
     async status() {
@@ -228,7 +229,7 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
 
     async cleanup(c = {}) {
       return withRepo(c.dryRun !== true, async (repo, list) => {
-        const plan = planCleanup(list, c, env.clock.now());
+        const plan = planCleanup(list, c, env.clock.now(), await loadVerifications(repo));
         let freed = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)));
         if (!c.dryRun && plan.remove.length) {
           const prot = protectedAmong(project, plan.remove)[0];

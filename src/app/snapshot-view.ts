@@ -3,7 +3,7 @@
  * the API): who/what/when from restic's fields, why from hoard's metadata. Snapshots made by
  * restic itself have no hoard metadata; their fields are null and their kind is "restic".
  */
-import type { SnapshotEntry } from '../core/index.js';
+import { type SnapshotEntry, type VerificationRecord, latestVerification } from '../core/index.js';
 
 export interface BackupRecord {
   id: string;
@@ -44,8 +44,9 @@ type Meta = {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** The record of one snapshot. */
-export function toRecord(e: SnapshotEntry): BackupRecord {
+/** The record of one snapshot; with the repository's verification records, its latest verification. */
+export function toRecord(e: SnapshotEntry, verifications?: VerificationRecord[]): BackupRecord {
+  const v = verifications ? latestVerification(verifications, e) : undefined;
   const s = e.snapshot;
   const h = (s.hoard ?? {}) as Meta;
   const sum = s.summary ?? {};
@@ -56,7 +57,8 @@ export function toRecord(e: SnapshotEntry): BackupRecord {
     engine: h.database?.engine ?? null, database: h.database?.name ?? null,
     size: num(h.size?.dump_bytes) ?? num(sum.total_bytes_processed), data_added: num(sum.data_added),
     duration_ms: num(h.duration_ms), hostname: s.hostname ?? '', paths: s.paths ?? [], tags: s.tags ?? [],
-    retention_days: num(h.retention_days), expires_at: h.expires_at ?? null, pinned: h.pinned === true, verification: h.verification ?? null,
+    retention_days: num(h.retention_days), expires_at: h.expires_at ?? null, pinned: h.pinned === true,
+    verification: v ? { level: v.level, ok: v.ok, at: v.at, message: v.message } : h.verification ?? null,
   };
 }
 

@@ -99,13 +99,18 @@ export interface SourceBackupResult extends BackupSummary {
   facts?: DatabaseFacts[];
 }
 
-/** Free-text labels given for the run (shared by every source it backs up). */
-export type RunLabels = Pick<SnapshotLabels, 'label' | 'reason' | 'description'>;
+/** Free-text labels given for the run (shared by every source it backs up), and the run's id. */
+export type RunLabels = Pick<SnapshotLabels, 'label' | 'reason' | 'description' | 'run'>;
+
+/** A new run id: the snapshots of one `hoard backup` share it (for the completeness check). */
+export function newRunId(nowMs: number): string {
+  return `${nowMs.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
 
 /** Backs up one source into one snapshot. */
 export async function backupSource(p: Project, repo: Repository, t: BackupTarget, run: RunLabels, o: BackupOptions & { localRepoPath?: string }): Promise<SourceBackupResult> {
   const expiresAt = t.retentionDays === null ? null : new Date(o.clock.now() + t.retentionDays * 86_400_000).toISOString();
-  const labels: SnapshotLabels = { ...run, kind: t.kind, environment: t.environment, source: t.source, retentionDays: t.retentionDays, retentionFrom: t.retentionFrom, expiresAt };
+  const labels: SnapshotLabels = { ...run, job: t.job, kind: t.kind, environment: t.environment, source: t.source, retentionDays: t.retentionDays, retentionFrom: t.retentionFrom, expiresAt };
   const c = t.config;
   if (c.type === 'files') {
     const history = (await listSnapshots(repo, o.signal)).snapshots;

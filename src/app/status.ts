@@ -3,7 +3,7 @@
  * and last verification; the repository's size, snapshot count and locks; and warnings a user
  * should act on. Reads only; takes no lock (a status must work while a backup runs).
  */
-import { type Repository, isStale, listLocks, listSnapshots } from '../core/index.js';
+import { type Repository, isStale, listLocks, listSnapshots, loadVerifications } from '../core/index.js';
 import { nextRun, parseSchedule } from '../config/index.js';
 import { lockOwner, type Env } from './environment.js';
 import { type Project, environmentFor } from './project.js';
@@ -34,7 +34,7 @@ export interface StatusReport {
   warnings: string[];
 }
 
-const TYPES = ['data', 'index', 'snapshot', 'key', 'lock'] as const;
+const TYPES = ['data', 'index', 'snapshot', 'key', 'lock', 'verification'] as const;
 
 /** Total bytes of the repository's files (config included). */
 export async function repositorySize(repo: Repository, signal?: AbortSignal): Promise<number> {
@@ -59,7 +59,8 @@ function lateAfterMs(schedules: string[]): number {
 export async function projectStatus(p: Project, repo: Repository, env: Env, displayUrl: string, signal?: AbortSignal): Promise<StatusReport> {
   const now = env.clock.now();
   const list = await listSnapshots(repo, signal);
-  const records = list.snapshots.map(toRecord);
+  const verifications = await loadVerifications(repo, signal);
+  const records = list.snapshots.map((e) => toRecord(e, verifications));
   const locks = await listLocks(repo);
   const owner = lockOwner(env);
   const stale = locks.filter((l) => !l.lock || isStale(l.lock, now, owner)).length;

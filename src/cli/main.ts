@@ -19,9 +19,10 @@ import { infoCommand, listCommand } from './commands/list.js';
 import { statusCommand } from './commands/status.js';
 import { configCommand } from './commands/config.js';
 import { pruneCommand } from './commands/prune.js';
+import { verifyCommand } from './commands/verify.js';
 import { cleanupCommand, deleteCommand, forgetCommand, pinCommand, unpinCommand } from './commands/remove.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, dumpCommand, configCommand,
+const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, verifyCommand, dumpCommand, configCommand,
   snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {

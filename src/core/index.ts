@@ -24,3 +24,5 @@ export { reachableBlobs, exclusiveBytes } from './prune/usage.js';
 export { planPrune, executePrune, type PrunePlan, type PruneSummary, type PruneOptions } from './prune/prune.js';
 export { createFaultyBackend, type FaultyBackend } from './storage/faulty.js';
 export { applyPolicy, checkPolicy, type RetentionItem, type RetentionPolicy, type RetentionDecision, type GfsRules, type GroupKey, type Span, spanMs } from './retention/policy.js';
+export { saveVerification, loadVerifications, latestVerification, type VerificationRecord, type VerificationCheck, type VerifyLevel } from './verify/records.js';
+export { verifySnapshotData, storedPackSizes, type VerifyOptions, type SnapshotCheck } from './verify/verify.js';

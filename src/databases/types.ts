@@ -55,6 +55,17 @@ export interface SqlAccess {
   query(sql: string): Promise<(string | null)[][]>;
   /** The table's name as SQL (quoted, schema-qualified where needed). */
   ref(t: TableRef): string;
+  /** The primary key's columns as SQL identifiers (quoted), in key order; empty when there is none. */
+  primaryKey(t: TableRef): Promise<string[]>;
+}
+
+/** Throwaway databases on a server, for restore drills. */
+export interface ScratchDatabases {
+  exists(c: Connection, name: string): Promise<boolean>;
+  /** Drops the database (idempotent; other sessions on it are ended first where the server can). */
+  drop(c: Connection, name: string): Promise<void>;
+  /** Databases whose name starts with `prefix`. */
+  list(c: Connection, prefix: string): Promise<string[]>;
 }
 
 /** A dump in progress: its bytes, and `done`, which rejects (kind "command-failed") if the dump failed. */
@@ -117,4 +128,6 @@ export interface DatabaseEngine {
   listDatabases?(c: Connection): Promise<string[]>;
   /** Server-wide objects (roles, tablespaces) as SQL, for --all. */
   dumpGlobals?(c: Connection, signal?: AbortSignal): Promise<DumpStream>;
+  /** Server engines: scratch databases for drills (restore() creates one that is missing). */
+  scratch?: ScratchDatabases;
 }

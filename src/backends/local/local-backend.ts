@@ -32,7 +32,7 @@ export function createLocalBackend(dir: string): Backend {
       try {
         fh = await fsp.open(tmp, 'wx', 0o600);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || h.type !== 'data') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || (h.type !== 'data' && h.type !== 'verification')) throw e; // folders made on demand
         await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
         fh = await fsp.open(tmp, 'wx', 0o600);
       }
@@ -72,7 +72,7 @@ export function createLocalBackend(dir: string): Backend {
       try { await fsp.access(path.join(root, 'config')); throw new HoardError('io', `a repository already exists at ${root}`); } catch (e) { if (isHoardError(e)) throw e; }
       try {
         await fsp.mkdir(root, { recursive: true, mode: 0o700 });
-        for (const t of FILE_TYPES) if (t !== 'config') await fsp.mkdir(path.join(root, layoutDir(t)), { recursive: true, mode: 0o700 });
+        for (const t of FILE_TYPES) if (t !== 'config' && t !== 'verification') await fsp.mkdir(path.join(root, layoutDir(t)), { recursive: true, mode: 0o700 });
         for (const a of HEX) for (const b of HEX) await fsp.mkdir(path.join(root, 'data', a + b), { recursive: true, mode: 0o700 });
       } catch (e) {
         throw fsError(e, 'create', root);

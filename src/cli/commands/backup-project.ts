@@ -1,6 +1,6 @@
 /** `hoard backup [SOURCE|JOB|ENVIRONMENT…]`: the sources of hoard.yaml, one snapshot each, with a summary per snapshot. */
 import { HoardError, isHoardError, listSnapshots } from '../../core/index.js';
-import { type BackupTarget, type SourceBackupResult, backupSource, planBackups } from '../../app/source-backup.js';
+import { type BackupTarget, type SourceBackupResult, backupSource, newRunId, planBackups } from '../../app/source-backup.js';
 import { policyOf } from '../../app/project.js';
 import { repositoryLocation, withLock } from '../../app/repository-access.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
@@ -19,10 +19,10 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
   const targets = planBackups(p, { names: ctx.args.positionals, kind: f.kind as string | undefined, retentionDays: retentionFlag(f.retention) });
   const repo = await openRepo(ctx, { compression: compressionFlag(f.compression) });
   const loc = parseRepositoryUrl(repositoryLocation(p).url);
-  const run = labelsFrom(ctx);
+  const run = { ...labelsFrom(ctx), run: newRunId(ctx.env.clock.now()) };
   let failed: HoardError | undefined;
   try {
-    const history = (await listSnapshots(repo, ctx.signal)).snapshots.map(toRecord);
+    const history = (await listSnapshots(repo, ctx.signal)).snapshots.map((e) => toRecord(e));
     for (const t of targets) {
       if (t.environment && policyOf(p, t.environment).protected) notice(ctx, t, history);
       try {

@@ -1,5 +1,5 @@
 /** `hoard list` (a table of backups with filters) and `hoard info ID` (one backup in full). */
-import { HoardError, type SnapshotEntry, listSnapshots } from '../../core/index.js';
+import { HoardError, type SnapshotEntry, type VerificationRecord, listSnapshots, loadVerifications } from '../../core/index.js';
 import { type BackupRecord, expiresInMs, toRecord } from '../../app/snapshot-view.js';
 import { chooseSnapshot, queryBackups } from '../../app/select.js';
 import { withLock } from '../../app/repository-access.js';
@@ -8,24 +8,25 @@ import { daysFlag } from '../args.js';
 import { openRepo } from '../repo.js';
 import { type Paint, paint, relative, size, span, table, when } from '../render.js';
 
-async function snapshots(ctx: CommandContext): Promise<SnapshotEntry[]> {
+async function snapshots(ctx: CommandContext): Promise<{ list: SnapshotEntry[]; verifications: VerificationRecord[] }> {
   const repo = await openRepo(ctx, { index: false });
   try {
     const list = await withLock(ctx.env, repo, false, () => listSnapshots(repo, ctx.signal));
     for (const d of list.damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);
-    return list.snapshots;
+    return { list: list.snapshots, verifications: await loadVerifications(repo, ctx.signal) };
   } finally {
     await repo.close();
   }
 }
 
-/** "valid · read-back 2 h ago", "FAILED drill 3 d ago: …" or "not verified". */
+/** "valid · drilled 2 h ago", "FAILED drill 3 d ago: …" or "not verified". */
 export function statusText(r: BackupRecord, now: number, c: Paint): string {
   const v = r.verification;
   const pin = r.pinned ? ' · pinned' : '';
   if (!v) return `${c.dim('not verified')}${pin}`;
   const ago = relative(Date.parse(v.at), now);
-  return v.ok ? `${c.green('valid')} · ${v.level} ${ago}${pin}` : `${c.red(`FAILED ${v.level} ${ago}`)}${v.message ? `: ${v.message}` : ''}${pin}`;
+  const done = ({ quick: 'checked', 'read-back': 'read back', drill: 'drilled' } as Record<string, string>)[v.level] ?? v.level;
+  return v.ok ? `${c.green('valid')} · ${done} ${ago}${pin}` : `${c.red(`FAILED ${v.level} ${ago}`)}${v.message ? `: ${v.message}` : ''}${pin}`;
 }
 
 function expiresText(r: BackupRecord, now: number, c: Paint): string {
@@ -49,8 +50,8 @@ export const listCommand: Command = {
   async run(ctx) {
     const f = ctx.args.flags;
     const now = ctx.env.clock.now();
-    const all = await snapshots(ctx);
-    const shown = queryBackups(all, { kind: f.kind as string | undefined, days: daysFlag(f.days, '--days'), environment: f.env as string | undefined, source: f.source as string | undefined, label: f.label as string | undefined, host: f.host as string | undefined }, now).map(toRecord);
+    const { list: all, verifications } = await snapshots(ctx);
+    const shown = queryBackups(all, { kind: f.kind as string | undefined, days: daysFlag(f.days, '--days'), environment: f.env as string | undefined, source: f.source as string | undefined, label: f.label as string | undefined, host: f.host as string | undefined }, now).map((e) => toRecord(e, verifications));
     if (ctx.json) { ctx.out(JSON.stringify(shown)); return 0; }
     if (!shown.length) { ctx.out(all.length ? `no backups match (${all.length} in the repository)` : 'no backups yet: run `hoard backup`'); return 0; }
     const c = paint(ctx.env.isTTY, ctx.env.vars);
@@ -71,8 +72,9 @@ export const infoCommand: Command = {
     const ref = ctx.args.positionals[0];
     if (!ref) throw new HoardError('usage', 'info needs a snapshot id', { hint: 'give an id, a unique prefix, "latest" or a label (see `hoard list`)' });
     const now = ctx.env.clock.now();
-    const e = chooseSnapshot(await snapshots(ctx), { ref, source: ctx.args.flags.source as string | undefined }, now);
-    const r = toRecord(e);
+    const { list, verifications } = await snapshots(ctx);
+    const e = chooseSnapshot(list, { ref, source: ctx.args.flags.source as string | undefined }, now);
+    const r = toRecord(e, verifications);
     const h = (e.snapshot.hoard ?? {}) as Record<string, unknown>;
     if (ctx.json) { ctx.out(JSON.stringify({ ...r, hoard: e.snapshot.hoard ?? null, summary: e.snapshot.summary ?? null, tree: e.snapshot.tree })); return 0; }
     const c = paint(ctx.env.isTTY, ctx.env.vars);

@@ -3,7 +3,7 @@
  * (restic's flags), and `pin`/`unpin`. All under an exclusive lock; protected environments confirm
  * first; a plan (`--dry-run`) changes nothing.
  */
-import { HoardError, type PruneSummary, type Repository, type SnapshotEntry, executePrune, listSnapshots, planPrune, removeSnapshot } from '../../core/index.js';
+import { HoardError, type PruneSummary, type Repository, type SnapshotEntry, executePrune, listSnapshots, loadVerifications, planPrune, removeSnapshot } from '../../core/index.js';
 import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from '../../app/cleanup.js';
 import { chooseSnapshot } from '../../app/select.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
@@ -65,7 +65,7 @@ interface RetentionOutcome { plan: CleanupPlan; estimate: number; pruned: PruneS
 async function runRetention(ctx: CommandContext, req: CleanupRequest, o: { dry: boolean; prune: boolean }): Promise<RetentionOutcome> {
   const maxUnused = maxUnusedFlag(ctx.args.flags['max-unused']);
   return locked(ctx, !o.dry, async (repo, list) => {
-    const plan = planCleanup(list, req, ctx.env.clock.now());
+    const plan = planCleanup(list, req, ctx.env.clock.now(), await loadVerifications(repo, ctx.signal));
     const estimate = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)), ctx.signal);
     if (o.dry || !plan.remove.length) return { plan, estimate, pruned: null };
     await confirmAll(ctx, plan.remove, 'remove');
@@ -135,7 +135,7 @@ export const forgetCommand: Command = {
       if (req.gfs || req.olderThanMs !== undefined) throw new HoardError('usage', 'give snapshot ids or keep-* rules, not both');
       const r = await locked(ctx, !dry, async (repo, list) => {
         const picked = ids.map((ref) => chooseSnapshot(list, { ref }, ctx.env.clock.now()));
-        const records = picked.map(toRecord);
+        const records = picked.map((e) => toRecord(e));
         const pinned = records.find((x) => x.pinned);
         if (pinned) throw new HoardError('usage', `snapshot ${pinned.short_id} is pinned; nothing was removed`, { hint: `unpin it first (hoard unpin ${pinned.short_id})` });
         if (dry) return records;

@@ -16,9 +16,13 @@
  *   and ignores temporary files; order is unspecified.
  * - A full disk fails with kind "no-space"; other transient failures set `retryable`.
  */
-export type FileType = 'config' | 'key' | 'lock' | 'snapshot' | 'index' | 'data';
+/**
+ * restic's file types, plus `verification`: hoard's verification records, encrypted like unpacked
+ * files, in a folder restic does not look at (`hoard/verifications/`).
+ */
+export type FileType = 'config' | 'key' | 'lock' | 'snapshot' | 'index' | 'data' | 'verification';
 
-export const FILE_TYPES: readonly FileType[] = ['config', 'key', 'lock', 'snapshot', 'index', 'data'];
+export const FILE_TYPES: readonly FileType[] = ['config', 'key', 'lock', 'snapshot', 'index', 'data', 'verification'];
 
 export interface Handle {
   type: FileType;
@@ -66,10 +70,11 @@ export function layoutPath(h: Handle): string {
     case 'snapshot': return `snapshots/${h.name}`;
     case 'index': return `index/${h.name}`;
     case 'data': return `data/${h.name.slice(0, 2)}/${h.name}`;
+    case 'verification': return `hoard/verifications/${h.name}`;
   }
 }
 
 /** The folder of a file type in restic's default layout. */
 export function layoutDir(type: Exclude<FileType, 'config'>): string {
-  return type === 'key' ? 'keys' : type === 'lock' ? 'locks' : type === 'snapshot' ? 'snapshots' : type;
+  return type === 'key' ? 'keys' : type === 'lock' ? 'locks' : type === 'snapshot' ? 'snapshots' : type === 'verification' ? 'hoard/verifications' : type;
 }

@@ -1,6 +1,6 @@
 /** An in-memory Backend for unit tests, with the full contract of ./backend.ts. */
 import { HoardError } from '../errors.js';
-import { type Backend, type FileInfo, type Handle, type LoadOptions, layoutPath } from './backend.js';
+import { type Backend, type FileInfo, type Handle, type LoadOptions, layoutDir, layoutPath } from './backend.js';
 
 const files = new WeakMap<Backend, Map<string, Buffer>>();
 
@@ -38,7 +38,7 @@ export function createMemoryBackend(opts: { location?: string } = {}): Backend {
     async stat(h): Promise<FileInfo> { return { name: h.name, size: get(h).length }; },
     async remove(h) { m.delete(layoutPath(h)); },
     async *list(type) {
-      const dir = type === 'key' ? 'keys/' : type === 'lock' ? 'locks/' : type === 'snapshot' ? 'snapshots/' : `${type}/`;
+      const dir = `${layoutDir(type)}/`;
       for (const [p, buf] of [...m]) {
         if (!p.startsWith(dir)) continue;
         const name = p.slice(p.lastIndexOf('/') + 1);

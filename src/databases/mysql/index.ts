@@ -5,7 +5,7 @@
  */
 import { HoardError } from '../../core/index.js';
 import { captureTool, observed, runTool } from '../process.js';
-import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
+import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { InsertRowCounter, countingInserts } from './insert-rows.js';
 import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
 
@@ -30,6 +30,10 @@ function sql(c: Connection): SqlAccess {
     },
     query: q,
     ref: myRef,
+    async primaryKey(t) {
+      return (await q(`SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = ${myLiteral(t.name)}
+        AND constraint_name = 'PRIMARY' ORDER BY ordinal_position`)).map((r) => myIdent(r[0]!));
+    },
   };
 }
 
@@ -76,5 +80,14 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   await captureTool([client(), ...myArgs(c), '--batch', db], { env: myEnv(c), stdin: input, signal: o.signal });
 }
 
+const scratch: ScratchDatabases = {
+  exists,
+  async drop(c, name) { await myQuery(c, `DROP DATABASE IF EXISTS ${myIdent(name)}`, null); },
+  async list(c, prefix) {
+    const like = prefix.replace(/[\\%_]/g, (x) => `\\${x}`);
+    return (await myQuery(c, `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ${myLiteral(`${like}%`)} ORDER BY 1`, null)).map((r) => r[0]!);
+  },
+};
+
 export const mysql: DatabaseEngine = {
-  engine: 'mysql', formats: ['sql'], name: (c) => c.database ?? '', fileName: (c) => `${c.database ?? ''}.sql`, probe, sql, dump, hasData, restore, countsFromDump: () => true };
+  engine: 'mysql', formats: ['sql'], name: (c) => c.database ?? '', fileName: (c) => `${c.database ?? ''}.sql`, probe, sql, dump, hasData, restore, scratch, countsFromDump: () => true };

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
 import { captureTool, observed, runTool } from '../process.js';
 import { describe } from '../url.js';
-import type { Connection, DatabaseEngine, DumpFormat, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess } from '../types.js';
+import type { Connection, DatabaseEngine, DumpFormat, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
 import { anyPsql, pgTools } from './tools.js';
 import { CopyRowCounter, countingRows } from './copy-rows.js';
@@ -52,6 +52,10 @@ function sql(c: Connection): SqlAccess {
     },
     query: q,
     ref: pgRef,
+    async primaryKey(t) {
+      return (await q(`SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+        WHERE i.indrelid = ${pgLiteral(pgRef(t))}::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)`)).map((r) => r[0]!);
+    },
   };
 }
 
@@ -171,8 +175,19 @@ async function dumpGlobals(c: Connection, signal?: AbortSignal): Promise<DumpStr
   return { name: 'globals.sql', stream: run.stdout, done: run.done };
 }
 
+const scratch: ScratchDatabases = {
+  exists: databaseExists,
+  async drop(c, name) {
+    await pgQuery(await anyPsql(process.env), c, `DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`, MAINTENANCE_DB);
+  },
+  async list(c, prefix) {
+    const like = prefix.replace(/[\\%_]/g, (x) => `\\${x}`);
+    return (await pgQuery(await anyPsql(process.env), c, `SELECT datname FROM pg_database WHERE datname LIKE ${pgLiteral(`${like}%`)} ORDER BY 1`, MAINTENANCE_DB)).map((r) => r[0]!);
+  },
+};
+
 export const postgres: DatabaseEngine = {
   engine: 'postgres', formats: ['sql', 'custom', 'directory'], name: pgDatabase, fileName,
-  probe, sql, dump, hasData, restore, listDatabases, dumpGlobals,
+  probe, sql, dump, hasData, restore, listDatabases, dumpGlobals, scratch,
   countsFromDump: (format) => format === 'sql',
 };

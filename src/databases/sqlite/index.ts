@@ -85,6 +85,7 @@ function sql(c: Connection): SqlAccess {
     columns: (t: TableRef) => run((db) => (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t.name) as { name: string }[]).map((r) => r.name)),
     query: (text: string) => run((db) => (db.prepare(text).raw(true).all() as unknown[][]).map((r) => r.map((v) => (v === null ? null : String(v))))),
     ref: (t: TableRef) => quote(t.name),
+    primaryKey: (t: TableRef) => run((db) => (db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').all(t.name) as { name: string }[]).map((r) => quote(r.name))),
   };
 }
 

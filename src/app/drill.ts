@@ -1,0 +1,178 @@
+/**
+ * The restore drill: a snapshot restored into a scratch target and checked, then the target
+ * removed. Databases go into a new database named `hoard_drill_<pid>_<random>` on the same server
+ * (never the real one: a name that exists is refused, and the restore only ever addresses the
+ * scratch name), SQLite files and file trees into a private temporary folder. Checks: every table
+ * recorded at backup is present with the recorded row count, each table's primary-key min/max and
+ * a sample row can be read, SQLite's integrity_check and foreign_key_check, and configured sanity
+ * SQL; for files, every file restored and verified against the tree's hashes. Scratch databases of
+ * drills whose process died are dropped by the next drill on this host.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type BackupOptions, type Repository, type SnapshotEntry, type VerificationCheck, HoardError, restoreTree, walkTree } from '../core/index.js';
+import { type Connection, type SqlAccess, engineFor, parseDatabaseUrl } from '../databases/index.js';
+import { databaseMeta, restoreDatabase } from './database-restore.js';
+import type { Project } from './project.js';
+import { configuredTarget } from './source-restore.js';
+
+export const DRILL_PREFIX = 'hoard_drill_';
+
+export interface DrillOptions {
+  /** The server to drill on (default: the source's, as configured, else the snapshot's URL). */
+  server?: Connection;
+  /** A scratch database name to use instead of a generated one (refused when it exists). */
+  target?: string;
+  /** Sanity queries; each must succeed and return a true-ish first value. */
+  sql?: string[];
+  isProcessAlive(pid: number): boolean;
+}
+
+export interface DrillResult {
+  checks: VerificationCheck[];
+  /** Scratch databases of dead drills that this run dropped. */
+  leftovers: string[];
+}
+
+const pass = (name: string, message: string): VerificationCheck => ({ name, ok: true, message });
+const fail = (name: string, message: string): VerificationCheck => ({ name, ok: false, message });
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** Recorded tables of one database of the snapshot. */
+function recordedTables(s: SnapshotEntry, db: string | null): { name: string; rows: number }[] {
+  const h = s.snapshot.hoard as { tables?: { name: string; rows: number }[]; databases?: { name: string; tables: { name: string; rows: number }[] }[] };
+  return (db ? h.databases?.find((d) => d.name === db)?.tables : undefined) ?? h.tables ?? [];
+}
+
+const truthy = (v: string | null | undefined) => v !== null && v !== undefined && !['', '0', 'f', 'false'].includes(v.toLowerCase());
+
+/** Tables, row counts, primary-key ranges, a sample row each, and the sanity SQL. */
+async function databaseChecks(sql: SqlAccess, recorded: { name: string; rows: number }[], sanity: string[]): Promise<VerificationCheck[]> {
+  const out: VerificationCheck[] = [];
+  const live = new Map((await sql.tables({ count: true })).map((t) => [t.schema ? `${t.schema}.${t.name}` : t.name, t]));
+  for (const r of recorded) {
+    const t = live.get(r.name);
+    if (!t) { out.push(fail('table', `table ${r.name} is missing, expected ${n(r.rows)} rows`)); continue; }
+    if (t.rows !== r.rows) { out.push(fail('rows', `table ${r.name} has ${n(t.rows)} rows, expected ${n(r.rows)}`)); continue; }
+    const ref = sql.ref(t);
+    try {
+      const pk = await sql.primaryKey(t);
+      let range = '';
+      if (pk.length === 1) {
+        const [row] = await sql.query(`SELECT min(${pk[0]}), max(${pk[0]}) FROM ${ref}`);
+        range = `, ${pk[0]} ${row?.[0] ?? 'null'}..${row?.[1] ?? 'null'}`;
+      }
+      const sample = await sql.query(`SELECT * FROM ${ref} LIMIT 1`);
+      if (r.rows > 0 && sample.length === 0) { out.push(fail('sample', `table ${r.name}: no row could be read`)); continue; }
+      out.push(pass('table', `${r.name}: ${n(t.rows)} rows${range}`));
+    } catch (e) {
+      out.push(fail('query', `table ${r.name} cannot be queried: ${(e as Error).message.split('\n')[0]}`));
+    }
+  }
+  for (const name of live.keys()) if (!recorded.some((r) => r.name === name)) out.push(pass('table', `${name}: present, not recorded at backup`));
+  for (const q of sanity) {
+    try {
+      const [row] = await sql.query(q);
+      out.push(truthy(row?.[0]) ? pass('sanity', `${q}: ${row?.[0]}`) : fail('sanity', `${q} returned ${row?.[0] ?? 'no row'}`));
+    } catch (e) {
+      out.push(fail('sanity', `${q} failed: ${(e as Error).message.split('\n')[0]}`));
+    }
+  }
+  return out;
+}
+
+/** Drops scratch databases left by drills whose process is gone (same host). */
+async function removeLeftovers(server: Connection, o: DrillOptions): Promise<string[]> {
+  const scratch = engineFor(server).scratch!;
+  const gone: string[] = [];
+  for (const name of await scratch.list(server, DRILL_PREFIX)) {
+    const pid = Number(/^hoard_drill_(\d+)_[0-9a-f]+$/.exec(name)?.[1]);
+    if (!pid || (pid !== process.pid && !o.isProcessAlive(pid))) {
+      await scratch.drop(server, name);
+      gone.push(name);
+    }
+  }
+  return gone;
+}
+
+function scratchError(e: unknown, server: Connection, name: string): unknown {
+  const m = (e as Error).message ?? '';
+  if (/permission denied|access denied|must be owner|not allowed/i.test(m)) {
+    return new HoardError('db-connection', `the drill may not create the scratch database ${name} on ${server.host ?? 'the server'}: ${m.split('\n')[0]}`, {
+      hint: 'give the database user CREATEDB (PostgreSQL) or CREATE privileges (MySQL), or drill on another server with --drill-server URL',
+    });
+  }
+  return e;
+}
+
+async function drillServer(p: Project, repo: Repository, s: SnapshotEntry, o: DrillOptions, bo: BackupOptions): Promise<DrillResult> {
+  const meta = databaseMeta(s);
+  const server = o.server ?? (await configuredTarget(p, s)) ?? parseDatabaseUrl(meta.url);
+  const scratch = engineFor(server).scratch!;
+  const leftovers = await removeLeftovers(server, o);
+  const dbs = meta.all ? ((s.snapshot.hoard as { databases?: { name: string }[] }).databases ?? []).map((d) => d.name) : [meta.name];
+  const checks: VerificationCheck[] = [];
+  for (const db of dbs) {
+    const name = o.target ?? `${DRILL_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+    if (await scratch.exists(server, name)) {
+      throw new HoardError('usage', `the drill target ${name} already exists; nothing was changed`, { hint: 'give a name that does not exist with --drill-target, or leave it out' });
+    }
+    try {
+      await restoreDatabase(repo, { snapshot: s, target: server, targetDb: name, database: meta.all ? db ?? undefined : undefined }, { ...bo, dryRun: false });
+    } catch (e) {
+      await scratch.drop(server, name).catch(() => {});
+      throw scratchError(e, server, name);
+    }
+    try {
+      checks.push(pass('restore', `restored ${db ?? meta.name} into the scratch database ${name}`));
+      checks.push(...(await databaseChecks(engineFor(server).sql({ ...server, database: name }), recordedTables(s, meta.all ? db : null), o.sql ?? [])));
+    } finally {
+      await scratch.drop(server, name);
+    }
+  }
+  return { checks, leftovers };
+}
+
+async function drillSqlite(repo: Repository, s: SnapshotEntry, o: DrillOptions, bo: BackupOptions): Promise<DrillResult> {
+  const meta = databaseMeta(s);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-drill-'));
+  try {
+    const target: Connection = { engine: 'sqlite', path: path.join(dir, meta.name ?? 'db.sqlite') };
+    await restoreDatabase(repo, { snapshot: s, target }, { ...bo, dryRun: false });
+    const sql = engineFor(target).sql(target);
+    const checks: VerificationCheck[] = [pass('restore', `restored ${meta.name} into a scratch file`)];
+    const integrity = (await sql.query('PRAGMA integrity_check')).map((r) => r[0]);
+    checks.push(integrity.join() === 'ok' ? pass('integrity_check', 'ok') : fail('integrity_check', integrity.slice(0, 3).join('; ')));
+    const fk = await sql.query('PRAGMA foreign_key_check');
+    checks.push(fk.length === 0 ? pass('foreign_key_check', 'no violations') : fail('foreign_key_check', `${fk.length} row(s) violate foreign keys, e.g. in ${fk[0][0]}`));
+    checks.push(...(await databaseChecks(sql, recordedTables(s, null), o.sql ?? [])));
+    return { checks, leftovers: [] };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function drillFiles(repo: Repository, s: SnapshotEntry, bo: BackupOptions): Promise<DrillResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-drill-'));
+  try {
+    let files = 0, bytes = 0;
+    for await (const { node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), bo.signal)) if (node.type === 'file') { files++; bytes += node.size ?? 0; }
+    const sum = await restoreTree(repo, s.snapshot.tree, { target: dir, signal: bo.signal });
+    const checks = sum.errors.map((e) => fail('file', `${e.path}: ${e.message}`));
+    if (sum.files !== files) checks.push(fail('files', `${sum.files} of ${files} files restored`));
+    if (!checks.length) checks.push(pass('files', `${files} files (${n(bytes)} bytes) restored and verified against the tree's hashes`));
+    return { checks, leftovers: [] };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Drills one snapshot. Throws for what stops the drill (no server, no permission, a target that exists). */
+export async function drillSnapshot(p: Project, repo: Repository, s: SnapshotEntry, o: DrillOptions, bo: BackupOptions): Promise<DrillResult> {
+  const db = (s.snapshot.hoard as { database?: { engine?: string } } | undefined)?.database;
+  if (!db?.engine) return drillFiles(repo, s, bo);
+  if (db.engine === 'sqlite') return drillSqlite(repo, s, o, bo);
+  return drillServer(p, repo, s, o, bo);
+}

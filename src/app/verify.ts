@@ -1,0 +1,104 @@
+/**
+ * The verify use case: choose snapshots, verify each at a level (quick, read-back, drill), add the
+ * size and completeness checks, and record the result in the repository (core/verify/records.ts),
+ * where list, info and status read it back. A failed check never throws: it is a result.
+ */
+import * as os from 'node:os';
+import {
+  type BackupOptions, type Repository, type SnapshotEntry, type VerificationCheck, type VerificationRecord, type VerifyLevel,
+  HoardError, listSnapshots, saveVerification, storedPackSizes, verifySnapshotData,
+} from '../core/index.js';
+import { type DrillOptions, drillSnapshot } from './drill.js';
+import type { Project } from './project.js';
+import { type BackupRecord, toRecord } from './snapshot-view.js';
+import { chooseSnapshot, queryBackups } from './select.js';
+
+export interface VerifyRequest {
+  /** An id/prefix/label, or latest; `all` for every snapshot; narrowed by source. */
+  ref?: string;
+  latest?: boolean;
+  all?: boolean;
+  source?: string;
+  level: VerifyLevel;
+  /** read-back: the share of packs to read (0–1). */
+  subset?: number;
+  /** Fail a snapshot smaller than this many bytes. */
+  minSize?: number;
+  drill?: Omit<DrillOptions, 'isProcessAlive'>;
+  /** Store the results in the repository (default true). */
+  record?: boolean;
+  random?: () => number;
+}
+
+export interface VerifyResult {
+  backup: BackupRecord;
+  level: VerifyLevel;
+  ok: boolean;
+  message: string;
+  checks: VerificationCheck[];
+  /** Files that need damaged or missing data. */
+  affected: string[];
+  damaged_packs: string[];
+  leftovers_removed: string[];
+  record_id: string | null;
+}
+
+/** The snapshots a request names; kind "not-found" / "usage" as chooseSnapshot. */
+export function pickForVerify(list: SnapshotEntry[], req: VerifyRequest, nowMs: number): SnapshotEntry[] {
+  if (req.all) {
+    const all = queryBackups(list, { source: req.source }, nowMs);
+    if (!all.length) throw new HoardError('not-found', req.source ? `no snapshot of source ${req.source}` : 'the repository has no snapshots', { hint: 'run `hoard backup` first' });
+    return all;
+  }
+  if (!req.ref && !req.latest && !req.source) throw new HoardError('usage', 'verify needs a snapshot', { hint: 'give an id, --latest, --all or --source NAME' });
+  return [chooseSnapshot(list, { ref: req.ref, latest: req.latest || !req.ref, source: req.source }, nowMs)];
+}
+
+/** Every source of the snapshot's job present in the snapshot's run (when it came from a job). */
+function completeness(p: Project, s: SnapshotEntry, list: SnapshotEntry[]): VerificationCheck | undefined {
+  const h = s.snapshot.hoard as { job?: string | null; run?: string | null } | undefined;
+  const job = h?.job ? p.config.jobs?.[h.job] : undefined;
+  if (!job || !h?.run) return undefined;
+  const present = new Set(list.filter((e) => (e.snapshot.hoard as { run?: string } | undefined)?.run === h.run).map((e) => toRecord(e).source));
+  const missing = job.sources.filter((src) => !present.has(src));
+  return missing.length
+    ? { name: 'complete', ok: false, message: `run ${h.run} of job ${h.job} lacks ${missing.join(', ')}` }
+    : { name: 'complete', ok: true, message: `all ${job.sources.length} sources of job ${h.job} are in run ${h.run}` };
+}
+
+/** Verifies the chosen snapshots; never throws for damage (only for what stops a check from running). */
+export async function verifySnapshots(p: Project, repo: Repository, req: VerifyRequest, o: BackupOptions & { isProcessAlive(pid: number): boolean }): Promise<VerifyResult[]> {
+  const list = (await listSnapshots(repo, o.signal)).snapshots;
+  const chosen = pickForVerify(list, req, o.clock.now());
+  const stored = await storedPackSizes(repo, o.signal);
+  const out: VerifyResult[] = [];
+  for (const s of chosen) {
+    const started = o.clock.now();
+    const backup = toRecord(s);
+    const data = await verifySnapshotData(repo, s, { level: req.level === 'read-back' ? 'read-back' : 'quick', subset: req.subset, random: req.random, storedPacks: stored, signal: o.signal, report: o.report });
+    const checks = [...data.checks];
+    let leftovers: string[] = [];
+    if (req.level === 'drill' && data.ok) {
+      const d = await drillSnapshot(p, repo, s, { ...req.drill, isProcessAlive: o.isProcessAlive }, o);
+      checks.push(...d.checks);
+      leftovers = d.leftovers;
+    }
+    if (req.minSize !== undefined) {
+      const size = backup.size ?? 0;
+      checks.push(size >= req.minSize ? { name: 'size', ok: true, message: `${size} bytes ≥ ${req.minSize}` } : { name: 'size', ok: false, message: `the backup is ${size} bytes, below the minimum of ${req.minSize}` });
+    }
+    const c = completeness(p, s, list);
+    if (c) checks.push(c);
+    const ok = checks.every((x) => x.ok);
+    const failed = checks.filter((x) => !x.ok);
+    const message = ok ? `${checks.length} check(s) passed` : `${failed[0].message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`;
+    const record: VerificationRecord = {
+      snapshot: s.id, original: s.snapshot.original ?? s.id, level: req.level, ok, at: new Date(o.clock.now()).toISOString(),
+      duration_ms: o.clock.now() - started, ...(req.level === 'read-back' && req.subset !== undefined && req.subset < 1 ? { subset: req.subset } : {}),
+      checks, message, hostname: os.hostname(), program_version: o.info.programVersion,
+    };
+    const id = req.record === false ? null : await saveVerification(repo, record);
+    out.push({ backup, level: req.level, ok, message, checks, affected: data.affected, damaged_packs: data.packs, leftovers_removed: leftovers, record_id: id });
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+/** `hoard verify`: structure (--quick), read-back (default, --subset N%) or a restore drill (--drill); results recorded in the repository. */
+import { HoardError, type VerifyLevel } from '../../core/index.js';
+import { type VerifyResult, verifySnapshots } from '../../app/verify.js';
+import { lockOwner } from '../../app/environment.js';
+import { withLock } from '../../app/repository-access.js';
+import type { Command, CommandContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { openRepo } from '../repo.js';
+import { paint, size } from '../render.js';
+import { backupOptions, connectionFrom } from './database.js';
+
+/** A size such as 10MB, 1.5GiB or 500 (bytes); kind "usage" otherwise. */
+export function parseSize(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/i.exec(v.trim());
+  if (!m) throw new HoardError('usage', `${flag} must be a size such as 10MB or 1GiB, not ${v}`);
+  const unit = (m[2] ?? 'B').toLowerCase();
+  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4 };
+  return Math.round(Number(m[1]) * mult[unit]);
+}
+
+function subsetFlag(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(String(v));
+  if (!m || !(Number(m[1]) > 0 && Number(m[1]) <= 100)) throw new HoardError('usage', `--subset must be a percentage above 0% and up to 100%, not ${String(v)}`);
+  return Number(m[1]) / 100;
+}
+
+function level(ctx: CommandContext): VerifyLevel {
+  const f = ctx.args.flags;
+  if (f.quick && f.drill) throw new HoardError('usage', 'choose --quick or --drill, not both');
+  return f.quick ? 'quick' : f.drill ? 'drill' : 'read-back';
+}
+
+function render(ctx: CommandContext, results: VerifyResult[]): void {
+  if (ctx.json) {
+    for (const r of results) ctx.out(JSON.stringify({ message_type: 'verification', snapshot_id: r.backup.id, source: r.backup.source, level: r.level, ok: r.ok, message: r.message, checks: r.checks, affected: r.affected, damaged_packs: r.damaged_packs, leftovers_removed: r.leftovers_removed, record_id: r.record_id }));
+    return;
+  }
+  const c = paint(ctx.env.isTTY, ctx.env.vars);
+  for (const r of results) {
+    const what = r.backup.source ?? r.backup.paths.join(' ');
+    ctx.out(`${r.ok ? c.green('valid') : c.red('FAILED')} ${r.backup.short_id} ${what} (${r.level}, ${size(r.backup.size)}): ${r.message}`);
+    for (const ch of r.checks) if (!r.ok || ctx.args.flags.verbose) ctx.out(`  ${ch.ok ? 'ok  ' : c.red('FAIL')} ${ch.name}: ${ch.message}`);
+    if (r.affected.length) ctx.out(`  affected files: ${r.affected.slice(0, 20).join(', ')}${r.affected.length > 20 ? ` and ${r.affected.length - 20} more` : ''}`);
+    if (r.damaged_packs.length) ctx.out(`  damaged packs: ${r.damaged_packs.map((p) => p.slice(0, 8)).join(', ')}`);
+    for (const l of r.leftovers_removed) ctx.out(`  removed ${l}, left by an interrupted drill`);
+  }
+  const bad = results.filter((r) => !r.ok).length;
+  ctx.out(bad ? `${bad} of ${results.length} backup(s) FAILED verification` : `${results.length} backup(s) verified`);
+}
+
+export const verifyCommand: Command = {
+  name: 'verify', summary: 'verify backups: --quick (structure), read-back (default) or --drill (restore into a scratch target and check)',
+  usage: 'hoard verify ID|--latest|--all|--source NAME [--quick|--drill] [--subset N%] [--min-size SIZE] [--drill-server URL] [--drill-target NAME] [--sql QUERY]',
+  flags: {
+    latest: { type: 'boolean', help: 'the newest backup (of --source)' },
+    all: { type: 'boolean', help: 'every backup (of --source)' },
+    source: { type: 'string', help: 'backups of this source' },
+    quick: { type: 'boolean', help: 'structure only: every blob indexed, every pack present with its size' },
+    drill: { type: 'boolean', help: 'restore into a scratch database or folder and check it' },
+    subset: { type: 'string', help: 'read back this share of the packs, e.g. 5%' },
+    'min-size': { type: 'string', help: 'fail a backup smaller than SIZE (e.g. 10MB; default: verify.min_size)' },
+    'drill-server': { type: 'string', help: 'drill on this server (URL or env:VAR; default: the source\'s)' },
+    'drill-target': { type: 'string', help: 'the scratch database name (must not exist; default hoard_drill_<pid>_<random>)' },
+    sql: { type: 'list', help: 'a sanity query for the drill; must return a true first value (repeatable; default: verify.drill.sql)' },
+    'no-record': { type: 'boolean', help: 'do not store the result in the repository' },
+    verbose: { type: 'boolean', short: 'v', help: 'show every check, not only failures' },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const p = await ctx.project();
+    const minSize = f['min-size'] !== undefined ? parseSize(String(f['min-size']), '--min-size') : p.config.verify?.min_size ? parseSize(p.config.verify.min_size, 'verify.min_size') : undefined;
+    const req = {
+      ref: ctx.args.positionals[0], latest: f.latest === true, all: f.all === true, source: f.source as string | undefined,
+      level: level(ctx), subset: subsetFlag(f.subset), minSize, record: f['no-record'] !== true,
+      drill: {
+        server: f['drill-server'] !== undefined ? connectionFrom(ctx, String(f['drill-server'])) : undefined,
+        target: f['drill-target'] as string | undefined, sql: (f.sql as string[] | undefined) ?? p.config.verify?.drill?.sql,
+      },
+    };
+    if (req.subset !== undefined && req.level !== 'read-back') throw new HoardError('usage', '--subset is for read-back (the default level)');
+    const repo = await openRepo(ctx);
+    try {
+      const owner = lockOwner(ctx.env);
+      const results = await withLock(ctx.env, repo, false, () => verifySnapshots(p, repo, req, { ...backupOptions(ctx, { dryRun: false }), isProcessAlive: owner.isProcessAlive }));
+      render(ctx, results);
+      return results.every((r) => r.ok) ? 0 : EXIT.verify;
+    } finally {
+      await repo.close();
+    }
+  },
+};
