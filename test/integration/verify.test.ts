@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { textLike } from '../helpers/data.js';
-import { hoard, needRestic, restic, tempDir } from '../helpers/services.js';
+import { ROOT, hoard, needRestic, restic, tempDir } from '../helpers/services.js';
+import { CLEAN_ENV } from '../helpers/project.js';
 
 const PW = 'verify pw';
 
@@ -76,6 +77,21 @@ describe('hoard verify', () => {
     const sub = await hoard(['verify', '--all', '--subset', '50%', '--json'], { env });
     assert.equal(sub.code, 0, sub.stderr);
     assert.ok(sub.stdout.trim().split('\n').every((l) => JSON.parse(l).ok));
+  });
+
+  it('hoard.yaml verify.after_backup: every new snapshot is verified and the result recorded', async (t) => {
+    const dir = await tempDir(t, 'hoard-verify-after-');
+    await fsp.copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
+    assert.equal((await hoard(['init', '--yes', '--no-backup'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    await fsp.appendFile(path.join(dir, 'hoard.yaml'), '\nverify:\n  after_backup: read-back\n');
+    const b = await hoard(['backup'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /verified \(read-back\): valid/);
+    const list = await hoard(['list'], { cwd: dir, env: CLEAN_ENV });
+    assert.match(list.stdout, /valid · read back \d+ s ago/);
+    const st = JSON.parse((await hoard(['status', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout);
+    assert.equal(st.sources[0].last_verification.level, 'read-back');
+    assert.equal(st.sources[0].last_verification.ok, true);
   });
 
   it('bad input: a snapshot that is gone, conflicting levels, a bad subset', async (t) => {

@@ -1,7 +1,8 @@
 /** `hoard backup [SOURCE|JOB|ENVIRONMENT…]`: the sources of hoard.yaml, one snapshot each, with a summary per snapshot. */
-import { HoardError, isHoardError, listSnapshots } from '../../core/index.js';
+import { HoardError, type Repository, isHoardError, listSnapshots } from '../../core/index.js';
 import { type BackupTarget, type SourceBackupResult, backupSource, newRunId, planBackups } from '../../app/source-backup.js';
-import { policyOf } from '../../app/project.js';
+import { type Project, policyOf } from '../../app/project.js';
+import { verifySnapshots } from '../../app/verify.js';
 import { repositoryLocation, withLock } from '../../app/repository-access.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
 import { queryBackups } from '../../app/select.js';
@@ -29,6 +30,8 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
         const r = await withLock(ctx.env, repo, false, () => backupSource(p, repo, t, run, { ...backupOptions(ctx), localRepoPath: loc.scheme === 'local' ? loc.path : undefined }));
         summary(ctx, t, r);
         if (r.stats.errors.length) failed ??= new HoardError('partial', `${r.stats.errors.length} file(s) of ${t.source} could not be read`);
+        const after = p.config.verify?.after_backup;
+        if (r.snapshotId && after && after !== 'none') failed ??= await verifyAfter(ctx, p, repo, r.snapshotId, after);
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         const he = isHoardError(e) ? e : new HoardError('internal', (e as Error).message);
@@ -42,6 +45,14 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
     await repo.close();
   }
   return failed ? exitCodeFor(failed.kind) : 0;
+}
+
+/** hoard.yaml's `verify.after_backup`: a quick or read-back verification of the new snapshot, recorded; its failure is exit 5. */
+async function verifyAfter(ctx: CommandContext, p: Project, repo: Repository, id: string, level: 'quick' | 'read-back'): Promise<HoardError | undefined> {
+  const [v] = await withLock(ctx.env, repo, false, () => verifySnapshots(p, repo, { ref: id, level }, { ...backupOptions(ctx, { dryRun: false }), isProcessAlive: () => true }));
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'verification', snapshot_id: id, level, ok: v.ok, message: v.message }));
+  else ctx.out(`  verified (${level}): ${v.ok ? 'valid' : `FAILED: ${v.message}`}`);
+  return v.ok ? undefined : new HoardError('verify', `the new snapshot ${id.slice(0, 8)} failed its ${level} verification: ${v.message}`);
 }
 
 /** A protected environment's backup announces itself with what the last one took. */
