@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import {
   type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, restoreTree,
 } from '../core/index.js';
-import { type Env, identity, systemClock } from './environment.js';
+import { type Env, identity, lockOwner, systemClock } from './environment.js';
+import { type VerifyRequest, type VerifyResult, verifySnapshots } from './verify.js';
 import { type Project, loadProject } from './project.js';
 import { openFromEnv, restoreWorkers, withLock } from './repository-access.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
@@ -48,6 +49,8 @@ export interface HoardEvents {
   'restore.completed': { id: string; target: string | null; pre_restore_snapshot_id: string | null };
   'restore.failed': { id: string; error: HoardError };
   'cleanup.completed': { deleted: BackupRecord[]; dry_run: boolean };
+  'verify.succeeded': { result: VerifyResult };
+  'verify.failed': { result: VerifyResult };
   /** Progress and warnings of long operations (the CLI's progress line). */
   progress: HoardEvent;
 }
@@ -109,6 +112,8 @@ export interface Hoard {
   delete(ref: string, o?: { confirm?: boolean }): Promise<BackupRecord>;
   /** The plan, then (unless dryRun) removal and prune; total_size_freed: what prune freed (dry run: the estimate). */
   cleanup(o?: CleanupOptions): Promise<CleanupPlan & { dry_run: boolean; total_size_freed: number }>;
+  /** Verifies backups (quick, read-back or drill) and records the results; a failed check is a result with ok: false, not a throw. */
+  verify(req: VerifyRequest): Promise<VerifyResult[]>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends keyof HoardEvents>(event: E, listener: (e: HoardEvents[E]) => void): () => void;
 }
@@ -225,6 +230,13 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
         await removeSnapshot(repo, r.id);
         return r;
       }, false);
+    },
+
+    async verify(req) {
+      const results = await withRepo(false, async (repo) => verifySnapshots(project, repo, { ...req, drill: { ...req.drill, sql: req.drill?.sql ?? project.config.verify?.drill?.sql } },
+        { clock: env.clock, info: info(), report, isProcessAlive: lockOwner(env).isProcessAlive }));
+      for (const r of results) emit(r.ok ? 'verify.succeeded' : 'verify.failed', { result: r });
+      return results;
     },
 
     async cleanup(c = {}) {

@@ -66,6 +66,13 @@ describe('openHoard', () => {
     await assert.rejects(prod.delete(prodRecord.id), /refusing to delete backup/);
     assert.equal((await prod.restore({ latest: true, source: 'app', confirm: true })).dry_run, false);
 
+    const verified: boolean[] = [];
+    h.on('verify.succeeded', (e) => verified.push(e.result.ok));
+    const [drill] = await h.verify({ latest: true, source: 'app', level: 'drill' });
+    assert.equal(drill.ok, true, drill.message);
+    assert.ok(drill.checks.some((c) => c.name === 'integrity_check' && c.ok));
+    assert.deepEqual(verified, [true]);
+    assert.equal((await h.info(drill.backup.id)).verification?.level, 'drill');
     const plan = await h.cleanup({ olderThanMs: 1, dryRun: true, allowEmpty: true });
     assert.equal(plan.dry_run, true);
     assert.ok(plan.remove.length > 0);

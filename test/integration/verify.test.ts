@@ -94,6 +94,27 @@ describe('hoard verify', () => {
     assert.equal(st.sources[0].last_verification.ok, true);
   });
 
+  it('size bounds and completeness: a backup below --min-size, a job run missing one of its sources', async (t) => {
+    const dir = await tempDir(t, 'hoard-verify-complete-');
+    await fsp.copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
+    await fsp.mkdir(path.join(dir, 'uploads'));
+    await fsp.writeFile(path.join(dir, 'uploads', 'x.txt'), 'x');
+    assert.equal((await hoard(['init', '--yes', '--no-backup', '--files', 'uploads'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    const b = await hoard(['backup', 'daily', '--json'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(b.code, 0, b.stderr);
+    const [db, files] = b.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.message_type === 'summary');
+    const whole = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick', '--json'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(whole.code, 0, whole.stdout);
+    assert.ok(JSON.parse(whole.stdout).checks.some((c: { name: string; message: string }) => c.name === 'complete' && /all 2 sources of job daily are in run/.test(c.message)));
+    assert.equal((await hoard(['delete', files.snapshot_id.slice(0, 10)], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    const partial = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(partial.code, 5);
+    assert.match(partial.stdout, /run \S+ of job daily lacks files/);
+    const small = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick', '--min-size', '1GB'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(small.code, 5);
+    assert.match(small.stdout, /the backup is 81920 bytes, below the minimum of 1000000000/);
+  });
+
   it('bad input: a snapshot that is gone, conflicting levels, a bad subset', async (t) => {
     const dir = await tempDir(t, 'hoard-verify-bad-');
     const env = { HOARD_REPOSITORY: path.join(dir, 'repo'), HOARD_PASSWORD: PW, HOARD_CONFIG: '' };
