@@ -6,10 +6,10 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI, ROOT, hoard } from '../helpers/services.js';
+import { CLI, ROOT, hoard, waitForLock } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 
 let dir = '';
@@ -155,8 +155,7 @@ describe('bad input', () => {
     await writeFile(f, 'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  app: { type: sqlite, path: app.db }\n  later: { type: sqlite, path: later.db }\n');
     const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'x', '--config', f], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin.write(Buffer.alloc(1 << 16));
-    const locks = path.join(dir, '.hoard', 'repo', 'locks');
-    for (let i = 0; i < 200 && !(await readdir(locks)).length; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitForLock(path.join(dir, '.hoard', 'repo'));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     const st = JSON.parse((await cli(['status', '--json', '--config', f])).stdout);

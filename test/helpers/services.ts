@@ -61,3 +61,13 @@ export async function tempDir(t: TestContext, prefix = 'hoard-test-'): Promise<s
   t.after(() => rm(d, { recursive: true, force: true }));
   return d;
 }
+
+/** Waits (up to 10 s) until the repository at `repo` holds a complete lock file (not a temporary one). */
+export async function waitForLock(repo: string): Promise<void> {
+  const { readdir } = await import('node:fs/promises');
+  for (let i = 0; i < 200; i++) {
+    if ((await readdir(path.join(repo, 'locks')).catch(() => [] as string[])).some((f) => /^[0-9a-f]{64}$/.test(f))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no lock appeared in ${repo}`);
+}

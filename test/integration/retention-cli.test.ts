@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { textLike } from '../helpers/data.js';
-import { CLI, hoard, needRestic, restic, tempDir } from '../helpers/services.js';
+import { CLI, hoard, needRestic, restic, tempDir, waitForLock } from '../helpers/services.js';
 
 const PW = 'retention cli';
 
@@ -105,7 +105,7 @@ describe('retention from the CLI', () => {
     const { repo, env } = await repoWith(t, 2);
     const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'slow.sql'], { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin.write('started');
-    for (let i = 0; i < 200 && !(await readdir(path.join(repo, 'locks'))).length; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitForLock(repo);
     const t0 = Date.now();
     const r = await hoard(['cleanup', '--keep-last', '1', '--retry-lock', '2s'], { env });
     const waited = Date.now() - t0;
