@@ -21,7 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   notify: ['core', 'notify'],
   api: ['api'],
   app: ['core', 'backends', 'databases', 'config', 'notify', 'app'],
-  daemon: ['core', 'app', 'daemon'],
+  daemon: ['core', 'app', 'config', 'daemon'],
   server: ['core', 'app', 'api', 'server'],
   cli: ['core', 'app', 'backends', 'server', 'daemon', 'config', 'cli'],
   'index.ts': ['core', 'app', 'config'], // the package's entry point (openHoard + core)

@@ -1,5 +1,5 @@
 /**
- * Schedule strings of hoard.yaml: `daily at HH:MM`, `weekly on DAY at HH:MM`, `every N minutes|hours`
+ * Schedule strings of hoard.yaml: `daily at HH:MM`, `weekly on DAY at HH:MM`, `every N seconds|minutes|hours`
  * and five-field cron expressions (optionally prefixed `CRON_TZ=Zone`). Parsing is pure; `nextRun`
  * computes the next time for the presets in the machine's local time. Cron's next run (with time
  * zones and DST) belongs to the scheduler (src/daemon).
@@ -36,11 +36,11 @@ export function parseSchedule(text: string): ParsedSchedule {
     const c = clock(m[2], m[3]);
     return c ? { ok: true, schedule: { type: 'weekly', day, ...c } } : { ok: false, error: `${text}: the time must be between 00:00 and 23:59` };
   }
-  m = /^every (\d{1,4}) (minute|minutes|hour|hours)$/.exec(s);
+  m = /^every (\d{1,4}) (second|seconds|minute|minutes|hour|hours)$/.exec(s);
   if (m) {
     const n = Number(m[1]);
     if (n < 1) return { ok: false, error: `${text}: the interval must be at least 1` };
-    return { ok: true, schedule: { type: 'every', ms: n * (m[2].startsWith('hour') ? 3_600_000 : 60_000) } };
+    return { ok: true, schedule: { type: 'every', ms: n * (m[2].startsWith('hour') ? 3_600_000 : m[2].startsWith('minute') ? 60_000 : 1000) } };
   }
   return parseCron(text.trim());
 }
