@@ -43,8 +43,8 @@ export async function openFromEnv(env: Env, o: OpenOptions): Promise<Repository>
  * Runs `work` holding a lock (shared or exclusive); the lock is released whatever happens.
  * `retryMs` keeps retrying a conflicting lock before failing with kind "locked"; `onWait` hears once that it waits.
  */
-export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean, work: () => Promise<T>, retryMs = 0, onWait?: (holder: string) => void): Promise<T> {
-  const lock = await acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env), retryMs, onWait });
+export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean, work: () => Promise<T>, retryMs = 0, onWait?: (holder: string) => void, signal?: AbortSignal): Promise<T> {
+  const lock = await acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env), retryMs, onWait, signal });
   try {
     return await work();
   } finally {

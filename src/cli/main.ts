@@ -20,9 +20,10 @@ import { statusCommand } from './commands/status.js';
 import { configCommand } from './commands/config.js';
 import { pruneCommand } from './commands/prune.js';
 import { verifyCommand } from './commands/verify.js';
+import { schedulerCommand } from './commands/scheduler.js';
 import { cleanupCommand, deleteCommand, forgetCommand, pinCommand, unpinCommand } from './commands/remove.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, verifyCommand, dumpCommand, configCommand,
+const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, verifyCommand, dumpCommand, schedulerCommand, configCommand,
   snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {

@@ -45,7 +45,7 @@ const source = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('files'), paths: z.array(z.string().min(1)).min(1), exclude: z.array(z.string()).optional(), ...sourceCommon }),
 ], { error: 'type must be one of postgres, mysql, sqlite, files' });
 
-const hooks = z.strictObject({ before: strings.optional(), after: strings.optional(), on_failure: strings.optional() });
+const hooks = z.strictObject({ before: strings.optional(), after: strings.optional(), on_failure: strings.optional(), timeout: duration.optional() });
 
 const job = z.strictObject({
   sources: z.array(name).min(1, { error: 'a job needs at least one source' }),
@@ -56,6 +56,10 @@ const job = z.strictObject({
   destinations: z.array(name).min(1).optional(),
   environment: name.optional(),
   hooks: hooks.optional(),
+  /** Make up a run missed while the scheduler was down, once, on start (default true). */
+  catch_up: z.boolean().optional(),
+  /** IANA time zone of the schedule (default: the machine's). */
+  timezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, { error: 'unknown time zone: use an IANA name such as Europe/Paris or UTC' }).optional(),
 });
 
 const retentionRule = z.union([
@@ -100,6 +104,8 @@ export const configSchema = z.strictObject({
   verify: verify.optional(),
   notifications: z.array(notification).optional(),
   server: server.optional(),
+  /** Scheduled cleanup (the retention policy, then prune). */
+  cleanup: z.strictObject({ schedule }).optional(),
 });
 
 export type HoardConfig = z.infer<typeof configSchema>;

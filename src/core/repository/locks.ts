@@ -3,7 +3,7 @@
  * exclusive for prune/forget/key changes; refreshed while held; stale by age or by a dead process
  * on this host.
  */
-import { HoardError, isHoardError } from '../errors.js';
+import { HoardError, isHoardError, throwIfAborted } from '../errors.js';
 import type { Clock } from '../clock.js';
 import { type LockRecord, decodeLock, encodeLock } from '../format/lock.js';
 import { formatGoTime, goTimeFromMs, goTimeToMs, parseGoTime } from '../format/time.js';
@@ -30,6 +30,8 @@ export interface LockOptions {
   retryMs?: number;
   /** Called once, naming the holder, when a conflicting lock makes it wait (only with retryMs). */
   onWait?(holder: string): void;
+  /** Stops waiting for a conflicting lock (kind "interrupted"). */
+  signal?: AbortSignal;
   sleep?(ms: number): Promise<void>;
 }
 
@@ -89,10 +91,14 @@ async function conflict(repo: Repository, exclusive: boolean, ownId?: string): P
  * `retryMs`. The returned lock refreshes itself until released.
  */
 export async function acquireLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<HeldLock> {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    o.signal?.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+  }));
   const deadline = o.clock.now() + (o.retryMs ?? 0);
   let told = false;
   for (;;) {
+    throwIfAborted(o.signal);
     const c = await conflict(repo, exclusive);
     if (c && !told && (o.retryMs ?? 0) > 0) { told = true; o.onWait?.(describe(c)); }
     if (!c) {

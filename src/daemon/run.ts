@@ -1,0 +1,65 @@
+/**
+ * The daemon process: claims the project (one scheduler per project), opens the run history, runs
+ * the scheduler until SIGTERM/SIGINT (the first lets running work finish, the second aborts it),
+ * reloads hoard.yaml on SIGHUP or when the file changes (a bad edit is reported and the old
+ * configuration kept), and releases the project on exit.
+ */
+import { unwatchFile, watchFile } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Env } from '../app/environment.js';
+import type { Project } from '../app/project.js';
+import { createScheduler } from './scheduler.js';
+import { claimDaemon, markInterrupted, openState } from './state.js';
+import { type TaskDeps, tasksFrom } from './tasks.js';
+
+export interface DaemonOptions extends Omit<TaskDeps, 'env'> {
+  env: Env;
+  /** Loads the project again (reload). */
+  load(): Promise<Project>;
+  retryDelaysMs?: number[];
+  sleep?(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+const realSleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
+  const t = setTimeout(resolve, ms);
+  signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+});
+
+/** Runs the daemon for a project until a signal stops it. */
+export async function runDaemon(first: Project, o: DaemonOptions): Promise<void> {
+  const dir = path.join(first.dir, '.hoard');
+  const release = claimDaemon(dir, { pid: process.pid, host: os.hostname(), started: o.env.clock.now(), config: first.loaded?.file ?? '' }, o.isProcessAlive);
+  markInterrupted(dir);
+  const state = openState(dir);
+  const scheduler = createScheduler(tasksFrom(first, { ...o, env: o.env }), { clock: o.env.clock, sleep: o.sleep ?? realSleep, state, log: o.log, retryDelaysMs: o.retryDelaysMs });
+  const reload = async (why: string) => {
+    try {
+      const p = await o.load();
+      scheduler.setTasks(tasksFrom(p, { ...o, env: o.env }));
+      o.log(`reloaded ${p.loaded?.file ?? 'the configuration'} (${why})`);
+    } catch (e) {
+      o.log(`the configuration could not be reloaded (${why}); keeping the previous one: ${(e as Error).message}`);
+    }
+  };
+  let terms = 0;
+  const onTerm = () => { terms++; o.log(terms === 1 ? 'stopping: running work may finish (signal again to abort it)' : 'aborting running work'); scheduler.stop(terms === 1 ? 'finish' : 'abort'); };
+  const onHup = () => { void reload('SIGHUP'); };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  process.on('SIGHUP', onHup);
+  const cfg = first.loaded?.file;
+  if (cfg) watchFile(cfg, { interval: 1000 }, (cur, prev) => { if (cur.mtimeMs !== prev.mtimeMs) void reload('the file changed'); });
+  o.log(`scheduler started for ${cfg ?? first.dir} (pid ${process.pid}); tasks: ${scheduler.status().map((s) => s.task).join(', ') || 'none'}`);
+  try {
+    await scheduler.run();
+  } finally {
+    if (cfg) unwatchFile(cfg);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+    process.off('SIGHUP', onHup);
+    state.close();
+    release();
+    o.log('scheduler stopped');
+  }
+}

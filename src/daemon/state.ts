@@ -1,0 +1,82 @@
+/**
+ * The scheduler's local state: run history (start, end, result, snapshots, bytes, error) in a
+ * SQLite database beside the project (.hoard/state.db), and the single-instance pid file
+ * (.hoard/scheduler.pid). Local on purpose: history is about this machine's daemon; verification
+ * results, which must outlive it, live in the repository.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { HoardError } from '../core/index.js';
+
+export interface RunRow {
+  id: number;
+  task: string;
+  trigger: string;
+  started: number;
+  ended: number | null;
+  result: 'running' | 'succeeded' | 'failed' | 'interrupted';
+  snapshots: string[];
+  bytes: number;
+  error: string | null;
+}
+
+export interface SchedulerState {
+  start(task: string, trigger: string, startedMs: number): number;
+  finish(id: number, r: { result: RunRow['result']; endedMs: number; snapshots: string[]; bytes: number; error: string | null }): void;
+  /** The newest run of a task (any result). */
+  last(task: string): RunRow | undefined;
+  recent(limit: number): RunRow[];
+  close(): void;
+}
+
+type Raw = Omit<RunRow, 'snapshots'> & { snapshots: string };
+const row = (r: Raw): RunRow => ({ ...r, snapshots: r.snapshots ? r.snapshots.split(' ') : [] });
+
+/** Opens (creating) the state database in `dir`. Runs left "running" by a dead daemon become "interrupted". */
+export function openState(dir: string): SchedulerState {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const db = new Database(path.join(dir, 'state.db'));
+  db.pragma('journal_mode = WAL');
+  db.exec(`CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, task TEXT NOT NULL, trigger TEXT NOT NULL, started INTEGER NOT NULL,
+    ended INTEGER, result TEXT NOT NULL, snapshots TEXT NOT NULL DEFAULT '', bytes INTEGER NOT NULL DEFAULT 0, error TEXT);
+    CREATE INDEX IF NOT EXISTS runs_task ON runs (task, started);`);
+  return {
+    start: (task, trigger, started) => Number(db.prepare("INSERT INTO runs (task, trigger, started, result) VALUES (?, ?, ?, 'running')").run(task, trigger, started).lastInsertRowid),
+    finish: (id, r) => { db.prepare('UPDATE runs SET ended = ?, result = ?, snapshots = ?, bytes = ?, error = ? WHERE id = ?').run(r.endedMs, r.result, r.snapshots.join(' '), r.bytes, r.error, id); },
+    last: (task) => { const r = db.prepare('SELECT * FROM runs WHERE task = ? ORDER BY started DESC, id DESC LIMIT 1').get(task) as Raw | undefined; return r && row(r); },
+    recent: (limit) => (db.prepare('SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?').all(limit) as Raw[]).map(row),
+    close: () => db.close(),
+  };
+}
+
+/** Marks runs of a dead daemon as interrupted (call once, holding the pid file). */
+export function markInterrupted(dir: string): void {
+  const db = new Database(path.join(dir, 'state.db'));
+  try { db.prepare("UPDATE runs SET result = 'interrupted', error = 'the scheduler stopped during the run' WHERE result = 'running'").run(); } catch { /* no table yet */ } finally { db.close(); }
+}
+
+export interface DaemonInfo { pid: number; host: string; started: number; config: string }
+
+/** The pid file of a running scheduler, if any. */
+export function readDaemon(dir: string): DaemonInfo | undefined {
+  try { return JSON.parse(readFileSync(path.join(dir, 'scheduler.pid'), 'utf8')) as DaemonInfo; } catch { return undefined; }
+}
+
+/**
+ * Claims the project for this process; kind "locked" naming the other scheduler's pid when one runs
+ * (a pid file of a dead process on this host is taken over). Returns the release function.
+ */
+export function claimDaemon(dir: string, info: DaemonInfo, alive: (pid: number) => boolean): () => void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, 'scheduler.pid');
+  const other = readDaemon(dir);
+  if (other && other.pid !== info.pid && (other.host !== os.hostname() || alive(other.pid))) {
+    throw new HoardError('locked', `a scheduler already runs for this project (pid ${other.pid} on ${other.host}, since ${new Date(other.started).toISOString()})`, {
+      hint: other.host === os.hostname() ? `stop it with \`hoard scheduler stop\` (or kill ${other.pid})` : 'stop it on that host first',
+    });
+  }
+  writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
+  return () => { if (readDaemon(dir)?.pid === info.pid) rmSync(file, { force: true }); };
+}
