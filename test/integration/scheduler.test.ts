@@ -1,0 +1,141 @@
+/**
+ * The real scheduler daemon, run for a few seconds in a temporary project: an every-two-seconds
+ * job on SQLite and a cleanup both happen; editing the database makes an on-change backup within
+ * the debounce; a second daemon refuses, naming the first's pid; a failing job (a wrong database
+ * URL) is recorded with its reason and the next run still happens; a hook that hangs is killed
+ * after its timeout while the other jobs keep running; bad schedules are config errors.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
+import { CLEAN_ENV } from '../helpers/project.js';
+
+async function project(t: import('node:test').TestContext, yaml: string, o: { sources?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const dir = await tempDir(t, 'hoard-sched-');
+  await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
+  const init = await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], { cwd: dir, env: CLEAN_ENV });
+  assert.equal(init.code, 0, init.stderr);
+  await appendFile(path.join(dir, 'hoard.yaml'), yaml);
+  if (o.sources) await writeFile(path.join(dir, 'hoard.yaml'), (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace('sources:\n', `sources:\n${o.sources}`));
+  const chk = await hoard(['config', 'check'], { cwd: dir, env: { ...CLEAN_ENV, ...o.env } });
+  assert.equal(chk.code, 0, chk.stdout + chk.stderr);
+  return dir;
+}
+
+function startDaemon(dir: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string; stop: () => Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'scheduler', 'start'], { cwd: dir, env: { ...process.env, ...CLEAN_ENV, HOARD_SCHEDULER_RETRY_MS: '700', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  return {
+    child, log: () => out,
+    stop: () => new Promise((resolve) => { if (child.exitCode !== null) resolve(child.exitCode); else { child.on('exit', (c) => resolve(c)); child.kill('SIGTERM'); } }),
+  };
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await wait(200)) if (await check()) return;
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+type Status = { running: boolean; pid: number | null; tasks: { task: string; last: { result: string; error: string | null } | null }[]; recent: { task: string; result: string; trigger: string; error: string | null; snapshots: string[] }[] };
+const status = async (dir: string): Promise<Status> => JSON.parse((await hoard(['scheduler', 'status', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout);
+
+describe('scheduler daemon', () => {
+  it('runs an every-two-seconds job and a cleanup; an edit to SQLite makes an on-change backup; a second daemon refuses', async (t) => {
+    const dir = await project(t, `  fast:
+    sources: [app]
+    schedule: every 2 seconds
+    kind: scheduled
+  watch:
+    sources: [app]
+    on_change: { debounce: 1s, min_interval: 1s }
+    kind: on-change
+cleanup:
+  schedule: every 3 seconds
+`);
+    const d = startDaemon(dir);
+    t.after(() => d.stop());
+    await until('two scheduled backups and a cleanup', async () => {
+      const s = await status(dir);
+      return s.recent.filter((r) => r.task === 'fast' && r.result === 'succeeded').length >= 2 && s.recent.some((r) => r.task === 'cleanup' && r.result === 'succeeded');
+    });
+    const second = await hoard(['scheduler', 'start'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(second.code, 11, second.stdout + second.stderr);
+    assert.match(second.stderr, new RegExp(`a scheduler already runs for this project \\(pid ${d.child.pid} `));
+    assert.equal((await status(dir)).pid, d.child.pid);
+    const before = Date.now();
+    const db = new Database(path.join(dir, 'app.db'));
+    db.prepare("UPDATE users SET name = name || '!' WHERE id = 1").run();
+    db.close();
+    await until('an on-change backup', async () => (await status(dir)).recent.some((r) => r.task === 'watch' && r.trigger === 'on-change' && r.result === 'succeeded'));
+    assert.ok(Date.now() - before < 8000, 'within the debounce and the poll');
+    const kinds = (JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as { kind: string }[]).map((r) => r.kind);
+    assert.ok(kinds.filter((k) => k === 'scheduled').length >= 2 && kinds.includes('on-change'), kinds.join(' '));
+    assert.equal(await d.stop(), 0);
+    assert.match(d.log(), /stopping: running work may finish/);
+    assert.match(d.log(), /scheduler stopped/);
+    assert.equal((await status(dir)).running, false);
+  });
+
+  it('a failing job is recorded with its reason and retried while the other jobs keep running; a hanging hook is killed after its timeout', async (t) => {
+    const dir = await project(t, `  broken:
+    sources: [shop]
+    schedule: every 2 seconds
+  hangs:
+    sources: [app]
+    schedule: every 2 seconds
+    hooks: { before: "sleep 30", timeout: 1s }
+  fine:
+    sources: [app]
+    schedule: every 2 seconds
+`, { sources: '  shop: { type: postgres, url: "env:SHOP_URL" }\n', env: { SHOP_URL: 'postgres://127.0.0.1:1/shop' } });
+    const d = startDaemon(dir, { SHOP_URL: 'postgres://127.0.0.1:1/shop' });
+    t.after(() => d.stop());
+    await until('failures, a retry and successes', async () => {
+      const s = await status(dir);
+      const broken = s.recent.filter((r) => r.task === 'broken');
+      return broken.length >= 2 && broken.some((r) => r.trigger === 'retry') && s.recent.filter((r) => r.task === 'fine' && r.result === 'succeeded').length >= 2
+        && s.recent.some((r) => r.task === 'hangs' && r.result === 'failed');
+    }, 20_000);
+    const s = await status(dir);
+    const broken = s.recent.find((r) => r.task === 'broken')!;
+    assert.equal(broken.result, 'failed');
+    assert.match(broken.error!, /shop: .*(connect|refused|could not)/i);
+    const hung = s.recent.find((r) => r.task === 'hangs')!;
+    assert.match(hung.error!, /the before hook timed out and was killed after 1 s: sleep 30/);
+    assert.match(d.log(), /broken: FAILED: .*\(retry 1 in 1 s\)/);
+    assert.equal(await d.stop(), 0);
+  });
+
+  it('bad schedules are configuration errors naming the line', async (t) => {
+    const dir = await tempDir(t, 'hoard-sched-bad-');
+    for (const [sched, re] of [['61 * * * *', /the minute field "61" is not valid/], ['CRON_TZ=Mars/Olympus 0 2 * * *', /unknown time zone Mars\/Olympus/]] as [string, RegExp][]) {
+      await writeFile(path.join(dir, 'hoard.yaml'), `sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  j:\n    sources: [app]\n    schedule: "${sched}"\n`);
+      const r = await hoard(['scheduler', 'start'], { cwd: dir, env: CLEAN_ENV });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /hoard\.yaml:6: jobs\.j\.schedule: /);
+      assert.match(r.stderr, re);
+    }
+    await writeFile(path.join(dir, 'hoard.yaml'), 'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  j:\n    sources: [app]\n    schedule: daily at 02:00\n    timezone: Mars/Olympus\n');
+    const tz = await hoard(['scheduler', 'status'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(tz.code, 1);
+    assert.match(tz.stderr, /hoard\.yaml:7: jobs\.j\.timezone: unknown time zone/);
+  });
+
+  it('install-service writes a systemd unit with the right paths', async (t) => {
+    const dir = await project(t, '');
+    const r = await hoard(['scheduler', 'install-service', '--systemd'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(r.code, 0, r.stderr);
+    const unit = await readFile(path.join(dir, '.hoard', `hoard-${path.basename(dir)}.service`), 'utf8');
+    assert.match(unit, new RegExp(`WorkingDirectory=${dir}`));
+    assert.match(unit, new RegExp(`ExecStart=${process.execPath} .*main\\.js scheduler start --config ${path.join(dir, 'hoard.yaml')}`));
+    assert.match(unit, /ExecReload=\/bin\/kill -HUP \$MAINPID/);
+  });
+});
