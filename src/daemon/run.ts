@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
-import { createScheduler } from './scheduler.js';
+import { type Task, createScheduler } from './scheduler.js';
+import { type NotifyEvent, createNotifier } from '../app/notifier.js';
+import type { TaskOutcome } from '../app/run-job.js';
 import { claimDaemon, markInterrupted, openState } from './state.js';
 import { type TaskDeps, tasksFrom } from './tasks.js';
 
@@ -18,6 +20,7 @@ export interface DaemonOptions extends Omit<TaskDeps, 'env'> {
   /** Loads the project again (reload). */
   load(): Promise<Project>;
   retryDelaysMs?: number[];
+  notifyRetryDelaysMs?: number[];
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
 }
 
@@ -32,11 +35,28 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
   const release = claimDaemon(dir, { pid: process.pid, host: os.hostname(), started: o.env.clock.now(), config: first.loaded?.file ?? '' }, o.isProcessAlive);
   markInterrupted(dir);
   const state = openState(dir);
-  const scheduler = createScheduler(tasksFrom(first, { ...o, env: o.env }), { clock: o.env.clock, sleep: o.sleep ?? realSleep, state, log: o.log, retryDelaysMs: o.retryDelaysMs });
+  let project = first;
+  let notifier = await createNotifier(first, { log: o.log, retryDelaysMs: o.notifyRetryDelaysMs });
+  const send = (t: Task, trigger: string, status: NotifyEvent['status'], outcome?: TaskOutcome) => {
+    const kind = t.name.startsWith('verify:') ? 'verify' : t.name === 'cleanup' ? 'cleanup' : 'backup';
+    const env = project.config.jobs?.[t.name]?.environment ?? project.settings.environment?.value ?? null;
+    void notifier.notify({
+      event: `${kind}.${status}`, task: t.name, trigger, environment: env, status, snapshot_ids: outcome?.snapshots ?? [], bytes: outcome?.bytes ?? 0,
+      error: outcome?.error ?? null, hostname: os.hostname(), at: new Date(o.env.clock.now()).toISOString(), hoard_version: o.info.programVersion,
+    });
+  };
+  const scheduler = createScheduler(tasksFrom(first, { ...o, env: o.env }), {
+    clock: o.env.clock, sleep: o.sleep ?? realSleep, state, log: o.log, retryDelaysMs: o.retryDelaysMs,
+    onStart: (t, trigger) => send(t, trigger, 'started'),
+    onRun: (t, trigger, out) => send(t, trigger, out.result === 'succeeded' ? 'succeeded' : 'failed', out),
+  });
   const reload = async (why: string) => {
     try {
       const p = await o.load();
+      const n = await createNotifier(p, { log: o.log, retryDelaysMs: o.notifyRetryDelaysMs });
       scheduler.setTasks(tasksFrom(p, { ...o, env: o.env }));
+      project = p;
+      notifier = n;
       o.log(`reloaded ${p.loaded?.file ?? 'the configuration'} (${why})`);
     } catch (e) {
       o.log(`the configuration could not be reloaded (${why}); keeping the previous one: ${(e as Error).message}`);

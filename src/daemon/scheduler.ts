@@ -37,7 +37,8 @@ export interface SchedulerDeps {
   log(line: string): void;
   /** Delays before the retries of a failed run (default 30 s, 2 min, 10 min). */
   retryDelaysMs?: number[];
-  /** Called with every finished run (notifications). */
+  /** Called when a run starts and when it ends (notifications); must not throw. */
+  onStart?(task: Task, trigger: string): void;
   onRun?(task: Task, trigger: string, outcome: TaskOutcome): void;
 }
 
@@ -100,6 +101,7 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
     if (trigger === 'on-change') s.dirtyAt = undefined;
     const id = d.state.start(t.name, trigger, started);
     d.log(`${t.name}: started (${trigger})`);
+    try { d.onStart?.(t, trigger); } catch { /* a notifier never fails a run */ }
     const p = (async () => {
       let outcome: TaskOutcome;
       try {
