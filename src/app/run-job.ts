@@ -5,8 +5,9 @@
  * outcome), only for interruption.
  */
 import {
-  type BackupOptions, type Reporter, HoardError, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot,
+  type BackupOptions, type Repository, type Reporter, HoardError, executePrune, isHoardError, listLocks, listSnapshots, loadVerifications, planPrune, removeLocks, removeSnapshot,
 } from '../core/index.js';
+import { lockOwner } from './environment.js';
 import { parseDuration } from '../config/index.js';
 import type { Env } from './environment.js';
 import { type HookOutcome, commands, runHook } from './hooks.js';
@@ -23,6 +24,8 @@ export interface TaskOutcome {
   bytes: number;
   error: string | null;
   hooks: HookOutcome[];
+  /** Things to report loudly: stale locks cleared, locks held for too long. */
+  warnings?: string[];
 }
 
 export interface TaskOptions {
@@ -38,6 +41,24 @@ const message = (e: unknown) => (isHoardError(e) ? e.message : (e as Error).mess
 
 /** Scheduled work waits this long for another run's lock (a cleanup's prune, a backup) before failing. */
 const LOCK_WAIT_MS = 10 * 60_000;
+
+/** Locks older than this are reported loudly (they may be stopping backups). */
+const OLD_LOCK_MS = 60 * 60_000;
+
+/**
+ * Before scheduled work: removes locks of dead hoard processes on this host (and locks stale by
+ * age, as `hoard unlock` does) and reports locks held longer than an hour.
+ */
+async function tidyLocks(env: Env, repo: Repository): Promise<string[]> {
+  const out: string[] = [];
+  const removed = await removeLocks(repo, { clock: env.clock, owner: lockOwner(env) });
+  if (removed.length) out.push(`removed ${removed.length} stale lock(s) left by a dead process`);
+  for (const l of await listLocks(repo)) {
+    const age = l.lock ? env.clock.now() - Date.parse(l.lock.time.replace(/(\.\d{3})\d+/, '$1')) : NaN;
+    if (age > OLD_LOCK_MS) out.push(`a lock of ${l.lock!.username}@${l.lock!.hostname} (pid ${l.lock!.pid}) has been held for ${Math.round(age / 60_000)} min: backups wait for it; run \`hoard unlock\` if that process is gone`);
+  }
+  return out;
+}
 
 /** Runs a job's sources, one snapshot each, with its hooks; after_backup verification as configured. */
 export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOptions): Promise<TaskOutcome> {
@@ -61,6 +82,7 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
     try {
       const repo = await openFromEnv(env, { project: p, signal: o.signal });
       try {
+        out.warnings = await tidyLocks(env, repo);
         const run = newRunId(env.clock.now());
         for (const t of planBackups(p, { names: [job] })) {
           try {

@@ -116,6 +116,7 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
         }
       }
       d.state.finish(id, { result: outcome.result, endedMs: d.clock.now(), snapshots: outcome.snapshots, bytes: outcome.bytes, error: outcome.error });
+      for (const w of outcome.warnings ?? []) d.log(`${t.name}: WARNING: ${w}`);
       const cur = slots.get(t.name) ?? s;
       if (outcome.result === 'failed') {
         const attempt = (cur.retry?.attempt ?? 0) + 1;

@@ -1,8 +1,9 @@
 /**
  * The scheduler's tasks from hoard.yaml: each job with a `schedule` or `on_change`, the scheduled
  * read-back and drill (`verify.read_back`, `verify.drill`) and the scheduled cleanup (`cleanup`).
- * On-change triggers watch files with filesystem events and SQLite databases by the growth of the
- * file and its WAL (polled each second); database servers are not watched yet.
+ * On-change triggers watch files with filesystem events, SQLite databases by the growth of the
+ * file and its WAL (polled each second), and PostgreSQL/MySQL by their change token (polled every
+ * 5 s: row counters, update times).
  */
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { parseDuration } from '../config/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
 import { runBackupJob, runCleanupTask, runVerifyTask } from '../app/run-job.js';
+import { databaseWatcher } from '../app/change-watch.js';
 import type { ChangeTrigger, Task } from './scheduler.js';
 import { scheduleOf } from './schedule.js';
 
@@ -60,7 +62,11 @@ export function tasksFrom(p: Project, d: TaskDeps): Task[] {
         const s = p.config.sources?.[src];
         if (s?.type === 'files') watchers.push(fileWatcher(s.paths.map((x) => path.resolve(p.dir, x)), d.log));
         else if (s?.type === 'sqlite') watchers.push(sqliteWatcher(path.resolve(p.dir, s.path), d.pollMs ?? 1000));
-        else d.log(`${name}: on_change does not watch ${s?.type} sources yet (${src}); use a schedule for it`);
+        else {
+          const w = databaseWatcher(p, src, d.pollMs ?? 5000, d.log);
+          if (w) watchers.push(w);
+          else d.log(`${name}: on_change cannot watch ${src}`);
+        }
       }
       onChange = {
         debounceMs: parseDuration(job.on_change.debounce ?? '') ?? 30_000, minIntervalMs: parseDuration(job.on_change.min_interval ?? '') ?? 300_000,

@@ -130,4 +130,9 @@ export interface DatabaseEngine {
   dumpGlobals?(c: Connection, signal?: AbortSignal): Promise<DumpStream>;
   /** Server engines: scratch databases for drills (restore() creates one that is missing). */
   scratch?: ScratchDatabases;
+  /**
+   * A cheap value that changes when the database's data changes (on-change triggers): PostgreSQL's
+   * row counters of the database, MySQL's table update times and row estimates. Reading it writes nothing.
+   */
+  changeToken?(c: Connection): Promise<string>;
 }

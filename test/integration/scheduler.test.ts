@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
+import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
 
 async function project(t: import('node:test').TestContext, yaml: string, o: { sources?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const dir = await tempDir(t, 'hoard-sched-');
@@ -111,6 +112,27 @@ cleanup:
     const hung = s.recent.find((r) => r.task === 'hangs')!;
     assert.match(hung.error!, /the before hook timed out and was killed after 1 s: sleep 30/);
     assert.match(d.log(), /broken: FAILED: .*\(retry 1 in 1 s\)/);
+    assert.equal(await d.stop(), 0);
+  });
+
+  it('PostgreSQL on change: a write to the database makes a backup; reads do not', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const db = await pgDatabase(t);
+    await pgExec(db, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const url = `${PG_URL}/${db}`;
+    const dir = await project(t, `  pgwatch:
+    sources: [pg]
+    on_change: { debounce: 1s, min_interval: 1s }
+    kind: on-change
+`, { sources: '  pg: { type: postgres, url: "env:PG_URL" }\n', env: { PG_URL: url } });
+    const d = startDaemon(dir, { PG_URL: url, HOARD_SCHEDULER_POLL_MS: '500' });
+    t.after(() => d.stop());
+    await wait(2500);
+    await pgExec(db, 'SELECT count(*) FROM t');
+    await wait(2500);
+    assert.equal((await status(dir)).recent.filter((r) => r.task === 'pgwatch').length, 0, 'no change, no backup');
+    await pgExec(db, 'INSERT INTO t VALUES (2)');
+    await until('an on-change backup of PostgreSQL', async () => (await status(dir)).recent.some((r) => r.task === 'pgwatch' && r.result === 'succeeded'));
     assert.equal(await d.stop(), 0);
   });
 

@@ -47,6 +47,7 @@ async function start(ctx: CommandContext): Promise<number> {
     env: ctx.env, load: () => loadProject(ctx.env, { config: p.loaded!.file }), isProcessAlive: lockOwner(ctx.env).isProcessAlive,
     info: { hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, programVersion: `hoard ${VERSION}` },
     log: (l) => process.stdout.write(`${stamp()} ${l}\n`), retryDelaysMs: retry?.length ? retry : undefined,
+    pollMs: Number(ctx.env.vars.HOARD_SCHEDULER_POLL_MS) || undefined,
   });
   return 0;
 }

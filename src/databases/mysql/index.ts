@@ -90,4 +90,9 @@ const scratch: ScratchDatabases = {
 };
 
 export const mysql: DatabaseEngine = {
-  engine: 'mysql', formats: ['sql'], name: (c) => c.database ?? '', fileName: (c) => `${c.database ?? ''}.sql`, probe, sql, dump, hasData, restore, scratch, countsFromDump: () => true };
+  engine: 'mysql', formats: ['sql'], name: (c) => c.database ?? '', fileName: (c) => `${c.database ?? ''}.sql`, probe, sql, dump, hasData, restore, scratch, countsFromDump: () => true,
+  async changeToken(c) {
+    const [r] = await myQuery(c, 'SELECT MAX(UPDATE_TIME), SUM(TABLE_ROWS), COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()');
+    return (r ?? []).join(':');
+  },
+};

@@ -189,5 +189,9 @@ const scratch: ScratchDatabases = {
 export const postgres: DatabaseEngine = {
   engine: 'postgres', formats: ['sql', 'custom', 'directory'], name: pgDatabase, fileName,
   probe, sql, dump, hasData, restore, listDatabases, dumpGlobals, scratch,
+  async changeToken(c) {
+    const [r] = await pgQuery(await anyPsql(process.env), c, 'SELECT tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = current_database()');
+    return (r ?? []).join(':');
+  },
   countsFromDump: (format) => format === 'sql',
 };
