@@ -56,6 +56,8 @@ const job = z.strictObject({
   destinations: z.array(name).min(1).optional(),
   environment: name.optional(),
   hooks: hooks.optional(),
+  /** Delay each scheduled run by up to this much (a fixed share per run), to spread jobs. */
+  jitter: duration.optional(),
   /** Make up a run missed while the scheduler was down, once, on start (default true). */
   catch_up: z.boolean().optional(),
   /** IANA time zone of the schedule (default: the machine's). */

@@ -85,6 +85,27 @@ describe('the scheduler loop (injected clock, no real waiting)', () => {
     assert.equal(flakyRuns[3].result, 'succeeded');
   });
 
+  it('jitter spreads scheduled runs by a fixed share, within the bound; config reloads replace tasks', async () => {
+    const t = fakeTime(Date.UTC(2026, 10, 23, 12, 0));
+    const state = memoryState();
+    const at: number[] = [];
+    const s = createScheduler([task('spread', '0 * * * *', async () => { at.push(t.clock.now()); return ok; }, { jitterMs: 600_000 })], { clock: t.clock, sleep: t.sleep, state, log: () => {} });
+    const runs = s.run();
+    for (let i = 0; i < 10_000 && at.length < 3; i++) await new Promise((r) => setImmediate(r));
+    for (const x of at) {
+      const past = x % 3_600_000;
+      assert.ok(past >= 0 && past < 600_000, `within 10 min after the hour: ${new Date(x).toISOString()}`);
+    }
+    assert.ok(new Set(at.map((x) => x % 3_600_000)).size > 1, 'different hours get different delays');
+    const other: string[] = [];
+    s.setTasks([task('other', 'every 30 seconds', async () => { other.push('x'); return ok; })]);
+    for (let i = 0; i < 10_000 && other.length < 2; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(other.length >= 2, 'the reloaded task runs');
+    assert.deepEqual(s.status().map((x) => x.task), ['other']);
+    s.stop('finish');
+    await runs;
+  });
+
   it('an exclusive task (cleanup) waits for running work and runs alone', async () => {
     const t = fakeTime(Date.UTC(2026, 0, 1));
     const state = memoryState();

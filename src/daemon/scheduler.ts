@@ -27,6 +27,8 @@ export interface Task {
   timeZone: string;
   /** Runs alone (cleanup and prune): nothing else starts while it runs, and it starts when nothing runs. */
   exclusive?: boolean;
+  /** Spreads scheduled runs: each is delayed by a fixed pseudo-random share of this (per task and time). */
+  jitterMs?: number;
   run(trigger: string, signal: AbortSignal): Promise<TaskOutcome>;
 }
 
@@ -55,6 +57,13 @@ export interface Scheduler {
 
 interface Slot { task: Task; startedAt: number; retry?: { attempt: number; at: number }; dirtyAt?: number; unwatch?: () => void; skipBefore?: number }
 
+/** A fixed share of `max` for a task and a due time (FNV-1a of both): the same run always gets the same delay. */
+export function jitter(name: string, dueMs: number, max: number): number {
+  let h = 0x811c9dc5;
+  for (const ch of `${name}@${dueMs}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h % Math.max(1, max);
+}
+
 export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
   const delays = d.retryDelaysMs ?? [30_000, 120_000, 600_000];
   const running = new Map<string, Promise<void>>();
@@ -78,14 +87,16 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
     }
   }
 
+  /** When a task is due: its schedule (with jitter), a pending retry, or a debounced change, whichever is first. */
   function due(s: Slot, now: number): number | undefined {
-    if (s.retry) return s.retry.at;
     const last = d.state.last(s.task.name);
     const lastStart = last?.started;
-    let when: number | undefined;
+    let when: number | undefined = s.retry?.at;
     if (s.task.schedule) {
       const anchor = Math.max(lastStart ?? s.startedAt, s.skipBefore ?? 0);
-      when = s.task.schedule.type === 'every' && lastStart === undefined ? now : nextDue(s.task.schedule, anchor, now, s.task.timeZone);
+      let next = s.task.schedule.type === 'every' && lastStart === undefined ? now : nextDue(s.task.schedule, anchor, now, s.task.timeZone);
+      if (s.task.jitterMs && s.task.schedule.type !== 'every') next += jitter(s.task.name, next, s.task.jitterMs);
+      when = when === undefined ? next : Math.min(when, next);
     }
     if (s.task.onChange && s.dirtyAt !== undefined) {
       const c = s.task.onChange;
@@ -148,7 +159,7 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
           const when = due(s, now);
           if (when === undefined) continue;
           if (when <= now) {
-            const trigger = s.retry ? 'retry' : s.dirtyAt !== undefined && (!s.task.schedule || due({ ...s, dirtyAt: undefined }, now)! > now) ? 'on-change'
+            const trigger = s.retry && s.retry.at <= now ? 'retry' : s.dirtyAt !== undefined && (!s.task.schedule || due({ ...s, dirtyAt: undefined }, now)! > now) ? 'on-change'
               : d.state.last(s.task.name) === undefined || when >= s.startedAt ? 'schedule' : 'catch-up';
             launch(s, trigger);
           } else next = Math.min(next, when);

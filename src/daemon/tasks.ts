@@ -75,7 +75,7 @@ export function tasksFrom(p: Project, d: TaskDeps): Task[] {
     }
     tasks.push({
       name, schedule: job.schedule ? scheduleOf(job.schedule, where(`jobs.${name}.schedule`)) : undefined, onChange,
-      catchUp: job.catch_up !== false, timeZone: job.timezone ?? machineZone(),
+      catchUp: job.catch_up !== false, timeZone: job.timezone ?? machineZone(), jitterMs: parseDuration(job.jitter ?? '') ?? 0,
       run: (trigger, signal) => runBackupJob(p, d.env, name, opts(trigger, signal)),
     });
   }
