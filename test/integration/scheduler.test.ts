@@ -151,6 +151,34 @@ cleanup:
     assert.match(tz.stderr, /hoard\.yaml:7: jobs\.j\.timezone: unknown time zone/);
   });
 
+  it('--detach runs in the background; an edit to hoard.yaml is picked up; a bad edit keeps the old config; stop ends it', async (t) => {
+    const dir = await project(t, `  fast:
+    sources: [app]
+    schedule: every 1 seconds
+`);
+    const r = await hoard(['scheduler', 'start', '--detach'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(r.code, 0, r.stderr);
+    const pid = Number(/pid (\d+)/.exec(r.stdout)![1]);
+    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    await until('the detached daemon runs', async () => (await status(dir)).running && (await status(dir)).pid === pid);
+    const yaml = await readFile(path.join(dir, 'hoard.yaml'), 'utf8');
+    await writeFile(path.join(dir, 'hoard.yaml'), `${yaml}  added:\n    sources: [app]\n    schedule: every 1 seconds\n`);
+    await until('the added job runs', async () => (await status(dir)).recent.some((x) => x.task === 'added' && x.result === 'succeeded'));
+    await writeFile(path.join(dir, 'hoard.yaml'), `${yaml}  broken: [\n`);
+    const log = () => readFile(path.join(dir, '.hoard', 'scheduler.log'), 'utf8');
+    await until('the bad edit is reported', async () => /could not be reloaded \(the file changed\); keeping the previous one/.test(await log()));
+    const runs = async () => ((await log()).match(/fast: succeeded/g) ?? []).length;
+    const before = await runs();
+    await wait(2000);
+    assert.ok((await runs()) > before, 'the old configuration keeps running');
+    await writeFile(path.join(dir, 'hoard.yaml'), yaml);
+    const stop = await hoard(['scheduler', 'stop'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, new RegExp(`scheduler stopped \\(pid ${pid}\\)`));
+    assert.equal((await status(dir)).running, false);
+    assert.match(await log(), /scheduler stopped/);
+  });
+
   it('install-service writes a systemd unit with the right paths', async (t) => {
     const dir = await project(t, '');
     const r = await hoard(['scheduler', 'install-service', '--systemd'], { cwd: dir, env: CLEAN_ENV });
