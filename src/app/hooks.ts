@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 export interface HookOutcome { command: string; ok: boolean; code: number | null; timedOut: boolean; output: string }
 
 /** Runs one hook command; never throws. */
-export function runHook(command: string, o: { cwd: string; vars: Record<string, string>; timeoutMs: number; baseEnv: NodeJS.ProcessEnv }): Promise<HookOutcome> {
+export function runHook(command: string, o: { cwd: string; vars: Record<string, string>; timeoutMs: number; baseEnv: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<HookOutcome> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = { ...o.baseEnv, ...o.vars };
     for (const k of Object.keys(env)) if (/^(HOARD|RESTIC)_PASSWORD/.test(k)) delete env[k];
@@ -19,7 +19,9 @@ export function runHook(command: string, o: { cwd: string; vars: Record<string, 
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, o.timeoutMs);
+    const kill = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
+    const timer = setTimeout(() => { timedOut = true; kill(); }, o.timeoutMs);
+    o.signal?.addEventListener('abort', kill, { once: true }); // an aborted run takes its hooks with it
     child.on('error', (e) => { clearTimeout(timer); resolve({ command, ok: false, code: null, timedOut, output: e.message }); });
     child.on('close', (code) => { clearTimeout(timer); resolve({ command, ok: code === 0 && !timedOut, code, timedOut, output: output.trim() }); });
   });

@@ -68,7 +68,8 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
   const timeoutMs = parseDuration(cfg.hooks?.timeout ?? '') ?? 300_000;
   const hook = async (cmds: string[], vars: Record<string, string>) => {
     for (const c of cmds) {
-      const h = await runHook(c, { cwd: p.dir, vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars }, timeoutMs, baseEnv: env.vars });
+      const h = await runHook(c, { cwd: p.dir, vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars }, timeoutMs, baseEnv: env.vars, signal: o.signal });
+      if (o.signal?.aborted) throw new HoardError('interrupted', 'interrupted');
       out.hooks.push(h);
       if (!h.ok) return h;
     }

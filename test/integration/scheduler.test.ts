@@ -179,6 +179,30 @@ cleanup:
     assert.match(await log(), /scheduler stopped/);
   });
 
+  it('SIGTERM once lets running work finish; twice aborts it, recorded as interrupted, with no partial snapshot', async (t) => {
+    const dir = await project(t, `  slow:
+    sources: [app]
+    schedule: every 1 seconds
+    hooks: { before: "sleep 30" }
+`);
+    const d = startDaemon(dir);
+    t.after(() => d.stop());
+    await until('the slow job runs', () => /slow: started/.test(d.log()));
+    const snapshotsBefore = (JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[]).length;
+    d.child.kill('SIGTERM');
+    await wait(500);
+    assert.equal(d.child.exitCode, null, 'the first SIGTERM waits for the running job');
+    const t0 = Date.now();
+    d.child.kill('SIGTERM');
+    await new Promise((r) => d.child.on('exit', r));
+    assert.ok(Date.now() - t0 < 5000, 'the second SIGTERM aborts at once');
+    assert.match(d.log(), /aborting running work/);
+    assert.match(d.log(), /slow: interrupted/);
+    const s = await status(dir);
+    assert.equal(s.recent.find((r) => r.task === 'slow')!.result, 'interrupted');
+    assert.equal((JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[]).length, snapshotsBefore, 'no snapshot from the aborted run');
+  });
+
   it('install-service writes a systemd unit with the right paths', async (t) => {
     const dir = await project(t, '');
     const r = await hoard(['scheduler', 'install-service', '--systemd'], { cwd: dir, env: CLEAN_ENV });
