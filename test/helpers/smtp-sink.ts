@@ -1,7 +1,8 @@
 /**
  * A real SMTP server process for tests (the smtp-server package): listens on 127.0.0.1 on a free
  * port, prints `port N` on stdout, and prints each received message as one JSON line
- * `{from, to, data}`. Run: node smtp-sink.js
+ * `{from, to, data}`. Run: node smtp-sink.js serve (without `serve` it exits at once, so that a
+ * test runner that loads every file does not start a server that never ends).
  */
 import { SMTPServer } from 'smtp-server';
 
@@ -16,7 +17,7 @@ const server = new SMTPServer({
     });
   },
 });
-server.listen(0, '127.0.0.1', () => {
+if (process.argv[2] === 'serve') server.listen(0, '127.0.0.1', () => {
   const a = server.server.address();
   process.stdout.write(`port ${typeof a === 'object' && a ? a.port : 0}\n`);
 });

@@ -28,7 +28,7 @@ describe('notifications', () => {
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     t.after(() => http.close());
     const port = (http.address() as { port: number }).port;
-    const smtp = spawn(process.execPath, [SINK], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const smtp = spawn(process.execPath, [SINK, 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.after(() => smtp.kill('SIGTERM'));
     let smtpOut = '';
     smtp.stdout!.on('data', (d) => { smtpOut += d; });
