@@ -136,6 +136,40 @@ cleanup:
     assert.equal(await d.stop(), 0);
   });
 
+  it('files on change, hooks with the outcome in their environment, a scheduled read-back, SIGHUP reload', async (t) => {
+    const dir = await project(t, `  docs:
+    sources: [files]
+    on_change: { debounce: 1s, min_interval: 1s }
+    kind: on-change
+    hooks: { after: "env | grep '^HOARD_' | sort > hook-env.txt" }
+verify:
+  read_back: { schedule: every 3 seconds, subset: 100% }
+`, { sources: '  files: { type: files, paths: [docs] }\n' });
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(dir, 'docs'));
+    const d = startDaemon(dir);
+    t.after(() => d.stop());
+    await until('the daemon watches', () => /scheduler started/.test(d.log()));
+    await wait(300);
+    await writeFile(path.join(dir, 'docs', 'a.txt'), 'hello');
+    await until('an on-change backup of the folder', async () => (await status(dir)).recent.some((r) => r.task === 'docs' && r.result === 'succeeded'));
+    await until('the after hook', async () => (await readFile(path.join(dir, 'hook-env.txt'), 'utf8').catch(() => '')).includes('HOARD_RESULT'));
+    const hookEnv = await readFile(path.join(dir, 'hook-env.txt'), 'utf8');
+    assert.match(hookEnv, /^HOARD_JOB=docs$/m);
+    assert.match(hookEnv, /^HOARD_RESULT=succeeded$/m);
+    assert.match(hookEnv, /^HOARD_TRIGGER=on-change$/m);
+    assert.match(hookEnv, /^HOARD_SNAPSHOT_IDS=[0-9a-f]{64}$/m);
+    assert.doesNotMatch(hookEnv, /PASSWORD/, 'hooks never see the repository password');
+    await until('a scheduled read-back', async () => (await status(dir)).recent.some((r) => r.task === 'verify:read-back' && r.result === 'succeeded'));
+    const list = JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as { source: string; verification: { level: string } | null }[];
+    assert.equal(list.find((r) => r.source === 'files')?.verification?.level, 'read-back');
+    const yaml = await readFile(path.join(dir, 'hoard.yaml'), 'utf8');
+    await writeFile(path.join(dir, 'hoard.yaml'), yaml.replace('read_back: { schedule: every 3 seconds, subset: 100% }', 'read_back: { schedule: every 4 seconds, subset: 50% }'));
+    d.child.kill('SIGHUP');
+    await until('the reload', () => /reloaded .*hoard\.yaml \((SIGHUP|the file changed)\)/.test(d.log()));
+    assert.equal(await d.stop(), 0);
+  });
+
   it('bad schedules are configuration errors naming the line', async (t) => {
     const dir = await tempDir(t, 'hoard-sched-bad-');
     for (const [sched, re] of [['61 * * * *', /the minute field "61" is not valid/], ['CRON_TZ=Mars/Olympus 0 2 * * *', /unknown time zone Mars\/Olympus/]] as [string, RegExp][]) {
