@@ -60,7 +60,7 @@ notifications:
     d.stderr!.on('data', (x) => { log += x; });
     t.after(() => d.kill('SIGKILL'));
     const events = () => got.filter((g) => g.path === '/hook').map((g) => JSON.parse(g.body));
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 300; i++) {
       await wait(100);
       const e = events();
       if (e.filter((x) => x.task === 'broken' && x.status === 'failed').length >= 2 && e.filter((x) => x.task === 'fast' && x.status === 'succeeded').length >= 2

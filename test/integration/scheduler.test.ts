@@ -40,7 +40,7 @@ function startDaemon(dir: string, env: NodeJS.ProcessEnv = {}): { child: ChildPr
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 30_000): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await wait(200)) if (await check()) return;
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -104,7 +104,7 @@ cleanup:
       const broken = s.recent.filter((r) => r.task === 'broken');
       return broken.length >= 2 && broken.some((r) => r.trigger === 'retry') && s.recent.filter((r) => r.task === 'fine' && r.result === 'succeeded').length >= 2
         && s.recent.some((r) => r.task === 'hangs' && r.result === 'failed');
-    }, 20_000);
+    }, 40_000);
     const s = await status(dir);
     const broken = s.recent.find((r) => r.task === 'broken' && r.result !== 'running')!;
     assert.equal(broken.result, 'failed');
