@@ -21,9 +21,10 @@ import { configCommand } from './commands/config.js';
 import { pruneCommand } from './commands/prune.js';
 import { verifyCommand } from './commands/verify.js';
 import { schedulerCommand } from './commands/scheduler.js';
+import { serveCommand, tokenCommand } from './commands/serve.js';
 import { cleanupCommand, deleteCommand, forgetCommand, pinCommand, unpinCommand } from './commands/remove.js';
 
-const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, verifyCommand, dumpCommand, schedulerCommand, configCommand,
+const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, verifyCommand, dumpCommand, schedulerCommand, serveCommand, tokenCommand, configCommand,
   snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
 
 function usage(): string {

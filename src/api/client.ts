@@ -1,0 +1,40 @@
+/** A small typed client for `hoard serve` (used by the tests; usable by any Node program). */
+import { type ApiError, type GetBackupResponse, type HealthResponse, type ListBackupsResponse, type ListQuery } from './contract.js';
+
+export class ApiRequestError extends Error {
+  constructor(readonly httpStatus: number, readonly body: ApiError) { super(`${httpStatus} ${body.code}: ${body.message}`); }
+}
+
+export interface HoardClient {
+  healthz(): Promise<HealthResponse>;
+  listBackups(q?: ListQuery): Promise<ListBackupsResponse>;
+  getBackup(id: string): Promise<GetBackupResponse>;
+  status(): Promise<Record<string, unknown>>;
+  metrics(): Promise<string>;
+  /** Any request, for tests of errors: returns the status and the parsed body. */
+  raw(method: string, path: string): Promise<{ status: number; body: unknown; text: string; headers: Headers }>;
+}
+
+/** A client for `base` (e.g. http://127.0.0.1:7420) with an optional bearer token. */
+export function createClient(base: string, token?: string): HoardClient {
+  const raw = async (method: string, path: string) => {
+    const r = await fetch(new URL(path, base), { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const text = await r.text();
+    let body: unknown = text;
+    if ((r.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
+    return { status: r.status, body, text, headers: r.headers };
+  };
+  const json = async <T>(path: string): Promise<T> => {
+    const r = await raw('GET', path);
+    if (r.status >= 400) throw new ApiRequestError(r.status, r.body as ApiError);
+    return r.body as T;
+  };
+  return {
+    healthz: () => json('/healthz'),
+    listBackups: (q = {}) => json(`/backups?${new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))}`),
+    getBackup: (id) => json(`/backups/${encodeURIComponent(id)}`),
+    status: () => json('/status'),
+    metrics: async () => { const r = await raw('GET', '/metrics'); if (r.status >= 400) throw new ApiRequestError(r.status, r.body as ApiError); return r.text; },
+    raw,
+  };
+}

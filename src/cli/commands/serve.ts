@@ -1,0 +1,53 @@
+/** `hoard serve` (the REST API on 127.0.0.1 by default) and `hoard token new` (a bearer token and its hash for hoard.yaml). */
+import { createHash, randomBytes } from 'node:crypto';
+import { HoardError } from '../../core/index.js';
+import { type TokenConfig, buildServer } from '../../server/app.js';
+
+type Scope = TokenConfig['scopes'][number];
+import type { Command } from '../context.js';
+import { VERSION } from '../version.js';
+
+const SCOPES: Scope[] = ['read', 'backup', 'restore', 'admin'];
+
+export const serveCommand: Command = {
+  name: 'serve', summary: 'serve the REST API (bearer tokens from hoard.yaml server.tokens)', usage: 'hoard serve [--listen HOST:PORT]',
+  flags: { listen: { type: 'string', help: 'address to listen on (default: server.listen, else 127.0.0.1:7420)' } },
+  async run(ctx) {
+    const p = await ctx.project();
+    if (!p.loaded) throw new HoardError('config', 'hoard serve needs a hoard.yaml here or in a parent folder', { hint: 'run `hoard init`, or pass --config FILE' });
+    const tokens = p.config.server?.tokens ?? [];
+    if (!tokens.length) throw new HoardError('config', `${p.loaded.file} has no server.tokens: every route but /healthz needs one`, { hint: 'create one with `hoard token new --name ci --scopes read` and add the line it prints' });
+    const listen = (ctx.args.flags.listen as string | undefined) ?? p.config.server?.listen ?? '127.0.0.1:7420';
+    const m = /^(.+):(\d{1,5})$/.exec(listen);
+    if (!m) throw new HoardError('usage', `--listen must be HOST:PORT, not ${listen}`);
+    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION });
+    const addr = await app.listen({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+    ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s))`);
+    await new Promise<void>((resolve) => {
+      const stop = () => { void app.close().then(resolve); };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      ctx.signal.addEventListener('abort', stop, { once: true });
+    });
+    return 0;
+  },
+};
+
+export const tokenCommand: Command = {
+  name: 'token', summary: 'create an API token: token new --name NAME --scopes read,backup', usage: 'hoard token new --name NAME --scopes read[,backup,restore,admin]',
+  flags: { name: { type: 'string', help: 'a name for the token (shown in the audit log)' }, scopes: { type: 'string', help: 'comma-separated: read, backup, restore, admin' } },
+  async run(ctx) {
+    if (ctx.args.positionals[0] !== 'new') throw new HoardError('usage', 'use `hoard token new --name NAME --scopes read`');
+    const name = ctx.args.flags.name as string | undefined;
+    if (!name || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new HoardError('usage', '--name must be a name (letters, digits, . _ -)');
+    const scopes = String(ctx.args.flags.scopes ?? 'read').split(',').map((s) => s.trim()) as Scope[];
+    for (const s of scopes) if (!SCOPES.includes(s)) throw new HoardError('usage', `unknown scope ${s}`, { hint: `use ${SCOPES.join(', ')}` });
+    const token = `hoard_${randomBytes(24).toString('base64url')}`;
+    const hash = `sha256:${createHash('sha256').update(token).digest('hex')}`;
+    if (ctx.json) { ctx.out(JSON.stringify({ name, scopes, token, hash })); return 0; }
+    ctx.out(`token (shown once; give it to the client): ${token}`);
+    ctx.out('add to hoard.yaml under server: tokens:');
+    ctx.out(`    - { name: ${name}, hash: "${hash}", scopes: [${scopes.join(', ')}] }`);
+    return 0;
+  },
+};

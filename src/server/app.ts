@@ -1,0 +1,86 @@
+/**
+ * The HTTP server (Fastify): the route table of src/api/contract.ts, bearer-token auth with scopes
+ * (tokens stored hashed in hoard.yaml; `admin` implies every scope), a limit on failed attempts,
+ * HoardError → JSON error mapping, and the routes, each a thin call into src/app.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { HoardError, isHoardError } from '../core/index.js';
+import type { Env } from '../app/environment.js';
+import type { Project } from '../app/project.js';
+import { type ApiError, ROUTES, type Scope } from '../api/contract.js';
+import { backupRoutes } from './routes/backups.js';
+import { statusRoutes } from './routes/status.js';
+
+export interface TokenConfig { name: string; hash: string; scopes: Scope[] }
+
+export interface ServerOptions {
+  project: Project;
+  env: Env;
+  tokens: TokenConfig[];
+  version: string;
+  /** Failed authentications allowed per client address and minute before 429. */
+  maxFailuresPerMinute?: number;
+}
+
+const STATUS: Partial<Record<string, number>> = { 'not-found': 404, usage: 400, config: 400, locked: 409, 'repo-missing': 503, 'wrong-password': 503 };
+
+export function sendError(reply: FastifyReply, http: number, code: string, message: string, hint?: string): FastifyReply {
+  const body: ApiError = { status: 'error', code, message, ...(hint ? { hint } : {}) };
+  return reply.code(http).type('application/json').send(body);
+}
+
+function tokenHash(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** The configured token a presented one matches (constant-time), or undefined. */
+function findToken(tokens: TokenConfig[], presented: string): TokenConfig | undefined {
+  const h = tokenHash(presented);
+  return tokens.find((t) => {
+    const want = Buffer.from(t.hash.replace(/^sha256:/, ''), 'hex');
+    return want.length === h.length && timingSafeEqual(want, h);
+  });
+}
+
+/** Builds the server (not listening). */
+export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  const failures = new Map<string, number[]>();
+  const limit = o.maxFailuresPerMinute ?? 20;
+  const scopeOf = new Map<string, Scope | null>(Object.values(ROUTES).map((r) => [`${r.method} ${r.path}`, r.scope]));
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const key = `${req.method} ${req.routeOptions.url ?? ''}`;
+    if (!scopeOf.has(key)) return; // unknown routes fall through to the 404 handler
+    const need = scopeOf.get(key);
+    if (need === null) return;
+    const now = o.env.clock.now();
+    const recent = (failures.get(req.ip) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= limit) return sendError(reply, 429, 'too_many_requests', 'too many failed authentications from this address', 'wait a minute, then use a valid token');
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const token = m ? findToken(o.tokens, m[1]) : undefined;
+    if (!token) {
+      failures.set(req.ip, [...recent, now]);
+      return sendError(reply, 401, 'unauthorized', m ? 'the token is not valid' : 'a bearer token is required', 'send Authorization: Bearer <token> (create one with `hoard token new`)');
+    }
+    if (!token.scopes.includes('admin') && !token.scopes.includes(need!)) {
+      return sendError(reply, 403, 'forbidden', `the token ${token.name} lacks the ${need} scope`, `use a token with the ${need} scope`);
+    }
+  });
+
+  app.setErrorHandler((e, _req, reply) => {
+    if (isHoardError(e)) return sendError(reply, STATUS[e.kind] ?? 500, e.kind.replace(/-/g, '_'), e.message, e.hint);
+    const v = e as { validation?: unknown; statusCode?: number; message: string };
+    if (v.validation || (v.statusCode && v.statusCode < 500)) return sendError(reply, v.statusCode ?? 400, 'bad_request', v.message);
+    return sendError(reply, 500, 'internal', 'internal error', 'see the server log');
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  app.get(ROUTES.healthz.path, async () => ({ status: 'ok', version: o.version }));
+  await backupRoutes(app, o);
+  await statusRoutes(app, o);
+  return app;
+}
+
+export { HoardError };

@@ -1,0 +1,102 @@
+/**
+ * The REST API over a real socket (`hoard serve` as a subprocess), through the typed client: the
+ * auth matrix (no token, wrong token, wrong scope, right scope) on every route, JSON errors,
+ * injection and traversal attempts in ids and query parameters rejected with 400, failed attempts
+ * rate-limited, and /metrics parsed by a Prometheus text-format parser.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFile, copyFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
+import { CLEAN_ENV } from '../helpers/project.js';
+import { ROUTES } from '../../src/api/contract.js';
+import { createClient } from '../../src/api/client.js';
+
+const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => { name: string; type: string; metrics: { value: string; labels?: Record<string, string> }[] }[];
+
+async function token(dir: string, name: string, scopes: string): Promise<{ token: string; hash: string }> {
+  const r = await hoard(['token', 'new', '--name', name, '--scopes', scopes, '--json'], { cwd: dir, env: CLEAN_ENV });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+describe('REST API', () => {
+  it('auth matrix, JSON errors, rejected injections, rate limit, Prometheus metrics', async (t) => {
+    const dir = await tempDir(t, 'hoard-api-');
+    await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
+    assert.equal((await hoard(['init', '--yes'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    assert.equal((await hoard(['verify', '--latest', '--quick'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    const reader = await token(dir, 'reader', 'read');
+    const admin = await token(dir, 'ops', 'admin');
+    const backup = await token(dir, 'ci', 'backup');
+    await appendFile(path.join(dir, 'hoard.yaml'), `server:\n  listen: 127.0.0.1:0\n  tokens:\n${[['reader', reader, 'read'], ['ops', admin, 'admin'], ['ci', backup, 'backup']].map(([n, tk, s]) => `    - { name: ${n}, hash: "${(tk as { hash: string }).hash}", scopes: [${s}] }`).join('\n')}\n`);
+    const server = spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => server.kill('SIGTERM'));
+    let out = '';
+    server.stdout!.on('data', (d) => { out += d; });
+    server.stderr!.on('data', (d) => { out += d; });
+    for (let i = 0; i < 100 && !/listening on (http:\/\/\S+)/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    const base = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+    assert.ok(base, out);
+
+    // every route × no token, a wrong token, a token without the scope, the right scope
+    const paths: Record<string, string> = { healthz: '/healthz', listBackups: '/backups', getBackup: '/backups/latest', status: '/status', metrics: '/metrics' };
+    for (const [name, route] of Object.entries(ROUTES)) {
+      const p = paths[name];
+      const none = await createClient(base!).raw(route.method, p);
+      if (route.scope === null) { assert.equal(none.status, 200, `${name} needs no token`); continue; }
+      assert.equal(none.status, 401, `${name} without a token`);
+      assert.deepEqual(Object.keys(none.body as object).sort(), ['code', 'hint', 'message', 'status']);
+      assert.equal((none.body as { code: string }).code, 'unauthorized');
+      assert.equal((await createClient(base!, 'hoard_not_a_token').raw(route.method, p)).status, 401, `${name} with a wrong token`);
+      const wrong = await createClient(base!, backup.token).raw(route.method, p);
+      assert.equal(wrong.status, 403, `${name} with a token lacking ${route.scope}`);
+      assert.match((wrong.body as { message: string }).message, /the token ci lacks the read scope/);
+      assert.equal((await createClient(base!, reader.token).raw(route.method, p)).status, 200, `${name} with the read scope`);
+      assert.equal((await createClient(base!, admin.token).raw(route.method, p)).status, 200, `${name} with admin`);
+    }
+
+    const c = createClient(base!, reader.token);
+    const list = await c.listBackups();
+    assert.equal(list.status, 'success');
+    assert.equal(list.count, 1);
+    assert.equal(list.backups[0].source, 'app');
+    assert.equal(list.backups[0].verification?.level, 'quick');
+    assert.equal((await c.listBackups({ kind: 'daily' })).count, 0);
+    const one = await c.getBackup(list.backups[0].short_id);
+    assert.equal(one.backup.id, list.backups[0].id);
+    assert.equal((await c.raw('GET', '/backups/ffffffffff')).status, 404);
+    for (const bad of ['/backups/..%2F..%2Fetc%2Fpasswd', '/backups/%27%3B%20DROP%20TABLE%20x', '/backups?source=..%2F..%2Fetc', '/backups?days=1%20OR%201%3D1', '/backups?evil=1']) {
+      const r = await c.raw('GET', bad);
+      assert.equal(r.status, 400, `${bad}: ${r.text}`);
+      assert.equal((r.body as { code: string }).code, 'bad_request');
+    }
+    const status = await c.status();
+    assert.equal((status as { repository: { snapshots: number } }).repository.snapshots, 1);
+
+    const families = parsePrometheus(await c.metrics());
+    const byName = new Map(families.map((f) => [f.name, f]));
+    assert.equal(byName.get('hoard_repository_snapshots')?.metrics[0].value, '1');
+    assert.equal(byName.get('hoard_backup_last_timestamp_seconds')?.metrics[0].labels?.source, 'app');
+    assert.equal(byName.get('hoard_verification_ok')?.metrics[0].value, '1');
+    assert.ok(Number(byName.get('hoard_repository_size_bytes')?.metrics[0].value) > 0);
+
+    // failed attempts are limited per address
+    const codes: number[] = [];
+    for (let i = 0; i < 25; i++) codes.push((await createClient(base!, `wrong-${i}`).raw('GET', '/backups')).status);
+    assert.ok(codes.includes(429), codes.join(','));
+    assert.equal((await createClient(base!).raw('GET', '/healthz')).status, 200, 'healthz stays open');
+  });
+
+  it('refuses to start without tokens', async (t) => {
+    const dir = await tempDir(t, 'hoard-api-none-');
+    await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
+    assert.equal((await hoard(['init', '--yes', '--no-backup'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    const r = await hoard(['serve'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /has no server\.tokens/);
+  });
+});
