@@ -12,17 +12,18 @@ export interface HoardClient {
   status(): Promise<Record<string, unknown>>;
   metrics(): Promise<string>;
   /** Any request, for tests of errors: returns the status and the parsed body. */
-  raw(method: string, path: string): Promise<{ status: number; body: unknown; text: string; headers: Headers }>;
+  raw(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; text: string; headers: Headers }>;
 }
 
 /** A client for `base` (e.g. http://127.0.0.1:7420) with an optional bearer token. */
 export function createClient(base: string, token?: string): HoardClient {
-  const raw = async (method: string, path: string) => {
-    const r = await fetch(new URL(path, base), { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const raw = async (method: string, path: string, body?: unknown) => {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const r = await fetch(new URL(path, base), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
-    let body: unknown = text;
-    if ((r.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
-    return { status: r.status, body, text, headers: r.headers };
+    const parsed: unknown = (r.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text;
+    return { status: r.status, body: parsed, text, headers: r.headers };
   };
   const json = async <T>(path: string): Promise<T> => {
     const r = await raw('GET', path);

@@ -13,7 +13,17 @@ export const ROUTES = {
   getBackup: { method: 'GET', path: '/backups/:id', scope: 'read' },
   status: { method: 'GET', path: '/status', scope: 'read' },
   metrics: { method: 'GET', path: '/metrics', scope: 'read' },
+  createBackup: { method: 'POST', path: '/backups', scope: 'backup' },
+  deleteBackup: { method: 'DELETE', path: '/backups/:id', scope: 'admin' },
+  download: { method: 'GET', path: '/backups/:id/download', scope: 'read' },
+  getTask: { method: 'GET', path: '/tasks/:id', scope: 'read' },
+  taskEvents: { method: 'GET', path: '/tasks/:id/events', scope: 'read' },
 } as const;
+
+/** Body of POST /backups: a source or a job (neither: every source), and the labels. */
+export interface CreateBackupRequest { source?: string; job?: string; label?: string; reason?: string; description?: string; kind?: string }
+export interface TaskAccepted { status: 'accepted'; message: string; task_id: string; timestamp: string }
+export interface TaskResponse { status: 'success'; task: { id: string; kind: string; status: 'running' | 'succeeded' | 'failed'; started: string; ended: string | null; result: unknown; error: { kind: string; message: string; hint: string | null } | null } }
 
 export type RouteName = keyof typeof ROUTES;
 

@@ -9,8 +9,13 @@ import { HoardError, isHoardError } from '../core/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
 import { type ApiError, ROUTES, type Scope } from '../api/contract.js';
+import { appendFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { openHoard } from '../app/hoard.js';
+import { createTaskManager } from '../app/task-manager.js';
 import { backupRoutes } from './routes/backups.js';
 import { statusRoutes } from './routes/status.js';
+import { taskRoutes } from './routes/tasks.js';
 
 export interface TokenConfig { name: string; hash: string; scopes: Scope[] }
 
@@ -50,6 +55,15 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const limit = o.maxFailuresPerMinute ?? 20;
   const scopeOf = new Map<string, Scope | null>(Object.values(ROUTES).map((r) => [`${r.method} ${r.path}`, r.scope]));
 
+  const who = new WeakMap<FastifyRequest, string>();
+  // every mutating call goes to the audit log: who, what, when, result
+  const audit = path.join(o.project.dir, '.hoard', 'audit.log');
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return;
+    const line = { at: new Date(o.env.clock.now()).toISOString(), token: who.get(req) ?? null, ip: req.ip, method: req.method, path: req.url.split('?')[0], status: reply.statusCode };
+    await appendFile(audit, `${JSON.stringify(line)}\n`, { mode: 0o600 }).catch(() => {});
+  });
+
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const key = `${req.method} ${req.routeOptions.url ?? ''}`;
     if (!scopeOf.has(key)) return; // unknown routes fall through to the 404 handler
@@ -64,6 +78,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       failures.set(req.ip, [...recent, now]);
       return sendError(reply, 401, 'unauthorized', m ? 'the token is not valid' : 'a bearer token is required', 'send Authorization: Bearer <token> (create one with `hoard token new`)');
     }
+    who.set(req, token.name);
     if (!token.scopes.includes('admin') && !token.scopes.includes(need!)) {
       return sendError(reply, 403, 'forbidden', `the token ${token.name} lacks the ${need} scope`, `use a token with the ${need} scope`);
     }
@@ -80,6 +95,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.get(ROUTES.healthz.path, async () => ({ status: 'ok', version: o.version }));
   await backupRoutes(app, o);
   await statusRoutes(app, o);
+  const hoard = await openHoard({ cwd: o.project.dir, config: o.project.loaded?.file, vars: o.env.vars, clock: o.env.clock, programVersion: `hoard ${o.version}` });
+  await taskRoutes(app, o, hoard, createTaskManager(() => o.env.clock.now()));
   return app;
 }
 

@@ -7,7 +7,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, copyFile } from 'node:fs/promises';
+import { appendFile, copyFile, readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
@@ -43,7 +44,10 @@ describe('REST API', () => {
     assert.ok(base, out);
 
     // every route × no token, a wrong token, a token without the scope, the right scope
-    const paths: Record<string, string> = { healthz: '/healthz', listBackups: '/backups', getBackup: '/backups/latest', status: '/status', metrics: '/metrics' };
+    const paths: Record<string, string> = {
+      healthz: '/healthz', listBackups: '/backups', getBackup: '/backups/latest', status: '/status', metrics: '/metrics', createBackup: '/backups',
+      deleteBackup: '/backups/ffffffffffff', download: '/backups/latest/download', getTask: '/tasks/0000000000000000', taskEvents: '/tasks/0000000000000000/events',
+    };
     for (const [name, route] of Object.entries(ROUTES)) {
       const p = paths[name];
       const none = await createClient(base!).raw(route.method, p);
@@ -52,11 +56,15 @@ describe('REST API', () => {
       assert.deepEqual(Object.keys(none.body as object).sort(), ['code', 'hint', 'message', 'status']);
       assert.equal((none.body as { code: string }).code, 'unauthorized');
       assert.equal((await createClient(base!, 'hoard_not_a_token').raw(route.method, p)).status, 401, `${name} with a wrong token`);
-      const wrong = await createClient(base!, backup.token).raw(route.method, p);
+      const lacking = route.scope === 'read' ? backup : reader;
+      const wrong = await createClient(base!, lacking.token).raw(route.method, p);
       assert.equal(wrong.status, 403, `${name} with a token lacking ${route.scope}`);
-      assert.match((wrong.body as { message: string }).message, /the token ci lacks the read scope/);
-      assert.equal((await createClient(base!, reader.token).raw(route.method, p)).status, 200, `${name} with the read scope`);
-      assert.equal((await createClient(base!, admin.token).raw(route.method, p)).status, 200, `${name} with admin`);
+      assert.match((wrong.body as { message: string }).message, new RegExp(`lacks the ${route.scope} scope`));
+      const right = route.scope === 'read' ? reader : route.scope === 'backup' ? backup : admin;
+      for (const tk of [right, admin]) {
+        const r = await createClient(base!, tk.token).raw(route.method, p);
+        assert.ok(![401, 403].includes(r.status), `${name} with the ${route.scope} scope: ${r.status} ${r.text}`);
+      }
     }
 
     const c = createClient(base!, reader.token);
@@ -83,6 +91,35 @@ describe('REST API', () => {
     assert.equal(byName.get('hoard_backup_last_timestamp_seconds')?.metrics[0].labels?.source, 'app');
     assert.equal(byName.get('hoard_verification_ok')?.metrics[0].value, '1');
     assert.ok(Number(byName.get('hoard_repository_size_bytes')?.metrics[0].value) > 0);
+
+    // a backup as a task: accepted, followed over server-sent events, then done
+    const ci = createClient(base!, backup.token);
+    const accepted = await ci.raw('POST', '/backups', { source: 'app', label: 'from-api', reason: 'api test' });
+    assert.equal(accepted.status, 202, accepted.text);
+    const taskId = (accepted.body as { task_id: string }).task_id;
+    const sse = await (await fetch(`${base}/tasks/${taskId}/events`, { headers: { authorization: `Bearer ${reader.token}` } })).text();
+    assert.match(sse, /^event: started\ndata: /m);
+    assert.match(sse, /^event: succeeded\ndata: .*"from-api"/m);
+    const task = (await c.raw('GET', `/tasks/${taskId}`)).body as { task: { status: string; result: { backups: { id: string; label: string }[] } } };
+    assert.equal(task.task.status, 'succeeded');
+    const made = task.task.result.backups[0];
+    assert.equal(made.label, 'from-api');
+    const bad = await ci.raw('POST', '/backups', { source: '../../etc', rm: true });
+    assert.equal(bad.status, 400);
+    // the artifact, streamed and compressed
+    const dl = await fetch(`${base}/backups/${made.id}/download?format=gz`, { headers: { authorization: `Bearer ${reader.token}` } });
+    assert.equal(dl.status, 200);
+    assert.match(dl.headers.get('content-disposition') ?? '', /filename="app\.db\.gz"/);
+    assert.deepEqual(gunzipSync(Buffer.from(await dl.arrayBuffer())).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
+    assert.equal((await c.raw('GET', `/backups/${made.id}/download?format=tar`)).status, 400);
+    // delete, then the audit log has who did what
+    const del = await createClient(base!, admin.token).raw('DELETE', `/backups/${made.id.slice(0, 10)}`);
+    assert.equal(del.status, 200, del.text);
+    assert.equal((del.body as { deleted_count: number }).deleted_count, 1);
+    const audit = (await readFile(path.join(dir, '.hoard', 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(audit.some((a) => a.method === 'POST' && a.path === '/backups' && a.token === 'ci' && a.status === 202));
+    assert.ok(audit.some((a) => a.method === 'DELETE' && a.token === 'ops' && a.status === 200));
+    assert.ok(audit.some((a) => a.method === 'POST' && a.token === null && a.status === 401), 'refused attempts are audited too');
 
     // failed attempts are limited per address
     const codes: number[] = [];

@@ -11,25 +11,10 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { CompressStream } from 'zstd-napi';
-import { HoardError, type Repository, type SnapshotEntry, type TreeNode, fileContent, findNode, walkTree } from '../../core/index.js';
+import { HoardError, type Repository, type SnapshotEntry, type TreeNode, fileContent, findNode } from '../../core/index.js';
+import { onlyFile } from '../../app/artifact.js';
 import type { CommandContext } from '../context.js';
 import { size } from '../render.js';
-
-/** The snapshot's only file (a database dump, or a one-file backup); kind "usage" when it holds several. */
-async function onlyFile(repo: Repository, s: SnapshotEntry, signal: AbortSignal): Promise<{ path: string; node: TreeNode }> {
-  const found: { path: string; node: TreeNode }[] = [];
-  for await (const { path: p, node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), signal)) {
-    if (node.type === 'file') found.push({ path: p.toString(), node });
-    if (node.type === 'dir' && p.toString().endsWith('.dir') && found.length === 0) {
-      throw new HoardError('usage', `snapshot ${s.id.slice(0, 8)} holds a dump folder (${p}), not one file`, { hint: `restore it with \`hoard restore ${s.id.slice(0, 8)} --target DIR\`` });
-    }
-    if (found.length > 1) break;
-  }
-  if (found.length !== 1) {
-    throw new HoardError('usage', `snapshot ${s.id.slice(0, 8)} holds ${found.length ? 'several files' : 'no file'}; say which one`, { hint: `hoard dump ${s.id.slice(0, 8)} PATH (see \`hoard ls ${s.id.slice(0, 8)}\`), or restore it with --target DIR` });
-  }
-  return found[0];
-}
 
 function compressor(ctx: CommandContext): { ext: string; stream?: () => Transform } {
   const f = ctx.args.flags;

@@ -1,0 +1,66 @@
+/**
+ * Long operations started over the API run as tasks: an id, a status, progress events and a
+ * result. In memory (a restarted server forgets its tasks; the results themselves are in the
+ * repository). Listeners receive every event from the start (late subscribers get the history).
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { type HoardEvent, isHoardError } from '../core/index.js';
+
+export type TaskStatus = 'running' | 'succeeded' | 'failed';
+
+export interface TaskEvent { type: string; at: string; [key: string]: unknown }
+
+export interface TaskView {
+  id: string;
+  kind: string;
+  status: TaskStatus;
+  started: string;
+  ended: string | null;
+  result: unknown;
+  error: { kind: string; message: string; hint: string | null } | null;
+}
+
+interface Task extends TaskView { events: TaskEvent[]; bus: EventEmitter }
+
+export interface TaskManager {
+  /** Starts `work`; `report` turns core events into task events. Returns the task at once. */
+  start(kind: string, work: (report: (e: HoardEvent) => void) => Promise<unknown>): TaskView;
+  get(id: string): TaskView | undefined;
+  /** Replays the task's events, then follows it; returns the unsubscribe function. Calls `end` when it has finished. */
+  follow(id: string, on: (e: TaskEvent) => void, end: () => void): (() => void) | undefined;
+}
+
+export function createTaskManager(now: () => number, keep = 200): TaskManager {
+  const tasks = new Map<string, Task>();
+  const iso = () => new Date(now()).toISOString();
+  const view = (t: Task): TaskView => ({ id: t.id, kind: t.kind, status: t.status, started: t.started, ended: t.ended, result: t.result, error: t.error });
+  const push = (t: Task, e: Omit<TaskEvent, 'at'>) => { const ev = { ...e, at: iso() } as TaskEvent; t.events.push(ev); if (t.events.length > 1000) t.events.splice(1, 1); t.bus.emit('event', ev); };
+  return {
+    start(kind, work) {
+      const t: Task = { id: randomBytes(8).toString('hex'), kind, status: 'running', started: iso(), ended: null, result: null, error: null, events: [], bus: new EventEmitter() };
+      tasks.set(t.id, t);
+      if (tasks.size > keep) tasks.delete(tasks.keys().next().value!);
+      push(t, { type: 'started', kind });
+      let last = 0;
+      void work((e) => { if (now() - last >= 200) { last = now(); push(t, { ...e, type: e.type }); } }).then(
+        (result) => { t.status = 'succeeded'; t.result = result; t.ended = iso(); push(t, { type: 'succeeded', result }); t.bus.emit('end'); },
+        (e) => {
+          t.status = 'failed'; t.ended = iso();
+          t.error = isHoardError(e) ? { kind: e.kind, message: e.message, hint: e.hint ?? null } : { kind: 'internal', message: (e as Error).message, hint: null };
+          push(t, { type: 'failed', error: t.error }); t.bus.emit('end');
+        });
+      return view(t);
+    },
+    get(id) { const t = tasks.get(id); return t && view(t); },
+    follow(id, on, end) {
+      const t = tasks.get(id);
+      if (!t) return undefined;
+      for (const e of t.events) on(e);
+      if (t.status !== 'running') { end(); return () => {}; }
+      t.bus.on('event', on);
+      t.bus.once('end', end);
+      return () => { t.bus.off('event', on); t.bus.off('end', end); };
+    },
+  };
+}
