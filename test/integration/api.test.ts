@@ -62,12 +62,14 @@ describe('REST API', () => {
       assert.match((wrong.body as { message: string }).message, new RegExp(`lacks the ${route.scope} scope`));
       const right = route.scope === 'read' ? reader : route.scope === 'backup' ? backup : admin;
       for (const tk of [right, admin]) {
-        const r = await createClient(base!, tk.token).raw(route.method, p);
+        // POST /backups names a source that does not exist: auth passes, the task fails, nothing is written
+        const r = await createClient(base!, tk.token).raw(route.method, p, route.method === 'POST' ? { source: 'no-such-source' } : undefined);
         assert.ok(![401, 403].includes(r.status), `${name} with the ${route.scope} scope: ${r.status} ${r.text}`);
       }
     }
 
     const c = createClient(base!, reader.token);
+    await new Promise((r) => setTimeout(r, 500)); // the matrix's failing tasks have finished
     const list = await c.listBackups();
     assert.equal(list.status, 'success');
     assert.equal(list.count, 1);
@@ -116,7 +118,10 @@ describe('REST API', () => {
     const del = await createClient(base!, admin.token).raw('DELETE', `/backups/${made.id.slice(0, 10)}`);
     assert.equal(del.status, 200, del.text);
     assert.equal((del.body as { deleted_count: number }).deleted_count, 1);
-    const audit = (await readFile(path.join(dir, '.hoard', 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const readAudit = async () => (await readFile(path.join(dir, '.hoard', 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    // the audit line is written as the response completes: wait for it
+    for (let i = 0; i < 50 && !(await readAudit()).some((a) => a.method === 'DELETE' && a.status === 200); i++) await new Promise((r) => setTimeout(r, 100));
+    const audit = await readAudit();
     assert.ok(audit.some((a) => a.method === 'POST' && a.path === '/backups' && a.token === 'ci' && a.status === 202));
     assert.ok(audit.some((a) => a.method === 'DELETE' && a.token === 'ops' && a.status === 200));
     assert.ok(audit.some((a) => a.method === 'POST' && a.token === null && a.status === 401), 'refused attempts are audited too');

@@ -11,7 +11,8 @@ import { type Paint, paint, relative, size, span, table, when } from '../render.
 async function snapshots(ctx: CommandContext): Promise<{ list: SnapshotEntry[]; verifications: VerificationRecord[] }> {
   const repo = await openRepo(ctx, { index: false });
   try {
-    const list = await withLock(ctx.env, repo, false, () => listSnapshots(repo, ctx.signal));
+    // a prune holds an exclusive lock for a while: reading waits for it rather than failing
+    const list = await withLock(ctx.env, repo, false, () => listSnapshots(repo, ctx.signal), 120_000, (h) => process.stderr.write(`hoard: the repository is locked (${h}); waiting\n`), ctx.signal);
     for (const d of list.damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);
     return { list: list.snapshots, verifications: await loadVerifications(repo, ctx.signal) };
   } finally {
