@@ -16,6 +16,9 @@ export const ROUTES = {
   createBackup: { method: 'POST', path: '/backups', scope: 'backup' },
   deleteBackup: { method: 'DELETE', path: '/backups/:id', scope: 'admin' },
   download: { method: 'GET', path: '/backups/:id/download', scope: 'read' },
+  restore: { method: 'POST', path: '/backups/restore', scope: 'restore' },
+  cleanup: { method: 'POST', path: '/backups/cleanup', scope: 'admin' },
+  verify: { method: 'POST', path: '/backups/:id/verify', scope: 'backup' },
   getTask: { method: 'GET', path: '/tasks/:id', scope: 'read' },
   taskEvents: { method: 'GET', path: '/tasks/:id/events', scope: 'read' },
 } as const;

@@ -87,6 +87,8 @@ const notification = z.discriminatedUnion('type', [
 const server = z.strictObject({
   listen: z.string().regex(/^[^\s]+:\d{1,5}$/, { error: 'write HOST:PORT, e.g. 127.0.0.1:7420' }).optional(),
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /** Failed authentications allowed per client address and minute before 429 (default 20). */
+  max_failures_per_minute: z.int().min(1).max(10_000).optional(),
   tokens: z.array(z.strictObject({
     name,
     hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'store the token hashed: sha256:<64 hex digits> (see `hoard token hash`)' }),

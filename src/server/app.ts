@@ -16,6 +16,7 @@ import { createTaskManager } from '../app/task-manager.js';
 import { backupRoutes } from './routes/backups.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
+import { actionRoutes } from './routes/actions.js';
 
 export interface TokenConfig { name: string; hash: string; scopes: Scope[] }
 
@@ -96,7 +97,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   await backupRoutes(app, o);
   await statusRoutes(app, o);
   const hoard = await openHoard({ cwd: o.project.dir, config: o.project.loaded?.file, vars: o.env.vars, clock: o.env.clock, programVersion: `hoard ${o.version}` });
-  await taskRoutes(app, o, hoard, createTaskManager(() => o.env.clock.now()));
+  const tasks = createTaskManager(() => o.env.clock.now());
+  await actionRoutes(app, o, hoard, tasks);
+  await taskRoutes(app, o, hoard, tasks);
   return app;
 }
 

@@ -33,7 +33,7 @@ describe('REST API', () => {
     const reader = await token(dir, 'reader', 'read');
     const admin = await token(dir, 'ops', 'admin');
     const backup = await token(dir, 'ci', 'backup');
-    await appendFile(path.join(dir, 'hoard.yaml'), `server:\n  listen: 127.0.0.1:0\n  tokens:\n${[['reader', reader, 'read'], ['ops', admin, 'admin'], ['ci', backup, 'backup']].map(([n, tk, s]) => `    - { name: ${n}, hash: "${(tk as { hash: string }).hash}", scopes: [${s}] }`).join('\n')}\n`);
+    await appendFile(path.join(dir, 'hoard.yaml'), `server:\n  listen: 127.0.0.1:0\n  max_failures_per_minute: 30\n  tokens:\n${[['reader', reader, 'read'], ['ops', admin, 'admin'], ['ci', backup, 'backup']].map(([n, tk, s]) => `    - { name: ${n}, hash: "${(tk as { hash: string }).hash}", scopes: [${s}] }`).join('\n')}\n`);
     const server = spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => server.kill('SIGTERM'));
     let out = '';
@@ -47,6 +47,7 @@ describe('REST API', () => {
     const paths: Record<string, string> = {
       healthz: '/healthz', listBackups: '/backups', getBackup: '/backups/latest', status: '/status', metrics: '/metrics', createBackup: '/backups',
       deleteBackup: '/backups/ffffffffffff', download: '/backups/latest/download', getTask: '/tasks/0000000000000000', taskEvents: '/tasks/0000000000000000/events',
+      restore: '/backups/restore', cleanup: '/backups/cleanup', verify: '/backups/latest/verify',
     };
     for (const [name, route] of Object.entries(ROUTES)) {
       const p = paths[name];
@@ -114,6 +115,39 @@ describe('REST API', () => {
     assert.match(dl.headers.get('content-disposition') ?? '', /filename="app\.db\.gz"/);
     assert.deepEqual(gunzipSync(Buffer.from(await dl.arrayBuffer())).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
     assert.equal((await c.raw('GET', `/backups/${made.id}/download?format=tar`)).status, 400);
+    // verify, restore (dry run) and cleanup (dry run) over HTTP
+    const until = async (id: string) => {
+      for (let i = 0; i < 100; i++) {
+        const tk = (await c.raw('GET', `/tasks/${id}`)).body as { task: { status: string; result: Record<string, unknown>; error: unknown } };
+        if (tk.task.status !== 'running') return tk.task;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('task did not finish');
+    };
+    const v = await ci.raw('POST', `/backups/${made.id.slice(0, 10)}/verify`, { level: 'drill' });
+    assert.equal(v.status, 202, v.text);
+    const vt = await until((v.body as { task_id: string }).task_id);
+    assert.equal(vt.status, 'succeeded', JSON.stringify(vt));
+    assert.equal(vt.result.ok, true);
+    assert.equal(vt.result.level, 'drill');
+    const restorer = createClient(base!, admin.token);
+    const rs = await restorer.raw('POST', '/backups/restore', { latest: true, source: 'app', dry_run: true });
+    assert.equal(rs.status, 202, rs.text);
+    const rt = await until((rs.body as { task_id: string }).task_id);
+    assert.equal(rt.status, 'succeeded', JSON.stringify(rt));
+    assert.equal(rt.result.dry_run, true);
+    const plan = await restorer.raw('POST', '/backups/cleanup', { dry_run: true, keep_last: 1, allow_empty: true });
+    assert.equal(plan.status, 200, plan.text);
+    const pb = plan.body as Record<string, unknown>;
+    for (const k of ['status', 'dry_run', 'deleted_count', 'deleted_files', 'total_size_freed', 'retention_days', 'timestamp']) assert.ok(k in pb, k);
+    assert.equal(pb.deleted_count, 0, 'both backups are manual: never removed by policy');
+    assert.ok((pb.decisions as { reasons: string[] }[]).some((d) => d.reasons.includes('manual (never removed by policy)')));
+    for (const bad of [{ keep_last: 0 }, { older_than_days: '7; rm -rf /' }, { source: '../x' }, { what: 1 }]) {
+      assert.equal((await restorer.raw('POST', '/backups/cleanup', bad)).status, 400, JSON.stringify(bad));
+    }
+    assert.equal((await ci.raw('POST', '/backups/latest/verify', { level: 'everything' })).status, 400);
+    assert.equal((JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[]).length, 2, 'dry runs changed nothing');
+
     // delete, then the audit log has who did what
     const del = await createClient(base!, admin.token).raw('DELETE', `/backups/${made.id.slice(0, 10)}`);
     assert.equal(del.status, 200, del.text);
@@ -128,7 +162,7 @@ describe('REST API', () => {
 
     // failed attempts are limited per address
     const codes: number[] = [];
-    for (let i = 0; i < 25; i++) codes.push((await createClient(base!, `wrong-${i}`).raw('GET', '/backups')).status);
+    for (let i = 0; i < 35; i++) codes.push((await createClient(base!, `wrong-${i}`).raw('GET', '/backups')).status);
     assert.ok(codes.includes(429), codes.join(','));
     assert.equal((await createClient(base!).raw('GET', '/healthz')).status, 200, 'healthz stays open');
   });

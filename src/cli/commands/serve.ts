@@ -20,7 +20,7 @@ export const serveCommand: Command = {
     const listen = (ctx.args.flags.listen as string | undefined) ?? p.config.server?.listen ?? '127.0.0.1:7420';
     const m = /^(.+):(\d{1,5})$/.exec(listen);
     if (!m) throw new HoardError('usage', `--listen must be HOST:PORT, not ${listen}`);
-    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION });
+    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute });
     const addr = await app.listen({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
     ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s))`);
     await new Promise<void>((resolve) => {
