@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { HoardError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import type { KeyCache } from '../core/repository/key-cache.js';
 import type { LockOwner } from '../core/repository/locks.js';
 import type { Identity } from '../core/repository/open.js';
 import { formatGoTime, goTimeFromMs } from '../core/format/time.js';
@@ -16,6 +17,8 @@ export interface Env {
   clock: Clock;
   cwd: string;
   isTTY: boolean;
+  /** Opened key files, for processes that open the repository many times (server, scheduler, library). */
+  keys?: KeyCache;
 }
 
 /** The system clock. */

@@ -4,7 +4,7 @@ import type { Backend } from '../core/storage/backend.js';
 import { openBackend } from '../backends/index.js';
 import { type Repository, type RepositoryOptions } from '../core/repository/repository.js';
 import { openRepository } from '../core/repository/open.js';
-import { acquireLock } from '../core/repository/locks.js';
+import { type HeldLock, acquireLock } from '../core/repository/locks.js';
 import { HoardError } from '../core/index.js';
 import { type Env, lockOwner, resolvePassword } from './environment.js';
 import { type Project, projectSecret } from './project.js';
@@ -34,9 +34,14 @@ export async function openFromEnv(env: Env, o: OpenOptions): Promise<Repository>
   const configured = loc.password !== undefined && loc.name !== undefined
     ? () => projectSecret(o.project, loc.password!, ['repositories', loc.name!, 'password']) : undefined;
   const password = await resolvePassword(env, { configured });
-  const repo = await openRepository(backend, password, { workers: defaultWorkers(), ...o });
+  const repo = await openRepository(backend, password, { workers: defaultWorkers(), keyCache: env.keys, ...o });
   if (o.index !== false) await repo.loadIndex(o.signal);
   return repo;
+}
+
+/** Takes a lock now (kind "locked" when one conflicts); the caller releases it. */
+export function holdLock(env: Env, repo: Repository, exclusive: boolean): Promise<HeldLock> {
+  return acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env) });
 }
 
 /**

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The hoard CLI: composition root. Parses argv, runs one command, maps errors to exit codes. */
 import { HoardError } from '../core/errors.js';
+import { KeyCache } from '../core/repository/key-cache.js';
 import { type Env, systemClock } from '../app/environment.js';
 import { type Project, loadProject } from '../app/project.js';
 import { flagHelp, parseArgs } from './args.js';
@@ -59,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     const specs = { ...GLOBAL_FLAGS, ...cmd.flags };
     const args = parseArgs([...argv.slice(0, idx), ...argv.slice(idx + 1)], specs, cmd.name);
     if (args.flags.help) { process.stdout.write(`Usage: ${cmd.usage}\n\n${cmd.summary}\n\nFlags:\n${flagHelp(specs)}\n`); return 0; }
-    const env: Env = { vars: process.env, clock: systemClock, cwd: process.cwd(), isTTY: !!process.stdin.isTTY && !!process.stderr.isTTY };
+    const env: Env = { vars: process.env, clock: systemClock, cwd: process.cwd(), isTTY: !!process.stdin.isTTY && !!process.stderr.isTTY, keys: new KeyCache() };
     const reporter = createReporter({ tty: !!process.stderr.isTTY, json, clock: systemClock });
     let project: Promise<Project> | undefined;
     const f = args.flags;

@@ -22,7 +22,7 @@ async function fsyncDir(dir: string): Promise<void> {
 export function createLocalBackend(dir: string): Backend {
   const root = path.resolve(dir);
   const full = (h: Handle) => path.join(root, layoutPath(h));
-  const handles = new Map<string, Promise<fsp.FileHandle>>();
+  const handles = new Map<string, CachedHandle>();
 
   async function writeAtomic(h: Handle, data: Uint8Array, signal?: AbortSignal): Promise<void> {
     const dest = full(h);
@@ -120,8 +120,7 @@ export function createLocalBackend(dir: string): Backend {
       try { return { name: h.name, size: (await fsp.stat(full(h))).size }; } catch (e) { throw fsError(e, 'stat', full(h)); }
     },
     async remove(h) {
-      const open = handles.get(full(h));
-      if (open) { handles.delete(full(h)); void open.then((x) => x.close()).catch(() => {}); }
+      void drop(full(h));
       try { await fsp.unlink(full(h)); } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, 'remove', full(h));
       }
@@ -139,30 +138,54 @@ export function createLocalBackend(dir: string): Backend {
     async close() { await closeHandles(); },
   };
 
-  /** Ranged pack reads reuse open handles (restores and checks read many blobs per pack). */
+  /**
+   * Ranged pack reads reuse open handles (restores and checks read many blobs per pack). A handle
+   * dropped from the cache (evicted, removed, or at close) is closed once its in-flight reads end.
+   */
   async function readRange(p: string, off: number, len: number): Promise<Buffer> {
-    let fh = handles.get(p);
-    if (!fh) {
-      try { fh = fsp.open(p, 'r'); handles.set(p, fh); await fh; } catch (e) { handles.delete(p); throw fsError(e, 'read', p); }
-      if (handles.size > 32) { const [oldest, old] = handles.entries().next().value!; handles.delete(oldest); void old.then((x) => x.close()).catch(() => {}); }
+    let h = handles.get(p);
+    if (!h) {
+      h = { fh: fsp.open(p, 'r'), users: 0, dropped: false };
+      handles.set(p, h);
+      try { await h.fh; } catch (e) { handles.delete(p); throw fsError(e, 'read', p); }
+      if (handles.size > 32) void drop(handles.keys().next().value!);
     }
-    const file = await fh;
-    const buf = Buffer.allocUnsafe(len);
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await file.read(buf, got, len - got, off + got);
-      if (bytesRead === 0) throw new HoardError('corrupt', `${p} is truncated (wanted bytes ${off}..${off + len})`, { hint: 'run `hoard check --read-data`' });
-      got += bytesRead;
+    h.users++;
+    try {
+      const file = await h.fh;
+      const buf = Buffer.allocUnsafe(len);
+      let got = 0;
+      while (got < len) {
+        const { bytesRead } = await file.read(buf, got, len - got, off + got);
+        if (bytesRead === 0) throw new HoardError('corrupt', `${p} is truncated (wanted bytes ${off}..${off + len})`, { hint: 'run `hoard check --read-data`' });
+        got += bytesRead;
+      }
+      return buf;
+    } finally {
+      h.users--;
+      if (h.dropped && h.users === 0) await closeHandle(h);
     }
-    return buf;
+  }
+
+  function closeHandle(h: CachedHandle): Promise<void> {
+    return h.fh.then((x) => x.close()).catch(() => {});
+  }
+
+  /** Forgets the cached handle of `p`; closes it now, or when its last read ends. */
+  function drop(p: string): Promise<void> {
+    const h = handles.get(p);
+    if (!h) return Promise.resolve();
+    handles.delete(p);
+    h.dropped = true;
+    return h.users === 0 ? closeHandle(h) : Promise.resolve();
   }
 
   async function closeHandles(): Promise<void> {
-    const all = [...handles.values()];
-    handles.clear();
-    await Promise.all(all.map((h) => h.then((x) => x.close()).catch(() => {})));
+    await Promise.all([...handles.keys()].map(drop));
   }
 }
+
+interface CachedHandle { fh: Promise<fsp.FileHandle>; users: number; dropped: boolean }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
   try { return await fsp.readdir(dir); } catch (e) {

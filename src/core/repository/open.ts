@@ -7,6 +7,7 @@ import { decodeConfig, encodeConfig } from '../format/config.js';
 import { createKeyFile, decodeKeyFile, encodeKeyFile, openKeyFile, type KeyFile } from '../format/key-file.js';
 import { randomPolynomial } from '../chunker/polynomial.js';
 import { Repository, type RepositoryOptions } from './repository.js';
+import type { KeyCache } from './key-cache.js';
 
 /** Who is acting, for key files and locks; supplied by the caller (core reads no environment). */
 export interface Identity {
@@ -47,7 +48,7 @@ export async function initRepository(backend: Backend, password: string, who: Id
  * Kinds: "repo-missing" (no config), "wrong-password" (no key file fits), "corrupt" (damaged key or config).
  * The index is not loaded; call repo.loadIndex().
  */
-export async function openRepository(backend: Backend, password: string, opts: RepositoryOptions & { keyHint?: string } = {}): Promise<Repository> {
+export async function openRepository(backend: Backend, password: string, opts: RepositoryOptions & { keyHint?: string; keyCache?: KeyCache } = {}): Promise<Repository> {
   let cfgRaw: Buffer;
   try {
     cfgRaw = await backend.load({ type: 'config', name: '' });
@@ -57,7 +58,7 @@ export async function openRepository(backend: Backend, password: string, opts: R
     }
     throw e;
   }
-  const { key, keyId } = await findKey(backend, password, opts.keyHint);
+  const { key, keyId } = await findKey(backend, password, opts.keyHint, opts.keyCache);
   let config;
   try {
     config = decodeConfig(open(key, cfgRaw));
@@ -67,7 +68,7 @@ export async function openRepository(backend: Backend, password: string, opts: R
   return new Repository(backend, key, config, keyId, opts);
 }
 
-async function findKey(backend: Backend, password: string, hint?: string): Promise<{ key: Key; keyId: string }> {
+async function findKey(backend: Backend, password: string, hint?: string, cache?: KeyCache): Promise<{ key: Key; keyId: string }> {
   const names: string[] = [];
   for await (const f of backend.list('key')) names.push(f.name);
   if (names.length === 0) throw new HoardError('corrupt', `the repository at ${backend.location} has no key files`);
@@ -76,9 +77,15 @@ async function findKey(backend: Backend, password: string, hint?: string): Promi
   for (const name of names.slice(0, MAX_KEYS_TRIED)) {
     let kf: KeyFile;
     try {
-      kf = decodeKeyFile(await backend.load({ type: 'key', name }));
+      const bytes = await backend.load({ type: 'key', name });
+      const cached = cache?.get(bytes, password);
+      if (cached) return { key: cached, keyId: name };
+      kf = decodeKeyFile(bytes);
       const key = await openKeyFile(kf, password);
-      if (key) return { key, keyId: name };
+      if (key) {
+        cache?.set(bytes, password, key);
+        return { key, keyId: name };
+      }
     } catch (e) {
       if (!isHoardError(e, 'corrupt')) throw e;
       damaged = new HoardError('corrupt', `key file ${name.slice(0, 8)} is damaged: ${e.message}`, { cause: e });

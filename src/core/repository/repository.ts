@@ -242,7 +242,9 @@ export class Repository {
   }
 
   /** Releases worker threads. Does not flush. */
+  /** Stops the encoder threads and closes the backend's open files (the backend stays usable: it reopens on demand). */
   async close(): Promise<void> {
     await this.encoder.close();
+    await this.backend.close();
   }
 }
