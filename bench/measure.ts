@@ -1,7 +1,8 @@
 /** What every benchmark needs: a command timed under GNU time, folder sizes, the tools present. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
+import { textLike } from '../test/helpers/data.js';
 
 export interface Measure { secs: number; rssMB: number }
 
@@ -29,4 +30,11 @@ export function requireTools(tools: [string, string][]): void {
       process.exit(2);
     }
   }
+}
+
+/** Writes `mb` MiB of dump-like text (compresses 2–6× with zstd) to `file`. */
+export function makeStream(file: string, mb: number, seed: number): void {
+  const fd = openSync(file, 'w');
+  for (let i = 0; i < mb / 8; i++) writeSync(fd, textLike(8 << 20, seed + i));
+  closeSync(fd);
 }

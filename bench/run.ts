@@ -8,8 +8,8 @@
  * Needs restic and /usr/bin/time (Debian packages restic and time).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { type Measure, du, requireTools, timed as measure } from './measure.js';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type Measure, du, makeStream, requireTools, timed as measure } from './measure.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +24,6 @@ const env = { ...process.env, HOARD_PASSWORD: PW, RESTIC_PASSWORD: PW, RESTIC_CA
 
 const timed = (cmd: string, cwd = DIR) => measure(cmd, cwd, env);
 
-function makeStream(file: string, mb: number, seed: number): void {
-  const fd = openSync(file, 'w');
-  for (let i = 0; i < mb / 8; i++) writeSync(fd, textLike(8 << 20, seed + i));
-  closeSync(fd);
-}
 
 /** A copy of the stream with ~1% of it rewritten: new rows appended and recent rows updated, as applications change a dump. */
 function changeStream(src: string, dst: string): void {

@@ -1,6 +1,7 @@
 /**
  * Keeps the dependency direction of DESIGN.md §3:
  * cli → (server, daemon) → app → (backends, databases, config, notify) → core. Nothing imports cli;
+ * the server reads the scheduler's run history (daemon/state) for its metrics;
  * core imports nothing of ours outside core; code outside core imports core only via core/index.ts
  * (tests and the composition root may reach deeper).
  */
@@ -22,7 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   api: ['api'],
   app: ['core', 'backends', 'databases', 'config', 'notify', 'app'],
   daemon: ['core', 'app', 'config', 'daemon'],
-  server: ['core', 'app', 'api', 'server'],
+  server: ['core', 'app', 'api', 'server', 'daemon'],
   cli: ['core', 'app', 'backends', 'server', 'daemon', 'config', 'cli'],
   'index.ts': ['core', 'app', 'config'], // the package's entry point (openHoard + core)
 };

@@ -6,22 +6,34 @@
 
 export type Scope = 'read' | 'backup' | 'restore' | 'admin';
 
-/** Each route, its method and path (Fastify syntax), and the scope it needs (null: no token). */
+/** Each route: its method, path (Fastify syntax), the scope it needs (null: no token) and what it does. */
 export const ROUTES = {
-  healthz: { method: 'GET', path: '/healthz', scope: null },
-  listBackups: { method: 'GET', path: '/backups', scope: 'read' },
-  getBackup: { method: 'GET', path: '/backups/:id', scope: 'read' },
-  status: { method: 'GET', path: '/status', scope: 'read' },
-  metrics: { method: 'GET', path: '/metrics', scope: 'read' },
-  createBackup: { method: 'POST', path: '/backups', scope: 'backup' },
-  deleteBackup: { method: 'DELETE', path: '/backups/:id', scope: 'admin' },
-  download: { method: 'GET', path: '/backups/:id/download', scope: 'read' },
-  restore: { method: 'POST', path: '/backups/restore', scope: 'restore' },
-  cleanup: { method: 'POST', path: '/backups/cleanup', scope: 'admin' },
-  verify: { method: 'POST', path: '/backups/:id/verify', scope: 'backup' },
-  getTask: { method: 'GET', path: '/tasks/:id', scope: 'read' },
-  taskEvents: { method: 'GET', path: '/tasks/:id/events', scope: 'read' },
+  healthz: { method: 'GET', path: '/healthz', scope: null, summary: 'liveness and version' },
+  openapi: { method: 'GET', path: '/openapi.json', scope: 'read', summary: 'this API as an OpenAPI 3.1 document' },
+  listBackups: { method: 'GET', path: '/backups', scope: 'read', summary: "the backups, with the CLI's list filters" },
+  getBackup: { method: 'GET', path: '/backups/:id', scope: 'read', summary: 'one backup by id, unique prefix, latest or label' },
+  status: { method: 'GET', path: '/status', scope: 'read', summary: "the project's status (the CLI's status --json)" },
+  metrics: { method: 'GET', path: '/metrics', scope: 'read', summary: 'Prometheus metrics' },
+  createBackup: { method: 'POST', path: '/backups', scope: 'backup', summary: 'start a backup of a source, a job or every source' },
+  deleteBackup: { method: 'DELETE', path: '/backups/:id', scope: 'admin', summary: 'delete one backup' },
+  download: { method: 'GET', path: '/backups/:id/download', scope: 'read', summary: "stream a backup's file (raw, gz or zstd)" },
+  restore: { method: 'POST', path: '/backups/restore', scope: 'restore', summary: 'start a restore (with a safety snapshot of what it overwrites)' },
+  cleanup: { method: 'POST', path: '/backups/cleanup', scope: 'admin', summary: 'apply retention, or preview it with dry_run' },
+  verify: { method: 'POST', path: '/backups/:id/verify', scope: 'backup', summary: 'start a verification: quick, read-back or drill' },
+  getTask: { method: 'GET', path: '/tasks/:id', scope: 'read', summary: 'a task and its result' },
+  taskEvents: { method: 'GET', path: '/tasks/:id/events', scope: 'read', summary: "a task's progress as server-sent events" },
 } as const;
+
+/** The fields each request body accepts (any other field is a 400). */
+export const BODY_FIELDS = {
+  createBackup: ['source', 'job', 'label', 'reason', 'description', 'kind'],
+  restore: ['id', 'latest', 'source', 'name', 'at', 'target', 'target_db', 'dry_run', 'confirm'],
+  cleanup: ['dry_run', 'older_than_days', 'source', 'environment', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly', 'allow_empty', 'confirm'],
+  verify: ['level', 'subset'],
+} as const;
+
+/** The query parameters of GET /backups. */
+export const LIST_QUERY = ['kind', 'days', 'env', 'source', 'label'] as const;
 
 /** Body of POST /backups: a source or a job (neither: every source), and the labels. */
 export interface CreateBackupRequest { source?: string; job?: string; label?: string; reason?: string; description?: string; kind?: string }
@@ -32,7 +44,11 @@ export type RouteName = keyof typeof ROUTES;
 
 export interface ApiError {
   status: 'error';
-  /** unauthorized (401), forbidden (403), bad_request (400), not_found (404), too_many_requests (429), conflict (409), internal (500). */
+  /**
+   * unauthorized (401), forbidden (403), bad_request (400), not_found (404), too_many_requests (429),
+   * locked (409), repo_missing and wrong_password (503), internal (500); other failures of the
+   * operation carry hoard's error kind (e.g. corrupt, io, db_connection) with 500.
+   */
   code: string;
   message: string;
   hint?: string;
@@ -65,3 +81,5 @@ export interface ListQuery { kind?: string; days?: number; env?: string; source?
 
 /** A snapshot id, a unique prefix or a label: letters, digits, `.`, `_`, `-` only (never a path). */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A source, job, label, kind or environment name in a body or query: the same characters as an id. */
+export const NAME_PATTERN = ID_PATTERN;

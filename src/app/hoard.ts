@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, restoreTree,
+  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, restoreTree,
 } from '../core/index.js';
 import { type Env, identity, lockOwner, systemClock } from './environment.js';
 import { type VerifyRequest, type VerifyResult, verifySnapshots } from './verify.js';
@@ -84,6 +84,8 @@ export interface RestoreOutcome {
   backup: BackupRecord;
   target: string;
   dry_run: boolean;
+  /** The protected environment whose data the restore overwrites (it needs `confirm`), or null. */
+  protected_environment: string | null;
   pre_restore_snapshot_id: string | null;
   /** Files restored (files backups). */
   files?: number;
@@ -119,13 +121,13 @@ export interface Hoard {
 }
 
 function refuse(environment: string, action: string): HoardError {
-  return new HoardError('usage', `refusing to ${action} in the protected environment ${environment}; nothing was changed`, { hint: 'pass confirm: true once the target is checked' });
+  return new HoardError('usage', `refusing to ${action} in the protected environment ${environment}; nothing was changed`, { hint: 'pass confirm: true once the target is checked', context: { confirmation_required: environment } });
 }
 
 /** Opens a project. Kind "config" for a bad hoard.yaml; the repository is opened per call. */
 export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
   const vars = { ...(o.vars ?? process.env), ...(o.password !== undefined ? { HOARD_PASSWORD: o.password } : {}) };
-  const env: Env = { vars, clock: o.clock ?? systemClock, cwd: o.cwd ?? process.cwd(), isTTY: false };
+  const env: Env = { vars, clock: o.clock ?? systemClock, cwd: o.cwd ?? process.cwd(), isTTY: false, keys: new KeyCache() };
   const project: Project = await loadProject(env, { config: o.config, repo: o.repository, environment: o.environment });
   const emitter = new EventEmitter();
   const emit = <E extends keyof HoardEvents>(e: E, v: HoardEvents[E]) => { emitter.emit(e, v); };
@@ -202,17 +204,17 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
             const r = await restoreDatabase(repo, {
               snapshot: s, target, targetDb: req.targetDb, dryRun: req.dryRun, confirmed: req.confirm === true, protectedEnvironment: prot,
             }, { clock: env.clock, info: info(), report, signal: req.signal });
-            const done = { backup, target: r.plan.target, dry_run: r.dry_run, pre_restore_snapshot_id: r.pre_restore_snapshot_id, database: r };
+            const done = { backup, target: r.plan.target, dry_run: r.dry_run, protected_environment: prot ?? null, pre_restore_snapshot_id: r.pre_restore_snapshot_id, database: r };
             if (!r.dry_run) emit('restore.completed', { id: s.id, target: r.plan.target, pre_restore_snapshot_id: r.pre_restore_snapshot_id });
             return done;
           }
           if (!req.target) throw new HoardError('usage', 'restoring files needs a target folder', { hint: 'pass target: "/path/to/folder"' });
-          if (req.dryRun) return { backup, target: req.target, dry_run: true, pre_restore_snapshot_id: null };
+          if (req.dryRun) return { backup, target: req.target, dry_run: true, protected_environment: prot ?? null, pre_restore_snapshot_id: null };
           if (prot && !req.confirm) throw refuse(prot, `restore backup ${backup.short_id}`);
           const sum = await restoreTree(repo, s.snapshot.tree, { target: req.target, signal: req.signal, report, workers: restoreWorkers() });
           if (sum.errors.length) throw new HoardError(sum.errors.some((e) => e.kind === 'corrupt') ? 'corrupt' : 'io', `${sum.errors.length} item(s) could not be restored: ${sum.errors[0].message}`);
           emit('restore.completed', { id: s.id, target: req.target, pre_restore_snapshot_id: null });
-          return { backup, target: req.target, dry_run: false, pre_restore_snapshot_id: null, files: sum.files };
+          return { backup, target: req.target, dry_run: false, protected_environment: prot ?? null, pre_restore_snapshot_id: null, files: sum.files };
         } catch (e) {
           const error = isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
           emit('restore.failed', { id: s.id, error });

@@ -16,7 +16,7 @@ export interface SourceStatus {
   jobs: string[];
   schedule: string | null;
   snapshots: number;
-  last_backup: { id: string; time: string; age_hours: number; kind: string; size: number | null } | null;
+  last_backup: { id: string; time: string; age_hours: number; kind: string; size: number | null; duration_ms: number | null; data_added: number | null } | null;
   /** The next run of a daily/weekly/every schedule; null for on-change, cron (computed by the scheduler) or none. */
   next_run: string | null;
   last_verification: BackupRecord['verification'];
@@ -80,7 +80,7 @@ export async function projectStatus(p: Project, repo: Repository, env: Env, disp
     sources.push({
       source: name, type: cfg.type, environment: environmentFor(p, cfg.environment) ?? null, jobs: jobs.map(([n]) => n), schedule: schedules[0] ?? null,
       snapshots: mine.length,
-      last_backup: last ? { id: last.id, time: last.time, age_hours: Number(((now - last.created_ms) / 3_600_000).toFixed(2)), kind: last.kind, size: last.size } : null,
+      last_backup: last ? { id: last.id, time: last.time, age_hours: Number(((now - last.created_ms) / 3_600_000).toFixed(2)), kind: last.kind, size: last.size, duration_ms: last.duration_ms, data_added: last.data_added } : null,
       next_run: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null, last_verification: verified, warnings,
     });
   }

@@ -13,6 +13,16 @@ function memoryState(rows: RunRow[] = []): SchedulerState & { rows: RunRow[] } {
     finish(id, r) { Object.assign(rows[id - 1], { ended: r.endedMs, result: r.result, snapshots: r.snapshots, bytes: r.bytes, error: r.error }); },
     last(task) { return [...rows].reverse().find((r) => r.task === task); },
     recent(n) { return [...rows].reverse().slice(0, n); },
+    counts() {
+      const m = new Map<string, { task: string; result: RunRow['result']; runs: number; last_ended: number | null }>();
+      for (const r of rows) {
+        const c = m.get(`${r.task}\0${r.result}`) ?? { task: r.task, result: r.result, runs: 0, last_ended: null };
+        c.runs++;
+        c.last_ended = Math.max(c.last_ended ?? 0, r.ended ?? 0) || null;
+        m.set(`${r.task}\0${r.result}`, c);
+      }
+      return [...m.values()];
+    },
     close() {},
   };
 }

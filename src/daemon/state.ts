@@ -28,6 +28,8 @@ export interface SchedulerState {
   /** The newest run of a task (any result). */
   last(task: string): RunRow | undefined;
   recent(limit: number): RunRow[];
+  /** Per task and result: how many runs, and when the newest ended. */
+  counts(): { task: string; result: RunRow['result']; runs: number; last_ended: number | null }[];
   close(): void;
 }
 
@@ -47,6 +49,7 @@ export function openState(dir: string): SchedulerState {
     finish: (id, r) => { db.prepare('UPDATE runs SET ended = ?, result = ?, snapshots = ?, bytes = ?, error = ? WHERE id = ?').run(r.endedMs, r.result, r.snapshots.join(' '), r.bytes, r.error, id); },
     last: (task) => { const r = db.prepare('SELECT * FROM runs WHERE task = ? ORDER BY started DESC, id DESC LIMIT 1').get(task) as Raw | undefined; return r && row(r); },
     recent: (limit) => (db.prepare('SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?').all(limit) as Raw[]).map(row),
+    counts: () => db.prepare('SELECT task, result, COUNT(*) AS runs, MAX(ended) AS last_ended FROM runs GROUP BY task, result').all() as ReturnType<SchedulerState['counts']>,
     close: () => db.close(),
   };
 }

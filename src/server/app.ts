@@ -9,6 +9,7 @@ import { HoardError, isHoardError } from '../core/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
 import { type ApiError, ROUTES, type Scope } from '../api/contract.js';
+import { openApiDocument } from '../api/openapi.js';
 import { appendFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { openHoard } from '../app/hoard.js';
@@ -27,6 +28,10 @@ export interface ServerOptions {
   version: string;
   /** Failed authentications allowed per client address and minute before 429. */
   maxFailuresPerMinute?: number;
+  /** Aborts running tasks (a second SIGTERM); closing the server otherwise waits for them. */
+  abort?: AbortSignal;
+  /** Serve HTTPS with this PEM certificate and key. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 const STATUS: Partial<Record<string, number>> = { 'not-found': 404, usage: 400, config: 400, locked: 409, 'repo-missing': 503, 'wrong-password': 503 };
@@ -51,7 +56,8 @@ function findToken(tokens: TokenConfig[], presented: string): TokenConfig | unde
 
 /** Builds the server (not listening). */
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  const app = (o.tls ? Fastify({ logger: false, bodyLimit: 1 << 20, https: o.tls }) : Fastify({ logger: false, bodyLimit: 1 << 20 })) as unknown as FastifyInstance;
+  app.removeContentTypeParser('text/plain'); // bodies are JSON only: anything else is a 415
   const failures = new Map<string, number[]>();
   const limit = o.maxFailuresPerMinute ?? 20;
   const scopeOf = new Map<string, Scope | null>(Object.values(ROUTES).map((r) => [`${r.method} ${r.path}`, r.scope]));
@@ -86,18 +92,30 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((e, _req, reply) => {
-    if (isHoardError(e)) return sendError(reply, STATUS[e.kind] ?? 500, e.kind.replace(/-/g, '_'), e.message, e.hint);
+    if (isHoardError(e)) {
+      if (e.context?.confirmation_required) return sendError(reply, 409, 'confirmation_required', e.message, 'send confirm: true (DELETE: ?confirm=true) once the target is checked');
+      const http = STATUS[e.kind] ?? 500;
+      return sendError(reply, http, http === 400 ? 'bad_request' : e.kind.replace(/-/g, '_'), e.message, e.hint);
+    }
     const v = e as { validation?: unknown; statusCode?: number; message: string };
-    if (v.validation || (v.statusCode && v.statusCode < 500)) return sendError(reply, v.statusCode ?? 400, 'bad_request', v.message);
+    if (v.validation || (v.statusCode && v.statusCode < 500)) {
+      const http = v.statusCode ?? 400;
+      return sendError(reply, http, http === 413 ? 'payload_too_large' : http === 415 ? 'unsupported_media_type' : 'bad_request', v.message, http === 400 ? 'send a JSON object' : undefined);
+    }
     return sendError(reply, 500, 'internal', 'internal error', 'see the server log');
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
 
   app.get(ROUTES.healthz.path, async () => ({ status: 'ok', version: o.version }));
+  const doc = openApiDocument(o.version);
+  app.get(ROUTES.openapi.path, async () => doc);
   await backupRoutes(app, o);
   await statusRoutes(app, o);
   const hoard = await openHoard({ cwd: o.project.dir, config: o.project.loaded?.file, vars: o.env.vars, clock: o.env.clock, programVersion: `hoard ${o.version}` });
   const tasks = createTaskManager(() => o.env.clock.now());
+  // closing waits for running tasks (no task outlives its server); o.abort cuts them short
+  app.addHook('onClose', async () => { await tasks.settled(); });
+  o.abort?.addEventListener('abort', () => tasks.abort(), { once: true });
   await actionRoutes(app, o, hoard, tasks);
   await taskRoutes(app, o, hoard, tasks);
   return app;

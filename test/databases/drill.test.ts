@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, readdirSync, symlink, writeFile } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
-import { CLI, hoard, tempDir } from '../helpers/services.js';
+import { CLI, hoard } from '../helpers/services.js';
 import { MY_URL, PG_URL, myDatabase, myExec, needMariadb, needPostgres, pgDatabase, pgExec, uniqueName } from '../helpers/databases.js';
 import { repo } from './conformance.js';
 

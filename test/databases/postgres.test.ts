@@ -1,5 +1,5 @@
 /** PostgreSQL against the real server here: the conformance suite plus what only PostgreSQL has. */
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';

@@ -6,23 +6,19 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { appendFile, copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
+import { ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 import { ROUTES } from '../../src/api/contract.js';
 import { createClient } from '../../src/api/client.js';
+import { addServerSection, serve } from '../helpers/api.js';
+import { responseChecker, validateDocument } from '../helpers/openapi.js';
+import { openApiDocument } from '../../src/api/openapi.js';
 
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => { name: string; type: string; metrics: { value: string; labels?: Record<string, string> }[] }[];
-
-async function token(dir: string, name: string, scopes: string): Promise<{ token: string; hash: string }> {
-  const r = await hoard(['token', 'new', '--name', name, '--scopes', scopes, '--json'], { cwd: dir, env: CLEAN_ENV });
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
 
 describe('REST API', () => {
   it('auth matrix, JSON errors, rejected injections, rate limit, Prometheus metrics', async (t) => {
@@ -30,46 +26,46 @@ describe('REST API', () => {
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
     assert.equal((await hoard(['init', '--yes'], { cwd: dir, env: CLEAN_ENV })).code, 0);
     assert.equal((await hoard(['verify', '--latest', '--quick'], { cwd: dir, env: CLEAN_ENV })).code, 0);
-    const reader = await token(dir, 'reader', 'read');
-    const admin = await token(dir, 'ops', 'admin');
-    const backup = await token(dir, 'ci', 'backup');
-    await appendFile(path.join(dir, 'hoard.yaml'), `server:\n  listen: 127.0.0.1:0\n  max_failures_per_minute: 30\n  tokens:\n${[['reader', reader, 'read'], ['ops', admin, 'admin'], ['ci', backup, 'backup']].map(([n, tk, s]) => `    - { name: ${n}, hash: "${(tk as { hash: string }).hash}", scopes: [${s}] }`).join('\n')}\n`);
-    const server = spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-    t.after(() => server.kill('SIGTERM'));
-    let out = '';
-    server.stdout!.on('data', (d) => { out += d; });
-    server.stderr!.on('data', (d) => { out += d; });
-    for (let i = 0; i < 100 && !/listening on (http:\/\/\S+)/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
-    const base = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-    assert.ok(base, out);
+    const { reader, ops: admin, ci: backup } = await addServerSection(dir, [['reader', 'read'], ['ops', 'admin'], ['ci', 'backup']], '  max_failures_per_minute: 30\n');
+    const { base } = await serve(t, dir);
+    // every response below is checked against the OpenAPI document the server publishes
+    const checker = await responseChecker(await createClient(base!, reader.token).openapi());
+    const client = (tk?: string) => createClient(base!, tk, { onResponse: checker.check });
+    const fetchChecked = async (p: string, tk: string, init: { method?: string; type?: string; body?: string } = {}) => {
+      const r = await fetch(`${base}${p}`, { method: init.method ?? 'GET', body: init.body, headers: { authorization: `Bearer ${tk}`, ...(init.type ? { 'content-type': init.type } : {}) } });
+      const body = Buffer.from(await r.arrayBuffer());
+      const contentType = r.headers.get('content-type') ?? '';
+      checker.check({ method: init.method ?? 'GET', path: p, status: r.status, contentType, body: contentType.includes('json') ? JSON.parse(body.toString()) : body.toString('latin1') });
+      return { r, body };
+    };
 
     // every route × no token, a wrong token, a token without the scope, the right scope
     const paths: Record<string, string> = {
-      healthz: '/healthz', listBackups: '/backups', getBackup: '/backups/latest', status: '/status', metrics: '/metrics', createBackup: '/backups',
+      healthz: '/healthz', openapi: '/openapi.json', listBackups: '/backups', getBackup: '/backups/latest', status: '/status', metrics: '/metrics', createBackup: '/backups',
       deleteBackup: '/backups/ffffffffffff', download: '/backups/latest/download', getTask: '/tasks/0000000000000000', taskEvents: '/tasks/0000000000000000/events',
       restore: '/backups/restore', cleanup: '/backups/cleanup', verify: '/backups/latest/verify',
     };
     for (const [name, route] of Object.entries(ROUTES)) {
       const p = paths[name];
-      const none = await createClient(base!).raw(route.method, p);
+      const none = await client().raw(route.method, p);
       if (route.scope === null) { assert.equal(none.status, 200, `${name} needs no token`); continue; }
       assert.equal(none.status, 401, `${name} without a token`);
       assert.deepEqual(Object.keys(none.body as object).sort(), ['code', 'hint', 'message', 'status']);
       assert.equal((none.body as { code: string }).code, 'unauthorized');
-      assert.equal((await createClient(base!, 'hoard_not_a_token').raw(route.method, p)).status, 401, `${name} with a wrong token`);
+      assert.equal((await client('hoard_not_a_token').raw(route.method, p)).status, 401, `${name} with a wrong token`);
       const lacking = route.scope === 'read' ? backup : reader;
-      const wrong = await createClient(base!, lacking.token).raw(route.method, p);
+      const wrong = await client(lacking.token).raw(route.method, p);
       assert.equal(wrong.status, 403, `${name} with a token lacking ${route.scope}`);
       assert.match((wrong.body as { message: string }).message, new RegExp(`lacks the ${route.scope} scope`));
       const right = route.scope === 'read' ? reader : route.scope === 'backup' ? backup : admin;
       for (const tk of [right, admin]) {
         // POST /backups names a source that does not exist: auth passes, the task fails, nothing is written
-        const r = await createClient(base!, tk.token).raw(route.method, p, route.method === 'POST' ? { source: 'no-such-source' } : undefined);
+        const r = await client(tk.token).raw(route.method, p, route.method === 'POST' ? { source: 'no-such-source' } : undefined);
         assert.ok(![401, 403].includes(r.status), `${name} with the ${route.scope} scope: ${r.status} ${r.text}`);
       }
     }
 
-    const c = createClient(base!, reader.token);
+    const c = client(reader.token);
     await new Promise((r) => setTimeout(r, 500)); // the matrix's failing tasks have finished
     const list = await c.listBackups();
     assert.equal(list.status, 'success');
@@ -94,13 +90,16 @@ describe('REST API', () => {
     assert.equal(byName.get('hoard_backup_last_timestamp_seconds')?.metrics[0].labels?.source, 'app');
     assert.equal(byName.get('hoard_verification_ok')?.metrics[0].value, '1');
     assert.ok(Number(byName.get('hoard_repository_size_bytes')?.metrics[0].value) > 0);
+    assert.ok(Number(byName.get('hoard_backup_last_duration_seconds')?.metrics[0].value) > 0);
+    assert.equal(byName.get('hoard_backup_failures_total')?.type, 'COUNTER');
+    assert.equal(byName.get('hoard_backup_failures_total')?.metrics[0].value, '0', 'no scheduler has run: no failures');
 
     // a backup as a task: accepted, followed over server-sent events, then done
-    const ci = createClient(base!, backup.token);
+    const ci = client(backup.token);
     const accepted = await ci.raw('POST', '/backups', { source: 'app', label: 'from-api', reason: 'api test' });
     assert.equal(accepted.status, 202, accepted.text);
     const taskId = (accepted.body as { task_id: string }).task_id;
-    const sse = await (await fetch(`${base}/tasks/${taskId}/events`, { headers: { authorization: `Bearer ${reader.token}` } })).text();
+    const sse = (await fetchChecked(`/tasks/${taskId}/events`, reader.token)).body.toString();
     assert.match(sse, /^event: started\ndata: /m);
     assert.match(sse, /^event: succeeded\ndata: .*"from-api"/m);
     const task = (await c.raw('GET', `/tasks/${taskId}`)).body as { task: { status: string; result: { backups: { id: string; label: string }[] } } };
@@ -110,10 +109,10 @@ describe('REST API', () => {
     const bad = await ci.raw('POST', '/backups', { source: '../../etc', rm: true });
     assert.equal(bad.status, 400);
     // the artifact, streamed and compressed
-    const dl = await fetch(`${base}/backups/${made.id}/download?format=gz`, { headers: { authorization: `Bearer ${reader.token}` } });
-    assert.equal(dl.status, 200);
-    assert.match(dl.headers.get('content-disposition') ?? '', /filename="app\.db\.gz"/);
-    assert.deepEqual(gunzipSync(Buffer.from(await dl.arrayBuffer())).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
+    const dl = await fetchChecked(`/backups/${made.id}/download?format=gz`, reader.token);
+    assert.equal(dl.r.status, 200);
+    assert.match(dl.r.headers.get('content-disposition') ?? '', /filename="app\.db\.gz"/);
+    assert.deepEqual(gunzipSync(dl.body).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
     assert.equal((await c.raw('GET', `/backups/${made.id}/download?format=tar`)).status, 400);
     // verify, restore (dry run) and cleanup (dry run) over HTTP
     const until = async (id: string) => {
@@ -130,12 +129,33 @@ describe('REST API', () => {
     assert.equal(vt.status, 'succeeded', JSON.stringify(vt));
     assert.equal(vt.result.ok, true);
     assert.equal(vt.result.level, 'drill');
-    const restorer = createClient(base!, admin.token);
+    const restorer = client(admin.token);
     const rs = await restorer.raw('POST', '/backups/restore', { latest: true, source: 'app', dry_run: true });
-    assert.equal(rs.status, 202, rs.text);
-    const rt = await until((rs.body as { task_id: string }).task_id);
+    assert.equal(rs.status, 200, rs.text);
+    const plan0 = rs.body as { dry_run: boolean; backup: { source: string }; protected_environment: string | null };
+    assert.equal(plan0.dry_run, true);
+    assert.equal(plan0.backup.source, 'app');
+    assert.equal(plan0.protected_environment, null);
+    // a real restore, into another SQLite file, as a task
+    const copy = path.join(dir, 'copy.db');
+    const rr = await restorer.raw('POST', '/backups/restore', { latest: true, source: 'app', target: copy });
+    assert.equal(rr.status, 202, rr.text);
+    const rt = await until((rr.body as { task_id: string }).task_id);
     assert.equal(rt.status, 'succeeded', JSON.stringify(rt));
-    assert.equal(rt.result.dry_run, true);
+    assert.equal(rt.result.dry_run, false);
+    assert.deepEqual((await readFile(copy)).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
+    // a missing backup is answered at once, not as a failed task
+    const missing = await restorer.raw('POST', '/backups/restore', { id: 'ffffffffff' });
+    assert.equal(missing.status, 404, missing.text);
+    // malformed JSON, a body that is too large, a body that is not JSON: the documented codes
+    const malformed = await fetchChecked('/backups', backup.token, { method: 'POST', type: 'application/json', body: '{"source": "app"' });
+    assert.equal(malformed.r.status, 400);
+    const huge = await fetchChecked('/backups', backup.token, { method: 'POST', type: 'application/json', body: JSON.stringify({ reason: 'x'.repeat(2 << 20) }) });
+    assert.equal(huge.r.status, 413);
+    assert.equal(JSON.parse(huge.body.toString()).code, 'payload_too_large');
+    const text = await fetchChecked('/backups', backup.token, { method: 'POST', type: 'text/plain', body: 'source=app' });
+    assert.equal(text.r.status, 415);
+    assert.equal((JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[]).length, 2, 'no bad request made a backup');
     const plan = await restorer.raw('POST', '/backups/cleanup', { dry_run: true, keep_last: 1, allow_empty: true });
     assert.equal(plan.status, 200, plan.text);
     const pb = plan.body as Record<string, unknown>;
@@ -149,7 +169,7 @@ describe('REST API', () => {
     assert.equal((JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[]).length, 2, 'dry runs changed nothing');
 
     // delete, then the audit log has who did what
-    const del = await createClient(base!, admin.token).raw('DELETE', `/backups/${made.id.slice(0, 10)}`);
+    const del = await client(admin.token).raw('DELETE', `/backups/${made.id.slice(0, 10)}`);
     assert.equal(del.status, 200, del.text);
     assert.equal((del.body as { deleted_count: number }).deleted_count, 1);
     const readAudit = async () => (await readFile(path.join(dir, '.hoard', 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -162,9 +182,22 @@ describe('REST API', () => {
 
     // failed attempts are limited per address
     const codes: number[] = [];
-    for (let i = 0; i < 35; i++) codes.push((await createClient(base!, `wrong-${i}`).raw('GET', '/backups')).status);
+    for (let i = 0; i < 35; i++) codes.push((await client(`wrong-${i}`).raw('GET', '/backups')).status);
     assert.ok(codes.includes(429), codes.join(','));
-    assert.equal((await createClient(base!).raw('GET', '/healthz')).status, 200, 'healthz stays open');
+    assert.equal((await client().raw('GET', '/healthz')).status, 200, 'healthz stays open');
+
+    // every route answered with a documented success, and the usual failures were checked too
+    for (const name of Object.keys(ROUTES)) assert.ok([...checker.seen].some((x) => x.startsWith(`${name} 2`)), `${name}: no successful response was checked (${[...checker.seen].join(', ')})`);
+    for (const status of [400, 401, 403, 404, 413, 415, 429]) assert.ok([...checker.seen].some((x) => x.endsWith(` ${status}`)), `no ${status} was checked`);
+  });
+
+  it('the OpenAPI document is valid OpenAPI 3.1 and lists every route', async () => {
+    const doc = openApiDocument('0.0.0') as { paths: Record<string, Record<string, { operationId: string }>> };
+    await validateDocument(doc);
+    const ops = Object.values(doc.paths).flatMap((m) => Object.values(m).map((o) => o.operationId)).sort();
+    assert.deepEqual(ops, Object.keys(ROUTES).sort());
+    // a broken document is caught: the checker is not a rubber stamp
+    await assert.rejects(validateDocument({ ...doc, openapi: '3.1.0', paths: { '/x': { get: { responses: { 200: { content: 'nope' } } } } } }), /not valid/);
   });
 
   it('refuses to start without tokens', async (t) => {

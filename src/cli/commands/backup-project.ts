@@ -5,7 +5,6 @@ import { type Project, policyOf } from '../../app/project.js';
 import { verifySnapshots } from '../../app/verify.js';
 import { repositoryLocation, withLock } from '../../app/repository-access.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
-import { queryBackups } from '../../app/select.js';
 import { parseRepositoryUrl } from '../../backends/index.js';
 import type { CommandContext } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';

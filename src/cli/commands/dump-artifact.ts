@@ -9,19 +9,15 @@ import { rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { CompressStream } from 'zstd-napi';
 import { HoardError, type Repository, type SnapshotEntry, type TreeNode, fileContent, findNode } from '../../core/index.js';
-import { onlyFile } from '../../app/artifact.js';
+import { type ArtifactFormat, FORMAT_EXTENSION, compressor, onlyFile } from '../../app/artifact.js';
 import type { CommandContext } from '../context.js';
 import { size } from '../render.js';
 
-function compressor(ctx: CommandContext): { ext: string; stream?: () => Transform } {
+function format(ctx: CommandContext): ArtifactFormat {
   const f = ctx.args.flags;
   if (f.gzip && f.zstd) throw new HoardError('usage', 'choose --gzip or --zstd, not both');
-  if (f.gzip) return { ext: '.gz', stream: () => createGzip({ level: 6 }) };
-  if (f.zstd) return { ext: '.zst', stream: () => new CompressStream() as unknown as Transform };
-  return { ext: '' };
+  return f.gzip ? 'gz' : f.zstd ? 'zstd' : 'raw';
 }
 
 export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: SnapshotEntry): Promise<number> {
@@ -34,11 +30,12 @@ export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: Sna
     if (node.type !== 'file') throw new HoardError('usage', `${given} is a ${node.type}, not a file`, { hint: 'use `hoard restore --include` for folders' });
     file = { path: given, node };
   } else file = await onlyFile(repo, s, ctx.signal);
-  const z = compressor(ctx);
-  const output = (f.output as string | undefined) ?? (given ? '-' : `${path.basename(file.path)}${z.ext}`);
+  const fmt = format(ctx);
+  const output = (f.output as string | undefined) ?? (given ? '-' : `${path.basename(file.path)}${FORMAT_EXTENSION[fmt]}`);
   repo.enableReadAhead();
   const parts: (NodeJS.ReadableStream | NodeJS.WritableStream | Transform)[] = [Readable.from(fileContent(repo, file.node, ctx.signal, 8))];
-  if (z.stream) parts.push(z.stream());
+  const z = compressor(fmt);
+  if (z) parts.push(z);
   if (output === '-') {
     await pipeline([...parts, process.stdout] as unknown as Parameters<typeof pipeline>, { signal: ctx.signal, end: false } as never);
     return 0;

@@ -8,7 +8,7 @@ import { HoardError } from '../../core/index.js';
 import { identity, lockOwner } from '../../app/environment.js';
 import { loadProject } from '../../app/project.js';
 import type { Project } from '../../app/project.js';
-import { runDaemon } from '../../daemon/run.js';
+import { type DaemonOptions, runDaemon } from '../../daemon/run.js';
 import { createScheduler } from '../../daemon/scheduler.js';
 import { openState, readDaemon } from '../../daemon/state.js';
 import { tasksFrom } from '../../daemon/tasks.js';
@@ -41,15 +41,20 @@ async function start(ctx: CommandContext): Promise<number> {
     ctx.out(`scheduler started in the background (pid ${child.pid}); log: ${path.relative(ctx.env.cwd, path.join(dir, 'scheduler.log'))}`);
     return 0;
   }
+  await runDaemon(p, daemonOptions(ctx, p));
+  return 0;
+}
+
+/** What the daemon needs from the CLI (also used by `hoard serve --scheduler`). */
+export function daemonOptions(ctx: CommandContext, p: Project): DaemonOptions {
   const who = identity(ctx.env);
   const retry = ctx.env.vars.HOARD_SCHEDULER_RETRY_MS?.split(',').map(Number).filter((n) => n > 0);
-  await runDaemon(p, {
+  return {
     env: ctx.env, load: () => loadProject(ctx.env, { config: p.loaded!.file }), isProcessAlive: lockOwner(ctx.env).isProcessAlive,
     info: { hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, programVersion: `hoard ${VERSION}` },
     log: (l) => process.stdout.write(`${stamp()} ${l}\n`), retryDelaysMs: retry?.length ? retry : undefined,
     pollMs: Number(ctx.env.vars.HOARD_SCHEDULER_POLL_MS) || undefined,
-  });
-  return 0;
+  };
 }
 
 async function stop(ctx: CommandContext): Promise<number> {

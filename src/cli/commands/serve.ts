@@ -1,7 +1,12 @@
 /** `hoard serve` (the REST API on 127.0.0.1 by default) and `hoard token new` (a bearer token and its hash for hoard.yaml). */
 import { createHash, randomBytes } from 'node:crypto';
 import { HoardError } from '../../core/index.js';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Project } from '../../app/project.js';
+import { runDaemon } from '../../daemon/run.js';
 import { type TokenConfig, buildServer } from '../../server/app.js';
+import { daemonOptions } from './scheduler.js';
 
 type Scope = TokenConfig['scopes'][number];
 import type { Command } from '../context.js';
@@ -9,9 +14,27 @@ import { VERSION } from '../version.js';
 
 const SCOPES: Scope[] = ['read', 'backup', 'restore', 'admin'];
 
+/** The certificate and key of server.tls, read from files relative to hoard.yaml's folder. */
+async function tlsFiles(p: Project): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  const tls = p.config.server?.tls;
+  if (!tls) return undefined;
+  const read = async (what: string, file: string) => {
+    const full = path.resolve(p.dir, file);
+    try {
+      return await readFile(full);
+    } catch (e) {
+      throw new HoardError('config', `server.tls.${what}: cannot read ${full} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { hint: 'point it at a PEM file (paths are relative to hoard.yaml)' });
+    }
+  };
+  return { cert: await read('cert', tls.cert), key: await read('key', tls.key) };
+}
+
 export const serveCommand: Command = {
-  name: 'serve', summary: 'serve the REST API (bearer tokens from hoard.yaml server.tokens)', usage: 'hoard serve [--listen HOST:PORT]',
-  flags: { listen: { type: 'string', help: 'address to listen on (default: server.listen, else 127.0.0.1:7420)' } },
+  name: 'serve', summary: 'serve the REST API (bearer tokens from hoard.yaml server.tokens)', usage: 'hoard serve [--listen HOST:PORT] [--scheduler]',
+  flags: {
+    listen: { type: 'string', help: 'address to listen on (default: server.listen, else 127.0.0.1:7420)' },
+    scheduler: { type: 'boolean', help: 'also run the scheduler (hoard.yaml\'s schedules) in this process' },
+  },
   async run(ctx) {
     const p = await ctx.project();
     if (!p.loaded) throw new HoardError('config', 'hoard serve needs a hoard.yaml here or in a parent folder', { hint: 'run `hoard init`, or pass --config FILE' });
@@ -20,15 +43,28 @@ export const serveCommand: Command = {
     const listen = (ctx.args.flags.listen as string | undefined) ?? p.config.server?.listen ?? '127.0.0.1:7420';
     const m = /^(.+):(\d{1,5})$/.exec(listen);
     if (!m) throw new HoardError('usage', `--listen must be HOST:PORT, not ${listen}`);
-    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute });
+    const tls = await tlsFiles(p);
+    // the scheduler first: it refuses to start when another one runs for this project
+    const daemon = ctx.args.flags.scheduler ? runDaemon(p, daemonOptions(ctx, p)) : undefined;
+    if (daemon) await Promise.race([daemon, new Promise((r) => setImmediate(r))]);
+    const abort = new AbortController();
+    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute, tls, abort: abort.signal });
     const addr = await app.listen({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
-    ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s))`);
+    ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s)${tls ? ', TLS' : ''}${daemon ? ', with the scheduler' : ''})`);
+    // the first signal stops new requests and lets running tasks finish; a second one aborts them
     await new Promise<void>((resolve) => {
-      const stop = () => { void app.close().then(resolve); };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      ctx.signal.addEventListener('abort', stop, { once: true });
+      let signals = 0;
+      const stop = () => {
+        if (++signals === 1) {
+          ctx.out('stopping: running tasks may finish (signal again to abort them)');
+          void app.close().then(resolve);
+        } else abort.abort();
+      };
+      // (the CLI's own handler also aborts ctx.signal on the first signal: counting here keeps one meaning)
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
     });
+    await daemon;
     return 0;
   },
 };

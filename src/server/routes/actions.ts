@@ -2,13 +2,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Hoard } from '../../app/hoard.js';
 import type { TaskManager } from '../../app/task-manager.js';
-import { ID_PATTERN, ROUTES } from '../../api/contract.js';
+import { BODY_FIELDS, ID_PATTERN, NAME_PATTERN as NAME, ROUTES } from '../../api/contract.js';
 import { type ServerOptions, sendError } from '../app.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** The JSON object body with only `allowed` keys; sends 400 and returns undefined otherwise. */
-function body(raw: unknown, allowed: string[], reply: FastifyReply): Record<string, unknown> | undefined {
+export function body(raw: unknown, allowed: readonly string[], reply: FastifyReply): Record<string, unknown> | undefined {
   const b = (raw ?? {}) as Record<string, unknown>;
   if (typeof b !== 'object' || Array.isArray(b)) { void sendError(reply, 400, 'bad_request', 'the body must be a JSON object'); return undefined; }
   const bad = Object.keys(b).find((k) => !allowed.includes(k));
@@ -20,20 +19,28 @@ const accepted = (reply: FastifyReply, message: string, t: { id: string; started
 
 export async function actionRoutes(app: FastifyInstance, o: ServerOptions, hoard: Hoard, tasks: TaskManager): Promise<void> {
   app.post(ROUTES.restore.path, async (req, reply) => {
-    const b = body(req.body, ['id', 'latest', 'source', 'name', 'at', 'target', 'target_db', 'dry_run', 'confirm'], reply);
+    const b = body(req.body, BODY_FIELDS.restore, reply);
     if (!b) return reply;
     for (const k of ['id', 'source', 'name', 'target_db']) if (b[k] !== undefined && (typeof b[k] !== 'string' || !NAME.test(b[k] as string))) return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
     if (b.target !== undefined && (typeof b.target !== 'string' || /[\u0000-\u001f]/.test(b.target))) return sendError(reply, 400, 'bad_request', 'target must be a folder path or a database URL');
     if (b.at !== undefined && (typeof b.at !== 'string' || !/^[0-9T:.+\- Z]{10,40}$/.test(b.at))) return sendError(reply, 400, 'bad_request', 'at must be a date and time');
-    const t = tasks.start('restore', () => hoard.restore({
+    const choice = {
       ref: b.id as string | undefined, latest: b.latest === true, source: b.source as string | undefined, name: b.name as string | undefined, at: b.at as string | undefined,
-      target: b.target as string | undefined, targetDb: b.target_db as string | undefined, dryRun: b.dry_run === true, confirm: b.confirm === true,
-    }));
+      target: b.target as string | undefined, targetDb: b.target_db as string | undefined,
+    };
+    // the plan first: a missing backup (404), a bad target (400) or a protected environment without
+    // confirm (409) is answered now, not as a failed task; a dry run is the plan itself
+    const plan = await hoard.restore({ ...choice, dryRun: true });
+    if (b.dry_run === true) return { status: 'success', ...plan, timestamp: new Date(o.env.clock.now()).toISOString() };
+    if (plan.protected_environment && b.confirm !== true) {
+      return sendError(reply, 409, 'confirmation_required', `restoring backup ${plan.backup.short_id} overwrites data in the protected environment ${plan.protected_environment}; nothing was changed`, 'send confirm: true once the target is checked');
+    }
+    const t = tasks.start('restore', (_report, signal) => hoard.restore({ ...choice, confirm: b.confirm === true, signal }));
     return accepted(reply, 'restore started', t);
   });
 
   app.post(ROUTES.cleanup.path, async (req, reply) => {
-    const b = body(req.body, ['dry_run', 'older_than_days', 'source', 'environment', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly', 'allow_empty', 'confirm'], reply);
+    const b = body(req.body, BODY_FIELDS.cleanup, reply);
     if (!b) return reply;
     for (const k of ['older_than_days', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly']) if (b[k] !== undefined && !(Number.isInteger(b[k]) && (b[k] as number) >= 1)) return sendError(reply, 400, 'bad_request', `${k} must be a whole number of 1 or more`);
     for (const k of ['source', 'environment']) if (b[k] !== undefined && (typeof b[k] !== 'string' || !NAME.test(b[k] as string))) return sendError(reply, 400, 'bad_request', `${k} must be a name`);
@@ -56,7 +63,7 @@ export async function actionRoutes(app: FastifyInstance, o: ServerOptions, hoard
   app.post(ROUTES.verify.path, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!ID_PATTERN.test(id)) return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix, "latest" or a label');
-    const b = body(req.body, ['level', 'subset'], reply);
+    const b = body(req.body, BODY_FIELDS.verify, reply);
     if (!b) return reply;
     const level = (b.level ?? 'read-back') as string;
     if (!['quick', 'read-back', 'drill'].includes(level)) return sendError(reply, 400, 'bad_request', 'level must be quick, read-back or drill');

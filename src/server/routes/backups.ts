@@ -4,7 +4,7 @@ import { type SnapshotEntry, type VerificationRecord, listSnapshots, loadVerific
 import { openFromEnv } from '../../app/repository-access.js';
 import { chooseSnapshot, queryBackups } from '../../app/select.js';
 import { toRecord } from '../../app/snapshot-view.js';
-import { ID_PATTERN, ROUTES } from '../../api/contract.js';
+import { ID_PATTERN, NAME_PATTERN as NAME, LIST_QUERY, ROUTES } from '../../api/contract.js';
 import { type ServerOptions, sendError } from '../app.js';
 
 /** The repository's snapshots and verification records (the repository is opened per request). */
@@ -17,12 +17,11 @@ export async function catalog(o: ServerOptions): Promise<{ list: SnapshotEntry[]
   }
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export async function backupRoutes(app: FastifyInstance, o: ServerOptions): Promise<void> {
   app.get(ROUTES.listBackups.path, async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
-    for (const k of Object.keys(q)) if (!['kind', 'days', 'env', 'source', 'label'].includes(k)) return sendError(reply, 400, 'bad_request', `unknown query parameter ${k}`, 'use kind, days, env, source or label');
+    for (const k of Object.keys(q)) if (!(LIST_QUERY as readonly string[]).includes(k)) return sendError(reply, 400, 'bad_request', `unknown query parameter ${k}`, `use ${LIST_QUERY.join(', ')}`);
     for (const k of ['kind', 'env', 'source', 'label'] as const) if (q[k] !== undefined && !NAME.test(q[k]!)) return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
     if (q.days !== undefined && !/^\d{1,5}$/.test(q.days)) return sendError(reply, 400, 'bad_request', 'days must be a whole number');
     const { list, verifications } = await catalog(o);

@@ -1,5 +1,8 @@
 /** GET /status (the CLI's status --json) and GET /metrics (Prometheus text format). */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { type SchedulerState, openState } from '../../daemon/state.js';
 import { openFromEnv } from '../../app/repository-access.js';
 import { type StatusReport, projectStatus } from '../../app/status.js';
 import { ROUTES } from '../../api/contract.js';
@@ -16,8 +19,22 @@ async function report(o: ServerOptions): Promise<StatusReport> {
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-/** Prometheus text exposition of a status report. */
-export function metricsText(s: StatusReport, nowMs: number): string {
+type RunCounts = ReturnType<SchedulerState['counts']>;
+
+/** The scheduler's run history counts (empty when no scheduler has run for the project). */
+function runCounts(o: ServerOptions): RunCounts {
+  const dir = path.join(o.project.dir, '.hoard');
+  if (!existsSync(path.join(dir, 'state.db'))) return [];
+  const st = openState(dir);
+  try {
+    return st.counts();
+  } finally {
+    st.close();
+  }
+}
+
+/** Prometheus text exposition of a status report and the scheduler's run counts. */
+export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []): string {
   const out: string[] = [];
   const metric = (name: string, help: string, type: string, rows: [Record<string, string>, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -31,7 +48,13 @@ export function metricsText(s: StatusReport, nowMs: number): string {
   metric('hoard_backup_last_timestamp_seconds', 'Time of the newest backup of the source.', 'gauge', withLast.map((x) => [src(x), Date.parse(x.last_backup!.time) / 1000]));
   metric('hoard_backup_last_size_bytes', 'Size of the newest backup of the source.', 'gauge', withLast.map((x) => [src(x), x.last_backup!.size ?? 0]));
   metric('hoard_backup_age_hours', 'Age of the newest backup of the source.', 'gauge', withLast.map((x) => [src(x), x.last_backup!.age_hours]));
+  metric('hoard_backup_last_duration_seconds', 'How long the newest backup of the source took.', 'gauge', withLast.filter((x) => x.last_backup!.duration_ms !== null).map((x) => [src(x), x.last_backup!.duration_ms! / 1000]));
+  metric('hoard_backup_last_added_bytes', 'New bytes the newest backup of the source added to the repository.', 'gauge', withLast.filter((x) => x.last_backup!.data_added !== null).map((x) => [src(x), x.last_backup!.data_added!]));
   metric('hoard_backups', 'Backups of the source in the repository.', 'gauge', s.sources.map((x) => [src(x), x.snapshots]));
+  const failedRuns = (job: string) => runs.filter((r) => r.task === job && (r.result === 'failed' || r.result === 'interrupted')).reduce((n, r) => n + r.runs, 0);
+  metric('hoard_backup_failures_total', 'Failed or interrupted scheduled runs of the jobs that back up the source.', 'counter', s.sources.map((x) => [src(x), x.jobs.reduce((n, j) => n + failedRuns(j), 0)]));
+  metric('hoard_job_runs_total', 'Scheduled runs by task and result (the scheduler\'s history).', 'counter', runs.map((r) => [{ task: r.task, result: r.result }, r.runs]));
+  metric('hoard_job_last_success_timestamp_seconds', 'When the newest successful scheduled run of the task ended.', 'gauge', runs.filter((r) => r.result === 'succeeded' && r.last_ended !== null).map((r) => [{ task: r.task }, r.last_ended! / 1000]));
   const verified = s.sources.filter((x) => x.last_verification);
   metric('hoard_verification_age_seconds', 'Time since the last verification of the source.', 'gauge', verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, Math.round((nowMs - Date.parse(x.last_verification!.at)) / 1000)]));
   metric('hoard_verification_ok', 'Whether the last verification of the source passed (1) or failed (0).', 'gauge', verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, x.last_verification!.ok ? 1 : 0]));
@@ -44,5 +67,5 @@ export function metricsText(s: StatusReport, nowMs: number): string {
 
 export async function statusRoutes(app: FastifyInstance, o: ServerOptions): Promise<void> {
   app.get(ROUTES.status.path, async () => ({ status: 'success', ...(await report(o)) }));
-  app.get(ROUTES.metrics.path, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await report(o), o.env.clock.now())));
+  app.get(ROUTES.metrics.path, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await report(o), o.env.clock.now(), runCounts(o))));
 }

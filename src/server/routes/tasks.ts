@@ -1,31 +1,24 @@
 /** POST /backups (a task), DELETE /backups/:id, GET /backups/:id/download, GET /tasks/:id and its events (SSE). */
-import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { CompressStream } from 'zstd-napi';
-import { fileContent, listSnapshots } from '../../core/index.js';
-import { onlyFile } from '../../app/artifact.js';
+import { type ArtifactFormat, openArtifact } from '../../app/artifact.js';
 import type { Hoard } from '../../app/hoard.js';
-import { openFromEnv } from '../../app/repository-access.js';
-import { chooseSnapshot } from '../../app/select.js';
 import type { TaskManager } from '../../app/task-manager.js';
-import { ID_PATTERN, ROUTES } from '../../api/contract.js';
+import { BODY_FIELDS, ID_PATTERN, NAME_PATTERN as NAME, ROUTES } from '../../api/contract.js';
+import { body } from './actions.js';
 import { type ServerOptions, sendError } from '../app.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const TEXT = /^[^\u0000-\u001f]{0,500}$/;
 
 export async function taskRoutes(app: FastifyInstance, o: ServerOptions, hoard: Hoard, tasks: TaskManager): Promise<void> {
   app.post(ROUTES.createBackup.path, async (req, reply) => {
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof b !== 'object' || Array.isArray(b)) return sendError(reply, 400, 'bad_request', 'the body must be a JSON object');
-    for (const k of Object.keys(b)) if (!['source', 'job', 'label', 'reason', 'description', 'kind'].includes(k)) return sendError(reply, 400, 'bad_request', `unknown field ${k}`, 'use source, job, label, reason, description, kind');
+    const b = body(req.body, BODY_FIELDS.createBackup, reply);
+    if (!b) return reply;
     for (const k of ['source', 'job', 'label', 'kind']) if (b[k] !== undefined && (typeof b[k] !== 'string' || !NAME.test(b[k] as string))) return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
     for (const k of ['reason', 'description']) if (b[k] !== undefined && (typeof b[k] !== 'string' || !TEXT.test(b[k] as string))) return sendError(reply, 400, 'bad_request', `${k} must be text of at most 500 characters`);
     if (b.source && b.job) return sendError(reply, 400, 'bad_request', 'give a source or a job, not both');
     const names = [b.source ?? b.job].filter((x): x is string => typeof x === 'string');
-    const t = tasks.start('backup', async () => {
-      const r = await hoard.backup({ sources: names, label: b.label as string | undefined, reason: b.reason as string | undefined, description: b.description as string | undefined, kind: b.kind as string | undefined });
+    const t = tasks.start('backup', async (_report, signal) => {
+      const r = await hoard.backup({ sources: names, label: b.label as string | undefined, reason: b.reason as string | undefined, description: b.description as string | undefined, kind: b.kind as string | undefined, signal });
       if (r.failed.length) throw r.failed[0].error;
       return { backups: r.created };
     });
@@ -45,24 +38,10 @@ export async function taskRoutes(app: FastifyInstance, o: ServerOptions, hoard: 
     const format = (req.query as { format?: string }).format ?? 'raw';
     if (!ID_PATTERN.test(id)) return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix or a label');
     if (!['raw', 'gz', 'zstd'].includes(format)) return sendError(reply, 400, 'bad_request', 'format must be raw, gz or zstd');
-    const repo = await openFromEnv(o.env, { project: o.project });
-    try {
-      const s = chooseSnapshot((await listSnapshots(repo)).snapshots, { ref: id }, o.env.clock.now());
-      const f = await onlyFile(repo, s);
-      repo.enableReadAhead();
-      const name = f.path.split('/').pop()! + (format === 'gz' ? '.gz' : format === 'zstd' ? '.zst' : '');
-      let body: NodeJS.ReadableStream = Readable.from(fileContent(repo, f.node, undefined, 8));
-      if (format === 'gz') body = body.pipe(createGzip({ level: 6 }));
-      if (format === 'zstd') body = body.pipe(new CompressStream() as unknown as NodeJS.WritableStream & NodeJS.ReadableStream);
-      const done = () => { void repo.close(); };
-      body.on('end', done);
-      body.on('error', done);
-      reply.raw.on('close', done);
-      return reply.header('content-disposition', `attachment; filename="${name}"`).type('application/octet-stream').send(body);
-    } catch (e) {
-      await repo.close();
-      throw e;
-    }
+    const a = await openArtifact(o.env, o.project, id, format as ArtifactFormat);
+    // a client that goes away ends the stream, which releases the lock
+    reply.raw.on('close', () => { if (!a.stream.readableEnded) a.stream.destroy(); });
+    return reply.header('content-disposition', `attachment; filename="${a.filename}"`).type('application/octet-stream').send(a.stream);
   });
 
   app.get(ROUTES.getTask.path, async (req, reply) => {
