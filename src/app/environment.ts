@@ -19,6 +19,8 @@ export interface Env {
   isTTY: boolean;
   /** Opened key files, for processes that open the repository many times (server, scheduler, library). */
   keys?: KeyCache;
+  /** --limit-upload / --limit-download in KiB/s (they beat hoard.yaml's repository limits). */
+  limits?: { uploadKiBs?: number; downloadKiBs?: number };
 }
 
 /** The system clock. */

@@ -1,7 +1,8 @@
 /** Opening repositories for the front ends: URL → backend, password → key, and locks around work. */
 import * as os from 'node:os';
 import type { Backend } from '../core/storage/backend.js';
-import { openBackend } from '../backends/index.js';
+import { type BackendSettings, openBackend } from '../backends/index.js';
+import type { RepositorySetting } from '../config/index.js';
 import { type Repository, type RepositoryOptions } from '../core/repository/repository.js';
 import { openRepository } from '../core/repository/open.js';
 import { type HeldLock, acquireLock } from '../core/repository/locks.js';
@@ -18,10 +19,32 @@ export interface OpenOptions extends RepositoryOptions {
 }
 
 /** The repository URL in force; kind "usage" when neither flags, environment nor hoard.yaml name one. */
-export function repositoryLocation(p: Project): { url: string; password?: string; name?: string } {
+export function repositoryLocation(p: Project): RepositorySetting {
   const r = p.settings.repository?.value;
   if (!r) throw new HoardError('usage', 'no repository given', { hint: 'run `hoard init` to set up this project, or pass --repo URL / set HOARD_REPOSITORY' });
   return r;
+}
+
+/**
+ * How to reach a repository's storage: its hoard.yaml entry (s3 settings with secrets resolved,
+ * rate limits, connections), overridden by --limit-upload/--limit-download; AWS_* from the
+ * environment when hoard.yaml gives no keys.
+ */
+export async function backendSettings(env: Env, p: Project, loc: RepositorySetting): Promise<BackendSettings> {
+  const c = loc.config;
+  const at = (...k: string[]) => ['repositories', loc.name ?? '', ...k];
+  const secret = (v: string | undefined, ...k: string[]) => (v === undefined ? Promise.resolve(undefined) : projectSecret(p, v, at(...k)));
+  const s3 = c?.s3 && {
+    region: c.s3.region, pathStyle: c.s3.path_style, profile: c.s3.profile,
+    accessKeyId: await secret(c.s3.access_key_id, 's3', 'access_key_id'),
+    secretAccessKey: await secret(c.s3.secret_access_key, 's3', 'secret_access_key'),
+    sessionToken: await secret(c.s3.session_token, 's3', 'session_token'),
+  };
+  return {
+    vars: env.vars, s3,
+    uploadKiBs: env.limits?.uploadKiBs ?? c?.limit_upload, downloadKiBs: env.limits?.downloadKiBs ?? c?.limit_download, connections: c?.connections,
+    backoffMs: Number(env.vars.HOARD_BACKEND_BACKOFF_MS) || undefined,
+  };
 }
 
 /**
@@ -30,7 +53,7 @@ export function repositoryLocation(p: Project): { url: string; password?: string
  */
 export async function openFromEnv(env: Env, o: OpenOptions): Promise<Repository> {
   const loc = repositoryLocation(o.project);
-  const backend: Backend = openBackend(loc.url);
+  const backend: Backend = openBackend(loc.url, await backendSettings(env, o.project, loc));
   const configured = loc.password !== undefined && loc.name !== undefined
     ? () => projectSecret(o.project, loc.password!, ['repositories', loc.name!, 'password']) : undefined;
   const password = await resolvePassword(env, { configured });

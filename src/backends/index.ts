@@ -1,22 +1,41 @@
-/** The explicit list of storage backends by URL scheme. */
+/** The explicit list of storage backends by URL scheme, and the settings that open them. */
 import * as path from 'node:path';
 import { HoardError } from '../core/errors.js';
 import type { Backend } from '../core/storage/backend.js';
 import { createLocalBackend } from './local/local-backend.js';
+import { type S3Location, type S3Settings, parseS3Url } from './s3/s3-config.js';
+import { createS3Backend } from './s3/s3-backend.js';
+import { type WrapSettings, wrapBackend } from './compose.js';
 
-/** Parses a repository URL: "local:PATH" or a plain path. Other schemes are "usage" errors for now. */
-export function parseRepositoryUrl(url: string): { scheme: 'local'; path: string } {
+export type { S3Settings } from './s3/s3-config.js';
+export type { WrapSettings } from './compose.js';
+
+export type RepositoryUrl =
+  | { scheme: 'local'; path: string }
+  | { scheme: 's3'; s3: S3Location };
+
+/** Parses a repository URL: a plain path, `local:PATH` or `s3:…` (restic's forms). */
+export function parseRepositoryUrl(url: string): RepositoryUrl {
   const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(url);
   if (!m || /^[a-z]$/i.test(m[1])) return { scheme: 'local', path: url };
   if (m[1] === 'local') {
     if (m[2] === '') throw new HoardError('usage', 'local: needs a path', { hint: 'e.g. --repo local:/srv/backups/repo' });
     return { scheme: 'local', path: m[2] };
   }
-  throw new HoardError('usage', `repository scheme ${m[1]}: is not supported yet`, { hint: 'use a local path or local:PATH' });
+  if (m[1] === 's3') return { scheme: 's3', s3: parseS3Url(m[2]) };
+  throw new HoardError('usage', `repository scheme ${m[1]}: is not supported`, { hint: 'use a local path, local:PATH or s3:https://HOST/BUCKET[/PREFIX]' });
 }
 
-/** Opens the backend for a repository URL. */
-export function openBackend(url: string): Backend {
+export interface BackendSettings extends WrapSettings {
+  s3?: S3Settings;
+  /** Variables for AWS_* (and other backends' defaults). */
+  vars?: NodeJS.ProcessEnv;
+}
+
+/** Opens the backend for a repository URL, with the retry, connection and rate wrappers. */
+export function openBackend(url: string, s: BackendSettings = {}): Backend {
   const u = parseRepositoryUrl(url);
-  return createLocalBackend(path.resolve(u.path));
+  const raw = u.scheme === 's3' ? createS3Backend(u.s3, { vars: s.vars, ...s.s3 }) : createLocalBackend(path.resolve(u.path));
+  // restic's habit: a few connections to a server; a local disk is not limited
+  return wrapBackend(raw, { ...s, connections: s.connections ?? (u.scheme === 'local' ? Infinity : 8) });
 }

@@ -32,6 +32,8 @@ export const GLOBAL_FLAGS: FlagSpecs = {
   json: { type: 'boolean', help: 'print JSON instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show help for the command' },
   compression: { type: 'string', help: 'compression mode: auto, max or off (default auto)' },
+  'limit-upload': { type: 'string', help: 'limit uploads to the repository to this many KiB/s' },
+  'limit-download': { type: 'string', help: 'limit downloads from the repository to this many KiB/s' },
 };
 
 /** Human-readable byte count (1024-based, like restic). */

@@ -60,7 +60,10 @@ async function main(argv: string[]): Promise<number> {
     const specs = { ...GLOBAL_FLAGS, ...cmd.flags };
     const args = parseArgs([...argv.slice(0, idx), ...argv.slice(idx + 1)], specs, cmd.name);
     if (args.flags.help) { process.stdout.write(`Usage: ${cmd.usage}\n\n${cmd.summary}\n\nFlags:\n${flagHelp(specs)}\n`); return 0; }
-    const env: Env = { vars: process.env, clock: systemClock, cwd: process.cwd(), isTTY: !!process.stdin.isTTY && !!process.stderr.isTTY, keys: new KeyCache() };
+    const env: Env = {
+      vars: process.env, clock: systemClock, cwd: process.cwd(), isTTY: !!process.stdin.isTTY && !!process.stderr.isTTY, keys: new KeyCache(),
+      limits: { uploadKiBs: kibsFlag(args.flags['limit-upload'], 'limit-upload'), downloadKiBs: kibsFlag(args.flags['limit-download'], 'limit-download') },
+    };
     const reporter = createReporter({ tty: !!process.stderr.isTTY, json, clock: systemClock });
     let project: Promise<Project> | undefined;
     const f = args.flags;
@@ -77,6 +80,14 @@ async function main(argv: string[]): Promise<number> {
     if (controller.signal.aborted) return printError(new HoardError('interrupted', 'interrupted; nothing partial was saved as a snapshot'), json);
     return printError(e, json);
   }
+}
+
+/** A --limit-* flag's KiB/s; kind "usage" when it is not a positive whole number. */
+function kibsFlag(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new HoardError('usage', `--${name} takes KiB/s as a whole number, not ${String(v)}`, { hint: `e.g. --${name} 1024 for 1 MiB/s` });
+  return n;
 }
 
 // a reader that goes away (`hoard snapshots | head`) is not an error

@@ -59,7 +59,7 @@ describe('precedence', () => {
     const none = resolveSettings({ flags: {}, vars: {} });
     assert.equal(none.repository, undefined);
     const file = resolveSettings({ flags: {}, vars: {}, loaded });
-    assert.deepEqual(file.repository, { value: { name: 'local', url: 'local:/proj/.hoard/repo', password: 'env:PW' }, from: 'file' });
+    assert.deepEqual(file.repository, { value: { name: 'local', url: 'local:/proj/.hoard/repo', password: 'env:PW', config: { url: '.hoard/repo', password: 'env:PW' } }, from: 'file' });
     assert.deepEqual(file.environment, { value: 'staging', from: 'file' });
     const env = resolveSettings({ flags: {}, vars: { HOARD_REPOSITORY: '/x', HOARD_ENVIRONMENT: 'dev' }, loaded });
     assert.deepEqual([env.repository?.value.url, env.repository?.from, env.environment?.value, env.environment?.from], ['/x', 'env', 'dev', 'env']);

@@ -23,9 +23,22 @@ const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, { error: 'write a 
 const events = z.array(z.string().regex(/^(backup|restore|verify|cleanup)\.(started|succeeded|failed|created|\*)$|^\*$/, { error: 'events look like backup.failed, verify.succeeded or backup.*' }));
 const strings = z.union([z.string(), z.array(z.string()).min(1)]);
 
+const kibs = z.int({ error: 'a rate in KiB/s, a whole number' }).min(1);
 const repository = z.strictObject({
   url: z.string().min(1),
   password: secret.optional(),
+  /** s3: settings; credentials otherwise come from AWS_* variables or the AWS profile files. */
+  s3: z.strictObject({
+    region: z.string().optional(),
+    path_style: z.boolean().optional(),
+    access_key_id: secret.optional(),
+    secret_access_key: secret.optional(),
+    session_token: secret.optional(),
+    profile: z.string().optional(),
+  }).optional(),
+  limit_upload: kibs.optional(),
+  limit_download: kibs.optional(),
+  connections: z.int().min(1).max(64).optional(),
 });
 
 const environment = z.strictObject({

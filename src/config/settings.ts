@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { LoadedConfig } from './load.js';
-import type { EnvironmentConfig, HoardConfig } from './schema.js';
+import type { EnvironmentConfig, HoardConfig, RepositoryConfig } from './schema.js';
 
 export type Origin = 'flag' | 'env' | 'file' | 'default';
 
@@ -20,6 +20,8 @@ export interface RepositorySetting {
   url: string;
   /** The password reference from hoard.yaml (env:/file:/cmd:), used when no HOARD_PASSWORD* is set. */
   password?: string;
+  /** The repository's entry in hoard.yaml (backend settings), when it is one of those. */
+  config?: RepositoryConfig;
 }
 
 export interface SettingsInput {
@@ -44,7 +46,7 @@ export function resolveSettings(i: SettingsInput): Settings {
   const c = i.loaded?.config;
   const byName = (n: string | undefined): RepositorySetting | undefined => {
     const r = n !== undefined ? c?.repositories?.[n] : undefined;
-    return r && i.loaded ? { name: n, url: absoluteLocal(r.url, i.loaded.dir), password: r.password } : undefined;
+    return r && i.loaded ? { name: n, url: absoluteLocal(r.url, i.loaded.dir), password: r.password, config: r } : undefined;
   };
   const asUrl = (v: string | undefined): RepositorySetting | undefined => (v ? byName(v) ?? { url: v } : undefined);
   const envRepo = i.vars.HOARD_REPOSITORY || i.vars.RESTIC_REPOSITORY;

@@ -22,7 +22,7 @@ const DEFAULT_SCHEDULE = 'daily at 02:00';
 async function bareInit(ctx: CommandContext): Promise<number> {
   const v = String(ctx.args.flags['repository-version'] ?? '2');
   if (v !== '1' && v !== '2' && v !== 'stable' && v !== 'latest') throw new HoardError('usage', `unknown repository version ${v}`, { hint: 'use --repository-version 2 (or 1)' });
-  const backend = openBackend(repositoryUrl(ctx.env, ctx.args.flags.repo as string | undefined));
+  const backend = openBackend(repositoryUrl(ctx.env, ctx.args.flags.repo as string | undefined), { vars: ctx.env.vars, uploadKiBs: ctx.env.limits?.uploadKiBs, downloadKiBs: ctx.env.limits?.downloadKiBs });
   const password = await resolvePassword(ctx.env, { confirm: true });
   const repo = await initRepository(backend, password, identity(ctx.env), { version: v === '1' ? 1 : 2 });
   if (ctx.json) ctx.out(JSON.stringify({ message_type: 'initialized', id: repo.config.id, repository: backend.location, version: repo.version }));
