@@ -1,5 +1,6 @@
 /** Opening repositories for the front ends: URL → backend, password → key, and locks around work. */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Backend } from '../core/storage/backend.js';
 import { type BackendSettings, openBackend } from '../backends/index.js';
 import type { RepositorySetting } from '../config/index.js';
@@ -40,11 +41,23 @@ export async function backendSettings(env: Env, p: Project, loc: RepositorySetti
     secretAccessKey: await secret(c.s3.secret_access_key, 's3', 'secret_access_key'),
     sessionToken: await secret(c.s3.session_token, 's3', 'session_token'),
   };
+  const sftp = c?.sftp && {
+    user: c.sftp.user, port: c.sftp.port, hostKey: c.sftp.host_key,
+    keyFile: c.sftp.key && path.resolve(p.dir, c.sftp.key), knownHostsFile: c.sftp.known_hosts && path.resolve(p.dir, c.sftp.known_hosts),
+    passphrase: await secret(c.sftp.key_passphrase, 'sftp', 'key_passphrase'), password: await secret(c.sftp.password, 'sftp', 'password'),
+  };
   return {
-    vars: env.vars, s3,
+    vars: env.vars, s3, sftp,
     uploadKiBs: env.limits?.uploadKiBs ?? c?.limit_upload, downloadKiBs: env.limits?.downloadKiBs ?? c?.limit_download, connections: c?.connections,
     backoffMs: Number(env.vars.HOARD_BACKEND_BACKOFF_MS) || undefined,
   };
+}
+
+/** The password of a repository: HOARD_PASSWORD* first, then its `password:` in hoard.yaml, then a prompt (`confirm`: asked twice). */
+export function repositoryPassword(env: Env, p: Project, loc: RepositorySetting, confirm = false): Promise<string> {
+  const configured = loc.password !== undefined && loc.name !== undefined
+    ? () => projectSecret(p, loc.password!, ['repositories', loc.name!, 'password']) : undefined;
+  return resolvePassword(env, { configured, confirm });
 }
 
 /**
@@ -54,9 +67,7 @@ export async function backendSettings(env: Env, p: Project, loc: RepositorySetti
 export async function openFromEnv(env: Env, o: OpenOptions): Promise<Repository> {
   const loc = repositoryLocation(o.project);
   const backend: Backend = openBackend(loc.url, await backendSettings(env, o.project, loc));
-  const configured = loc.password !== undefined && loc.name !== undefined
-    ? () => projectSecret(o.project, loc.password!, ['repositories', loc.name!, 'password']) : undefined;
-  const password = await resolvePassword(env, { configured });
+  const password = await repositoryPassword(env, o.project, loc);
   const repo = await openRepository(backend, password, { workers: defaultWorkers(), keyCache: env.keys, ...o });
   if (o.index !== false) await repo.loadIndex(o.signal);
   return repo;

@@ -6,15 +6,20 @@ import { createLocalBackend } from './local/local-backend.js';
 import { type S3Location, type S3Settings, parseS3Url } from './s3/s3-config.js';
 import { createS3Backend } from './s3/s3-backend.js';
 import { type WrapSettings, wrapBackend } from './compose.js';
+import { type SftpLocation, parseSftpUrl } from './sftp/sftp-config.js';
+import { createSftpBackend } from './sftp/sftp-backend.js';
+import { sftpSettings, type SftpOptions } from './sftp/sftp-settings.js';
 
 export type { S3Settings } from './s3/s3-config.js';
 export type { WrapSettings } from './compose.js';
+export type { SftpOptions } from './sftp/sftp-settings.js';
 
 export type RepositoryUrl =
   | { scheme: 'local'; path: string }
-  | { scheme: 's3'; s3: S3Location };
+  | { scheme: 's3'; s3: S3Location }
+  | { scheme: 'sftp'; sftp: SftpLocation };
 
-/** Parses a repository URL: a plain path, `local:PATH` or `s3:…` (restic's forms). */
+/** Parses a repository URL: a plain path, `local:PATH`, `s3:…` or `sftp:…` (restic's forms). */
 export function parseRepositoryUrl(url: string): RepositoryUrl {
   const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(url);
   if (!m || /^[a-z]$/i.test(m[1])) return { scheme: 'local', path: url };
@@ -23,11 +28,13 @@ export function parseRepositoryUrl(url: string): RepositoryUrl {
     return { scheme: 'local', path: m[2] };
   }
   if (m[1] === 's3') return { scheme: 's3', s3: parseS3Url(m[2]) };
-  throw new HoardError('usage', `repository scheme ${m[1]}: is not supported`, { hint: 'use a local path, local:PATH or s3:https://HOST/BUCKET[/PREFIX]' });
+  if (m[1] === 'sftp') return { scheme: 'sftp', sftp: parseSftpUrl(url) };
+  throw new HoardError('usage', `repository scheme ${m[1]}: is not supported`, { hint: 'use a local path, local:PATH, s3:https://HOST/BUCKET[/PREFIX] or sftp:user@host:/path' });
 }
 
 export interface BackendSettings extends WrapSettings {
   s3?: S3Settings;
+  sftp?: SftpOptions;
   /** Variables for AWS_* (and other backends' defaults). */
   vars?: NodeJS.ProcessEnv;
 }
@@ -35,7 +42,9 @@ export interface BackendSettings extends WrapSettings {
 /** Opens the backend for a repository URL, with the retry, connection and rate wrappers. */
 export function openBackend(url: string, s: BackendSettings = {}): Backend {
   const u = parseRepositoryUrl(url);
-  const raw = u.scheme === 's3' ? createS3Backend(u.s3, { vars: s.vars, ...s.s3 }) : createLocalBackend(path.resolve(u.path));
+  const raw = u.scheme === 's3' ? createS3Backend(u.s3, { vars: s.vars, ...s.s3 })
+    : u.scheme === 'sftp' ? createSftpBackend(u.sftp, sftpSettings(s.sftp ?? {}, s.vars ?? {}))
+      : createLocalBackend(path.resolve(u.path));
   // restic's habit: a few connections to a server; a local disk is not limited
   return wrapBackend(raw, { ...s, connections: s.connections ?? (u.scheme === 'local' ? Infinity : 8) });
 }

@@ -93,4 +93,12 @@ function kibsFlag(v: unknown, name: string): number | undefined {
 // a reader that goes away (`hoard snapshots | head`) is not an error
 process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.exitCode = printError(e, false); });
+// If the event loop empties while the command still awaits something (a bug: a promise that can
+// never settle), say so and fail instead of exiting 0 with the work undone.
+let finished = false;
+process.on('exit', (code) => {
+  if (finished || code !== 0) return;
+  process.stderr.write('hoard: internal error: the command stopped before it finished; nothing partial was saved as a snapshot\n');
+  process.exitCode = EXIT.failure;
+});
+main(process.argv.slice(2)).then((code) => { finished = true; process.exitCode = code; }, (e) => { finished = true; process.exitCode = printError(e, false); });

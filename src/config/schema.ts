@@ -36,6 +36,16 @@ const repository = z.strictObject({
     session_token: secret.optional(),
     profile: z.string().optional(),
   }).optional(),
+  /** sftp: settings; without key or password, ~/.ssh/id_* and ssh-agent are tried. */
+  sftp: z.strictObject({
+    user: z.string().optional(),
+    port: z.int().min(1).max(65535).optional(),
+    key: z.string().optional(),
+    key_passphrase: secret.optional(),
+    password: secret.optional(),
+    known_hosts: z.string().optional(),
+    host_key: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { error: 'write the fingerprint as ssh-keygen -l prints it: SHA256:…' }).optional(),
+  }).optional(),
   limit_upload: kibs.optional(),
   limit_download: kibs.optional(),
   connections: z.int().min(1).max(64).optional(),

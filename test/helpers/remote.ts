@@ -1,4 +1,4 @@
-/** Remote storage servers for the tests, each a real server process on loopback: S3 (s3rver). */
+/** Remote storage servers for the tests, each a real server process on loopback: S3 (s3rver) and SSH with OpenSSH's sftp-server. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -106,5 +106,55 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
   return {
     endpoint: `http://127.0.0.1:${a.port}`, injected,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+export interface SshServer {
+  port: number;
+  /** The user's home on the server side (sftp-server's working folder). */
+  home: string;
+  /** A client key the server accepts, a known_hosts file that lists the server, and the password it accepts. */
+  keyFile: string;
+  knownHostsFile: string;
+  password: string;
+  hostFingerprint: string;
+  /** `sftp://user@127.0.0.1:PORT//abs/path` for a folder under home. */
+  url(rel: string): string;
+  /** Connections cut so far (with drops configured). */
+  drops(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts an SSH server whose SFTP is OpenSSH's sftp-server; `drops` connections are cut after `dropAfterBytes`. */
+export async function startSsh(o: { drops?: number; dropAfterBytes?: number } = {}): Promise<SshServer> {
+  const { default: ssh2 } = await import('ssh2');
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  const { createHash } = await import('node:crypto');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-ssh-'));
+  const home = path.join(dir, 'home');
+  await mkdir(home);
+  const host = ssh2.utils.generateKeyPairSync('ed25519');
+  const user = ssh2.utils.generateKeyPairSync('ed25519');
+  await writeFile(path.join(dir, 'host_key'), host.private, { mode: 0o600 });
+  await writeFile(path.join(dir, 'id_ed25519'), user.private, { mode: 0o600 });
+  await writeFile(path.join(dir, 'id_ed25519.pub'), user.public);
+  const password = 'sftp-test-password';
+  const child = spawn(process.execPath, [path.join(HERE, 'ssh-server.js'), 'serve', path.join(dir, 'host_key'), path.join(dir, 'id_ed25519.pub'), password, home], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOARD_TEST_SSH_DROPS: String(o.drops ?? 0), HOARD_TEST_SSH_DROP_AFTER_BYTES: String(o.dropAfterBytes ?? 0) },
+  });
+  let drops = 0;
+  child.stdout!.on('data', (d) => { drops += (String(d).match(/dropped/g) ?? []).length; if (process.env.HOARD_TEST_SSH_DEBUG) process.stderr.write(d); });
+  const port = await portOf(child, 'ssh server');
+  const [type, b64] = host.public.trim().split(/\s+/);
+  await writeFile(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${type} ${b64}\n`);
+  return {
+    port, home, password, keyFile: path.join(dir, 'id_ed25519'), knownHostsFile: path.join(dir, 'known_hosts'),
+    hostFingerprint: `SHA256:${createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '')}`,
+    url: (rel) => `sftp://tester@127.0.0.1:${port}/${path.join(home, rel)}`,
+    drops: () => drops,
+    stop: async () => {
+      if (child.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }

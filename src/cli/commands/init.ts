@@ -6,8 +6,9 @@
 import * as path from 'node:path';
 import { HoardError } from '../../core/errors.js';
 import { openBackend } from '../../backends/index.js';
+import { backendSettings, repositoryLocation, repositoryPassword } from '../../app/repository-access.js';
 import { initRepository } from '../../core/repository/open.js';
-import { identity, repositoryUrl, resolvePassword } from '../../app/environment.js';
+import { identity } from '../../app/environment.js';
 import { type Candidate, detectSources } from '../../app/detect.js';
 import { type InitRequest, type InitResult, initProject } from '../../app/init-project.js';
 import { ENVIRONMENT_DEFAULTS, type SourceConfig, parseSchedule } from '../../config/index.js';
@@ -22,8 +23,11 @@ const DEFAULT_SCHEDULE = 'daily at 02:00';
 async function bareInit(ctx: CommandContext): Promise<number> {
   const v = String(ctx.args.flags['repository-version'] ?? '2');
   if (v !== '1' && v !== '2' && v !== 'stable' && v !== 'latest') throw new HoardError('usage', `unknown repository version ${v}`, { hint: 'use --repository-version 2 (or 1)' });
-  const backend = openBackend(repositoryUrl(ctx.env, ctx.args.flags.repo as string | undefined), { vars: ctx.env.vars, uploadKiBs: ctx.env.limits?.uploadKiBs, downloadKiBs: ctx.env.limits?.downloadKiBs });
-  const password = await resolvePassword(ctx.env, { confirm: true });
+  // --repo may name a repository of hoard.yaml (its URL, backend settings and password) or be a URL
+  const p = await ctx.project();
+  const loc = repositoryLocation(p);
+  const backend = openBackend(loc.url, await backendSettings(ctx.env, p, loc));
+  const password = await repositoryPassword(ctx.env, p, loc, true);
   const repo = await initRepository(backend, password, identity(ctx.env), { version: v === '1' ? 1 : 2 });
   if (ctx.json) ctx.out(JSON.stringify({ message_type: 'initialized', id: repo.config.id, repository: backend.location, version: repo.version }));
   else {
