@@ -43,6 +43,7 @@ const schemas: Record<string, Schema> = {
     repository: obj({ url: str, size_bytes: int, snapshots: int, damaged_snapshots: int }),
     locks: obj({ total: int, stale: int, exclusive: int }),
     sources: { type: 'array', items: ref('SourceStatus') }, other_snapshots: int, warnings: { type: 'array', items: str },
+    copies: { type: 'array', items: obj({ destination: str, jobs: { type: 'array', items: str }, missing: nullable(int), lag_hours: nullable({ type: 'number' }), error: nullable(str) }) },
   }),
   TaskAccepted: obj({ status: { const: 'accepted' }, message: str, task_id: { type: 'string', pattern: '^[0-9a-f]{16}$' }, timestamp: time }),
   Task: obj({

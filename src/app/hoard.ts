@@ -18,6 +18,7 @@ import { type RunLabels, backupSource, newRunId, planBackups } from './source-ba
 import { type DatabaseRestoreResult, restoreDatabase } from './database-restore.js';
 import { configuredTarget } from './source-restore.js';
 import { type StatusReport, projectStatus } from './status.js';
+import { copyDestinations, copyToDestinations, destinationLister } from './copy.js';
 import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from './cleanup.js';
 import { protectedAmong, protectedRestoreEnvironment } from './protection.js';
 import { parseDatabaseUrl } from '../databases/index.js';
@@ -67,6 +68,8 @@ export interface BackupOutcome {
   /** One record per source backed up. */
   created: BackupRecord[];
   failed: { source: string; error: HoardError }[];
+  /** Copies to jobs' other destinations (a failed copy does not fail the backup). */
+  copies?: { job: string; destination: string; ok: boolean; copied: number; error: string | null }[];
 }
 
 export interface RestoreRequest extends SnapshotChoice {
@@ -172,6 +175,15 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
           }
         }
       });
+      // each job's new backups go to its other destinations; a failed copy is reported, the backup stands
+      for (const job of new Set(targets.map((t) => t.job).filter((j): j is string => !!j))) {
+        const ids = out.created.filter((b) => targets.some((t) => t.job === job && t.source === b.source)).map((b) => b.id);
+        const dests = copyDestinations(project, job);
+        if (!ids.length || !dests.length) continue;
+        const c = await copyToDestinations(env, project, dests, ids, { signal: req.signal });
+        out.copies = [...(out.copies ?? []), ...c.ok.map((x) => ({ job, destination: x.destination, ok: true, copied: x.copied.length, error: null })),
+          ...c.failed.map((x) => ({ job, destination: x.destination, ok: false, copied: 0, error: x.error.message }))];
+      }
       return out;
     },
 
@@ -186,7 +198,7 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     async status() {
       const repo = await openFromEnv(env, { project, index: false });
       try {
-        return await projectStatus(project, repo, env, project.settings.repository?.value.url ?? '');
+        return await projectStatus(project, repo, env, project.settings.repository?.value.url ?? '', undefined, destinationLister(env, project));
       } finally {
         await repo.close();
       }

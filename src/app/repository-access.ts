@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Backend } from '../core/storage/backend.js';
 import { type BackendSettings, openBackend } from '../backends/index.js';
-import type { RepositorySetting } from '../config/index.js';
+import { type RepositorySetting, absoluteLocal } from '../config/index.js';
 import { type Repository, type RepositoryOptions } from '../core/repository/repository.js';
 import { openRepository } from '../core/repository/open.js';
 import { type HeldLock, acquireLock } from '../core/repository/locks.js';
@@ -65,7 +65,21 @@ export function repositoryPassword(env: Env, p: Project, loc: RepositorySetting,
  * the repository's `password:` reference in hoard.yaml, then a prompt on a TTY.
  */
 export async function openFromEnv(env: Env, o: OpenOptions): Promise<Repository> {
-  const loc = repositoryLocation(o.project);
+  return openAt(env, repositoryLocation(o.project), o);
+}
+
+/** A repository of hoard.yaml by name, or a URL (then its password is HOARD_PASSWORD*'s). */
+export function namedRepository(p: Project, ref: string): RepositorySetting {
+  const r = p.config.repositories?.[ref];
+  if (r && p.loaded) return { name: ref, url: absoluteLocal(r.url, p.loaded.dir), password: r.password, config: r };
+  if (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ref) && !ref.includes('.') && p.loaded) {
+    throw new HoardError('usage', `no repository ${ref} in ${p.loaded.file}`, { hint: `use one of: ${Object.keys(p.config.repositories ?? {}).join(', ') || '(none)'}, or a URL` });
+  }
+  return { url: ref };
+}
+
+/** Opens the repository at `loc` (a hoard.yaml entry or a URL) with its password. */
+export async function openAt(env: Env, loc: RepositorySetting, o: OpenOptions): Promise<Repository> {
   const backend: Backend = openBackend(loc.url, await backendSettings(env, o.project, loc));
   const password = await repositoryPassword(env, o.project, loc);
   const repo = await openRepository(backend, password, { workers: defaultWorkers(), keyCache: env.keys, ...o });

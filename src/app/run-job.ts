@@ -17,6 +17,7 @@ import { backupSource, newRunId, planBackups } from './source-backup.js';
 import { verifySnapshots } from './verify.js';
 import { planCleanup } from './cleanup.js';
 import { databaseSources } from './source-restore.js';
+import { copyDestinations, copyToDestinations } from './copy.js';
 
 export interface TaskOutcome {
   result: 'succeeded' | 'failed';
@@ -24,8 +25,10 @@ export interface TaskOutcome {
   bytes: number;
   error: string | null;
   hooks: HookOutcome[];
-  /** Things to report loudly: stale locks cleared, locks held for too long. */
+  /** Things to report loudly: stale locks cleared, locks held for too long, failed copies. */
   warnings?: string[];
+  /** Copies to the job's other destinations (3-2-1); a failed copy does not fail the backup. */
+  copies?: { destination: string; ok: boolean; copied: number; bytes: number; error: string | null }[];
 }
 
 export interface TaskOptions {
@@ -103,6 +106,15 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
         }
       } finally {
         await repo.close();
+      }
+      const dests = copyDestinations(p, job);
+      if (dests.length && out.snapshots.length) {
+        const c = await copyToDestinations(env, p, dests, out.snapshots, { signal: o.signal });
+        out.copies = [
+          ...c.ok.map((x) => ({ destination: x.destination, ok: true, copied: x.copied.length, bytes: x.bytes, error: null })),
+          ...c.failed.map((x) => ({ destination: x.destination, ok: false, copied: 0, bytes: 0, error: x.error.message })),
+        ];
+        for (const f of c.failed) (out.warnings ??= []).push(`the copy to ${f.destination} failed (the backup itself is kept): ${f.error.message}`);
       }
     } catch (e) {
       if (o.signal?.aborted) throw e;

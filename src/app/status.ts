@@ -3,7 +3,7 @@
  * and last verification; the repository's size, snapshot count and locks; and warnings a user
  * should act on. Reads only; takes no lock (a status must work while a backup runs).
  */
-import { type Repository, isStale, listLocks, listSnapshots, loadVerifications } from '../core/index.js';
+import { type Repository, type SnapshotEntry, alreadyCopied, isStale, listLocks, listSnapshots, loadVerifications } from '../core/index.js';
 import { nextRun, parseSchedule } from '../config/index.js';
 import { lockOwner, type Env } from './environment.js';
 import { type Project, environmentFor } from './project.js';
@@ -31,8 +31,23 @@ export interface StatusReport {
   sources: SourceStatus[];
   /** Snapshots that belong to no source of hoard.yaml (restic-style or removed sources). */
   other_snapshots: number;
+  /** Each job destination besides this repository: what it lacks of those jobs' backups, and since when. */
+  copies: CopyStatus[];
   warnings: string[];
 }
+
+export interface CopyStatus {
+  destination: string;
+  jobs: string[];
+  /** Backups of the jobs' sources here that the destination lacks; null when it could not be read. */
+  missing: number | null;
+  /** Hours since the oldest backup it lacks was made (0: up to date). */
+  lag_hours: number | null;
+  error: string | null;
+}
+
+/** Opens a destination and lists its snapshots (injected: status is read-only and takes no lock). */
+export type DestinationLister = (destination: string) => Promise<SnapshotEntry[]>;
 
 const TYPES = ['data', 'index', 'snapshot', 'key', 'lock', 'verification'] as const;
 
@@ -56,7 +71,7 @@ function lateAfterMs(schedules: string[]): number {
 }
 
 /** The status of the project's sources and repository at `env.clock.now()`. */
-export async function projectStatus(p: Project, repo: Repository, env: Env, displayUrl: string, signal?: AbortSignal): Promise<StatusReport> {
+export async function projectStatus(p: Project, repo: Repository, env: Env, displayUrl: string, signal?: AbortSignal, listDestination?: DestinationLister): Promise<StatusReport> {
   const now = env.clock.now();
   const list = await listSnapshots(repo, signal);
   const verifications = await loadVerifications(repo, signal);
@@ -88,10 +103,34 @@ export async function projectStatus(p: Project, repo: Repository, env: Env, disp
   if (stale) warnings.push(`${stale} stale lock(s) in the repository: run \`hoard unlock\``);
   if (list.damaged.length) warnings.push(`${list.damaged.length} snapshot file(s) cannot be read: run \`hoard check\``);
   const known = new Set(sources.map((s) => s.source));
+  const copies = listDestination ? await copyStatus(p, list.snapshots, now, listDestination) : [];
+  for (const c of copies) {
+    if (c.error) warnings.push(`the copy destination ${c.destination} cannot be read: ${c.error}`);
+    else if (c.missing) warnings.push(`${c.destination} lacks ${c.missing} backup(s); the oldest is ${c.lag_hours} hours old: run \`hoard copy --to ${c.destination}\``);
+  }
   return {
     config: p.loaded?.file ?? null, environment: p.settings.environment?.value ?? null,
     repository: { url: displayUrl, size_bytes: await repositorySize(repo, signal), snapshots: records.length, damaged_snapshots: list.damaged.length },
     locks: { total: locks.length, stale, exclusive: locks.filter((l) => l.lock?.exclusive).length },
-    sources, other_snapshots: records.filter((r) => !r.source || !known.has(r.source)).length, warnings,
+    sources, other_snapshots: records.filter((r) => !r.source || !known.has(r.source)).length, copies, warnings,
   };
+}
+
+async function copyStatus(p: Project, here: SnapshotEntry[], now: number, listDestination: DestinationLister): Promise<CopyStatus[]> {
+  const primary = p.settings.repository?.value.name;
+  const byDest = new Map<string, string[]>();
+  for (const [job, j] of Object.entries(p.config.jobs ?? {})) for (const d of j.destinations ?? []) if (d !== primary) byDest.set(d, [...(byDest.get(d) ?? []), job]);
+  const out: CopyStatus[] = [];
+  for (const [destination, jobs] of byDest) {
+    const sources = new Set(jobs.flatMap((j) => p.config.jobs?.[j]?.sources ?? []));
+    const mine = here.filter((e) => sources.has(toRecord(e).source ?? ''));
+    try {
+      const have = alreadyCopied(mine, await listDestination(destination));
+      const lacking = mine.filter((e) => !have.has(e.id));
+      out.push({ destination, jobs, missing: lacking.length, lag_hours: lacking.length ? Number(((now - lacking[0].timeMs) / 3_600_000).toFixed(2)) : 0, error: null });
+    } catch (e) {
+      out.push({ destination, jobs, missing: null, lag_hours: null, error: (e as Error).message });
+    }
+  }
+  return out;
 }

@@ -24,9 +24,10 @@ import { verifyCommand } from './commands/verify.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { serveCommand, tokenCommand } from './commands/serve.js';
 import { cleanupCommand, deleteCommand, forgetCommand, pinCommand, unpinCommand } from './commands/remove.js';
+import { copyCommand } from './commands/copy.js';
 
 const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, verifyCommand, dumpCommand, schedulerCommand, serveCommand, tokenCommand, configCommand,
-  snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, demoCommand];
+  snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, copyCommand, demoCommand];
 
 function usage(): string {
   return [`hoard ${VERSION}: backups of databases and files in a restic-compatible repository`, '', 'Usage: hoard COMMAND [flags]', '', 'Commands:',

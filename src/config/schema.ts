@@ -20,7 +20,7 @@ const schedule = z.string().refine((s) => parseSchedule(s).ok, {
 });
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, { error: 'not a duration: write e.g. 30s, 5m, 2h or 1d' });
 const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, { error: 'write a percentage such as 5%' });
-const events = z.array(z.string().regex(/^(backup|restore|verify|cleanup)\.(started|succeeded|failed|created|\*)$|^\*$/, { error: 'events look like backup.failed, verify.succeeded or backup.*' }));
+const events = z.array(z.string().regex(/^(backup|restore|verify|cleanup|copy)\.(started|succeeded|failed|created|\*)$|^\*$/, { error: 'events look like backup.failed, verify.succeeded, copy.failed or backup.*' }));
 const strings = z.union([z.string(), z.array(z.string()).min(1)]);
 
 const kibs = z.int({ error: 'a rate in KiB/s, a whole number' }).min(1);

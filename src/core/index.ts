@@ -27,3 +27,4 @@ export { createFaultyBackend, type FaultyBackend } from './storage/faulty.js';
 export { applyPolicy, checkPolicy, type RetentionItem, type RetentionPolicy, type RetentionDecision, type GfsRules, type GroupKey, type Span, spanMs } from './retention/policy.js';
 export { saveVerification, loadVerifications, latestVerification, type VerificationRecord, type VerificationCheck, type VerifyLevel } from './verify/records.js';
 export { verifySnapshotData, storedPackSizes, type VerifyOptions, type SnapshotCheck } from './verify/verify.js';
+export { copySnapshots, alreadyCopied, type CopyResult, type CopyProgress } from './copy/copy.js';

@@ -37,8 +37,8 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
   const state = openState(dir);
   let project = first;
   let notifier = await createNotifier(first, { log: o.log, retryDelaysMs: o.notifyRetryDelaysMs });
-  const send = (t: Task, trigger: string, status: NotifyEvent['status'], outcome?: TaskOutcome) => {
-    const kind = t.name.startsWith('verify:') ? 'verify' : t.name === 'cleanup' ? 'cleanup' : 'backup';
+  const send = (t: Task, trigger: string, status: NotifyEvent['status'], outcome?: TaskOutcome, as?: string) => {
+    const kind = as ?? (t.name.startsWith('verify:') ? 'verify' : t.name === 'cleanup' ? 'cleanup' : 'backup');
     const env = project.config.jobs?.[t.name]?.environment ?? project.settings.environment?.value ?? null;
     void notifier.notify({
       event: `${kind}.${status}`, task: t.name, trigger, environment: env, status, snapshot_ids: outcome?.snapshots ?? [], bytes: outcome?.bytes ?? 0,
@@ -48,7 +48,11 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
   const scheduler = createScheduler(tasksFrom(first, { ...o, env: o.env }), {
     clock: o.env.clock, sleep: o.sleep ?? realSleep, state, log: o.log, retryDelaysMs: o.retryDelaysMs,
     onStart: (t, trigger) => send(t, trigger, 'started'),
-    onRun: (t, trigger, out) => send(t, trigger, out.result === 'succeeded' ? 'succeeded' : 'failed', out),
+    onRun: (t, trigger, out) => {
+      send(t, trigger, out.result === 'succeeded' ? 'succeeded' : 'failed', out);
+      // a failed copy to another destination alerts on its own; the backup's result stands
+      for (const c of out.copies ?? []) if (!c.ok) send(t, trigger, 'failed', { ...out, error: `copy to ${c.destination}: ${c.error}` }, 'copy');
+    },
   });
   const reload = async (why: string) => {
     try {

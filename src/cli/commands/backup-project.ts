@@ -3,6 +3,7 @@ import { HoardError, type Repository, isHoardError, listSnapshots } from '../../
 import { type BackupTarget, type SourceBackupResult, backupSource, newRunId, planBackups } from '../../app/source-backup.js';
 import { type Project, policyOf } from '../../app/project.js';
 import { verifySnapshots } from '../../app/verify.js';
+import { copyDestinations, copyToDestinations } from '../../app/copy.js';
 import { repositoryLocation, withLock } from '../../app/repository-access.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
 import { parseRepositoryUrl } from '../../backends/index.js';
@@ -21,6 +22,7 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
   const loc = parseRepositoryUrl(repositoryLocation(p).url);
   const run = { ...labelsFrom(ctx), run: newRunId(ctx.env.clock.now()) };
   let failed: HoardError | undefined;
+  const made: { job?: string; id: string }[] = [];
   try {
     const history = (await listSnapshots(repo, ctx.signal)).snapshots.map((e) => toRecord(e));
     for (const t of targets) {
@@ -28,6 +30,7 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
       try {
         const r = await withLock(ctx.env, repo, false, () => backupSource(p, repo, t, run, { ...backupOptions(ctx), localRepoPath: loc.scheme === 'local' ? loc.path : undefined }));
         summary(ctx, t, r);
+        if (r.snapshotId) made.push({ job: t.job, id: r.snapshotId });
         if (r.stats.errors.length) failed ??= new HoardError('partial', `${r.stats.errors.length} file(s) of ${t.source} could not be read`);
         const after = p.config.verify?.after_backup;
         if (r.snapshotId && after && after !== 'none') failed ??= await verifyAfter(ctx, p, repo, r.snapshotId, after);
@@ -43,7 +46,25 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
   } finally {
     await repo.close();
   }
+  await copyJobs(ctx, p, made);
   return failed ? exitCodeFor(failed.kind) : 0;
+}
+
+/** After the backups: each job's new snapshots go to its other destinations. A failed copy warns; the backup stands. */
+async function copyJobs(ctx: CommandContext, p: Project, made: { job?: string; id: string }[]): Promise<void> {
+  for (const job of new Set(made.map((m) => m.job).filter((j): j is string => !!j))) {
+    const dests = copyDestinations(p, job);
+    if (!dests.length) continue;
+    const r = await copyToDestinations(ctx.env, p, dests, made.filter((m) => m.job === job).map((m) => m.id), { signal: ctx.signal });
+    for (const c of r.ok) {
+      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'copy', job, destination: c.destination, status: 'success', copied: c.copied.map((x) => x.destination), skipped: c.skipped.length, bytes_added: c.bytes }));
+      else ctx.out(`copied ${c.copied.length} snapshot(s) of job ${job} to ${c.destination} (${size(c.bytes)} new)`);
+    }
+    for (const f of r.failed) {
+      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'copy', job, destination: f.destination, status: 'failed', kind: f.error.kind, message: f.error.message }));
+      else process.stderr.write(`hoard: WARNING: the copy of job ${job} to ${f.destination} failed (the backup itself is kept): ${f.error.message}\n${f.error.hint ? `  ${f.error.hint}\n` : ''}`);
+    }
+  }
 }
 
 /** hoard.yaml's `verify.after_backup`: a quick or read-back verification of the new snapshot, recorded; its failure is exit 5. */

@@ -9,7 +9,7 @@ export function snapshotJson(e: SnapshotEntry): Record<string, unknown> {
   return {
     id: e.id, short_id: e.id.slice(0, 8), time: s.time, tree: s.tree, paths: s.paths ?? [], hostname: s.hostname ?? '',
     username: s.username ?? '', uid: s.uid ?? 0, gid: s.gid ?? 0, tags: s.tags ?? [], excludes: s.excludes ?? [],
-    ...(s.parent ? { parent: s.parent } : {}), ...(s.program_version ? { program_version: s.program_version } : {}),
+    ...(s.parent ? { parent: s.parent } : {}), ...(s.original ? { original: s.original } : {}), ...(s.program_version ? { program_version: s.program_version } : {}),
     ...(s.summary ? { summary: s.summary } : {}), ...(s.hoard ? { hoard: s.hoard } : {}),
   };
 }

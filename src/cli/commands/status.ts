@@ -4,6 +4,7 @@ import { repositoryLocation } from '../../app/repository-access.js';
 import type { Command } from '../context.js';
 import { openRepo } from '../repo.js';
 import { paint, relative, size, table, when } from '../render.js';
+import { destinationLister } from '../../app/copy.js';
 
 export const statusCommand: Command = {
   name: 'status', summary: 'per source: last backup and its age, next run, last verification; repository size; warnings',
@@ -14,7 +15,7 @@ export const statusCommand: Command = {
     const repo = await openRepo(ctx, { index: false });
     let s;
     try {
-      s = await projectStatus(p, repo, ctx.env, repositoryLocation(p).url, ctx.signal);
+      s = await projectStatus(p, repo, ctx.env, repositoryLocation(p).url, ctx.signal, destinationLister(ctx.env, p));
     } finally {
       await repo.close();
     }
@@ -35,6 +36,10 @@ export const statusCommand: Command = {
       ctx.out('');
       for (const l of table(head, rows, c)) ctx.out(l);
     } else ctx.out('no sources configured (hoard.yaml): run `hoard init` to set them up');
+    if (s.copies.length) {
+      ctx.out('');
+      for (const l of table(['Copy to', 'Jobs', 'Missing', 'Lag'], s.copies.map((x) => [x.destination, x.jobs.join(','), x.error ? c.red('unreadable') : x.missing ? c.yellow(String(x.missing)) : c.green('0'), x.lag_hours === null ? '-' : x.lag_hours ? `${x.lag_hours.toFixed(1)} h` : 'up to date']), c)) ctx.out(l);
+    }
     if (s.other_snapshots && verbose) ctx.out(`${s.other_snapshots} snapshot(s) belong to no configured source`);
     if (s.warnings.length) {
       ctx.out('');

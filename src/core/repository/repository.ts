@@ -83,6 +83,11 @@ export class Repository {
     }
   }
 
+  /** True when the index (loaded, plus what this process stored) has the blob. */
+  hasBlob(type: BlobType, id: string): boolean {
+    return this.index.has(type, id);
+  }
+
   /**
    * Stores a blob unless a blob with that id is already stored or being stored.
    * Returns true when this call added it. `id` must be the SHA-256 of `data` (the caller hashed it).

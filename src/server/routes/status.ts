@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type SchedulerState, openState } from '../../daemon/state.js';
 import { openFromEnv } from '../../app/repository-access.js';
+import { destinationLister } from '../../app/copy.js';
 import { type StatusReport, projectStatus } from '../../app/status.js';
 import { ROUTES } from '../../api/contract.js';
 import type { ServerOptions } from '../app.js';
@@ -11,7 +12,7 @@ import type { ServerOptions } from '../app.js';
 async function report(o: ServerOptions): Promise<StatusReport> {
   const repo = await openFromEnv(o.env, { project: o.project, index: false });
   try {
-    return await projectStatus(o.project, repo, o.env, o.project.settings.repository?.value.url ?? '');
+    return await projectStatus(o.project, repo, o.env, o.project.settings.repository?.value.url ?? '', undefined, destinationLister(o.env, o.project));
   } finally {
     await repo.close();
   }
@@ -58,6 +59,10 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
   const verified = s.sources.filter((x) => x.last_verification);
   metric('hoard_verification_age_seconds', 'Time since the last verification of the source.', 'gauge', verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, Math.round((nowMs - Date.parse(x.last_verification!.at)) / 1000)]));
   metric('hoard_verification_ok', 'Whether the last verification of the source passed (1) or failed (0).', 'gauge', verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, x.last_verification!.ok ? 1 : 0]));
+  const readable = s.copies.filter((c) => c.error === null);
+  metric('hoard_copy_missing_backups', 'Backups of the jobs\' sources that the copy destination lacks.', 'gauge', readable.map((c) => [{ destination: c.destination }, c.missing ?? 0]));
+  metric('hoard_copy_lag_hours', 'Age of the oldest backup the copy destination lacks (0: up to date).', 'gauge', readable.map((c) => [{ destination: c.destination }, c.lag_hours ?? 0]));
+  metric('hoard_copy_destination_up', 'Whether the copy destination could be read (1) or not (0).', 'gauge', s.copies.map((c) => [{ destination: c.destination }, c.error === null ? 1 : 0]));
   metric('hoard_repository_size_bytes', 'Bytes stored in the repository.', 'gauge', [[{}, s.repository.size_bytes]]);
   metric('hoard_repository_snapshots', 'Snapshots in the repository.', 'gauge', [[{}, s.repository.snapshots]]);
   metric('hoard_repository_stale_locks', 'Stale locks in the repository.', 'gauge', [[{}, s.locks.stale]]);

@@ -20,7 +20,7 @@ export async function taskRoutes(app: FastifyInstance, o: ServerOptions, hoard: 
     const t = tasks.start('backup', async (_report, signal) => {
       const r = await hoard.backup({ sources: names, label: b.label as string | undefined, reason: b.reason as string | undefined, description: b.description as string | undefined, kind: b.kind as string | undefined, signal });
       if (r.failed.length) throw r.failed[0].error;
-      return { backups: r.created };
+      return { backups: r.created, copies: r.copies ?? [] };
     });
     return reply.code(202).send({ status: 'accepted', message: `backup of ${names[0] ?? 'every source'} started`, task_id: t.id, timestamp: t.started });
   });
