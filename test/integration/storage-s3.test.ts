@@ -5,6 +5,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import dns from 'node:dns';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { backendConformance } from '../../src/core/storage/conformance.js';
 import { openBackend } from '../../src/backends/index.js';
@@ -39,6 +42,21 @@ describe('s3 backend errors', () => {
       return true;
     });
     assert.deepEqual(retries, []);
+  });
+
+  it('virtual-host addressing: the bucket travels in the host name', async (t) => {
+    const srv = await s3();
+    // *.localhost is loopback (RFC 6761); this machine's resolver does not say so, so say it here
+    const real = dns.lookup;
+    (dns as { lookup: unknown }).lookup = (host: string, ...rest: unknown[]) => (host.endsWith('.localhost') ? (real as (...a: unknown[]) => void)('127.0.0.1', ...rest) : (real as (...a: unknown[]) => void)(host, ...rest));
+    t.after(() => { (dns as { lookup: unknown }).lookup = real; });
+    const b = openBackend(`s3:${srv.endpoint.replace('127.0.0.1', 's3.localhost')}/hoard/vhost`, { vars: srv.env, s3: { pathStyle: false } });
+    await b.create();
+    await b.save({ type: 'config', name: '' }, Buffer.from('vhost'));
+    assert.equal((await b.load({ type: 'config', name: '' })).toString(), 'vhost');
+    await b.close();
+    // the server filed it in the bucket named by the host, under the prefix
+    assert.equal(await readFile(path.join(srv.dir, 'hoard', 'vhost', 'config._S3rver_object'), 'utf8'), 'vhost');
   });
 
   it('a missing bucket: opening says repo-missing; create() makes the bucket', async () => {
