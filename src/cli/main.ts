@@ -91,12 +91,11 @@ function kibsFlag(v: unknown, name: string): number | undefined {
   return n;
 }
 
-// a reader that goes away (`hoard snapshots | head`) is not an error
-process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
-
 // If the event loop empties while the command still awaits something (a bug: a promise that can
 // never settle), say so and fail instead of exiting 0 with the work undone.
 let finished = false;
+// a reader that goes away (`hoard snapshots | head`) is not an error
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') { finished = true; process.exit(process.exitCode ?? 0); } else throw e; });
 process.on('exit', (code) => {
   if (finished || code !== 0) return;
   process.stderr.write('hoard: internal error: the command stopped before it finished; nothing partial was saved as a snapshot\n');
