@@ -35,6 +35,7 @@ export async function copyFrom(env: Env, p: Project, src: Repository, to: string
   try {
     return await withLock(env, src, false, () => withLock(env, dst, false, async () => {
       const chosen = pick((await listSnapshots(src, o.signal)).snapshots);
+      src.enableReadAhead(); // neighbouring blobs of a pack come with one read
       const r = await copySnapshots(src, dst, chosen, (await listSnapshots(dst, o.signal)).snapshots, o);
       return { ...r, destination: loc.name ?? to, location: dst.backend.location };
     }), 0, undefined, o.signal);

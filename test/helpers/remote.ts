@@ -35,7 +35,7 @@ function portOf(child: ChildProcess, what: string): Promise<number> {
 /** Starts an S3 server with the buckets given (others can be created over the API). */
 export async function startS3(buckets: string[] = ['hoard']): Promise<S3Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-s3-'));
-  const child = spawn(process.execPath, [path.join(HERE, 's3-server.js'), 'serve', dir, ...buckets], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(HERE, 's3-server.js'), 'serve', dir, ...buckets], { stdio: ['pipe', 'pipe', 'pipe'] });
   const port = await portOf(child, 's3rver');
   const endpoint = `http://127.0.0.1:${port}`;
   return {
@@ -140,7 +140,7 @@ export async function startSsh(o: { drops?: number; dropAfterBytes?: number } = 
   await writeFile(path.join(dir, 'id_ed25519.pub'), user.public);
   const password = 'sftp-test-password';
   const child = spawn(process.execPath, [path.join(HERE, 'ssh-server.js'), 'serve', path.join(dir, 'host_key'), path.join(dir, 'id_ed25519.pub'), password, home], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOARD_TEST_SSH_DROPS: String(o.drops ?? 0), HOARD_TEST_SSH_DROP_AFTER_BYTES: String(o.dropAfterBytes ?? 0) },
+    stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HOARD_TEST_SSH_DROPS: String(o.drops ?? 0), HOARD_TEST_SSH_DROP_AFTER_BYTES: String(o.dropAfterBytes ?? 0) },
   });
   let drops = 0;
   child.stdout!.on('data', (d) => { drops += (String(d).match(/dropped/g) ?? []).length; if (process.env.HOARD_TEST_SSH_DEBUG) process.stderr.write(d); });

@@ -15,4 +15,7 @@ if (process.argv[2] === 'serve') {
   const { port } = (await server.run()) as { port: number };
   process.stdout.write(`port ${port}\n`);
   process.on('SIGTERM', () => { void server.close().then(() => process.exit(0)); });
+  // the test that started it holds our stdin: when it goes away (even killed), so do we
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
 }

@@ -54,4 +54,7 @@ if (process.argv[2] === 'serve') {
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`port ${(server.address() as { port: number }).port}\n`));
   process.on('SIGTERM', () => process.exit(0));
+  // the test that started it holds our stdin: when it goes away (even killed), so do we
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
 }

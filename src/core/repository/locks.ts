@@ -78,9 +78,10 @@ function describe(l: LockRecord): string {
   return `${l.exclusive ? 'an exclusive' : 'a'} lock held by PID ${l.pid} on ${l.hostname}${l.username ? ` by ${l.username}` : ''} since ${l.time}`;
 }
 
-async function conflict(repo: Repository, exclusive: boolean, ownId?: string): Promise<LockRecord | undefined> {
+/** The first lock that conflicts with taking one; stale locks (a dead process on this host, or older than 30 min) never do. */
+async function conflict(repo: Repository, exclusive: boolean, o: LockOptions, ownId?: string): Promise<LockRecord | undefined> {
   for (const { id, lock } of await listLocks(repo)) {
-    if (id === ownId || !lock) continue;
+    if (id === ownId || !lock || isStale(lock, o.clock.now(), o.owner)) continue;
     if (exclusive || lock.exclusive) return lock;
   }
   return undefined;
@@ -99,17 +100,17 @@ export async function acquireLock(repo: Repository, exclusive: boolean, o: LockO
   let told = false;
   for (;;) {
     throwIfAborted(o.signal);
-    const c = await conflict(repo, exclusive);
+    const c = await conflict(repo, exclusive, o);
     if (c && !told && (o.retryMs ?? 0) > 0) { told = true; o.onWait?.(describe(c)); }
     if (!c) {
       const id = await writeLock(repo, exclusive, o);
       await sleep(o.settleMs ?? 200);
-      const late = await conflict(repo, exclusive, id);
+      const late = await conflict(repo, exclusive, o, id);
       if (!late) return holder(repo, id, exclusive, o);
       await repo.backend.remove({ type: 'lock', name: id });
     }
     if (o.clock.now() >= deadline) {
-      const holderLock = c ?? (await conflict(repo, exclusive));
+      const holderLock = c ?? (await conflict(repo, exclusive, o));
       throw new HoardError('locked', `repository is locked: ${holderLock ? describe(holderLock) : 'another process took a lock'}`, {
         hint: 'wait for it to finish, or run `hoard unlock` if that process is gone',
       });
