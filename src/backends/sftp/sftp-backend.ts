@@ -18,6 +18,9 @@ const DIRS = ['keys', 'locks', 'snapshots', 'index', 'data', 'hoard', 'hoard/ver
 
 type Cb<T> = (err: Error | undefined | null, v?: T) => void;
 
+/** A request unanswered this long means a dead connection (ssh2 has no request timeout of its own). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export function createSftpBackend(loc: SftpLocation, s: SftpSettings & { knownHostsFile: string; defaultUser: string }): Backend {
   const user = loc.user ?? s.user ?? s.defaultUser;
   const port = s.port ?? loc.port;
@@ -33,7 +36,13 @@ export function createSftpBackend(loc: SftpLocation, s: SftpSettings & { knownHo
   const call = <T>(c: SFTPWrapper, fn: (cb: Cb<T>) => void) => new Promise<T>((resolve, reject) => {
     if (dead.has(c)) { reject(lostError()); return; } // ssh2 never answers on a closed channel
     pending.add(reject);
-    fn((err, v) => { pending.delete(reject); if (err) reject(err); else resolve(v as T); });
+    // a server that stops answering without closing the connection: give up on it, and reconnect
+    const timer = setTimeout(() => {
+      dead.add(c);
+      void session?.then(({ conn }) => conn.end(), () => {});
+      lost();
+    }, REQUEST_TIMEOUT_MS);
+    fn((err, v) => { clearTimeout(timer); pending.delete(reject); if (err) reject(err); else resolve(v as T); });
   });
   const lost = () => {
     session = undefined;
@@ -76,8 +85,10 @@ export function createSftpBackend(loc: SftpLocation, s: SftpSettings & { knownHo
       };
       conn.once('ready', () => conn.sftp((err, sftp) => { if (err) reject(err); else { current = sftp; resolve({ conn, sftp }); } }));
       conn.once('error', (e) => reject(hostProblem ?? e));
-      conn.once('close', lost);
-      own.once('close', lost);
+      // a connection that closes before the SFTP session is up fails the connect (else it would wait forever)
+      const closed = () => { lost(); reject(hostProblem ?? lostError()); };
+      conn.once('close', closed);
+      own.once('close', closed);
       conn.connect(cfg);
     });
   }

@@ -20,6 +20,8 @@ export interface Identity {
 export interface InitOptions extends RepositoryOptions {
   version?: 1 | 2;
   kdf?: KdfParams;
+  /** The chunker polynomial (default: a random irreducible one, as restic picks). Tests fix it for repeatable chunking. */
+  chunkerPolynomial?: bigint;
 }
 
 /** restic tries at most this many key files. */
@@ -36,7 +38,7 @@ export async function initRepository(backend: Backend, password: string, who: Id
   const kf = await createKeyFile(master, password, { created: who.now, username: who.username, hostname: who.hostname }, opts.kdf ?? DEFAULT_KDF);
   const kfBytes = encodeKeyFile(kf);
   const keyId = hashId(kfBytes);
-  const config = { version: opts.version ?? 2, id: randomId(), chunkerPolynomial: randomPolynomial() };
+  const config = { version: opts.version ?? 2, id: randomId(), chunkerPolynomial: opts.chunkerPolynomial ?? randomPolynomial() };
   // Key first, config last: a location with a config is a repository, so it must be openable.
   await backend.save({ type: 'key', name: keyId }, kfBytes);
   await backend.save({ type: 'config', name: '' }, seal(master, encodeConfig(config)));
