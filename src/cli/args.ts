@@ -41,7 +41,7 @@ export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Pa
       positionals.push(a);
       continue;
     }
-    const spec = specs[name];
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (!spec) throw new HoardError('usage', `unknown flag --${name} for \`hoard ${command}\``, { hint: `see \`hoard ${command} --help\`` });
     if (spec.type === 'boolean') {
       flags[name] = inline === undefined ? true : inline !== 'false';

@@ -5,29 +5,11 @@ import { KeyCache } from '../core/repository/key-cache.js';
 import { type Env, systemClock } from '../app/environment.js';
 import { type Project, loadProject } from '../app/project.js';
 import { flagHelp, parseArgs } from './args.js';
-import { type Command, type CommandContext, GLOBAL_FLAGS } from './context.js';
+import { type CommandContext, GLOBAL_FLAGS } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { createReporter } from './progress.js';
 import { VERSION } from './version.js';
-import { initCommand } from './commands/init.js';
-import { backupCommand } from './commands/backup.js';
-import { snapshotsCommand } from './commands/snapshots.js';
-import { dumpCommand, lsCommand, restoreCommand } from './commands/read.js';
-import { checkCommand, keyCommand, unlockCommand } from './commands/maintain.js';
-import { demoCommand } from './commands/demo.js';
-import { migrateCommand } from './commands/migrate.js';
-import { infoCommand, listCommand } from './commands/list.js';
-import { statusCommand } from './commands/status.js';
-import { configCommand } from './commands/config.js';
-import { pruneCommand } from './commands/prune.js';
-import { verifyCommand } from './commands/verify.js';
-import { schedulerCommand } from './commands/scheduler.js';
-import { serveCommand, tokenCommand } from './commands/serve.js';
-import { cleanupCommand, deleteCommand, forgetCommand, pinCommand, unpinCommand } from './commands/remove.js';
-import { copyCommand } from './commands/copy.js';
-
-const COMMANDS: Command[] = [initCommand, backupCommand, listCommand, infoCommand, statusCommand, restoreCommand, deleteCommand, cleanupCommand, pinCommand, unpinCommand, verifyCommand, dumpCommand, schedulerCommand, serveCommand, tokenCommand, configCommand,
-  snapshotsCommand, lsCommand, checkCommand, forgetCommand, pruneCommand, keyCommand, unlockCommand, migrateCommand, copyCommand, demoCommand];
+import { COMMANDS } from './commands.js';
 
 function usage(): string {
   return [`hoard ${VERSION}: backups of databases and files in a restic-compatible repository`, '', 'Usage: hoard COMMAND [flags]', '', 'Commands:',

@@ -60,7 +60,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
 /** Validates config text as if read from `file` (used by tests and `hoard init`). */
 export function parseConfig(text: string, file: string): LoadedConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const at = (offset: number) => `${file}:${lines.linePos(offset).line}`;
   if (doc.errors.length) {
     const e = doc.errors[0];

@@ -125,11 +125,17 @@ export interface KdfParams { N: number; r: number; p: number }
 /** Default parameters for new key files (restic's usual N and r; p = 1 keeps unlock fast). */
 export const DEFAULT_KDF: KdfParams = { N: 32768, r: 8, p: 1 };
 
-/** Checks scrypt parameters as restic does (simple-scrypt Params.Check); throws kind "corrupt". */
+/** Largest scrypt work N·r·p accepted: 256× restic's defaults, a few seconds; more is damage or hostile. */
+const MAX_KDF_WORK = 2 ** 26;
+
+/**
+ * Checks scrypt parameters as restic does (simple-scrypt Params.Check: N a power of two, bounded
+ * memory), and bounds the work so that a damaged key file cannot stall an unlock; kind "corrupt".
+ */
 export function checkKdfParams(p: KdfParams): void {
   const ok = Number.isInteger(p.N) && Number.isInteger(p.r) && Number.isInteger(p.p) &&
-    p.N > 1 && p.N % 2 === 0 && p.r >= 1 && p.p >= 1 && p.r * p.p < 2 ** 30 &&
-    p.N <= (2 ** 31 - 1) / 128 / p.r && p.N <= 2 ** 22;
+    p.N > 1 && p.N <= 2 ** 22 && (p.N & (p.N - 1)) === 0 && p.r >= 1 && p.p >= 1 && p.r * p.p < 2 ** 30 &&
+    p.N <= (2 ** 31 - 1) / 128 / p.r && p.N * p.r * p.p <= MAX_KDF_WORK;
   if (!ok) throw new HoardError('corrupt', `invalid scrypt parameters N=${p.N} r=${p.r} p=${p.p}`);
 }
 
@@ -137,10 +143,15 @@ export function checkKdfParams(p: KdfParams): void {
 export function deriveKey(password: string | Uint8Array, salt: Uint8Array, p: KdfParams): Promise<Key> {
   checkKdfParams(p);
   const maxmem = 128 * p.r * (p.N + p.p + 2) + 16 * 1024 * 1024;
+  const failed = (err: Error) => new HoardError('corrupt', `scrypt refused the key file's parameters N=${p.N} r=${p.r} p=${p.p}: ${err.message}`, { cause: err });
   return new Promise((resolve, reject) => {
-    scryptCb(password, salt, 64, { N: p.N, r: p.r, p: p.p, maxmem }, (err, dk) => {
-      if (err) reject(new HoardError('internal', `scrypt failed: ${err.message}`, { cause: err }));
-      else resolve(keyFromBytes(dk));
-    });
+    try {
+      scryptCb(password, salt, 64, { N: p.N, r: p.r, p: p.p, maxmem }, (err, dk) => {
+        if (err) reject(failed(err));
+        else resolve(keyFromBytes(dk));
+      });
+    } catch (e) {
+      reject(failed(e as Error));
+    }
   });
 }

@@ -7,7 +7,9 @@ import { formatGoTime, parseGoTime } from './time.js';
 import { decodeTree, encodeTree, type TreeNode } from './tree.js';
 import { decodeIndex, encodeIndex } from './index-file.js';
 import { decodePackHeader, encodePackTrailer, headerLocation, packSizeFromBlobs } from './pack.js';
-import { randomKey } from '../crypto/crypto.js';
+import { checkKdfParams, randomKey } from '../crypto/crypto.js';
+import { isHoardError } from '../errors.js';
+import { decodeSnapshot } from './snapshot.js';
 
 describe('Go JSON', () => {
   it('escapes like encoding/json (Go 1.19)', () => {
@@ -97,5 +99,37 @@ describe('trees, indexes and pack headers', () => {
     const bad = Buffer.from(pack);
     bad.writeUInt32LE(0xffffff, bad.length - 4);
     assert.throws(() => headerLocation(bad.length, bad.subarray(bad.length - 4)));
+  });
+});
+
+describe('damaged or hostile input (found by the fuzzers)', () => {
+  const node = (name: string, extra = '') => `{"name":${JSON.stringify(name)},"type":"file","mtime":"","atime":"","ctime":"","uid":0,"gid":0${extra},"content":[]}`;
+  const tree = (...nodes: string[]) => Buffer.from(`{"nodes":[${nodes.join(',')}]}`);
+  const corrupt = (re: RegExp) => (e: unknown) => isHoardError(e, 'corrupt') && re.test((e as Error).message);
+
+  it('a tree node name that would leave its folder on restore is damage', () => {
+    for (const name of ['..', '.', 'a/b', '/etc', 'a\u0000b']) assert.throws(() => decodeTree(tree(node(name))), corrupt(/invalid name/), name);
+    assert.equal(decodeTree(tree(node('...'), node('.a'))).length, 2);
+  });
+
+  it('a name listed twice is damage (a symlink and a folder of one name could redirect a restore)', () => {
+    assert.throws(() => decodeTree(tree(node('a'), node('a'))), corrupt(/twice/));
+  });
+
+  it('numbers out of their Go type are damage, not NaN or Infinity passed on', () => {
+    for (const extra of [',"mode":1e999', ',"mode":-1', ',"mode":4294967296', ',"size":"12"', ',"size":1.5', ',"inode":-3', ',"uid":1e20']) {
+      assert.throws(() => decodeTree(tree(node('f', extra))), corrupt(/has an invalid/), extra);
+    }
+    assert.equal(decodeTree(tree(node('f', ',"inode":18446744073709551615')))[0].inode, 18446744073709551615n);
+  });
+
+  it('scrypt parameters that scrypt refuses or that would stall an unlock are damage', () => {
+    for (const p of [{ N: 6, r: 1, p: 1 }, { N: 1024, r: 1, p: 2 ** 20 }, { N: 2 ** 22, r: 8, p: 8 }]) assert.throws(() => checkKdfParams(p), corrupt(/invalid scrypt parameters/));
+    checkKdfParams({ N: 32768, r: 8, p: 1 });
+  });
+
+  it('a snapshot with integers beyond 2^53 in its summary or metadata can still be printed as JSON', () => {
+    const s = decodeSnapshot(Buffer.from(`{"time":"2026-11-30T04:00:00Z","tree":"${'a'.repeat(64)}","paths":null,"summary":{"data_added":123456789012345678901},"hoard":{"size":{"dump_bytes":99999999999999999999}}}`));
+    assert.doesNotThrow(() => JSON.stringify(s.summary) + JSON.stringify(s.hoard));
   });
 });

@@ -27,7 +27,7 @@ export function encodeKeyFile(k: KeyFile): Buffer {
 /** Parses a key file; kind "corrupt" naming what is wrong. */
 export function decodeKeyFile(raw: Buffer): KeyFile {
   const j = decodeJsonObject(raw, 'key file');
-  if (j.kdf !== 'scrypt') throw new HoardError('corrupt', `key file uses unsupported kdf ${JSON.stringify(j.kdf)}`);
+  if (j.kdf !== 'scrypt') throw new HoardError('corrupt', `key file uses unsupported kdf ${typeof j.kdf === 'string' ? JSON.stringify(j.kdf.slice(0, 40)) : `(a ${typeof j.kdf})`}`);
   const salt = b64(j.salt, 'salt');
   if (salt.length !== 64) throw new HoardError('corrupt', `key file salt must be 64 bytes, got ${salt.length}`);
   const num = (v: unknown, n: string): number => {

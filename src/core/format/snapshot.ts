@@ -67,8 +67,19 @@ export function decodeSnapshot(json: Buffer): Snapshot {
   if (tags?.length) s.tags = tags;
   if (typeof j.original === 'string' && j.original) s.original = j.original;
   if (typeof j.program_version === 'string' && j.program_version) s.program_version = j.program_version;
-  if (typeof j.summary === 'object' && j.summary !== null) s.summary = j.summary as Record<string, unknown>;
-  if (typeof j.hoard === 'object' && j.hoard !== null) s.hoard = j.hoard as Record<string, unknown>;
+  if (typeof j.summary === 'object' && j.summary !== null) s.summary = plainNumbers(j.summary) as Record<string, unknown>;
+  if (typeof j.hoard === 'object' && j.hoard !== null) s.hoard = plainNumbers(j.hoard) as Record<string, unknown>;
   if (Object.keys(extra).length) s.extra = extra;
   return s;
+}
+
+/**
+ * `summary` and hoard's metadata as plain JSON values: integers beyond 2^53 (only a damaged file has
+ * them there) become numbers, so that every consumer can print them with JSON.stringify.
+ */
+function plainNumbers(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(plainNumbers);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)]));
+  return v;
 }

@@ -83,7 +83,11 @@ export function encodeTree(nodes: TreeNode[]): Buffer {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** Decodes a tree blob; kind "corrupt" naming the defect (as restic check reports it). */
+/**
+ * Decodes a tree blob; kind "corrupt" naming the defect (as restic check reports it). Names that
+ * could leave their folder on restore ("", ".", "..", a "/" or NUL inside) and a name listed twice
+ * are damage: no file system gives them, and a restore must never write outside its target.
+ */
 export function decodeTree(buf: Buffer): TreeNode[] {
   let j: { nodes?: unknown };
   try {
@@ -94,7 +98,33 @@ export function decodeTree(buf: Buffer): TreeNode[] {
   if (typeof j !== 'object' || j === null || !(Array.isArray(j.nodes) || j.nodes === null)) {
     throw new HoardError('corrupt', 'tree has no nodes list');
   }
-  return ((j.nodes ?? []) as unknown[]).map(decodeNode);
+  const nodes = ((j.nodes ?? []) as unknown[]).map(decodeNode);
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    const k = n.name.toString('latin1');
+    if (seen.has(k)) throw new HoardError('corrupt', `tree lists the name ${JSON.stringify(n.name.toString())} twice`);
+    seen.add(k);
+  }
+  return nodes;
+}
+
+/** True for a name that stays inside its folder: not empty, ".", "..", and without "/" or NUL. */
+function safeName(n: Buffer): boolean {
+  return n.length > 0 && !n.includes(0x2f) && !n.includes(0) && !(n[0] === 0x2e && (n.length === 1 || (n.length === 2 && n[1] === 0x2e)));
+}
+
+const MAX_U32 = 2 ** 32 - 1;
+
+/**
+ * An unsigned integer field: uint32, a size (a safe integer), or uint64 (also as bigint beyond 2^53).
+ * Kind "corrupt" naming the node otherwise.
+ */
+function unsigned(v: unknown, field: string, name: Buffer, width: 32 | 53 | 64): number | bigint | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'bigint' && v >= 0n && v < 2n ** 64n && width === 64) return v;
+  const max = width === 32 ? MAX_U32 : width === 53 ? Number.MAX_SAFE_INTEGER : 2 ** 64;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < max + (width === 64 ? 0 : 1)) return v;
+  throw new HoardError('corrupt', `node ${JSON.stringify(name.toString())} has an invalid ${field}`);
 }
 
 function decodeNode(x: unknown): TreeNode {
@@ -106,26 +136,30 @@ function decodeNode(x: unknown): TreeNode {
   } catch {
     throw new HoardError('corrupt', `tree node name cannot be unquoted: ${JSON.stringify(o.name)}`);
   }
-  if (name.length === 0) throw new HoardError('corrupt', 'tree node with an empty name');
+  if (!safeName(name)) throw new HoardError('corrupt', `tree node with an invalid name ${JSON.stringify(name.toString())}`);
   if (typeof o.type !== 'string' || !NODE_TYPES.includes(o.type)) throw new HoardError('corrupt', `node ${name} has unknown type ${String(o.type)}`);
   const ids = (v: unknown): string[] | null => {
     if (v === null || v === undefined) return null;
     if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && HEX64.test(s))) throw new HoardError('corrupt', `node ${name} has invalid content ids`);
     return v as string[];
   };
-  const u64 = (v: unknown): U64 | undefined => (typeof v === 'number' || typeof v === 'bigint' ? v : undefined);
+  const u64 = (v: unknown, field: string): U64 | undefined => unsigned(v, field, name, 64);
+  const u32 = (v: unknown, field: string): number | undefined => unsigned(v, field, name, 32) as number | undefined;
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const n: TreeNode = {
     name, type: o.type as NodeType, mtime: String(o.mtime ?? ''), atime: String(o.atime ?? ''), ctime: String(o.ctime ?? ''),
-    uid: Number(o.uid ?? 0), gid: Number(o.gid ?? 0), content: ids(o.content),
+    uid: u32(o.uid, 'uid') ?? 0, gid: u32(o.gid, 'gid') ?? 0, content: ids(o.content),
   };
-  if (typeof o.mode === 'number') n.mode = o.mode;
+  const mode = u32(o.mode, 'mode');
+  if (mode !== undefined) n.mode = mode;
   if (str(o.user)) n.user = str(o.user);
   if (str(o.group)) n.group = str(o.group);
-  if (u64(o.inode) !== undefined) n.inode = u64(o.inode);
-  if (u64(o.device_id) !== undefined) n.device_id = u64(o.device_id);
-  if (o.size !== undefined && o.size !== null) n.size = Number(o.size);
-  if (u64(o.links) !== undefined) n.links = u64(o.links);
+  const inode = u64(o.inode, 'inode'), deviceId = u64(o.device_id, 'device_id'), links = u64(o.links, 'links'), device = u64(o.device, 'device');
+  const size = unsigned(o.size, 'size', name, 53) as number | undefined;
+  if (inode !== undefined) n.inode = inode;
+  if (deviceId !== undefined) n.device_id = deviceId;
+  if (size !== undefined) n.size = size;
+  if (links !== undefined) n.links = links;
   if (str(o.linktarget)) n.linktarget = str(o.linktarget);
   if (typeof o.linktarget_raw === 'string') n.linktarget_raw = Buffer.from(o.linktarget_raw, 'base64');
   if (Array.isArray(o.extended_attributes)) {
@@ -134,7 +168,7 @@ function decodeNode(x: unknown): TreeNode {
     }));
   }
   if (typeof o.generic_attributes === 'object' && o.generic_attributes !== null) n.generic_attributes = o.generic_attributes as Record<string, unknown>;
-  if (u64(o.device) !== undefined) n.device = u64(o.device);
+  if (device !== undefined) n.device = device;
   if (typeof o.subtree === 'string') {
     if (!HEX64.test(o.subtree)) throw new HoardError('corrupt', `node ${name} has an invalid subtree id`);
     n.subtree = o.subtree;
