@@ -21,6 +21,8 @@ export interface Env {
   keys?: KeyCache;
   /** --limit-upload / --limit-download in KiB/s (they beat hoard.yaml's repository limits). */
   limits?: { uploadKiBs?: number; downloadKiBs?: number };
+  /** --retry-lock: how long taking a lock waits for another process's conflicting lock (default: fail at once), and who hears that it waits. */
+  lockWait?: { ms: number; onWait?(holder: string): void };
 }
 
 /** The system clock. */

@@ -5,7 +5,7 @@ import { withLock } from './repository-access.js';
 
 export interface PruneRequest extends PruneOptions {
   dryRun?: boolean;
-  /** Keep retrying a conflicting lock this long (ms) before failing with kind "locked". */
+  /** Keep retrying a conflicting lock this long (ms) before failing with kind "locked" (default env.lockWait). */
   retryLockMs?: number;
   onLockWait?: (holder: string) => void;
 }
@@ -15,5 +15,5 @@ export async function pruneRepository(env: Env, repo: Repository, req: PruneRequ
   return withLock(env, repo, true, async () => {
     const plan = await planPrune(repo, req);
     return req.dryRun ? plan : executePrune(repo, plan, req);
-  }, req.retryLockMs ?? 0, req.onLockWait);
+  }, req.retryLockMs, req.onLockWait);
 }

@@ -87,16 +87,17 @@ export async function openAt(env: Env, loc: RepositorySetting, o: OpenOptions): 
   return repo;
 }
 
-/** Takes a lock now (kind "locked" when one conflicts); the caller releases it. */
+/** Takes a lock (kind "locked" when one conflicts after env.lockWait); the caller releases it. */
 export function holdLock(env: Env, repo: Repository, exclusive: boolean): Promise<HeldLock> {
-  return acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env) });
+  return acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env), retryMs: env.lockWait?.ms, onWait: env.lockWait?.onWait });
 }
 
 /**
  * Runs `work` holding a lock (shared or exclusive); the lock is released whatever happens.
- * `retryMs` keeps retrying a conflicting lock before failing with kind "locked"; `onWait` hears once that it waits.
+ * `retryMs` (default env.lockWait) keeps retrying a conflicting lock before failing with kind
+ * "locked"; `onWait` hears once that it waits.
  */
-export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean, work: () => Promise<T>, retryMs = 0, onWait?: (holder: string) => void, signal?: AbortSignal): Promise<T> {
+export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean, work: () => Promise<T>, retryMs = env.lockWait?.ms ?? 0, onWait = env.lockWait?.onWait, signal?: AbortSignal): Promise<T> {
   const lock = await acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env), retryMs, onWait, signal });
   try {
     return await work();

@@ -34,6 +34,7 @@ export const GLOBAL_FLAGS: FlagSpecs = {
   compression: { type: 'string', help: 'compression mode: auto, max or off (default auto)' },
   'limit-upload': { type: 'string', help: 'limit uploads to the repository to this many KiB/s' },
   'limit-download': { type: 'string', help: 'limit downloads from the repository to this many KiB/s' },
+  'retry-lock': { type: 'string', help: 'wait up to DURATION (30s, 5m) for another process\'s lock on the repository, then exit 11' },
 };
 
 /** Human-readable byte count (1024-based, like restic). */

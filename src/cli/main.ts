@@ -4,6 +4,7 @@ import { HoardError } from '../core/errors.js';
 import { KeyCache } from '../core/repository/key-cache.js';
 import { type Env, systemClock } from '../app/environment.js';
 import { type Project, loadProject } from '../app/project.js';
+import { parseDuration } from '../config/index.js';
 import { flagHelp, parseArgs } from './args.js';
 import { type CommandContext, GLOBAL_FLAGS } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
     const env: Env = {
       vars: process.env, clock: systemClock, cwd: process.cwd(), isTTY: !!process.stdin.isTTY && !!process.stderr.isTTY, keys: new KeyCache(),
       limits: { uploadKiBs: kibsFlag(args.flags['limit-upload'], 'limit-upload'), downloadKiBs: kibsFlag(args.flags['limit-download'], 'limit-download') },
+      lockWait: lockWaitFlag(args.flags['retry-lock']),
     };
     const reporter = createReporter({ tty: !!process.stderr.isTTY, json, clock: systemClock });
     let project: Promise<Project> | undefined;
@@ -71,6 +73,14 @@ function kibsFlag(v: unknown, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new HoardError('usage', `--${name} takes KiB/s as a whole number, not ${String(v)}`, { hint: `e.g. --${name} 1024 for 1 MiB/s` });
   return n;
+}
+
+/** --retry-lock as milliseconds, with the line printed once while waiting; kind "usage" when it is not a duration. */
+function lockWaitFlag(v: unknown): Env['lockWait'] {
+  if (v === undefined) return undefined;
+  const ms = parseDuration(String(v));
+  if (ms === undefined) throw new HoardError('usage', `--retry-lock must be a duration such as 30s or 5m, not ${String(v)}`);
+  return { ms, onWait: (h) => process.stderr.write(`hoard: the repository is locked (${h}); waiting up to ${String(v)}\n`) };
 }
 
 // If the event loop empties while the command still awaits something (a bug: a promise that can

@@ -4,7 +4,7 @@
  * (.hoard/scheduler.pid). Local on purpose: history is about this machine's daemon; verification
  * results, which must outlive it, live in the repository.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
@@ -64,22 +64,56 @@ export interface DaemonInfo { pid: number; host: string; started: number; config
 
 /** The pid file of a running scheduler, if any. */
 export function readDaemon(dir: string): DaemonInfo | undefined {
-  try { return JSON.parse(readFileSync(path.join(dir, 'scheduler.pid'), 'utf8')) as DaemonInfo; } catch { return undefined; }
+  try { return parseDaemon(readFileSync(path.join(dir, 'scheduler.pid'), 'utf8')); } catch { return undefined; }
+}
+
+function readText(file: string): string | undefined {
+  try { return readFileSync(file, 'utf8'); } catch { return undefined; }
+}
+
+function parseDaemon(text: string): DaemonInfo | undefined {
+  try {
+    const j = JSON.parse(text) as DaemonInfo;
+    return typeof j?.pid === 'number' ? j : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Claims the project for this process; kind "locked" naming the other scheduler's pid when one runs
  * (a pid file of a dead process on this host is taken over). Returns the release function.
+ * Atomic against a scheduler started at the same moment: the pid file is written complete under a
+ * temporary name and linked into place, which fails when the file exists; a stale file is removed
+ * only while it still names the dead process.
  */
 export function claimDaemon(dir: string, info: DaemonInfo, alive: (pid: number) => boolean): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'scheduler.pid');
-  const other = readDaemon(dir);
-  if (other && other.pid !== info.pid && (other.host !== os.hostname() || alive(other.pid))) {
-    throw new HoardError('locked', `a scheduler already runs for this project (pid ${other.pid} on ${other.host}, since ${new Date(other.started).toISOString()})`, {
-      hint: other.host === os.hostname() ? `stop it with \`hoard scheduler stop\` (or kill ${other.pid})` : 'stop it on that host first',
-    });
+  const tmp = `${file}.${info.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(info), { mode: 0o600 });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(tmp, file);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw e;
+      }
+      const seen = readText(file);
+      if (seen === undefined) continue; // removed meanwhile: try again
+      const other = parseDaemon(seen);
+      if (other?.pid === info.pid) { writeFileSync(file, JSON.stringify(info), { mode: 0o600 }); break; }
+      if (other && (other.host !== os.hostname() || alive(other.pid))) {
+        throw new HoardError('locked', `a scheduler already runs for this project (pid ${other.pid} on ${other.host}, since ${new Date(other.started).toISOString()})`, {
+          hint: other.host === os.hostname() ? `stop it with \`hoard scheduler stop\` (or kill ${other.pid})` : 'stop it on that host first',
+        });
+      }
+      // stale (or unreadable): remove it only if nobody replaced it meanwhile, then try again
+      if (readText(file) === seen) rmSync(file, { force: true });
+    }
+  } finally {
+    rmSync(tmp, { force: true });
   }
-  writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
   return () => { if (readDaemon(dir)?.pid === info.pid) rmSync(file, { force: true }); };
 }

@@ -1,6 +1,5 @@
 /** `hoard prune`: delete data no snapshot uses, under an exclusive lock; `--dry-run` prints the plan. */
 import { HoardError, type PrunePlan, type PruneSummary } from '../../core/index.js';
-import { parseDuration } from '../../config/index.js';
 import { pruneRepository } from '../../app/prune.js';
 import type { FlagSpecs } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
@@ -9,7 +8,6 @@ import { size } from '../render.js';
 
 export const PRUNE_FLAGS: FlagSpecs = {
   'max-unused': { type: 'string', help: 'repack packs with more than this share unused (default 5%)' },
-  'retry-lock': { type: 'string', help: 'wait up to DURATION (30s, 5m) for another process\'s lock, then exit 11' },
 };
 
 /** --max-unused as a fraction; kind "usage" otherwise. */
@@ -18,14 +16,6 @@ export function maxUnusedFlag(v: unknown): number | undefined {
   const m = /^(\d+(?:\.\d+)?)%$/.exec(String(v));
   if (!m || Number(m[1]) > 100) throw new HoardError('usage', `--max-unused must be a percentage from 0% to 100%, not ${String(v)}`);
   return Number(m[1]) / 100;
-}
-
-/** --retry-lock as milliseconds, with the message printed while waiting. */
-export function retryLock(ctx: CommandContext): { retryLockMs: number; onLockWait: (h: string) => void } {
-  const v = ctx.args.flags['retry-lock'] as string | undefined;
-  const ms = v === undefined ? 0 : parseDuration(v);
-  if (ms === undefined) throw new HoardError('usage', `--retry-lock must be a duration such as 30s or 5m, not ${v}`);
-  return { retryLockMs: ms, onLockWait: (h) => process.stderr.write(`hoard: the repository is locked (${h}); waiting up to ${v}\n`) };
 }
 
 export function renderPrune(ctx: CommandContext, r: PrunePlan | PruneSummary, dry: boolean): void {
@@ -39,13 +29,13 @@ export function renderPrune(ctx: CommandContext, r: PrunePlan | PruneSummary, dr
 
 export const pruneCommand: Command = {
   name: 'prune', summary: 'delete data no snapshot uses (crash-safe; --dry-run shows the plan)',
-  usage: 'hoard prune [--max-unused 5%] [--dry-run] [--retry-lock 5m]',
+  usage: 'hoard prune [--max-unused 5%] [--dry-run]',
   flags: { ...PRUNE_FLAGS, 'dry-run': { type: 'boolean', short: 'n', help: 'print what would be deleted and repacked, change nothing' } },
   async run(ctx) {
     const dry = ctx.args.flags['dry-run'] === true;
     const repo = await openRepo(ctx);
     try {
-      const r = await pruneRepository(ctx.env, repo, { maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']), dryRun: dry, signal: ctx.signal, report: ctx.report, ...retryLock(ctx) });
+      const r = await pruneRepository(ctx.env, repo, { maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']), dryRun: dry, signal: ctx.signal, report: ctx.report });
       renderPrune(ctx, r, dry);
       return 0;
     } finally {

@@ -14,15 +14,14 @@ import type { Command, CommandContext } from '../context.js';
 import { openRepo } from '../repo.js';
 import { confirmProtected } from '../prompt.js';
 import { paint, size, table, when } from '../render.js';
-import { PRUNE_FLAGS, maxUnusedFlag, retryLock } from './prune.js';
+import { PRUNE_FLAGS, maxUnusedFlag } from './prune.js';
 import { RETENTION_FLAGS, retentionRequest } from './retention-flags.js';
 
-/** Runs `work` with the snapshot list under a lock (exclusive unless only reading), waiting per --retry-lock. */
+/** Runs `work` with the snapshot list under a lock (exclusive unless only reading), waiting per the global --retry-lock. */
 async function locked<T>(ctx: CommandContext, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>): Promise<T> {
   const repo = await openRepo(ctx);
-  const r = ctx.args.flags['retry-lock'] !== undefined ? retryLock(ctx) : { retryLockMs: 0, onLockWait: undefined };
   try {
-    return await withLock(ctx.env, repo, exclusive, async () => work(repo, (await listSnapshots(repo, ctx.signal)).snapshots), r.retryLockMs, r.onLockWait);
+    return await withLock(ctx.env, repo, exclusive, async () => work(repo, (await listSnapshots(repo, ctx.signal)).snapshots));
   } finally {
     await repo.close();
   }
@@ -40,7 +39,7 @@ const unpruned = (bytes: number) => `${size(bytes)} of data only they used stays
 
 export const deleteCommand: Command = {
   name: 'delete', summary: 'delete one backup (asks in protected environments)', usage: 'hoard delete ID|LABEL [--yes]',
-  flags: { ...YES, 'retry-lock': PRUNE_FLAGS['retry-lock'] },
+  flags: { ...YES },
   async run(ctx) {
     const ref = ctx.args.positionals[0];
     if (!ref || ref === 'latest') throw new HoardError('usage', 'delete needs the id or label of one backup', { hint: 'see `hoard list` (the full id or a unique prefix)' });

@@ -98,6 +98,8 @@ export async function acquireLock(repo: Repository, exclusive: boolean, o: LockO
   }));
   const deadline = o.clock.now() + (o.retryMs ?? 0);
   let told = false;
+  // the last lock seen in the way, to name it even when it is gone by the time this gives up
+  let last: LockRecord | undefined;
   for (;;) {
     throwIfAborted(o.signal);
     const c = await conflict(repo, exclusive, o);
@@ -107,12 +109,14 @@ export async function acquireLock(repo: Repository, exclusive: boolean, o: LockO
       await sleep(o.settleMs ?? 200);
       const late = await conflict(repo, exclusive, o, id);
       if (!late) return holder(repo, id, exclusive, o);
+      last = late;
       await repo.backend.remove({ type: 'lock', name: id });
+    } else {
+      last = c;
     }
     if (o.clock.now() >= deadline) {
-      const holderLock = c ?? (await conflict(repo, exclusive, o));
-      throw new HoardError('locked', `repository is locked: ${holderLock ? describe(holderLock) : 'another process took a lock'}`, {
-        hint: 'wait for it to finish, or run `hoard unlock` if that process is gone',
+      throw new HoardError('locked', `repository is locked: ${describe(last)}`, {
+        hint: 'wait for it to finish (or pass --retry-lock 5m), or run `hoard unlock` if that process is gone',
       });
     }
     await sleep(Math.min(5000, Math.max(100, deadline - o.clock.now())));
