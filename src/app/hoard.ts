@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, restoreTree,
+  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, restoreFailureKind, restoreTree,
 } from '../core/index.js';
 import { type Env, identity, lockOwner, systemClock } from './environment.js';
 import { type VerifyRequest, type VerifyResult, verifySnapshots } from './verify.js';
@@ -224,7 +224,7 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
           if (req.dryRun) return { backup, target: req.target, dry_run: true, protected_environment: prot ?? null, pre_restore_snapshot_id: null };
           if (prot && !req.confirm) throw refuse(prot, `restore backup ${backup.short_id}`);
           const sum = await restoreTree(repo, s.snapshot.tree, { target: req.target, signal: req.signal, report, workers: restoreWorkers() });
-          if (sum.errors.length) throw new HoardError(sum.errors.some((e) => e.kind === 'corrupt') ? 'corrupt' : 'io', `${sum.errors.length} item(s) could not be restored: ${sum.errors[0].message}`);
+          if (sum.errors.length) throw new HoardError(restoreFailureKind(sum.errors), `${sum.errors.length} item(s) could not be restored: ${sum.errors[0].message}`);
           emit('restore.completed', { id: s.id, target: req.target, pre_restore_snapshot_id: null });
           return { backup, target: req.target, dry_run: false, protected_environment: prot ?? null, pre_restore_snapshot_id: null, files: sum.files };
         } catch (e) {

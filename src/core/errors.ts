@@ -50,6 +50,13 @@ export function isHoardError(e: unknown, kind?: ErrorKind): e is HoardError {
   return e instanceof HoardError && (kind === undefined || e.kind === kind);
 }
 
+/** The kind of a failure from the file system or elsewhere: a HoardError's own, "no-space" for a full disk or quota, else "io". */
+export function failureKind(e: unknown): ErrorKind {
+  if (isHoardError(e)) return e.kind;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? 'no-space' : 'io';
+}
+
 /** Throws kind "interrupted" when the signal has fired; call between units of work. */
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new HoardError('interrupted', 'interrupted', { cause: signal.reason });

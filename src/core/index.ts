@@ -2,7 +2,8 @@
  * hoard's public library API (core). Code outside core imports core only through this file.
  * The higher-level `openHoard` API (config, jobs, databases) is built in src/app on top of it.
  */
-export { HoardError, isHoardError, throwIfAborted, type ErrorKind } from './errors.js';
+export { HoardError, failureKind, isHoardError, throwIfAborted, type ErrorKind } from './errors.js';
+export { writeAll } from './write-all.js';
 export type { Clock } from './clock.js';
 export { fixedClock } from './clock.js';
 export type { HoardEvent, Reporter } from './events.js';
@@ -15,7 +16,7 @@ export { KeyCache } from './repository/key-cache.js';
 export { acquireLock, removeLocks, listLocks, isStale, type LockOwner, type HeldLock } from './repository/locks.js';
 export { listSnapshots, findSnapshot, filterSnapshots, saveSnapshot, removeSnapshot, amendSnapshot, type SnapshotEntry } from './repository/snapshots.js';
 export { backupFiles, backupStream, backupStreams, type LazyStreamInput, type StreamInput, type StreamsOutcome, type BackupOptions, type BackupSummary, type SnapshotInfo } from './backup/backup.js';
-export { restoreTree, type RestoreOptions, type RestoreSummary } from './restore/restore.js';
+export { restoreTree, restoreFailureKind, type RestoreOptions, type RestoreSummary } from './restore/restore.js';
 export { walkTree, findNode, fileContent } from './restore/walk.js';
 export { checkRepository, type CheckOptions, type CheckSummary } from './check/check.js';
 export type { Snapshot } from './format/snapshot.js';

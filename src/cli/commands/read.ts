@@ -4,14 +4,13 @@ import { listSnapshots, type SnapshotEntry } from '../../core/repository/snapsho
 import { type SnapshotChoice, chooseSnapshot } from '../../app/select.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { walkTree } from '../../core/restore/walk.js';
-import { restoreTree } from '../../core/restore/restore.js';
+import { restoreFailureKind, restoreTree } from '../../core/restore/restore.js';
 import { restoreWorkers, withLock } from '../../app/repository-access.js';
 import { openRepo } from '../repo.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
 import type { FlagSpecs } from '../args.js';
 import { confirmFiles, planFiles } from './restore-files.js';
 import { dumpArtifact } from './dump-artifact.js';
-import { EXIT } from '../exit-codes.js';
 import { DB_RESTORE_FLAGS, runDatabaseRestore } from './database.js';
 
 /** The snapshot the command names: ID|latest|LABEL, or --latest / --name / --at, narrowed by --source and --host. */
@@ -89,10 +88,14 @@ export const restoreCommand: Command = {
       if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', snapshot_id: s.id, target, files_restored: sum.files, dirs_restored: sum.dirs, bytes_restored: sum.bytes, errors: sum.errors }));
       else {
         ctx.out(`restored snapshot ${s.id.slice(0, 8)} to ${target}: ${sum.files} files, ${sum.dirs} folders, ${formatBytes(sum.bytes)}`);
-        if (failed) ctx.out(`${sum.errors.length} item(s) could NOT be restored (see errors above); run \`hoard check --read-data\``);
+        if (failed) ctx.out(`${sum.errors.length} item(s) could NOT be restored (see errors above)`);
       }
       if (!failed) return 0;
-      return sum.errors.some((e) => e.kind === 'corrupt') ? EXIT.verify : EXIT.failure;
+      const kind = restoreFailureKind(sum.errors);
+      throw new HoardError(kind, kind === 'no-space' ? `no space left on the device while restoring to ${target}` : `${sum.errors.length} item(s) could not be restored: ${sum.errors[0].message}`, {
+        hint: kind === 'no-space' ? 'free some space there (or restore elsewhere) and run the restore again; the files it did restore are complete' : kind === 'corrupt' ? 'run `hoard check --read-data` to see what is damaged' : 'see the warnings above',
+        context: { errors: sum.errors.length },
+      });
     });
   },
 };

@@ -7,7 +7,7 @@
 import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { Budget } from '../budget.js';
-import { HoardError, isHoardError, throwIfAborted } from '../errors.js';
+import { type ErrorKind, HoardError, failureKind, isHoardError, throwIfAborted } from '../errors.js';
 import { type Reporter, silent } from '../events.js';
 import { parseGoTime } from '../format/time.js';
 import type { TreeNode } from '../format/tree.js';
@@ -15,6 +15,7 @@ import type { Repository } from '../repository/repository.js';
 import { posixPermsOf } from '../sources/node-from-stat.js';
 import { type WalkedNode, fileContent, walkTree } from './walk.js';
 import { type SmallFileWriter, createSmallFileWriter } from './small-files.js';
+import { writeAll } from '../write-all.js';
 
 export interface RestoreOptions {
   target: string;
@@ -35,8 +36,15 @@ export interface RestoreSummary {
   files: number;
   dirs: number;
   bytes: number;
-  /** Items that could not be restored; `kind` is the HoardError kind ("corrupt" for damaged data), else "io". */
-  errors: { path: string; message: string; kind: string }[];
+  /** Items that could not be restored; `kind` is the HoardError kind ("corrupt" for damaged data, "no-space" for a full disk), else "io". */
+  errors: { path: string; message: string; kind: ErrorKind }[];
+}
+
+/** The kind a restore with these errors fails with: damaged data first, then a full disk, else "io". */
+export function restoreFailureKind(errors: RestoreSummary['errors']): ErrorKind {
+  if (errors.some((e) => e.kind === 'corrupt')) return 'corrupt';
+  if (errors.some((e) => e.kind === 'no-space')) return 'no-space';
+  return 'io';
 }
 
 function included(path: string, include?: string[]): boolean {
@@ -81,9 +89,10 @@ async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: Ctx): P
   let bytes = 0;
   try {
     for await (const chunk of fileContent(repo, n, o.signal)) {
-      await fh.write(chunk);
+      await writeAll(fh, chunk);
       bytes += chunk.length;
     }
+    if (n.size !== undefined && bytes !== n.size) throw new HoardError('corrupt', `the stored content has ${bytes} bytes, the snapshot says ${n.size}`);
     if (o.restoreOwner) await fh.chown(n.uid, n.gid).catch(() => {});
     if (n.mode !== undefined) await fh.chmod(posixPermsOf(n.mode));
     await fh.utimes(toTime(n.atime), toTime(n.mtime));
@@ -140,7 +149,7 @@ async function restoreInto(repo: Repository, treeId: string, o: Ctx): Promise<Re
     const task = restoreNode(repo, dest, w, o, sum, dirs).catch((e) => {
       if (isHoardError(e, 'interrupted')) { interrupted ??= e; return; }
       const message = (e as Error).message;
-      sum.errors.push({ path: p, message, kind: isHoardError(e) ? e.kind : 'io' });
+      sum.errors.push({ path: p, message, kind: failureKind(e) });
       report({ type: 'restore.warning', path: p, message });
     });
     if (w.node.type === 'dir') await task;

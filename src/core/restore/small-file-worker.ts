@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Key } from '../crypto/crypto.js';
-import { isHoardError } from '../errors.js';
+import { failureKind } from '../errors.js';
 import { blobDamage, decodeBlob } from '../repository/blob-codec.js';
 import { type SmallFileBatch, type SmallFileJob, type SmallFileResult, splitBatch } from './small-file-batch.js';
 
@@ -43,7 +43,7 @@ export function attempt(key: Key, j: SmallFileJob, stored: Uint8Array[]): SmallF
   try {
     return { bytes: writeSmallFile(key, j, stored) };
   } catch (e) {
-    return { kind: isHoardError(e) ? e.kind : 'io', message: (e as Error).message };
+    return { kind: failureKind(e), message: (e as Error).message };
   }
 }
 

@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HoardError } from '../../core/index.js';
+import { HoardError, writeAll } from '../../core/index.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess, TableRef } from '../types.js';
 
 const HEADER = Buffer.from('SQLite format 3\0');
@@ -141,7 +141,7 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   try {
     const fh = await fsp.open(temp, 'wx', 0o600);
     try {
-      for await (const chunk of input) await fh.write(chunk);
+      for await (const chunk of input) await writeAll(fh, chunk);
       await fh.sync();
     } finally { await fh.close(); }
     await requireDatabase(temp);
