@@ -35,6 +35,12 @@ describe('config loading', () => {
     assert.equal(c.where(['jobs', 'nightly']), '/p/hoard.yaml:12');
   });
 
+  it('refuses an alias without its anchor and aliases that expand without bound (found by the fuzzer: they crashed)', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n');
+    assert.match(problems(bomb)[0].message, /not valid YAML: Excessive alias count/);
+    assert.match(problems('sources: *nope\n')[0].message, /not valid YAML: Unresolved alias/);
+  });
+
   it('reports every problem with its line, key and a fix', () => {
     const p = problems('sources:\n  db:\n    type: sqlite\n    path: 3\n    extra: 1\njobs:\n  j: { sources: [nope] }\n');
     assert.deepEqual(p.map((x) => [x.where, x.key]), [['h.yaml:4', 'sources.db.path'], ['h.yaml:5', 'sources.db.extra']]);

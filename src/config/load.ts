@@ -66,7 +66,13 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     const e = doc.errors[0];
     throw fail([{ where: at(e.pos[0]), key: '', message: `not valid YAML: ${e.message.split('\n')[0]}`, fix: 'fix the YAML syntax (indentation, quotes, colons)' }]);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (e) {
+    // an alias without its anchor, or aliases that expand without bound (a "billion laughs" file)
+    throw fail([{ where: at(0), key: '', message: `not valid YAML: ${(e as Error).message.split('\n')[0]}`, fix: 'define each &anchor before its *alias, and do not nest aliases to expand without bound' }]);
+  }
   const where = (p: ConfigPath) => at(offsetOf(doc, p));
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw fail([{ where: at(0), key: '', message: 'the file must hold a mapping of keys (repositories:, sources:, jobs: …)', fix: 'see docs/configuration.md for an example' }]);

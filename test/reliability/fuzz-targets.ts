@@ -126,6 +126,14 @@ server:
   listen: 127.0.0.1:7420
 `;
 
+/** Anchors and aliases (the fuzzer mutates them into unresolved and exploding ones). */
+const ALIASES = `defaults: &d { type: files, exclude: ["*.tmp"] }
+lots: &l [*d, *d, *d, *d, *d, *d, *d, *d]
+more: &m [*l, *l, *l, *l, *l, *l, *l, *l]
+sources:
+  files: { <<: *d, paths: [uploads] }
+`;
+
 const ARGV_WORDS = ['backup', 'restore', 'list', 'prune', 'verify', '--json', '--repo', '-r', '--tag', 'x', '--', '--exclude', '*.tmp', '--days', '-1',
   '--keep-daily', '7', '--read-data-subset', '10%', '--retry-lock', '5m', '--limit-upload', '0', '--constructor', '--__proto__', '--toString', '-h', '=', '--x=y'];
 
@@ -215,7 +223,7 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'hoard.yaml',
-    seeds: () => [{ bytes: Buffer.from(YAML) }],
+    seeds: () => [{ bytes: Buffer.from(YAML) }, { bytes: Buffer.from(ALIASES) }],
     run: (i) => parseConfig(i.toString('utf8'), '/p/hoard.yaml'),
     clean: (e) => isHoardError(e, 'config'),
   },
