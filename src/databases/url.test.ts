@@ -20,6 +20,12 @@ describe('database URLs', () => {
     assert.throws(() => parseDatabaseUrl('postgres://u:secret@[bad/db'), (e) => e instanceof HoardError && e.kind === 'usage' && !e.message.includes('secret'));
   });
 
+  it('a malformed %-escape is a usage error naming the part, never the password (found by the fuzzer: URIError)', () => {
+    for (const [url, part] of [['postgres://u:se%ZZcret@h/db', 'password'], ['postgres://u%E0@h/db', 'user name'], ['mysql://u@h/d%E0%A4b', 'database name']]) {
+      assert.throws(() => parseDatabaseUrl(url), (e) => e instanceof HoardError && e.kind === 'usage' && e.message.includes(part) && !e.message.includes('cret') && /%25/.test(e.hint ?? ''), url);
+    }
+  });
+
   it('never shows a password', () => {
     assert.equal(redactUrl('postgres://u:secret@h/db'), 'postgres://u:***@h/db');
     const c = parseDatabaseUrl('mysql://u:secret@h:3306/db');

@@ -21,12 +21,18 @@ export function parseDatabaseUrl(text: string): Connection {
   try { u = new URL(text); } catch {
     throw new HoardError('usage', `cannot parse the database URL ${redactUrl(text)}`, { hint: 'the form is postgres://user:password@host:5432/dbname' });
   }
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  // a malformed %-escape is named by part only: the password must not reach a message
+  const dec = (s: string, part: string) => {
+    try { return decodeURIComponent(s); } catch {
+      throw new HoardError('usage', `the database URL ${redactUrl(text)} has a malformed %-escape in its ${part}`, { hint: 'write % as %25 (and @ as %40, : as %3A) in user names, passwords and database names' });
+    }
+  };
+  const database = dec(u.pathname.replace(/^\//, ''), 'database name');
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1'); // [::1] → ::1, as libpq and the MySQL client want it
   const c: Connection = { engine, host: host || undefined, database: database || undefined };
   if (u.port) c.port = Number(u.port);
-  if (u.username) c.user = decodeURIComponent(u.username);
-  if (u.password) c.password = decodeURIComponent(u.password);
+  if (u.username) c.user = dec(u.username, 'user name');
+  if (u.password) c.password = dec(u.password, 'password');
   if ([...u.searchParams.keys()].length) c.options = Object.fromEntries(u.searchParams);
   return c;
 }

@@ -22,6 +22,10 @@ import { isStale } from '../../src/core/repository/locks.js';
 import { MasterIndex } from '../../src/core/repository/master-index.js';
 import { hashId } from '../../src/core/crypto/id.js';
 import { toRecord } from '../../src/app/snapshot-view.js';
+import { decodeVerification } from '../../src/core/verify/records.js';
+import { parseDatabaseUrl, describe as describeDb, redactUrl } from '../../src/databases/url.js';
+import { parseRepositoryUrl } from '../../src/backends/index.js';
+import { checkHostKey } from '../../src/backends/sftp/known-hosts.js';
 import { nextRun, parseConfig, parseDotenv, parseDuration, parseSchedule } from '../../src/config/index.js';
 import { parseArgs } from '../../src/cli/args.js';
 import { COMMANDS } from '../../src/cli/commands.js';
@@ -91,6 +95,7 @@ function readWholePack(bytes: Buffer): void {
   }
 }
 
+const HOST_KEY = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]);
 const owner = { hostname: 'h', username: 'u', pid: 1, isProcessAlive: () => true };
 const SAFE_NAME = (n: Buffer) => n.length > 0 && !n.includes(0x2f) && !n.includes(0) && n.toString('latin1') !== '.' && n.toString('latin1') !== '..';
 
@@ -210,6 +215,15 @@ export const TARGETS: FuzzTarget[] = [
     clean: corrupt,
   },
   {
+    name: 'verification record',
+    seeds: () => [raw(Buffer.from(JSON.stringify({ snapshot: 'a'.repeat(64), original: 'b'.repeat(64), level: 'drill', ok: false, at: NOW, duration_ms: 5, subset: 0.1, checks: [{ name: 'tables', ok: false, message: 'users: 0 rows' }], message: 'users: 0 rows', hostname: 'h', program_version: 'hoard 0.1.0' })))],
+    run(i) {
+      const v = decodeVerification(i);
+      return JSON.stringify(toRecord({ id: 'a'.repeat(64), snapshot: { time: NOW, tree: 'd'.repeat(64), paths: null }, timeMs: 0 }, v ? [v] : []));
+    },
+    clean: () => false,
+  },
+  {
     name: 'lock',
     seeds: () => [raw(Buffer.from(encodeLock({ time: NOW, exclusive: true, hostname: 'h', username: 'u', pid: 42, uid: 1000, gid: 1000 })))],
     run(i) { return isStale(decodeLock(decodeUnpacked(i, 2)), Date.now(), owner); },
@@ -226,6 +240,27 @@ export const TARGETS: FuzzTarget[] = [
     seeds: () => [{ bytes: Buffer.from(YAML) }, { bytes: Buffer.from(ALIASES) }],
     run: (i) => parseConfig(i.toString('utf8'), '/p/hoard.yaml'),
     clean: (e) => isHoardError(e, 'config'),
+  },
+  {
+    name: 'database URL',
+    seeds: () => ['postgres://app:s%40cret@db.example:5432/shop?sslmode=require', 'mysql://root@[::1]:3306/app', 'mariadb://u:p@h/d', 'sqlite:data/app.db', 'sqlite:///abs/app.db', 'app.db'].map((u) => ({ bytes: Buffer.from(u) })),
+    run(i) {
+      const text = i.toString('utf8');
+      return [describeDb(parseDatabaseUrl(text)), redactUrl(text)];
+    },
+    clean: (e) => isHoardError(e, 'usage'),
+  },
+  {
+    name: 'repository URL',
+    seeds: () => ['/srv/backups/repo', 'local:/srv/repo', 's3:https://s3.example.com/bucket/prefix', 's3:http://127.0.0.1:9000/b', 'sftp://user@host:2222//srv/repo', 'sftp:user@host:/srv/repo', 'rest:http://x/'].map((u) => ({ bytes: Buffer.from(u) })),
+    run: (i) => parseRepositoryUrl(i.toString('utf8')),
+    clean: (e) => isHoardError(e, 'usage') || isHoardError(e, 'config'),
+  },
+  {
+    name: 'known_hosts',
+    seeds: () => [{ bytes: Buffer.from(`# comment\n[backup.example]:2222 ssh-ed25519 ${HOST_KEY.toString('base64')}\nother,10.0.0.1 ssh-rsa AAAAB3NzaC1yc2E=\n|1|c2FsdA==|aGFzaA== ssh-ed25519 AAAA\n@revoked * ssh-rsa AAAA\n`) }],
+    run: (i) => checkHostKey(HOST_KEY, 'backup.example', 2222, { knownHosts: i.toString('utf8'), file: '~/.ssh/known_hosts' }),
+    clean: (e) => isHoardError(e, 'usage'),
   },
   {
     name: 'schedule and duration',

@@ -32,8 +32,10 @@ export function parseSftpUrl(url: string): SftpLocation {
   const bad = () => new HoardError('usage', `${url} is not an SFTP repository URL`, { hint: 'use sftp:user@host:/srv/repo or sftp://user@host:2222//srv/repo' });
   if (url.startsWith('sftp://')) {
     const m = /^sftp:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d{1,5}))?\/(.+)$/.exec(url);
-    if (!m) throw bad();
-    return { user: m[1] && decodeURIComponent(m[1]), host: m[2].replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22, path: m[4].startsWith('/') ? m[4].replace(/^\/+/, '/') : m[4] };
+    if (!m || (m[3] && Number(m[3]) > 65535)) throw bad();
+    let user: string | undefined;
+    try { user = m[1] && decodeURIComponent(m[1]); } catch { throw bad(); }
+    return { user, host: m[2].replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22, path: m[4].startsWith('/') ? m[4].replace(/^\/+/, '/') : m[4] };
   }
   const m = /^sftp:(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+):(.+)$/.exec(url);
   if (!m) throw bad();

@@ -44,13 +44,31 @@ export async function loadVerifications(repo: Repository, signal?: AbortSignal):
   const out: VerificationRecord[] = [];
   for await (const f of repo.backend.list('verification', { signal })) {
     try {
-      const r = JSON.parse((await repo.loadUnpacked('verification', f.name, signal)).toString('utf8')) as VerificationRecord;
-      if (typeof r?.snapshot === 'string' && typeof r.at === 'string') out.push(r);
+      const r = decodeVerification(await repo.loadUnpacked('verification', f.name, signal));
+      if (r) out.push(r);
     } catch (e) {
       if (!isHoardError(e)) throw e;
     }
   }
   return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
+/**
+ * A record from its JSON, or undefined when it is not one (a record is advice: one that does not
+ * parse is skipped). Fields of the wrong type are dropped to their defaults.
+ */
+export function decodeVerification(json: Buffer): VerificationRecord | undefined {
+  let r: Partial<Record<keyof VerificationRecord, unknown>>;
+  try { r = JSON.parse(json.toString('utf8')); } catch { return undefined; }
+  if (typeof r !== 'object' || r === null || typeof r.snapshot !== 'string' || typeof r.at !== 'string') return undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  return {
+    snapshot: r.snapshot, original: str(r.original), at: r.at, ok: r.ok === true, message: str(r.message),
+    level: r.level === 'quick' || r.level === 'drill' ? r.level : 'read-back',
+    duration_ms: typeof r.duration_ms === 'number' ? r.duration_ms : 0, ...(typeof r.subset === 'number' ? { subset: r.subset } : {}),
+    checks: Array.isArray(r.checks) ? r.checks.filter((c): c is VerificationCheck => typeof c === 'object' && c !== null && typeof (c as VerificationCheck).name === 'string') : [],
+    hostname: str(r.hostname), program_version: str(r.program_version),
+  };
 }
 
 /** The newest record of a snapshot (matched by id or by its first id), or undefined. */
