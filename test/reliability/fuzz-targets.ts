@@ -41,6 +41,8 @@ export interface FuzzTarget {
   run(input: Buffer): Promise<unknown> | unknown;
   /** True when a thrown value is a clean, expected rejection. */
   clean(e: unknown): boolean;
+  /** The consumer takes any input (bad input gives a default or an error value, never a throw). */
+  total?: true;
 }
 
 const corrupt = (e: unknown) => isHoardError(e, 'corrupt');
@@ -222,6 +224,7 @@ export const TARGETS: FuzzTarget[] = [
       return JSON.stringify(toRecord({ id: 'a'.repeat(64), snapshot: { time: NOW, tree: 'd'.repeat(64), paths: null }, timeMs: 0 }, v ? [v] : []));
     },
     clean: () => false,
+    total: true,
   },
   {
     name: 'lock',
@@ -271,12 +274,14 @@ export const TARGETS: FuzzTarget[] = [
       return s.ok ? nextRun(s.schedule, Date.UTC(2026, 10, 30)) : s.error;
     },
     clean: () => false,
+    total: true,
   },
   {
     name: '.env',
     seeds: () => [{ bytes: Buffer.from('export A=1\nB="two\\nlines" # c\nC=\'x\'\n# comment\nD = spaced value # note\n') }],
     run: (i) => parseDotenv(i.toString('utf8')),
     clean: () => false,
+    total: true,
   },
   {
     name: 'CLI flags',
