@@ -3,7 +3,8 @@
  * into a repository whose disk fills up, and a restore onto a disk that fills up. Each must fail
  * with exit 2 and a one-line message saying what to do, leave no snapshot that points at missing
  * data and no half-written file under a final name, and leave a repository that hoard and restic
- * both check clean — and work again once there is room.
+ * both check clean — and work again once there is room. A database backup checks the free space
+ * before it starts; the disk filling up under it (another process) must still never give a snapshot.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { REQUIRE, hoard, needRestic, restic, run, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
+import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
 
 const PW = 'full';
 
@@ -79,6 +81,32 @@ describe('full disks', () => {
     const out = path.join(dir, 'out');
     assert.equal((await hoard(['restore', 'latest', '--target', out], { env })).code, 0);
     for (let i = 0; i < 4; i++) assert.equal(await sha(path.join(out, 'big', `f${i}.bin`)), await sha(path.join(dir, 'big', `f${i}.bin`)));
+    assert.equal((await restic(repo, PW, ['check', '--read-data'])).code, 0);
+  });
+
+  it('a database backup whose repository disk fills up while pg_dump streams: exit 2, no snapshot, a clean repository', async (t) => {
+    if (!(await needRestic(t)) || !(await needPostgres(t))) return;
+    const disk = await smallDisk(t, 40);
+    if (!disk) return;
+    const db = await pgDatabase(t);
+    // about 12 MB of random bytes: they do not compress, so the dump stores about that much
+    await pgExec(db, "CREATE TABLE blobs AS SELECT g AS id, decode(string_agg(md5(random()::text || g || s), ''), 'hex') AS data FROM generate_series(1, 1500) g, generate_series(1, 500) s GROUP BY g");
+    const repo = path.join(disk, 'repo');
+    const env = { ...CLEAN_ENV, HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
+    assert.equal((await hoard(['init'], { env })).code, 0);
+    // the free-space check passes; then, while the dump streams at 1 MiB/s, another file takes the rest of the disk
+    const backup = hoard(['backup', '--db', `${PG_URL}/${db}`, '--limit-upload', '1024'], { env });
+    await new Promise((r) => setTimeout(r, 1500));
+    await run('fallocate', ['-l', `${38 * 1024 * 1024}`, path.join(disk, 'filler')]).then(async (f) => {
+      if (f.code !== 0) await run('dd', ['if=/dev/zero', `of=${path.join(disk, 'filler')}`, 'bs=1M', 'count=40']);
+    });
+    const b = await backup;
+    assert.equal(b.code, 2, b.stdout + b.stderr);
+    assert.ok(oneClearLine(b.stderr), b.stderr);
+    await rm(path.join(disk, 'filler'));
+    assert.equal(JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout).length, 0, 'the failed dump left no snapshot');
+    const hc = await hoard(['check', '--read-data'], { env });
+    assert.equal(hc.code, 0, hc.stdout + hc.stderr);
     assert.equal((await restic(repo, PW, ['check', '--read-data'])).code, 0);
   });
 
