@@ -3,12 +3,11 @@ import * as path from 'node:path';
 import { HoardError } from '../core/errors.js';
 import type { Backend } from '../core/storage/backend.js';
 import { createLocalBackend } from './local/local-backend.js';
-import { type S3Location, type S3Settings, parseS3Url } from './s3/s3-config.js';
-import { createS3Backend } from './s3/s3-backend.js';
+import { type S3Location, type S3Settings, parseS3Url, s3Where } from './s3/s3-config.js';
 import { type WrapSettings, wrapBackend } from './compose.js';
-import { type SftpLocation, parseSftpUrl } from './sftp/sftp-config.js';
-import { createSftpBackend } from './sftp/sftp-backend.js';
+import { type SftpLocation, parseSftpUrl, sftpWhere } from './sftp/sftp-config.js';
 import { sftpSettings, type SftpOptions } from './sftp/sftp-settings.js';
+import { lazyBackend } from './lazy.js';
 
 export type { S3Settings } from './s3/s3-config.js';
 export type { WrapSettings } from './compose.js';
@@ -42,9 +41,16 @@ export interface BackendSettings extends WrapSettings {
 /** Opens the backend for a repository URL, with the retry, connection and rate wrappers. */
 export function openBackend(url: string, s: BackendSettings = {}): Backend {
   const u = parseRepositoryUrl(url);
-  const raw = u.scheme === 's3' ? createS3Backend(u.s3, { vars: s.vars, ...s.s3 })
-    : u.scheme === 'sftp' ? createSftpBackend(u.sftp, sftpSettings(s.sftp ?? {}, s.vars ?? {}))
-      : createLocalBackend(path.resolve(u.path));
+  let raw: Backend;
+  if (u.scheme === 's3') {
+    const loc = u.s3, settings = { vars: s.vars, ...s.s3 };
+    raw = lazyBackend(s3Where(loc), async () => (await import('./s3/s3-backend.js')).createS3Backend(loc, settings));
+  } else if (u.scheme === 'sftp') {
+    const loc = u.sftp, settings = sftpSettings(s.sftp ?? {}, s.vars ?? {});
+    raw = lazyBackend(sftpWhere(loc, settings), async () => (await import('./sftp/sftp-backend.js')).createSftpBackend(loc, settings));
+  } else {
+    raw = createLocalBackend(path.resolve(u.path));
+  }
   // restic's habit: a few connections to a server; a local disk is not limited
   return wrapBackend(raw, { ...s, connections: s.connections ?? (u.scheme === 'local' ? Infinity : 8) });
 }

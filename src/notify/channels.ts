@@ -4,7 +4,6 @@
  * Every message goes through redact(). Delivery is retried (3 attempts, 1 s then 5 s apart); a
  * channel that still fails is reported to the caller, never thrown at the work it reports on.
  */
-import nodemailer from 'nodemailer';
 import { redact } from './redact.js';
 
 /** The event a notification reports (the webhook's JSON body, documented in docs/scheduler.md). */
@@ -52,6 +51,8 @@ async function sendOnce(c: ChannelSpec, e: NotifyEvent): Promise<void> {
       return;
     }
     case 'email': {
+      // loaded when an email is sent: other commands do not pay for the module
+      const { default: nodemailer } = await import('nodemailer');
       const transport = nodemailer.createTransport(c.smtp, { connectionTimeout: 10_000, greetingTimeout: 10_000 } as never);
       try {
         await transport.sendMail({ from: c.from, to: c.to, subject: `hoard: ${e.task} ${e.status}${e.environment ? ` (${e.environment})` : ''} on ${e.hostname}`, text: `${text(e)}\n\n${JSON.stringify(safe, null, 2)}\n` });

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { HoardError } from '../../core/errors.js';
 import { type Backend, type FileInfo, type Handle, type LoadOptions, NAME_RE, layoutDir, layoutPath } from '../../core/storage/backend.js';
-import { type S3Location, type S3Settings, clientConfig } from './s3-config.js';
+import { type S3Location, type S3Settings, clientConfig, s3Where } from './s3-config.js';
 import { s3Error } from './s3-errors.js';
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('base64');
@@ -24,7 +24,7 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
   const bucket = loc.bucket;
   const key = (h: Handle) => (loc.prefix ? `${loc.prefix}/${layoutPath(h)}` : layoutPath(h));
   const partBytes = settings.multipartBytes ?? 8 << 20;
-  const where = `s3:${loc.endpoint ?? 's3.amazonaws.com'}/${bucket}${loc.prefix ? `/${loc.prefix}` : ''}`;
+  const where = s3Where(loc);
   const fail = (e: unknown, op: string, what: string) => s3Error(e, op, what, where);
 
   async function head(h: Handle): Promise<number | undefined> {

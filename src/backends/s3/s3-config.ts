@@ -36,6 +36,11 @@ export interface S3Settings {
  * Parses `s3:host/bucket[/prefix]` (https), `s3:https://host[:port]/bucket[/prefix]` or
  * `s3:http://…`; `s3.amazonaws.com` as host means AWS itself.
  */
+/** How messages name the repository: s3:ENDPOINT/BUCKET[/PREFIX]. */
+export function s3Where(loc: S3Location): string {
+  return `s3:${loc.endpoint ?? 's3.amazonaws.com'}/${loc.bucket}${loc.prefix ? `/${loc.prefix}` : ''}`;
+}
+
 export function parseS3Url(rest: string): S3Location {
   const m = /^(?:(https?):\/\/)?([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(rest);
   if (!m) throw new HoardError('usage', `s3:${rest} is not an S3 repository URL`, { hint: 'use s3:https://HOST[:PORT]/BUCKET[/PREFIX] or s3:s3.amazonaws.com/BUCKET[/PREFIX]' });

@@ -9,7 +9,7 @@ import { type Socket, connect as connectSocket } from 'node:net';
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { HoardError } from '../../core/errors.js';
 import { type Backend, type FileInfo, type Handle, type LoadOptions, NAME_RE, layoutDir, layoutPath } from '../../core/storage/backend.js';
-import type { SftpLocation, SftpSettings } from './sftp-config.js';
+import { type SftpLocation, type SftpSettings, sftpWhere } from './sftp-config.js';
 import { checkHostKey } from './known-hosts.js';
 import { sftpError } from './sftp-errors.js';
 
@@ -24,7 +24,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export function createSftpBackend(loc: SftpLocation, s: SftpSettings & { knownHostsFile: string; defaultUser: string }): Backend {
   const user = loc.user ?? s.user ?? s.defaultUser;
   const port = s.port ?? loc.port;
-  const where = `sftp:${user ? `${user}@` : ''}${loc.host}${port === 22 ? '' : `:${port}`}:${loc.path}`;
+  const where = sftpWhere(loc, s);
   const root = loc.path.replace(/\/+$/, '') || '/';
   const full = (h: Handle) => `${root}/${layoutPath(h)}`;
   let session: Promise<{ conn: Client; sftp: SFTPWrapper }> | undefined;

@@ -28,6 +28,13 @@ export interface SftpSettings {
  * Parses `sftp:[user@]host:PATH` (PATH relative to the home folder unless it starts with `/`) or
  * `sftp://[user@]host[:port]/PATH` (relative; `//PATH` is absolute), as restic does.
  */
+/** How messages name the repository: sftp:[USER@]HOST[:PORT]:PATH, with the user and port in effect. */
+export function sftpWhere(loc: SftpLocation, s: Pick<SftpSettings, 'user' | 'port'> & { defaultUser?: string }): string {
+  const user = loc.user ?? s.user ?? s.defaultUser;
+  const port = s.port ?? loc.port;
+  return `sftp:${user ? `${user}@` : ''}${loc.host}${port === 22 ? '' : `:${port}`}:${loc.path}`;
+}
+
 export function parseSftpUrl(url: string): SftpLocation {
   const bad = () => new HoardError('usage', `${url} is not an SFTP repository URL`, { hint: 'use sftp:user@host:/srv/repo or sftp://user@host:2222//srv/repo' });
   if (url.startsWith('sftp://')) {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Project } from '../../app/project.js';
 import { runDaemon } from '../../daemon/run.js';
-import { type TokenConfig, buildServer } from '../../server/app.js';
+import type { TokenConfig } from '../../server/app.js';
 import { daemonOptions } from './scheduler.js';
 
 type Scope = TokenConfig['scopes'][number];
@@ -48,6 +48,8 @@ export const serveCommand: Command = {
     const daemon = ctx.args.flags.scheduler ? runDaemon(p, daemonOptions(ctx, p)) : undefined;
     if (daemon) await Promise.race([daemon, new Promise((r) => setImmediate(r))]);
     const abort = new AbortController();
+    // the server (Fastify) is loaded by the command that serves, not by every command
+    const { buildServer } = await import('../../server/app.js');
     const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute, tls, abort: abort.signal });
     const addr = await app.listen({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
     ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s)${tls ? ', TLS' : ''}${daemon ? ', with the scheduler' : ''})`);

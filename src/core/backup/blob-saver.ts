@@ -1,13 +1,17 @@
 /**
- * Bounded-concurrency blob saving: hashes on the calling thread, stores through the repository
- * (which dedups and encodes), and never holds more than `limit` blobs in flight.
+ * Bounded-concurrency blob saving: hashes (small blobs on the calling thread, large chunks on the
+ * thread pool), stores through the repository (which dedups and encodes), and never holds more
+ * than `limit` blobs in flight.
  */
-import { hashId } from '../crypto/id.js';
+import { hashId, hashIdAsync } from '../crypto/id.js';
 import type { BlobType } from '../format/pack.js';
 import type { Repository } from '../repository/repository.js';
 import { Chunker } from '../chunker/chunker.js';
 import { throwIfAborted } from '../errors.js';
 import { Budget } from '../budget.js';
+
+/** Chunks at least this large are hashed on the thread pool (below it the round trip costs more than it saves). */
+const ASYNC_HASH_MIN = 256 * 1024;
 
 export class BlobSaver {
   private readonly budget: Budget;
@@ -26,6 +30,20 @@ export class BlobSaver {
     const id = hashId(data);
     this.repo.saveBlob(type, id, data).then(() => {}, (e) => { this.error ??= e; }).finally(() => this.budget.give(data.length));
     return id;
+  }
+
+  /**
+   * Like save, for a chunk of a stream: resolves once the budget admits it, to a promise of its id
+   * (wrapped, so that awaiting the admission does not wait for the hash), so that the caller chunks
+   * on while large chunks are hashed off this thread.
+   */
+  async saveDeferred(type: BlobType, data: Buffer): Promise<{ id: Promise<string> }> {
+    if (this.error) throw this.error;
+    await this.budget.take(data.length);
+    if (this.error) { this.budget.give(data.length); throw this.error; }
+    const id = data.length >= ASYNC_HASH_MIN ? hashIdAsync(data) : Promise.resolve(hashId(data));
+    id.then((x) => this.repo.saveBlob(type, x, data)).then(() => {}, (e) => { this.error ??= e; }).finally(() => this.budget.give(data.length));
+    return { id };
   }
 
   /** Waits for every scheduled save; throws the first failure. */
@@ -61,7 +79,7 @@ export interface SavedContent {
  */
 export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, pol: bigint, saver: BlobSaver, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<SavedContent> {
   const chunker = new Chunker(pol);
-  const content: string[] = [];
+  const content: Promise<string>[] = [];
   let parts: Buffer[] = [];
   let size = 0;
   for await (const buf of coalesce(source)) {
@@ -71,13 +89,13 @@ export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, po
     for (const cut of chunker.feed(buf)) {
       // a chunk inside one buffer is passed as a view (the encoder copies what it keeps)
       const piece = buf.subarray(start, cut);
-      content.push(await saver.save('data', parts.length === 0 ? piece : Buffer.concat([...parts, piece])));
+      content.push((await saver.saveDeferred('data', parts.length === 0 ? piece : Buffer.concat([...parts, piece]))).id);
       parts = [];
       start = cut;
     }
     if (start < buf.length) parts.push(buf.subarray(start));
     onBytes?.(buf.length);
   }
-  if (parts.length > 0) content.push(await saver.save('data', Buffer.concat(parts)));
-  return { content, size };
+  if (parts.length > 0) content.push((await saver.saveDeferred('data', Buffer.concat(parts))).id);
+  return { content: await Promise.all(content), size };
 }
