@@ -1,4 +1,4 @@
-/* Entry point of hoard's native addon: registers the chunker loop and Poly1305. */
+/* Entry point of hoard's native addon: registers the chunker loop, Poly1305 and SHA-256 on the thread pool. */
 #include "hoard.h"
 
 void *typed(napi_env env, napi_value v, size_t *len) {
@@ -21,6 +21,7 @@ static void define(napi_env env, napi_value exports, const char *name, napi_call
 static napi_value init(napi_env env, napi_value exports) {
   define(env, exports, "feed", chunker_feed);
   define(env, exports, "poly1305", poly1305_mac);
+  define(env, exports, "sha256", sha256_async);
   return exports;
 }
 

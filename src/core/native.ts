@@ -1,6 +1,6 @@
 /**
  * hoard's optional native addon (native/*.c, built by `npm install` through node-gyp): the chunker's
- * hot loop and Poly1305. Absent when the build failed or was skipped; callers then use their
+ * hot loop, Poly1305 and SHA-256 on the thread pool. Absent when the build failed or was skipped; callers then use their
  * TypeScript or library code, which stays the reference (tests compare the two).
  */
 import { createRequire } from 'node:module';
@@ -10,6 +10,8 @@ export interface NativeAddon {
   feed(tables: Int32Array, state: Int32Array, window: Uint8Array, data: Uint8Array, cuts: Int32Array): number;
   /** See native/poly1305.c: writes the 16-byte tag of `msg` under the 32-byte one-time key r || s. */
   poly1305(key: Uint8Array, msg: Uint8Array, out: Uint8Array): void;
+  /** See native/sha256.c: SHA-256 of 1 to 8 parts in order, on the thread pool, as hex (absent in older builds). */
+  sha256?(parts: Uint8Array[]): Promise<string>;
 }
 
 let loaded: NativeAddon | null | undefined;

@@ -3,7 +3,7 @@
  * thread pool), stores through the repository (which dedups and encodes), and never holds more
  * than `limit` blobs in flight.
  */
-import { hashId, hashIdAsync } from '../crypto/id.js';
+import { hashId, hashIdAsync, hashIdOfParts } from '../crypto/id.js';
 import type { BlobType } from '../format/pack.js';
 import type { Repository } from '../repository/repository.js';
 import { Chunker } from '../chunker/chunker.js';
@@ -33,16 +33,19 @@ export class BlobSaver {
   }
 
   /**
-   * Like save, for a chunk of a stream: resolves once the budget admits it, to a promise of its id
-   * (wrapped, so that awaiting the admission does not wait for the hash), so that the caller chunks
-   * on while large chunks are hashed off this thread.
+   * Like save, for a chunk of a stream given as the parts it spans: resolves once the budget admits
+   * it, to a promise of its id (wrapped, so that awaiting the admission does not wait for the hash),
+   * so that the caller chunks on while large chunks are hashed off this thread. The parts are joined
+   * only when the blob is new (a chunk already stored is never copied).
    */
-  async saveDeferred(type: BlobType, data: Buffer): Promise<{ id: Promise<string> }> {
+  async saveDeferred(type: BlobType, parts: Buffer[]): Promise<{ id: Promise<string> }> {
     if (this.error) throw this.error;
-    await this.budget.take(data.length);
-    if (this.error) { this.budget.give(data.length); throw this.error; }
-    const id = data.length >= ASYNC_HASH_MIN ? hashIdAsync(data) : Promise.resolve(hashId(data));
-    id.then((x) => this.repo.saveBlob(type, x, data)).then(() => {}, (e) => { this.error ??= e; }).finally(() => this.budget.give(data.length));
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    await this.budget.take(size);
+    if (this.error) { this.budget.give(size); throw this.error; }
+    const id = size >= ASYNC_HASH_MIN ? hashIdAsync(parts) : Promise.resolve(hashIdOfParts(parts));
+    id.then((x) => this.repo.hasBlob(type, x) ? false : this.repo.saveBlob(type, x, parts.length === 1 ? parts[0] : Buffer.concat(parts, size)))
+      .then(() => {}, (e) => { this.error ??= e; }).finally(() => this.budget.give(size));
     return { id };
   }
 
@@ -87,15 +90,15 @@ export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, po
     size += buf.length;
     let start = 0;
     for (const cut of chunker.feed(buf)) {
-      // a chunk inside one buffer is passed as a view (the encoder copies what it keeps)
+      // a chunk is passed as views of the buffers it spans: joined only if it is new (the encoder copies what it keeps)
       const piece = buf.subarray(start, cut);
-      content.push((await saver.saveDeferred('data', parts.length === 0 ? piece : Buffer.concat([...parts, piece]))).id);
+      content.push((await saver.saveDeferred('data', [...parts, piece])).id);
       parts = [];
       start = cut;
     }
     if (start < buf.length) parts.push(buf.subarray(start));
     onBytes?.(buf.length);
   }
-  if (parts.length > 0) content.push((await saver.saveDeferred('data', Buffer.concat(parts))).id);
+  if (parts.length > 0) content.push((await saver.saveDeferred('data', parts)).id);
   return { content: await Promise.all(content), size };
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { deriveKey, keyFromBytes, open, poly1305Aes, poly1305Tag, randomKey, seal, type Key } from './crypto.js';
 import { nativeAddon } from '../native.js';
+import { hashId, hashIdAsync, hashIdOfParts } from './id.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
@@ -84,5 +85,24 @@ describe('Poly1305: native addon against @noble/ciphers', () => {
       const msg = n % 11 === 0 ? Buffer.alloc(n, 0xff) : randomBytes(n); // all-ones messages push h near p
       assert.deepEqual(poly1305Tag(key, msg, true), poly1305Tag(key, msg, false), `length ${n}`);
     }
+  });
+});
+
+describe('SHA-256 of chunk parts on the thread pool', () => {
+  it('the native addon and WebCrypto give hashId of the joined parts, for empty, single and many parts', async (t) => {
+    const native = nativeAddon()?.sha256;
+    if (!native) {
+      if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1') assert.fail('the native addon is not built, or lacks sha256 (npm install runs node-gyp)');
+      t.skip('native addon not built');
+    }
+    const cases: Buffer[][] = [[Buffer.alloc(0)], [randomBytes(1)], [randomBytes(1 << 20)], [randomBytes(3), Buffer.alloc(0), randomBytes(70_000)],
+      Array.from({ length: 8 }, (_, i) => randomBytes(1000 * i + 1)), Array.from({ length: 11 }, () => randomBytes(4096))];
+    for (const parts of cases) {
+      const want = hashId(Buffer.concat(parts));
+      assert.equal(hashIdOfParts(parts), want);
+      assert.equal(await hashIdAsync(parts), want, `${parts.length} parts`);
+      if (native && parts.length <= 8) assert.equal(await native(parts), want);
+    }
+    if (native) assert.throws(() => native(Array.from({ length: 9 }, () => Buffer.alloc(1))), /1 to 8/);
   });
 });
