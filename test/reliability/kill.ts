@@ -112,7 +112,11 @@ export async function killTorture(operation: Operation, iterations: number, seed
       const round = 3 + it;
       const before = await ids(repo.path);
       let landed: boolean;
-      const cwdRun = (args: string[], p: string) => runAndKill(args, env(p), work, 20 + Math.floor(r() * (operation === 'prune' ? 400 : 900)));
+      // the kill lands anywhere in a run: a copy opens two repositories (two key derivations, two
+      // lock settles) before it moves data, so its window is longer; some runs finish first, and
+      // their snapshots give later kills more to copy and the destination snapshots to check
+      const window = operation === 'prune' ? 400 : operation === 'copy' ? 1500 : 900;
+      const cwdRun = (args: string[], p: string) => runAndKill(args, env(p), work, 20 + Math.floor(r() * window));
       if (operation === 'backup') {
         landed = await snapshot(round, true);
       } else if (operation === 'prune') {
