@@ -14,7 +14,7 @@ import { type Project, projectSecret } from './project.js';
 export interface OpenOptions extends RepositoryOptions {
   /** The project whose settings name the repository (flag > HOARD_REPOSITORY > hoard.yaml). */
   project: Project;
-  /** Load the index (every command but key/unlock management needs it). */
+  /** Load the index, under each lock taken (every command but key/unlock management needs it). */
   index?: boolean;
   signal?: AbortSignal;
 }
@@ -83,7 +83,8 @@ export async function openAt(env: Env, loc: RepositorySetting, o: OpenOptions): 
   const backend: Backend = openBackend(loc.url, await backendSettings(env, o.project, loc));
   const password = await repositoryPassword(env, o.project, loc);
   const repo = await openRepository(backend, password, { workers: defaultWorkers(), keyCache: env.keys, ...o });
-  if (o.index !== false) await repo.loadIndex(o.signal);
+  // read under the lock each command takes (acquireLock), not now: a prune could run in between
+  if (o.index !== false) repo.indexUnderLock = true;
   return repo;
 }
 

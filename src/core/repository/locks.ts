@@ -89,7 +89,8 @@ async function conflict(repo: Repository, exclusive: boolean, o: LockOptions, ow
 
 /**
  * Takes a lock. Fails with kind "locked" naming the holder when a conflicting lock exists after
- * `retryMs`. The returned lock refreshes itself until released.
+ * `retryMs`. The returned lock refreshes itself until released. When `repo.indexUnderLock` is set,
+ * the in-memory index is brought up to date with storage while the lock settles.
  */
 export async function acquireLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<HeldLock> {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => {
@@ -106,7 +107,14 @@ export async function acquireLock(repo: Repository, exclusive: boolean, o: LockO
     if (c && !told && (o.retryMs ?? 0) > 0) { told = true; o.onWait?.(describe(c)); }
     if (!c) {
       const id = await writeLock(repo, exclusive, o);
-      await sleep(o.settleMs ?? 200);
+      // the index is read while the lock settles: from here on, no exclusive holder can change it
+      // unless the late check below finds that holder, and then this attempt is discarded
+      try {
+        await Promise.all([sleep(o.settleMs ?? 200), repo.indexUnderLock ? repo.loadIndex(o.signal) : undefined]);
+      } catch (e) {
+        await repo.backend.remove({ type: 'lock', name: id }).catch(() => {});
+        throw e;
+      }
       const late = await conflict(repo, exclusive, o, id);
       if (!late) return holder(repo, id, exclusive, o);
       last = late;

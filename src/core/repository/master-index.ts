@@ -34,6 +34,13 @@ export class MasterIndex {
     }
   }
 
+  /** Forgets every blob and pack (before loading all index files afresh). Only with nothing pending. */
+  clear(): void {
+    if (this.pending.length) throw new Error('MasterIndex.clear with packs not yet in an index file');
+    this.blobs.clear();
+    this.packs.clear();
+  }
+
   /** Records a freshly stored pack; it is listed in the next index file written. */
   addStoredPack(p: IndexPack): void {
     this.addPack(p);

@@ -15,6 +15,7 @@ import { decodeIndex, encodeIndex } from '../format/index-file.js';
 import { decodeUnpacked, encodeUnpacked } from '../format/unpacked.js';
 import { type BlobLocation, MasterIndex } from './master-index.js';
 import { PackWindows } from './pack-windows.js';
+import { mapLimit } from '../map-limit.js';
 import { type BlobEncoder, blobDamage, createInlineEncoder, decodeBlob } from './blob-codec.js';
 import { createEncoderPool } from './encoder-pool.js';
 import { DEFAULT_PACK_SIZE, type FinishedPack, PackWriter } from './pack-writer.js';
@@ -42,7 +43,16 @@ export interface WriteStats {
 }
 
 export class Repository {
-  readonly index = new MasterIndex();
+  private readonly masterIndex = new MasterIndex();
+  /** Index files whose content the in-memory index holds (loaded, or written by this process). */
+  private readonly indexFiles = new Set<string>();
+  private indexLoaded = false;
+  /**
+   * When set, the index is brought up to date whenever a lock is taken (acquireLock does it while
+   * the lock settles), as restic reads the index only under a lock: an index read before the lock
+   * could predate a prune that ran meanwhile. Until then, using the index is a programming error.
+   */
+  indexUnderLock = false;
   readonly stats: WriteStats = { blobsAdded: 0, dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
   readonly compression: CompressionMode;
   /** When set, saveBlob only counts what it would store and flush writes nothing (backup --dry-run). */
@@ -69,18 +79,38 @@ export class Repository {
     return this.config.version;
   }
 
-  /** Loads every index file. Kind "corrupt" naming the index file that fails to load. */
+  /** The in-memory index: every loaded index file plus what this process stored. */
+  get index(): MasterIndex {
+    if (this.indexUnderLock && !this.indexLoaded) throw new HoardError('internal', 'the index was used before a lock was taken');
+    return this.masterIndex;
+  }
+
+  /**
+   * Brings the in-memory index up to date with the stored index files: loads the ones it does not
+   * hold yet (four at a time); when one it holds is gone (a prune rewrote the index), starts afresh
+   * from all of them. Kind "corrupt" naming the index file that fails to load.
+   */
   async loadIndex(signal?: AbortSignal): Promise<void> {
-    for await (const f of this.backend.list('index', { signal })) {
-      const json = await this.loadUnpacked('index', f.name);
-      let idx;
-      try {
-        idx = decodeIndex(json, this.version);
-      } catch (e) {
-        throw new HoardError('corrupt', `index ${f.name.slice(0, 8)}: ${(e as Error).message}`, { hint: 'run `hoard check` to see the extent of the damage', cause: e });
-      }
-      this.index.addIndexFile(idx);
+    const names: string[] = [];
+    for await (const f of this.backend.list('index', { signal })) names.push(f.name);
+    const now = new Set(names);
+    if ([...this.indexFiles].some((n) => !now.has(n))) {
+      this.masterIndex.clear();
+      this.indexFiles.clear();
     }
+    const load = async (name: string) => {
+      const json = await this.loadUnpacked('index', name);
+      try {
+        return decodeIndex(json, this.version);
+      } catch (e) {
+        throw new HoardError('corrupt', `index ${name.slice(0, 8)}: ${(e as Error).message}`, { hint: 'run `hoard check` to see the extent of the damage', cause: e });
+      }
+    };
+    const todo = names.filter((n) => !this.indexFiles.has(n));
+    const loaded = await mapLimit(todo, 4, load);
+    // added in listing order, so that a blob stored twice resolves the same way on every load
+    todo.forEach((n, i) => { this.masterIndex.addIndexFile(loaded[i]); this.indexFiles.add(n); });
+    this.indexLoaded = true;
   }
 
   /** True when the index (loaded, plus what this process stored) has the blob. */
@@ -187,7 +217,7 @@ export class Repository {
   private async writeIndex(): Promise<void> {
     const packs = this.index.takePending();
     if (packs.length === 0) return;
-    await this.saveUnpacked('index', encodeIndex({ packs }));
+    this.indexFiles.add(await this.saveUnpacked('index', encodeIndex({ packs })));
   }
 
   /**
