@@ -96,7 +96,12 @@ describe('full disks', () => {
     assert.equal((await hoard(['init'], { env })).code, 0);
     // the free-space check passes; then, while the dump streams at 1 MiB/s, another file takes the rest of the disk
     const backup = hoard(['backup', '--db', `${PG_URL}/${db}`, '--limit-upload', '1024'], { env });
-    await new Promise((r) => setTimeout(r, 1500));
+    // pg_dump's COPY runs only after the free-space check passed (a fixed wait was too short on a busy machine)
+    const streaming = `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND query ILIKE 'COPY%'`;
+    for (let waited = 0; (await pgExec('postgres', streaming)) === '0'; waited += 100) {
+      assert.ok(waited < 30_000, 'pg_dump never started streaming');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await run('fallocate', ['-l', `${38 * 1024 * 1024}`, path.join(disk, 'filler')]).then(async (f) => {
       if (f.code !== 0) await run('dd', ['if=/dev/zero', `of=${path.join(disk, 'filler')}`, 'bs=1M', 'count=40']);
     });
