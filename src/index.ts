@@ -12,5 +12,6 @@ export type { BackupQuery, SnapshotChoice } from './app/select.js';
 export type { StatusReport, SourceStatus } from './app/status.js';
 export type { CleanupPlan, CleanupDecision } from './app/cleanup.js';
 export type { VerifyRequest, VerifyResult } from './app/verify.js';
-export { loadConfig, parseConfig, type HoardConfig, type LoadedConfig, type ConfigProblem } from './config/index.js';
+export { loadConfig, type HoardConfig, type LoadedConfig, type ConfigProblem } from './config/index.js';
+export { parseConfig } from './config/parse.js';
 export * from './core/index.js';

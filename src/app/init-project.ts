@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import {
   type BackupOptions, type CheckSummary, HoardError, checkRepository, initRepository, isHoardError, openRepository,
 } from '../core/index.js';
-import { type NewConfig, renderConfig } from '../config/index.js';
+import { type NewConfig, renderConfig } from '../config/write.js';
 import { createLocalBackend } from '../backends/local/local-backend.js';
 import { type Env, identity } from './environment.js';
 import { loadProject } from './project.js';

@@ -10,9 +10,10 @@ import { type CommandContext, GLOBAL_FLAGS } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { createReporter } from './progress.js';
 import { VERSION } from './version.js';
-import { COMMANDS } from './commands.js';
+import { loadCommand, loadCommands } from './commands.js';
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const COMMANDS = await loadCommands();
   return [`hoard ${VERSION}: backups of databases and files in a restic-compatible repository`, '', 'Usage: hoard COMMAND [flags]', '', 'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '  version    print the version', '',
     'Global flags:', flagHelp(GLOBAL_FLAGS), '', 'Password: HOARD_PASSWORD, HOARD_PASSWORD_FILE or HOARD_PASSWORD_COMMAND (RESTIC_* too).',
@@ -31,8 +32,8 @@ function printError(e: unknown, json: boolean): number {
 async function main(argv: string[]): Promise<number> {
   const name = argv.find((a) => !a.startsWith('-'));
   if (argv.includes('--version') || name === 'version') { process.stdout.write(`hoard ${VERSION}\n`); return 0; }
-  if (!name) { process.stdout.write(`${usage()}\n`); return argv.length ? 0 : EXIT.failure; }
-  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!name) { process.stdout.write(`${await usage()}\n`); return argv.length ? 0 : EXIT.failure; }
+  const cmd = await loadCommand(name);
   const json = argv.includes('--json');
   if (!cmd) return printError(new HoardError('usage', `unknown command ${name}`, { hint: 'run `hoard --help` for the list' }), json);
   const idx = argv.indexOf(name);

@@ -4,7 +4,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isHoardError } from '../core/index.js';
-import { environmentPolicy, nextRun, parseConfig, parseDotenv, parseSchedule, resolveSecret, resolveSettings } from './index.js';
+import { environmentPolicy, nextRun, parseDotenv, parseSchedule, resolveSecret, resolveSettings } from './index.js';
+import { parseConfig } from './parse.js';
 import type { ConfigProblem } from './load.js';
 
 function problems(text: string): ConfigProblem[] {

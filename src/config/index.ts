@@ -1,6 +1,8 @@
 /** hoard.yaml: schema, loading with file:line errors, secrets, precedence and schedules. */
-export { CONFIG_VERSION, configSchema, type HoardConfig, type SourceConfig, type JobConfig, type RepositoryConfig, type EnvironmentConfig } from './schema.js';
-export { CONFIG_NAMES, findConfigFile, loadConfig, parseConfig, type LoadedConfig, type ConfigProblem, type ConfigPath } from './load.js';
+// the schema (zod), the YAML parser and renderConfig are not re-exported here, so that a command
+// without hoard.yaml never loads them: import parse.js, schema.js or write.js directly
+export type { HoardConfig, SourceConfig, JobConfig, RepositoryConfig, EnvironmentConfig } from './schema.js';
+export { CONFIG_NAMES, findConfigFile, loadConfig, type LoadedConfig, type ConfigProblem, type ConfigPath } from './load.js';
 export { resolveSecret, isReference, type SecretScope } from './secrets.js';
 export { parseDotenv, readDotenv } from './dotenv.js';
 export {
@@ -8,4 +10,4 @@ export {
   type Settings, type SettingsInput, type Resolved, type Origin, type RepositorySetting, type EnvironmentPolicy,
 } from './settings.js';
 export { parseSchedule, nextRun, parseDuration, type Schedule } from './schedule.js';
-export { renderConfig, type NewConfig } from './write.js';
+export type { NewConfig } from './write.js';

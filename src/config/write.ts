@@ -2,7 +2,7 @@
  * Writing a new hoard.yaml (for `hoard init`): readable block YAML with a header comment. The text
  * is validated with parseConfig before it is returned, so init never writes a file hoard rejects.
  */
-import { parseConfig } from './load.js';
+import { parseConfig } from './parse.js';
 import type { SourceConfig } from './schema.js';
 
 export interface NewConfig {

@@ -7,8 +7,12 @@
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { HoardError } from '../core/index.js';
+
+/** better-sqlite3, loaded on first use: most commands never open a SQLite file. */
+const Database = (...args: ConstructorParameters<typeof BetterSqlite3>) => new (createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3)(...args);
 
 export interface RunRow {
   id: number;
@@ -39,7 +43,7 @@ const row = (r: Raw): RunRow => ({ ...r, snapshots: r.snapshots ? r.snapshots.sp
 /** Opens (creating) the state database in `dir`. Runs left "running" by a dead daemon become "interrupted". */
 export function openState(dir: string): SchedulerState {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const db = new Database(path.join(dir, 'state.db'));
+  const db = Database(path.join(dir, 'state.db'));
   db.pragma('journal_mode = WAL');
   db.exec(`CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, task TEXT NOT NULL, trigger TEXT NOT NULL, started INTEGER NOT NULL,
     ended INTEGER, result TEXT NOT NULL, snapshots TEXT NOT NULL DEFAULT '', bytes INTEGER NOT NULL DEFAULT 0, error TEXT);
@@ -56,7 +60,7 @@ export function openState(dir: string): SchedulerState {
 
 /** Marks runs of a dead daemon as interrupted (call once, holding the pid file). */
 export function markInterrupted(dir: string): void {
-  const db = new Database(path.join(dir, 'state.db'));
+  const db = Database(path.join(dir, 'state.db'));
   try { db.prepare("UPDATE runs SET result = 'interrupted', error = 'the scheduler stopped during the run' WHERE result = 'running'").run(); } catch { /* no table yet */ } finally { db.close(); }
 }
 

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseConfig } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/parse.js';
 import { ROOT, hoard, run, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 

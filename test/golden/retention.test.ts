@@ -11,7 +11,7 @@ import type { SnapshotEntry } from '../../src/core/index.js';
 import { type CleanupRequest, planCleanup } from '../../src/app/cleanup.js';
 import { retentionFor } from '../../src/app/source-backup.js';
 import type { Project } from '../../src/app/project.js';
-import { parseConfig } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/parse.js';
 import { resolveSettings } from '../../src/config/index.js';
 import { ROOT } from '../helpers/services.js';
 

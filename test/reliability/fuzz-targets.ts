@@ -26,10 +26,13 @@ import { decodeVerification } from '../../src/core/verify/records.js';
 import { parseDatabaseUrl, describe as describeDb, redactUrl } from '../../src/databases/url.js';
 import { parseRepositoryUrl } from '../../src/backends/index.js';
 import { checkHostKey } from '../../src/backends/sftp/known-hosts.js';
-import { nextRun, parseConfig, parseDotenv, parseDuration, parseSchedule } from '../../src/config/index.js';
+import { nextRun, parseDotenv, parseDuration, parseSchedule } from '../../src/config/index.js';
+import { parseConfig } from '../../src/config/parse.js';
 import { parseArgs } from '../../src/cli/args.js';
-import { COMMANDS } from '../../src/cli/commands.js';
+import { loadCommands } from '../../src/cli/commands.js';
 import { GLOBAL_FLAGS } from '../../src/cli/context.js';
+
+const COMMANDS = await loadCommands();
 
 /** One seed: its bytes and, for JSON, the parsed value (for structural mutation). */
 export interface Seed { bytes: Buffer; json?: unknown }

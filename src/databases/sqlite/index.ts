@@ -4,7 +4,8 @@
  * stored, as the database file itself; row counts are taken on that copy. A restore writes a temp file beside the target, checks it,
  * then renames it over the target, so an application never sees half a file.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -12,6 +13,9 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HoardError, writeAll } from '../../core/index.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, SqlAccess, TableRef } from '../types.js';
+
+/** better-sqlite3, loaded on first use: most commands never open a SQLite file. */
+const Database = (...args: ConstructorParameters<typeof BetterSqlite3>) => new (createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3)(...args);
 
 const HEADER = Buffer.from('SQLite format 3\0');
 const BUSY_MS = 5000;
@@ -41,9 +45,9 @@ async function requireDatabase(p: string): Promise<number> {
   }
 }
 
-function open(p: string, readonly = true): Database.Database {
+function open(p: string, readonly = true): BetterSqlite3.Database {
   try {
-    return new Database(p, { readonly, fileMustExist: true, timeout: BUSY_MS });
+    return Database(p, { readonly, fileMustExist: true, timeout: BUSY_MS });
   } catch (e) {
     throw sqliteError(e, p);
   }
@@ -64,19 +68,19 @@ function quote(name: string): string {
 }
 
 /** integrity_check's complaints as single lines (none when the file is sound). */
-function integrity(db: Database.Database): string[] {
+function integrity(db: BetterSqlite3.Database): string[] {
   const rows = db.prepare('PRAGMA integrity_check(20)').all() as { integrity_check: string }[];
   return rows.flatMap((r) => r.integrity_check.split('\n')).map((m) => m.trim()).filter((m) => m && m !== 'ok' && !m.startsWith('***'));
 }
 
 /** User tables with exact row counts (-1 when not counted). */
-function countRows(db: Database.Database, count = true): { name: string; rows: number }[] {
+function countRows(db: BetterSqlite3.Database, count = true): { name: string; rows: number }[] {
   const names = (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
   return names.map((name) => ({ name, rows: count ? Number((db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number }).n) : -1 }));
 }
 
 function sql(c: Connection): SqlAccess {
-  const run = <T>(fn: (db: Database.Database) => T): Promise<T> => {
+  const run = <T>(fn: (db: BetterSqlite3.Database) => T): Promise<T> => {
     const db = open(file(c));
     try { return Promise.resolve(fn(db)); } catch (e) { throw sqliteError(e, file(c)); } finally { db.close(); }
   };
