@@ -5,7 +5,7 @@ import { CompressStream } from 'zstd-napi';
 import { HoardError, type Repository, type SnapshotEntry, type TreeNode, fileContent, listSnapshots, walkTree } from '../core/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
-import { holdLock, openFromEnv } from './repository-access.js';
+import { holdLock, openFromEnv, restoreWorkers } from './repository-access.js';
 import { chooseSnapshot } from './select.js';
 
 /** The snapshot's only file; kind "usage" when it holds a dump folder or several files. */
@@ -56,6 +56,7 @@ export async function openArtifact(env: Env, project: Project, ref: string, form
     const s = chooseSnapshot((await listSnapshots(repo)).snapshots, { ref }, env.clock.now());
     const f = await onlyFile(repo, s);
     repo.enableReadAhead();
+    repo.enableParallelDecode(restoreWorkers());
     const source = Readable.from(fileContent(repo, f.node, undefined, 8), { objectMode: false });
     const z = compressor(format);
     const held = lock;

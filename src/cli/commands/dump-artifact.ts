@@ -4,6 +4,7 @@
  * `app.sql.zst` with --zstd) or --output FILE. A file is written under a temporary name and renamed
  * when complete, so a half-written artifact never carries the final name.
  */
+import { restoreWorkers } from '../../app/repository-access.js';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -33,6 +34,7 @@ export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: Sna
   const fmt = format(ctx);
   const output = (f.output as string | undefined) ?? (given ? '-' : `${path.basename(file.path)}${FORMAT_EXTENSION[fmt]}`);
   repo.enableReadAhead();
+  repo.enableParallelDecode(restoreWorkers());
   const parts: (NodeJS.ReadableStream | NodeJS.WritableStream | Transform)[] = [Readable.from(fileContent(repo, file.node, ctx.signal, 8))];
   const z = compressor(fmt);
   if (z) parts.push(z);

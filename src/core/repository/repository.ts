@@ -18,6 +18,7 @@ import { PackWindows } from './pack-windows.js';
 import { mapLimit } from '../map-limit.js';
 import { type BlobEncoder, blobDamage, createInlineEncoder, decodeBlob } from './blob-codec.js';
 import { createEncoderPool } from './encoder-pool.js';
+import { type BlobDecoder, createDecoderPool } from './decoder-pool.js';
 import { DEFAULT_PACK_SIZE, type FinishedPack, PackWriter } from './pack-writer.js';
 
 export interface RepositoryOptions {
@@ -65,6 +66,7 @@ export class Repository {
   private readonly maxUploads: number;
   private readonly indexEvery: number;
   private windows?: PackWindows;
+  private decoder?: BlobDecoder;
 
   constructor(readonly backend: Backend, readonly key: Key, readonly config: RepoConfig, readonly keyId: string, opts: RepositoryOptions = {}) {
     this.compression = opts.compression ?? 'auto';
@@ -228,12 +230,22 @@ export class Repository {
     this.windows ??= new PackWindows(this.backend, this.index);
   }
 
+  /**
+   * Decodes what loadBlob reads on `workers` threads (dump and restores of big content, which read
+   * several blobs ahead), so that decoding runs beside the reading and writing. Threads start with
+   * the first blob; 0 keeps decoding on the calling thread.
+   */
+  enableParallelDecode(workers: number): void {
+    if (workers > 0) this.decoder ??= createDecoderPool(this.key, workers);
+  }
+
   /** Loads and verifies a blob; "not-found" if the index lacks it, "corrupt" if it fails to verify. */
   async loadBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<Buffer> {
     const { stored, loc } = await this.loadStoredBlob(type, id, signal);
     try {
-      return decodeBlob(this.key, stored, id, loc.uncompressedLength);
+      return this.decoder ? await this.decoder.decode(stored, id, loc.uncompressedLength) : decodeBlob(this.key, stored, id, loc.uncompressedLength);
     } catch (e) {
+      if (isHoardError(e, 'interrupted')) throw e;
       throw blobDamage(loc.pack, id, e);
     }
   }
@@ -280,6 +292,7 @@ export class Repository {
   /** Stops the encoder threads and closes the backend's open files (the backend stays usable: it reopens on demand). */
   async close(): Promise<void> {
     await this.encoder.close();
+    await this.decoder?.close();
     await this.backend.close();
   }
 }

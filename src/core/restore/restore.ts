@@ -88,7 +88,7 @@ async function writeFile(repo: Repository, dest: Buffer, n: TreeNode, o: Ctx): P
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let bytes = 0;
   try {
-    for await (const chunk of fileContent(repo, n, o.signal)) {
+    for await (const chunk of fileContent(repo, n, o.signal, 8)) {
       await writeAll(fh, chunk);
       bytes += chunk.length;
     }
@@ -120,6 +120,7 @@ async function applyMeta(dest: Buffer, n: TreeNode, o: RestoreOptions): Promise<
 /** Restores (part of) the tree `treeId` into o.target. Per-file failures are collected; damage fails loudly in errors. */
 export async function restoreTree(repo: Repository, treeId: string, opts: RestoreOptions): Promise<RestoreSummary> {
   repo.enableReadAhead();
+  repo.enableParallelDecode(opts.workers ?? 1);
   const o: Ctx = { ...opts, writer: createSmallFileWriter(repo.key, opts.workers ?? 1) };
   try {
     return await restoreInto(repo, treeId, o);
