@@ -35,8 +35,8 @@ export class BlobSaver {
   /**
    * Like save, for a chunk of a stream given as the parts it spans: resolves once the budget admits
    * it, to a promise of its id (wrapped, so that awaiting the admission does not wait for the hash),
-   * so that the caller chunks on while large chunks are hashed off this thread. The parts are joined
-   * only when the blob is new (a chunk already stored is never copied).
+   * so that the caller chunks on while large chunks are hashed off this thread. The parts are copied
+   * only when the blob is new, once, into the buffer that goes to the encoder thread.
    */
   async saveDeferred(type: BlobType, parts: Buffer[]): Promise<{ id: Promise<string> }> {
     if (this.error) throw this.error;
@@ -44,7 +44,7 @@ export class BlobSaver {
     await this.budget.take(size);
     if (this.error) { this.budget.give(size); throw this.error; }
     const id = size >= ASYNC_HASH_MIN ? hashIdAsync(parts) : Promise.resolve(hashIdOfParts(parts));
-    id.then((x) => this.repo.hasBlob(type, x) ? false : this.repo.saveBlob(type, x, parts.length === 1 ? parts[0] : Buffer.concat(parts, size)))
+    id.then((x) => this.repo.hasBlob(type, x) ? false : this.repo.saveBlob(type, x, parts))
       .then(() => {}, (e) => { this.error ??= e; }).finally(() => this.budget.give(size));
     return { id };
   }

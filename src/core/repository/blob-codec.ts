@@ -49,14 +49,15 @@ export function blobDamage(pack: string, blob: string, e: unknown): HoardError {
 
 /** Anything that can encode blobs, inline or on worker threads. */
 export interface BlobEncoder {
-  encode(data: Buffer, mode: CompressionMode): Promise<EncodedBlob>;
+  /** Encodes the blob whose plaintext is `parts` joined (`size` bytes in all): a chunk of a stream may span several reads. */
+  encode(parts: Uint8Array[], size: number, mode: CompressionMode): Promise<EncodedBlob>;
   close(): Promise<void>;
 }
 
 /** Encodes on the calling thread. */
 export function createInlineEncoder(key: Key): BlobEncoder {
   return {
-    encode: async (data, mode) => encodeBlob(key, data, mode),
+    encode: async (parts, size, mode) => encodeBlob(key, parts.length === 1 ? parts[0] : Buffer.concat(parts, size), mode),
     close: async () => {},
   };
 }

@@ -7,8 +7,8 @@ import type { CompressionMode } from '../format/compression.js';
 
 /** Jobs to encode (pool → worker). */
 export interface JobBatch { ids: number[]; lengths: number[]; modes: CompressionMode[]; bytes: Uint8Array }
-/** Results (worker → pool): `uncompressed[i]` is -1 when stored uncompressed; `errors[i]` set on failure. */
-export interface ReplyBatch { ids: number[]; lengths: number[]; uncompressed: number[]; errors: (string | null)[]; bytes: Uint8Array }
+/** Results (worker → pool): `uncompressed[i]` is -1 when stored uncompressed; `errors[i]` set on failure; `input` is the job's buffer, sent back for reuse. */
+export interface ReplyBatch { ids: number[]; lengths: number[]; uncompressed: number[]; errors: (string | null)[]; bytes: Uint8Array; input: ArrayBuffer }
 
 /** Concatenates `parts` into one buffer (fresh, or from `pool`); returns it with the lengths. */
 export function concatParts(parts: Uint8Array[], pool?: BufferPool): { bytes: Uint8Array<ArrayBuffer>; lengths: number[] } {

@@ -11,11 +11,11 @@ import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
 import type { CompressionMode } from '../format/compression.js';
 import type { BlobEncoder, EncodedBlob } from './blob-codec.js';
-import { type JobBatch, type ReplyBatch, concatParts, splitParts } from './encoder-batch.js';
+import { BufferPool, type JobBatch, type ReplyBatch, splitParts } from './encoder-batch.js';
 
 interface Pending { resolve(e: EncodedBlob): void; reject(e: unknown): void }
 interface Slot { worker: Worker; load: number }
-interface Job { id: number; data: Uint8Array; mode: CompressionMode }
+interface Job { id: number; parts: Uint8Array[]; size: number; mode: CompressionMode }
 
 const BATCH_BYTES = 512 * 1024;
 const BATCH_BLOBS = 64;
@@ -23,6 +23,7 @@ const BATCH_BLOBS = 64;
 /** A pool of `size` encoder threads sharing the master key. */
 export function createEncoderPool(key: Key, size: number): BlobEncoder {
   const pending = new Map<number, Pending>();
+  const buffers = new BufferPool();
   let next = 0;
   let closed = false;
 
@@ -46,6 +47,7 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
     const slot = { worker, load: 0 };
     worker.on('message', (reply: ReplyBatch) => {
       if (--slot.load === 0) worker.unref();
+      buffers.give(reply.input);
       settle(reply);
     });
     worker.on('error', (e) => { for (const p of pending.values()) p.reject(e); pending.clear(); });
@@ -57,22 +59,25 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
     started ??= spawn();
     const slot = started.reduce((a, b) => (b.load < a.load ? b : a));
     if (slot.load++ === 0) slot.worker.ref();
-    const { bytes, lengths } = concatParts(jobs.map((j) => j.data));
-    const batch: JobBatch = { ids: jobs.map((j) => j.id), lengths, modes: jobs.map((j) => j.mode), bytes };
+    // the parts go straight into one pooled buffer: the only copy a new chunk's bytes get on this thread
+    const bytes = buffers.take(jobs.reduce((n, j) => n + j.size, 0));
+    let at = 0;
+    for (const j of jobs) for (const p of j.parts) { bytes.set(p, at); at += p.byteLength; }
+    const batch: JobBatch = { ids: jobs.map((j) => j.id), lengths: jobs.map((j) => j.size), modes: jobs.map((j) => j.mode), bytes };
     slot.worker.postMessage(batch, [bytes.buffer]);
   };
   const batcher = new Batcher<Job>(send, BATCH_BYTES, BATCH_BLOBS);
 
   return {
-    encode(data: Buffer, mode: CompressionMode): Promise<EncodedBlob> {
+    encode(parts: Uint8Array[], size: number, mode: CompressionMode): Promise<EncodedBlob> {
       if (closed) return Promise.reject(new HoardError('internal', 'encoder pool is closed'));
       const id = next++;
       const result = new Promise<EncodedBlob>((resolve, reject) => pending.set(id, { resolve, reject }));
-      if (data.length >= BATCH_BYTES) {
-        send([{ id, data, mode }]);
+      if (size >= BATCH_BYTES) {
+        send([{ id, parts, size, mode }]);
         return result;
       }
-      batcher.add({ id, data, mode }, data.length);
+      batcher.add({ id, parts, size, mode }, size);
       return result;
     },
     async close() {

@@ -3,6 +3,7 @@ import { hashId } from '../crypto/id.js';
 import type { Key } from '../crypto/crypto.js';
 import { type BlobType, type PackedBlob, MAX_HEADER_SIZE, encodePackTrailer, entrySize } from '../format/pack.js';
 import type { EncodedBlob } from './blob-codec.js';
+import type { BufferPool } from './encoder-batch.js';
 
 /** restic's default target pack size. */
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
@@ -19,7 +20,8 @@ export class PackWriter {
   private size = 0;
   private headerSize = 32;
 
-  constructor(readonly type: BlobType, private readonly key: Key, private readonly target = DEFAULT_PACK_SIZE) {}
+  /** With `pool`, finished packs are assembled in its buffers (the uploader gives each back once stored). */
+  constructor(readonly type: BlobType, private readonly key: Key, private readonly target = DEFAULT_PACK_SIZE, private readonly pool?: BufferPool) {}
 
   /** Appends a blob. Returns true when the pack has reached its target and should be finished. */
   add(id: string, enc: EncodedBlob): boolean {
@@ -42,7 +44,15 @@ export class PackWriter {
 
   /** Seals the header and returns the complete pack, named by its SHA-256; resets the writer. */
   finish(): FinishedPack {
-    const bytes = Buffer.concat([...this.parts, encodePackTrailer(this.key, this.blobs)]);
+    const parts = [...this.parts, encodePackTrailer(this.key, this.blobs)];
+    let bytes: Buffer;
+    if (this.pool) {
+      const total = parts.reduce((n, p) => n + p.length, 0);
+      const v = this.pool.take(total);
+      bytes = Buffer.from(v.buffer, 0, total);
+      let at = 0;
+      for (const p of parts) { bytes.set(p, at); at += p.length; }
+    } else bytes = Buffer.concat(parts);
     const out = { id: hashId(bytes), bytes, blobs: this.blobs };
     this.parts = [];
     this.blobs = [];

@@ -19,6 +19,7 @@ import { mapLimit } from '../map-limit.js';
 import { type BlobEncoder, blobDamage, createInlineEncoder, decodeBlob } from './blob-codec.js';
 import { createEncoderPool } from './encoder-pool.js';
 import { type BlobDecoder, createDecoderPool } from './decoder-pool.js';
+import { BufferPool } from './encoder-batch.js';
 import { DEFAULT_PACK_SIZE, type FinishedPack, PackWriter } from './pack-writer.js';
 
 export interface RepositoryOptions {
@@ -67,11 +68,13 @@ export class Repository {
   private readonly indexEvery: number;
   private windows?: PackWindows;
   private decoder?: BlobDecoder;
+  private readonly packBuffers = new BufferPool(3, DEFAULT_PACK_SIZE + (1 << 20));
 
   constructor(readonly backend: Backend, readonly key: Key, readonly config: RepoConfig, readonly keyId: string, opts: RepositoryOptions = {}) {
     this.compression = opts.compression ?? 'auto';
     const ps = opts.packSize ?? DEFAULT_PACK_SIZE;
-    this.writers = { data: new PackWriter('data', key, ps), tree: new PackWriter('tree', key, ps) };
+    // pack buffers are reused once stored: a fresh 16 MiB buffer costs thousands of page faults
+    this.writers = { data: new PackWriter('data', key, ps, this.packBuffers), tree: new PackWriter('tree', key, ps, this.packBuffers) };
     this.encoder = opts.encoder ?? (opts.workers ? createEncoderPool(key, opts.workers) : createInlineEncoder(key));
     this.maxUploads = opts.uploads ?? 2;
     this.indexEvery = opts.indexEvery ?? 8;
@@ -123,14 +126,17 @@ export class Repository {
   /**
    * Stores a blob unless a blob with that id is already stored or being stored.
    * Returns true when this call added it. `id` must be the SHA-256 of `data` (the caller hashed it).
+   * `data` may be given as the parts it spans (a chunk of a stream across reads): they are joined
+   * only where the encoder needs them joined.
    */
-  async saveBlob(type: BlobType, id: string, data: Buffer): Promise<boolean> {
+  async saveBlob(type: BlobType, id: string, data: Buffer | Buffer[]): Promise<boolean> {
     if (this.uploadError) throw this.uploadError;
     const k = type[0] + id;
     if (this.index.has(type, id)) return false;
     const running = this.inflight.get(k);
     if (running) { await running; return false; }
-    const p = this.storeBlob(type, id, data);
+    const parts = Array.isArray(data) ? data : [data];
+    const p = this.storeBlob(type, id, parts, parts.reduce((n, b) => n + b.length, 0));
     this.inflight.set(k, p);
     try {
       return await p;
@@ -139,21 +145,21 @@ export class Repository {
     }
   }
 
-  private async storeBlob(type: BlobType, id: string, data: Buffer): Promise<boolean> {
+  private async storeBlob(type: BlobType, id: string, parts: Buffer[], size: number): Promise<boolean> {
     if (this.dryRun) {
       this.stats.blobsAdded++;
-      this.stats.bytesAdded += data.length;
+      this.stats.bytesAdded += size;
       if (type === 'tree') this.stats.treeBlobs++;
       else this.stats.dataBlobs++;
       return true;
     }
     const mode = type === 'tree' && this.compression === 'off' ? 'auto' : this.compression;
-    const enc = await this.encoder.encode(data, this.version >= 2 ? mode : 'off');
+    const enc = await this.encoder.encode(parts, size, this.version >= 2 ? mode : 'off');
     if (this.index.has(type, id)) return false;
     this.stats.blobsAdded++;
     if (type === 'tree') this.stats.treeBlobs++;
     else this.stats.dataBlobs++;
-    this.stats.bytesAdded += data.length;
+    this.stats.bytesAdded += size;
     const w = this.writers[type];
     if (w.add(id, enc)) await this.upload(w.finish());
     return true;
@@ -182,6 +188,7 @@ export class Repository {
     if (this.uploadError) throw this.uploadError;
     const task = (async () => {
       await this.backend.save({ type: 'data', name: p.id }, p.bytes);
+      this.packBuffers.give(p.bytes.buffer as ArrayBuffer);
       this.stats.bytesStored += p.bytes.length;
       this.stats.packsWritten++;
       this.index.addStoredPack({ id: p.id, blobs: p.blobs });

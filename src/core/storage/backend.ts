@@ -9,6 +9,7 @@
  * - save() is atomic: a reader sees either no file or the complete file, never a prefix
  *   (local: temp name + fsync + rename). Saving a name that already exists fails with kind "io"
  *   unless the content is identical (then it is a no-op), so a retry after an ambiguous failure is safe.
+ *   A backend keeps no reference to `data` once save() settles: the caller may then reuse the buffer.
  * - load() of a missing file fails with kind "not-found"; a range past the end fails with "corrupt"
  *   (the caller expected bytes that are not there). load() returns exactly `length` bytes.
  * - remove() of a missing file is a no-op (idempotent).
