@@ -238,7 +238,7 @@ export class Repository {
   }
 
   /**
-   * Decodes what loadBlob reads on `workers` threads (dump and restores of big content, which read
+   * Decodes the data blobs loadBlob reads on `workers` threads (dump and restores of big content, which read
    * several blobs ahead), so that decoding runs beside the reading and writing. Threads start with
    * the first blob; 0 keeps decoding on the calling thread.
    */
@@ -250,7 +250,8 @@ export class Repository {
   async loadBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<Buffer> {
     const { stored, loc } = await this.loadStoredBlob(type, id, signal);
     try {
-      return this.decoder ? await this.decoder.decode(stored, id, loc.uncompressedLength) : decodeBlob(this.key, stored, id, loc.uncompressedLength);
+      // trees stay on this thread: they are small, and a walk waits for each one
+      return this.decoder && type === 'data' ? await this.decoder.decode(stored, id, loc.uncompressedLength) : decodeBlob(this.key, stored, id, loc.uncompressedLength);
     } catch (e) {
       if (isHoardError(e, 'interrupted')) throw e;
       throw blobDamage(loc.pack, id, e);

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Key } from '../crypto/crypto.js';
 import { failureKind } from '../errors.js';
 import { blobDamage, decodeBlob } from '../repository/blob-codec.js';
-import { type SmallFileBatch, type SmallFileJob, type SmallFileResult, splitBatch } from './small-file-batch.js';
+import { type SmallFileBatch, type SmallFileJob, type SmallFileReply, type SmallFileResult, splitBatch } from './small-file-batch.js';
 
 /** Decodes every blob (kind "corrupt" on damage), then writes the file under `tmp` and renames it to `dest`. */
 export function writeSmallFile(key: Key, j: SmallFileJob, stored: Uint8Array[]): number {
@@ -53,6 +53,7 @@ if (parentPort) {
   const key: Key = { encrypt: Buffer.from(k.encrypt), macK: Buffer.from(k.macK), macR: Buffer.from(k.macR) };
   port.on('message', (b: SmallFileBatch) => {
     const stored = splitBatch(b);
-    port.postMessage(b.jobs.map((j, i) => attempt(key, j, stored[i])));
+    const reply: SmallFileReply = { results: b.jobs.map((j, i) => attempt(key, j, stored[i])), input: b.bytes.buffer };
+    port.postMessage(reply, [reply.input]);
   });
 }

@@ -8,7 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
-import { type SmallFileJob, type SmallFileResult, packBatch } from './small-file-batch.js';
+import { type SmallFileJob, type SmallFileReply, type SmallFileResult, packBatch } from './small-file-batch.js';
+import { BufferPool } from '../repository/encoder-batch.js';
 import { attempt } from './small-file-worker.js';
 
 interface Queued { job: SmallFileJob; stored: Uint8Array[]; resolve(n: number): void; reject(e: unknown): void }
@@ -32,11 +33,13 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
     };
   }
   let failed: unknown;
+  const buffers = new BufferPool();
   const slots: Slot[] = Array.from({ length: workers }, () => {
     const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), { workerData: { key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } } });
     worker.unref();
     const slot: Slot = { worker, sent: [] };
-    worker.on('message', (results: SmallFileResult[]) => {
+    worker.on('message', ({ results, input }: SmallFileReply) => {
+      buffers.give(input);
       const batch = slot.sent.shift()!;
       if (slot.sent.length === 0) worker.unref();
       batch.forEach((q, i) => settle(q, results[i]));
@@ -50,7 +53,7 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
   });
   const batcher = new Batcher<Queued>((batch) => {
     const slot = slots.reduce((a, b) => (b.sent.length < a.sent.length ? b : a));
-    const msg = packBatch(batch.map((q) => q.job), batch.flatMap((q) => q.stored));
+    const msg = packBatch(batch.map((q) => q.job), batch.flatMap((q) => q.stored), buffers);
     if (slot.sent.length === 0) slot.worker.ref();
     slot.sent.push(batch);
     slot.worker.postMessage(msg, [msg.bytes.buffer]);
