@@ -1,4 +1,5 @@
-import { createReadStream, fstatSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
+import { readAhead } from '../../core/sources/read-ahead.js';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HoardError } from '../../core/errors.js';
@@ -103,9 +104,9 @@ async function fromProject(ctx: CommandContext): Promise<boolean> {
   return !(await Promise.all(pos.map((x) => stat(path.resolve(ctx.env.cwd, x)).then(() => true, () => false)))).every(Boolean);
 }
 
-/** Standard input: large reads from a regular file; the (non-blocking-safe) process.stdin otherwise. */
+/** Standard input: 1 MiB reads running ahead of the chunker from a regular file; the (non-blocking-safe) process.stdin otherwise. */
 function stdinStream(): AsyncIterable<Buffer> {
-  return fstatSync(0).isFile() ? createReadStream('', { fd: 0, highWaterMark: 1 << 20, autoClose: false }) : process.stdin;
+  return fstatSync(0).isFile() ? readAhead(0) : process.stdin;
 }
 
 function report(ctx: CommandContext, s: BackupSummary, dry: boolean): number {
