@@ -133,8 +133,16 @@ export async function startSsh(o: { drops?: number; dropAfterBytes?: number } = 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-ssh-'));
   const home = path.join(dir, 'home');
   await mkdir(home);
-  const host = ssh2.utils.generateKeyPairSync('ed25519');
-  const user = ssh2.utils.generateKeyPairSync('ed25519');
+  // ssh2's generator makes about 1 ed25519 key in 250 that its own parser rejects ("Malformed
+  // OpenSSH private key"): draw again until it parses
+  const keyPair = () => {
+    for (;;) {
+      const k = ssh2.utils.generateKeyPairSync('ed25519');
+      if (!(ssh2.utils.parseKey(k.private) instanceof Error)) return k;
+    }
+  };
+  const host = keyPair();
+  const user = keyPair();
   await writeFile(path.join(dir, 'host_key'), host.private, { mode: 0o600 });
   await writeFile(path.join(dir, 'id_ed25519'), user.private, { mode: 0o600 });
   await writeFile(path.join(dir, 'id_ed25519.pub'), user.public);
