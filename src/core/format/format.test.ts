@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { goQuoteJsonString, goStringify, parseJson } from './gojson.js';
+import { goQuoteJsonString, goStringify, mayHoldBigInt, parseJson } from './gojson.js';
 import { quoteNodeName, unquoteNodeName } from './node-name.js';
 import { formatGoTime, parseGoTime } from './time.js';
 import { decodeTree, encodeTree, type TreeNode } from './tree.js';
@@ -27,6 +27,13 @@ describe('Go JSON', () => {
     assert.throws(() => parseJson('{"a":1'), SyntaxError);
     assert.throws(() => parseJson('['.repeat(5000) + ']'.repeat(5000)), SyntaxError);
     assert.throws(() => parseJson(`{"x":12345678901234567890,"y":${'['.repeat(5000)}}`), SyntaxError);
+  });
+  it('takes the slow bigint path only for long integer literals, not for digit runs in strings', () => {
+    for (const s of ['18446744073709551615', '[ 12345678901234567 ]', '{"a":1,"inode": -1234567890123456789 }', '{"x":[1,12345678901234567890]}']) assert.ok(mayHoldBigInt(s), s);
+    // hex ids often hold 16+ decimal digits in a row; decimals and exponents stay numbers anyway
+    for (const s of ['{"content":["1234567890123456789abc","ab12345678901234567890"]}', '{"f":12345678901234567.5}', '{"e":1234567890123456789e3}', '{"n":123456789012345}']) assert.ok(!mayHoldBigInt(s), s);
+    const v = parseJson('{"content":["0123456789012345678901"],"inode":18446744073709551615}') as Record<string, unknown>;
+    assert.deepEqual(v, { content: ['0123456789012345678901'], inode: 18446744073709551615n });
   });
 });
 

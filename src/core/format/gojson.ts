@@ -81,7 +81,18 @@ export function decodeJsonObject(json: Uint8Array, what: string): Record<string,
   return j as Record<string, unknown>;
 }
 
-const BIG_INT = /(?<![.\deE+-])-?\d{16,}(?![.\deE])/;
+/**
+ * An integer literal of 16 digits or more in value position (after ":", "[" or "," and before
+ * ",", "]", "}" or the end): only those can fall outside the safe range. Digit runs inside
+ * strings (hex blob ids hold them often: about 1 id in 40) do not match, except in the rare
+ * string that looks like `:1234567890123456,`, which only costs the slower parser.
+ */
+const BIG_INT = /(?:^|[:,[])\s*-?\d{16,}(?=\s*(?:[,\]}]|$))/;
+
+/** True when `s` may hold an integer beyond 2^53 and so needs the bigint-aware parser. */
+export function mayHoldBigInt(s: string): boolean {
+  return BIG_INT.test(s);
+}
 
 /**
  * Parses JSON; integers outside the safe range become bigint, all other numbers are numbers.
@@ -89,7 +100,7 @@ const BIG_INT = /(?<![.\deE+-])-?\d{16,}(?![.\deE])/;
  */
 export function parseJson(text: string | Uint8Array): unknown {
   const s = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
-  if (!BIG_INT.test(s)) {
+  if (!mayHoldBigInt(s)) {
     checkDepth(s);
     return JSON.parse(s);
   }
