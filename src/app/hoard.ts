@@ -100,8 +100,8 @@ export interface CleanupOptions extends CleanupRequest {
   confirm?: boolean;
   /** Prune after removing (default true). */
   prune?: boolean;
-  /** Prune's --max-unused as a fraction (default 0.05). */
-  maxUnused?: number;
+  /** Prune's --max-unused: a share of the repository (default 0.05, 1 = unlimited) or `{ bytes }`. */
+  maxUnused?: number | { bytes: number };
 }
 
 export interface Hoard {

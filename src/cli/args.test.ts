@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isHoardError } from '../core/errors.js';
-import { parseArgs } from './args.js';
+import { parseArgs, parseSize } from './args.js';
 
 describe('parseArgs', () => {
   const specs = { json: { type: 'boolean' as const, help: '' }, tag: { type: 'list' as const, help: '' } };
@@ -12,5 +12,18 @@ describe('parseArgs', () => {
     for (const f of ['--constructor', '--__proto__=1', '--toString', '--hasOwnProperty']) {
       assert.throws(() => parseArgs([f, 'x'], specs, 'backup'), (e) => isHoardError(e, 'usage') && /unknown flag/.test(e.message), f);
     }
+  });
+});
+
+describe('parseSize', () => {
+  it('reads decimal and binary units and restic\'s one-letter suffixes (powers of 1024)', () => {
+    assert.equal(parseSize('500', '--x'), 500);
+    assert.equal(parseSize('1.5KB', '--x'), 1500);
+    assert.equal(parseSize('2MiB', '--x'), 2 * 1024 ** 2);
+    assert.equal(parseSize('10M', '--x'), 10 * 1024 ** 2);
+    assert.equal(parseSize('1g', '--x'), 1024 ** 3);
+  });
+  it('refuses anything else with a usage error naming the flag', () => {
+    for (const v of ['', '5%', 'ten', '-1M', '1Q']) assert.throws(() => parseSize(v, '--min-size'), (e) => isHoardError(e, 'usage') && /--min-size must be a size/.test(e.message), v);
   });
 });

@@ -107,6 +107,28 @@ describe('prune on disk', () => {
     assert.ok(interrupted > 0, 'at least one prune was killed mid-way');
   });
 
+  it('chooses the same packs to delete and repack as restic prune, for every --max-unused', async (t) => {
+    if (!(await needRestic(t))) return;
+    const dir = await tempDir(t, 'hoard-prune-oracle-');
+    const { repo, env } = await forgotten(dir);
+    const ids = (s: string | undefined) => (s ?? '').replace(/[{}]/g, '').split(/\s+/).filter(Boolean).sort();
+    const seen = new Set<string>();
+    for (const limit of ['0%', '5%', '30%', '100k', '10M', 'unlimited']) {
+      const h = await hoard(['prune', '--dry-run', '--json', '--max-unused', limit], { env });
+      assert.equal(h.code, 0, h.stderr);
+      const plan = JSON.parse(h.stdout) as { remove: string[]; repack: string[] };
+      const r = await restic(repo, PW, ['prune', '--dry-run', '-vv', '--max-unused', limit]);
+      assert.equal(r.code, 0, r.stderr);
+      const repack = /repacked and removed the following packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
+      const remove = /removed the following no longer used packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
+      assert.ok(repack && remove, `restic printed its plan: ${r.stdout}`);
+      assert.deepEqual(plan.repack.map((x) => x.slice(0, 8)).sort(), ids(repack), `--max-unused ${limit}: packs to repack`);
+      assert.deepEqual(plan.remove.map((x) => x.slice(0, 8)).sort(), ids(remove), `--max-unused ${limit}: packs to delete`);
+      seen.add(plan.repack.length ? 'repack' : 'keep');
+    }
+    assert.deepEqual([...seen].sort(), ['keep', 'repack'], 'the limits lead to different choices');
+  });
+
   it('prunes a repository restic wrote; restic checks and restores it afterwards', async (t) => {
     if (!(await needRestic(t))) return;
     const dir = await tempDir(t, 'hoard-prune-restic-');

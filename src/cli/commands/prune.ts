@@ -1,21 +1,26 @@
 /** `hoard prune`: delete data no snapshot uses, under an exclusive lock; `--dry-run` prints the plan. */
 import { HoardError, type PrunePlan, type PruneSummary } from '../../core/index.js';
 import { pruneRepository } from '../../app/prune.js';
-import type { FlagSpecs } from '../args.js';
+import { type FlagSpecs, parseSize } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
 import { openRepo } from '../repo.js';
 import { size } from '../render.js';
 
 export const PRUNE_FLAGS: FlagSpecs = {
-  'max-unused': { type: 'string', help: 'repack packs with more than this share unused (default 5%)' },
+  'max-unused': { type: 'string', help: 'unused data the repository may keep: 5% (default), a size such as 100M, or unlimited' },
 };
 
-/** --max-unused as a fraction; kind "usage" otherwise. */
-export function maxUnusedFlag(v: unknown): number | undefined {
+/** --max-unused as restic takes it: a share ("5%", "unlimited" = 100%) or a size ("100M"); kind "usage" otherwise. */
+export function maxUnusedFlag(v: unknown): number | { bytes: number } | undefined {
   if (v === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)%$/.exec(String(v));
-  if (!m || Number(m[1]) > 100) throw new HoardError('usage', `--max-unused must be a percentage from 0% to 100%, not ${String(v)}`);
-  return Number(m[1]) / 100;
+  const s = String(v).trim();
+  if (s === 'unlimited') return 1;
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(s);
+  if (m && Number(m[1]) <= 100) return Number(m[1]) / 100;
+  try {
+    if (!s.endsWith('%')) return { bytes: parseSize(s, '--max-unused') };
+  } catch { /* the message below covers every form */ }
+  throw new HoardError('usage', `--max-unused must be a percentage from 0% to 100%, a size such as 100M, or unlimited, not ${String(v)}`);
 }
 
 export function renderPrune(ctx: CommandContext, r: PrunePlan | PruneSummary, dry: boolean): void {

@@ -3,20 +3,12 @@ import { HoardError, type VerifyLevel } from '../../core/index.js';
 import { type VerifyResult, verifySnapshots } from '../../app/verify.js';
 import { lockOwner } from '../../app/environment.js';
 import { withLock } from '../../app/repository-access.js';
+import { parseSize } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { openRepo } from '../repo.js';
 import { paint, size } from '../render.js';
 import { backupOptions, connectionFrom } from './database.js';
-
-/** A size such as 10MB, 1.5GiB or 500 (bytes); kind "usage" otherwise. */
-export function parseSize(v: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/i.exec(v.trim());
-  if (!m) throw new HoardError('usage', `${flag} must be a size such as 10MB or 1GiB, not ${v}`);
-  const unit = (m[2] ?? 'B').toLowerCase();
-  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4 };
-  return Math.round(Number(m[1]) * mult[unit]);
-}
 
 function subsetFlag(v: unknown): number | undefined {
   if (v === undefined) return undefined;

@@ -11,7 +11,7 @@ import { backupStream } from '../backup/backup.js';
 import { checkRepository } from '../check/check.js';
 import { fileContent, findNode } from '../restore/walk.js';
 import { fixedClock } from '../clock.js';
-import { executePrune, planPrune } from './prune.js';
+import { type PackUsage, choosePacks, executePrune, planPrune } from './prune.js';
 
 const who = { username: 'u', hostname: 'h', now: '2026-01-01T00:00:00Z' };
 const info = { hostname: 'h', username: 'u', uid: 0, gid: 0, programVersion: 'test' };
@@ -128,5 +128,29 @@ describe('prune', () => {
     const count = files.size;
     await assert.rejects(prune(backend), /prune refuses to run: .*; nothing was deleted/);
     assert.equal(files.size, count);
+  });
+});
+
+describe('choosePacks (restic\'s rule)', () => {
+  const MiB = 1 << 20;
+  const pack = (name: string, used: number, unused: number, tree = false): PackUsage => ({ pack: name, used: used * MiB, unused: unused * MiB, size: (used + unused) * MiB, tree });
+  // 100 MiB used in all; 20 MiB unused spread over four packs
+  const packs = [pack('full', 60, 0), pack('gone', 0, 4), pack('a', 10, 6), pack('b', 10, 2), pack('c', 12, 4), pack('d', 8, 4)];
+
+  it('deletes unused packs and repacks the most unused first until the rest is within the share', () => {
+    // 5% of the repository: 100 × 5/95 = 5.26 MiB may stay unused; 16 MiB are, in partly used packs
+    const r = choosePacks(packs, 0.05, 16 * MiB);
+    assert.deepEqual(r.remove, ['gone']);
+    assert.deepEqual(r.repack, ['a', 'd', 'c'], 'a (37.5% unused), d (33%), c (25%): 2 MiB left in b');
+  });
+  it('repacks nothing more once the share is met, everything partly used at 0%, and only trees and tiny packs when unlimited', () => {
+    assert.deepEqual(choosePacks(packs, 0.2, 16 * MiB).repack, [], '20%: 25 MiB may stay, 16 MiB do');
+    assert.deepEqual(choosePacks(packs, 0, 16 * MiB).repack.sort(), ['a', 'b', 'c', 'd']);
+    const withTree = [...packs, pack('t', 1, 0.1, true), { pack: 'tiny', used: 100_000, unused: 1000, size: 101_000, tree: false }];
+    assert.deepEqual(choosePacks(withTree, 1, 16 * MiB).repack, ['t', 'tiny'], 'trees and packs under 1/25 of a full one go first, whatever the limit');
+  });
+  it('takes an absolute limit in bytes', () => {
+    assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB }, 16 * MiB).repack, ['a'], '16 - 6 = 10 MiB left: within 10 MiB');
+    assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB - 1 }, 16 * MiB).repack, ['a', 'd']);
   });
 });

@@ -6,19 +6,46 @@ import { throwIfAborted } from '../errors.js';
 import { decodeTree } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 
-/** Keys ("tree:<id>", "data:<id>") of every blob reachable from the root trees. Kind "not-found"/"corrupt" when a tree cannot be read. */
+/** Tree loads in flight at once: remote storage answers each after a round trip. */
+const TREE_LOADS = 8;
+
+/**
+ * Keys ("tree:<id>", "data:<id>") of every blob reachable from the root trees, loading up to
+ * TREE_LOADS trees at once. Kind "not-found"/"corrupt" when a tree cannot be read (the first
+ * failure; loads already started are left to settle).
+ */
 export async function reachableBlobs(repo: Repository, roots: string[], signal?: AbortSignal, into = new Set<string>()): Promise<Set<string>> {
-  const stack = [...roots];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (into.has(`tree:${id}`)) continue;
-    throwIfAborted(signal);
-    into.add(`tree:${id}`);
-    for (const n of decodeTree(await repo.loadBlob('tree', id, signal))) {
-      for (const c of n.content ?? []) into.add(`data:${c}`);
-      if (n.subtree) stack.push(n.subtree);
-    }
-  }
+  const queue = [...roots];
+  let running = 0;
+  let failed = false;
+  await new Promise<void>((resolve, reject) => {
+    const fail = (e: unknown) => { if (!failed) { failed = true; reject(e); } };
+    const pump = (): void => {
+      if (failed) return;
+      try {
+        throwIfAborted(signal);
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      while (running < TREE_LOADS && queue.length) {
+        const id = queue.pop()!;
+        if (into.has(`tree:${id}`)) continue;
+        into.add(`tree:${id}`);
+        running++;
+        repo.loadBlob('tree', id, signal).then((buf) => {
+          running--;
+          for (const n of decodeTree(buf)) {
+            for (const c of n.content ?? []) into.add(`data:${c}`);
+            if (n.subtree) queue.push(n.subtree);
+          }
+          pump();
+        }).catch(fail);
+      }
+      if (running === 0 && queue.length === 0) resolve();
+    };
+    pump();
+  });
   return into;
 }
 

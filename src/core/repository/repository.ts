@@ -70,9 +70,12 @@ export class Repository {
   private decoder?: BlobDecoder;
   private readonly packBuffers = new BufferPool(3, DEFAULT_PACK_SIZE + (1 << 20));
 
+  /** The size new packs are cut at (prune calls packs far below it tiny). */
+  readonly packSize: number;
+
   constructor(readonly backend: Backend, readonly key: Key, readonly config: RepoConfig, readonly keyId: string, opts: RepositoryOptions = {}) {
     this.compression = opts.compression ?? 'auto';
-    const ps = opts.packSize ?? DEFAULT_PACK_SIZE;
+    const ps = this.packSize = opts.packSize ?? DEFAULT_PACK_SIZE;
     // pack buffers are reused once stored: a fresh 16 MiB buffer costs thousands of page faults
     this.writers = { data: new PackWriter('data', key, ps, this.packBuffers), tree: new PackWriter('tree', key, ps, this.packBuffers) };
     this.encoder = opts.encoder ?? (opts.workers ? createEncoderPool(key, opts.workers) : createInlineEncoder(key));
@@ -174,10 +177,13 @@ export class Repository {
     if (this.uploadError) throw this.uploadError;
     const { stored, loc } = await this.loadStoredBlob(type, id, signal);
     try {
-      decodeBlob(this.key, stored, id, loc.uncompressedLength);
+      if (this.decoder && type === 'data') await this.decoder.decode(stored, id, loc.uncompressedLength);
+      else decodeBlob(this.key, stored, id, loc.uncompressedLength);
     } catch (e) {
+      if (isHoardError(e, 'interrupted')) throw e;
       throw blobDamage(loc.pack, id, e);
     }
+    if (this.uploadError) throw this.uploadError;
     const w = this.writers[type];
     if (w.add(id, { sealed: stored, uncompressedLength: loc.uncompressedLength })) await this.upload(w.finish());
   }
@@ -231,10 +237,10 @@ export class Repository {
 
   /**
    * Turns on read-ahead for loadBlob (restore, dump): neighbouring blobs come with one pack read.
-   * Costs up to 8 windows of 4 MiB of memory.
+   * Costs up to `slots` windows of 4 MiB of memory (the first call's `slots` stays).
    */
-  enableReadAhead(): void {
-    this.windows ??= new PackWindows(this.backend, this.index);
+  enableReadAhead(slots = 8): void {
+    this.windows ??= new PackWindows(this.backend, this.index, 4 << 20, slots);
   }
 
   /**
