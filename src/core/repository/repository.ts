@@ -61,6 +61,8 @@ export class Repository {
   dryRun = false;
   private readonly writers: Record<BlobType, PackWriter>;
   private readonly inflight = new Map<string, Promise<boolean>>();
+  /** Keys of blobs in a pack not yet in the index (being filled or uploaded): stored already, for dedup. */
+  private readonly packed = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private uploadError: unknown;
   private readonly encoder: BlobEncoder;
@@ -135,7 +137,7 @@ export class Repository {
   async saveBlob(type: BlobType, id: string, data: Buffer | Buffer[]): Promise<boolean> {
     if (this.uploadError) throw this.uploadError;
     const k = type[0] + id;
-    if (this.index.has(type, id)) return false;
+    if (this.index.has(type, id) || this.packed.has(k)) return false;
     const running = this.inflight.get(k);
     if (running) { await running; return false; }
     const parts = Array.isArray(data) ? data : [data];
@@ -150,6 +152,7 @@ export class Repository {
 
   private async storeBlob(type: BlobType, id: string, parts: Buffer[], size: number): Promise<boolean> {
     if (this.dryRun) {
+      this.packed.add(type[0] + id); // counted once, as a real run stores it once
       this.stats.blobsAdded++;
       this.stats.bytesAdded += size;
       if (type === 'tree') this.stats.treeBlobs++;
@@ -158,7 +161,8 @@ export class Repository {
     }
     const mode = type === 'tree' && this.compression === 'off' ? 'auto' : this.compression;
     const enc = await this.encoder.encode(parts, size, this.version >= 2 ? mode : 'off');
-    if (this.index.has(type, id)) return false;
+    if (this.index.has(type, id) || this.packed.has(type[0] + id)) return false;
+    this.packed.add(type[0] + id);
     this.stats.blobsAdded++;
     if (type === 'tree') this.stats.treeBlobs++;
     else this.stats.dataBlobs++;
@@ -198,6 +202,7 @@ export class Repository {
       this.stats.bytesStored += p.bytes.length;
       this.stats.packsWritten++;
       this.index.addStoredPack({ id: p.id, blobs: p.blobs });
+      for (const b of p.blobs) this.packed.delete(b.type[0] + b.id);
       if (this.index.pendingCount >= this.indexEvery) await this.writeIndex();
     })().catch((e) => { this.uploadError ??= e; });
     this.uploads.add(task);

@@ -1,0 +1,28 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createMemoryBackend } from '../storage/memory.js';
+import { initRepository, openRepository } from './open.js';
+
+const who = { username: 'u', hostname: 'h', now: '2026-01-01T00:00:00Z' };
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('deduplication inside one run', () => {
+  it('stores a blob once when it comes again while its pack is still being filled or uploaded', async () => {
+    const mem = createMemoryBackend();
+    const repo = await initRepository(mem, 'pw', who, { kdf: { N: 1024, r: 1, p: 1 }, packSize: 64 * 1024 });
+    const same = randomBytes(3000);
+    const added: boolean[] = [];
+    for (let i = 0; i < 40; i++) {
+      added.push(await repo.saveBlob('data', sha(same), same)); // one after another, each awaited
+      const other = randomBytes(4000);
+      await repo.saveBlob('data', sha(other), other); // fills and uploads packs meanwhile
+    }
+    await repo.flush();
+    assert.deepEqual(added.filter(Boolean).length, 1, 'only the first call adds it');
+    const again = await openRepository(mem, 'pw');
+    await again.loadIndex();
+    const copies = [...again.index.packs.values()].flat().filter((b) => b.id === sha(same));
+    assert.equal(copies.length, 1, `stored ${copies.length} times`);
+  });
+});
