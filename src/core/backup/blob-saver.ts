@@ -17,8 +17,13 @@ export class BlobSaver {
   private readonly budget: Budget;
   private error: unknown;
 
-  /** At most `maxBlobs` saves and `maxBytes` of plaintext in flight (small files need many, big chunks few). */
-  constructor(private readonly repo: Repository, maxBlobs = 64, maxBytes = 8 * 1024 * 1024) {
+  /**
+   * At most `maxBlobs` saves and `maxBytes` of plaintext in flight (small files need many, big
+   * chunks few). 256 is four of the encoder pool's 64-blob batches: with only one batch's worth in
+   * flight, the walk waited for each batch to come back before it could fill the next (20,000 small
+   * files: 1.8 s → 1.6 s).
+   */
+  constructor(private readonly repo: Repository, maxBlobs = 256, maxBytes = 8 * 1024 * 1024) {
     this.budget = new Budget(maxBlobs, maxBytes);
   }
 
