@@ -2,10 +2,10 @@
 import { Readable, type Transform, finished, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { CompressStream } from 'zstd-napi';
-import { HoardError, type Repository, type SnapshotEntry, type TreeNode, fileContent, listSnapshots, walkTree } from '../core/index.js';
+import { HoardError, type Repository, type SnapshotEntry, type TreeNode, listSnapshots, walkTree } from '../core/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
-import { holdLock, openFromEnv, restoreWorkers } from './repository-access.js';
+import { holdLock, openFromEnv, sequentialContent } from './repository-access.js';
 import { chooseSnapshot } from './select.js';
 
 /** The snapshot's only file; kind "usage" when it holds a dump folder or several files. */
@@ -55,9 +55,7 @@ export async function openArtifact(env: Env, project: Project, ref: string, form
     lock = await holdLock(env, repo, false);
     const s = chooseSnapshot((await listSnapshots(repo)).snapshots, { ref }, env.clock.now());
     const f = await onlyFile(repo, s);
-    repo.enableReadAhead();
-    repo.enableParallelDecode(restoreWorkers());
-    const source = Readable.from(fileContent(repo, f.node, undefined, 8), { objectMode: false });
+    const source = Readable.from(sequentialContent(repo, f.node), { objectMode: false });
     const z = compressor(format);
     const held = lock;
     const done = () => { void held.release().catch(() => {}).finally(() => repo.close()); };

@@ -9,11 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   type BackupOptions, type Repository, type SnapshotEntry, type TreeNode,
-  HoardError, fileContent, findNode, restoreTree,
+  HoardError, findNode, restoreTree,
 } from '../core/index.js';
 import { type Connection, type DumpFormat, type Engine, describe, engineFor, parseDatabaseUrl } from '../databases/index.js';
 import { backupDatabase, databaseName, fileNameFor } from './database-backup.js';
-import { restoreWorkers } from './repository-access.js';
+import { sequentialContent } from './repository-access.js';
 
 /** The database part of a snapshot's hoard metadata. */
 export interface DatabaseMeta {
@@ -128,9 +128,7 @@ export async function restoreDatabase(repo: Repository, req: DatabaseRestoreRequ
 
 async function load(repo: Repository, target: Connection, node: TreeNode, format: DumpFormat, replace: boolean, req: DatabaseRestoreRequest, signal?: AbortSignal): Promise<void> {
   const engine = engineFor(target);
-  repo.enableReadAhead();
-  repo.enableParallelDecode(restoreWorkers());
-  if (format !== 'directory') return engine.restore(target, fileContent(repo, node, signal, 8), { format, replace, jobs: req.jobs, signal });
+  if (format !== 'directory') return engine.restore(target, sequentialContent(repo, node, signal), { format, replace, jobs: req.jobs, signal });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-pgrestore-'));
   try {
     const name = node.name.toString();

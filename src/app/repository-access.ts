@@ -7,7 +7,7 @@ import { type RepositorySetting, absoluteLocal } from '../config/index.js';
 import { type Repository, type RepositoryOptions } from '../core/repository/repository.js';
 import { openRepository } from '../core/repository/open.js';
 import { type HeldLock, acquireLock } from '../core/repository/locks.js';
-import { HoardError } from '../core/index.js';
+import { HoardError, type TreeNode, fileContent } from '../core/index.js';
 import { type Env, lockOwner, resolvePassword } from './environment.js';
 import { type Project, projectSecret } from './project.js';
 
@@ -118,4 +118,16 @@ export function defaultWorkers(): number {
 /** Restore threads (decode, verify and write small files): one per core, at most four. The main thread mostly reads packs. */
 export function restoreWorkers(): number {
   return Math.min(4, Math.max(1, os.availableParallelism()));
+}
+
+/**
+ * One file of a snapshot read in order (dump, artifact download, database restore): blobs decoded
+ * on restoreWorkers() threads, 8 ahead, through 3 read-ahead windows. One sequential reader needs
+ * no more windows, and the default 8 cost about 20 MB of peak RSS for nothing (a 530 MB dump:
+ * 278-309 MB → 262-280 MB, same time).
+ */
+export function sequentialContent(repo: Repository, node: TreeNode, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  repo.enableReadAhead(3);
+  repo.enableParallelDecode(restoreWorkers());
+  return fileContent(repo, node, signal, 8);
 }

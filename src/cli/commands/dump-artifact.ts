@@ -4,13 +4,13 @@
  * `app.sql.zst` with --zstd) or --output FILE. A file is written under a temporary name and renamed
  * when complete, so a half-written artifact never carries the final name.
  */
-import { restoreWorkers } from '../../app/repository-access.js';
+import { sequentialContent } from '../../app/repository-access.js';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HoardError, type Repository, type SnapshotEntry, type TreeNode, fileContent, findNode } from '../../core/index.js';
+import { HoardError, type Repository, type SnapshotEntry, type TreeNode, findNode } from '../../core/index.js';
 import { type ArtifactFormat, FORMAT_EXTENSION, compressor, onlyFile } from '../../app/artifact.js';
 import type { CommandContext } from '../context.js';
 import { size } from '../render.js';
@@ -33,9 +33,7 @@ export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: Sna
   } else file = await onlyFile(repo, s, ctx.signal);
   const fmt = format(ctx);
   const output = (f.output as string | undefined) ?? (given ? '-' : `${path.basename(file.path)}${FORMAT_EXTENSION[fmt]}`);
-  repo.enableReadAhead();
-  repo.enableParallelDecode(restoreWorkers());
-  const parts: (NodeJS.ReadableStream | NodeJS.WritableStream | Transform)[] = [Readable.from(fileContent(repo, file.node, ctx.signal, 8))];
+  const parts: (NodeJS.ReadableStream | NodeJS.WritableStream | Transform)[] = [Readable.from(sequentialContent(repo, file.node, ctx.signal))];
   const z = compressor(fmt);
   if (z) parts.push(z);
   if (output === '-') {
