@@ -56,6 +56,26 @@ async function assertIntact(repo: string, env: NodeJS.ProcessEnv, kept: Map<stri
   }
 }
 
+/** Asserts that hoard's dry-run plan and restic's (`prune --dry-run -vv`) name the same packs for each limit; returns hoard's counts. */
+async function sameChoices(repo: string, env: NodeJS.ProcessEnv, limits: string[]): Promise<{ limit: string; repack: number; remove: number }[]> {
+  const ids = (x: string | undefined) => (x ?? '').replace(/[{}]/g, '').split(/\s+/).filter(Boolean).sort();
+  const out = [];
+  for (const limit of limits) {
+    const h = await hoard(['prune', '--dry-run', '--json', '--max-unused', limit], { env });
+    assert.equal(h.code, 0, h.stderr);
+    const plan = JSON.parse(h.stdout) as { remove: string[]; repack: string[] };
+    const r = await restic(repo, PW, ['prune', '--dry-run', '-vv', '--max-unused', limit]);
+    assert.equal(r.code, 0, r.stderr);
+    const repack = /repacked and removed the following packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
+    const remove = /removed the following no longer used packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
+    assert.ok(repack && remove, `restic printed its plan: ${r.stdout}`);
+    assert.deepEqual(plan.repack.map((x) => x.slice(0, 8)).sort(), ids(repack), `--max-unused ${limit}: packs to repack`);
+    assert.deepEqual(plan.remove.map((x) => x.slice(0, 8)).sort(), ids(remove), `--max-unused ${limit}: packs to delete`);
+    out.push({ limit, repack: plan.repack.length, remove: plan.remove.length });
+  }
+  return out;
+}
+
 describe('prune on disk', () => {
   it('frees what the dry run planned (within one pack), and restic agrees the result is sound', async (t) => {
     const dir = await tempDir(t, 'hoard-prune-');
@@ -109,24 +129,24 @@ describe('prune on disk', () => {
 
   it('chooses the same packs to delete and repack as restic prune, for every --max-unused', async (t) => {
     if (!(await needRestic(t))) return;
-    const dir = await tempDir(t, 'hoard-prune-oracle-');
-    const { repo, env } = await forgotten(dir);
-    const ids = (s: string | undefined) => (s ?? '').replace(/[{}]/g, '').split(/\s+/).filter(Boolean).sort();
-    const seen = new Set<string>();
-    for (const limit of ['0%', '5%', '30%', '100k', '10M', 'unlimited']) {
-      const h = await hoard(['prune', '--dry-run', '--json', '--max-unused', limit], { env });
-      assert.equal(h.code, 0, h.stderr);
-      const plan = JSON.parse(h.stdout) as { remove: string[]; repack: string[] };
-      const r = await restic(repo, PW, ['prune', '--dry-run', '-vv', '--max-unused', limit]);
-      assert.equal(r.code, 0, r.stderr);
-      const repack = /repacked and removed the following packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
-      const remove = /removed the following no longer used packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
-      assert.ok(repack && remove, `restic printed its plan: ${r.stdout}`);
-      assert.deepEqual(plan.repack.map((x) => x.slice(0, 8)).sort(), ids(repack), `--max-unused ${limit}: packs to repack`);
-      assert.deepEqual(plan.remove.map((x) => x.slice(0, 8)).sort(), ids(remove), `--max-unused ${limit}: packs to delete`);
-      seen.add(plan.repack.length ? 'repack' : 'keep');
+    const { repo, env } = await forgotten(await tempDir(t, 'hoard-prune-oracle-'));
+    const choices = await sameChoices(repo, env, ['0%', '5%', '30%', '100k', '10M', 'unlimited']);
+    assert.ok(choices.some((c) => c.repack > 0) && choices.some((c) => c.repack === 0), 'the limits lead to different choices');
+  });
+
+  it('merges tiny fully used packs as restic prune does, once there are ten', async (t) => {
+    if (!(await needRestic(t))) return;
+    const dir = await tempDir(t, 'hoard-prune-tiny-');
+    const repo = path.join(dir, 'repo');
+    const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW, HOARD_CONFIG: '' };
+    assert.equal((await hoard(['init'], { env })).code, 0);
+    for (let i = 0; i < 6; i++) {
+      const b = await hoard(['backup', '--stdin', '--stdin-filename', `t${i}.sql`], { env, input: textLike(60_000, 300 + i) });
+      assert.equal(b.code, 0, b.stderr);
     }
-    assert.deepEqual([...seen].sort(), ['keep', 'repack'], 'the limits lead to different choices');
+    // six backups: six tiny data packs and six tiny tree packs, all used
+    const choices = await sameChoices(repo, env, ['5%', 'unlimited']);
+    assert.ok(choices.every((c) => c.repack === 12), `all twelve tiny packs are merged: ${JSON.stringify(choices)}`);
   });
 
   it('prunes a repository restic wrote; restic checks and restores it afterwards', async (t) => {

@@ -149,6 +149,12 @@ describe('choosePacks (restic\'s rule)', () => {
     const withTree = [...packs, pack('t', 1, 0.1, true), { pack: 'tiny', used: 100_000, unused: 1000, size: 101_000, tree: false }];
     assert.deepEqual(choosePacks(withTree, 1, 16 * MiB).repack, ['t', 'tiny'], 'trees and packs under 1/25 of a full one go first, whatever the limit');
   });
+  it('merges tiny fully used packs once there are ten of them', () => {
+    const tiny = (i: number): PackUsage => ({ pack: `t${i}`, used: 100_000, unused: 0, size: 100_500, tree: false });
+    const nine = Array.from({ length: 9 }, (_, i) => tiny(i));
+    assert.deepEqual(choosePacks([...packs, ...nine], 0.2, 16 * MiB).repack, [], 'nine are left alone');
+    assert.deepEqual(choosePacks([...packs, ...nine, tiny(9)], 0.2, 16 * MiB).repack.sort(), [...nine, tiny(9)].map((p) => p.pack).sort());
+  });
   it('takes an absolute limit in bytes', () => {
     assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB }, 16 * MiB).repack, ['a'], '16 - 6 = 10 MiB left: within 10 MiB');
     assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB - 1 }, 16 * MiB).repack, ['a', 'd']);

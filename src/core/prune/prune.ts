@@ -133,17 +133,21 @@ export interface PackUsage { pack: string; used: number; unused: number; size: n
  * snapshot uses are deleted; partly used packs are repacked when they hold trees (walks read every
  * tree, so unused trees cost every later command) or are tiny (under 1/25 of a full pack), and
  * otherwise the most unused first until the unused bytes left are within `maxUnused`: a share s of
- * the repository allows used × s / (1 − s) unused bytes. Every other pack is kept.
+ * the repository allows used × s / (1 − s) unused bytes. Tiny fully used packs (each backup ends
+ * with some) are merged once there are 10 of them. Every other pack is kept.
  */
 export function choosePacks(packs: PackUsage[], maxUnused: number | { bytes: number }, packSize: number): { remove: string[]; repack: string[] } {
   const remove: string[] = [];
   const candidates: PackUsage[] = [];
+  const tinyFull: PackUsage[] = [];
   let used = 0, unusedLeft = 0;
   for (const p of packs) {
     used += p.used;
     if (p.used === 0) remove.push(p.pack);
     else if (p.unused > 0) { candidates.push(p); unusedLeft += p.unused; }
+    else if (p.size < packSize / 25) tinyFull.push(p);
   }
+  if (tinyFull.length >= 10) candidates.push(...tinyFull); // fewer are not worth a rewrite (and one would be rewritten forever)
   const share = typeof maxUnused === 'number' ? maxUnused : undefined;
   const allowed = share === undefined ? (maxUnused as { bytes: number }).bytes : share >= 1 ? Infinity : (used * share) / (1 - share);
   const small = (p: PackUsage) => p.used + p.unused < packSize / 25;
