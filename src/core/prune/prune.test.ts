@@ -133,7 +133,7 @@ describe('prune', () => {
 
 describe('choosePacks (restic\'s rule)', () => {
   const MiB = 1 << 20;
-  const pack = (name: string, used: number, unused: number, tree = false): PackUsage => ({ pack: name, used: used * MiB, unused: unused * MiB, size: (used + unused) * MiB, tree });
+  const pack = (name: string, used: number, unused: number, tree = false): PackUsage => ({ pack: name, usedBlobs: used ? 1 : 0, used: used * MiB, unused: unused * MiB, size: (used + unused) * MiB + 400, tree });
   // 100 MiB used in all; 20 MiB unused spread over four packs
   const packs = [pack('full', 60, 0), pack('gone', 0, 4), pack('a', 10, 6), pack('b', 10, 2), pack('c', 12, 4), pack('d', 8, 4)];
 
@@ -146,11 +146,11 @@ describe('choosePacks (restic\'s rule)', () => {
   it('repacks nothing more once the share is met, everything partly used at 0%, and only trees and tiny packs when unlimited', () => {
     assert.deepEqual(choosePacks(packs, 0.2, 16 * MiB).repack, [], '20%: 25 MiB may stay, 16 MiB do');
     assert.deepEqual(choosePacks(packs, 0, 16 * MiB).repack.sort(), ['a', 'b', 'c', 'd']);
-    const withTree = [...packs, pack('t', 1, 0.1, true), { pack: 'tiny', used: 100_000, unused: 1000, size: 101_000, tree: false }];
+    const withTree = [...packs, pack('t', 1, 0.1, true), { pack: 'tiny', usedBlobs: 3, used: 100_000, unused: 1000, size: 101_200, tree: false }];
     assert.deepEqual(choosePacks(withTree, 1, 16 * MiB).repack, ['t', 'tiny'], 'trees and packs under 1/25 of a full one go first, whatever the limit');
   });
   it('merges tiny fully used packs once there are ten of them', () => {
-    const tiny = (i: number): PackUsage => ({ pack: `t${i}`, used: 100_000, unused: 0, size: 100_500, tree: false });
+    const tiny = (i: number): PackUsage => ({ pack: `t${i}`, usedBlobs: 9, used: 100_000, unused: 0, size: 100_500, tree: false });
     const nine = Array.from({ length: 9 }, (_, i) => tiny(i));
     assert.deepEqual(choosePacks([...packs, ...nine], 0.2, 16 * MiB).repack, [], 'nine are left alone');
     assert.deepEqual(choosePacks([...packs, ...nine, tiny(9)], 0.2, 16 * MiB).repack.sort(), [...nine, tiny(9)].map((p) => p.pack).sort());

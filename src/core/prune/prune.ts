@@ -1,7 +1,8 @@
 /**
  * Prune (restic-format.md §12-13): find the blobs no snapshot uses, delete packs that hold only
  * those, repack partly used packs until the repository's unused share is at most `maxUnused`
- * (restic's rule, `choosePacks`), rewrite the index. The caller holds an exclusive lock. Order, so that a kill at any moment leaves a repository that checks clean:
+ * (restic's rule, `choosePacks`), rewrite the index. The caller holds an exclusive lock. Order,
+ * so that a kill at any moment leaves a repository that checks clean:
  *   1. repacked blobs go into new packs, and an index file for those packs is written;
  *   2. an index file (or several) for every kept pack is written;
  *   3. the old index files are deleted;
@@ -96,11 +97,11 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
     throwIfAborted(o.signal);
     const size = stored.get(pack);
     if (size === undefined) throw refuse(`pack ${pack.slice(0, 8)} is listed in the index but missing`);
-    const u: PackUsage = { pack, used: 0, unused: 0, size, tree: blobs.some((b) => b.type === 'tree') };
+    const u: PackUsage = { pack, usedBlobs: 0, used: 0, unused: 0, size, tree: blobs.some((b) => b.type === 'tree') };
     const liveHere: PackedBlob[] = [];
     for (const b of blobs) {
       // a blob stored twice counts as used only where the index points (the other copy is a duplicate)
-      if (used.has(key(b)) && repo.index.lookup(b.type, b.id)?.pack === pack) { u.used += b.length; plan.blobs.used++; liveHere.push(b); }
+      if (used.has(key(b)) && repo.index.lookup(b.type, b.id)?.pack === pack) { u.used += b.length; u.usedBlobs++; plan.blobs.used++; liveHere.push(b); }
       else { u.unused += b.length; plan.blobs.unused++; }
     }
     live.set(pack, liveHere);
@@ -125,8 +126,11 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
   return plan;
 }
 
-/** How much of a pack snapshots use, in stored blob bytes; `tree` when it holds tree blobs. */
-export interface PackUsage { pack: string; used: number; unused: number; size: number; tree: boolean }
+/**
+ * How much of a pack snapshots use: blobs and bytes of used blobs, bytes of unused ones, and the
+ * pack file's size (which also holds its header); `tree` when it holds tree blobs.
+ */
+export interface PackUsage { pack: string; usedBlobs: number; used: number; unused: number; size: number; tree: boolean }
 
 /**
  * Which packs to delete and which to repack, by restic's rule (restic 0.14 `prune`): packs no
@@ -134,29 +138,30 @@ export interface PackUsage { pack: string; used: number; unused: number; size: n
  * tree, so unused trees cost every later command) or are tiny (under 1/25 of a full pack), and
  * otherwise the most unused first until the unused bytes left are within `maxUnused`: a share s of
  * the repository allows used × s / (1 − s) unused bytes. Tiny fully used packs (each backup ends
- * with some) are merged once there are 10 of them. Every other pack is kept.
+ * with some) are merged once there are 10 of them. Every other pack is kept. As restic does, a
+ * pack's header counts as used when packs are ranked.
  */
 export function choosePacks(packs: PackUsage[], maxUnused: number | { bytes: number }, packSize: number): { remove: string[]; repack: string[] } {
   const remove: string[] = [];
   const candidates: PackUsage[] = [];
   const tinyFull: PackUsage[] = [];
+  const tiny = (p: PackUsage) => p.size < packSize / 25;
   let used = 0, unusedLeft = 0;
   for (const p of packs) {
     used += p.used;
-    if (p.used === 0) remove.push(p.pack);
+    if (p.usedBlobs === 0) remove.push(p.pack);
     else if (p.unused > 0) { candidates.push(p); unusedLeft += p.unused; }
-    else if (p.size < packSize / 25) tinyFull.push(p);
+    else if (tiny(p)) tinyFull.push(p);
   }
   if (tinyFull.length >= 10) candidates.push(...tinyFull); // fewer are not worth a rewrite (and one would be rewritten forever)
   const share = typeof maxUnused === 'number' ? maxUnused : undefined;
   const allowed = share === undefined ? (maxUnused as { bytes: number }).bytes : share >= 1 ? Infinity : (used * share) / (1 - share);
-  const small = (p: PackUsage) => p.used + p.unused < packSize / 25;
-  // trees first, then tiny packs, then by unused share (a·d > c·b compares a/b with c/d without dividing)
-  const rank = (p: PackUsage) => (p.tree ? 0 : small(p) ? 1 : 2);
-  candidates.sort((a, b) => rank(a) - rank(b) || b.unused * a.used - a.unused * b.used);
+  // trees first, then tiny packs, then by unused share: unused / (size − unused), compared as a·d > c·b
+  const rank = (p: PackUsage) => (p.tree ? 0 : tiny(p) ? 1 : 2);
+  candidates.sort((a, b) => rank(a) - rank(b) || b.unused * (a.size - a.unused) - a.unused * (b.size - b.unused));
   const repack: string[] = [];
   for (const p of candidates) {
-    if (!p.tree && !small(p) && unusedLeft <= allowed) continue;
+    if (!p.tree && !tiny(p) && unusedLeft <= allowed) continue;
     repack.push(p.pack);
     unusedLeft -= p.unused;
   }
