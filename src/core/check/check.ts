@@ -12,6 +12,7 @@ import { decodeTree } from '../format/tree.js';
 import { decodeBlob } from '../repository/blob-codec.js';
 import type { Repository } from '../repository/repository.js';
 import { listSnapshots } from '../repository/snapshots.js';
+import { mapLimit } from '../map-limit.js';
 
 export interface CheckOptions {
   readData?: boolean;
@@ -41,13 +42,17 @@ export async function checkRepository(repo: Repository, o: CheckOptions = {}): P
   const err = (message: string, pack?: string) => { s.errors.push(message); report({ type: 'check.error', message, pack }); };
   const bad = new Set<string>();
 
-  for await (const f of repo.backend.list('index', { signal: o.signal })) {
-    try {
-      repo.index.addIndexFile(decodeIndex(await repo.loadUnpacked('index', f.name), repo.version));
-    } catch (e) {
-      err(`index ${f.name.slice(0, 8)}: ${(e as Error).message.replace(/^index [0-9a-f]{8}: /, '')}`);
-    }
-  }
+  const indexNames: string[] = [];
+  for await (const f of repo.backend.list('index', { signal: o.signal })) indexNames.push(f.name);
+  // loaded four at once (each is a round trip to remote storage), added in listing order
+  const indexes = await mapLimit(indexNames, 4, (name) => repo.loadUnpacked('index', name, o.signal).then((b) => decodeIndex(b, repo.version)).catch((e: unknown) => {
+    if (isHoardError(e, 'interrupted')) throw e;
+    return e as Error;
+  }));
+  indexes.forEach((x, i) => {
+    if (x instanceof Error) err(`index ${indexNames[i].slice(0, 8)}: ${x.message.replace(/^index [0-9a-f]{8}: /, '')}`);
+    else repo.index.addIndexFile(x);
+  });
   const stored = new Map<string, number>();
   for await (const f of repo.backend.list('data', { signal: o.signal })) stored.set(f.name, f.size);
   s.packs = repo.index.packs.size;
