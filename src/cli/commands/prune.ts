@@ -34,7 +34,7 @@ export function renderPrune(ctx: CommandContext, r: PrunePlan | PruneSummary, dr
 
 export const pruneCommand: Command = {
   name: 'prune', summary: 'delete data no snapshot uses (crash-safe; --dry-run shows the plan)',
-  usage: 'hoard prune [--max-unused 5%] [--dry-run]',
+  usage: 'hoard prune [--max-unused 5%|100M|unlimited] [--dry-run]',
   flags: { ...PRUNE_FLAGS, 'dry-run': { type: 'boolean', short: 'n', help: 'print what would be deleted and repacked, change nothing' } },
   async run(ctx) {
     const dry = ctx.args.flags['dry-run'] === true;
