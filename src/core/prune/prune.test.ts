@@ -133,7 +133,7 @@ describe('prune', () => {
 
 describe('choosePacks (restic\'s rule)', () => {
   const MiB = 1 << 20;
-  const pack = (name: string, used: number, unused: number, tree = false): PackUsage => ({ pack: name, usedBlobs: used ? 1 : 0, used: used * MiB, unused: unused * MiB, size: (used + unused) * MiB + 400, tree });
+  const pack = (name: string, used: number, unused: number, tree = false): PackUsage => ({ pack: name, usedBlobs: used ? 1 : 0, used: used * MiB, unused: unused * MiB, size: (used + unused) * MiB + 400, kind: tree ? 'tree' : 'data' });
   // 100 MiB used in all; 20 MiB unused spread over four packs
   const packs = [pack('full', 60, 0), pack('gone', 0, 4), pack('a', 10, 6), pack('b', 10, 2), pack('c', 12, 4), pack('d', 8, 4)];
 
@@ -146,17 +146,21 @@ describe('choosePacks (restic\'s rule)', () => {
   it('repacks nothing more once the share is met, everything partly used at 0%, and only trees and tiny packs when unlimited', () => {
     assert.deepEqual(choosePacks(packs, 0.2, 16 * MiB).repack, [], '20%: 25 MiB may stay, 16 MiB do');
     assert.deepEqual(choosePacks(packs, 0, 16 * MiB).repack.sort(), ['a', 'b', 'c', 'd']);
-    const withTree = [...packs, pack('t', 1, 0.1, true), { pack: 'tiny', usedBlobs: 3, used: 100_000, unused: 1000, size: 101_200, tree: false }];
+    const withTree = [...packs, pack('t', 1, 0.1, true), { pack: 'tiny', usedBlobs: 3, used: 100_000, unused: 1000, size: 101_200, kind: 'data' as const }];
     assert.deepEqual(choosePacks(withTree, 1, 16 * MiB).repack, ['t', 'tiny'], 'trees and packs under 1/25 of a full one go first, whatever the limit');
   });
   it('merges tiny fully used packs once there are ten of them', () => {
-    const tiny = (i: number): PackUsage => ({ pack: `t${i}`, usedBlobs: 9, used: 100_000, unused: 0, size: 100_500, tree: false });
+    const tiny = (i: number): PackUsage => ({ pack: `t${i}`, usedBlobs: 9, used: 100_000, unused: 0, size: 100_500, kind: 'data' });
     const nine = Array.from({ length: 9 }, (_, i) => tiny(i));
     assert.deepEqual(choosePacks([...packs, ...nine], 0.2, 16 * MiB).repack, [], 'nine are left alone');
     assert.deepEqual(choosePacks([...packs, ...nine, tiny(9)], 0.2, 16 * MiB).repack.sort(), [...nine, tiny(9)].map((p) => p.pack).sort());
   });
-  it('takes an absolute limit in bytes', () => {
-    assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB }, 16 * MiB).repack, ['a'], '16 - 6 = 10 MiB left: within 10 MiB');
-    assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB - 1 }, 16 * MiB).repack, ['a', 'd']);
+  it('takes an absolute limit in bytes, and stops only below it (restic compares with <)', () => {
+    assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB + 1 }, 16 * MiB).repack, ['a'], '16 - 6 = 10 MiB left: below 10 MiB + 1');
+    assert.deepEqual(choosePacks(packs, { bytes: 10 * MiB }, 16 * MiB).repack, ['a', 'd'], '10 MiB left is not below 10 MiB');
+  });
+  it('always repacks a pack that mixes data and tree blobs', () => {
+    const mixed: PackUsage = { pack: 'm', usedBlobs: 4, used: 5 * MiB, unused: 0, size: 5 * MiB + 300, kind: 'mixed' };
+    assert.deepEqual(choosePacks([...packs, mixed], 1, 16 * MiB).repack, ['m']);
   });
 });

@@ -97,7 +97,8 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
     throwIfAborted(o.signal);
     const size = stored.get(pack);
     if (size === undefined) throw refuse(`pack ${pack.slice(0, 8)} is listed in the index but missing`);
-    const u: PackUsage = { pack, usedBlobs: 0, used: 0, unused: 0, size, tree: blobs.some((b) => b.type === 'tree') };
+    const types = new Set(blobs.map((b) => b.type));
+    const u: PackUsage = { pack, usedBlobs: 0, used: 0, unused: 0, size, kind: types.size > 1 ? 'mixed' : types.has('tree') ? 'tree' : 'data' };
     const liveHere: PackedBlob[] = [];
     for (const b of blobs) {
       // a blob stored twice counts as used only where the index points (the other copy is a duplicate)
@@ -128,40 +129,43 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
 
 /**
  * How much of a pack snapshots use: blobs and bytes of used blobs, bytes of unused ones, and the
- * pack file's size (which also holds its header); `tree` when it holds tree blobs.
+ * pack file's size (which also holds its header); `kind` is the type of its blobs ("mixed" for
+ * both: restic writes none, but older tools did).
  */
-export interface PackUsage { pack: string; usedBlobs: number; used: number; unused: number; size: number; tree: boolean }
+export interface PackUsage { pack: string; usedBlobs: number; used: number; unused: number; size: number; kind: 'data' | 'tree' | 'mixed' }
 
 /**
  * Which packs to delete and which to repack, by restic's rule (restic 0.14 `prune`): packs no
  * snapshot uses are deleted; partly used packs are repacked when they hold trees (walks read every
  * tree, so unused trees cost every later command) or are tiny (under 1/25 of a full pack), and
- * otherwise the most unused first until the unused bytes left are within `maxUnused`: a share s of
+ * otherwise the most unused first until the unused bytes left are below `maxUnused`: a share s of
  * the repository allows used × s / (1 − s) unused bytes. Tiny fully used packs (each backup ends
- * with some) are merged once there are 10 of them. Every other pack is kept. As restic does, a
- * pack's header counts as used when packs are ranked.
+ * with some) are merged once there are 10 of them, and mixed packs always. Every other pack is
+ * kept. As restic does, a pack's header counts as used when packs are ranked, and limits are
+ * whole bytes.
  */
 export function choosePacks(packs: PackUsage[], maxUnused: number | { bytes: number }, packSize: number): { remove: string[]; repack: string[] } {
   const remove: string[] = [];
   const candidates: PackUsage[] = [];
   const tinyFull: PackUsage[] = [];
-  const tiny = (p: PackUsage) => p.size < packSize / 25;
+  const tinyBelow = Math.floor(packSize / 25);
+  const tiny = (p: PackUsage) => p.size < tinyBelow;
   let used = 0, unusedLeft = 0;
   for (const p of packs) {
     used += p.used;
     if (p.usedBlobs === 0) remove.push(p.pack);
-    else if (p.unused > 0) { candidates.push(p); unusedLeft += p.unused; }
+    else if (p.unused > 0 || p.kind === 'mixed') { candidates.push(p); unusedLeft += p.unused; }
     else if (tiny(p)) tinyFull.push(p);
   }
   if (tinyFull.length >= 10) candidates.push(...tinyFull); // fewer are not worth a rewrite (and one would be rewritten forever)
   const share = typeof maxUnused === 'number' ? maxUnused : undefined;
-  const allowed = share === undefined ? (maxUnused as { bytes: number }).bytes : share >= 1 ? Infinity : (used * share) / (1 - share);
-  // trees first, then tiny packs, then by unused share: unused / (size − unused), compared as a·d > c·b
-  const rank = (p: PackUsage) => (p.tree ? 0 : tiny(p) ? 1 : 2);
+  const allowed = share === undefined ? (maxUnused as { bytes: number }).bytes : share >= 1 ? Infinity : Math.floor((used * share) / (1 - share));
+  // trees and mixed packs first, then tiny packs, then by unused share: unused / (size − unused), compared as a·d > c·b
+  const rank = (p: PackUsage) => (p.kind !== 'data' ? 0 : tiny(p) ? 1 : 2);
   candidates.sort((a, b) => rank(a) - rank(b) || b.unused * (a.size - a.unused) - a.unused * (b.size - b.unused));
   const repack: string[] = [];
   for (const p of candidates) {
-    if (!p.tree && !tiny(p) && unusedLeft <= allowed) continue;
+    if (p.kind === 'data' && !tiny(p) && unusedLeft < allowed) continue;
     repack.push(p.pack);
     unusedLeft -= p.unused;
   }
@@ -198,12 +202,18 @@ export async function executePrune(repo: Repository, plan: PrunePlan, o: PruneOp
   let done = 0;
   const left = new Map(plan.repack.map((p) => [p, live.get(p)?.length ?? 0]));
   const copies = plan.repack.flatMap((pack) => (live.get(pack) ?? []).map((b) => ({ pack, b })));
-  await mapLimit(copies, COPIES_IN_FLIGHT, async ({ pack, b }) => {
-    await repo.copyBlob(b.type, b.id, o.signal);
-    const n = left.get(pack)! - 1;
-    left.set(pack, n);
-    if (n === 0) report({ type: 'check.progress', phase: 'repack', done: ++done, total: plan.repack.length });
-  });
+  try {
+    await mapLimit(copies, COPIES_IN_FLIGHT, async ({ pack, b }) => {
+      await repo.copyBlob(b.type, b.id, o.signal);
+      const n = left.get(pack)! - 1;
+      left.set(pack, n);
+      if (n === 0) report({ type: 'check.progress', phase: 'repack', done: ++done, total: plan.repack.length });
+    });
+  } catch (e) {
+    // nothing is deleted; uploads already started finish (and are indexed) before the caller lets the lock go
+    await repo.abandon().catch(() => {});
+    throw e;
+  }
   await repo.flush();
   const written = repo.stats.bytesStored - before;
   // 2. an index for every kept pack (all their blobs: a pack's index entry lists the whole pack)

@@ -25,4 +25,18 @@ describe('deduplication inside one run', () => {
     const copies = [...again.index.packs.values()].flat().filter((b) => b.id === sha(same));
     assert.equal(copies.length, 1, `stored ${copies.length} times`);
   });
+
+  it('a dry run counts a blob once and does not keep a later real run from storing it', async () => {
+    const mem = createMemoryBackend();
+    const repo = await initRepository(mem, 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } });
+    const b = randomBytes(2000);
+    repo.dryRun = true;
+    assert.equal(await repo.saveBlob('data', sha(b), b), true);
+    assert.equal(await repo.saveBlob('data', sha(b), b), false, 'counted once');
+    assert.equal(repo.stats.blobsAdded, 1);
+    repo.dryRun = false;
+    assert.equal(await repo.saveBlob('data', sha(b), b), true, 'the real run stores it');
+    await repo.flush();
+    assert.ok(repo.hasBlob('data', sha(b)));
+  });
 });

@@ -63,6 +63,8 @@ export class Repository {
   private readonly inflight = new Map<string, Promise<boolean>>();
   /** Keys of blobs in a pack not yet in the index (being filled or uploaded): stored already, for dedup. */
   private readonly packed = new Set<string>();
+  /** Keys a dry run has counted (kept apart from `packed`: a later real run must store them). */
+  private readonly counted = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private uploadError: unknown;
   private readonly encoder: BlobEncoder;
@@ -137,7 +139,7 @@ export class Repository {
   async saveBlob(type: BlobType, id: string, data: Buffer | Buffer[]): Promise<boolean> {
     if (this.uploadError) throw this.uploadError;
     const k = type[0] + id;
-    if (this.index.has(type, id) || this.packed.has(k)) return false;
+    if (this.index.has(type, id) || this.packed.has(k) || (this.dryRun && this.counted.has(k))) return false;
     const running = this.inflight.get(k);
     if (running) { await running; return false; }
     const parts = Array.isArray(data) ? data : [data];
@@ -152,7 +154,7 @@ export class Repository {
 
   private async storeBlob(type: BlobType, id: string, parts: Buffer[], size: number): Promise<boolean> {
     if (this.dryRun) {
-      this.packed.add(type[0] + id); // counted once, as a real run stores it once
+      this.counted.add(type[0] + id); // counted once, as a real run stores it once
       this.stats.blobsAdded++;
       this.stats.bytesAdded += size;
       if (type === 'tree') this.stats.treeBlobs++;
