@@ -9,7 +9,7 @@ import { type Reporter, silent } from '../events.js';
 import { decodeIndex } from '../format/index-file.js';
 import { type PackedBlob, decodePackHeader, headerLocation, packSizeFromBlobs } from '../format/pack.js';
 import { decodeTree } from '../format/tree.js';
-import { decodeBlob } from '../repository/blob-codec.js';
+import { checkBlobSize, decodeBlob } from '../repository/blob-codec.js';
 import type { Repository } from '../repository/repository.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { mapLimit } from '../map-limit.js';
@@ -144,7 +144,10 @@ async function readPack(repo: Repository, id: string, indexed: PackedBlob[]): Pr
     const key = (b: PackedBlob) => `${b.type}:${b.id}:${b.offset}:${b.length}:${b.uncompressedLength ?? ''}`;
     const inHeader = new Set(header.map(key));
     for (const b of indexed) if (!inHeader.has(key(b))) return `blob ${b.id.slice(0, 8)} in the index does not match the pack header`;
-    for (const b of header) decodeBlob(repo.key, bytes.subarray(b.offset, b.offset + b.length), b.id, b.uncompressedLength);
+    for (const b of header) {
+      checkBlobSize(b.type, b);
+      decodeBlob(repo.key, bytes.subarray(b.offset, b.offset + b.length), b.id, b.uncompressedLength);
+    }
   } catch (e) {
     return (e as Error).message;
   }

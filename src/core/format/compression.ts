@@ -1,16 +1,25 @@
 /**
- * zstd for blobs and unpacked files (restic-format.md §6). Decompression is bounded: a frame
- * that declares more than `maxSize` bytes is refused before memory is allocated for it.
+ * zstd for blobs and unpacked files (restic-format.md §6). Decompression is bounded by `maxSize`
+ * (the length the index declares for a blob): a frame that declares more is refused before memory
+ * is allocated, and frames that declare nothing (or several frames) are decoded in steps into a
+ * buffer that grows only as output is produced and never past `maxSize` + 1 bytes. zstd-napi's own
+ * `Decompressor` grows without bound in that case (6 KB of hostile frames took 213 MiB), hence the
+ * low-level DCtx calls here.
  */
-import { Compressor, Decompressor } from 'zstd-napi';
+import { Compressor } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import type * as Binding from 'zstd-napi/binding.js';
 import { HoardError } from '../errors.js';
+
+/** zstd-napi's native binding (CommonJS, no ESM entry). */
+const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof Binding;
 
 /** restic's --compression modes. `off` stores data blobs uncompressed; metadata is still compressed. */
 export type CompressionMode = 'auto' | 'max' | 'off';
 
 const LEVELS: Record<Exclude<CompressionMode, 'off'>, number> = { auto: 3, max: 19 };
 const compressors = new Map<number, Compressor>();
-let decompressor: Decompressor | undefined;
+let dctx: Binding.DCtx | undefined;
 
 /** Compresses one buffer into one zstd frame (content size present, no checksum). */
 export function zstdCompress(data: Uint8Array, mode: Exclude<CompressionMode, 'off'> = 'auto'): Buffer {
@@ -25,24 +34,51 @@ export function zstdCompress(data: Uint8Array, mode: Exclude<CompressionMode, 'o
 }
 
 /**
- * Decompresses zstd frame(s). Fails with kind "corrupt" when the data is not zstd, is damaged, or
- * declares or yields more than `maxSize` bytes.
+ * Decompresses zstd frame(s). Fails with kind "corrupt" when the data is not zstd, is damaged or
+ * truncated, or declares or yields more than `maxSize` bytes; memory stays within about `maxSize`.
  */
 export function zstdDecompress(data: Uint8Array, maxSize: number): Buffer {
   const declared = frameContentSize(data);
   if (declared !== undefined && declared > maxSize) {
     throw new HoardError('corrupt', `zstd frame declares ${declared} bytes, more than the ${maxSize} expected`);
   }
-  decompressor ??= new Decompressor();
-  let out: Buffer;
+  dctx ??= new binding.DCtx();
   try {
-    out = decompressor.decompress(data);
+    // one frame that declares its size (what restic and hoard write): one call into an exact buffer
+    if (declared !== undefined && binding.findFrameCompressedSize(data) === data.length) {
+      const out = Buffer.allocUnsafe(declared);
+      const n = dctx.decompress(out, data);
+      if (n !== declared) throw new Error(`the frame yields ${n} bytes, its header says ${declared}`);
+      return out;
+    }
+    return decompressSteps(dctx, data, maxSize);
   } catch (e) {
-    decompressor = undefined; // a failed context may hold state; start afresh
+    dctx = undefined; // a failed context may hold state; start afresh
+    if (e instanceof HoardError) throw e;
     throw new HoardError('corrupt', `zstd decompression failed: ${(e as Error).message}`, { cause: e });
   }
-  if (out.length > maxSize) throw new HoardError('corrupt', `zstd data expands beyond ${maxSize} bytes`);
-  return out;
+}
+
+/** Streaming decompression into a buffer that doubles as needed, up to `maxSize` + 1 bytes (one more means too big). */
+function decompressSteps(d: Binding.DCtx, data: Uint8Array, maxSize: number): Buffer {
+  d.reset(binding.ResetDirective.sessionOnly);
+  let out = Buffer.allocUnsafe(Math.min(maxSize + 1, Math.max(64 * 1024, data.length * 4)));
+  let produced = 0;
+  let input = data;
+  for (;;) {
+    if (produced === out.length) {
+      if (produced > maxSize) throw new HoardError('corrupt', `zstd data expands beyond ${maxSize} bytes`);
+      const bigger = Buffer.allocUnsafe(Math.min(maxSize + 1, out.length * 2));
+      out.copy(bigger, 0, 0, produced);
+      out = bigger;
+    }
+    const [left, wrote, read] = d.decompressStream(out.subarray(produced), input);
+    produced += wrote;
+    input = input.subarray(read);
+    if (produced > maxSize) throw new HoardError('corrupt', `zstd data expands beyond ${maxSize} bytes`);
+    if (input.length === 0 && left === 0) return out.subarray(0, produced);
+    if (wrote === 0 && read === 0 && produced < out.length) throw new HoardError('corrupt', 'zstd data is truncated');
+  }
 }
 
 /** The content size a zstd frame header declares, or undefined when absent or not a zstd frame. */

@@ -42,6 +42,25 @@ export function decodeBlob(key: Key, stored: Uint8Array, id: string, uncompresse
   return pt;
 }
 
+/**
+ * The largest data blob accepted: restic's chunker cuts at 8 MiB at most (as hoard's does), so a
+ * larger one is not a chunk but hostile or damaged input, refused before it is read or decoded.
+ */
+export const MAX_DATA_BLOB = 8 * 1024 * 1024;
+/** The largest tree blob accepted (as for unpacked files): about 3 million entries in one folder. */
+export const MAX_TREE_BLOB = 1024 * 1024 * 1024;
+/** Sealing adds 32 bytes (IV and MAC); zstd may add a little to data that does not shrink (hoard stores it raw then). */
+const SEAL_SLACK = 1024;
+
+/** Kind "corrupt" when the index or a pack header gives a blob more bytes than a blob of its type can have. */
+export function checkBlobSize(type: 'data' | 'tree', b: { id: string; length: number; uncompressedLength?: number }): void {
+  const max = type === 'data' ? MAX_DATA_BLOB : MAX_TREE_BLOB;
+  const plain = b.uncompressedLength ?? b.length - 32;
+  if (plain > max || b.length > max + SEAL_SLACK) {
+    throw new HoardError('corrupt', `${type} blob ${b.id.slice(0, 8)} is listed with ${Math.max(plain, b.length)} bytes; a ${type} blob has at most ${max}`, { hint: 'the index or pack is damaged or was tampered with; run `hoard check`' });
+  }
+}
+
 /** The error for a stored blob that fails to decode: kind "corrupt", naming the pack. */
 export function blobDamage(pack: string, blob: string, e: unknown): HoardError {
   return new HoardError('corrupt', `pack ${pack.slice(0, 8)}: ${(e as Error).message}`, { context: { pack, blob }, cause: e });

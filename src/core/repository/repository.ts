@@ -16,7 +16,7 @@ import { decodeUnpacked, encodeUnpacked } from '../format/unpacked.js';
 import { type BlobLocation, MasterIndex } from './master-index.js';
 import { PackWindows } from './pack-windows.js';
 import { mapLimit } from '../map-limit.js';
-import { type BlobEncoder, blobDamage, createInlineEncoder, decodeBlob } from './blob-codec.js';
+import { type BlobEncoder, blobDamage, checkBlobSize, createInlineEncoder, decodeBlob } from './blob-codec.js';
 import { createEncoderPool } from './encoder-pool.js';
 import { type BlobDecoder, createDecoderPool } from './decoder-pool.js';
 import { BufferPool } from './encoder-batch.js';
@@ -278,6 +278,7 @@ export class Repository {
   async loadStoredBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<{ stored: Buffer; loc: BlobLocation }> {
     const loc = this.index.lookup(type, id);
     if (!loc) throw new HoardError('not-found', `${type} blob ${id.slice(0, 8)} is not in the index`, { hint: 'run `hoard check`' });
+    checkBlobSize(type, loc);
     if (this.windows) {
       try { return { stored: await this.windows.read(loc, signal), loc }; } catch { /* read it alone below, for a precise error */ }
     }
