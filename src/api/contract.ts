@@ -4,9 +4,21 @@
  * `{status: "error", code, message, hint?}` with the HTTP status below.
  */
 
-export type Scope = 'read' | 'backup' | 'restore' | 'admin';
+/**
+ * What a token may do: `read` lists and shows backups, status and metrics; `download` streams a
+ * backup's data; `backup` starts backups and verifications; `restore` restores into the targets
+ * hoard.yaml names; `admin` implies every scope (and deletes and cleans up).
+ */
+export type Scope = 'read' | 'download' | 'backup' | 'restore' | 'admin';
 
-/** Each route: its method, path (Fastify syntax), the scope it needs (null: no token) and what it does. */
+/** Every scope, in the order the docs list them. */
+export const SCOPES: readonly Scope[] = ['read', 'download', 'backup', 'restore', 'admin'];
+
+/**
+ * Each route: its method, path (Fastify syntax), the scope it needs (null: no token) and what it
+ * does. The server serves exactly these (method, path) pairs and refuses every other request,
+ * HEAD and OPTIONS included; the scope travels with the route itself.
+ */
 export const ROUTES = {
   healthz: { method: 'GET', path: '/healthz', scope: null, summary: 'liveness and version' },
   openapi: { method: 'GET', path: '/openapi.json', scope: 'read', summary: 'this API as an OpenAPI 3.1 document' },
@@ -16,8 +28,8 @@ export const ROUTES = {
   metrics: { method: 'GET', path: '/metrics', scope: 'read', summary: 'Prometheus metrics' },
   createBackup: { method: 'POST', path: '/backups', scope: 'backup', summary: 'start a backup of a source, a job or every source' },
   deleteBackup: { method: 'DELETE', path: '/backups/:id', scope: 'admin', summary: 'delete one backup' },
-  download: { method: 'GET', path: '/backups/:id/download', scope: 'read', summary: "stream a backup's file (raw, gz or zstd)" },
-  restore: { method: 'POST', path: '/backups/restore', scope: 'restore', summary: 'start a restore (with a safety snapshot of what it overwrites)' },
+  download: { method: 'GET', path: '/backups/:id/download', scope: 'download', summary: "stream a backup's file (raw, gz or zstd)" },
+  restore: { method: 'POST', path: '/backups/restore', scope: 'restore', summary: 'start a restore into a target hoard.yaml names (with a safety snapshot of what it overwrites)' },
   cleanup: { method: 'POST', path: '/backups/cleanup', scope: 'admin', summary: 'apply retention, or preview it with dry_run' },
   verify: { method: 'POST', path: '/backups/:id/verify', scope: 'backup', summary: 'start a verification: quick, read-back or drill' },
   getTask: { method: 'GET', path: '/tasks/:id', scope: 'read', summary: 'a task and its result' },
@@ -45,9 +57,10 @@ export type RouteName = keyof typeof ROUTES;
 export interface ApiError {
   status: 'error';
   /**
-   * unauthorized (401), forbidden (403), bad_request (400), not_found (404), too_many_requests (429),
-   * locked (409), repo_missing and wrong_password (503), internal (500); other failures of the
-   * operation carry hoard's error kind (e.g. corrupt, io, db_connection) with 500.
+   * unauthorized (401), forbidden and target_not_allowed (403), bad_request (400), not_found (404),
+   * too_many_requests and too_many_tasks (429), locked and confirmation_required (409), repo_missing
+   * and wrong_password (503), internal (500); other failures of the operation carry hoard's error
+   * kind (e.g. corrupt, io, db_connection) with 500.
    */
   code: string;
   message: string;

@@ -55,9 +55,10 @@ const schemas: Record<string, Schema> = {
     }),
   }),
   RestorePlan: obj({
-    status: { const: 'success' }, backup: ref('Backup'), target: str, dry_run: { const: true }, protected_environment: nullable(str),
-    pre_restore_snapshot_id: { type: 'null' }, database: { type: 'object', description: 'a database restore: the plan (target, file, whether the target holds data)' }, timestamp: time,
-  }, ['database']),
+    status: { const: 'success' }, backup: ref('Backup'), target: str, target_name: nullable(str), dry_run: { const: true }, protected_environment: nullable(str),
+    pre_restore_snapshot_id: { type: 'null' }, files: { ...int, description: 'a files restore: the files it would restore' },
+    database: { type: 'object', description: 'a database restore: the plan (target, file, whether the target holds data)' }, timestamp: time,
+  }, ['database', 'files']),
   Deleted: obj({ status: { const: 'success' }, message: str, deleted_count: int, deleted_files: { type: 'array', items: str }, timestamp: time }),
   CleanupPlan: obj({
     status: { const: 'success' }, dry_run: bool, deleted_count: int, deleted_files: { type: 'array', items: str }, total_size_freed: int,
@@ -69,7 +70,10 @@ const schemas: Record<string, Schema> = {
 /** Request body schemas, from the accepted fields of contract.ts. */
 const bodies: Record<keyof typeof BODY_FIELDS, Schema> = {
   createBackup: obj({ source: name, job: name, label: name, reason: { type: 'string', maxLength: 500 }, description: { type: 'string', maxLength: 500 }, kind: name }, [...BODY_FIELDS.createBackup]),
-  restore: obj({ id: name, latest: bool, source: name, name, at: str, target: str, target_db: name, dry_run: bool, confirm: bool }, [...BODY_FIELDS.restore]),
+  restore: obj({
+    id: name, latest: bool, source: name, name, at: str, target: { ...name, description: 'a restore target or a source named in hoard.yaml (paths and URLs are refused)' },
+    target_db: name, dry_run: bool, confirm: bool,
+  }, [...BODY_FIELDS.restore]),
   cleanup: obj({
     dry_run: bool, older_than_days: { type: 'integer', minimum: 1 }, source: name, environment: name, keep_last: { type: 'integer', minimum: 1 },
     keep_daily: { type: 'integer', minimum: 1 }, keep_weekly: { type: 'integer', minimum: 1 }, keep_monthly: { type: 'integer', minimum: 1 }, allow_empty: bool, confirm: bool,
@@ -118,7 +122,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   for (const [key, r] of Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]) {
     const p = r.path.replace(/:(\w+)/g, '{$1}');
     const responses: Record<string, unknown> = { ...success[key], 400: error('malformed input'), 404: error('no such backup, task or route'), 500: error('internal error') };
-    if (r.scope !== null) Object.assign(responses, { 401: error('no token, or an unknown one'), 403: error(`the token lacks the ${r.scope} scope`), 429: error('too many failed authentications'), 409: error('the repository is locked, or a protected environment needs confirm'), 503: error('the repository is missing or its password wrong') });
+    if (r.scope !== null) Object.assign(responses, { 401: error('no token, or an unknown one'), 403: error(`the token lacks the ${r.scope} scope${key === 'restore' ? ', or the target is not one hoard.yaml names' : ''}`), 429: error('too many failed authentications, or too many tasks and downloads running'), 409: error('the repository is locked, or a protected environment needs confirm'), 503: error('the repository is missing or its password wrong') });
     if (r.method !== 'GET') Object.assign(responses, { 413: error('the body is larger than 1 MiB'), 415: error('the body is not application/json') });
     const body = key in bodies ? { requestBody: { required: false, ...json(ref(requestSchema(key))) } } : {};
     (paths[p] ??= {})[r.method.toLowerCase()] = {
@@ -128,7 +132,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'hoard', version, description: 'The REST API of `hoard serve`. Every route but /healthz needs a bearer token with the scope named in x-scope (admin implies all).' },
+    info: { title: 'hoard', version, description: 'The REST API of `hoard serve`. Every route but /healthz needs a bearer token with the scope named in x-scope (admin implies all). Only the methods listed here are served: HEAD, OPTIONS and any other pair are refused (401 without a valid token, else 404).' },
     servers: [{ url: 'http://127.0.0.1:7420' }],
     security: [{ bearer: [] }],
     paths,

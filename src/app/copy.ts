@@ -4,6 +4,7 @@
  * moves. A destination that fails is reported per destination and never undoes the backup.
  */
 import { type CopyProgress, type CopyResult, type Repository, type SnapshotEntry, HoardError, copySnapshots, isHoardError, listSnapshots } from '../core/index.js';
+import { entryOf } from '../config/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
 import { namedRepository, openAt, openFromEnv, withLock } from './repository-access.js';
@@ -60,7 +61,7 @@ export async function copyToDestinations(env: Env, p: Project, destinations: str
 
 /** The destinations a job copies to besides the repository in force. */
 export function copyDestinations(p: Project, job: string | undefined): string[] {
-  const dests = job ? p.config.jobs?.[job]?.destinations ?? [] : [];
+  const dests = job ? entryOf(p.config.jobs, job)?.destinations ?? [] : [];
   const primary = p.settings.repository?.value.name;
   return dests.filter((d) => d !== primary);
 }

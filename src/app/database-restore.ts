@@ -11,7 +11,7 @@ import {
   type BackupOptions, type Repository, type SnapshotEntry, type TreeNode,
   HoardError, findNode, restoreTree,
 } from '../core/index.js';
-import { type Connection, type DumpFormat, type Engine, describe, engineFor, parseDatabaseUrl } from '../databases/index.js';
+import { type Connection, type DumpFormat, type Engine, describe, engineFor } from '../databases/index.js';
 import { backupDatabase, databaseName, fileNameFor } from './database-backup.js';
 import { sequentialContent } from './repository-access.js';
 
@@ -26,8 +26,8 @@ export interface DatabaseMeta {
 
 export interface DatabaseRestoreRequest {
   snapshot: SnapshotEntry;
-  /** Where to restore; default: where the backup came from (its URL has no password: use PGPASSWORD/MYSQL_PWD). */
-  target?: Connection;
+  /** Where to restore (never taken from the snapshot: see restore-target.ts). */
+  target: Connection;
   /** Restore into this database name instead (created when missing). */
   targetDb?: string;
   /** From a server-wide (--all) snapshot: which database. */
@@ -67,17 +67,26 @@ export function databaseMeta(s: SnapshotEntry): DatabaseMeta {
   return db;
 }
 
+/**
+ * A name from snapshot metadata used as a file name: one plain component (not empty, ".", "..",
+ * no "/" or NUL, no control characters); kind "corrupt" otherwise, since hoard never writes such a name.
+ */
+export function safeFileName(name: unknown, s: SnapshotEntry): string {
+  if (typeof name === 'string' && name !== '.' && name !== '..' && /^[^/\u0000-\u001f\u007f]{1,255}$/.test(name)) return name;
+  throw new HoardError('corrupt', `snapshot ${s.id.slice(0, 8)} names its database ${JSON.stringify(String(name)).slice(0, 80)}, which is not a file name; nothing was restored`, { hint: 'the snapshot\'s metadata was not written by hoard; restore the file with --target FILE' });
+}
+
 /** Resolves target, file and whether the target holds data: everything a dry run prints. */
 export async function planDatabaseRestore(repo: Repository, req: DatabaseRestoreRequest): Promise<{ plan: RestorePlan; target: Connection; node: TreeNode }> {
   const meta = databaseMeta(req.snapshot);
-  let target = req.target ?? parseDatabaseUrl(meta.url);
+  let target = req.target;
   if (target.engine !== meta.engine) {
     throw new HoardError('usage', `snapshot ${req.snapshot.id.slice(0, 8)} is a ${meta.engine} backup; it cannot be restored into ${target.engine}`, { hint: `give a ${meta.engine} target` });
   }
   const source = meta.all ? pickFromAll(req, meta) : fileNameFor({ ...target, database: meta.name ?? undefined, path: meta.name ?? target.path }, meta.format);
   if (meta.all && !req.targetDb) target = { ...target, database: req.database };
   if (target.engine === 'sqlite' && target.path && meta.name && (await stat(target.path).then((st) => st.isDirectory(), () => false))) {
-    target = { ...target, path: path.join(target.path, meta.name) }; // a folder: the file goes inside, under its own name
+    target = { ...target, path: path.join(target.path, safeFileName(meta.name, req.snapshot)) }; // a folder: the file goes inside, under its own name
   }
   if (req.targetDb) {
     if (target.engine === 'sqlite') throw new HoardError('usage', '--target-db is for PostgreSQL and MySQL', { hint: 'give the SQLite file with --target' });

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type BackupOptions, type Repository, type SnapshotEntry, type VerificationCheck, HoardError, restoreTree, walkTree } from '../core/index.js';
-import { type Connection, type SqlAccess, engineFor, parseDatabaseUrl } from '../databases/index.js';
+import { type Connection, type SqlAccess, engineFor } from '../databases/index.js';
 import { databaseMeta, restoreDatabase } from './database-restore.js';
 import type { Project } from './project.js';
 import { configuredTarget } from './source-restore.js';
@@ -109,7 +109,14 @@ function scratchError(e: unknown, server: Connection, name: string): unknown {
 
 async function drillServer(p: Project, repo: Repository, s: SnapshotEntry, o: DrillOptions, bo: BackupOptions): Promise<DrillResult> {
   const meta = databaseMeta(s);
-  const server = o.server ?? (await configuredTarget(p, s)) ?? parseDatabaseUrl(meta.url);
+  // never the server the snapshot names: its metadata may have been written by whoever holds the key
+  const server = o.server ?? (await configuredTarget(p, s));
+  if (!server) {
+    const stored = typeof meta.url === 'string' ? meta.url.slice(0, 200).replace(/[\u0000-\u001f\u007f]/g, '?') : '';
+    throw new HoardError('not-allowed', `snapshot ${s.id.slice(0, 8)} is of a ${meta.engine} source this project does not configure${stored ? ` (it was taken of ${stored})` : ''}, and a drill server is never taken from the repository; nothing was drilled`, {
+      hint: `name the server: --drill-server URL${stored ? ` (e.g. --drill-server ${stored})` : ''}, or configure the source in hoard.yaml`,
+    });
+  }
   const scratch = engineFor(server).scratch!;
   const leftovers = await removeLeftovers(server, o);
   const dbs = meta.all ? ((s.snapshot.hoard as { databases?: { name: string }[] }).databases ?? []).map((d) => d.name) : [meta.name];
@@ -139,10 +146,11 @@ async function drillSqlite(repo: Repository, s: SnapshotEntry, o: DrillOptions, 
   const meta = databaseMeta(s);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-drill-'));
   try {
-    const target: Connection = { engine: 'sqlite', path: path.join(dir, meta.name ?? 'db.sqlite') };
+    // a fixed name: the snapshot's own name for its file is untrusted (it could be ../../x)
+    const target: Connection = { engine: 'sqlite', path: path.join(dir, 'drill.sqlite') };
     await restoreDatabase(repo, { snapshot: s, target }, { ...bo, dryRun: false });
     const sql = engineFor(target).sql(target);
-    const checks: VerificationCheck[] = [pass('restore', `restored ${meta.name} into a scratch file`)];
+    const checks: VerificationCheck[] = [pass('restore', `restored ${JSON.stringify(String(meta.name ?? 'the database'))} into a scratch file`)];
     const integrity = (await sql.query('PRAGMA integrity_check')).map((r) => r[0]);
     checks.push(integrity.join() === 'ok' ? pass('integrity_check', 'ok') : fail('integrity_check', integrity.slice(0, 3).join('; ')));
     const fk = await sql.query('PRAGMA foreign_key_check');

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, restoreFailureKind, restoreTree,
+  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, 
 } from '../core/index.js';
 import { type Env, identity, lockOwner, systemClock } from './environment.js';
 import { type VerifyRequest, type VerifyResult, verifySnapshots } from './verify.js';
@@ -15,13 +15,12 @@ import { openFromEnv, restoreWorkers, withLock } from './repository-access.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { type BackupQuery, type SnapshotChoice, chooseSnapshot, queryBackups } from './select.js';
 import { type RunLabels, backupSource, newRunId, planBackups } from './source-backup.js';
-import { type DatabaseRestoreResult, restoreDatabase } from './database-restore.js';
-import { configuredTarget } from './source-restore.js';
+import type { DatabaseRestoreResult } from './database-restore.js';
+import { restoreError, restoreSnapshot } from './restore.js';
 import { type StatusReport, projectStatus } from './status.js';
 import { copyDestinations, copyToDestinations, destinationLister } from './copy.js';
 import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from './cleanup.js';
-import { protectedAmong, protectedRestoreEnvironment } from './protection.js';
-import { parseDatabaseUrl } from '../databases/index.js';
+import { protectedAmong } from './protection.js';
 
 export interface OpenHoardOptions {
   /** The project folder (default: the current folder); hoard.yaml is found from here upwards. */
@@ -73,24 +72,35 @@ export interface BackupOutcome {
 }
 
 export interface RestoreRequest extends SnapshotChoice {
-  /** A folder (files), or a database URL / SQLite path (databases; default: the source as configured). */
+  /** A folder (files), or a database URL / SQLite path (databases), or a restore target's name; default: a database's own source. */
   target?: string;
+  /** A name from hoard.yaml: a restore target, or a source (its own location). */
+  targetName?: string;
+  /** Only hoard.yaml's names may be used as the target (the REST API sets this). */
+  configuredOnly?: boolean;
   /** Restore into this database name instead (PostgreSQL, MySQL). */
   targetDb?: string;
+  /** From a server-wide (--all) snapshot: which database. */
+  database?: string;
+  /** Files: only these snapshot paths. */
+  include?: string[];
   dryRun?: boolean;
-  /** Needed to overwrite data in a protected environment. */
+  /** Needed to overwrite data in a protected environment (the target's). */
   confirm?: boolean;
   signal?: AbortSignal;
 }
 
 export interface RestoreOutcome {
   backup: BackupRecord;
+  /** Where the restore writes: a folder, a SQLite file or a database (never with a password). */
   target: string;
+  /** The hoard.yaml name the target was chosen by (a restore target or a source), or null. */
+  target_name: string | null;
   dry_run: boolean;
   /** The protected environment whose data the restore overwrites (it needs `confirm`), or null. */
   protected_environment: string | null;
   pre_restore_snapshot_id: string | null;
-  /** Files restored (files backups). */
+  /** Files restored (files backups; a dry run: files it would restore). */
   files?: number;
   database?: DatabaseRestoreResult;
 }
@@ -208,28 +218,22 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
       return withRepo(false, async (repo, list) => {
         const s = chooseSnapshot(list, req, env.clock.now());
         const backup = toRecord(s);
-        const prot = protectedRestoreEnvironment(project, s);
-        if (!req.dryRun) emit('restore.started', { id: s.id, target: req.target ?? null });
+        if (!req.dryRun) emit('restore.started', { id: s.id, target: req.targetName ?? req.target ?? null });
         try {
-          if ((s.snapshot.hoard as { database?: unknown } | undefined)?.database) {
-            const target = req.target ? parseDatabaseUrl(req.target) : await configuredTarget(project, s);
-            const r = await restoreDatabase(repo, {
-              snapshot: s, target, targetDb: req.targetDb, dryRun: req.dryRun, confirmed: req.confirm === true, protectedEnvironment: prot,
-            }, { clock: env.clock, info: info(), report, signal: req.signal });
-            const done = { backup, target: r.plan.target, dry_run: r.dry_run, protected_environment: prot ?? null, pre_restore_snapshot_id: r.pre_restore_snapshot_id, database: r };
-            if (!r.dry_run) emit('restore.completed', { id: s.id, target: r.plan.target, pre_restore_snapshot_id: r.pre_restore_snapshot_id });
-            return done;
-          }
-          if (!req.target) throw new HoardError('usage', 'restoring files needs a target folder', { hint: 'pass target: "/path/to/folder"' });
-          if (req.dryRun) return { backup, target: req.target, dry_run: true, protected_environment: prot ?? null, pre_restore_snapshot_id: null };
-          if (prot && !req.confirm) throw refuse(prot, `restore backup ${backup.short_id}`);
-          const sum = await restoreTree(repo, s.snapshot.tree, { target: req.target, signal: req.signal, report, workers: restoreWorkers() });
-          if (sum.errors.length) throw new HoardError(restoreFailureKind(sum.errors), `${sum.errors.length} item(s) could not be restored: ${sum.errors[0].message}`);
-          emit('restore.completed', { id: s.id, target: req.target, pre_restore_snapshot_id: null });
-          return { backup, target: req.target, dry_run: false, protected_environment: prot ?? null, pre_restore_snapshot_id: null, files: sum.files };
+          const r = await restoreSnapshot(project, repo, s, {
+            target: req.target, targetName: req.targetName, configuredOnly: req.configuredOnly, targetDb: req.targetDb, database: req.database,
+            include: req.include, dryRun: req.dryRun, confirmed: req.confirm === true,
+          }, { clock: env.clock, info: info(), report, signal: req.signal });
+          const failure = restoreError(r);
+          if (failure) throw failure;
+          if (!r.dry_run) emit('restore.completed', { id: s.id, target: r.target, pre_restore_snapshot_id: r.pre_restore_snapshot_id });
+          return {
+            backup, target: r.target, target_name: r.target_name, dry_run: r.dry_run, protected_environment: r.protected_environment, pre_restore_snapshot_id: r.pre_restore_snapshot_id,
+            ...(r.files ? { files: r.files.files } : {}), ...(r.database ? { database: r.database } : {}),
+          };
         } catch (e) {
           const error = isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
-          emit('restore.failed', { id: s.id, error });
+          if (!req.dryRun) emit('restore.failed', { id: s.id, error });
           throw error;
         }
       });

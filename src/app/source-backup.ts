@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { type BackupOptions, type BackupSummary, type Repository, HoardError, backupFiles, listSnapshots } from '../core/index.js';
-import { type SourceConfig, retentionRuleDays } from '../config/index.js';
+import { type SourceConfig, entryOf, retentionRuleDays } from '../config/index.js';
 import { type DatabaseFacts, parseDatabaseUrl } from '../databases/index.js';
 import { type SnapshotLabels, backupDatabase, labelMetadata, labelTags } from './database-backup.js';
 import { type Project, environmentFor, policyOf, projectSecret } from './project.js';
@@ -70,7 +70,7 @@ export function planBackups(p: Project, sel: BackupSelection): BackupTarget[] {
   const add = (name: string, job?: string) => {
     if (out.has(name)) return;
     const cfg = sources[name];
-    const j = job ? jobs[job] : undefined;
+    const j = job ? entryOf(jobs, job) : undefined;
     const environment = environmentFor(p, j?.environment ?? cfg.environment);
     const kind = sel.kind ?? j?.kind ?? 'manual';
     const r = retentionFor(p, kind, environment, j?.retention_days, sel.retentionDays);
@@ -78,8 +78,8 @@ export function planBackups(p: Project, sel: BackupSelection): BackupTarget[] {
   };
   if (!sel.names.length) for (const n of Object.keys(sources)) add(n);
   for (const n of sel.names) {
-    if (sources[n]) add(n);
-    else if (jobs[n]) for (const s of jobs[n].sources) add(s, n);
+    if (entryOf(sources, n)) add(n);
+    else if (entryOf(jobs, n)) for (const s of jobs[n].sources) add(s, n);
     else {
       const inEnv = Object.keys(sources).filter((s) => (sources[s].environment ?? p.config.environment) === n);
       if (!inEnv.length) {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { SnapshotEntry } from '../core/index.js';
 import { type Connection, parseDatabaseUrl } from '../databases/index.js';
 import { HoardError } from '../core/index.js';
+import { entryOf } from '../config/index.js';
 import { type Project, projectSecret } from './project.js';
 import { toRecord } from './snapshot-view.js';
 
@@ -13,7 +14,8 @@ import { toRecord } from './snapshot-view.js';
  */
 export async function configuredTarget(p: Project, s: SnapshotEntry): Promise<Connection | undefined> {
   const r = toRecord(s);
-  const cfg = r.source ? p.config.sources?.[r.source] : undefined;
+  // the source's name comes from the repository: only this project's own entries count
+  const cfg = r.source ? entryOf(p.config.sources, r.source) : undefined;
   if (!cfg || cfg.type === 'files') return undefined;
   const c = await sourceConnection(p, r.source!);
   return c.engine === r.engine ? c : undefined;
@@ -21,7 +23,7 @@ export async function configuredTarget(p: Project, s: SnapshotEntry): Promise<Co
 
 /** The connection of a configured database source; kind "usage" when it is unknown or holds files. */
 export async function sourceConnection(p: Project, name: string): Promise<Connection> {
-  const cfg = p.config.sources?.[name];
+  const cfg = entryOf(p.config.sources, name);
   if (!cfg || cfg.type === 'files') {
     const dbs = Object.entries(p.config.sources ?? {}).filter(([, s]) => s.type !== 'files').map(([n]) => n);
     throw new HoardError('usage', `${name} is not a database source of ${p.loaded?.file ?? 'hoard.yaml'}`, { hint: dbs.length ? `database sources: ${dbs.join(', ')}` : 'define one under sources:' });

@@ -9,6 +9,7 @@ import {
   HoardError, listSnapshots, saveVerification, storedPackSizes, verifySnapshotData,
 } from '../core/index.js';
 import { type DrillOptions, drillSnapshot } from './drill.js';
+import { entryOf } from '../config/index.js';
 import type { Project } from './project.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { chooseSnapshot, queryBackups } from './select.js';
@@ -57,7 +58,7 @@ export function pickForVerify(list: SnapshotEntry[], req: VerifyRequest, nowMs: 
 /** Every source of the snapshot's job present in the snapshot's run (when it came from a job). */
 function completeness(p: Project, s: SnapshotEntry, list: SnapshotEntry[]): VerificationCheck | undefined {
   const h = s.snapshot.hoard as { job?: string | null; run?: string | null } | undefined;
-  const job = h?.job ? p.config.jobs?.[h.job] : undefined;
+  const job = typeof h?.job === 'string' ? entryOf(p.config.jobs, h.job) : undefined; // the job's name comes from the repository
   if (!job || !h?.run) return undefined;
   const present = new Set(list.filter((e) => (e.snapshot.hoard as { run?: string } | undefined)?.run === h.run).map((e) => toRecord(e).source));
   const missing = job.sources.filter((src) => !present.has(src));

@@ -36,6 +36,9 @@ export function crossCheck(c: HoardConfig): CrossProblem[] {
     if (kind === 'weekly' && rule.weeks !== undefined && rule.weeks > 12) out.push({ path: ['retention', kind, 'weeks'], message: `weekly backups are kept 1 to 12 weeks, not ${rule.weeks}`, fix: 'keep longer history with monthly backups' });
     if (kind === 'manual') out.push({ path: ['retention', kind], message: 'manual backups are never removed by policy', fix: 'remove this rule; delete manual backups with `hoard delete`' });
   }
+  for (const t of Object.keys(c.restore_targets ?? {})) {
+    if (sources.includes(t)) out.push({ path: ['restore_targets', t], message: `the restore target ${t} has the name of a source`, fix: 'rename one of them: a restore\'s target NAME must mean one place' });
+  }
   c.verify?.drill?.sources?.forEach((s, i) => { if (!sources.includes(s)) out.push(unknown(['verify', 'drill', 'sources', i], 'source', s, sources)); });
   return out;
 }

@@ -1,12 +1,12 @@
 /** hoard.yaml: schema, loading with file:line errors, secrets, precedence and schedules. */
 // the schema (zod), the YAML parser and renderConfig are not re-exported here, so that a command
 // without hoard.yaml never loads them: import parse.js, schema.js or write.js directly
-export type { HoardConfig, SourceConfig, JobConfig, RepositoryConfig, EnvironmentConfig } from './schema.js';
+export type { HoardConfig, SourceConfig, JobConfig, RepositoryConfig, EnvironmentConfig, RestoreTargetConfig } from './schema.js';
 export { CONFIG_NAMES, findConfigFile, loadConfig, type LoadedConfig, type ConfigProblem, type ConfigPath } from './load.js';
 export { resolveSecret, isReference, type SecretScope } from './secrets.js';
 export { parseDotenv, readDotenv } from './dotenv.js';
 export {
-  resolveSettings, retentionRuleDays, firstOf, defaultRepositoryName, absoluteLocal, environmentPolicy, ENVIRONMENT_DEFAULTS,
+  resolveSettings, retentionRuleDays, entryOf, firstOf, defaultRepositoryName, absoluteLocal, environmentPolicy, ENVIRONMENT_DEFAULTS,
   type Settings, type SettingsInput, type Resolved, type Origin, type RepositorySetting, type EnvironmentPolicy,
 } from './settings.js';
 export { parseSchedule, nextRun, parseDuration, type Schedule } from './schedule.js';

@@ -68,6 +68,19 @@ const source = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('files'), paths: z.array(z.string().min(1)).min(1), exclude: z.array(z.string()).optional(), ...sourceCommon }),
 ], { error: 'type must be one of postgres, mysql, sqlite, files' });
 
+/**
+ * A place restores may write to besides the sources' own locations (the only places the REST API
+ * may restore into): a folder (`path`: files snapshots go into it, SQLite snapshots as a file inside
+ * it) or a database server or database (`url`: PostgreSQL or MySQL; with no database in the URL,
+ * restores may name any database on that server with target_db).
+ */
+const restoreTarget = z.strictObject({
+  path: z.string().min(1).optional(),
+  url: secret.optional(),
+  environment: name.optional(),
+  description: z.string().optional(),
+}).refine((t) => (t.path === undefined) !== (t.url === undefined), { error: 'a restore target has either path: (a folder) or url: (a database), not both' });
+
 const hooks = z.strictObject({ before: strings.optional(), after: strings.optional(), on_failure: strings.optional(), timeout: duration.optional() });
 
 const job = z.strictObject({
@@ -112,10 +125,12 @@ const server = z.strictObject({
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
   /** Failed authentications allowed per client address and minute before 429 (default 20). */
   max_failures_per_minute: z.int().min(1).max(10_000).optional(),
+  /** Tasks and downloads running at once before 429 (default 4). */
+  max_tasks: z.int().min(1).max(64).optional(),
   tokens: z.array(z.strictObject({
     name,
     hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'store the token hashed: sha256:<64 hex digits> (see `hoard token hash`)' }),
-    scopes: z.array(z.enum(['read', 'backup', 'restore', 'admin'])).min(1),
+    scopes: z.array(z.enum(['read', 'download', 'backup', 'restore', 'admin'])).min(1),
   })).optional(),
 });
 
@@ -126,6 +141,7 @@ export const configSchema = z.strictObject({
   repositories: z.record(name, repository).optional(),
   environments: z.record(name, environment).optional(),
   sources: z.record(name, source).optional(),
+  restore_targets: z.record(name, restoreTarget).optional(),
   jobs: z.record(name, job).optional(),
   retention: z.record(kindName, retentionRule).optional(),
   verify: verify.optional(),
@@ -140,3 +156,4 @@ export type SourceConfig = NonNullable<HoardConfig['sources']>[string];
 export type JobConfig = NonNullable<HoardConfig['jobs']>[string];
 export type RepositoryConfig = NonNullable<HoardConfig['repositories']>[string];
 export type EnvironmentConfig = NonNullable<HoardConfig['environments']>[string];
+export type RestoreTargetConfig = NonNullable<HoardConfig['restore_targets']>[string];

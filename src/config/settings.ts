@@ -35,6 +35,15 @@ export interface Settings {
   environment?: Resolved<string>;
 }
 
+/**
+ * The entry `name` of a hoard.yaml section (sources, jobs, restore_targets…), or undefined. Names
+ * that come from a request or from a repository's metadata must be looked up this way: a plain
+ * `section[name]` finds `constructor` and the like on every object.
+ */
+export function entryOf<T>(section: Record<string, T> | undefined, name: string): T | undefined {
+  return section && Object.hasOwn(section, name) ? section[name] : undefined;
+}
+
 /** The first defined layer, in precedence order. */
 export function firstOf<T>(layers: [Origin, T | undefined][]): Resolved<T> | undefined {
   for (const [from, value] of layers) if (value !== undefined && value !== '') return { value, from };

@@ -20,6 +20,7 @@ export type ErrorKind =
   | 'corrupt'          // repository data fails to decrypt, hash or parse
   | 'io'               // storage or file system failure
   | 'command-failed'   // a child process (dump tool, --stdin-from-command) failed
+  | 'not-allowed'      // refused by policy: e.g. a restore target hoard.yaml does not name
   | 'internal';
 
 export interface HoardErrorOptions {

@@ -44,7 +44,7 @@ describe('hoard serve', () => {
     const fh = await open(path.join(dir, 'big.bin'), 'w');
     for (let i = 0; i < 160; i++) await fh.write(randomBytes(1 << 20));
     await fh.close();
-    const { reader, ci } = await addServerSection(dir, [['reader', 'read'], ['ci', 'backup']]);
+    const { reader, ci } = await addServerSection(dir, [['reader', 'read,download'], ['ci', 'backup']]);
     const server = await serve(t, dir);
     const { base } = server;
     const c = createClient(base, reader.token);

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, readFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
@@ -41,7 +41,8 @@ describe('REST API', () => {
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
     assert.equal((await hoard(['init', '--yes'], { cwd: dir, env: CLEAN_ENV })).code, 0);
     assert.equal((await hoard(['verify', '--latest', '--quick'], { cwd: dir, env: CLEAN_ENV })).code, 0);
-    const { reader, ops: admin, ci: backup } = await addServerSection(dir, [['reader', 'read'], ['ops', 'admin'], ['ci', 'backup']], '  max_failures_per_minute: 30\n');
+    await appendFile(path.join(dir, 'hoard.yaml'), 'restore_targets:\n  scratch: { path: restored }\n');
+    const { reader, ops: admin, ci: backup, dl } = await addServerSection(dir, [['reader', 'read'], ['ops', 'admin'], ['ci', 'backup'], ['dl', 'download']], '  max_failures_per_minute: 30\n');
     const { base } = await serve(t, dir);
     // every response below is checked against the OpenAPI document the server publishes
     const checker = await responseChecker(await createClient(base!, reader.token).openapi());
@@ -72,7 +73,7 @@ describe('REST API', () => {
       const wrong = await client(lacking.token).raw(route.method, p);
       assert.equal(wrong.status, 403, `${name} with a token lacking ${route.scope}`);
       assert.match((wrong.body as { message: string }).message, new RegExp(`lacks the ${route.scope} scope`));
-      const right = route.scope === 'read' ? reader : route.scope === 'backup' ? backup : admin;
+      const right = route.scope === 'read' ? reader : route.scope === 'backup' ? backup : route.scope === 'download' ? dl : admin;
       for (const tk of [right, admin]) {
         // POST /backups names a source that does not exist: auth passes, the task fails, nothing is written
         const r = await client(tk.token).raw(route.method, p, route.method === 'POST' ? { source: 'no-such-source' } : undefined);
@@ -124,11 +125,12 @@ describe('REST API', () => {
     const bad = await ci.raw('POST', '/backups', { source: '../../etc', rm: true });
     assert.equal(bad.status, 400);
     // the artifact, streamed and compressed
-    const dl = await fetchChecked(`/backups/${made.id}/download?format=gz`, reader.token);
-    assert.equal(dl.r.status, 200);
-    assert.match(dl.r.headers.get('content-disposition') ?? '', /filename="app\.db\.gz"/);
-    assert.deepEqual(gunzipSync(dl.body).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
-    assert.equal((await c.raw('GET', `/backups/${made.id}/download?format=tar`)).status, 400);
+    assert.equal((await fetchChecked(`/backups/${made.id}/download?format=gz`, reader.token)).r.status, 403, 'reading is not downloading');
+    const got = await fetchChecked(`/backups/${made.id}/download?format=gz`, dl.token);
+    assert.equal(got.r.status, 200);
+    assert.equal(got.r.headers.get('content-disposition'), "attachment; filename=\"app.db.gz\"; filename*=UTF-8''app.db.gz");
+    assert.deepEqual(gunzipSync(got.body).subarray(0, 16), Buffer.from('SQLite format 3\0', 'latin1'));
+    assert.equal((await client(dl.token).raw('GET', `/backups/${made.id}/download?format=tar`)).status, 400);
     // verify, restore (dry run) and cleanup (dry run) over HTTP
     const until = async (id: string) => {
       for (let i = 0; i < 100; i++) {
@@ -151,9 +153,10 @@ describe('REST API', () => {
     assert.equal(plan0.dry_run, true);
     assert.equal(plan0.backup.source, 'app');
     assert.equal(plan0.protected_environment, null);
-    // a real restore, into another SQLite file, as a task
-    const copy = path.join(dir, 'copy.db');
-    const rr = await restorer.raw('POST', '/backups/restore', { latest: true, source: 'app', target: copy });
+    // a real restore, into a restore target of hoard.yaml (a folder: the SQLite file goes inside), as a task
+    await mkdir(path.join(dir, 'restored'));
+    const copy = path.join(dir, 'restored', 'app.db');
+    const rr = await restorer.raw('POST', '/backups/restore', { latest: true, source: 'app', target: 'scratch' });
     assert.equal(rr.status, 202, rr.text);
     const rt = await until((rr.body as { task_id: string }).task_id);
     assert.equal(rt.status, 'succeeded', JSON.stringify(rt));
@@ -197,6 +200,9 @@ describe('REST API', () => {
     assert.ok(audit.some((a) => a.method === 'POST' && a.path === '/backups' && a.token === 'ci' && a.status === 202));
     assert.ok(audit.some((a) => a.method === 'DELETE' && a.token === 'ops' && a.status === 200));
     assert.ok(audit.some((a) => a.method === 'POST' && a.token === null && a.status === 401), 'refused attempts are audited too');
+    assert.ok(audit.some((a) => a.route === 'download' && a.token === 'dl' && a.status === 200 && a.backup === made.id && a.file === 'app.db.gz'), 'downloads are audited with what was taken');
+    assert.ok(audit.some((a) => a.route === 'download' && a.token === 'reader' && a.status === 403), 'a refused download is audited');
+    assert.ok(audit.some((a) => a.route === 'restore' && a.token === 'ops' && a.status === 202 && a.target === 'scratch' && /restored/.test(a.destination)), 'restores are audited with their target');
 
     // failed attempts are limited per address
     const codes: number[] = [];

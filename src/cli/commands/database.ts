@@ -6,16 +6,14 @@ import type { Repository } from '../../core/repository/repository.js';
 import type { SnapshotEntry } from '../../core/repository/snapshots.js';
 import { identity } from '../../app/environment.js';
 import { type DatabaseBackupResult, type SnapshotLabels, backupDatabase } from '../../app/database-backup.js';
-import { restoreDatabase } from '../../app/database-restore.js';
+import type { RestoreResult } from '../../app/restore.js';
 import { parseRepositoryUrl } from '../../backends/index.js';
 import { repositoryLocation } from '../../app/repository-access.js';
 import { type Connection, type DumpFormat, parseDatabaseUrl } from '../../app/database-backup.js';
 import { type FlagSpecs, daysFlag } from '../args.js';
 import { type CommandContext, formatBytes } from '../context.js';
 import { VERSION } from '../version.js';
-import { configuredTarget } from '../../app/source-restore.js';
-import { confirmProtected } from '../prompt.js';
-import { protectedEnvironment } from './restore-files.js';
+import { entryOf } from '../../config/index.js';
 
 export const LABEL_FLAGS: FlagSpecs = {
   kind: { type: 'string', help: 'why the snapshot exists: daily, weekly, manual (default), pre-migration, …' },
@@ -33,16 +31,24 @@ export const DB_BACKUP_FLAGS: FlagSpecs = {
   jobs: { type: 'string', short: 'j', help: 'parallel jobs for --format directory (default 2)' },
 };
 
-/** A database location from a flag: a URL, a SQLite path, or env:VAR (keeps the password out of argv). */
+/**
+ * A database location from a flag: a URL, a SQLite path, or env:VAR (keeps the password out of
+ * argv). A URL without a password takes PGPASSWORD / MYSQL_PWD from this shell: the user typed
+ * this target (a URL stored in a repository never gets them).
+ */
 export function connectionFrom(ctx: CommandContext, value: string): Connection {
+  let c: Connection;
   if (value.startsWith('env:')) {
     const v = ctx.env.vars[value.slice(4)];
     if (!v) throw new HoardError('usage', `${value.slice(4)} is not set`, { hint: `export ${value.slice(4)}=postgres://user@host/db (or give the URL)` });
-    return parseDatabaseUrl(v);
+    c = parseDatabaseUrl(v);
+  } else {
+    c = parseDatabaseUrl(value);
+    if (c.password !== undefined) process.stderr.write('hoard: warning: a password on the command line is visible to other users (ps); put the URL in a variable and pass env:VAR\n');
   }
-  const c = parseDatabaseUrl(value);
   if (c.engine === 'sqlite' && c.path) c.path = path.resolve(ctx.env.cwd, c.path); // stored absolute: restores find it from anywhere
-  if (c.password !== undefined) process.stderr.write('hoard: warning: a password on the command line is visible to other users (ps); put the URL in a variable and pass env:VAR\n');
+  const shell = c.engine === 'postgres' ? ctx.env.vars.PGPASSWORD : c.engine === 'mysql' ? ctx.env.vars.MYSQL_PWD : undefined;
+  if (c.password === undefined && shell) c.password = shell;
   return c;
 }
 
@@ -125,19 +131,29 @@ export const DB_RESTORE_FLAGS: FlagSpecs = {
   environment: LABEL_FLAGS.environment,
 };
 
-export async function runDatabaseRestore(ctx: CommandContext, repo: Repository, s: SnapshotEntry): Promise<number> {
-  const f = ctx.args.flags;
-  const target = f.target as string | undefined;
-  const env = await protectedEnvironment(ctx, s);
-  const r = await restoreDatabase(repo, {
-    snapshot: s, target: target ? connectionFrom(ctx, target) : await configuredTarget(await ctx.project(), s), targetDb: f['target-db'] as string | undefined,
-    database: f.database as string | undefined, dryRun: f['dry-run'] === true, confirmed: f.yes === true,
-    protectedEnvironment: env, jobs: jobs(ctx), confirm: (plan) => confirmProtected(ctx, env!, `restore snapshot ${s.id.slice(0, 8)} over the data in ${plan.target}`),
-  }, backupOptions(ctx, { dryRun: false }));
-  if (ctx.json) { ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', ...r, ...r.plan })); return 0; }
+/**
+ * --target as the restore use case takes it: a restore target's name or a folder as given; for a
+ * database snapshot a connection from a URL, a SQLite path or env:VAR (see connectionFrom).
+ */
+export async function targetFlag(ctx: CommandContext, isDb: boolean): Promise<string | Connection | undefined> {
+  const t = ctx.args.flags.target as string | undefined;
+  if (t === undefined || !isDb || entryOf((await ctx.project()).config.restore_targets, t)) return t;
+  return connectionFrom(ctx, t);
+}
+
+/** --jobs as a number (1-99), or undefined. */
+export function jobsFlag(ctx: CommandContext): number | undefined {
+  return jobs(ctx);
+}
+
+/** Prints a database restore's outcome (text or --json). */
+export function reportDatabaseRestore(ctx: CommandContext, res: RestoreResult): number {
+  const r = res.database!;
+  if (ctx.json) { ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', ...r, ...r.plan, protected_environment: res.protected_environment })); return 0; }
   const p = r.plan;
   const verb = r.dry_run ? 'would restore' : 'restored';
   ctx.out(`${verb} ${p.file} of snapshot ${p.snapshot_id.slice(0, 8)} (${p.engine}, ${p.format}) into ${p.target}`);
+  const env = res.protected_environment;
   if (r.dry_run) ctx.out(p.target_exists ? `the target holds data: a pre-restore snapshot would be taken first${env ? ` (protected environment ${env}: needs confirmation)` : ''}; nothing was changed` : 'the target is empty or missing (it would be created); nothing was changed');
   else if (r.pre_restore_snapshot_id) ctx.out(`the previous contents are in pre-restore snapshot ${r.pre_restore_snapshot_id.slice(0, 8)} (undo: hoard restore ${r.pre_restore_snapshot_id.slice(0, 8)} --target ${p.target})`);
   return 0;

@@ -4,14 +4,15 @@ import { listSnapshots, type SnapshotEntry } from '../../core/repository/snapsho
 import { type SnapshotChoice, chooseSnapshot } from '../../app/select.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { walkTree } from '../../core/restore/walk.js';
-import { restoreFailureKind, restoreTree } from '../../core/restore/restore.js';
-import { restoreWorkers, withLock } from '../../app/repository-access.js';
+import { withLock } from '../../app/repository-access.js';
+import { restoreSnapshot } from '../../app/restore.js';
+import { confirmProtected } from '../prompt.js';
 import { openRepo } from '../repo.js';
-import { type Command, type CommandContext, formatBytes } from '../context.js';
+import type { Command, CommandContext } from '../context.js';
 import type { FlagSpecs } from '../args.js';
-import { confirmFiles, planFiles } from './restore-files.js';
+import { reportFilesRestore } from './restore-files.js';
 import { dumpArtifact } from './dump-artifact.js';
-import { DB_RESTORE_FLAGS, runDatabaseRestore } from './database.js';
+import { DB_RESTORE_FLAGS, backupOptions, jobsFlag, reportDatabaseRestore, targetFlag } from './database.js';
 
 /** The snapshot the command names: ID|latest|LABEL, or --latest / --name / --at, narrowed by --source and --host. */
 function choice(ctx: CommandContext, what: string): SnapshotChoice {
@@ -63,41 +64,26 @@ export const lsCommand: Command = {
 
 export const restoreCommand: Command = {
   name: 'restore', summary: 'restore a snapshot into a folder or a database',
-  usage: 'hoard restore ID|latest|LABEL --target DIR [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR] [--target-db NAME] [--dry-run] [--yes]\n       hoard restore --latest|--name LABEL|--at TIME [--source S] [...]',
+  usage: 'hoard restore ID|latest|LABEL --target DIR|NAME [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR|NAME] [--target-db NAME] [--dry-run] [--yes]\n       hoard restore --latest|--name LABEL|--at TIME [--source S] [...]',
   flags: {
     ...DB_RESTORE_FLAGS,
     ...CHOICE_FLAGS,
-    target: { type: 'string', short: 't', help: 'folder to restore files into (created when missing), or a database URL for a database snapshot (default: where it came from)' },
+    target: { type: 'string', short: 't', help: 'a folder to restore files into (created when missing), a database URL or env:VAR for a database snapshot (default: its source as hoard.yaml configures it), or the name of a restore target in hoard.yaml' },
     include: { type: 'list', short: 'i', help: 'restore only this path of the snapshot (repeatable)' },
   },
-  async run(ctx) {
-    const target = ctx.args.flags.target as string | undefined;
-    return withSnapshot(ctx, choice(ctx, 'restore'), async (repo, s) => {
-      if ((s.snapshot.hoard as { database?: unknown } | undefined)?.database) return runDatabaseRestore(ctx, repo, s);
-      if (!target) throw new HoardError('usage', 'restore needs --target DIR', { hint: 'e.g. hoard restore latest --target /tmp/restore' });
-      for (const fl of ['target-db', 'database']) {
-        if (ctx.args.flags[fl] !== undefined) throw new HoardError('usage', `--${fl} is for database snapshots; ${s.id.slice(0, 8)} holds files`, { hint: 'restore files with --target DIR [--include PATH]' });
-      }
-      if (ctx.args.flags['dry-run'] === true) return planFiles(ctx, repo, s, target);
-      await confirmFiles(ctx, s, target);
-      const sum = await restoreTree(repo, s.snapshot.tree, {
-        target, include: ctx.args.flags.include as string[] | undefined, signal: ctx.signal, report: ctx.report,
-        restoreOwner: process.getuid?.() === 0, workers: restoreWorkers(),
-      });
-      const failed = sum.errors.length > 0;
-      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', snapshot_id: s.id, target, files_restored: sum.files, dirs_restored: sum.dirs, bytes_restored: sum.bytes, errors: sum.errors }));
-      else {
-        ctx.out(`restored snapshot ${s.id.slice(0, 8)} to ${target}: ${sum.files} files, ${sum.dirs} folders, ${formatBytes(sum.bytes)}`);
-        if (failed) ctx.out(`${sum.errors.length} item(s) could NOT be restored (see errors above)`);
-      }
-      if (!failed) return 0;
-      const kind = restoreFailureKind(sum.errors);
-      throw new HoardError(kind, kind === 'no-space' ? `no space left on the device while restoring to ${target}` : `${sum.errors.length} item(s) could not be restored: ${sum.errors[0].message}`, {
-        hint: kind === 'no-space' ? 'free some space there (or restore elsewhere) and run the restore again; the files it did restore are complete' : kind === 'corrupt' ? 'run `hoard check --read-data` to see what is damaged' : 'see the warnings above',
-        context: { errors: sum.errors.length },
-      });
-    });
-  },
+  run: (ctx) => withSnapshot(ctx, choice(ctx, 'restore'), async (repo, s) => {
+    const f = ctx.args.flags;
+    const isDb = !!(s.snapshot.hoard as { database?: unknown } | undefined)?.database;
+    for (const fl of isDb ? ['include'] : ['target-db', 'database']) {
+      if (f[fl] !== undefined) throw new HoardError('usage', `--${fl} is for ${isDb ? 'files' : 'database'} snapshots; ${s.id.slice(0, 8)} holds ${isDb ? 'a database' : 'files'}`, { hint: isDb ? 'restore the database with --target URL [--target-db NAME]' : 'restore files with --target DIR [--include PATH]' });
+    }
+    const r = await restoreSnapshot(await ctx.project(), repo, s, {
+      target: await targetFlag(ctx, isDb), targetDb: f['target-db'] as string | undefined, database: f.database as string | undefined,
+      include: f.include as string[] | undefined, dryRun: f['dry-run'] === true, confirmed: f.yes === true, jobs: jobsFlag(ctx),
+      confirm: (what, environment) => confirmProtected(ctx, environment, what),
+    }, backupOptions(ctx, { dryRun: false }));
+    return isDb ? reportDatabaseRestore(ctx, r) : reportFilesRestore(ctx, r);
+  }),
 };
 
 export const dumpCommand: Command = {

@@ -1,43 +1,27 @@
-/** The files half of `restore`: a dry-run plan, and confirmation before writing into a protected environment's folder. */
-import { readdir } from 'node:fs/promises';
-import * as path from 'node:path';
-import { HoardError, type Repository, type SnapshotEntry, walkTree } from '../../core/index.js';
-import { protectedRestoreEnvironment } from '../../app/protection.js';
-import type { CommandContext } from '../context.js';
-import { confirmProtected } from '../prompt.js';
+/** The files half of `restore`'s output: a dry run's plan, or what was restored (text or --json), and the failure after it. */
+import { restoreError, type RestoreResult } from '../../app/restore.js';
+import { type CommandContext, formatBytes } from '../context.js';
 import { size } from '../render.js';
 
-/** The protected environment a restore acts in, if any. */
-export async function protectedEnvironment(ctx: CommandContext, s: SnapshotEntry): Promise<string | undefined> {
-  return protectedRestoreEnvironment(await ctx.project(), s);
-}
-
-async function holdsFiles(dir: string): Promise<boolean> {
-  return readdir(dir).then((e) => e.length > 0, () => false);
-}
-
-/** Asks before restoring into a non-empty folder in a protected environment. */
-export async function confirmFiles(ctx: CommandContext, s: SnapshotEntry, target: string): Promise<void> {
-  const env = await protectedEnvironment(ctx, s);
-  if (env && (await holdsFiles(path.resolve(ctx.env.cwd, target)))) await confirmProtected(ctx, env, `restore snapshot ${s.id.slice(0, 8)} into ${target}, which holds files,`);
-}
-
-/** `restore --dry-run` of a files snapshot: what would be written where; nothing is. */
-export async function planFiles(ctx: CommandContext, repo: Repository, s: SnapshotEntry, target: string): Promise<number> {
-  const include = (ctx.args.flags.include as string[] | undefined) ?? [];
-  let files = 0, bytes = 0;
-  for await (const { path: p, node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), ctx.signal)) {
-    const name = p.toString();
-    if (include.length && !include.some((i) => name === i || name.startsWith(`${i.replace(/\/+$/, '')}/`))) continue;
-    if (node.type === 'file') { files++; bytes += node.size ?? 0; }
+/** Prints a files restore's outcome; throws the restore's failure (after the summary) when items could not be restored. */
+export function reportFilesRestore(ctx: CommandContext, r: RestoreResult): number {
+  const f = r.files!;
+  const id = r.snapshot_id.slice(0, 8);
+  if (r.dry_run) {
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', dry_run: true, snapshot_id: r.snapshot_id, target: r.target, files: f.files, bytes: f.bytes, target_exists: f.target_exists, protected_environment: r.protected_environment }));
+    else {
+      ctx.out(`would restore ${f.files} files (${size(f.bytes)}) of snapshot ${id} into ${r.target}`);
+      ctx.out(f.target_exists ? `${r.target} holds files: a pre-restore snapshot would be taken first, then same-named files replaced${r.protected_environment ? ` (protected environment ${r.protected_environment}: needs confirmation)` : ''}` : `${r.target} is empty or missing; nothing was changed`);
+    }
+    return 0;
   }
-  if (files === 0 && include.length) throw new HoardError('not-found', `nothing in snapshot ${s.id.slice(0, 8)} matches ${include.join(', ')}`, { hint: 'see `hoard ls ID`' });
-  const exists = await holdsFiles(path.resolve(ctx.env.cwd, target));
-  const env = await protectedEnvironment(ctx, s);
-  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', dry_run: true, snapshot_id: s.id, target, files, bytes, target_exists: exists, protected_environment: env ?? null }));
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', snapshot_id: r.snapshot_id, target: r.target, files_restored: f.files, dirs_restored: f.dirs, bytes_restored: f.bytes, errors: f.errors, pre_restore_snapshot_id: r.pre_restore_snapshot_id }));
   else {
-    ctx.out(`would restore ${files} files (${size(bytes)}) of snapshot ${s.id.slice(0, 8)} into ${target}`);
-    ctx.out(exists ? `${target} holds files: same-named files would be replaced${env ? ` (protected environment ${env}: needs confirmation)` : ''}` : `${target} is empty or missing; nothing was changed`);
+    ctx.out(`restored snapshot ${id} to ${r.target}: ${f.files} files, ${f.dirs} folders, ${formatBytes(f.bytes)}`);
+    if (r.pre_restore_snapshot_id) ctx.out(`what ${r.target} held before is in pre-restore snapshot ${r.pre_restore_snapshot_id.slice(0, 8)}`);
+    if (f.errors.length) ctx.out(`${f.errors.length} item(s) could NOT be restored (see errors above)`);
   }
+  const failure = restoreError(r);
+  if (failure) throw failure;
   return 0;
 }

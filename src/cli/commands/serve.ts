@@ -5,14 +5,10 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Project } from '../../app/project.js';
 import { runDaemon } from '../../daemon/run.js';
-import type { TokenConfig } from '../../server/app.js';
+import { SCOPES, type Scope } from '../../server/auth.js';
 import { daemonOptions } from './scheduler.js';
-
-type Scope = TokenConfig['scopes'][number];
 import type { Command } from '../context.js';
 import { VERSION } from '../version.js';
-
-const SCOPES: Scope[] = ['read', 'backup', 'restore', 'admin'];
 
 /** The certificate and key of server.tls, read from files relative to hoard.yaml's folder. */
 async function tlsFiles(p: Project): Promise<{ cert: Buffer; key: Buffer } | undefined> {
@@ -50,7 +46,7 @@ export const serveCommand: Command = {
     const abort = new AbortController();
     // the server (Fastify) is loaded by the command that serves, not by every command
     const { buildServer } = await import('../../server/app.js');
-    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute, tls, abort: abort.signal });
+    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute, maxTasks: p.config.server?.max_tasks, tls, abort: abort.signal });
     const addr = await app.listen({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
     ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s)${tls ? ', TLS' : ''}${daemon ? ', with the scheduler' : ''})`);
     // the first signal stops new requests and lets running tasks finish; a second one aborts them
@@ -72,14 +68,14 @@ export const serveCommand: Command = {
 };
 
 export const tokenCommand: Command = {
-  name: 'token', summary: 'create an API token: token new --name NAME --scopes read,backup', usage: 'hoard token new --name NAME --scopes read[,backup,restore,admin]',
-  flags: { name: { type: 'string', help: 'a name for the token (shown in the audit log)' }, scopes: { type: 'string', help: 'comma-separated: read, backup, restore, admin' } },
+  name: 'token', summary: 'create an API token: token new --name NAME --scopes read,backup', usage: 'hoard token new --name NAME --scopes read[,download,backup,restore,admin]',
+  flags: { name: { type: 'string', help: 'a name for the token (shown in the audit log)' }, scopes: { type: 'string', help: 'comma-separated: read, download, backup, restore, admin' } },
   async run(ctx) {
     if (ctx.args.positionals[0] !== 'new') throw new HoardError('usage', 'use `hoard token new --name NAME --scopes read`');
     const name = ctx.args.flags.name as string | undefined;
     if (!name || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new HoardError('usage', '--name must be a name (letters, digits, . _ -)');
     const scopes = String(ctx.args.flags.scopes ?? 'read').split(',').map((s) => s.trim()) as Scope[];
-    for (const s of scopes) if (!SCOPES.includes(s)) throw new HoardError('usage', `unknown scope ${s}`, { hint: `use ${SCOPES.join(', ')}` });
+    for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new HoardError('usage', `unknown scope ${s}`, { hint: `use ${SCOPES.join(', ')}` });
     const token = `hoard_${randomBytes(24).toString('base64url')}`;
     const hash = `sha256:${createHash('sha256').update(token).digest('hex')}`;
     if (ctx.json) { ctx.out(JSON.stringify({ name, scopes, token, hash })); return 0; }

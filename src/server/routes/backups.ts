@@ -4,8 +4,9 @@ import { type SnapshotEntry, type VerificationRecord, listSnapshots, loadVerific
 import { openFromEnv } from '../../app/repository-access.js';
 import { chooseSnapshot, queryBackups } from '../../app/select.js';
 import { toRecord } from '../../app/snapshot-view.js';
-import { ID_PATTERN, NAME_PATTERN as NAME, LIST_QUERY, ROUTES } from '../../api/contract.js';
+import { ID_PATTERN, NAME_PATTERN as NAME, LIST_QUERY } from '../../api/contract.js';
 import { type ServerOptions, sendError } from '../app.js';
+import { register } from '../routing.js';
 
 /** The repository's snapshots and verification records (the repository is opened per request). */
 export async function catalog(o: ServerOptions): Promise<{ list: SnapshotEntry[]; verifications: VerificationRecord[] }> {
@@ -19,7 +20,7 @@ export async function catalog(o: ServerOptions): Promise<{ list: SnapshotEntry[]
 
 
 export async function backupRoutes(app: FastifyInstance, o: ServerOptions): Promise<void> {
-  app.get(ROUTES.listBackups.path, async (req, reply) => {
+  register(app, 'listBackups', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     for (const k of Object.keys(q)) if (!(LIST_QUERY as readonly string[]).includes(k)) return sendError(reply, 400, 'bad_request', `unknown query parameter ${k}`, `use ${LIST_QUERY.join(', ')}`);
     for (const k of ['kind', 'env', 'source', 'label'] as const) if (q[k] !== undefined && !NAME.test(q[k]!)) return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
@@ -30,7 +31,7 @@ export async function backupRoutes(app: FastifyInstance, o: ServerOptions): Prom
     return { status: 'success', count: backups.length, backups };
   });
 
-  app.get(ROUTES.getBackup.path, async (req, reply) => {
+  register(app, 'getBackup', async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!ID_PATTERN.test(id)) return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix, "latest" or a label', 'letters, digits, . _ - only');
     const { list, verifications } = await catalog(o);

@@ -6,8 +6,8 @@ import { type SchedulerState, openState } from '../../daemon/state.js';
 import { openFromEnv } from '../../app/repository-access.js';
 import { destinationLister } from '../../app/copy.js';
 import { type StatusReport, projectStatus } from '../../app/status.js';
-import { ROUTES } from '../../api/contract.js';
 import type { ServerOptions } from '../app.js';
+import { register } from '../routing.js';
 
 async function report(o: ServerOptions): Promise<StatusReport> {
   const repo = await openFromEnv(o.env, { project: o.project, index: false });
@@ -71,6 +71,6 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
 }
 
 export async function statusRoutes(app: FastifyInstance, o: ServerOptions): Promise<void> {
-  app.get(ROUTES.status.path, async () => ({ status: 'success', ...(await report(o)) }));
-  app.get(ROUTES.metrics.path, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await report(o), o.env.clock.now(), runCounts(o))));
+  register(app, 'status', async () => ({ status: 'success', ...(await report(o)) }));
+  register(app, 'metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await report(o), o.env.clock.now(), runCounts(o))));
 }

@@ -1,0 +1,132 @@
+/**
+ * The restore use case, once for every door (CLI, library, REST API): a chosen snapshot into its
+ * destination (restore-target.ts: hoard.yaml's names, or a trusted caller's path or URL; never one
+ * taken from the repository). A plan comes first and a dry run stops there. Data in a protected
+ * environment (the destination's) is replaced only when confirmed. What a restore would replace is
+ * snapshotted first (`pre-restore`): a database that holds data, a folder that holds files. One
+ * rule for files everywhere: owners are restored when hoard runs as root; core never writes,
+ * chmods or chowns through a symlink and keeps setuid/setgid bits only with the snapshot's owner.
+ * The caller holds the repository's lock.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { type BackupOptions, type Repository, type RestoreSummary, type SnapshotEntry, HoardError, backupFiles, listSnapshots, restoreFailureKind, restoreTree, walkTree } from '../core/index.js';
+import { type DatabaseRestoreResult, restoreDatabase } from './database-restore.js';
+import { labelMetadata, labelTags } from './database-backup.js';
+import type { Project } from './project.js';
+import { restoreWorkers } from './repository-access.js';
+import { type Destination, type TargetChoice, describeDestination, destinationEnvironments, protectedDestination, resolveDestination } from './restore-target.js';
+import { backupSource, planBackups } from './source-backup.js';
+
+export interface RestoreOptions extends TargetChoice {
+  /** Files: only these snapshot paths and what is below them. */
+  include?: string[];
+  /** From a server-wide (--all) snapshot: which database. */
+  database?: string;
+  dryRun?: boolean;
+  /** Replacing data in a protected environment was confirmed. */
+  confirmed?: boolean;
+  /** Asked when data in a protected environment would be replaced and `confirmed` is not set (the CLI's prompt); throws to refuse. */
+  confirm?: (what: string, environment: string) => Promise<void>;
+  /** Parallel jobs of a PostgreSQL directory restore. */
+  jobs?: number;
+}
+
+export interface FilesRestoreResult extends RestoreSummary {
+  /** The destination held files before (they were snapshotted first). */
+  target_exists: boolean;
+}
+
+export interface RestoreResult {
+  snapshot_id: string;
+  /** Where the restore writes: a folder, a SQLite file or a database (without its password). */
+  target: string;
+  /** The hoard.yaml name the target was chosen by (a restore target or a source), or null. */
+  target_name: string | null;
+  kind: 'files' | 'database';
+  dry_run: boolean;
+  /** The protected environment whose data the restore replaces, or null. */
+  protected_environment: string | null;
+  pre_restore_snapshot_id: string | null;
+  /** Files: what was (dry run: would be) restored. */
+  files?: FilesRestoreResult;
+  database?: DatabaseRestoreResult;
+}
+
+/** Restores `s` as `r` says. Files restores that hit errors return them (see restoreError); anything that stops the restore throws. */
+export async function restoreSnapshot(p: Project, repo: Repository, s: SnapshotEntry, r: RestoreOptions, o: BackupOptions): Promise<RestoreResult> {
+  const d = await resolveDestination(p, s, r);
+  const prot = protectedDestination(p, await destinationEnvironments(p, d)) ?? null;
+  if (d.kind === 'folder') return restoreFiles(p, repo, s, d, prot, r, o);
+  const db = await restoreDatabase(repo, {
+    snapshot: s, target: d.connection, targetDb: r.targetDb, database: r.database, dryRun: r.dryRun, confirmed: r.confirmed === true,
+    protectedEnvironment: prot ?? undefined, jobs: r.jobs, confirm: r.confirm && ((plan) => r.confirm!(`restore snapshot ${s.id.slice(0, 8)} over the data in ${plan.target}`, prot!)),
+  }, { ...o, dryRun: false });
+  return { snapshot_id: s.id, target: db.plan.target, target_name: d.name, kind: 'database', dry_run: db.dry_run, protected_environment: prot, pre_restore_snapshot_id: db.pre_restore_snapshot_id, database: db };
+}
+
+/** The HoardError for a files restore that could not restore everything, or undefined. */
+export function restoreError(r: RestoreResult): HoardError | undefined {
+  const errors = r.files?.errors ?? [];
+  if (!errors.length) return undefined;
+  const kind = restoreFailureKind(errors);
+  return new HoardError(kind, kind === 'no-space' ? `no space left on the device while restoring to ${r.target}` : `${errors.length} item(s) could not be restored: ${errors[0].path}: ${errors[0].message}`, {
+    hint: kind === 'no-space' ? 'free some space there (or restore elsewhere) and run the restore again; the files it did restore are complete' : kind === 'corrupt' ? 'run `hoard check --read-data` to see what is damaged' : 'see the warnings above',
+    context: { errors: errors.length },
+  });
+}
+
+/** The include list of a folder destination: the caller's, kept within an in-place restore's own folders. */
+function includeFor(d: Extract<Destination, { kind: 'folder' }>, asked?: string[]): string[] | undefined {
+  if (!d.include) return asked?.length ? asked : undefined;
+  if (!asked?.length) return d.include;
+  const inside = (x: string) => d.include!.some((i) => x === i || x.startsWith(`${i}/`));
+  const bad = asked.find((x) => !inside(x.replace(/\/+$/, '')));
+  if (bad) throw new HoardError('not-allowed', `${bad} is outside the folders of ${describeDestination(d)}; nothing was restored`, { hint: 'include paths below the source\'s folders only' });
+  return asked;
+}
+
+const matches = (p: string, include?: string[]) => !include?.length || include.some((i) => { const x = i.replace(/\/+$/, '') || '/'; return p === x || p.startsWith(x === '/' ? '/' : `${x}/`); });
+
+async function holdsFiles(p: string): Promise<boolean> {
+  const st = await stat(p).catch(() => undefined);
+  if (!st) return false;
+  return st.isDirectory() ? (await readdir(p)).length > 0 : true;
+}
+
+async function restoreFiles(p: Project, repo: Repository, s: SnapshotEntry, d: Extract<Destination, { kind: 'folder' }>, prot: string | null, r: RestoreOptions, o: BackupOptions): Promise<RestoreResult> {
+  const include = includeFor(d, r.include);
+  const places = d.include ? d.include.filter((x) => matches(x, include) || include?.some((i) => i.startsWith(`${x}/`))) : [d.folder];
+  const exists = (await Promise.all(places.map(holdsFiles))).some(Boolean);
+  const base = { snapshot_id: s.id, target: d.label, target_name: d.name, kind: 'files' as const, protected_environment: prot };
+  if (r.dryRun) {
+    const plan: FilesRestoreResult = { files: 0, dirs: 0, bytes: 0, errors: [], target_exists: exists };
+    for await (const { path: at, node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), o.signal)) {
+      if (!matches(at.toString(), include)) continue;
+      if (node.type === 'file') { plan.files++; plan.bytes += node.size ?? 0; } else if (node.type === 'dir') plan.dirs++;
+    }
+    if (plan.files === 0 && plan.dirs === 0 && r.include?.length) throw new HoardError('not-found', `nothing in snapshot ${s.id.slice(0, 8)} matches ${r.include.join(', ')}`, { hint: 'see `hoard ls ID`' });
+    return { ...base, dry_run: true, pre_restore_snapshot_id: null, files: plan };
+  }
+  if (exists && prot && !r.confirmed) {
+    if (!r.confirm) throw new HoardError('usage', `${describeDestination(d)} holds files and the ${prot} environment is protected; nothing was changed`, { hint: 'check the target, then confirm: --yes (CLI) or confirm: true (library, API)', context: { confirmation_required: prot } });
+    await r.confirm(`restore snapshot ${s.id.slice(0, 8)} into ${describeDestination(d)}, which holds files,`, prot);
+  }
+  const pre = exists ? await safetySnapshot(p, repo, s, d, places, o) : null;
+  const sum = await restoreTree(repo, s.snapshot.tree, { target: d.folder, include, signal: o.signal, report: o.report, restoreOwner: process.geteuid?.() === 0, workers: restoreWorkers() });
+  return { ...base, dry_run: false, pre_restore_snapshot_id: pre, files: { ...sum, target_exists: exists } };
+}
+
+/** A `pre-restore` snapshot of what a files restore may replace: the source itself for an in-place restore, else the folder. */
+async function safetySnapshot(p: Project, repo: Repository, s: SnapshotEntry, d: Extract<Destination, { kind: 'folder' }>, places: string[], o: BackupOptions): Promise<string | null> {
+  const reason = `before restoring snapshot ${s.id.slice(0, 8)} into ${describeDestination(d)}`;
+  if (d.source) {
+    const [t] = planBackups(p, { names: [d.source], kind: 'pre-restore' });
+    return (await backupSource(p, repo, { ...t, retentionDays: null, retentionFrom: 'none' }, { reason }, { ...o, dryRun: false })).snapshotId ?? null;
+  }
+  const labels = { kind: 'pre-restore', reason, environment: d.environment };
+  const history = (await listSnapshots(repo, o.signal)).snapshots;
+  const info = { ...o.info, tags: [...(o.info.tags ?? []), ...labelTags(labels)], hoard: labelMetadata(labels, 'files') };
+  const r = await backupFiles(repo, places, { ...o, dryRun: false, info, history, cwd: path.resolve('.') });
+  return r.snapshotId ?? null;
+}
