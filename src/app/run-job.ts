@@ -5,7 +5,7 @@
  * outcome), only for interruption.
  */
 import {
-  type BackupOptions, type Repository, type Reporter, HoardError, executePrune, isHoardError, listLocks, listSnapshots, loadVerifications, planPrune, removeLocks, removeSnapshot,
+  type BackupOptions, type Repository, type Reporter, HoardError, executePrune, isHoardError, listLocks, listSnapshots, loadVerifications, planPrune, redact, removeLocks, removeSnapshot,
 } from '../core/index.js';
 import { lockOwner } from './environment.js';
 import { parseDuration } from '../config/index.js';
@@ -40,7 +40,8 @@ export interface TaskOptions {
   isProcessAlive(pid: number): boolean;
 }
 
-const message = (e: unknown) => (isHoardError(e) ? e.message : (e as Error).message ?? String(e));
+/** A failure as the outcome records it (hooks, run history, notifications): redacted. */
+const message = (e: unknown) => redact(isHoardError(e) ? e.message : (e as Error).message ?? String(e));
 
 /** Scheduled work waits this long for another run's lock (a cleanup's prune, a backup) before failing. */
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -112,9 +113,9 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
         const c = await copyToDestinations(env, p, dests, out.snapshots, { signal: o.signal });
         out.copies = [
           ...c.ok.map((x) => ({ destination: x.destination, ok: true, copied: x.copied.length, bytes: x.bytes, error: null })),
-          ...c.failed.map((x) => ({ destination: x.destination, ok: false, copied: 0, bytes: 0, error: x.error.message })),
+          ...c.failed.map((x) => ({ destination: x.destination, ok: false, copied: 0, bytes: 0, error: message(x.error) })),
         ];
-        for (const f of c.failed) (out.warnings ??= []).push(`the copy to ${f.destination} failed (the backup itself is kept): ${f.error.message}`);
+        for (const f of c.failed) (out.warnings ??= []).push(`the copy to ${f.destination} failed (the backup itself is kept): ${message(f.error)}`);
       }
     } catch (e) {
       if (o.signal?.aborted) throw e;
