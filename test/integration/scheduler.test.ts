@@ -237,13 +237,13 @@ verify:
     assert.equal((JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[]).length, snapshotsBefore, 'no snapshot from the aborted run');
   });
 
-  it('install-service writes a systemd unit with the right paths', async (t) => {
+  it('install-service writes a systemd unit with the right paths (each word of ExecStart quoted)', async (t) => {
     const dir = await project(t, '');
     const r = await hoard(['scheduler', 'install-service', '--systemd'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(r.code, 0, r.stderr);
     const unit = await readFile(path.join(dir, '.hoard', `hoard-${path.basename(dir)}.service`), 'utf8');
-    assert.match(unit, new RegExp(`WorkingDirectory=${dir}`));
-    assert.match(unit, new RegExp(`ExecStart=${process.execPath} .*main\\.js scheduler start --config ${path.join(dir, 'hoard.yaml')}`));
+    assert.ok(unit.includes(`\nWorkingDirectory=${dir}\n`), unit);
+    assert.ok(unit.includes(`\nExecStart="${process.execPath}" "${CLI}" "scheduler" "start" "--config" "${path.join(dir, 'hoard.yaml')}"\n`), unit);
     assert.match(unit, /ExecReload=\/bin\/kill -HUP \$MAINPID/);
   });
 });
