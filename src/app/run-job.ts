@@ -8,7 +8,7 @@ import {
   type BackupOptions, type Repository, type Reporter, HoardError, executePrune, isHoardError, listLocks, listSnapshots, loadVerifications, planPrune, redact, removeLocks, removeSnapshot,
 } from '../core/index.js';
 import { lockOwner } from './environment.js';
-import { parseDuration } from '../config/index.js';
+import { parseDuration, referencedVariables } from '../config/index.js';
 import type { Env } from './environment.js';
 import { type HookOutcome, commands, runHook } from './hooks.js';
 import type { Project } from './project.js';
@@ -70,9 +70,10 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
   if (!cfg) throw new HoardError('config', `no job ${job} in hoard.yaml`);
   const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
   const timeoutMs = parseDuration(cfg.hooks?.timeout ?? '') ?? 300_000;
+  const hidden = referencedVariables(p.config);
   const hook = async (cmds: string[], vars: Record<string, string>) => {
     for (const c of cmds) {
-      const h = await runHook(c, { cwd: p.dir, vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars }, timeoutMs, baseEnv: env.vars, signal: o.signal });
+      const h = await runHook(c, { cwd: p.dir, vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars }, timeoutMs, baseEnv: env.vars, hidden, signal: o.signal });
       if (o.signal?.aborted) throw new HoardError('interrupted', 'interrupted');
       out.hooks.push(h);
       if (!h.ok) return h;

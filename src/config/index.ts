@@ -3,7 +3,7 @@
 // without hoard.yaml never loads them: import parse.js, schema.js or write.js directly
 export type { HoardConfig, SourceConfig, JobConfig, RepositoryConfig, EnvironmentConfig } from './schema.js';
 export { CONFIG_NAMES, assertTrustedFile, findConfigFile, loadConfig, type LoadedConfig, type ConfigProblem, type ConfigPath } from './load.js';
-export { resolveSecret, isReference, type SecretScope } from './secrets.js';
+export { resolveSecret, isReference, referencedVariables, type SecretScope } from './secrets.js';
 export { parseDotenv, readDotenv } from './dotenv.js';
 export {
   resolveSettings, retentionRuleDays, firstOf, defaultRepositoryName, absoluteLocal, environmentPolicy, ENVIRONMENT_DEFAULTS,
