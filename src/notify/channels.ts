@@ -2,8 +2,9 @@
  * Notification channels: a generic webhook (a documented JSON body), a Slack-compatible webhook,
  * email over SMTP, and healthchecks-style pings (…/start, the URL itself on success, …/fail).
  * Every message goes through redact(); a channel is named by its URL's scheme and host only (a
- * Slack or Discord webhook's path is its secret). Delivery is retried (3 attempts, 1 s then 5 s apart); a
- * channel that still fails is reported to the caller, never thrown at the work it reports on.
+ * Slack or Discord webhook's path is its secret). Delivery is retried (3 attempts, 1 s then 5 s
+ * apart); a channel that still fails is reported to the caller, never thrown at the work it
+ * reports on.
  */
 import { redact, urlOrigin } from '../core/index.js';
 
