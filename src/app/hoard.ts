@@ -23,7 +23,11 @@ import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from '.
 import { protectedAmong } from './protection.js';
 
 export interface OpenHoardOptions {
-  /** The project folder (default: the current folder); hoard.yaml is found from here upwards. */
+  /**
+   * The project folder (default: the current folder); hoard.yaml is found from here upwards, and a
+   * found one (or its .env) owned by another user (not root) or writable by others is refused, kind
+   * "config" (name it with `config` to use it as it is).
+   */
   cwd?: string;
   /** An explicit config file. */
   config?: string;

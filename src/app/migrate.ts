@@ -4,8 +4,8 @@
  * the exact restore command is printed instead). The outcome is recorded on the snapshots.
  */
 import { spawn } from 'node:child_process';
-import { type BackupOptions, type Repository, type SnapshotEntry, HoardError, amendSnapshot } from '../core/index.js';
-import { type Connection, describe, redactUrl } from '../databases/index.js';
+import { type BackupOptions, type Repository, type SnapshotEntry, HoardError, amendSnapshot, redact } from '../core/index.js';
+import { type Connection, describe } from '../databases/index.js';
 import { backupDatabase, databaseName } from './database-backup.js';
 import { restoreDatabase } from './database-restore.js';
 
@@ -47,7 +47,8 @@ export const runInherited: CommandRunner = (argv, signal) => new Promise((resolv
 export async function guardMigration(repo: Repository, req: MigrationRequest, o: BackupOptions, run: CommandRunner): Promise<MigrationOutcome> {
   if (!req.command.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
   if (!req.targets.length) throw new HoardError('usage', 'migrate needs at least one database', { hint: 'give --db URL, --source NAME, or define database sources in hoard.yaml' });
-  const shown = req.command.map(redactUrl).join(' ');
+  // stored in the snapshots' reason and migration record: no password, wherever it stands in the command
+  const shown = redact(req.command.join(' '));
   const taken: { c: Connection; entry: SnapshotEntry }[] = [];
   for (const { connection: c, source } of req.targets) {
     const r = await backupDatabase(repo, { connection: c, kind: 'pre-migration', reason: `before: ${shown}`, label: req.label, environment: req.environment, source: source ?? databaseName(c) }, o);

@@ -2,12 +2,14 @@
  * The project a command runs in: its hoard.yaml (found from the current folder upwards, or
  * --config / HOARD_CONFIG), the project's .env, and the settings after precedence
  * (flags > HOARD_* > file > defaults). A project without hoard.yaml is valid: restic-style use
- * with --repo / HOARD_REPOSITORY needs none.
+ * with --repo / HOARD_REPOSITORY needs none. A hoard.yaml found by the search, and the .env beside
+ * it, must belong to this user or root and be writable by no one else (assertTrustedFile); a named
+ * one is used as given.
  */
 import * as path from 'node:path';
 import {
   type ConfigPath, type EnvironmentPolicy, type HoardConfig, type LoadedConfig, type SecretScope, type Settings,
-  environmentPolicy, findConfigFile, loadConfig, readDotenv, resolveSecret, resolveSettings,
+  assertTrustedFile, environmentPolicy, findConfigFile, loadConfig, readDotenv, resolveSecret, resolveSettings,
 } from '../config/index.js';
 import type { Env } from './environment.js';
 
@@ -30,14 +32,22 @@ export interface Project {
   scope: SecretScope;
 }
 
-/** Loads the project; kind "config" when a named or found config file is unreadable or invalid. */
+/**
+ * Loads the project; kind "config" when a named or found config file is unreadable or invalid, or
+ * when a found one (or its .env) is not trusted: then nothing of it is read or run.
+ */
 export async function loadProject(env: Env, o: ProjectOptions = {}): Promise<Project> {
   const named = o.config ?? (env.vars.HOARD_CONFIG || undefined);
   const file = named ? path.resolve(env.cwd, named) : await findConfigFile(env.cwd);
+  const dotenv = path.join(file ? path.dirname(file) : env.cwd, '.env');
+  if (file && !named) {
+    await assertTrustedFile(file, 'found by searching from the current folder', file);
+    await assertTrustedFile(dotenv, 'next to the hoard.yaml found by searching from the current folder', file);
+  }
   const loaded = file ? await loadConfig(file) : undefined;
   const dir = loaded?.dir ?? env.cwd;
   const settings = resolveSettings({ flags: { repo: o.repo, environment: o.environment }, vars: env.vars, loaded });
-  return { loaded, dir, config: loaded?.config ?? {}, settings, scope: { vars: env.vars, dotenv: await readDotenv(path.join(dir, '.env')), dir } };
+  return { loaded, dir, config: loaded?.config ?? {}, settings, scope: { vars: env.vars, dotenv: await readDotenv(dotenv), dir } };
 }
 
 /** Resolves a secret written at `at` in hoard.yaml (errors name the file and line). */

@@ -5,10 +5,10 @@
  * outcome), only for interruption.
  */
 import {
-  type BackupOptions, type Repository, type Reporter, HoardError, executePrune, isHoardError, listLocks, listSnapshots, loadVerifications, planPrune, removeLocks, removeSnapshot,
+  type BackupOptions, type Repository, type Reporter, HoardError, executePrune, isHoardError, listLocks, listSnapshots, loadVerifications, planPrune, redact, removeLocks, removeSnapshot,
 } from '../core/index.js';
 import { lockOwner } from './environment.js';
-import { parseDuration } from '../config/index.js';
+import { parseDuration, referencedVariables } from '../config/index.js';
 import type { Env } from './environment.js';
 import { type HookOutcome, commands, runHook } from './hooks.js';
 import type { Project } from './project.js';
@@ -40,7 +40,8 @@ export interface TaskOptions {
   isProcessAlive(pid: number): boolean;
 }
 
-const message = (e: unknown) => (isHoardError(e) ? e.message : (e as Error).message ?? String(e));
+/** A failure as the outcome records it (hooks, run history, notifications): redacted. */
+const message = (e: unknown) => redact(isHoardError(e) ? e.message : (e as Error).message ?? String(e));
 
 /** Scheduled work waits this long for another run's lock (a cleanup's prune, a backup) before failing. */
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -69,9 +70,10 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
   if (!cfg) throw new HoardError('config', `no job ${job} in hoard.yaml`);
   const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
   const timeoutMs = parseDuration(cfg.hooks?.timeout ?? '') ?? 300_000;
+  const hidden = referencedVariables(p.config);
   const hook = async (cmds: string[], vars: Record<string, string>) => {
     for (const c of cmds) {
-      const h = await runHook(c, { cwd: p.dir, vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars }, timeoutMs, baseEnv: env.vars, signal: o.signal });
+      const h = await runHook(c, { cwd: p.dir, vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars }, timeoutMs, baseEnv: env.vars, hidden, signal: o.signal });
       if (o.signal?.aborted) throw new HoardError('interrupted', 'interrupted');
       out.hooks.push(h);
       if (!h.ok) return h;
@@ -112,9 +114,9 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
         const c = await copyToDestinations(env, p, dests, out.snapshots, { signal: o.signal });
         out.copies = [
           ...c.ok.map((x) => ({ destination: x.destination, ok: true, copied: x.copied.length, bytes: x.bytes, error: null })),
-          ...c.failed.map((x) => ({ destination: x.destination, ok: false, copied: 0, bytes: 0, error: x.error.message })),
+          ...c.failed.map((x) => ({ destination: x.destination, ok: false, copied: 0, bytes: 0, error: message(x.error) })),
         ];
-        for (const f of c.failed) (out.warnings ??= []).push(`the copy to ${f.destination} failed (the backup itself is kept): ${f.error.message}`);
+        for (const f of c.failed) (out.warnings ??= []).push(`the copy to ${f.destination} failed (the backup itself is kept): ${message(f.error)}`);
       }
     } catch (e) {
       if (o.signal?.aborted) throw e;

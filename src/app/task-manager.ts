@@ -2,10 +2,11 @@
  * Long operations started over the API run as tasks: an id, a status, progress events and a
  * result. In memory (a restarted server forgets its tasks; the results themselves are in the
  * repository). Listeners receive every event from the start (late subscribers get the history).
+ * A failed task's error is redacted.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { type HoardEvent, isHoardError } from '../core/index.js';
+import { type HoardEvent, isHoardError, redact } from '../core/index.js';
 
 export type TaskStatus = 'running' | 'succeeded' | 'failed';
 
@@ -57,7 +58,8 @@ export function createTaskManager(now: () => number, keep = 200): TaskManager {
         (result) => { t.status = 'succeeded'; t.result = result; t.ended = iso(); push(t, { type: 'succeeded', result }); t.bus.emit('end'); },
         (e) => {
           t.status = 'failed'; t.ended = iso();
-          t.error = isHoardError(e) ? { kind: e.kind, message: e.message, hint: e.hint ?? null } : { kind: 'internal', message: (e as Error).message, hint: null };
+          // the error is kept and served: no secret a message quotes (a command, a URL) stays in it
+          t.error = isHoardError(e) ? { kind: e.kind, message: redact(e.message), hint: e.hint ? redact(e.hint) : null } : { kind: 'internal', message: redact((e as Error).message ?? String(e)), hint: null };
           push(t, { type: 'failed', error: t.error }); t.bus.emit('end');
         });
       running.add(p);

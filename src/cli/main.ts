@@ -2,6 +2,7 @@
 /** The hoard CLI: composition root. Parses argv, runs one command, maps errors to exit codes. */
 import { HoardError } from '../core/errors.js';
 import { KeyCache } from '../core/repository/key-cache.js';
+import { redact, redactDeep } from '../core/redact.js';
 import { type Env, systemClock } from '../app/environment.js';
 import { type Project, loadProject } from '../app/project.js';
 import { parseDuration } from '../config/index.js';
@@ -20,12 +21,14 @@ async function usage(): Promise<string> {
     'Run `hoard COMMAND --help` for a command\'s flags.'].join('\n');
 }
 
+/** Prints an error (redacted: a message may quote a command or URL with a secret in it); returns its exit code. */
 function printError(e: unknown, json: boolean): number {
   const he = e instanceof HoardError ? e : new HoardError('internal', `internal error: ${(e as Error)?.message ?? String(e)}`, { hint: 'please report this with the command you ran (HOARD_DEBUG=1 shows details)' });
   const code = exitCodeFor(he.kind);
-  if (process.env.HOARD_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  if (json) process.stderr.write(`${JSON.stringify({ message_type: 'error', kind: he.kind, message: he.message, hint: he.hint ?? null, exit_code: code, ...he.context })}\n`);
-  else process.stderr.write(`hoard: ${he.message}\n${he.hint ? `  ${he.hint}\n` : ''}`);
+  if (process.env.HOARD_DEBUG && e instanceof Error) process.stderr.write(`${redact(e.stack ?? '')}\n`);
+  const message = redact(he.message), hint = he.hint === undefined ? undefined : redact(he.hint);
+  if (json) process.stderr.write(`${JSON.stringify({ message_type: 'error', kind: he.kind, message, hint: hint ?? null, exit_code: code, ...redactDeep(he.context) })}\n`);
+  else process.stderr.write(`hoard: ${message}\n${hint ? `  ${hint}\n` : ''}`);
   return code;
 }
 

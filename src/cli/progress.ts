@@ -1,6 +1,7 @@
 /** Renders core events on stderr: a live status line on a TTY, only warnings otherwise. */
 import type { HoardEvent, Reporter } from '../core/events.js';
 import type { Clock } from '../core/clock.js';
+import { redact, redactDeep } from '../core/redact.js';
 import { formatBytes } from './context.js';
 
 /** A reporter writing to stderr. `json` turns warnings into NDJSON lines and drops progress. */
@@ -12,9 +13,10 @@ export function createReporter(opts: { tty: boolean; json: boolean; clock: Clock
   const rep = (e: HoardEvent): void => {
     if (e.type.endsWith('.warning') || e.type === 'check.error') {
       if (live) { write('\r\x1b[K'); live = false; }
-      if (opts.json) write(`${JSON.stringify({ message_type: e.type, ...e })}\n`);
-      else if ('path' in e) write(`warning: ${e.path}: ${e.message}\n`);
-      else write(`error: ${(e as { message: string }).message}\n`);
+      // a warning may quote a tool's stderr or a URL: redacted like every printed line
+      if (opts.json) write(`${JSON.stringify(redactDeep({ message_type: e.type, ...e }))}\n`);
+      else if ('path' in e) write(`warning: ${e.path}: ${redact(e.message)}\n`);
+      else write(`error: ${redact((e as { message: string }).message)}\n`);
       return;
     }
     if (!opts.tty || opts.json) return;

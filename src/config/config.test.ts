@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isHoardError } from '../core/index.js';
-import { environmentPolicy, nextRun, parseDotenv, parseSchedule, resolveSecret, resolveSettings } from './index.js';
+import { environmentPolicy, nextRun, parseDotenv, parseSchedule, referencedVariables, resolveSecret, resolveSettings } from './index.js';
 import { parseConfig } from './parse.js';
 import type { ConfigProblem } from './load.js';
 
@@ -121,5 +121,18 @@ describe('schedules', () => {
     const weekly = sched('weekly on monday at 04:00');
     assert.equal(nextRun(weekly, at(2026, 11, 23, 5, 0)), at(2026, 11, 30, 4, 0)); // 23 Nov 2026 is a Monday
     assert.equal(nextRun(weekly, at(2026, 11, 22, 5, 0)), at(2026, 11, 23, 4, 0));
+  });
+});
+
+describe('referencedVariables', () => {
+  it('lists every env: name of a config once, sorted, and none from hook commands', () => {
+    const config = {
+      repositories: { a: { url: 'x', password: 'env:REPO_PW', s3: { secret_access_key: 'env:S3_SECRET', access_key_id: 'AKIA' } }, b: { url: 'y', password: 'file:pw', sftp: { password: 'env:SFTP_PW' } } },
+      sources: { db: { type: 'postgres', url: 'env:DATABASE_URL' }, other: { type: 'mysql', url: 'env:REPO_PW' } },
+      notifications: [{ type: 'slack', url: 'env:SLACK_URL' }, { type: 'email', smtp: 'cmd:pass smtp', to: 'x@y' }],
+      jobs: { j: { sources: ['db'], hooks: { before: 'env:NOT_A_REFERENCE' } } },
+    };
+    assert.deepEqual(referencedVariables(config), ['DATABASE_URL', 'REPO_PW', 'S3_SECRET', 'SFTP_PW', 'SLACK_URL']);
+    assert.deepEqual(referencedVariables({}), []);
   });
 });

@@ -2,8 +2,8 @@
 // the schema (zod), the YAML parser and renderConfig are not re-exported here, so that a command
 // without hoard.yaml never loads them: import parse.js, schema.js or write.js directly
 export type { HoardConfig, SourceConfig, JobConfig, RepositoryConfig, EnvironmentConfig, RestoreTargetConfig } from './schema.js';
-export { CONFIG_NAMES, findConfigFile, loadConfig, type LoadedConfig, type ConfigProblem, type ConfigPath } from './load.js';
-export { resolveSecret, isReference, type SecretScope } from './secrets.js';
+export { CONFIG_NAMES, assertTrustedFile, findConfigFile, loadConfig, type LoadedConfig, type ConfigProblem, type ConfigPath } from './load.js';
+export { resolveSecret, isReference, referencedVariables, type SecretScope } from './secrets.js';
 export { parseDotenv, readDotenv } from './dotenv.js';
 export {
   resolveSettings, retentionRuleDays, entryOf, firstOf, defaultRepositoryName, absoluteLocal, environmentPolicy, ENVIRONMENT_DEFAULTS,

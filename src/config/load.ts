@@ -41,6 +41,25 @@ export async function findConfigFile(cwd: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Refuses a file that hoard found by itself rather than was told to use (a hoard.yaml found by the
+ * upward search, the .env beside it): kind "config" when it belongs to a user other than the
+ * effective user and root, or when others may write to it. Such a file could run commands as this
+ * user (`cmd:` secrets) or feed it secrets. A missing file passes; so does every file on a system
+ * without user ids. The hint names `config`, the file to pass to --config to use it anyway.
+ */
+export async function assertTrustedFile(file: string, what: string, config: string, euid = process.geteuid?.()): Promise<void> {
+  const s = await stat(file).catch(() => undefined);
+  if (!s || euid === undefined) return;
+  const allow = `to use it as it is, name the config: --config ${config} (or HOARD_CONFIG=${config})`;
+  if (s.uid !== euid && s.uid !== 0) {
+    throw new HoardError('config', `refusing ${file} (${what}): it belongs to uid ${s.uid}, not to you (uid ${euid}) or root`, { hint: allow });
+  }
+  if (s.mode & 0o002) {
+    throw new HoardError('config', `refusing ${file} (${what}): anyone may write to it (mode ${(s.mode & 0o777).toString(8).padStart(4, '0')})`, { hint: `chmod o-w ${file}, or ${allow}` });
+  }
+}
+
 /** Reads, parses and validates one config file; kind "config" on any problem. */
 export async function loadConfig(file: string): Promise<LoadedConfig> {
   let text: string;

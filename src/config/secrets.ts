@@ -23,6 +23,23 @@ export function isReference(value: string): boolean {
   return /^(env|file|cmd):/.test(value);
 }
 
+/**
+ * The variables a config reads secrets from: every `env:NAME` anywhere in it (repositories and
+ * their s3/sftp settings, sources, notifications, …), sorted, each once. Hook commands are
+ * commands, not references, and are not read.
+ */
+export function referencedVariables(config: object): string[] {
+  const names = new Set<string>();
+  const walk = (v: unknown, key: string): void => {
+    if (key === 'hooks') return;
+    if (typeof v === 'string') { const m = /^env:(.+)$/s.exec(v); if (m) names.add(m[1]); }
+    else if (Array.isArray(v)) v.forEach((x) => walk(x, ''));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(config, '');
+  return [...names].sort();
+}
+
 /** Resolves a value or reference; `where` ("hoard.yaml:12 sources.db.url") prefixes errors. */
 export async function resolveSecret(value: string, scope: SecretScope, where: string): Promise<string> {
   if (value.startsWith('env:')) {

@@ -4,6 +4,7 @@
  */
 export { HoardError, failureKind, isHoardError, throwIfAborted, type ErrorKind } from './errors.js';
 export { writeAll } from './write-all.js';
+export { redact, redactDeep, urlOrigin } from './redact.js';
 export type { Clock } from './clock.js';
 export { fixedClock } from './clock.js';
 export type { HoardEvent, Reporter } from './events.js';

@@ -2,11 +2,12 @@
  * The daemon process: claims the project (one scheduler per project), opens the run history, runs
  * the scheduler until SIGTERM/SIGINT (the first lets running work finish, the second aborts it),
  * reloads hoard.yaml on SIGHUP or when the file changes (a bad edit is reported and the old
- * configuration kept), and releases the project on exit.
+ * configuration kept), and releases the project on exit. Its log lines are redacted.
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { redact } from '../core/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
 import { type Task, createScheduler } from './scheduler.js';
@@ -31,12 +32,14 @@ const realSleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolv
 
 /** Runs the daemon for a project until a signal stops it. */
 export async function runDaemon(first: Project, o: DaemonOptions): Promise<void> {
+  // every line the daemon writes (its own, the scheduler's, the notifier's, the watchers') is redacted
+  const log = (line: string) => o.log(redact(line));
   const dir = path.join(first.dir, '.hoard');
   const release = claimDaemon(dir, { pid: process.pid, host: os.hostname(), started: o.env.clock.now(), config: first.loaded?.file ?? '' }, o.isProcessAlive);
   markInterrupted(dir);
   const state = openState(dir);
   let project = first;
-  let notifier = await createNotifier(first, { log: o.log, retryDelaysMs: o.notifyRetryDelaysMs });
+  let notifier = await createNotifier(first, { log, retryDelaysMs: o.notifyRetryDelaysMs });
   const send = (t: Task, trigger: string, status: NotifyEvent['status'], outcome?: TaskOutcome, as?: string) => {
     const kind = as ?? (t.name.startsWith('verify:') ? 'verify' : t.name === 'cleanup' ? 'cleanup' : 'backup');
     const env = project.config.jobs?.[t.name]?.environment ?? project.settings.environment?.value ?? null;
@@ -45,8 +48,8 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
       error: outcome?.error ?? null, hostname: os.hostname(), at: new Date(o.env.clock.now()).toISOString(), hoard_version: o.info.programVersion,
     });
   };
-  const scheduler = createScheduler(tasksFrom(first, { ...o, env: o.env }), {
-    clock: o.env.clock, sleep: o.sleep ?? realSleep, state, log: o.log, retryDelaysMs: o.retryDelaysMs,
+  const scheduler = createScheduler(tasksFrom(first, { ...o, env: o.env, log }), {
+    clock: o.env.clock, sleep: o.sleep ?? realSleep, state, log, retryDelaysMs: o.retryDelaysMs,
     onStart: (t, trigger) => send(t, trigger, 'started'),
     onRun: (t, trigger, out) => {
       send(t, trigger, out.result === 'succeeded' ? 'succeeded' : 'failed', out);
@@ -57,24 +60,24 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
   const reload = async (why: string) => {
     try {
       const p = await o.load();
-      const n = await createNotifier(p, { log: o.log, retryDelaysMs: o.notifyRetryDelaysMs });
-      scheduler.setTasks(tasksFrom(p, { ...o, env: o.env }));
+      const n = await createNotifier(p, { log, retryDelaysMs: o.notifyRetryDelaysMs });
+      scheduler.setTasks(tasksFrom(p, { ...o, env: o.env, log }));
       project = p;
       notifier = n;
-      o.log(`reloaded ${p.loaded?.file ?? 'the configuration'} (${why})`);
+      log(`reloaded ${p.loaded?.file ?? 'the configuration'} (${why})`);
     } catch (e) {
-      o.log(`the configuration could not be reloaded (${why}); keeping the previous one: ${(e as Error).message}`);
+      log(`the configuration could not be reloaded (${why}); keeping the previous one: ${(e as Error).message}`);
     }
   };
   let terms = 0;
-  const onTerm = () => { terms++; o.log(terms === 1 ? 'stopping: running work may finish (signal again to abort it)' : 'aborting running work'); scheduler.stop(terms === 1 ? 'finish' : 'abort'); };
+  const onTerm = () => { terms++; log(terms === 1 ? 'stopping: running work may finish (signal again to abort it)' : 'aborting running work'); scheduler.stop(terms === 1 ? 'finish' : 'abort'); };
   const onHup = () => { void reload('SIGHUP'); };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
   process.on('SIGHUP', onHup);
   const cfg = first.loaded?.file;
   if (cfg) watchFile(cfg, { interval: 1000 }, (cur, prev) => { if (cur.mtimeMs !== prev.mtimeMs) void reload('the file changed'); });
-  o.log(`scheduler started for ${cfg ?? first.dir} (pid ${process.pid}); tasks: ${scheduler.status().map((s) => s.task).join(', ') || 'none'}`);
+  log(`scheduler started for ${cfg ?? first.dir} (pid ${process.pid}); tasks: ${scheduler.status().map((s) => s.task).join(', ') || 'none'}`);
   try {
     await scheduler.run();
   } finally {
@@ -84,6 +87,6 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
     process.off('SIGHUP', onHup);
     state.close();
     release();
-    o.log('scheduler stopped');
+    log('scheduler stopped');
   }
 }

@@ -4,10 +4,11 @@
  * minimum interval); no two runs of one task overlap; a failed run is retried with backoff; a run
  * missed while the daemon was down is made up once (unless `catchUp` is false). `stop('finish')`
  * lets running work finish and starts nothing new; `stop('abort')` aborts it (a backup aborted
- * leaves no partial snapshot).
+ * leaves no partial snapshot). A run's error and warnings are redacted before they are recorded,
+ * logged or passed on.
  */
 import type { Schedule } from '../config/index.js';
-import type { Clock } from '../core/index.js';
+import { type Clock, redact } from '../core/index.js';
 import type { TaskOutcome } from '../app/run-job.js';
 import { nextDue } from './schedule.js';
 import type { SchedulerState } from './state.js';
@@ -126,6 +127,8 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
           return;
         }
       }
+      // the run history, the log and the notifications keep no secret a message may quote
+      outcome = { ...outcome, error: outcome.error === null ? null : redact(outcome.error), warnings: outcome.warnings?.map(redact) };
       d.state.finish(id, { result: outcome.result, endedMs: d.clock.now(), snapshots: outcome.snapshots, bytes: outcome.bytes, error: outcome.error });
       for (const w of outcome.warnings ?? []) d.log(`${t.name}: WARNING: ${w}`);
       const cur = slots.get(t.name) ?? s;

@@ -2,7 +2,7 @@
  * Database locations as users write them: postgres://user:pass@host:port/db (or postgresql://),
  * mysql:// or mariadb://, sqlite:PATH or a path to a SQLite file. Bad input gives kind "usage".
  */
-import { HoardError } from '../core/index.js';
+import { HoardError, redact } from '../core/index.js';
 import type { Connection } from './types.js';
 
 const SCHEMES: Record<string, Connection['engine']> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
@@ -37,9 +37,9 @@ export function parseDatabaseUrl(text: string): Connection {
   return c;
 }
 
-/** The URL with any password replaced by "***" (for messages and metadata). */
+/** The text with any password replaced by "***" (for messages and metadata): core's redact(). */
 export function redactUrl(text: string): string {
-  return text.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/, '$1:***@');
+  return redact(text);
 }
 
 /** A description of `c` without the password, e.g. "postgres://app@127.0.0.1:5432/shop". */

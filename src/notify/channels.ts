@@ -1,10 +1,12 @@
 /**
  * Notification channels: a generic webhook (a documented JSON body), a Slack-compatible webhook,
  * email over SMTP, and healthchecks-style pings (…/start, the URL itself on success, …/fail).
- * Every message goes through redact(). Delivery is retried (3 attempts, 1 s then 5 s apart); a
- * channel that still fails is reported to the caller, never thrown at the work it reports on.
+ * Every message goes through redact(); a channel is named by its URL's scheme and host only (a
+ * Slack or Discord webhook's path is its secret). Delivery is retried (3 attempts, 1 s then 5 s
+ * apart); a channel that still fails is reported to the caller, never thrown at the work it
+ * reports on.
  */
-import { redact } from './redact.js';
+import { redact, urlOrigin } from '../core/index.js';
 
 /** The event a notification reports (the webhook's JSON body, documented in docs/scheduler.md). */
 export interface NotifyEvent {
@@ -63,7 +65,19 @@ async function sendOnce(c: ChannelSpec, e: NotifyEvent): Promise<void> {
   }
 }
 
-const label = (c: ChannelSpec) => (c.type === 'email' ? `email to ${c.to.join(', ')}` : `${c.type} ${redact(c.url).replace(/\?.*$/, '')}`);
+/** How a channel is named in logs and delivery records: never its path, query or credentials. */
+const label = (c: ChannelSpec) => (c.type === 'email' ? `email to ${c.to.join(', ')}` : `${c.type} ${urlOrigin(c.url)}`);
+
+/** A delivery error as recorded: the channel's URL (which fetch may quote whole) shown as its label, then redacted. */
+function failure(c: ChannelSpec, err: unknown): string {
+  let m = (err as Error)?.message ?? String(err);
+  if (c.type !== 'email') {
+    const urls = [c.url];
+    try { urls.push(new URL(c.url).href); } catch { /* not a URL: fetch quotes it as given */ }
+    for (const u of urls.sort((a, b) => b.length - a.length)) m = m.split(u).join(urlOrigin(c.url));
+  }
+  return redact(m);
+}
 
 /** Delivers one event to one channel with retries; never throws. */
 export async function deliver(c: ChannelSpec, e: NotifyEvent, delaysMs: number[] = [1000, 5000]): Promise<Delivery> {
@@ -73,7 +87,7 @@ export async function deliver(c: ChannelSpec, e: NotifyEvent, delaysMs: number[]
       await sendOnce(c, e);
       return { channel: label(c), ok: true, attempts: attempt };
     } catch (err) {
-      last = redact((err as Error).message ?? String(err));
+      last = failure(c, err);
       if (attempt <= delaysMs.length) await new Promise((r) => setTimeout(r, delaysMs[attempt - 1]));
     }
   }

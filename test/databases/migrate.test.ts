@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
-import { hoard, tempDir } from '../helpers/services.js';
+import { hoard, needRestic, restic, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 import { repo, snapshots } from './conformance.js';
 
@@ -77,6 +77,23 @@ describe('hoard migrate', () => {
     const r = await hoard(['migrate', '--db', `${PG_URL}/${db}`, '--', 'sh', '-c', `psql -q -h 127.0.0.1 -d ${db} -c 'DROP TABLE users' && exit 1`], { env });
     assert.equal(r.code, 1, r.stderr);
     assert.equal(await pgExec(db, 'SELECT count(*) FROM users'), '1');
+  });
+
+  it('a command with passwords in it (anywhere in its words) is stored without them', async (t) => {
+    const { env, dir, password } = await repo(t);
+    const file = path.join(dir, 'app.db');
+    new Database(file).close();
+    const said = 'echo --url=postgres://u:pw1@h/db VAR=mysql://u:pw2/x@h/db PGPASSWORD=pw3 host=h password=pw4 mysql -u root -ppw5 app; exit 1';
+    const r = await hoard(['migrate', '--db', `sqlite:${file}`, '--no-restore', '--', 'sh', '-c', said], { env });
+    assert.equal(r.code, 1, r.stderr);
+    const [s] = (await snapshots(env)).filter((x) => x.hoard?.kind === 'pre-migration');
+    assert.equal(s.hoard?.migration.command, 'sh -c echo --url=postgres://u:***@h/db VAR=mysql://u:***@h/db PGPASSWORD=*** host=h password=*** mysql -u root -p*** app; exit 1');
+    const stored = [JSON.stringify(s), (await hoard(['list', '--json'], { env })).stdout];
+    if (await needRestic(t)) stored.push((await restic(env.HOARD_REPOSITORY!, password, ['snapshots', '--json'])).stdout);
+    for (const text of stored) {
+      assert.match(text, /pre-migration/);
+      for (const secret of ['pw1', 'pw2', 'pw3', 'pw4', 'pw5']) assert.ok(!text.includes(secret), `${secret} is stored: ${text}`);
+    }
   });
 
   it('a command that cannot start changes nothing and says so', async (t) => {

@@ -2,7 +2,8 @@
  * `hoard serve` under load and in its other modes, over real sockets: 50 concurrent GET /backups
  * while a backup of a large file runs, all answered; that file downloaded byte for byte; a client
  * that disconnects mid-download leaves no lock behind; TLS with a certificate made by openssl;
- * `--scheduler` running hoard.yaml's schedules in the same process while the API answers.
+ * `--scheduler` running hoard.yaml's schedules in the same process while the API answers; a warning
+ * on stderr when it listens beyond loopback without TLS.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { createReadStream } from 'node:fs';
 import { copyFile, open, readFile, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import * as path from 'node:path';
-import { ROOT, hoard, run, tempDir, waitForLock } from '../helpers/services.js';
+import { spawn } from 'node:child_process';
+import { CLI, ROOT, hoard, run, tempDir, waitForLock } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 import { addServerSection, serve } from '../helpers/api.js';
 import { createClient } from '../../src/api/client.js';
@@ -182,6 +184,35 @@ describe('hoard serve', () => {
     assert.ok(task!.result.pre_restore_snapshot_id, 'the overwritten database was saved first');
     const kinds = (await c.listBackups()).backups.map((b) => b.kind).sort();
     assert.deepEqual(kinds, ['manual', 'pre-restore']);
+  });
+
+  it('warns on stderr, in one line, when it listens beyond loopback without TLS; not on loopback, not with TLS', async (t) => {
+    const dir = await project(t);
+    await addServerSection(dir, [['reader', 'read']]);
+    /** Starts `hoard serve --listen ADDR`, waits for its address and half a second more, stops it; its stdout and stderr. */
+    const served = async (listen: string) => {
+      const child = spawn(process.execPath, [CLI, 'serve', '--listen', listen], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '', err = '';
+      child.stdout!.on('data', (d) => { out += d; });
+      child.stderr!.on('data', (d) => { err += d; });
+      t.after(() => child.kill('SIGKILL'));
+      for (let i = 0; i < 150 && !/listening on/.test(out) && child.exitCode === null; i++) await wait(100);
+      assert.match(out, /listening on/, err);
+      await wait(500);
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      return { out, err };
+    };
+    const open = await served('0.0.0.0:0');
+    const lines = open.err.trim().split('\n');
+    assert.equal(lines.length, 1, open.err);
+    assert.match(lines[0], /^hoard: warning: serving on 0\.0\.0\.0 without TLS: .*set server\.tls \(cert and key\) in hoard\.yaml, or listen on 127\.0\.0\.1 or ::1$/);
+    assert.doesNotMatch(open.out, /warning/, 'the warning is on stderr');
+    for (const listen of ['127.0.0.1:0', '[::1]:0', 'localhost:0']) assert.equal((await served(listen)).err, '', listen);
+    const cert = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=x'], { cwd: dir });
+    assert.equal(cert.code, 0, cert.stderr);
+    await writeFile(path.join(dir, 'hoard.yaml'), (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace('server:\n', 'server:\n  tls: { cert: cert.pem, key: key.pem }\n'));
+    assert.equal((await served('0.0.0.0:0')).err, '', 'with TLS there is nothing to warn about');
   });
 
   it('refuses a missing TLS file with the key and the path, before listening', async (t) => {

@@ -86,6 +86,23 @@ describe('CLI errors and exit codes', () => {
     assert.equal((await hoard(['dump', 'latest', 'ok.txt'], { env })).stdout, 'fine\n');
   });
 
+  it('an error that quotes a secret (a tool\'s stderr) is printed redacted, as text and as --json', async (t) => {
+    const { env } = await setup(t);
+    // (the tool's own stderr reaches the terminal as it comes, as the tool wrote it: only hoard's lines are checked)
+    const tool = ['sh', '-c', 'echo "cannot connect to postgres://u:dumpsecret@h/db (PGPASSWORD=pgsecret; mysql -pmysecret)" >&2; exit 3'];
+    const text = await hoard(['backup', '--stdin-from-command', '--', ...tool], { env });
+    const json = await hoard(['backup', '--json', '--stdin-from-command', '--', ...tool], { env });
+    assert.equal(text.code, 1);
+    assert.equal(json.code, 1);
+    const said = text.stderr.split('\n').filter((l) => l.startsWith('hoard:')).join('\n');
+    const error = JSON.parse(json.stderr.trim().split('\n').at(-1)!);
+    for (const line of [said, error.message]) {
+      assert.match(line, /postgres:\/\/u:\*\*\*@h\/db \(PGPASSWORD=\*\*\*; mysql -p\*\*\*\)/);
+      assert.doesNotMatch(line, /dumpsecret|pgsecret|mysecret/);
+    }
+    assert.doesNotMatch(JSON.stringify(error), /dumpsecret|pgsecret|mysecret/);
+  });
+
   it('a path that does not exist exits 1 before writing anything', async (t) => {
     const { env, dir, repo } = await setup(t);
     const r = await hoard(['backup', 'no-such-dir'], { env, cwd: dir });

@@ -94,4 +94,46 @@ notifications:
     const everything = JSON.stringify(got) + smtpOut + log;
     assert.ok(!everything.includes('supersecret'), 'the database password appears in no message or log');
   });
+
+  it('a failing Slack-style webhook is logged by scheme and host: its secret path, and secrets in an error, appear in no log line, record or message', async (t) => {
+    const got: { path: string; body: string }[] = [];
+    const http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => { got.push({ path: req.url ?? '', body }); res.statusCode = req.url?.startsWith('/services/') ? 500 : 200; res.end(); });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    t.after(() => http.close());
+    const port = (http.address() as { port: number }).port;
+    const dir = await tempDir(t, 'hoard-notify-redact-');
+    await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
+    assert.equal((await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    // the hook's command (and so the job's error) holds a password the old redaction did not know
+    await appendFile(path.join(dir, 'hoard.yaml'), `  hooked:
+    sources: [app]
+    schedule: every 2 seconds
+    hooks: { before: "PGPASSWORD=hooksecret MYSQL_PWD=mysqlsecret false" }
+notifications:
+  - { type: slack, url: "env:SLACK_URL", on: [backup.failed] }
+  - { type: webhook, url: "http://127.0.0.1:${port}/hook", on: [backup.failed] }
+`);
+    const env = { ...process.env, ...CLEAN_ENV, SLACK_URL: `http://127.0.0.1:${port}/services/T0001/B0001/SlackPathSecret`, HOARD_SCHEDULER_RETRY_MS: '60000' };
+    const d = spawn(process.execPath, [CLI, 'scheduler', 'start'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    d.stdout!.on('data', (x) => { log += x; });
+    d.stderr!.on('data', (x) => { log += x; });
+    t.after(() => d.kill('SIGKILL'));
+    for (let i = 0; i < 200 && !/notification to slack .* failed after 3 attempts/.test(log); i++) await wait(100);
+    d.kill('SIGTERM');
+    await new Promise((r) => d.on('exit', r));
+
+    assert.match(log, new RegExp(`notification to slack http://127\\.0\\.0\\.1:${port} failed after 3 attempts: HTTP 500`));
+    assert.match(log, /hooked: FAILED: the before hook failed \(exit 1\): PGPASSWORD=\*\*\* MYSQL_PWD=\*\*\* false/);
+    assert.ok(got.some((g) => g.path.startsWith('/services/')), 'the Slack URL was tried');
+    const status = await hoard(['scheduler', 'status', '--json'], { cwd: dir, env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /the before hook failed/);
+    const everything = log + status.stdout + JSON.stringify(got.filter((g) => g.path === '/hook' || g.path.startsWith('/services/')).map((g) => g.body));
+    for (const secret of ['SlackPathSecret', 'T0001', 'hooksecret', 'mysqlsecret']) assert.ok(!everything.includes(secret), `${secret} appears: ${everything}`);
+  });
 });

@@ -237,13 +237,42 @@ verify:
     assert.equal((JSON.parse((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[]).length, snapshotsBefore, 'no snapshot from the aborted run');
   });
 
-  it('install-service writes a systemd unit with the right paths', async (t) => {
+  it('a hook sees HOARD_JOB and the rest of the environment, but no variable hoard.yaml reads a secret from, nor the tools\' password variables', async (t) => {
+    const secrets = { OFFSITE_PW: 'v1', MY_S3_KEY_ID: 'v2', MY_S3_SECRET: 'v3', SFTP_PW: 'v4', SHOP_URL: 'postgres://u:v5@127.0.0.1:1/shop', HOOK_URL: 'http://127.0.0.1:1/v6' };
+    const tools = { PGPASSWORD: 'v7', MYSQL_PWD: 'v8', AWS_SECRET_ACCESS_KEY: 'v9', AWS_SESSION_TOKEN: 'v10', HOARD_PASSWORD_COMMAND: 'cat .hoard/password' };
+    const env = { ...secrets, ...tools, KEEP_ME: 'kept' };
+    const dir = await project(t, `  hooked:
+    sources: [app]
+    schedule: every 2 seconds
+    hooks: { before: "env | sort > hook-env.txt" }
+notifications:
+  - { type: webhook, url: "env:HOOK_URL", on: [verify.failed] }
+`, { env, sources: '  shop: { type: postgres, url: "env:SHOP_URL" }\n' });
+    const file = path.join(dir, 'hoard.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('repositories:\n', `repositories:
+  offsite: { url: offsite-repo, password: "env:OFFSITE_PW", s3: { access_key_id: "env:MY_S3_KEY_ID", secret_access_key: "env:MY_S3_SECRET" } }
+  remote: { url: "sftp:u@127.0.0.1:/srv/repo", sftp: { password: "env:SFTP_PW" } }
+`));
+    const d = startDaemon(dir, env);
+    t.after(() => d.stop());
+    await until('the before hook', async () => (await readFile(path.join(dir, 'hook-env.txt'), 'utf8').catch(() => '')).includes('HOARD_RESULT'));
+    assert.equal(await d.stop(), 0);
+    const hookEnv = await readFile(path.join(dir, 'hook-env.txt'), 'utf8');
+    assert.match(hookEnv, /^HOARD_JOB=hooked$/m);
+    assert.match(hookEnv, /^HOARD_TRIGGER=(schedule|catch-up)$/m);
+    assert.match(hookEnv, /^HOARD_RESULT=pending$/m);
+    assert.match(hookEnv, /^KEEP_ME=kept$/m, 'other variables are passed on');
+    for (const name of [...Object.keys(secrets), ...Object.keys(tools)]) assert.doesNotMatch(hookEnv, new RegExp(`^${name}=`, 'm'), `${name} reached the hook`);
+    for (const value of ['v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10']) assert.doesNotMatch(hookEnv, new RegExp(`=${value}$|:${value}@|/${value}$`, 'm'));
+  });
+
+  it('install-service writes a systemd unit with the right paths (each word of ExecStart quoted)', async (t) => {
     const dir = await project(t, '');
     const r = await hoard(['scheduler', 'install-service', '--systemd'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(r.code, 0, r.stderr);
     const unit = await readFile(path.join(dir, '.hoard', `hoard-${path.basename(dir)}.service`), 'utf8');
-    assert.match(unit, new RegExp(`WorkingDirectory=${dir}`));
-    assert.match(unit, new RegExp(`ExecStart=${process.execPath} .*main\\.js scheduler start --config ${path.join(dir, 'hoard.yaml')}`));
+    assert.ok(unit.includes(`\nWorkingDirectory=${dir}\n`), unit);
+    assert.ok(unit.includes(`\nExecStart="${process.execPath}" "${CLI}" "scheduler" "start" "--config" "${path.join(dir, 'hoard.yaml')}"\n`), unit);
     assert.match(unit, /ExecReload=\/bin\/kill -HUP \$MAINPID/);
   });
 });

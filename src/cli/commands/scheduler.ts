@@ -1,6 +1,6 @@
 /** `hoard scheduler start [--detach] | stop | status | install-service`: the daemon that runs hoard.yaml's schedules. */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { openState, readDaemon } from '../../daemon/state.js';
 import { tasksFrom } from '../../daemon/tasks.js';
 import type { Command, CommandContext } from '../context.js';
 import { relative, table, when } from '../render.js';
+import { type ServiceSpec, launchdPlist, systemdUnit } from './service-files.js';
 import { VERSION } from '../version.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -96,22 +97,29 @@ async function status(ctx: CommandContext): Promise<number> {
   }
 }
 
+/** `'…'` for a shell when the word needs it (the printed install commands are meant to be pasted). */
+const sh = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/** Writes a systemd unit or launchd plist (mode 0600: it may carry a password variable) and says how to install it. */
 async function installService(ctx: CommandContext): Promise<number> {
   const p = await project(ctx);
   const launchd = ctx.args.flags.launchd === true || (ctx.args.flags.systemd !== true && os.platform() === 'darwin');
   const name = `hoard-${path.basename(p.dir).replace(/[^A-Za-z0-9_.-]/g, '-')}`;
-  const args = [process.execPath, MAIN, 'scheduler', 'start', '--config', p.loaded!.file];
-  const env = ['HOARD_PASSWORD_FILE', 'HOARD_PASSWORD_COMMAND'].filter((k) => ctx.env.vars[k]);
-  const text = launchd
-    ? `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0"><dict>\n  <key>Label</key><string>dev.hoard.${name}</string>\n  <key>ProgramArguments</key><array>${args.map((a) => `<string>${a}</string>`).join('')}</array>\n  <key>WorkingDirectory</key><string>${p.dir}</string>\n  <key>RunAtLoad</key><true/>\n  <key>KeepAlive</key><true/>\n  <key>StandardOutPath</key><string>${path.join(p.dir, '.hoard', 'scheduler.log')}</string>\n  <key>StandardErrorPath</key><string>${path.join(p.dir, '.hoard', 'scheduler.log')}</string>\n${env.length ? `  <key>EnvironmentVariables</key><dict>${env.map((k) => `<key>${k}</key><string>${ctx.env.vars[k]}</string>`).join('')}</dict>\n` : ''}</dict></plist>\n`
-    : `[Unit]\nDescription=hoard scheduler for ${p.dir}\nAfter=network-online.target postgresql.service mariadb.service\n\n[Service]\nType=simple\nWorkingDirectory=${p.dir}\nExecStart=${args.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ')}\nExecReload=/bin/kill -HUP $MAINPID\nKillSignal=SIGTERM\nTimeoutStopSec=15min\nRestart=on-failure\n${env.map((k) => `Environment=${k}=${ctx.env.vars[k]}`).join('\n')}${env.length ? '\n' : ''}\n[Install]\nWantedBy=default.target\n`;
+  const spec: ServiceSpec = {
+    name, dir: p.dir, argv: [process.execPath, MAIN, 'scheduler', 'start', '--config', p.loaded!.file], log: path.join(p.dir, '.hoard', 'scheduler.log'),
+    env: ['HOARD_PASSWORD_FILE', 'HOARD_PASSWORD_COMMAND'].filter((k) => ctx.env.vars[k]).map((k) => [k, ctx.env.vars[k]!]),
+  };
+  const text = launchd ? launchdPlist(spec) : systemdUnit(spec);
   const out = (ctx.args.flags.output as string | undefined) ?? path.join(p.dir, '.hoard', launchd ? `dev.hoard.${name}.plist` : `${name}.service`);
-  if (existsSync(out) && ctx.args.flags.force !== true) throw new HoardError('usage', `${out} exists; nothing was written`, { hint: 'pass --force to replace it' });
-  writeFileSync(out, text, { mode: 0o644 });
+  if (existsSync(out)) {
+    if (ctx.args.flags.force !== true) throw new HoardError('usage', `${out} exists; nothing was written`, { hint: 'pass --force to replace it' });
+    rmSync(out); // written anew, so that the file is 0600 from its first byte whatever the old one's mode was
+  }
+  writeFileSync(out, text, { mode: 0o600, flag: 'wx' });
   ctx.out(`wrote ${out}`);
-  ctx.out(launchd ? `install it: cp ${out} ~/Library/LaunchAgents/ && launchctl load ~/Library/LaunchAgents/${path.basename(out)}`
-    : `install it: mkdir -p ~/.config/systemd/user && cp ${out} ~/.config/systemd/user/ && systemctl --user daemon-reload && systemctl --user enable --now ${path.basename(out)}`);
-  if (!env.length) ctx.out('note: the repository password comes from hoard.yaml\'s reference; make sure the service can read it');
+  ctx.out(launchd ? `install it: cp ${sh(out)} ~/Library/LaunchAgents/ && launchctl load ~/Library/LaunchAgents/${sh(path.basename(out))}`
+    : `install it: mkdir -p ~/.config/systemd/user && cp ${sh(out)} ~/.config/systemd/user/ && systemctl --user daemon-reload && systemctl --user enable --now ${sh(path.basename(out))}`);
+  if (!spec.env.length) ctx.out('note: the repository password comes from hoard.yaml\'s reference; make sure the service can read it');
   return 0;
 }
 

@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HoardError } from '../../core/index.js';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import * as path from 'node:path';
 import type { Project } from '../../app/project.js';
 import { runDaemon } from '../../daemon/run.js';
@@ -23,6 +24,14 @@ async function tlsFiles(p: Project): Promise<{ cert: Buffer; key: Buffer } | und
     }
   };
   return { cert: await read('cert', tls.cert), key: await read('key', tls.key) };
+}
+
+/** True for an address only this machine can reach: 127.0.0.0/8, ::1 (also as ::ffff:127.x) and localhost. */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = h.replace(/^::ffff:/, '');
+  return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
 export const serveCommand: Command = {
@@ -47,8 +56,11 @@ export const serveCommand: Command = {
     // the server (Fastify) is loaded by the command that serves, not by every command
     const { buildServer } = await import('../../server/app.js');
     const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute, maxTasks: p.config.server?.max_tasks, tls, abort: abort.signal });
-    const addr = await app.listen({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+    const host = m[1].replace(/^\[|\]$/g, '');
+    const addr = await app.listen({ host, port: Number(m[2]) });
     ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s)${tls ? ', TLS' : ''}${daemon ? ', with the scheduler' : ''})`);
+    // tokens and backup data would cross the network in clear text
+    if (!tls && !isLoopback(host)) process.stderr.write(`hoard: warning: serving on ${host} without TLS: tokens and data cross the network unencrypted; set server.tls (cert and key) in hoard.yaml, or listen on 127.0.0.1 or ::1\n`);
     // the first signal stops new requests and lets running tasks finish; a second one aborts them
     await new Promise<void>((resolve) => {
       let signals = 0;
