@@ -222,10 +222,12 @@ async function restoreDir(parent: HeldFolder, n: TreeNode, o: Ctx): Promise<Held
 
 async function restoreItem(repo: Repository, dir: HeldFolder, n: TreeNode, o: Ctx, sum: RestoreSummary): Promise<void> {
   switch (n.type) {
-    case 'file':
-      sum.bytes += await writeFile(repo, dir, n, o);
+    case 'file': {
+      const bytes = await writeFile(repo, dir, n, o); // not `sum.bytes += await`: that reads sum.bytes before the wait
+      sum.bytes += bytes;
       sum.files++;
       return;
+    }
     case 'symlink':
       return writeSymlink(dir, n, o);
     default:
