@@ -32,7 +32,7 @@ export interface RestoreOptions {
   include?: string[];
   signal?: AbortSignal;
   report?: Reporter;
-  /** Apply uid/gid (only works as root). */
+  /** Apply uid/gid (only works as root). setuid/setgid bits survive only where the item ends up owned by the node's uid/gid. */
   restoreOwner?: boolean;
   /** Threads that decode and write small files (default 1; 0 = the calling thread). */
   workers?: number;
