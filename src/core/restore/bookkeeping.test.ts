@@ -3,21 +3,14 @@
  * and an interrupted restore settles only when nothing of it is still running (no descriptor left
  * open, nothing written into the target after it returned).
  */
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { restoreTree } from './restore.js';
 import { isHoardError } from '../errors.js';
+import { tempDir } from '../../../test/helpers/services.js';
 import { type NodeSpec, memoryRepository, saveSnapshotOf } from '../../../test/helpers/node-tree.js';
-
-async function tempDir(t: TestContext): Promise<string> {
-  const d = await fsp.mkdtemp(path.join(os.tmpdir(), 'hoard-bookkeeping-'));
-  t.after(() => fsp.rm(d, { recursive: true, force: true }));
-  return d;
-}
 
 function listing(dir: string): string {
   return JSON.stringify(fs.readdirSync(dir, { recursive: true }).sort().map((p) => [p, fs.lstatSync(path.join(dir, String(p))).size]));
@@ -25,7 +18,7 @@ function listing(dir: string): string {
 
 describe('restore bookkeeping', () => {
   it('counts the bytes of files written concurrently', async (t) => {
-    const target = await tempDir(t);
+    const target = await tempDir(t, 'hoard-bookkeeping-');
     const repo = await memoryRepository();
     const entries: Record<string, NodeSpec> = {};
     for (let i = 0; i < 300; i++) entries[`f${i}`] = { file: Buffer.alloc(1000 + i, i) };
@@ -36,7 +29,7 @@ describe('restore bookkeeping', () => {
   });
 
   it('an interrupted restore returns only when its file tasks have stopped', async (t) => {
-    const target = await tempDir(t);
+    const target = await tempDir(t, 'hoard-bookkeeping-');
     const repo = await memoryRepository();
     const entries: Record<string, NodeSpec> = {};
     for (let i = 0; i < 4; i++) entries[`big${i}`] = { dir: { f: { file: Buffer.alloc(3 * 1024 * 1024, i) } } };

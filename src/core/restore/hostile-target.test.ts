@@ -8,18 +8,12 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { type RestoreSeams, restoreTree, restoreTreeWith } from './restore.js';
 import type { Repository } from '../repository/repository.js';
+import { tempDir } from '../../../test/helpers/services.js';
 import { NODE_TIME_MS, type NodeSpec, memoryRepository, saveSnapshotOf } from '../../../test/helpers/node-tree.js';
-
-async function tempDir(t: TestContext): Promise<string> {
-  const d = await fsp.mkdtemp(path.join(os.tmpdir(), 'hoard-hostile-'));
-  t.after(() => fsp.rm(d, { recursive: true, force: true }));
-  return d;
-}
 
 /** A folder outside the target holding a file, with owner, modes and times a restore must not change. */
 async function outsideDir(base: string): Promise<{ dir: string; untouched(): void }> {
@@ -41,7 +35,7 @@ async function outsideDir(base: string): Promise<{ dir: string; untouched(): voi
 
 /** A temporary folder with a folder outside the target and the target (made). */
 async function scene(t: TestContext) {
-  const base = await tempDir(t);
+  const base = await tempDir(t, 'hoard-hostile-');
   const out = await outsideDir(base);
   const target = path.join(base, 'target');
   await fsp.mkdir(target);

@@ -6,24 +6,17 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { restoreTree } from './restore.js';
+import { tempDir } from '../../../test/helpers/services.js';
 import { type NodeSpec, memoryRepository, saveSnapshotOf } from '../../../test/helpers/node-tree.js';
-
-async function tempDir(t: TestContext): Promise<string> {
-  const d = await fsp.mkdtemp(path.join(os.tmpdir(), 'hoard-setid-'));
-  t.after(() => fsp.rm(d, { recursive: true, force: true }));
-  return d;
-}
 
 const SMALL = 'small';
 const LARGE = Buffer.alloc(1536 * 1024, 9);
 
 /** Restores `entries` without and with restoreOwner; returns each name's mode and owner, both times. */
 async function restoreBoth(t: TestContext, entries: Record<string, NodeSpec>, workers?: number) {
-  const base = await tempDir(t);
+  const base = await tempDir(t, 'hoard-setid-');
   const repo = await memoryRepository();
   const tree = await saveSnapshotOf(repo, entries);
   const look = async (restoreOwner: boolean) => {
