@@ -1,20 +1,18 @@
 /** What the restore's small-file writer sends its workers: jobs, and their stored blobs in one transferred buffer. */
 import type { ErrorKind } from '../errors.js';
 import type { BufferPool } from '../repository/encoder-batch.js';
+import type { ItemMeta } from './item-meta.js';
 
 /** One stored blob of a file: what decodeBlob needs, and its byte count in the batch. */
 export interface StoredBlobRef { id: string; pack: string; uncompressedLength?: number; length: number }
 
-/** One file to write. Paths are latin1 strings of the path bytes (lossless for any bytes). */
-export interface SmallFileJob {
+/**
+ * One file to write, with its metadata. Paths are latin1 strings of the path bytes (lossless for any
+ * bytes), named through a folder the main thread holds open until the job settles (held-folder.ts).
+ */
+export interface SmallFileJob extends ItemMeta {
   tmp: string;
   dest: string;
-  perms?: number;
-  owner: boolean;
-  uid: number;
-  gid: number;
-  atime: number;
-  mtime: number;
   blobs: StoredBlobRef[];
 }
 

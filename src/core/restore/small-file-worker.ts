@@ -8,9 +8,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Key } from '../crypto/crypto.js';
 import { failureKind } from '../errors.js';
 import { blobDamage, decodeBlob } from '../repository/blob-codec.js';
+import { applyMetaSync } from './item-meta.js';
 import { type SmallFileBatch, type SmallFileJob, type SmallFileReply, type SmallFileResult, splitBatch } from './small-file-batch.js';
 
-/** Decodes every blob (kind "corrupt" on damage), then writes the file under `tmp` and renames it to `dest`. */
+/**
+ * Decodes every blob (kind "corrupt" on damage), then writes the file under `tmp` (created, never
+ * opened through a symlink), applies its metadata through the descriptor (item-meta.ts: the
+ * setuid/setgid rule) and renames it to `dest`, replacing what is there. On failure `tmp` is removed.
+ */
 export function writeSmallFile(key: Key, j: SmallFileJob, stored: Uint8Array[]): number {
   const plain = j.blobs.map((b, i) => {
     try {
@@ -22,19 +27,19 @@ export function writeSmallFile(key: Key, j: SmallFileJob, stored: Uint8Array[]):
   const data = plain.length === 1 ? plain[0] : Buffer.concat(plain);
   const tmp = Buffer.from(j.tmp, 'latin1');
   const fd = fs.openSync(tmp, 'wx', 0o600);
+  let open = true; // closed once only: threads share descriptors, a second close could hit another's
   try {
     let off = 0;
     while (off < data.length) off += fs.writeSync(fd, data, off);
-    if (j.owner) { try { fs.fchownSync(fd, j.uid, j.gid); } catch { /* not permitted: keep ours */ } }
-    if (j.perms !== undefined) fs.fchmodSync(fd, j.perms);
-    fs.futimesSync(fd, j.atime, j.mtime);
-  } catch (e) {
+    applyMetaSync(fd, j);
+    open = false;
     fs.closeSync(fd);
+    fs.renameSync(tmp, Buffer.from(j.dest, 'latin1'));
+  } catch (e) {
+    if (open) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, Buffer.from(j.dest, 'latin1'));
   return data.length;
 }
 

@@ -20,6 +20,7 @@ const BATCH_FILES = 32;
 
 export interface SmallFileWriter {
   write(job: SmallFileJob, stored: Uint8Array[]): Promise<number>;
+  /** Stops the threads, then rejects (kind "interrupted") every job not answered yet. */
   close(): Promise<void>;
 }
 
@@ -64,9 +65,11 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
       return new Promise<number>((resolve, reject) => batcher.add({ job, stored, resolve, reject }, stored.reduce((n, s) => n + s.byteLength, 0)));
     },
     async close() {
+      // Threads stop first: a rejection lets the restore close the folder a job names, and a
+      // thread still writing could then meet that descriptor number reused.
+      await Promise.all(slots.map((s) => s.worker.terminate()));
       const stopped = new HoardError('interrupted', 'restore stopped before this file was written');
       for (const q of [...slots.flatMap((s) => s.sent.flat()), ...batcher.drop()]) q.reject(stopped);
-      await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
 }

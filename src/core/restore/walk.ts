@@ -7,18 +7,20 @@ export interface WalkedNode {
   /** Path from the snapshot root as bytes, starting with "/". */
   path: Buffer;
   node: TreeNode;
+  /** Folders from the walked tree to the node: 1 for the tree's own nodes, 2 for their children... */
+  depth: number;
 }
 
 const SLASH = Buffer.from('/');
 
 /** Yields every node below `treeId`. Trees that fail to load throw (kind "corrupt"/"not-found"). */
-export async function* walkTree(repo: Repository, treeId: string, prefix: Buffer = Buffer.alloc(0), signal?: AbortSignal): AsyncGenerator<WalkedNode> {
+export async function* walkTree(repo: Repository, treeId: string, prefix: Buffer = Buffer.alloc(0), signal?: AbortSignal, depth = 1): AsyncGenerator<WalkedNode> {
   throwIfAborted(signal);
   const nodes = decodeTree(await repo.loadBlob('tree', treeId, signal));
   for (const node of nodes) {
     const path = Buffer.concat([prefix, SLASH, node.name]);
-    yield { path, node };
-    if (node.type === 'dir' && node.subtree) yield* walkTree(repo, node.subtree, path, signal);
+    yield { path, node, depth };
+    if (node.type === 'dir' && node.subtree) yield* walkTree(repo, node.subtree, path, signal, depth + 1);
   }
 }
 
