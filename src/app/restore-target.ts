@@ -21,8 +21,11 @@ export type Destination =
   | {
     kind: 'folder';
     folder: string;
-    /** In-place restores of a files source: only these snapshot paths (the source's folders) are written. */
-    include?: string[];
+    /**
+     * In-place restores of a files source: each configured folder, as the snapshot names it (`tree`,
+     * e.g. "/uploads" for a relative path) and where it is on disk; only these are written.
+     */
+    parts?: { tree: string; disk: string; folder: string }[];
     /** The files source whose own folders this is, for its safety snapshot. */
     source?: string;
     environment?: string;
@@ -111,12 +114,23 @@ async function sourceLocation(p: Project, s: SnapshotEntry, name: string, cfg: S
   if (r.source !== name) throw notAllowed(`backup ${r.short_id} is of ${r.source ? `source ${r.source}` : 'no source of this project'}, not of ${name}`, `restore a backup of ${name} there, or choose a restore target`);
   if (cfg.type === 'files') {
     if (r.engine) throw notAllowed(`backup ${r.short_id} holds a database, and ${name} is a files source`);
-    const include = cfg.paths.map((x) => path.resolve(p.dir, x));
-    return { kind: 'folder', folder: '/', include, source: name, environment, name, label: include.join(', ') };
+    const parts = cfg.paths.map((x) => sourcePart(p.dir, x));
+    return { kind: 'folder', folder: p.dir, parts, source: name, environment, name, label: parts.map((x) => x.disk).join(', ') };
   }
   const connection: Connection = cfg.type === 'sqlite' ? { engine: 'sqlite', path: path.resolve(p.dir, cfg.path) } : parseDatabaseUrl(await projectSecret(p, cfg.url, ['sources', name, 'url']));
   if (connection.engine !== r.engine) throw notAllowed(`backup ${r.short_id} holds ${r.engine ?? 'files'} and the source ${name} is ${connection.engine}`);
   return { kind: 'database', connection, fixedDatabase: true, environment, name, label: describe(connection) };
+}
+
+/**
+ * Where a files source's configured path is in a snapshot and on disk: absolute paths keep their
+ * components, relative ones are stored from their first component (as restic does, `../` dropped),
+ * so the folder a restore writes into is the disk path minus the stored path.
+ */
+function sourcePart(dir: string, x: string): { tree: string; disk: string; folder: string } {
+  const disk = path.resolve(dir, x);
+  const rel = path.isAbsolute(x) ? disk.slice(1) : path.normalize(x).replace(/^(\.\.\/)+/, '').replace(/\/+$/, '');
+  return { tree: `/${rel}`, disk, folder: disk.slice(0, disk.length - rel.length).replace(/(.)\/$/, '$1') || '/' };
 }
 
 /** A path or URL given by a trusted caller; its environment is that of the configured place it is, if any. */
@@ -199,7 +213,7 @@ function urlOf(p: Project, ref: string, at: (string | number)[]): Promise<Connec
  * source's database), so that no route to a place escapes that place's protection.
  */
 export async function destinationEnvironments(p: Project, d: Destination): Promise<string[]> {
-  const place = d.kind === 'folder' ? folderEnvironment(p, path.resolve(d.folder === '/' && d.include ? d.include[0] : d.folder)) : await databaseEnvironment(p, d.connection);
+  const place = d.kind === 'folder' ? folderEnvironment(p, path.resolve(d.parts ? d.parts[0].disk : d.folder)) : await databaseEnvironment(p, d.connection);
   return [...new Set([d.environment, place].filter((e): e is string => !!e))];
 }
 

@@ -76,17 +76,30 @@ export function restoreError(r: RestoreResult): HoardError | undefined {
   });
 }
 
-/** The include list of a folder destination: the caller's, kept within an in-place restore's own folders. */
-function includeFor(d: Extract<Destination, { kind: 'folder' }>, asked?: string[]): string[] | undefined {
-  if (!d.include) return asked?.length ? asked : undefined;
-  if (!asked?.length) return d.include;
-  const inside = (x: string) => d.include!.some((i) => x === i || x.startsWith(`${i}/`));
-  const bad = asked.find((x) => !inside(x.replace(/\/+$/, '')));
-  if (bad) throw new HoardError('not-allowed', `${bad} is outside the folders of ${describeDestination(d)}; nothing was restored`, { hint: 'include paths below the source\'s folders only' });
-  return asked;
-}
+type Folder = Extract<Destination, { kind: 'folder' }>;
 
 const matches = (p: string, include?: string[]) => !include?.length || include.some((i) => { const x = i.replace(/\/+$/, '') || '/'; return p === x || p.startsWith(x === '/' ? '/' : `${x}/`); });
+
+/**
+ * The restores a files destination takes: one into its folder (with the caller's include), or for
+ * an in-place restore one per folder its configured paths live in, each limited to those paths (and
+ * to the caller's include, which must stay within them).
+ */
+function runsFor(d: Folder, asked?: string[]): { folder: string; include?: string[]; disk: string[] }[] {
+  if (!d.parts) return [{ folder: d.folder, include: asked?.length ? asked : undefined, disk: [d.folder] }];
+  const bad = asked?.find((x) => !d.parts!.some((part) => matches(x.replace(/\/+$/, ''), [part.tree])));
+  if (bad) throw new HoardError('not-allowed', `${bad} is outside the folders of ${describeDestination(d)}; nothing was restored`, { hint: 'include paths below the source\'s folders only' });
+  const runs = new Map<string, { folder: string; include: string[]; disk: string[] }>();
+  for (const part of d.parts) {
+    const inside = asked?.length ? asked.filter((x) => matches(x, [part.tree])) : [part.tree];
+    if (!inside.length) continue;
+    const run = runs.get(part.folder) ?? { folder: part.folder, include: [], disk: [] };
+    run.include.push(...inside);
+    run.disk.push(part.disk);
+    runs.set(part.folder, run);
+  }
+  return [...runs.values()];
+}
 
 async function holdsFiles(p: string): Promise<boolean> {
   const st = await stat(p).catch(() => undefined);
@@ -94,13 +107,14 @@ async function holdsFiles(p: string): Promise<boolean> {
   return st.isDirectory() ? (await readdir(p)).length > 0 : true;
 }
 
-async function restoreFiles(p: Project, repo: Repository, s: SnapshotEntry, d: Extract<Destination, { kind: 'folder' }>, prot: string | null, r: RestoreOptions, o: BackupOptions): Promise<RestoreResult> {
-  const include = includeFor(d, r.include);
-  const places = d.include ? d.include.filter((x) => matches(x, include) || include?.some((i) => i.startsWith(`${x}/`))) : [d.folder];
+async function restoreFiles(p: Project, repo: Repository, s: SnapshotEntry, d: Folder, prot: string | null, r: RestoreOptions, o: BackupOptions): Promise<RestoreResult> {
+  const runs = runsFor(d, r.include);
+  const places = runs.flatMap((x) => x.disk);
   const exists = (await Promise.all(places.map(holdsFiles))).some(Boolean);
   const base = { snapshot_id: s.id, target: d.label, target_name: d.name, kind: 'files' as const, protected_environment: prot };
   if (r.dryRun) {
     const plan: FilesRestoreResult = { files: 0, dirs: 0, bytes: 0, errors: [], target_exists: exists };
+    const include = runs.flatMap((x) => x.include ?? []);
     for await (const { path: at, node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), o.signal)) {
       if (!matches(at.toString(), include)) continue;
       if (node.type === 'file') { plan.files++; plan.bytes += node.size ?? 0; } else if (node.type === 'dir') plan.dirs++;
@@ -113,12 +127,16 @@ async function restoreFiles(p: Project, repo: Repository, s: SnapshotEntry, d: E
     await r.confirm(`restore snapshot ${s.id.slice(0, 8)} into ${describeDestination(d)}, which holds files,`, prot);
   }
   const pre = exists ? await safetySnapshot(p, repo, s, d, places, o) : null;
-  const sum = await restoreTree(repo, s.snapshot.tree, { target: d.folder, include, signal: o.signal, report: o.report, restoreOwner: process.geteuid?.() === 0, workers: restoreWorkers() });
+  const sum: RestoreSummary = { files: 0, dirs: 0, bytes: 0, errors: [] };
+  for (const run of runs) {
+    const one = await restoreTree(repo, s.snapshot.tree, { target: run.folder, include: run.include, signal: o.signal, report: o.report, restoreOwner: process.geteuid?.() === 0, workers: restoreWorkers() });
+    sum.files += one.files; sum.dirs += one.dirs; sum.bytes += one.bytes; sum.errors.push(...one.errors);
+  }
   return { ...base, dry_run: false, pre_restore_snapshot_id: pre, files: { ...sum, target_exists: exists } };
 }
 
 /** A `pre-restore` snapshot of what a files restore may replace: the source itself for an in-place restore, else the folder. */
-async function safetySnapshot(p: Project, repo: Repository, s: SnapshotEntry, d: Extract<Destination, { kind: 'folder' }>, places: string[], o: BackupOptions): Promise<string | null> {
+async function safetySnapshot(p: Project, repo: Repository, s: SnapshotEntry, d: Folder, places: string[], o: BackupOptions): Promise<string | null> {
   const reason = `before restoring snapshot ${s.id.slice(0, 8)} into ${describeDestination(d)}`;
   if (d.source) {
     const [t] = planBackups(p, { names: [d.source], kind: 'pre-restore' });

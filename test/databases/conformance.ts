@@ -119,7 +119,7 @@ export function databaseConformance(f: DbFixture): void {
         assert.ok(!raw.stdout.includes(f.secret), 'the password is not in the snapshot');
         assert.ok(!r.stdout.includes(f.secret) && !r.stderr.includes(f.secret), 'nor in the output');
       }
-      const byLabel = await hoard(['restore', 'before-v2', '--dry-run'], { env: { ...env } });
+      const byLabel = await hoard(['restore', 'before-v2', '--target', 'env:TEST_DB_URL', '--dry-run'], { env: { ...env, TEST_DB_URL: src } });
       assert.equal(byLabel.code, 0, byLabel.stderr);
       assert.match(byLabel.stdout, new RegExp(`would restore .* of snapshot ${s.id.slice(0, 8)}`));
     });

@@ -41,7 +41,7 @@ describe('restore drills', () => {
     assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`, '--format', 'custom'], { env })).code, 0);
     await pgExec('postgres', `ALTER DATABASE ${db} SET default_transaction_read_only = on`);
     const mine = (await scratchDbs()).length;
-    const r = await verify(env, ['--latest', '--drill', '--sql', 'SELECT count(*) = 40 FROM users']);
+    const r = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`, '--sql', 'SELECT count(*) = 40 FROM users']);
     assert.equal(r.code, 0, r.stderr + JSON.stringify(r.results));
     const checks = r.results[0].checks.map((c) => c.message);
     assert.ok(checks.some((m) => /^public\.orders: 500 rows, id 1\.\.500$/.test(m)), checks.join('\n'));
@@ -49,7 +49,7 @@ describe('restore drills', () => {
     assert.equal(await pgExec(db, 'SELECT v FROM canary'), 'untouched');
     assert.equal(await pgExec(db, 'SELECT count(*) FROM orders'), '500');
     assert.equal((await scratchDbs()).length, mine, 'the scratch database is gone');
-    const bad = await verify(env, ['--latest', '--drill', '--sql', 'SELECT count(*) = 41 FROM users']);
+    const bad = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`, '--sql', 'SELECT count(*) = 41 FROM users']);
     assert.equal(bad.code, 5);
     assert.match(bad.results[0].message, /SELECT count\(\*\) = 41 FROM users returned f/);
   });
@@ -69,7 +69,7 @@ describe('restore drills', () => {
     assert.equal(b.code, 0, b.stderr);
     const rb = await verify(env, ['--latest']);
     assert.equal(rb.code, 0, 'every blob reads back: the dump is intact as stored');
-    const dr = await verify(env, ['--latest', '--drill']);
+    const dr = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`]);
     assert.equal(dr.code, 5, dr.stderr);
     assert.equal(dr.results[0].message, 'table public.orders is missing, expected 500 rows');
     const table = await hoard(['list'], { env });
@@ -82,7 +82,7 @@ describe('restore drills', () => {
     const db = await appDb(t);
     assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`], { env })).code, 0);
     const before = new Set(await scratchDbs());
-    const child = spawn(process.execPath, [CLI, 'verify', '--latest', '--drill', '--sql', 'SELECT pg_sleep(20) IS NOT NULL'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'verify', '--latest', '--drill', '--drill-server', `${PG_URL}/${db}`, '--sql', 'SELECT pg_sleep(20) IS NOT NULL'], { env: { ...process.env, ...env }, stdio: 'ignore' });
     let left: string[] = [];
     for (let i = 0; i < 200 && !left.length; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -93,7 +93,7 @@ describe('restore drills', () => {
     await new Promise((r) => child.on('close', r));
     assert.equal(left.length, 1, 'the drill had created its scratch database');
     assert.ok((await scratchDbs()).includes(left[0]), 'kill -9 left it behind');
-    const r = await verify(env, ['--latest', '--drill']);
+    const r = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.results[0].leftovers_removed, left);
     assert.ok(!(await scratchDbs()).includes(left[0]));
@@ -106,7 +106,7 @@ describe('restore drills', () => {
     assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`], { env })).code, 0);
     const down = await hoard(['verify', '--latest', '--drill', '--drill-server', 'postgres://127.0.0.1:1/postgres'], { env });
     assert.equal(down.code, 3, down.stderr);
-    const exists = await hoard(['verify', '--latest', '--drill', '--drill-target', db], { env });
+    const exists = await hoard(['verify', '--latest', '--drill', '--drill-target', db, '--drill-server', `${PG_URL}/${db}`], { env });
     assert.equal(exists.code, 1, exists.stderr);
     assert.match(exists.stderr, new RegExp(`the drill target ${db} already exists; nothing was changed`));
     const role = uniqueName('hoard_nocreate');
@@ -120,13 +120,26 @@ describe('restore drills', () => {
     assert.equal(await pgExec(db, 'SELECT count(*) FROM orders'), '500');
   });
 
+  it('a drill never dials the server a snapshot names: without a configured source or --drill-server it is refused, naming the URL', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const { env } = await repo(t);
+    const db = await appDb(t);
+    assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`], { env })).code, 0);
+    const before = await scratchDbs();
+    const r = await hoard(['verify', '--latest', '--drill'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /a drill server is never taken from the repository; nothing was drilled/);
+    assert.match(r.stderr, new RegExp(`--drill-server postgres://127\\.0\\.0\\.1:5432/${db}`));
+    assert.deepEqual(await scratchDbs(), before);
+  });
+
   it('MariaDB: passes, and its scratch database is gone afterwards', async (t) => {
     if (!(await needMariadb(t))) return;
     const { env } = await repo(t);
     const db = await myDatabase(t);
     await myExec(db, 'CREATE TABLE items (id INT PRIMARY KEY, name TEXT); INSERT INTO items VALUES (1, "a"), (2, "b"), (7, "c");');
     assert.equal((await hoard(['backup', '--db', `${MY_URL}/${db}`], { env })).code, 0);
-    const r = await verify(env, ['--latest', '--drill']);
+    const r = await verify(env, ['--latest', '--drill', '--drill-server', `${MY_URL}/${db}`]);
     assert.equal(r.code, 0, r.stderr + JSON.stringify(r.results));
     assert.ok(r.results[0].checks.some((c) => /^items: 3 rows, `id` 1\.\.7$/.test(c.message)), JSON.stringify(r.results[0].checks));
     assert.equal(await myExec(null, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'hoard\\_drill\\_%'"), '0');

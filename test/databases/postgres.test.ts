@@ -160,7 +160,7 @@ describe('postgres specifics', () => {
     const recorded = (s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.ticks')!.rows;
     const target = uniqueName();
     t.after(() => dropPg(target));
-    const r = await hoard(['restore', s.id, '--target-db', target], { env });
+    const r = await hoard(['restore', s.id, '--target', `${PG_URL}/${db}`, '--target-db', target], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(Number(await pgExec(target, 'SELECT count(*) FROM ticks')), recorded);
     assert.equal((s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.big')!.rows, 300000);
@@ -210,10 +210,10 @@ describe('postgres specifics', () => {
     assert.ok(s.paths.includes('/globals.sql') && s.paths.includes(`/${a}.sql`), s.paths.join(' '));
     const target = uniqueName();
     t.after(() => dropPg(target));
-    const res = await hoard(['restore', s.id, '--database', a, '--target-db', target], { env });
+    const res = await hoard(['restore', s.id, '--target', PG_URL, '--database', a, '--target-db', target], { env });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(await pgExec(target, 'SELECT x FROM t'), '42');
-    const ask = await hoard(['restore', s.id, '--target-db', target], { env });
+    const ask = await hoard(['restore', s.id, '--target', PG_URL, '--target-db', target], { env });
     assert.equal(ask.code, 1);
     assert.match(ask.stderr, /add --database NAME/);
   });
@@ -229,7 +229,7 @@ describe('postgres specifics', () => {
       const s = await backup(env, `${PG_URL}/${db}`, ['--format', format]);
       // the role the dump names is gone (as on another server): loading the dump must fail
       await pgExec(db, `ALTER TABLE owned OWNER TO root; DROP ROLE ${role}; INSERT INTO t VALUES (2);`);
-      const r = await hoard(['restore', s.id], { env });
+      const r = await hoard(['restore', s.id, '--target', `${PG_URL}/${db}`], { env });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`role "${role}" does not exist`));
       assert.match(r.stderr, /restore into postgres:\/\/.* failed: .*left as it was/);

@@ -41,9 +41,11 @@ describe('API restore targets', () => {
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
     await mkdir(path.join(dir, 'files'));
     await writeFile(path.join(dir, 'files', 'a.txt'), 'hello');
-    assert.equal((await hoard(['init', '--yes'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    const init = await hoard(['init', '--yes', '--files', 'files'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'), /^  files:$/m);
     await appendFile(path.join(dir, 'hoard.yaml'), 'restore_targets:\n  scratch: { path: scratch }\n');
-    const { ops, restorer } = await addServerSection(dir, [['ops', 'admin'], ['restorer', 'restore']]);
+    const { ops, restorer } = await addServerSection(dir, [['ops', 'admin'], ['restorer', 'read,restore']]);
     const { base } = await serve(t, dir);
     const c = createClient(base, restorer.token);
     const sock = await listener(t);
@@ -98,6 +100,8 @@ describe('API restore targets', () => {
     await pgExec(src, 'CREATE TABLE items (id int primary key, name text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 50) g;');
     await pgExec(other, 'CREATE TABLE old (id int);');
     const dir = await tempDir(t, 'hoard-targets-pg-');
+    const made = await hoard(['init', '--repo', path.join(dir, '.hoard', 'repo')], { cwd: dir, env: { ...CLEAN_ENV, HOARD_PASSWORD: 'pw' } });
+    assert.equal(made.code, 0, made.stderr);
     await writeFile(path.join(dir, 'hoard.yaml'), [
       'repositories:', '  local: { url: "local:.hoard/repo", password: "file:.hoard/password" }',
       'environment: production', 'environments:', '  production: { protected: true }', '  dev: { protected: false }',
@@ -105,11 +109,10 @@ describe('API restore targets', () => {
       `  live: { type: postgres, url: "postgres://127.0.0.1:5432/${other}", environment: production }`,
       'restore_targets:', '  server: { url: "postgres://127.0.0.1:5432/", environment: dev }', '',
     ].join('\n'));
-    await mkdir(path.join(dir, '.hoard'));
     await writeFile(path.join(dir, '.hoard', 'password'), 'pw\n', { mode: 0o600 });
-    assert.equal((await hoard(['init'], { cwd: dir, env: CLEAN_ENV })).code, 0);
-    assert.equal((await hoard(['backup', 'shop'], { cwd: dir, env: CLEAN_ENV })).code, 0);
-    const { restorer } = await addServerSection(dir, [['restorer', 'restore']]);
+    const bk = await hoard(['backup', 'shop'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(bk.code, 0, bk.stderr);
+    const { restorer } = await addServerSection(dir, [['restorer', 'read,restore']]);
     const { base } = await serve(t, dir);
     const c = createClient(base, restorer.token);
     const copy = `${src}_copy`;

@@ -76,12 +76,12 @@ export class HeldFolder {
    * last release. A symlink at the name is removed, not followed, and a folder made instead; any
    * other non-folder there is left as it is and fails with kind "io" saying what it is.
    */
-  async open(name: Buffer, finish: (fd: number) => void): Promise<HeldFolder> {
+  async open(name: Buffer, finish: (fd: number, created: boolean) => void): Promise<HeldFolder> {
     const path = this.child(name);
-    const fd = await openFolder(path);
+    const { fd, created } = await openFolder(path);
     this.hold();
     const prefix = this.byProc ? procPrefix(fd) : Buffer.concat([path, SLASH]);
-    return new HeldFolder(fd, prefix, this.byProc, this, finish);
+    return new HeldFolder(fd, prefix, this.byProc, this, (f) => finish(f, created));
   }
 }
 
@@ -98,13 +98,15 @@ function procNamesFolder(fd: number): boolean {
   }
 }
 
-async function openFolder(path: Buffer): Promise<number> {
+/** Opens the folder at `path`, making it when missing; `created` says whether this call made it. */
+async function openFolder(path: Buffer): Promise<{ fd: number; created: boolean }> {
+  let created = false;
   for (let attempt = 0; ; attempt++) {
-    await fs.promises.mkdir(path, 0o700).catch((e: NodeJS.ErrnoException) => {
+    await fs.promises.mkdir(path, 0o700).then(() => { created = true; }, (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EEXIST') throw e;
     });
     try {
-      return await openFd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      return { fd: await openFd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), created };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOTDIR' && code !== 'ELOOP') throw e;

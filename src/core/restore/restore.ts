@@ -62,6 +62,19 @@ export function restoreFailureKind(errors: RestoreSummary['errors']): ErrorKind 
   return 'io';
 }
 
+/**
+ * True for a folder restored only because included paths lie below it: when it exists already its
+ * own metadata is left as it is (an in-place restore into `/srv/app/uploads` must not change
+ * `/srv`'s mode or owner to what a snapshot says).
+ */
+function onlyAbove(path: string, include?: string[]): boolean {
+  if (!include?.length) return false;
+  return !include.some((inc) => {
+    const i = inc.replace(/\/+$/, '') || '/';
+    return path === i || path.startsWith(i === '/' ? '/' : `${i}/`);
+  });
+}
+
 function included(path: string, include?: string[]): boolean {
   if (!include?.length) return true;
   return include.some((inc) => {
@@ -185,7 +198,8 @@ async function restoreInto(repo: Repository, treeId: string, o: Ctx, seams: Rest
         fail(p, new HoardError('io', `not restored: the folder ${parent.path} could not be restored`));
         if (w.node.type === 'dir') open.push(parent);
       } else if (w.node.type === 'dir') {
-        open.push(await restoreDir(parent, w.node, o).then((d) => { sum.dirs++; return d; }, (e) => { fail(p, e); return { path: p }; }));
+        const above = onlyAbove(p, o.include);
+        open.push(await restoreDir(parent, w.node, o, above).then((d) => { if (!above) sum.dirs++; return d; }, (e) => { fail(p, e); return { path: p }; }));
       } else {
         const weight = Math.min(w.node.size ?? 0, SMALL_FILE * 4);
         await o.running.take(weight);
@@ -212,10 +226,10 @@ function leave(f: HeldFolder | NotRestored): void {
 }
 
 /** Makes or finds the folder and holds it; its metadata is applied when its last user is done. */
-async function restoreDir(parent: HeldFolder, n: TreeNode, o: Ctx): Promise<HeldFolder> {
+async function restoreDir(parent: HeldFolder, n: TreeNode, o: Ctx, onlyAboveIncluded: boolean): Promise<HeldFolder> {
   const meta = metaOf(n, o);
-  return parent.open(n.name, (fd) => {
-    if (o.failed) return;
+  return parent.open(n.name, (fd, created) => {
+    if (o.failed || (onlyAboveIncluded && !created)) return;
     try { applyMetaSync(fd, meta); } catch { /* best effort for folders, as before: their content is restored */ }
   });
 }
