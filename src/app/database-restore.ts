@@ -26,7 +26,7 @@ export interface DatabaseMeta {
 
 export interface DatabaseRestoreRequest {
   snapshot: SnapshotEntry;
-  /** Where to restore; default: where the backup came from (its URL has no password: use PGPASSWORD/MYSQL_PWD). */
+  /** Where to restore; default: where the backup came from (its stored URL has no password: set `password` on the target, or use ~/.pgpass / defaults_file). */
   target?: Connection;
   /** Restore into this database name instead (created when missing). */
   targetDb?: string;

@@ -4,7 +4,7 @@
  * the first error. The dump names no database, so it can be restored under another name.
  */
 import { HoardError } from '../../core/index.js';
-import { captureTool, observed, runTool } from '../process.js';
+import { captureTool, observed, runTool, toolEnv } from '../process.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { InsertRowCounter, countingInserts } from './insert-rows.js';
 import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
@@ -38,7 +38,7 @@ function sql(c: Connection): SqlAccess {
 }
 
 async function toolVersion(): Promise<string> {
-  return (await captureTool([dumper(), '--version'])).trim();
+  return (await captureTool([dumper(), '--no-defaults', '--version'], { env: toolEnv() })).trim();
 }
 
 async function probe(c: Connection): Promise<ProbeResult> {

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
-import { captureTool } from '../process.js';
+import { captureTool, toolEnv } from '../process.js';
 
 export interface PgTools {
   dir: string;
@@ -62,7 +62,7 @@ async function candidates(env: NodeJS.ProcessEnv): Promise<ToolCandidate[]> {
   const out: ToolCandidate[] = [];
   for (const dir of candidateDirs(env)) {
     try {
-      const version = (await captureTool([path.join(dir, 'pg_dump'), '--version'], { env })).trim();
+      const version = (await captureTool([path.join(dir, 'pg_dump'), '--version'], { env: toolEnv() })).trim();
       out.push({ dir, major: toolMajor(version), version });
     } catch { /* unusable binary: skip */ }
   }
