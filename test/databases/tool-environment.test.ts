@@ -1,6 +1,7 @@
 /**
  * What reaches the database tools, on the real servers with spy wrappers around the real tools.
- * Tools get only their target's credentials: PGPASSWORD, PGSERVICE,
+ * Database names are data, never options or connection strings (`--help…`, `-X…`, `a=b`,
+ * `dbname=other host=…`). Tools get only their target's credentials: PGPASSWORD, PGSERVICE,
  * MYSQL_PWD or a ~/.my.cnf password that hoard itself has do not reach them; the URL's password,
  * `passfile` and `defaults_file` do.
  */
@@ -37,6 +38,43 @@ async function pgNamed(t: TestContext, name: string, value: string): Promise<str
 }
 
 const pgUrl = (db: string, query = '') => `${PG_URL}/${encodeURIComponent(db)}${query}`;
+
+describe('database names are never options or connection strings', () => {
+  it('PostgreSQL: names with "=" back up and restore the database they name, not the one they spell', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const { env } = await repo(t);
+    const decoy = await pgNamed(t, uniqueName(), 'decoy');
+    for (const name of [`${uniqueName()} a=b`, `dbname=${decoy} host=127.0.0.1`]) {
+      await pgNamed(t, name, 'real');
+      for (const format of ['sql', 'custom', 'directory']) {
+        const b = await hoard(['backup', '--db', pgUrl(name), '--format', format, '--json'], { env });
+        assert.equal(b.code, 0, `${name} ${format}: ${b.stderr}`);
+        const copy = `${uniqueName()} copy=${format}`;
+        t.after(() => dropPg(`"${copy}"`));
+        const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target-db', copy], { env });
+        assert.equal(r.code, 0, `${name} ${format}: ${r.stderr}`);
+        assert.equal(await pgExec(copy, 'SELECT v FROM t'), 'real', `${name} ${format}`);
+      }
+    }
+  });
+
+  it('MariaDB: names that look like options back up and restore', async (t) => {
+    if (!(await needMariadb(t))) return;
+    const { env } = await repo(t);
+    for (const name of [`--help_${uniqueName()}`, `-X${uniqueName()}`]) {
+      const q = `\`${name}\``;
+      await myExec(null, `CREATE DATABASE ${q}; CREATE TABLE ${q}.t (v text); INSERT INTO ${q}.t VALUES ('real');`);
+      t.after(() => dropMy(q));
+      const b = await hoard(['backup', '--db', `${MY_URL}/${encodeURIComponent(name)}`, '--json'], { env });
+      assert.equal(b.code, 0, `${name}: ${b.stderr}`);
+      const copy = `-${uniqueName()}_copy`;
+      t.after(() => dropMy(`\`${copy}\``));
+      const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target-db', copy], { env });
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(await myExec(copy, 'SELECT v FROM t'), 'real');
+    }
+  });
+});
 
 describe('tools get only the credentials configured for their target', () => {
   it("PostgreSQL: hoard's own PGPASSWORD, PGHOST, PGSERVICE, PGPASSFILE, PGOPTIONS stay out; the URL's password and passfile get in", async (t) => {

@@ -1,9 +1,10 @@
 /**
  * How hoard reaches a MySQL or MariaDB server: the MariaDB tools when present (mariadb,
  * mariadb-dump), else MySQL's (mysql, mysqldump); host, port and user as flags, the password only
- * as MYSQL_PWD in the tool's environment. Option files are not read (--no-defaults): a [client]
- * password in ~/.my.cnf would go to any host; the URL's `defaults_file` names one to read instead.
- * Failures to connect become kind "db-connection" (exit 3).
+ * as MYSQL_PWD in the tool's environment, the database as --database=NAME (a name like `--help` is
+ * no option then). Option files are not read (--no-defaults): a [client] password in ~/.my.cnf
+ * would go to any host; the URL's `defaults_file` names one to read instead. Failures to connect
+ * become kind "db-connection" (exit 3).
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -64,7 +65,7 @@ function unescape(v: string): string | null {
 /** Runs one query (on `database`, or on none when null); rows as text. */
 export async function myQuery(c: Connection, sql: string, database: string | null = c.database ?? null): Promise<(string | null)[][]> {
   const argv = [client(), ...myArgs(c), '--batch', '--skip-column-names', '--execute', sql];
-  if (database) argv.push(database);
+  if (database) argv.push(`--database=${database}`);
   let out: string;
   try {
     out = await captureTool(argv, { env: myEnv(c) });

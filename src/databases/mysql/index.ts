@@ -51,7 +51,8 @@ async function probe(c: Connection): Promise<ProbeResult> {
 async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   if (o.format !== 'sql') throw new HoardError('usage', `MySQL dumps are SQL only, not ${o.format}`, { hint: 'drop --format or use --format sql' });
   const db = database(c);
-  const argv = [dumper(), ...myArgs(c), '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', db];
+  // the dump tools take the database only as an argument: after "--", a name like "--help" is no option
+  const argv = [dumper(), ...myArgs(c), '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', '--', db];
   const run = runTool(argv, { env: myEnv(c), signal: o.signal });
   const counter = new InsertRowCounter();
   return { name: `${db}.sql`, stream: countingInserts(run.stdout as AsyncIterable<Buffer>, counter), rows: () => counter.rows, done: observed(run.done.catch((e) => { throw myConnectionError(e, c); })) };
@@ -77,7 +78,7 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   } else if (!(await exists(c, db))) {
     await myQuery(c, `CREATE DATABASE ${myIdent(db)} CHARACTER SET utf8mb4`, null);
   }
-  await captureTool([client(), ...myArgs(c), '--batch', db], { env: myEnv(c), stdin: input, signal: o.signal });
+  await captureTool([client(), ...myArgs(c), '--batch', `--database=${db}`], { env: myEnv(c), stdin: input, signal: o.signal });
 }
 
 const scratch: ScratchDatabases = {

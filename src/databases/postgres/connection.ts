@@ -1,7 +1,8 @@
 /**
  * How hoard reaches a PostgreSQL server: PG* environment variables built from the Connection alone
- * (the password only as PGPASSWORD, never argv), and psql for queries. Failures to connect become
- * kind "db-connection" (exit 3) with psql's own reason.
+ * (the password only as PGPASSWORD, never argv; the database name only as PGDATABASE, since libpq
+ * reads a name given as an argument as a connection string when it holds "="), and psql for
+ * queries. Failures to connect become kind "db-connection" (exit 3) with psql's own reason.
  */
 import * as os from 'node:os';
 import { HoardError, isHoardError } from '../../core/index.js';

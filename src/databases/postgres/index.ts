@@ -1,7 +1,8 @@
 /**
  * PostgreSQL: pg_dump streamed into the repository (plain SQL, custom -Z0, or directory -j N into a
  * private temp folder), restores through psql (one transaction, ON_ERROR_STOP) or pg_restore
- * (--clean --if-exists --exit-on-error). Tools come from the folder chosen by tools.ts.
+ * (--clean --if-exists --exit-on-error). Tools come from the folder chosen by tools.ts; the
+ * database name reaches them only as PGDATABASE (connection.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -81,12 +82,11 @@ const EXT: Record<string, string> = { sql: '.sql', custom: '.dump', directory: '
 const fileName = (c: Connection, format: DumpFormat) => `${pgDatabase(c)}${EXT[format] ?? ''}`;
 
 async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
-  const db = pgDatabase(c);
   const t = await tools(c);
   const argv = [t.bin('pg_dump'), '--no-password', ...dumpArgs(o.format)];
   const name = fileName(c, o.format);
   if (o.format !== 'directory') {
-    const run = runTool([...argv, db], { env: pgEnv(c), signal: o.signal });
+    const run = runTool(argv, { env: pgEnv(c), signal: o.signal });
     const counter = o.format === 'sql' ? new CopyRowCounter() : undefined;
     const stream = counter ? countingRows(run.stdout as AsyncIterable<Buffer>, counter) : run.stdout;
     return { name, stream, rows: counter && (() => counter.rows), done: observed(run.done.catch((e) => { throw connectionError(e, c); })) };
@@ -94,7 +94,7 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   // pg_dump -Fd writes files itself: a private folder, removed after the backup.
   const parent = await mkdtemp(path.join(os.tmpdir(), 'hoard-pgdump-'));
   const folder = path.join(parent, name);
-  const run = runTool([...argv, `--jobs=${o.jobs ?? 2}`, `--file=${folder}`, db], { env: pgEnv(c), signal: o.signal });
+  const run = runTool([...argv, `--jobs=${o.jobs ?? 2}`, `--file=${folder}`], { env: pgEnv(c), signal: o.signal });
   const drain = (async () => { for await (const _ of run.stdout) { /* pg_dump -f prints nothing */ } })();
   return { name, folder, done: observed(Promise.all([run.done, drain]).then(() => undefined)), cleanup: () => rm(parent, { recursive: true, force: true }) };
 }
@@ -150,15 +150,16 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   if (!(await databaseExists(c, db))) await pgQuery(t.bin('psql'), c, `CREATE DATABASE ${pgIdent(db)}`, MAINTENANCE_DB);
   const env = pgEnv(c);
   const clear = o.replace ? clearSql(major) : '';
-  const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', db, '-f', '-'];
+  const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'];
   if (o.format === 'sql' && typeof input !== 'string') {
     await captureTool(psql, { env, stdin: concat(clear, input), signal: o.signal });
   } else if (o.format === 'custom' && typeof input !== 'string') {
     const script = runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal });
     await captureTool(psql, { env, stdin: concat(clear, script.stdout, script.done), signal: o.signal });
   } else if (o.format === 'directory' && typeof input === 'string') {
-    if (clear) await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', clear], { env, signal: o.signal });
-    await captureTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '-d', db, input], { env, signal: o.signal });
+    if (clear) await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-c', clear], { env, signal: o.signal });
+    // an empty --dbname: libpq takes the name from PGDATABASE (a name here would be parsed as a connection string)
+    await captureTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', input], { env, signal: o.signal });
   } else {
     throw new HoardError('usage', `PostgreSQL cannot restore a ${o.format} dump this way`);
   }
