@@ -1,0 +1,178 @@
+/**
+ * Tampered dumps against the real servers and tools. A restore runs only SQL: the real pg_dump
+ * output of a small database, edited to carry psql meta-commands (`\!`, `\o`, `\copy` …), fails
+ * with kind "corrupt" naming the line, nothing is run, read or written on this host, and the
+ * target keeps what it held. The same holds through the CLI (restore and drill) for a snapshot
+ * whose stored dump is tampered, and a psql too old for restricted mode is refused (exit 4).
+ */
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { HoardError } from '../../src/core/index.js';
+import { ENGINES, parseDatabaseUrl } from '../../src/databases/index.js';
+import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
+import { hoard, run, tempDir } from '../helpers/services.js';
+import { repo } from './conformance.js';
+
+const PG_BIN = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').map(Number).sort((a, b) => b - a)[0]}/bin`;
+
+async function* bytes(text: string | Buffer): AsyncGenerator<Buffer> {
+  yield Buffer.from(text);
+}
+
+/** `dump` with `lines` inserted after the first line matching `after`; returns the text and the line number of the first inserted line. */
+function inject(dump: string, after: RegExp, lines: string[]): { text: string; line: number } {
+  const all = dump.split('\n');
+  const at = all.findIndex((l) => after.test(l)) + 1;
+  assert.ok(at > 0, `no line matches ${after}`);
+  all.splice(at, 0, ...lines);
+  return { text: all.join('\n'), line: at + 1 };
+}
+
+/** `p` rejects with a HoardError of `kind` whose message matches `message` (a string: starts with it). */
+async function rejects(p: Promise<unknown>, kind: string, message: RegExp | string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof HoardError, String(e));
+    assert.equal(e.kind, kind, e.message);
+    if (typeof message === 'string') assert.ok(e.message.startsWith(message), `${e.message}\nshould start with\n${message}`);
+    else assert.match(e.message, message);
+    return true;
+  });
+}
+
+/** A small application database: a table with data (and, in COPY, rows that look like restrict lines). */
+async function pgApp(t: TestContext): Promise<string> {
+  const db = await pgDatabase(t);
+  await pgExec(db, `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one'), (2, E'\\restrict x'), (3, E'\\r'), (4, E'\\\\.');
+    COMMENT ON TABLE t IS '${'P'.repeat(200)}';`);
+  return db;
+}
+
+const pgState = (db: string) => pgExec(db, "SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM t");
+
+/** The plain dump hoard takes (pg_dump --format=plain --clean --if-exists). */
+async function pgPlain(db: string): Promise<string> {
+  const r = await run(path.join(PG_BIN, 'pg_dump'), ['-h', '127.0.0.1', '--format=plain', '--clean', '--if-exists', db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\\restrict \w+$/m, "this pg_dump writes its own \\restrict lines: the filter's case");
+  return r.stdout;
+}
+
+/** The dump with its own \\restrict line emptied (line numbers kept). */
+const withoutOwnRestrict = (dump: string) => dump.replace(/^\\restrict \w+$/m, '');
+
+/** A folder for HOARD_PG_BINDIR whose pg_dump prints `file` (a stored dump made to order); the other tools are the real ones. */
+async function fakePgDump(dir: string, file: string): Promise<string> {
+  const bin = path.join(dir, 'fake-pg');
+  await mkdir(bin);
+  await writeFile(path.join(bin, 'pg_dump'), `#!/bin/sh\n[ "$1" = --version ] && exec ${PG_BIN}/pg_dump --version\ncat ${file}\n`);
+  await chmod(path.join(bin, 'pg_dump'), 0o755);
+  for (const tool of ['psql', 'pg_restore', 'pg_dumpall']) await symlink(path.join(PG_BIN, tool), path.join(bin, tool));
+  return bin;
+}
+
+describe('tampered PostgreSQL dumps', () => {
+  it('a plain dump carrying psql meta-commands fails as corrupt at that line; nothing runs and the target keeps its data', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const dir = await tempDir(t);
+    const db = await pgApp(t);
+    const dump = await pgPlain(db);
+    const key = /^\\restrict (\w+)$/m.exec(dump)![1];
+    const bare = withoutOwnRestrict(dump); // a tamperer drops the dump's own \restrict, or lifts it with its key
+    const target = parseDatabaseUrl(`${PG_URL}/${db}`);
+    await pgExec(db, "UPDATE t SET v = 'changed since' WHERE id = 1");
+    const before = await pgState(db);
+    const m = (name: string) => path.join(dir, name);
+    await writeFile(m('evil.sql'), 'CREATE TABLE sourced (x int);\n');
+    const attacks: [string[], string][] = [
+      [[`\\! touch ${m('shell')}`], `\\! touch ${m('shell')}`],
+      [[`\\o ${m('output')}`, 'SELECT 1;'], `\\o ${m('output')}`],
+      [[`\\copy (SELECT 1) to '${m('copied')}'`], '\\copy (SELECT 1)'],
+      [[`\\setenv PAGER 'touch ${m('pager')}'`, '\\pset pager always', 'SELECT 1;'], '\\setenv PAGER'],
+      [[`\\w ${m('written')}`], `\\w ${m('written')}`],
+      [[`\\i ${m('evil.sql')}`], `\\i ${m('evil.sql')}`],
+      [[`\\unrestrict ${key}`, `\\! touch ${m('unrestricted')}`], `\\! touch ${m('unrestricted')}`],
+    ];
+    for (const [lines, shown] of attacks) {
+      const lifted = lines[0].startsWith('\\unrestrict');
+      const { text, line } = inject(lifted ? dump : bare, /^CREATE TABLE public\.t /, lines);
+      const at = lifted ? line + 1 : line; // the injected \unrestrict became an empty line: psql refuses the next one
+      await rejects(ENGINES.postgres.restore(target, bytes(text), { format: 'sql', replace: true }), 'corrupt', `the dump tries to run a psql command at line ${at} (\`${shown}`);
+      assert.equal(await pgState(db), before, `${lines[0]}: the target is as it was`);
+    }
+    const { text } = inject(bare, /^CREATE TABLE public\.t /, ["SELECT 'x' \\gexec"]);
+    await rejects(ENGINES.postgres.restore(target, bytes(text), { format: 'sql', replace: true }), 'corrupt', /psql command at line \d+, which no dump/);
+    assert.deepEqual(readdirSync(dir), ['evil.sql'], 'no file was created, written or run');
+    assert.equal(await pgExec(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'sourced'"), '0');
+    assert.equal(await pgState(db), before);
+    await ENGINES.postgres.restore(target, bytes(dump), { format: 'sql', replace: true });
+    assert.equal(await pgState(db), "1:one,2:\restrict x,3:\r,4:\\.", "the untampered dump restores, COPY rows that look like restrict lines included");
+  });
+
+  it('a custom dump whose SQL carries a meta-command fails the same way; an untampered one restores', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const dir = await tempDir(t);
+    const db = await pgApp(t);
+    const r = await run(path.join(PG_BIN, 'pg_dump'), ['-h', '127.0.0.1', '--format=custom', '--compress=0', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const good = r.stdoutBuf;
+    const pad = `'${'P'.repeat(200)}';`;
+    const evil = `'x';\n\\! touch ${path.join(dir, 'custom')}\n-- `.padEnd(pad.length, ' ');
+    const at = good.indexOf(pad);
+    assert.ok(at > 0 && evil.length === pad.length);
+    const tampered = Buffer.concat([good.subarray(0, at), Buffer.from(evil), good.subarray(at + pad.length)]);
+    const target = parseDatabaseUrl(`${PG_URL}/${db}`);
+    const before = await pgState(db);
+    await rejects(ENGINES.postgres.restore(target, bytes(tampered), { format: 'custom', replace: true }), 'corrupt',
+      /^the dump tries to run a psql command at line \d+ \(`\\! touch .*custom`\) of the SQL pg_restore made of it/);
+    assert.ok(!existsSync(path.join(dir, 'custom')), 'the command did not run');
+    assert.equal(await pgState(db), before);
+    await pgExec(db, 'DELETE FROM t');
+    await ENGINES.postgres.restore(target, bytes(good), { format: 'custom', replace: true });
+    assert.equal(await pgState(db), before);
+  });
+
+  it('through the CLI: restore and drill of a snapshot whose dump was tampered fail with exit 5 and run nothing', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const { env, dir } = await repo(t);
+    const db = await pgApp(t);
+    const marker = path.join(dir, 'marker');
+    const { text, line } = inject(withoutOwnRestrict(await pgPlain(db)), /^CREATE TABLE public\.t /, [`\\! touch ${marker}`]);
+    await writeFile(path.join(dir, 'stored.sql'), text);
+    const b = await hoard(['backup', '--db', `${PG_URL}/${db}`, '--json'], { env: { ...env, HOARD_PG_BINDIR: await fakePgDump(dir, path.join(dir, 'stored.sql')) } });
+    assert.equal(b.code, 0, b.stderr);
+    const id = JSON.parse(b.stdout).snapshot_id as string;
+    const before = await pgState(db);
+    const r = await hoard(['restore', id], { env });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, new RegExp(`failed: the dump tries to run a psql command at line ${line} \\(\`\\\\! touch .*marker\`\\), which no dump of pg_dump contains; psql refused it and ran none of the dump; .* was left as it was`));
+    assert.ok(r.stderr.trim().split('\n').length <= 2, r.stderr);
+    const drill = await hoard(['verify', id, '--drill'], { env });
+    assert.equal(drill.code, 5, drill.stderr + drill.stdout);
+    assert.match(drill.stderr + drill.stdout, /psql command at line/);
+    assert.ok(!existsSync(marker), 'neither the restore nor the drill ran the command');
+    assert.equal(await pgState(db), before);
+    assert.equal(await pgExec('postgres', "SELECT count(*) FROM pg_database WHERE datname LIKE 'hoard\\_drill\\_" + process.pid + "%'"), '0');
+  });
+
+  it('a psql without restricted mode is refused (exit 4) before anything is changed', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const { env, dir } = await repo(t);
+    const db = await pgApp(t);
+    assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`], { env })).code, 0);
+    const bin = path.join(dir, 'old-psql');
+    await mkdir(bin);
+    await writeFile(path.join(bin, 'psql'), `#!/bin/sh\n[ "$1" = --version ] && { echo 'psql (PostgreSQL) 15.13'; exit 0; }\nexec ${PG_BIN}/psql "$@"\n`);
+    await chmod(path.join(bin, 'psql'), 0o755);
+    for (const tool of ['pg_dump', 'pg_restore', 'pg_dumpall']) await symlink(path.join(PG_BIN, tool), path.join(bin, tool));
+    const fresh = `${db}_copy`;
+    t.after(() => pgExec('postgres', `DROP DATABASE IF EXISTS ${fresh}`));
+    const r = await hoard(['restore', 'latest', '--target-db', fresh], { env: { ...env, HOARD_PG_BINDIR: bin } });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /psql is psql 15\.13, too old to restore a dump safely: it has no restricted mode/);
+    assert.match(r.stderr, /install a newer postgresql-client/);
+    assert.equal(await pgExec('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${fresh}'`), '0', 'no database was created');
+  });
+});
