@@ -1,9 +1,12 @@
 /**
- * Throughput of the line scan a restore adds: psql's restricted-mode filter (PostgreSQL plain and
- * custom restores), over BENCH_FILTER_MB (default 300) MB of pg_dump-like text held in memory, in 64 KiB chunks as a repository read yields them.
+ * Throughput of the line scans a restore adds: psql's restricted-mode filter (PostgreSQL plain and
+ * custom restores) and the command-line noting of MySQL restores, over BENCH_FILTER_MB (default
+ * 300) MB of pg_dump-like text held in memory, in 64 KiB chunks as a repository read yields them.
  * The floor is a loop that only touches each chunk. One line per case: MB/s (10^6 bytes), best of 3.
  */
 import { performance } from 'node:perf_hooks';
+import { LineNotes, noting } from '../src/databases/line-notes.js';
+import { commandLine } from '../src/databases/mysql/sandbox.js';
 import { RestrictLineFilter } from '../src/databases/postgres/restrict-filter.js';
 
 const MB = Number(process.env.BENCH_FILTER_MB ?? 300);
@@ -49,6 +52,12 @@ async function main(): Promise<void> {
     let n = 0;
     for (const c of chunks(dump)) for (const out of f.push(c)) n += out.length;
     for (const out of f.end()) n += out.length;
+    return n;
+  });
+  await best('MySQL command-line noting (async generator)', dump, async () => {
+    let n = 0;
+    async function* source() { yield* chunks(dump); }
+    for await (const c of noting(source(), new LineNotes(), commandLine)) n += c.length;
     return n;
   });
 }

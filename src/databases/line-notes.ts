@@ -38,3 +38,31 @@ export function backslashLine(head: Buffer): boolean {
   }
   return false;
 }
+
+const NL = 0x0a;
+const HEAD = 64;
+
+/**
+ * Passes `source` through unchanged while noting in `notes` the lines whose first 64 bytes `pick`
+ * accepts. One newline scan per chunk; lines split across chunks are seen whole.
+ */
+export async function* noting(source: AsyncIterable<Buffer>, notes: LineNotes, pick: (head: Buffer) => boolean): AsyncGenerator<Buffer> {
+  let line = 1;
+  let head: Buffer | null = null; // the start of a line that began in an earlier chunk
+  for await (const chunk of source) {
+    let pos = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NL, pos);
+      const end = nl === -1 ? chunk.length : nl;
+      const part = chunk.subarray(pos, Math.min(end, pos + HEAD));
+      const start: Buffer = head ? Buffer.concat([head, part]).subarray(0, HEAD) : part;
+      if (nl === -1) { head = Buffer.from(start); break; }
+      if (!notes.full && pick(start)) notes.add(line, start);
+      head = null;
+      line++;
+      pos = nl + 1;
+    }
+    yield chunk;
+  }
+  if (head?.length && pick(head)) notes.add(line, head);
+}

@@ -1,9 +1,10 @@
 /**
- * Tampered dumps against the real servers and tools. A restore runs only SQL: the real pg_dump
- * output of a small database, edited to carry psql meta-commands (`\!`, `\o`, `\copy` …), fails
- * with kind "corrupt" naming the line, nothing is run, read or written on this host, and the
- * target keeps what it held. The same holds through the CLI (restore and drill) for a snapshot
- * whose stored dump is tampered, and a psql too old for restricted mode is refused (exit 4).
+ * Tampered dumps against the real servers and tools. A restore runs only SQL: the real pg_dump or
+ * mariadb-dump output of a small database, edited to carry client commands (`\!`, `\o`, `\copy`,
+ * `system`, `tee`, `LOAD DATA LOCAL INFILE` …), fails with kind "corrupt" naming the line, and
+ * nothing is run, read or written on this host; a PostgreSQL target keeps what it held. The same
+ * holds through the CLI (restore and drill) for a snapshot whose stored dump is tampered, and a psql
+ * too old for restricted mode is refused (exit 4).
  */
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HoardError } from '../../src/core/index.js';
 import { ENGINES, parseDatabaseUrl } from '../../src/databases/index.js';
-import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
+import { MY_URL, PG_URL, myDatabase, myExec, needMariadb, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
 import { hoard, run, tempDir } from '../helpers/services.js';
 import { repo } from './conformance.js';
 
@@ -174,5 +175,67 @@ describe('tampered PostgreSQL dumps', () => {
     assert.match(r.stderr, /psql is psql 15\.13, too old to restore a dump safely: it has no restricted mode/);
     assert.match(r.stderr, /install a newer postgresql-client/);
     assert.equal(await pgExec('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${fresh}'`), '0', 'no database was created');
+  });
+});
+
+/** mariadb-dump's output as hoard takes it, without the line that makes a MariaDB client sandbox itself (a tamperer drops it). */
+async function myPlain(db: string): Promise<string> {
+  const r = await run('mariadb-dump', ['--no-defaults', '-h', '127.0.0.1', '-u', 'root', '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', '--', db]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.replace(/^\/\*M!999999\\- enable the sandbox mode \*\/ ?\n/, '');
+}
+
+describe('tampered MariaDB dumps', () => {
+  it('client commands and LOAD DATA LOCAL INFILE are refused as corrupt at their line; nothing is run, read or written', async (t) => {
+    if (!(await needMariadb(t))) return;
+    const dir = await tempDir(t);
+    const db = await myDatabase(t);
+    await myExec(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one'); CREATE TABLE leak (l text);");
+    const dump = await myPlain(db);
+    const secret = path.join(dir, 'secret.txt');
+    await writeFile(secret, 'host secret\n');
+    await writeFile(path.join(dir, 'evil.sql'), 'CREATE TABLE sourced (x int);\n');
+    const m = (name: string) => path.join(dir, name);
+    const target = parseDatabaseUrl(`${MY_URL}/${db}`);
+    const attacks: [string[], RegExp][] = [
+      [[`system touch ${m('system')}`], /run a client command at line (\d+) \(`system touch /],
+      [[`\\! touch ${m('bang')}`], /run a client command at line (\d+) \(`\\! touch /],
+      [[`tee ${m('tee')}`, 'SELECT 1;'], /run a client command at line (\d+) \(`tee /],
+      [[`source ${m('evil.sql')}`], /run a client command at line (\d+) \(`source /],
+      [[`LOAD DATA LOCAL INFILE '${secret}' INTO TABLE leak;`], /read a file of this host \(LOAD DATA LOCAL INFILE\) at line (\d+) \(`LOAD DATA/],
+    ];
+    for (const [lines, message] of attacks) {
+      const { text, line } = inject(dump, /^UNLOCK TABLES;/, lines);
+      await assert.rejects(ENGINES.mysql.restore(target, bytes(text), { format: 'sql', replace: true }), (e: unknown) => {
+        assert.ok(e instanceof HoardError && e.kind === 'corrupt', String(e));
+        assert.equal(message.exec(e.message)?.[1], String(line), e.message);
+        return true;
+      });
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['evil.sql', 'secret.txt'], 'no file was created or written');
+    assert.equal(await myExec(db, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'sourced'"), '0');
+    assert.equal(await myExec(db, 'SELECT COUNT(*) FROM leak'), '0', 'the server got nothing of the file');
+    await ENGINES.mysql.restore(target, bytes(dump), { format: 'sql', replace: true });
+    assert.equal(await myExec(db, 'SELECT v FROM t'), 'one', 'the untampered dump restores');
+  });
+
+  it('through the CLI: a snapshot whose dump runs `system` fails to restore with exit 5', async (t) => {
+    if (!(await needMariadb(t))) return;
+    const { env, dir } = await repo(t);
+    const db = await myDatabase(t);
+    await myExec(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one');");
+    const marker = path.join(dir, 'marker');
+    const { text, line } = inject(await myPlain(db), /^UNLOCK TABLES;/, [`system touch ${marker}`]);
+    await writeFile(path.join(dir, 'stored.sql'), text);
+    const bin = path.join(dir, 'fake-my');
+    await mkdir(bin);
+    await writeFile(path.join(bin, 'mariadb-dump'), `#!/bin/sh\ncase "$*" in *--version*) exec /usr/bin/mariadb-dump "$@";; esac\ncat ${path.join(dir, 'stored.sql')}\n`);
+    await chmod(path.join(bin, 'mariadb-dump'), 0o755);
+    const b = await hoard(['backup', '--db', `${MY_URL}/${db}`, '--json'], { env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+    assert.equal(b.code, 0, b.stderr);
+    const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id], { env });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, new RegExp(`the dump tries to run a client command at line ${line} \\(\`system touch .*marker\`\\), which no dump of mariadb-dump or mysqldump contains`));
+    assert.ok(!existsSync(marker));
   });
 });

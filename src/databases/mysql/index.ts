@@ -1,13 +1,16 @@
 /**
  * MySQL and MariaDB: mariadb-dump/mysqldump with --single-transaction --routines --triggers
  * --events --hex-blob streamed into the repository; restores through the client, which stops at
- * the first error. The dump names no database, so it can be restored under another name.
+ * the first error and runs only SQL (sandbox.ts). The dump names no database, so it can be
+ * restored under another name.
  */
 import { HoardError } from '../../core/index.js';
 import { captureTool, observed, runTool, toolEnv } from '../process.js';
+import { LineNotes } from '../line-notes.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { InsertRowCounter, countingInserts } from './insert-rows.js';
 import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
+import { notingCommands, refusalError, restoreGuard } from './sandbox.js';
 
 function database(c: Connection): string {
   if (!c.database) throw new HoardError('usage', `the MySQL URL names no database`, { hint: 'add it to the URL: mysql://user@host:3306/dbname' });
@@ -68,9 +71,12 @@ async function hasData(c: Connection): Promise<boolean> {
   return Number(rows[0]?.[0] ?? 0) > 0;
 }
 
+/** Loads a SQL dump with client commands refused (kind "tool" before anything changes when the client cannot refuse them). */
 async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: RestoreIntoOptions): Promise<void> {
   if (o.format !== 'sql' || typeof input === 'string') throw new HoardError('usage', `MySQL restores SQL dumps only, not ${o.format}`);
   const db = database(c);
+  const cmd = client();
+  const guard = await restoreGuard(cmd);
   if (o.replace) {
     // the previous contents are in the pre-restore snapshot: start from an empty database with the same defaults
     const [cs] = await myQuery(c, `SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = ${myLiteral(db)}`, null);
@@ -78,7 +84,9 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   } else if (!(await exists(c, db))) {
     await myQuery(c, `CREATE DATABASE ${myIdent(db)} CHARACTER SET utf8mb4`, null);
   }
-  await captureTool([client(), ...myArgs(c), '--batch', `--database=${db}`], { env: myEnv(c), stdin: input, signal: o.signal });
+  const notes = new LineNotes();
+  await captureTool([cmd, ...myArgs(c), ...guard, '--batch', `--database=${db}`], { env: myEnv(c), stdin: notingCommands(input, notes), signal: o.signal })
+    .catch((e) => { throw refusalError(e, notes); });
 }
 
 const scratch: ScratchDatabases = {
