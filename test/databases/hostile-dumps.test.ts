@@ -3,14 +3,15 @@
  * mariadb-dump output of a small database, edited to carry client commands (`\!`, `\o`, `\copy`,
  * `system`, `tee`, `LOAD DATA LOCAL INFILE` …), fails with kind "corrupt" naming the line, and
  * nothing is run, read or written on this host; a PostgreSQL target keeps what it held. The same
- * holds through the CLI (restore and drill) for a snapshot whose stored dump is tampered, and a psql
- * too old for restricted mode is refused (exit 4).
+ * holds through the CLI (restore and drill) for a snapshot whose stored dump is tampered, a psql too
+ * old for restricted mode is refused (exit 4), and SQLite files are opened as untrusted.
  */
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { HoardError } from '../../src/core/index.js';
 import { ENGINES, parseDatabaseUrl } from '../../src/databases/index.js';
 import { MY_URL, PG_URL, myDatabase, myExec, needMariadb, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
@@ -237,5 +238,34 @@ describe('tampered MariaDB dumps', () => {
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, new RegExp(`the dump tries to run a client command at line ${line} \\(\`system touch .*marker\`\\), which no dump of mariadb-dump or mysqldump contains`));
     assert.ok(!existsSync(marker));
+  });
+});
+
+describe('untrusted SQLite files', () => {
+  it('a restored file is opened with trusted_schema off and no extension loading; its triggers and views do not run during the drill', async (t) => {
+    const { env, dir } = await repo(t);
+    const file = path.join(dir, 'app.db');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');
+      CREATE TABLE fired (what TEXT);
+      CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO fired VALUES ('insert'); END;
+      CREATE TRIGGER t_upd AFTER UPDATE ON t BEGIN INSERT INTO fired VALUES ('update'); END;
+      CREATE TRIGGER t_del AFTER DELETE ON t BEGIN INSERT INTO fired VALUES ('delete'); END;
+      CREATE VIRTUAL TABLE docs USING fts5(body); INSERT INTO docs VALUES ('hello');
+      CREATE VIEW uses_module AS SELECT fts5(1) AS f;`);
+    db.exec('DELETE FROM fired');
+    db.close();
+    assert.equal((await hoard(['backup', '--db', `sqlite:${file}`], { env })).code, 0);
+    const drill = await hoard(['verify', '--latest', '--drill', '--json'], { env });
+    assert.equal(drill.code, 0, drill.stderr + drill.stdout);
+    const restored = path.join(dir, 'restored.db');
+    const r = await hoard(['restore', 'latest', '--target', `sqlite:${restored}`], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const sql = ENGINES.sqlite.sql({ engine: 'sqlite', path: restored });
+    assert.deepEqual(await sql.query('PRAGMA trusted_schema'), [['0']], 'schema code may use only innocuous functions');
+    await assert.rejects(sql.query("SELECT load_extension('/nonexistent')"), /not authorized/);
+    await assert.rejects(sql.query('SELECT * FROM uses_module'), /unsafe use of fts5/);
+    assert.deepEqual(await sql.query('SELECT count(*) FROM fired'), [['0']], 'no trigger fired');
+    assert.equal((await readFile(restored)).subarray(0, 15).toString(), 'SQLite format 3');
   });
 });
