@@ -62,8 +62,8 @@ async function pgPlain(db: string): Promise<string> {
   return r.stdout;
 }
 
-/** The dump with its own \\restrict line emptied (line numbers kept). */
-const withoutOwnRestrict = (dump: string) => dump.replace(/^\\restrict \w+$/m, '');
+/** The dump with its own \\restrict and \\unrestrict lines emptied (line numbers kept), as a tamperer would leave it. */
+const withoutOwnRestrict = (dump: string) => dump.replace(/^\\(un)?restrict \w+$/gm, '');
 
 /** A folder for HOARD_PG_BINDIR whose pg_dump prints `file` (a stored dump made to order); the other tools are the real ones. */
 async function fakePgDump(dir: string, file: string): Promise<string> {
@@ -82,7 +82,7 @@ describe('tampered PostgreSQL dumps', () => {
     const db = await pgApp(t);
     const dump = await pgPlain(db);
     const key = /^\\restrict (\w+)$/m.exec(dump)![1];
-    const bare = withoutOwnRestrict(dump); // a tamperer drops the dump's own \restrict, or lifts it with its key
+    const bare = withoutOwnRestrict(dump); // a tamperer drops the dump's own restrict lines, or lifts it with its key
     const target = parseDatabaseUrl(`${PG_URL}/${db}`);
     await pgExec(db, "UPDATE t SET v = 'changed since' WHERE id = 1");
     const before = await pgState(db);

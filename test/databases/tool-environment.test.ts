@@ -44,7 +44,7 @@ describe('database names are never options or connection strings', () => {
     if (!(await needPostgres(t))) return;
     const { env } = await repo(t);
     const decoy = await pgNamed(t, uniqueName(), 'decoy');
-    for (const name of [`${uniqueName()} a=b`, `dbname=${decoy} host=127.0.0.1`]) {
+    for (const name of [`dbname=${decoy} host=127.0.0.1`, `${uniqueName()} a=b`]) {
       await pgNamed(t, name, 'real');
       for (const format of ['sql', 'custom', 'directory']) {
         const b = await hoard(['backup', '--db', pgUrl(name), '--format', format, '--json'], { env });
