@@ -155,5 +155,6 @@ function failed(e: unknown, plan: RestorePlan, target: Connection, pre: string |
   const atomic = target.engine === 'sqlite' || (target.engine === 'postgres' && plan.format !== 'directory');
   const state = atomic ? `${plan.target} was left as it was (the restore is all or nothing)` : `${plan.target} may be partly restored`;
   const back = pre ? `undo with: hoard restore ${pre.slice(0, 8)} --target ${plan.target}` : (atomic ? 'fix the cause and run the restore again' : 'drop the target database or run the restore again');
-  return new HoardError(e.kind === 'interrupted' ? 'interrupted' : e.kind, `restore into ${plan.target} failed: ${e.message}; ${state}`, { hint: back, context: { ...e.context, pre_restore_snapshot_id: pre } });
+  // without a pre-restore snapshot there is nothing to undo: the cause's own hint (a tool to install, a dump to distrust) says more
+  return new HoardError(e.kind === 'interrupted' ? 'interrupted' : e.kind, `restore into ${plan.target} failed: ${e.message}; ${state}`, { hint: pre ? back : (e.hint ?? back), context: { ...e.context, pre_restore_snapshot_id: pre } });
 }

@@ -1,14 +1,32 @@
 /**
  * Child processes for database tools (and `backup --stdin-from-command`): no shell, secrets only in
  * `env`, stderr kept (its tail goes into errors). A stream's failure (non-zero exit, signal, spawn
- * error) rejects `done`, so the caller writes no snapshot.
+ * error) rejects `done`, so the caller writes no snapshot. Database tools get `toolEnv()`: a few
+ * neutral variables of ours plus their target's own settings, never our PG or MYSQL variables.
  */
 import { spawn } from 'node:child_process';
 import { HoardError } from '../core/index.js';
 
 const STDERR_TAIL = 4096;
 
+/** What a database tool may inherit from hoard's environment: locale, paths, identity, time zone. */
+const INHERITED = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z_]+|TZ|TMPDIR)$/;
+
+/**
+ * The environment of a database tool: the allow-listed variables of `from` (default: ours) plus
+ * `own`, the connection's settings (undefined values are left out). Nothing else of ours gets
+ * through: a PGPASSWORD, PGHOST, PGSERVICE or MYSQL_PWD set for hoard itself would reach every
+ * tool for every target. Pure; the result is a new object.
+ */
+export function toolEnv(own: Record<string, string | undefined> = {}, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(from)) if (v !== undefined && INHERITED.test(k)) e[k] = v;
+  for (const [k, v] of Object.entries(own)) if (v !== undefined) e[k] = v;
+  return e;
+}
+
 export interface ToolOptions {
+  /** The child's whole environment (database tools: `toolEnv()`); default: ours, for the user's own commands. */
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   /** Copy the tool's stderr to ours as it arrives (interactive use). */

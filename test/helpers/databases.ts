@@ -27,13 +27,17 @@ export function uniqueName(prefix = 'hoard_t'): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
-/** psql as the test user on the loopback server; ON_ERROR_STOP, unaligned, tuples only. */
+/**
+ * psql as the test user on the loopback server; ON_ERROR_STOP, unaligned, tuples only. The name
+ * goes in PGDATABASE: given with -d, a name holding "=" would be read as a connection string.
+ */
 export function psql(db: string, sql: string) {
-  return run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-d', db], { input: sql });
+  return run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1'], { input: sql, env: { PGDATABASE: db } });
 }
 
+/** The MariaDB client as root on the loopback server; the name as --database= (a name may look like an option). */
 export function mariadb(db: string | null, sql: string) {
-  return run('mariadb', ['-h', '127.0.0.1', '-u', 'root', '-N', '-B', '--default-character-set=utf8mb4', ...(db ? [db] : [])], { input: sql });
+  return run('mariadb', ['-h', '127.0.0.1', '-u', 'root', '-N', '-B', '--default-character-set=utf8mb4', ...(db ? [`--database=${db}`] : [])], { input: sql });
 }
 
 /** Runs SQL and fails the test with the server's message when it fails. */

@@ -1,12 +1,15 @@
 /**
  * How hoard reaches a MySQL or MariaDB server: the MariaDB tools when present (mariadb,
  * mariadb-dump), else MySQL's (mysql, mysqldump); host, port and user as flags, the password only
- * as MYSQL_PWD in the tool's environment. Failures to connect become kind "db-connection" (exit 3).
+ * as MYSQL_PWD in the tool's environment, the database as --database=NAME (a name like `--help` is
+ * no option then). Option files are not read (--no-defaults): a [client] password in ~/.my.cnf
+ * would go to any host; the URL's `defaults_file` names one to read instead. Failures to connect
+ * become kind "db-connection" (exit 3).
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { HoardError, isHoardError } from '../../core/index.js';
-import { captureTool } from '../process.js';
+import { captureTool, toolEnv } from '../process.js';
 import { describe } from '../url.js';
 import type { Connection, TableRef } from '../types.js';
 
@@ -21,15 +24,19 @@ export function findTool(names: string[]): string {
 export const client = () => findTool(['mariadb', 'mysql']);
 export const dumper = () => findTool(['mariadb-dump', 'mysqldump']);
 
+/** The tools' environment: the connection's password as MYSQL_PWD, none of our MYSQL_* variables (see toolEnv). */
 export function myEnv(c: Connection): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env };
-  if (c.password !== undefined) e.MYSQL_PWD = c.password;
-  return e;
+  return toolEnv({ MYSQL_PWD: c.password });
 }
 
-/** Connection flags (never the password). */
+/** Which option files a tool reads: none, or the URL's `defaults_file`. The tools want it as their first argument. */
+export function optionFiles(c?: Connection): string {
+  return c?.options?.defaults_file ? `--defaults-file=${c.options.defaults_file}` : '--no-defaults';
+}
+
+/** Connection flags (never the password), the option-file flag first. */
 export function myArgs(c: Connection): string[] {
-  const a = ['--default-character-set=utf8mb4'];
+  const a = [optionFiles(c), '--default-character-set=utf8mb4'];
   if (c.host) a.push(`--host=${c.host}`);
   if (c.port) a.push(`--port=${c.port}`);
   if (c.user) a.push(`--user=${c.user}`);
@@ -58,7 +65,7 @@ function unescape(v: string): string | null {
 /** Runs one query (on `database`, or on none when null); rows as text. */
 export async function myQuery(c: Connection, sql: string, database: string | null = c.database ?? null): Promise<(string | null)[][]> {
   const argv = [client(), ...myArgs(c), '--batch', '--skip-column-names', '--execute', sql];
-  if (database) argv.push(database);
+  if (database) argv.push(`--database=${database}`);
   let out: string;
   try {
     out = await captureTool(argv, { env: myEnv(c) });

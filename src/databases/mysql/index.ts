@@ -1,13 +1,16 @@
 /**
  * MySQL and MariaDB: mariadb-dump/mysqldump with --single-transaction --routines --triggers
  * --events --hex-blob streamed into the repository; restores through the client, which stops at
- * the first error. The dump names no database, so it can be restored under another name.
+ * the first error and runs only SQL (sandbox.ts). The dump names no database, so it can be
+ * restored under another name.
  */
 import { HoardError } from '../../core/index.js';
-import { captureTool, observed, runTool } from '../process.js';
+import { captureTool, observed, runTool, toolEnv } from '../process.js';
+import { LineNotes } from '../line-notes.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { InsertRowCounter, countingInserts } from './insert-rows.js';
 import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
+import { notingCommands, refusalError, restoreGuard } from './sandbox.js';
 
 function database(c: Connection): string {
   if (!c.database) throw new HoardError('usage', `the MySQL URL names no database`, { hint: 'add it to the URL: mysql://user@host:3306/dbname' });
@@ -38,7 +41,7 @@ function sql(c: Connection): SqlAccess {
 }
 
 async function toolVersion(): Promise<string> {
-  return (await captureTool([dumper(), '--version'])).trim();
+  return (await captureTool([dumper(), '--no-defaults', '--version'], { env: toolEnv() })).trim();
 }
 
 async function probe(c: Connection): Promise<ProbeResult> {
@@ -51,7 +54,8 @@ async function probe(c: Connection): Promise<ProbeResult> {
 async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   if (o.format !== 'sql') throw new HoardError('usage', `MySQL dumps are SQL only, not ${o.format}`, { hint: 'drop --format or use --format sql' });
   const db = database(c);
-  const argv = [dumper(), ...myArgs(c), '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', db];
+  // the dump tools take the database only as an argument: after "--", a name like "--help" is no option
+  const argv = [dumper(), ...myArgs(c), '--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--skip-dump-date', '--', db];
   const run = runTool(argv, { env: myEnv(c), signal: o.signal });
   const counter = new InsertRowCounter();
   return { name: `${db}.sql`, stream: countingInserts(run.stdout as AsyncIterable<Buffer>, counter), rows: () => counter.rows, done: observed(run.done.catch((e) => { throw myConnectionError(e, c); })) };
@@ -67,9 +71,12 @@ async function hasData(c: Connection): Promise<boolean> {
   return Number(rows[0]?.[0] ?? 0) > 0;
 }
 
+/** Loads a SQL dump with client commands refused (kind "tool" before anything changes when the client cannot refuse them). */
 async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: RestoreIntoOptions): Promise<void> {
   if (o.format !== 'sql' || typeof input === 'string') throw new HoardError('usage', `MySQL restores SQL dumps only, not ${o.format}`);
   const db = database(c);
+  const cmd = client();
+  const guard = await restoreGuard(cmd);
   if (o.replace) {
     // the previous contents are in the pre-restore snapshot: start from an empty database with the same defaults
     const [cs] = await myQuery(c, `SELECT default_character_set_name, default_collation_name FROM information_schema.schemata WHERE schema_name = ${myLiteral(db)}`, null);
@@ -77,7 +84,9 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   } else if (!(await exists(c, db))) {
     await myQuery(c, `CREATE DATABASE ${myIdent(db)} CHARACTER SET utf8mb4`, null);
   }
-  await captureTool([client(), ...myArgs(c), '--batch', db], { env: myEnv(c), stdin: input, signal: o.signal });
+  const notes = new LineNotes();
+  await captureTool([cmd, ...myArgs(c), ...guard, '--batch', `--database=${db}`], { env: myEnv(c), stdin: notingCommands(input, notes), signal: o.signal })
+    .catch((e) => { throw refusalError(e, notes); });
 }
 
 const scratch: ScratchDatabases = {

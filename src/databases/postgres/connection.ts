@@ -1,30 +1,37 @@
 /**
- * How hoard reaches a PostgreSQL server: PG* environment variables built from the Connection (the
- * password only as PGPASSWORD, never argv), and psql for queries. Failures to connect become kind
- * "db-connection" (exit 3) with psql's own reason.
+ * How hoard reaches a PostgreSQL server: PG* environment variables built from the Connection alone
+ * (the password only as PGPASSWORD, never argv; the database name only as PGDATABASE, since libpq
+ * reads a name given as an argument as a connection string when it holds "="), and psql for
+ * queries. Failures to connect become kind "db-connection" (exit 3) with psql's own reason.
  */
+import * as os from 'node:os';
 import { HoardError, isHoardError } from '../../core/index.js';
-import { captureTool } from '../process.js';
+import { captureTool, toolEnv } from '../process.js';
 import { describe } from '../url.js';
 import type { Connection, TableRef } from '../types.js';
 
-/** The environment for PostgreSQL tools: the usual PG* settings, overridden by the URL's parts. */
+/**
+ * The environment for PostgreSQL tools: the connection's host, port, user, password, database,
+ * `sslmode`, `host` (a socket folder) and `passfile` URL options, and nothing of our own PG*
+ * variables (see toolEnv). libpq's default ~/.pgpass stays: its lines name host, port, database
+ * and user, so they are configured per target.
+ */
 export function pgEnv(c: Connection, database?: string): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, PGAPPNAME: 'hoard' };
-  if (c.host) e.PGHOST = c.host;
-  if (c.port) e.PGPORT = String(c.port);
-  if (c.user) e.PGUSER = c.user;
-  if (c.password !== undefined) e.PGPASSWORD = c.password;
-  const db = database ?? c.database;
-  if (db) e.PGDATABASE = db;
-  for (const [k, v] of Object.entries(c.options ?? {})) if (k === 'sslmode') e.PGSSLMODE = v; else if (k === 'host') e.PGHOST = v;
-  e.PGCONNECT_TIMEOUT ??= '10';
-  return e;
+  const o = c.options ?? {};
+  return toolEnv({
+    PGAPPNAME: 'hoard', PGCONNECT_TIMEOUT: '10',
+    PGHOST: o.host ?? c.host, PGPORT: c.port ? String(c.port) : undefined, PGUSER: c.user,
+    PGPASSWORD: c.password, PGDATABASE: database ?? pgDatabase(c), PGSSLMODE: o.sslmode, PGPASSFILE: o.passfile,
+  });
 }
 
-/** The database a connection names (URL, else PGDATABASE, else the user name). */
+/** The database a connection names: the URL's, else (as libpq) the user name, else the login name. */
 export function pgDatabase(c: Connection): string {
-  return c.database ?? process.env.PGDATABASE ?? c.user ?? process.env.PGUSER ?? process.env.USER ?? 'postgres';
+  return c.database ?? c.user ?? loginName();
+}
+
+function loginName(): string {
+  try { return os.userInfo().username; } catch { return 'postgres'; }
 }
 
 /** "name" quoted as a PostgreSQL identifier. */

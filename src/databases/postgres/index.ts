@@ -1,7 +1,8 @@
 /**
  * PostgreSQL: pg_dump streamed into the repository (plain SQL, custom -Z0, or directory -j N into a
- * private temp folder), restores through psql (one transaction, ON_ERROR_STOP) or pg_restore
- * (--clean --if-exists --exit-on-error). Tools come from the folder chosen by tools.ts.
+ * private temp folder), restores through psql (one transaction, ON_ERROR_STOP, restricted to SQL by
+ * restrict-filter.ts) or pg_restore (--exit-on-error). Tools come from the folder chosen by
+ * tools.ts; the database name reaches them only as PGDATABASE (connection.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -11,7 +12,8 @@ import { captureTool, observed, runTool } from '../process.js';
 import { describe } from '../url.js';
 import type { Connection, DatabaseEngine, DumpFormat, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
-import { anyPsql, pgTools } from './tools.js';
+import { anyPsql, pgTools, requireRestrictMode } from './tools.js';
+import { refusalError, restrictedScript } from './restrict-filter.js';
 import { CopyRowCounter, countingRows } from './copy-rows.js';
 
 const MAINTENANCE_DB = 'postgres';
@@ -81,12 +83,11 @@ const EXT: Record<string, string> = { sql: '.sql', custom: '.dump', directory: '
 const fileName = (c: Connection, format: DumpFormat) => `${pgDatabase(c)}${EXT[format] ?? ''}`;
 
 async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
-  const db = pgDatabase(c);
   const t = await tools(c);
   const argv = [t.bin('pg_dump'), '--no-password', ...dumpArgs(o.format)];
   const name = fileName(c, o.format);
   if (o.format !== 'directory') {
-    const run = runTool([...argv, db], { env: pgEnv(c), signal: o.signal });
+    const run = runTool(argv, { env: pgEnv(c), signal: o.signal });
     const counter = o.format === 'sql' ? new CopyRowCounter() : undefined;
     const stream = counter ? countingRows(run.stdout as AsyncIterable<Buffer>, counter) : run.stdout;
     return { name, stream, rows: counter && (() => counter.rows), done: observed(run.done.catch((e) => { throw connectionError(e, c); })) };
@@ -94,7 +95,7 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   // pg_dump -Fd writes files itself: a private folder, removed after the backup.
   const parent = await mkdtemp(path.join(os.tmpdir(), 'hoard-pgdump-'));
   const folder = path.join(parent, name);
-  const run = runTool([...argv, `--jobs=${o.jobs ?? 2}`, `--file=${folder}`, db], { env: pgEnv(c), signal: o.signal });
+  const run = runTool([...argv, `--jobs=${o.jobs ?? 2}`, `--file=${folder}`], { env: pgEnv(c), signal: o.signal });
   const drain = (async () => { for await (const _ of run.stdout) { /* pg_dump -f prints nothing */ } })();
   return { name, folder, done: observed(Promise.all([run.done, drain]).then(() => undefined)), cleanup: () => rm(parent, { recursive: true, force: true }) };
 }
@@ -133,35 +134,34 @@ COMMENT ON SCHEMA public IS 'standard public schema';
 `;
 }
 
-async function* concat(head: string, rest: AsyncIterable<Buffer>, after?: Promise<void>): AsyncGenerator<Buffer> {
-  if (head) yield Buffer.from(head);
-  for await (const chunk of rest) yield chunk;
-  await after; // a failed converter must fail the feed, so psql never sees a clean end of input
-}
-
 /**
  * Plain and custom dumps load in one psql transaction (custom converted by pg_restore -f -), so a
- * failure leaves the target as it was. Directory dumps load with pg_restore -j N.
+ * failure leaves the target as it was; psql runs restricted to SQL, so a dump's meta-command fails
+ * the restore with kind "corrupt" (exit 5) before anything is committed, and a psql too old for
+ * that refuses with kind "tool" (exit 4) before anything is changed. Directory dumps load with
+ * pg_restore -j N straight into the server (no psql, no meta-commands).
  */
 async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: RestoreIntoOptions): Promise<void> {
   const db = pgDatabase(c);
   const { major } = await serverMajor(c, MAINTENANCE_DB);
   const t = await pgTools(major, process.env);
+  const streamed = (o.format === 'sql' || o.format === 'custom') && typeof input !== 'string';
+  if (!streamed && !(o.format === 'directory' && typeof input === 'string')) throw new HoardError('usage', `PostgreSQL cannot restore a ${o.format} dump this way`);
+  if (streamed) await requireRestrictMode(t.bin('psql'));
   if (!(await databaseExists(c, db))) await pgQuery(t.bin('psql'), c, `CREATE DATABASE ${pgIdent(db)}`, MAINTENANCE_DB);
   const env = pgEnv(c);
   const clear = o.replace ? clearSql(major) : '';
-  const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', db, '-f', '-'];
-  if (o.format === 'sql' && typeof input !== 'string') {
-    await captureTool(psql, { env, stdin: concat(clear, input), signal: o.signal });
-  } else if (o.format === 'custom' && typeof input !== 'string') {
-    const script = runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal });
-    await captureTool(psql, { env, stdin: concat(clear, script.stdout, script.done), signal: o.signal });
-  } else if (o.format === 'directory' && typeof input === 'string') {
-    if (clear) await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', clear], { env, signal: o.signal });
-    await captureTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '-d', db, input], { env, signal: o.signal });
-  } else {
-    throw new HoardError('usage', `PostgreSQL cannot restore a ${o.format} dump this way`);
+  if (typeof input !== 'string') {
+    const converter = o.format === 'custom' ? runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal }) : undefined;
+    const { script, filter, offset } = restrictedScript(converter?.stdout ?? input, clear, converter?.done);
+    const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'];
+    await captureTool(psql, { env, stdin: script, signal: o.signal })
+      .catch((e) => { throw refusalError(e, filter, offset, converter ? 'of the SQL pg_restore made of it' : ''); });
+    return;
   }
+  if (clear) await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-c', clear], { env, signal: o.signal });
+  // an empty --dbname: libpq takes the name from PGDATABASE (a name here would be parsed as a connection string)
+  await captureTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', input], { env, signal: o.signal });
 }
 
 async function listDatabases(c: Connection): Promise<string[]> {

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
-import { captureTool } from '../process.js';
+import { captureTool, toolEnv } from '../process.js';
 
 export interface PgTools {
   dir: string;
@@ -49,8 +49,22 @@ export function candidateDirs(env: NodeJS.ProcessEnv): string[] {
 
 /** Parses "pg_dump (PostgreSQL) 15.20 (Debian ...)" → 15. */
 export function toolMajor(versionLine: string): number {
+  return toolVersion(versionLine)[0];
+}
+
+/** Parses "psql (PostgreSQL) 15.20 (Debian ...)" → [15, 20]; "17devel" → [17, 0]; unknown → [0, 0]. */
+export function toolVersion(versionLine: string): [number, number] {
   const m = /\)\s+(\d+)(?:\.(\d+))?/.exec(versionLine) ?? /(\d+)\.(\d+)/.exec(versionLine);
-  return m ? Number(m[1]) : 0;
+  return m ? [Number(m[1]), Number(m[2] ?? 0)] : [0, 0];
+}
+
+/** The first minor release of each major that has psql's restricted mode (\restrict); 18 and later have it. */
+const RESTRICT_SINCE: Record<number, number> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
+
+/** True when a psql of this `--version` line has \restrict (13.22, 14.19, 15.14, 16.10, 17.6, 18+). */
+export function hasRestrictMode(versionLine: string): boolean {
+  const [major, minor] = toolVersion(versionLine);
+  return major >= 18 || (RESTRICT_SINCE[major] !== undefined && minor >= RESTRICT_SINCE[major]);
 }
 
 const cache = new Map<string, ToolCandidate[]>();
@@ -62,7 +76,7 @@ async function candidates(env: NodeJS.ProcessEnv): Promise<ToolCandidate[]> {
   const out: ToolCandidate[] = [];
   for (const dir of candidateDirs(env)) {
     try {
-      const version = (await captureTool([path.join(dir, 'pg_dump'), '--version'], { env })).trim();
+      const version = (await captureTool([path.join(dir, 'pg_dump'), '--version'], { env: toolEnv() })).trim();
       out.push({ dir, major: toolMajor(version), version });
     } catch { /* unusable binary: skip */ }
   }
@@ -81,6 +95,29 @@ export async function pgTools(serverMajor: number, env: NodeJS.ProcessEnv): Prom
     });
   }
   return { ...pick, bin: (name) => path.join(pick.dir, name) };
+}
+
+const restrictChecks = new Map<string, Promise<void>>();
+
+/**
+ * Resolves when the psql at `psql` can be put in restricted mode, so that a restore runs only the
+ * dump's SQL; kind "tool" (exit 4) when it is too old. Asks `psql --version` once per path.
+ */
+export function requireRestrictMode(psql: string): Promise<void> {
+  let check = restrictChecks.get(psql);
+  if (!check) {
+    check = captureTool([psql, '--version'], { env: toolEnv() }).then((out) => {
+      const line = out.trim();
+      if (hasRestrictMode(line)) return;
+      const [major, minor] = toolVersion(line);
+      throw new HoardError('tool', `${psql} is psql ${major ? `${major}.${minor}` : '(version unknown)'}, too old to restore a dump safely: it has no restricted mode (\\restrict), so a dump could run commands on this host`, {
+        hint: 'install a newer postgresql-client (13.22, 14.19, 15.14, 16.10, 17.6 or later), e.g. from apt.postgresql.org',
+      });
+    });
+    check.catch(() => restrictChecks.delete(psql)); // a missing binary may be installed later
+    restrictChecks.set(psql, check);
+  }
+  return check;
 }
 
 /** psql from any candidate folder (for the first query, before the server's version is known). */

@@ -45,10 +45,20 @@ async function requireDatabase(p: string): Promise<number> {
   }
 }
 
+/**
+ * Opens a file as untrusted (it may come from a repository): with trusted_schema off, functions
+ * and virtual tables that are not innocuous cannot run from the schema's views, triggers, CHECK
+ * constraints, defaults, generated columns or indexes. Extensions cannot be loaded: better-sqlite3
+ * leaves SQL's load_extension() disabled and hoard never calls loadExtension().
+ */
 function open(p: string, readonly = true): BetterSqlite3.Database {
+  let db: BetterSqlite3.Database | undefined;
   try {
-    return Database(p, { readonly, fileMustExist: true, timeout: BUSY_MS });
+    db = Database(p, { readonly, fileMustExist: true, timeout: BUSY_MS });
+    db.pragma('trusted_schema = OFF');
+    return db;
   } catch (e) {
+    db?.close();
     throw sqliteError(e, p);
   }
 }
@@ -80,9 +90,10 @@ function countRows(db: BetterSqlite3.Database, count = true): { name: string; ro
 }
 
 function sql(c: Connection): SqlAccess {
-  const run = <T>(fn: (db: BetterSqlite3.Database) => T): Promise<T> => {
+  // async: a failure is a rejection, as SqlAccess promises, never a throw at the call
+  const run = async <T>(fn: (db: BetterSqlite3.Database) => T): Promise<T> => {
     const db = open(file(c));
-    try { return Promise.resolve(fn(db)); } catch (e) { throw sqliteError(e, file(c)); } finally { db.close(); }
+    try { return fn(db); } catch (e) { throw sqliteError(e, file(c)); } finally { db.close(); }
   };
   return {
     tables: (o) => run((db) => countRows(db, o?.count !== false)),
