@@ -42,6 +42,14 @@ type Meta = {
   pinned?: boolean; verification?: BackupRecord['verification'];
 };
 
+/**
+ * Text from a snapshot's metadata as every front end shows it: control characters (which could
+ * drive a terminal: a hostile repository's label may hold escape sequences) become U+FFFD, and
+ * anything that is not a string is null.
+ */
+const text = (v: unknown): string | null => (typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd') : null);
+const texts = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => text(x) ?? '') : []);
+
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The record of one snapshot; with the repository's verification records, its latest verification. */
@@ -52,12 +60,12 @@ export function toRecord(e: SnapshotEntry, verifications?: VerificationRecord[])
   const sum = s.summary ?? {};
   return {
     id: e.id, short_id: e.id.slice(0, 8), time: s.time, created_ms: e.timeMs,
-    kind: h.kind ?? 'restic', label: h.label ?? null, reason: h.reason ?? null, description: h.description ?? null,
-    environment: h.environment ?? null, source: h.source?.name ?? null, source_type: h.source?.type ?? null,
-    engine: h.database?.engine ?? null, database: h.database?.name ?? null,
+    kind: text(h.kind) ?? 'restic', label: text(h.label), reason: text(h.reason), description: text(h.description),
+    environment: text(h.environment), source: text(h.source?.name), source_type: text(h.source?.type),
+    engine: text(h.database?.engine), database: text(h.database?.name),
     size: num(h.size?.dump_bytes) ?? num(sum.total_bytes_processed), data_added: num(sum.data_added),
-    duration_ms: num(h.duration_ms), hostname: s.hostname ?? '', paths: s.paths ?? [], tags: s.tags ?? [],
-    retention_days: num(h.retention_days), expires_at: h.expires_at ?? null, pinned: h.pinned === true,
+    duration_ms: num(h.duration_ms), hostname: text(s.hostname) ?? '', paths: texts(s.paths), tags: texts(s.tags),
+    retention_days: num(h.retention_days), expires_at: text(h.expires_at), pinned: h.pinned === true,
     verification: v ? { level: v.level, ok: v.ok, at: v.at, message: v.message } : h.verification ?? null,
   };
 }

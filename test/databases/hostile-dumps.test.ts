@@ -147,11 +147,11 @@ describe('tampered PostgreSQL dumps', () => {
     assert.equal(b.code, 0, b.stderr);
     const id = JSON.parse(b.stdout).snapshot_id as string;
     const before = await pgState(db);
-    const r = await hoard(['restore', id], { env });
+    const r = await hoard(['restore', id, '--target', `${PG_URL}/${db}`], { env });
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, new RegExp(`failed: the dump tries to run a psql command at line ${line} \\(\`\\\\! touch .*marker\`\\), which no dump of pg_dump contains; psql refused it and ran none of the dump; .* was left as it was`));
     assert.ok(r.stderr.trim().split('\n').length <= 2, r.stderr);
-    const drill = await hoard(['verify', id, '--drill'], { env });
+    const drill = await hoard(['verify', id, '--drill', '--drill-server', `${PG_URL}/${db}`], { env });
     assert.equal(drill.code, 5, drill.stderr + drill.stdout);
     assert.match(drill.stderr + drill.stdout, /psql command at line/);
     assert.ok(!existsSync(marker), 'neither the restore nor the drill ran the command');
@@ -171,7 +171,7 @@ describe('tampered PostgreSQL dumps', () => {
     for (const tool of ['pg_dump', 'pg_restore', 'pg_dumpall']) await symlink(path.join(PG_BIN, tool), path.join(bin, tool));
     const fresh = `${db}_copy`;
     t.after(() => pgExec('postgres', `DROP DATABASE IF EXISTS ${fresh}`));
-    const r = await hoard(['restore', 'latest', '--target-db', fresh], { env: { ...env, HOARD_PG_BINDIR: bin } });
+    const r = await hoard(['restore', 'latest', '--target', `${PG_URL}/${db}`, '--target-db', fresh], { env: { ...env, HOARD_PG_BINDIR: bin } });
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /psql is psql 15\.13, too old to restore a dump safely: it has no restricted mode/);
     assert.match(r.stderr, /install a newer postgresql-client/);
@@ -234,7 +234,7 @@ describe('tampered MariaDB dumps', () => {
     await chmod(path.join(bin, 'mariadb-dump'), 0o755);
     const b = await hoard(['backup', '--db', `${MY_URL}/${db}`, '--json'], { env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
     assert.equal(b.code, 0, b.stderr);
-    const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id], { env });
+    const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target', `${MY_URL}/${db}`], { env });
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, new RegExp(`the dump tries to run a client command at line ${line} \\(\`system touch .*marker\`\\), which no dump of mariadb-dump or mysqldump contains`));
     assert.ok(!existsSync(marker));

@@ -37,6 +37,14 @@ async function pgNamed(t: TestContext, name: string, value: string): Promise<str
   return name;
 }
 
+/** A project folder whose hoard.yaml holds `sources` (the repository comes from HOARD_REPOSITORY). */
+async function projectWith(dir: string, sources: string): Promise<string> {
+  const proj = path.join(dir, 'project');
+  await mkdir(proj, { recursive: true });
+  await writeFile(path.join(proj, 'hoard.yaml'), `sources:\n${sources}\n`);
+  return proj;
+}
+
 const pgUrl = (db: string, query = '') => `${PG_URL}/${encodeURIComponent(db)}${query}`;
 
 describe('database names are never options or connection strings', () => {
@@ -51,7 +59,7 @@ describe('database names are never options or connection strings', () => {
         assert.equal(b.code, 0, `${name} ${format}: ${b.stderr}`);
         const copy = `${uniqueName()} copy=${format}`;
         t.after(() => dropPg(`"${copy}"`));
-        const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target-db', copy], { env });
+        const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target', pgUrl(name), '--target-db', copy], { env });
         assert.equal(r.code, 0, `${name} ${format}: ${r.stderr}`);
         assert.equal(await pgExec(copy, 'SELECT v FROM t'), 'real', `${name} ${format}`);
       }
@@ -69,7 +77,7 @@ describe('database names are never options or connection strings', () => {
       assert.equal(b.code, 0, `${name}: ${b.stderr}`);
       const copy = `-${uniqueName()}_copy`;
       t.after(() => dropMy(`\`${copy}\``));
-      const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target-db', copy], { env });
+      const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target', `${MY_URL}/${encodeURIComponent(name)}`, '--target-db', copy], { env });
       assert.equal(r.code, 0, `${name}: ${r.stderr}`);
       assert.equal(await myExec(copy, 'SELECT v FROM t'), 'real');
     }
@@ -86,9 +94,11 @@ describe('tools get only the credentials configured for their target', () => {
     const own = { PGPASSWORD: 'hoards-own-secret', PGHOST: '/nonexistent', PGSERVICE: 'no_such_service', PGPASSFILE: '/nonexistent/pgpass', PGOPTIONS: '-c no_such.setting', HOARD_PG_BINDIR: spy.bin };
     const passfile = path.join(dir, 'pgpass');
     await writeFile(passfile, '', { mode: 0o600 });
-    const b = await hoard(['backup', '--db', pgUrl(db, `?passfile=${encodeURIComponent(passfile)}`), '--format', 'custom', '--json'], { env: { ...env, ...own } });
+    // a configured source: hoard's own variables are not its credentials
+    const proj = await projectWith(dir, `  db: { type: postgres, url: "${pgUrl(db, `?passfile=${encodeURIComponent(passfile)}`)}", format: custom }`);
+    const b = await hoard(['backup', 'db'], { cwd: proj, env: { ...env, ...own } });
     assert.equal(b.code, 0, b.stderr);
-    const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id, '--target', `postgres://root:url-secret@127.0.0.1:5432/${db}`], { env: { ...env, ...own } });
+    const r = await hoard(['restore', 'latest', '--target', `postgres://root:url-secret@127.0.0.1:5432/${db}`], { cwd: proj, env: { ...env, ...own } });
     assert.equal(r.code, 0, r.stderr);
     const log = await spy.log();
     for (const tool of ['pg_dump', 'psql', 'pg_restore']) assert.match(log, new RegExp(`^== ${tool} `, 'm'), `${tool} ran`);
@@ -97,6 +107,10 @@ describe('tools get only the credentials configured for their target', () => {
     assert.match(log, /^PGPASSWORD=url-secret$/m, "the target URL's password, as PGPASSWORD of the child");
     assert.match(log, /^HOME=/m, '~/.pgpass stays reachable');
     assert.ok(!log.split('\n').some((l) => l.startsWith('==') && l.includes('url-secret')), 'never in argv');
+    // a URL typed on the command line takes the shell's PGPASSWORD: the user chose that target
+    const typed = await hoard(['backup', '--db', pgUrl(db), '--format', 'custom'], { env: { ...env, HOARD_PG_BINDIR: spy.bin, PGPASSWORD: 'typed-shell-secret' } });
+    assert.equal(typed.code, 0, typed.stderr);
+    assert.match(await spy.log(), /^PGPASSWORD=typed-shell-secret$/m);
   });
 
   it("MariaDB: hoard's own MYSQL_PWD and ~/.my.cnf stay out (--no-defaults first); the URL's password and defaults_file get in", async (t) => {
@@ -110,9 +124,10 @@ describe('tools get only the credentials configured for their target', () => {
     await writeFile(path.join(home, '.my.cnf'), '[client]\npassword=cnf-secret-for-any-host\n');
     const spy = await spies(dir, { mariadb: '/usr/bin/mariadb', 'mariadb-dump': '/usr/bin/mariadb-dump' });
     const own = { MYSQL_PWD: 'hoards-own-secret', MYSQL_HOST: '192.0.2.1', HOME: home, PATH: `${spy.bin}:${process.env.PATH}` };
-    const b = await hoard(['backup', '--db', `${MY_URL}/${db}`, '--json'], { env: { ...env, ...own } });
+    const proj = await projectWith(dir, `  db: { type: mysql, url: "${MY_URL}/${db}" }`);
+    const b = await hoard(['backup', 'db'], { cwd: proj, env: { ...env, ...own } });
     assert.equal(b.code, 0, b.stderr);
-    const r = await hoard(['restore', JSON.parse(b.stdout).snapshot_id], { env: { ...env, ...own } });
+    const r = await hoard(['restore', 'latest'], { cwd: proj, env: { ...env, ...own } });
     assert.equal(r.code, 0, r.stderr);
     let log = await spy.log();
     const calls = log.split('\n').filter((l) => l.startsWith('== '));
@@ -127,9 +142,9 @@ describe('tools get only the credentials configured for their target', () => {
     t.after(() => mariadb(null, `DROP USER IF EXISTS '${user}'@'%'; DROP USER IF EXISTS '${user}'@'localhost';`));
     const options = path.join(dir, 'client.cnf');
     await writeFile(options, `[client]\npassword=${secret}\n`);
-    const viaFile = await hoard(['backup', '--db', `mysql://${user}@127.0.0.1:3306/${db}?defaults_file=${encodeURIComponent(options)}`], { env: { ...env, ...own } });
+    const viaFile = await hoard(['backup', '--db', `mysql://${user}@127.0.0.1:3306/${db}?defaults_file=${encodeURIComponent(options)}`], { env: { ...env, ...own, MYSQL_PWD: '' } });
     assert.equal(viaFile.code, 0, viaFile.stderr);
-    const viaUrl = await hoard(['backup', '--db', `mysql://${user}:${secret}@127.0.0.1:3306/${db}`], { env: { ...env, ...own } });
+    const viaUrl = await hoard(['backup', '--db', `mysql://${user}:${secret}@127.0.0.1:3306/${db}`], { env: { ...env, ...own, MYSQL_PWD: '' } });
     assert.equal(viaUrl.code, 0, viaUrl.stderr);
     log = await spy.log();
     assert.match(log, new RegExp(`^== mariadb-dump --defaults-file=${options} `, 'm'), 'the URL names the option file to read');

@@ -64,15 +64,21 @@ async function rawBlob(repo: Repository, type: 'data' | 'tree', id: string, seal
 }
 
 /**
- * A snapshot of one file, `name`, whose single data blob is a zstd bomb: a frame of a few hundred
- * KiB that expands to `expandTo` bytes, its id the true SHA-256 of that output, while the index
- * claims `declared` bytes. The hoard metadata makes it look like a dump of `name`.
+ * A zstd bomb stored as a data blob: a frame of a few hundred KiB that expands to `expandTo` bytes
+ * of `byte`, its id the true SHA-256 of that output (or, with `fakeId`, any id: it is refused
+ * before it is hashed), while the index claims `declared` bytes. Returns the blob's id.
  */
-export async function forgeBomb(repo: Repository, o: { expandTo: number; declared: number; name: string; hoard?: Record<string, unknown> }): Promise<string> {
-  const id = hashOfRun(o.expandTo, 0x61);
-  await rawBlob(repo, 'data', id, seal(repo.key, rleFrame(o.expandTo)), o.declared);
+export async function bombBlob(repo: Repository, o: { expandTo: number; declared: number; byte?: number; fakeId?: boolean }): Promise<string> {
+  const byte = o.byte ?? 0x61;
+  const id = o.fakeId ? createHash('sha256').update(`fake ${byte} ${o.expandTo}`).digest('hex') : hashOfRun(o.expandTo, byte);
+  await rawBlob(repo, 'data', id, seal(repo.key, rleFrame(o.expandTo, byte)), o.declared);
+  return id;
+}
+
+/** A snapshot holding one file `name` made of the data blobs `content` (claimed `size` bytes), with the given hoard metadata if any. */
+export async function forgeFile(repo: Repository, o: { name: string; content: string[]; size: number; hoard?: Record<string, unknown> }): Promise<string> {
   const t = new Date().toISOString();
-  const tree = encodeTree([{ name: Buffer.from(o.name), type: 'file', mode: 0o644, mtime: t, atime: t, ctime: t, uid: 0, gid: 0, size: o.expandTo, content: [id], subtree: null } as never]);
+  const tree = encodeTree([{ name: Buffer.from(o.name), type: 'file', mode: 0o644, mtime: t, atime: t, ctime: t, uid: 0, gid: 0, size: o.size, content: o.content, subtree: null } as never]);
   const treeId = createHash('sha256').update(tree).digest('hex');
   await repo.saveBlob('tree', treeId, tree);
   await repo.flush();
