@@ -5,7 +5,7 @@
  * and the routes, each a thin call into src/app.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { HoardError, isHoardError } from '../core/index.js';
+import { HoardError, isHoardError, redact } from '../core/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
 import type { ApiError } from '../api/contract.js';
@@ -42,8 +42,9 @@ export interface ServerOptions {
 
 const STATUS: Partial<Record<string, number>> = { 'not-found': 404, usage: 400, config: 400, locked: 409, 'repo-missing': 503, 'wrong-password': 503, 'not-allowed': 403 };
 
+/** Sends the API's JSON error; message and hint pass through the one redaction (a tool's stderr may quote a secret). */
 export function sendError(reply: FastifyReply, http: number, code: string, message: string, hint?: string): FastifyReply {
-  const body: ApiError = { status: 'error', code, message, ...(hint ? { hint } : {}) };
+  const body: ApiError = { status: 'error', code, message: redact(message), ...(hint ? { hint: redact(hint) } : {}) };
   return reply.code(http).type('application/json').send(body);
 }
 

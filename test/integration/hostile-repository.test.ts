@@ -74,12 +74,13 @@ describe('a hostile repository', () => {
     const db = await readFile(path.join(dir, 'app.db'));
     const abs = path.join(dir, 'abs-escaped.db');
     const forged: string[] = [];
-    for (const name of ['../../escaped.db', abs, '../../../../../../../../tmp/escaped.db']) {
+    const far = `/tmp/escaped-${path.basename(dir)}.db`; // climbs out of every folder to /tmp
+    for (const name of ['../../escaped.db', abs, `../../../../../../../..${far}`]) {
       // the file under the name a restore looks for (a tree name is one component): only the metadata lies
       forged.push(await forgeSnapshot(repo, { files: { [path.basename(name)]: db }, hoard: { ...meta, job: 'constructor', source: { name: 'constructor', type: 'sqlite' }, database: { ...meta.database, name } }, tags: real.snapshot.tags }));
     }
     await repo.close();
-    const outside = async () => [...(await tree(dir)).filter((p) => /escaped/.test(p)), ...['/tmp/escaped.db'].filter((p) => existsSync(p))];
+    const outside = async () => [...(await tree(dir)).filter((p) => /escaped/.test(p)), ...[far].filter((p) => existsSync(p))];
     await mkdir(path.join(dir, 'scratch'));
     for (const id of forged) {
       const drill = await timed(['verify', id.slice(0, 12), '--drill'], dir, env);
