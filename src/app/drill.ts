@@ -1,6 +1,6 @@
 /**
  * The restore drill: a snapshot restored into a scratch target and checked, then the target
- * removed. Databases go into a new database named `hoard_drill_<pid>_<random>` on the same server
+ * removed. Databases go into a new database named `hoard_drill_<pid>_<host tag><random>` on the same server
  * (never the real one: a name that exists is refused, and the restore only ever addresses the
  * scratch name), SQLite files and file trees into a private temporary folder. Checks: every table
  * recorded at backup is present with the recorded row count, each table's primary-key min/max and
@@ -9,7 +9,7 @@
  * drills whose process died are dropped by the next drill on this host.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type BackupOptions, type Repository, type SnapshotEntry, type VerificationCheck, HoardError, restoreTree, walkTree } from '../core/index.js';
@@ -83,13 +83,31 @@ async function databaseChecks(sql: SqlAccess, recorded: { name: string; rows: nu
   return out;
 }
 
-/** Drops scratch databases left by drills whose process is gone (same host). */
+/** Six hex digits of this host's name: a scratch name says which host's drill made it. */
+const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 6);
+
+/** A new scratch name: the prefix, this process's pid, this host's tag and a random part. */
+function scratchName(): string {
+  return `${DRILL_PREFIX}${process.pid}_${HOST_TAG}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The pid of a scratch database this host's drills made (its tag, or no tag: names before tags),
+ * or undefined for any other name: a database that only looks like a scratch one, or another
+ * host's, whose pids mean nothing here, is never dropped.
+ */
+function leftoverPid(name: string): number | undefined {
+  const m = /^hoard_drill_(\d+)_(?:([0-9a-f]{6})[0-9a-f]{8}|[0-9a-f]{8})$/.exec(name);
+  return m && (m[2] === undefined || m[2] === HOST_TAG) ? Number(m[1]) : undefined;
+}
+
+/** Drops scratch databases left by this host's drills whose process is gone. */
 async function removeLeftovers(server: Connection, o: DrillOptions): Promise<string[]> {
   const scratch = engineFor(server).scratch!;
   const gone: string[] = [];
   for (const name of await scratch.list(server, DRILL_PREFIX)) {
-    const pid = Number(/^hoard_drill_(\d+)_[0-9a-f]+$/.exec(name)?.[1]);
-    if (!pid || (pid !== process.pid && !o.isProcessAlive(pid))) {
+    const pid = leftoverPid(name);
+    if (pid && pid !== process.pid && !o.isProcessAlive(pid)) {
       await scratch.drop(server, name);
       gone.push(name);
     }
@@ -122,7 +140,7 @@ async function drillServer(p: Project, repo: Repository, s: SnapshotEntry, o: Dr
   const dbs = meta.all ? ((s.snapshot.hoard as { databases?: { name: string }[] }).databases ?? []).map((d) => d.name) : [meta.name];
   const checks: VerificationCheck[] = [];
   for (const db of dbs) {
-    const name = o.target ?? `${DRILL_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+    const name = o.target ?? scratchName();
     if (await scratch.exists(server, name)) {
       throw new HoardError('usage', `the drill target ${name} already exists; nothing was changed`, { hint: 'give a name that does not exist with --drill-target, or leave it out' });
     }

@@ -88,6 +88,8 @@ export interface RestoreRequest extends SnapshotChoice {
   database?: string;
   /** Files: only these snapshot paths. */
   include?: string[];
+  /** Keep files' setuid/setgid bits (default: only for an in-place restore of a files source). */
+  keepSetId?: boolean;
   dryRun?: boolean;
   /** Needed to overwrite data in a protected environment (the target's). */
   confirm?: boolean;
@@ -226,7 +228,7 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
         try {
           const r = await restoreSnapshot(project, repo, s, {
             target: req.target, targetName: req.targetName, configuredOnly: req.configuredOnly, targetDb: req.targetDb, database: req.database,
-            include: req.include, dryRun: req.dryRun, confirmed: req.confirm === true,
+            include: req.include, keepSetId: req.keepSetId, dryRun: req.dryRun, confirmed: req.confirm === true,
           }, { clock: env.clock, info: info(), report, signal: req.signal });
           const failure = restoreError(r);
           if (failure) throw failure;

@@ -10,6 +10,7 @@
  * `configuredOnly` (the REST API) refuses anything but hoard.yaml's names, with kind "not-allowed".
  * The destination's environment (the target's, not the snapshot's) decides protection.
  */
+import { lookup } from 'node:dns/promises';
 import * as path from 'node:path';
 import { HoardError, type SnapshotEntry } from '../core/index.js';
 import { type RestoreTargetConfig, type SourceConfig, entryOf } from '../config/index.js';
@@ -25,7 +26,7 @@ export type Destination =
      * In-place restores of a files source: each configured folder, as the snapshot names it (`tree`,
      * e.g. "/uploads" for a relative path) and where it is on disk; only these are written.
      */
-    parts?: { tree: string; disk: string; folder: string }[];
+    parts?: { tree: string; disk: string }[];
     /** The files source whose own folders this is, for its safety snapshot. */
     source?: string;
     environment?: string;
@@ -39,6 +40,8 @@ export type Destination =
     connection: Connection;
     /** The database is fixed by hoard.yaml: a request may not name another (configuredOnly). */
     fixedDatabase: boolean;
+    /** A SQLite file goes into this declared folder (made when missing). */
+    intoFolder?: boolean;
     environment?: string;
     /** The hoard.yaml name chosen (a restore target or source), or null. */
     name: string | null;
@@ -99,7 +102,7 @@ async function restoreTarget(p: Project, s: SnapshotEntry, name: string, t: Rest
     const folder = path.resolve(p.dir, t.path);
     if (engine && engine !== 'sqlite') throw notAllowed(`the restore target ${name} is a folder and backup ${s.id.slice(0, 8)} holds a ${engine} database`, `restore it into a restore target with url: or into its source`);
     // a SQLite snapshot goes into the folder as a file of its own name (checked there)
-    if (engine === 'sqlite') return { kind: 'database', connection: { engine: 'sqlite', path: folder }, fixedDatabase: true, environment, name, label: folder };
+    if (engine === 'sqlite') return { kind: 'database', connection: { engine: 'sqlite', path: folder }, fixedDatabase: true, intoFolder: true, environment, name, label: folder };
     return { kind: 'folder', folder, environment, name, label: folder };
   }
   const connection = parseDatabaseUrl(await projectSecret(p, t.url!, ['restore_targets', name, 'url']));
@@ -124,13 +127,12 @@ async function sourceLocation(p: Project, s: SnapshotEntry, name: string, cfg: S
 
 /**
  * Where a files source's configured path is in a snapshot and on disk: absolute paths keep their
- * components, relative ones are stored from their first component (as restic does, `../` dropped),
- * so the folder a restore writes into is the disk path minus the stored path.
+ * components, relative ones are stored from their first component (as restic does, `../` dropped).
  */
-function sourcePart(dir: string, x: string): { tree: string; disk: string; folder: string } {
+function sourcePart(dir: string, x: string): { tree: string; disk: string } {
   const disk = path.resolve(dir, x);
   const rel = path.isAbsolute(x) ? disk.slice(1) : path.normalize(x).replace(/^(\.\.\/)+/, '').replace(/\/+$/, '');
-  return { tree: `/${rel}`, disk, folder: disk.slice(0, disk.length - rel.length).replace(/(.)\/$/, '$1') || '/' };
+  return { tree: `/${rel}`, disk };
 }
 
 /** A path or URL given by a trusted caller; its environment is that of the configured place it is, if any. */
@@ -163,43 +165,80 @@ export function describeDestination(d: Destination): string {
   return d.name ? `${d.name} (${d.label})` : d.label;
 }
 
+/** Databases a restore never replaces: the servers' own. */
+const SYSTEM_DATABASES = new Set(['postgres', 'template0', 'template1', 'mysql', 'information_schema', 'performance_schema', 'sys']);
+
 function withTargetDb(d: Destination, c: TargetChoice): Destination {
   if (c.targetDb === undefined) return d;
+  if (SYSTEM_DATABASES.has(c.targetDb.toLowerCase())) throw notAllowed(`${c.targetDb} is the server's own database`, 'restore into a database of your application');
   if (d.kind !== 'database' || d.connection.engine === 'sqlite') throw new HoardError('usage', 'target_db (--target-db) is for PostgreSQL and MySQL targets', { hint: 'leave it out' });
   if (d.fixedDatabase && c.targetDb !== d.connection.database) throw notAllowed(`${describeDestination(d)} names its database; another database (${c.targetDb}) may not be chosen there`, 'declare the server without a database in restore_targets: to allow target_db');
   return { ...d, connection: { ...d.connection, database: c.targetDb }, label: describe({ ...d.connection, database: c.targetDb }) };
 }
 
-const sameDatabase = (a: Connection, b: Connection) => a.engine === b.engine && (a.engine === 'sqlite'
-  ? path.resolve(a.path ?? '') === path.resolve(b.path ?? '')
-  : (a.host ?? 'localhost') === (b.host ?? 'localhost') && (a.port ?? 0) === (b.port ?? 0) && (a.database ?? '') === (b.database ?? ''));
+/** A server's host as a comparable key: lower case, loopback names, addresses and sockets all one. */
+function hostKey(c: Connection): string {
+  const h = (c.options?.host ?? c.host ?? '').toLowerCase().replace(/^\[|\]$/g, '');
+  return h === '' || h === 'localhost' || h.startsWith('/') || /^127\./.test(h) || h === '::1' ? 'loopback' : h;
+}
+
+const DEFAULT_PORT: Record<string, number> = { postgres: 5432, mysql: 3306 };
+
+/** True when both name the same server (ports defaulted, loopback spellings alike, names resolved). */
+async function sameServer(a: Connection, b: Connection): Promise<boolean> {
+  if (a.engine !== b.engine || (a.port ?? DEFAULT_PORT[a.engine]) !== (b.port ?? DEFAULT_PORT[b.engine])) return false;
+  const [x, y] = [hostKey(a), hostKey(b)];
+  if (x === y) return true;
+  const addresses = async (h: string) => (h === 'loopback' ? ['loopback'] : (await lookup(h, { all: true }).catch(() => [])).map((r) => (/^127\.|^::1$/.test(r.address) ? 'loopback' : r.address)));
+  const [ax, ay] = await Promise.all([addresses(x), addresses(y)]);
+  return ax.some((v) => ay.includes(v));
+}
+
+async function sameDatabase(a: Connection, b: Connection): Promise<boolean> {
+  if (a.engine === 'sqlite' || b.engine === 'sqlite') return a.engine === b.engine && path.resolve(a.path ?? '') === path.resolve(b.path ?? '');
+  return (a.database ?? '') === (b.database ?? '') && sameServer(a, b);
+}
 
 const within = (folder: string, base: string) => folder === base || folder.startsWith(base.endsWith('/') ? base : `${base}/`);
 
-/** The environment of a configured source or restore target whose folders hold `folder`, else the project's. */
-function folderEnvironment(p: Project, folder: string): string | undefined {
-  for (const [, t] of Object.entries(p.config.restore_targets ?? {})) if (t.path && within(folder, path.resolve(p.dir, t.path))) return t.environment ?? p.settings.environment?.value;
-  for (const [, src] of Object.entries(p.config.sources ?? {})) {
-    if (src.type === 'files' && src.paths.some((x) => within(folder, path.resolve(p.dir, x)) || within(path.resolve(p.dir, x), folder))) return environmentFor(p, src.environment);
+/** The environments of the configured sources and restore targets whose folders hold `folder` or lie inside it. */
+function folderEnvironments(p: Project, folder: string): string[] {
+  const out: (string | undefined)[] = [];
+  for (const [, t] of Object.entries(p.config.restore_targets ?? {})) {
+    if (t.path && within(folder, path.resolve(p.dir, t.path))) out.push(t.environment ?? p.settings.environment?.value);
   }
-  return p.settings.environment?.value;
+  for (const [, src] of Object.entries(p.config.sources ?? {})) {
+    const places = src.type === 'files' ? src.paths : src.type === 'sqlite' ? [src.path] : [];
+    if (places.some((x) => within(folder, path.resolve(p.dir, x)) || within(path.resolve(p.dir, x), folder))) out.push(environmentFor(p, src.environment));
+  }
+  return out.filter((e): e is string => !!e);
+}
+
+/** The environment a folder given as a path restores in: the strictest place it touches is found by destinationEnvironments. */
+function folderEnvironment(p: Project, folder: string): string | undefined {
+  return folderEnvironments(p, folder)[0] ?? p.settings.environment?.value;
 }
 
 /**
- * The environment of the configured database source or restore target that `c` is (their URL
- * secrets resolved; a restore target without a database covers its whole server), else the project's.
+ * The environments of the configured database sources and restore targets that `c` is (their URL
+ * secrets resolved; a restore target without a database covers its whole server).
  */
-async function databaseEnvironment(p: Project, c: Connection): Promise<string | undefined> {
+async function databaseEnvironments(p: Project, c: Connection): Promise<string[]> {
+  const out: (string | undefined)[] = [];
   for (const [name, src] of Object.entries(p.config.sources ?? {})) {
     if (src.type === 'files') continue;
     const conf = src.type === 'sqlite' ? { engine: 'sqlite' as const, path: path.resolve(p.dir, src.path) } : await urlOf(p, src.url, ['sources', name, 'url']);
-    if (conf && sameDatabase(conf, c)) return environmentFor(p, src.environment);
+    if (conf && (await sameDatabase(conf, c))) out.push(environmentFor(p, src.environment));
   }
   for (const [name, t] of Object.entries(p.config.restore_targets ?? {})) {
     const conf = t.url ? await urlOf(p, t.url, ['restore_targets', name, 'url']) : undefined;
-    if (conf && sameDatabase({ ...conf, database: conf.database ?? c.database }, c)) return t.environment ?? p.settings.environment?.value;
+    if (conf && (await sameDatabase({ ...conf, database: conf.database ?? c.database }, c))) out.push(t.environment ?? p.settings.environment?.value);
   }
-  return p.settings.environment?.value;
+  return out.filter((e): e is string => !!e);
+}
+
+async function databaseEnvironment(p: Project, c: Connection): Promise<string | undefined> {
+  return (await databaseEnvironments(p, c))[0] ?? p.settings.environment?.value;
 }
 
 /** A configured URL secret as a connection, or undefined when it cannot be resolved now. */
@@ -208,13 +247,14 @@ function urlOf(p: Project, ref: string, at: (string | number)[]): Promise<Connec
 }
 
 /**
- * The environments a restore into `d` acts in: the destination's own, and that of the configured
- * source or restore target whose place it is (a restore target's server may hold a production
- * source's database), so that no route to a place escapes that place's protection.
+ * The environments a restore into `d` acts in: the destination's own, and those of every configured
+ * source or restore target whose place it is or holds (a restore target's server may hold a
+ * production source's database; a dev folder may hold a production source's folder), so that no
+ * route to a place escapes that place's protection.
  */
 export async function destinationEnvironments(p: Project, d: Destination): Promise<string[]> {
-  const place = d.kind === 'folder' ? folderEnvironment(p, path.resolve(d.parts ? d.parts[0].disk : d.folder)) : await databaseEnvironment(p, d.connection);
-  return [...new Set([d.environment, place].filter((e): e is string => !!e))];
+  const places = d.kind === 'folder' ? (d.parts ?? [{ disk: d.folder }]).flatMap((x) => folderEnvironments(p, path.resolve(x.disk))) : await databaseEnvironments(p, d.connection);
+  return [...new Set([d.environment, ...places].filter((e): e is string => !!e))];
 }
 
 /**

@@ -9,6 +9,7 @@ import { parseDuration } from '../config/index.js';
 import { flagHelp, parseArgs } from './args.js';
 import { type CommandContext, GLOBAL_FLAGS } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { terminalSafe } from './render.js';
 import { createReporter } from './progress.js';
 import { VERSION } from './version.js';
 import { loadCommand, loadCommands } from './commands.js';
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     let project: Promise<Project> | undefined;
     const f = args.flags;
     const ctx: CommandContext = {
-      env, args, json, signal: controller.signal, out: (l) => process.stdout.write(`${l}\n`), report: reporter,
+      env, args, json, signal: controller.signal, out: (l) => process.stdout.write(`${json ? l : terminalSafe(l)}\n`), report: reporter,
       project: () => (project ??= loadProject(env, { config: f.config as string | undefined, repo: f.repo as string | undefined, environment: f.environment as string | undefined })),
     };
     try {

@@ -57,3 +57,12 @@ export function table(head: string[], rows: string[][], p?: Paint): string[] {
   const header = fmt(head);
   return [p ? p.bold(header) : header, ...rows.map(fmt)];
 }
+
+/**
+ * A line as it may reach a terminal: control characters (names and metadata from a repository may
+ * hold escape sequences that retitle, recolour or rewrite a terminal) become "?", except tabs and
+ * the colour codes hoard itself writes (ESC [ digits m).
+ */
+export function terminalSafe(line: string): string {
+  return line.replace(/\u001b(?!\[\d{1,3}m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f]/g, '?');
+}

@@ -4,7 +4,7 @@
  * them (the message shows the first). Loading changes nothing and reads no secret. The parsing
  * itself is in parse.ts, loaded only when a file is read.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HoardError } from '../core/index.js';
 import type { HoardConfig } from './schema.js';
@@ -49,14 +49,23 @@ export async function findConfigFile(cwd: string): Promise<string | undefined> {
  * without user ids. The hint names `config`, the file to pass to --config to use it anyway.
  */
 export async function assertTrustedFile(file: string, what: string, config: string, euid = process.geteuid?.()): Promise<void> {
-  const s = await stat(file).catch(() => undefined);
-  if (!s || euid === undefined) return;
+  if (euid === undefined) return;
   const allow = `to use it as it is, name the config: --config ${config} (or HOARD_CONFIG=${config})`;
-  if (s.uid !== euid && s.uid !== 0) {
-    throw new HoardError('config', `refusing ${file} (${what}): it belongs to uid ${s.uid}, not to you (uid ${euid}) or root`, { hint: allow });
+  const own = (uid: number) => uid === euid || uid === 0;
+  const link = await lstat(file).catch(() => undefined);
+  if (!link) return;
+  // a symlink counts by its own owner too (someone else's link to your file makes their folder the project)
+  const s = link.isSymbolicLink() ? await stat(file).catch(() => undefined) : link;
+  for (const [st, label] of [[link, 'it'], [s, 'what it points to']] as const) {
+    if (st && !own(st.uid)) throw new HoardError('config', `refusing ${file} (${what}): ${label} belongs to uid ${st.uid}, not to you (uid ${euid}) or root`, { hint: allow });
   }
-  if (s.mode & 0o002) {
+  if (s && s.mode & 0o002) {
     throw new HoardError('config', `refusing ${file} (${what}): anyone may write to it (mode ${(s.mode & 0o777).toString(8).padStart(4, '0')})`, { hint: `chmod o-w ${file}, or ${allow}` });
+  }
+  // its folder is the project's (.hoard/, .env, relative paths): someone who may write there may swap them
+  const dir = await stat(path.dirname(file)).catch(() => undefined);
+  if (dir && (!own(dir.uid) || (dir.mode & 0o002 && !(dir.mode & 0o1000)))) {
+    throw new HoardError('config', `refusing ${file} (${what}): its folder ${path.dirname(file)} ${!own(dir.uid) ? `belongs to uid ${dir.uid}` : 'may be written by anyone'}`, { hint: allow });
   }
 }
 

@@ -57,6 +57,13 @@ const CASES: [string, string][] = [
   ['https://discordapp.com/api/webhooks/123/SECRETTOKEN', 'https://discordapp.com/api/webhooks/***'],
   ['https://canary.discord.com/api/v10/webhooks/123/SECRETTOKEN', 'https://canary.discord.com/api/v10/webhooks/***'],
   ['https://hc-ping.com/0b6e0e7a-uuid', 'https://hc-ping.com/***'],
+  // found by a review: YAML/log style, curl, *_PASS, passphrases, hoard's own tokens
+  ['password: hunter2', 'password: ***'],
+  ['AWS_SECRET_ACCESS_KEY: abc123', 'AWS_SECRET_ACCESS_KEY: ***'],
+  ['curl -u admin:pw https://x', 'curl -u admin:*** https://x'],
+  ['DB_PASS=zzz passphrase=abc', 'DB_PASS=*** passphrase=***'],
+  ['token hoard_abcdefghijklmnopqrstuvwxyz012345 here', 'token hoard_*** here'],
+  ['scratch hoard_drill_1234_abcdef0123456789 dropped', 'scratch hoard_drill_1234_abcdef0123456789 dropped'],
   // ordinary messages stay as they are
   ['the variable HOARD_PASSWORD is not set', 'the variable HOARD_PASSWORD is not set'],
   ['hoard.yaml:6 repositories.x.password: cannot read /p/pw: ENOENT', 'hoard.yaml:6 repositories.x.password: cannot read /p/pw: ENOENT'],

@@ -16,7 +16,9 @@
  * - `"password": "value"` in JSON;
  * - `--password VALUE` (and --passwd, --token, --secret, --api-key) given as a separate word;
  * - MySQL's attached `-pVALUE` on a line that names a MySQL/MariaDB client;
- * - `Authorization: SCHEME value` and `Bearer value` (a token of 8 or more characters).
+ * - `Authorization: SCHEME value` and `Bearer value` (a token of 8 or more characters);
+ * - `NAME_PASS=value`, `password: value` (YAML and log style), `curl -u user:password`, and
+ *   hoard's own API tokens (`hoard_` and 32 characters).
  *
  * Pure and idempotent: redact(redact(x)) === redact(x).
  */
@@ -24,7 +26,7 @@
 const MASK = '***';
 
 /** Names whose value is a secret (as a part of a longer name too: PGPASSWORD, client_secret). */
-const SECRET_WORD = '(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|signature)';
+const SECRET_WORD = '(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey|signature)';
 
 /** A value after `=`: quoted whole, else up to white space, `&`, `;` or a quote. */
 const VALUE = `(?:'[^']*'|"[^"]*"|[^\\s&;"'<>]+)`;
@@ -46,6 +48,15 @@ const RULES: [RegExp, string | ((...m: string[]) => string)][] = [
   [new RegExp(`("[\\w.-]{0,40}${SECRET_WORD}[\\w.-]{0,40}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi'), `$1"${MASK}"`],
   // NAME=value, --password=value, ?token=value, conninfo password=value
   [new RegExp(`(?<![\\w-])([\\w-]{0,40}?${SECRET_WORD}[\\w-]{0,40}\\s*=\\s*)${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
+  // DB_PASS=value, SMTP_PASS=value (PASS as the last part of a name)
+  [new RegExp(`(?<![\\w-])([\\w-]{0,40}[_-]pass\\s*=\\s*)${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
+  // password: value, token: value (YAML, logs); not Authorization, handled below
+  // (a dotted hoard.yaml key path such as `repositories.x.password:` in a message is a name, not a secret)
+  [new RegExp(`(?<![\\w.-])([\\w-]{0,40}?${SECRET_WORD}[\\w-]{0,40}:[ \\t]+)(?!\\*\\*\\*)(?!")${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
+  // curl -u user:password, --user user:password
+  [/((?:\s|^)(?:-u|--user)\s+[^\s:'"]{1,256}:)(?:'[^']*'|"[^"]*"|[^\s'"]+)/g, `$1${MASK}`],
+  // hoard's own API tokens (hoard token new)
+  [/\bhoard_(?!drill_)[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/g, `hoard_${MASK}`],
   // --password VALUE as two words (a value that is not itself a flag)
   [new RegExp(`(?<![\\w-])(--(?:password|passwd|token|secret|api-key)\\s+)(?!-)${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
   // mysql -pSECRET (attached; a bare -p prompts), from a MySQL client's name to the end of the line;

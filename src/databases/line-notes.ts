@@ -24,6 +24,11 @@ export class LineNotes {
     this.lines.set(n, text.length > SHOWN ? `${text.slice(0, SHOWN)}…` : text);
   }
 
+  /** True when line `n` was noted (it may hold a client command). */
+  has(n: number): boolean {
+    return this.lines.has(n);
+  }
+
   /** "line 3 (`\! touch x`)", or "line 3" when the line was not noted. */
   describe(n: number): string {
     const text = this.lines.get(n);

@@ -5,6 +5,7 @@
  * neutral variables of ours plus their target's own settings, never our PG or MYSQL variables.
  */
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { HoardError } from '../core/index.js';
 
 const STDERR_TAIL = 4096;
@@ -93,7 +94,7 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
       if (feedError) return reject(feedError);
       if (code === 0) return resolve();
       const why = sig ? `was killed by ${sig}` : `exited with status ${code}`;
-      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      const tail = stderrTail(stderr);
       reject(new HoardError('command-failed', `${cmd} ${why}${tail ? `: ${tail}` : ''}`, { hint: o.hint, context: { exit_code: code, signal: sig } }));
     });
   });
@@ -101,13 +102,46 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
   return { stdout: child.stdout!, done };
 }
 
-/** Runs a tool to completion and returns its stdout as text. */
+/**
+ * The part of a tool's stderr an error quotes: from its last line that starts with "ERROR" (the
+ * MySQL client echoes a failed statement, which may span many lines, before it), else the last
+ * three lines; at most three lines either way.
+ */
+export function stderrTail(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  const at = lines.map((l) => /^ERROR\b/.test(l)).lastIndexOf(true);
+  return (at >= 0 ? lines.slice(at, at + 3) : lines.slice(-3)).join(' | ');
+}
+
+/** Output a captured tool may print (queries of hoard's own); more fails the call rather than the process. */
+const MAX_CAPTURE = 64 * 1024 * 1024;
+
+/** Runs a tool to completion and returns its stdout as text (at most 64 MiB: kind "command-failed" beyond). */
 export async function captureTool(argv: string[], o: ToolOptions = {}): Promise<string> {
   const t = runTool(argv, o);
   const parts: Buffer[] = [];
-  for await (const c of t.stdout) parts.push(c);
+  let size = 0;
+  for await (const c of t.stdout) {
+    size += c.length;
+    if (size > MAX_CAPTURE) {
+      void t.done.catch(() => {});
+      (t.stdout as unknown as { destroy?: () => void }).destroy?.();
+      throw new HoardError('command-failed', `${path.basename(argv[0])} printed more than ${MAX_CAPTURE >> 20} MiB`, { hint: o.hint });
+    }
+    parts.push(c);
+  }
   await t.done;
   return Buffer.concat(parts).toString('utf8');
+}
+
+/**
+ * Runs a tool to completion and discards its stdout: restores, whose output is whatever the dump
+ * makes the client print (a hostile dump can print gigabytes).
+ */
+export async function drainTool(argv: string[], o: ToolOptions = {}): Promise<void> {
+  const t = runTool(argv, o);
+  for await (const _ of t.stdout) { /* discarded */ }
+  await t.done;
 }
 
 function toolHint(cmd: string): string {

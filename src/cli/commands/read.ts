@@ -6,6 +6,7 @@ import type { Repository } from '../../core/repository/repository.js';
 import { walkTree } from '../../core/restore/walk.js';
 import { withLock } from '../../app/repository-access.js';
 import { restoreSnapshot } from '../../app/restore.js';
+import { toRecord } from '../../app/snapshot-view.js';
 import { confirmProtected } from '../prompt.js';
 import { openRepo } from '../repo.js';
 import type { Command, CommandContext } from '../context.js';
@@ -64,12 +65,14 @@ export const lsCommand: Command = {
 
 export const restoreCommand: Command = {
   name: 'restore', summary: 'restore a snapshot into a folder or a database',
-  usage: 'hoard restore ID|latest|LABEL --target DIR|NAME [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR|NAME] [--target-db NAME] [--dry-run] [--yes]\n       hoard restore --latest|--name LABEL|--at TIME [--source S] [...]',
+  usage: 'hoard restore ID|latest|LABEL --target DIR|NAME|--in-place [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR|NAME] [--target-db NAME] [--dry-run] [--yes]\n       hoard restore --latest|--name LABEL|--at TIME [--source S] [...]',
   flags: {
     ...DB_RESTORE_FLAGS,
     ...CHOICE_FLAGS,
     target: { type: 'string', short: 't', help: 'a folder to restore files into (created when missing), a database URL or env:VAR for a database snapshot (default: its source as hoard.yaml configures it), or the name of a restore target in hoard.yaml' },
     include: { type: 'list', short: 'i', help: 'restore only this path of the snapshot (repeatable)' },
+    'in-place': { type: 'boolean', help: 'restore into the backup\'s own source as hoard.yaml configures it (a files source\'s folders: after a pre-restore snapshot)' },
+    'keep-set-id': { type: 'boolean', help: 'keep setuid/setgid bits of files (default: only with --in-place)' },
   },
   run: (ctx) => withSnapshot(ctx, choice(ctx, 'restore'), async (repo, s) => {
     const f = ctx.args.flags;
@@ -77,8 +80,13 @@ export const restoreCommand: Command = {
     for (const fl of isDb ? ['include'] : ['target-db', 'database']) {
       if (f[fl] !== undefined) throw new HoardError('usage', `--${fl} is for ${isDb ? 'files' : 'database'} snapshots; ${s.id.slice(0, 8)} holds ${isDb ? 'a database' : 'files'}`, { hint: isDb ? 'restore the database with --target URL [--target-db NAME]' : 'restore files with --target DIR [--include PATH]' });
     }
+    const inPlace = f['in-place'] === true;
+    if (inPlace && f.target !== undefined) throw new HoardError('usage', 'give --target or --in-place, not both');
+    const source = toRecord(s).source;
+    if (inPlace && !source) throw new HoardError('usage', `backup ${s.id.slice(0, 8)} is of no source, so it has no place of its own`, { hint: 'restore it with --target' });
     const r = await restoreSnapshot(await ctx.project(), repo, s, {
-      target: await targetFlag(ctx, isDb), targetDb: f['target-db'] as string | undefined, database: f.database as string | undefined,
+      target: inPlace ? undefined : await targetFlag(ctx, isDb), targetName: inPlace ? source! : undefined,
+      keepSetId: f['keep-set-id'] === true ? true : undefined, targetDb: f['target-db'] as string | undefined, database: f.database as string | undefined,
       include: f.include as string[] | undefined, dryRun: f['dry-run'] === true, confirmed: f.yes === true, jobs: jobsFlag(ctx),
       confirm: (what, environment) => confirmProtected(ctx, environment, what),
     }, backupOptions(ctx, { dryRun: false }));

@@ -34,6 +34,11 @@ export interface RestoreOptions {
   report?: Reporter;
   /** Apply uid/gid (only works as root). setuid/setgid bits survive only where the item ends up owned by the node's uid/gid. */
   restoreOwner?: boolean;
+  /**
+   * Keep files' setuid/setgid bits where the owner matches (default true); false drops them from
+   * every file (folders keep setgid: it only makes new files inherit the folder's group).
+   */
+  keepSetId?: boolean;
   /** Threads that decode and write small files (default 1; 0 = the calling thread). */
   workers?: number;
 }
@@ -104,7 +109,7 @@ let tmpCounter = 0;
 
 function metaOf(n: TreeNode, o: Ctx): ItemMeta {
   const m: ItemMeta = { owner: !!o.restoreOwner, uid: n.uid, gid: n.gid, atime: toTime(n.atime), mtime: toTime(n.mtime) };
-  if (n.mode !== undefined) m.perms = posixPermsOf(n.mode);
+  if (n.mode !== undefined) m.perms = o.keepSetId === false && n.type !== 'dir' ? posixPermsOf(n.mode) & ~0o6000 : posixPermsOf(n.mode);
   return m;
 }
 

@@ -5,7 +5,7 @@
  * restored under another name.
  */
 import { HoardError } from '../../core/index.js';
-import { captureTool, observed, runTool, toolEnv } from '../process.js';
+import { captureTool, drainTool, observed, runTool, toolEnv } from '../process.js';
 import { LineNotes } from '../line-notes.js';
 import type { Connection, DatabaseEngine, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { InsertRowCounter, countingInserts } from './insert-rows.js';
@@ -85,7 +85,7 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
     await myQuery(c, `CREATE DATABASE ${myIdent(db)} CHARACTER SET utf8mb4`, null);
   }
   const notes = new LineNotes();
-  await captureTool([cmd, ...myArgs(c), ...guard, '--batch', `--database=${db}`], { env: myEnv(c), stdin: notingCommands(input, notes), signal: o.signal })
+  await drainTool([cmd, ...myArgs(c), ...guard, '--batch', `--database=${db}`], { env: myEnv(c), stdin: notingCommands(input, notes), signal: o.signal })
     .catch((e) => { throw refusalError(e, notes); });
 }
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
-import { captureTool, observed, runTool } from '../process.js';
+import { captureTool, drainTool, observed, runTool } from '../process.js';
 import { describe } from '../url.js';
 import type { Connection, DatabaseEngine, DumpFormat, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
@@ -155,13 +155,13 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
     const converter = o.format === 'custom' ? runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal }) : undefined;
     const { script, filter, offset } = restrictedScript(converter?.stdout ?? input, clear, converter?.done);
     const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'];
-    await captureTool(psql, { env, stdin: script, signal: o.signal })
+    await drainTool(psql, { env, stdin: script, signal: o.signal })
       .catch((e) => { throw refusalError(e, filter, offset, converter ? 'of the SQL pg_restore made of it' : ''); });
     return;
   }
   if (clear) await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-c', clear], { env, signal: o.signal });
   // an empty --dbname: libpq takes the name from PGDATABASE (a name here would be parsed as a connection string)
-  await captureTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', input], { env, signal: o.signal });
+  await drainTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', input], { env, signal: o.signal });
 }
 
 async function listDatabases(c: Connection): Promise<string[]> {

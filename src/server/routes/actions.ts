@@ -34,7 +34,7 @@ export async function actionRoutes(app: FastifyInstance, o: ServerOptions, hoard
   register(app, 'restore', async (req, reply) => {
     const b = body(req.body, BODY_FIELDS.restore, reply);
     if (!b) return reply;
-    const bad = notName(b, ['id', 'source', 'name', 'target_db']);
+    const bad = notName(b, ['id', 'source', 'name', 'target_db', 'database']);
     if (bad) return sendError(reply, 400, 'bad_request', `${bad} must be a name (letters, digits, . _ -)`);
     if (b.target !== undefined && (typeof b.target !== 'string' || !NAME.test(b.target))) {
       return sendError(reply, 403, 'not_allowed', 'target must name a restore target or a source of hoard.yaml; paths and URLs are refused over the API', 'declare the place under restore_targets: in hoard.yaml and send its name');
@@ -42,12 +42,14 @@ export async function actionRoutes(app: FastifyInstance, o: ServerOptions, hoard
     if (b.at !== undefined && (typeof b.at !== 'string' || !/^[0-9T:.+\- Z]{10,40}$/.test(b.at))) return sendError(reply, 400, 'bad_request', 'at must be a date and time');
     const choice = {
       ref: b.id as string | undefined, latest: b.latest === true, source: b.source as string | undefined, name: b.name as string | undefined, at: b.at as string | undefined,
-      targetName: b.target as string | undefined, targetDb: b.target_db as string | undefined, configuredOnly: true,
+      targetName: b.target as string | undefined, targetDb: b.target_db as string | undefined, database: b.database as string | undefined, configuredOnly: true,
     };
     noteAudit(req, { target: choice.targetName ?? null, target_db: choice.targetDb ?? null, dry_run: b.dry_run === true });
     // the plan first: a missing backup (404), a refused target (403) or a protected environment without
     // confirm (409) is answered now, not as a failed task; a dry run is the plan itself
-    const plan = await hoard.restore({ ...choice, dryRun: true });
+    // the plan walks the snapshot: it holds a slot like the restore itself
+    if (!busy.take(reply)) return reply;
+    const plan = await hoard.restore({ ...choice, dryRun: true }).finally(() => busy.give());
     noteAudit(req, { backup: plan.backup.id, destination: plan.target });
     if (b.dry_run === true) return { status: 'success', ...plan, timestamp: new Date(o.env.clock.now()).toISOString() };
     if (plan.protected_environment && b.confirm !== true) {
