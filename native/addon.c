@@ -1,4 +1,4 @@
-/* Entry point of hoard's native addon: registers the chunker loop, Poly1305 and SHA-256 on the thread pool. */
+/* Entry point of hoard's native addon: registers the chunker loop, Poly1305, SHA-256 on the thread pool and nanosecond file times. */
 #include "hoard.h"
 
 void *typed(napi_env env, napi_value v, size_t *len) {
@@ -22,6 +22,8 @@ static napi_value init(napi_env env, napi_value exports) {
   define(env, exports, "feed", chunker_feed);
   define(env, exports, "poly1305", poly1305_mac);
   define(env, exports, "sha256", sha256_async);
+  define(env, exports, "futimens", futimens_ns);
+  define(env, exports, "lutimens", lutimens_ns);
   return exports;
 }
 

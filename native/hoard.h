@@ -11,4 +11,6 @@ void *typed(napi_env env, napi_value v, size_t *len);
 napi_value chunker_feed(napi_env env, napi_callback_info info);
 napi_value poly1305_mac(napi_env env, napi_callback_info info);
 napi_value sha256_async(napi_env env, napi_callback_info info);
+napi_value futimens_ns(napi_env env, napi_callback_info info);
+napi_value lutimens_ns(napi_env env, napi_callback_info info);
 #endif

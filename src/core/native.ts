@@ -1,6 +1,6 @@
 /**
  * hoard's optional native addon (native/*.c, built by `npm install` through node-gyp): the chunker's
- * hot loop, Poly1305 and SHA-256 on the thread pool. Absent when the build failed or was skipped; callers then use their
+ * hot loop, Poly1305, SHA-256 on the thread pool and nanosecond file times. Absent when the build failed or was skipped; callers then use their
  * TypeScript or library code, which stays the reference (tests compare the two).
  */
 import { createRequire } from 'node:module';
@@ -12,6 +12,10 @@ export interface NativeAddon {
   poly1305(key: Uint8Array, msg: Uint8Array, out: Uint8Array): void;
   /** See native/sha256.c: SHA-256 of 1 to 8 parts in order, on the thread pool, as hex (absent in older builds). */
   sha256?(parts: Uint8Array[]): Promise<string>;
+  /** See native/times.c: futimens(fd) with (seconds, nanoseconds) pairs; throws with `code` (absent in older builds). */
+  futimens?(fd: number, atimeS: number, atimeNs: number, mtimeS: number, mtimeNs: number): void;
+  /** See native/times.c: utimensat(path, AT_SYMLINK_NOFOLLOW) (absent in older builds). */
+  lutimens?(path: Buffer, atimeS: number, atimeNs: number, mtimeS: number, mtimeNs: number): void;
 }
 
 let loaded: NativeAddon | null | undefined;

@@ -47,6 +47,7 @@ export const backupCommand: Command = {
     tag: { type: 'list', help: 'add a tag (repeatable)' },
     host: { type: 'string', help: 'hostname to record (default: this host)' },
     'dry-run': { type: 'boolean', short: 'n', help: 'do everything but write to the repository' },
+    'with-atime': { type: 'boolean', help: 'store files\' access times (default: as restic, the modification time)' },
     retention: { type: 'string', help: 'keep this snapshot for DAYS days (default: the job\'s, else the environment\'s)' },
   },
   async run(ctx) {
@@ -68,7 +69,7 @@ export const backupCommand: Command = {
       const sum = await withLock(ctx.env, repo, false, async () => {
         const history = (await listSnapshots(repo, ctx.signal)).snapshots;
         const o: BackupOptions = {
-          clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true, history,
+          clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true, history, withAtime: f['with-atime'] === true,
           info: { hostname: (f.host as string | undefined) ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: [...((f.tag as string[] | undefined) ?? []), ...labelTags(labels)], programVersion: `hoard ${VERSION}`,
             hoard: labelMetadata(labels, f.stdin || fromCmd ? 'stream' : 'files') },
         };

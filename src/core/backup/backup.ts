@@ -39,6 +39,8 @@ export interface BackupOptions {
   /** Explicit parent snapshot; default: latest with the same host and paths. */
   parent?: SnapshotEntry;
   history?: SnapshotEntry[];
+  /** Store access times in the tree (restic's --with-atime); by default a node's atime is its mtime. */
+  withAtime?: boolean;
   /** Adds hoard metadata that depends on the outcome (sizes, duration), just before the snapshot is saved. */
   finalize?: (r: StreamsOutcome) => Record<string, unknown>;
 }
@@ -89,7 +91,7 @@ async function backupVDir(ctx: FileWalkContext, d: VDir, parentTree?: string): P
       const n = await backupPath(ctx, child, Buffer.from(name), st, prev.get(Buffer.from(name).toString('latin1')));
       if (n) nodes.push(n);
     } else {
-      const n = nodeFromStat(Buffer.from(name), 'dir', st, names);
+      const n = nodeFromStat(Buffer.from(name), 'dir', st, names, ctx.withAtime);
       n.subtree = await backupVDir(ctx, child, prev.get(Buffer.from(name).toString('latin1'))?.subtree);
       nodes.push(n);
     }
@@ -160,7 +162,7 @@ export async function backupFiles(repo: Repository, targets: string[], o: Backup
   if (parent) repo.enableReadAhead(); // the parent's trees sit together in tree packs
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
-  const ctx: FileWalkContext = { repo, saver, exclude: compileExcludes(o.excludes ?? []), report: o.report ?? silent, signal: o.signal, stats };
+  const ctx: FileWalkContext = { repo, saver, exclude: compileExcludes(o.excludes ?? []), report: o.report ?? silent, signal: o.signal, stats, withAtime: o.withAtime };
   return guarded(repo, saver, async () => {
     const tree = await backupVDir(ctx, root, parent?.snapshot.tree);
     return finish(repo, saver, tree, abs, stats, o, { ms: started, stats: base }, parent?.id, ctx.exclude.patterns.length ? ctx.exclude.patterns : undefined);

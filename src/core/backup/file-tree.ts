@@ -31,6 +31,8 @@ export interface FileWalkContext {
   report: Reporter;
   signal?: AbortSignal;
   stats: FileBackupStats;
+  /** Store access times (restic's --with-atime); by default a node's atime is its mtime. */
+  withAtime?: boolean;
 }
 
 const SLASH = Buffer.from('/');
@@ -39,12 +41,30 @@ const join = (dir: Buffer, name: Buffer): Buffer => (dir.length === 1 && dir[0] 
 export const names = createNameLookup();
 const MIN_CHUNK = 512 * 1024;
 
+/** O_NOATIME where the platform has it (Linux): reading for a backup should not change what it reads. */
+const NOATIME = fs.constants.O_NOATIME ?? 0;
+
+/**
+ * Opens a file to back it up, read-only and without touching its access time. The kernel allows
+ * O_NOATIME only to the file's owner (or CAP_FOWNER); other files are opened plainly (EPERM).
+ */
+export function openForBackup(path: Buffer): number {
+  if (NOATIME) {
+    try {
+      return fs.openSync(path, fs.constants.O_RDONLY | NOATIME);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+    }
+  }
+  return fs.openSync(path, fs.constants.O_RDONLY);
+}
+
 /**
  * Reads a small file with synchronous open, read and close: for files under 512 KiB a thread-pool
  * hop per call costs more than the calls. A file that grew meanwhile is read to its end.
  */
 function readSmall(path: Buffer, size: number): Buffer {
-  const fd = fs.openSync(path, 'r');
+  const fd = openForBackup(path);
   try {
     const parts: Buffer[] = [];
     let total = 0;
@@ -78,10 +98,14 @@ export async function loadParent(repo: Repository, id: string | undefined): Prom
   return m;
 }
 
+/**
+ * True when the parent's node can stand for the file: same size, mtime, ctime and inode, and every
+ * blob still indexed. An empty file's node has no size field and null or empty content.
+ */
 function unchanged(prev: TreeNode | undefined, st: BigIntStats, fresh: TreeNode, repo: Repository): boolean {
-  return !!prev && prev.type === 'file' && prev.content !== null && prev.size === Number(st.size) &&
-    prev.mtime === fresh.mtime && prev.ctime === fresh.ctime && BigInt(prev.inode ?? 0) === st.ino &&
-    prev.content.every((id) => repo.index.has('data', id));
+  return !!prev && prev.type === 'file' && (prev.size ?? 0) === Number(st.size) &&
+    (prev.content !== null || st.size === 0n) && prev.mtime === fresh.mtime && prev.ctime === fresh.ctime &&
+    BigInt(prev.inode ?? 0) === st.ino && (prev.content ?? []).every((id) => repo.index.has('data', id));
 }
 
 /** Counts a finished file and reports progress (the reporter throttles). */
@@ -106,7 +130,7 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
   throwIfAborted(ctx.signal);
   const type = nodeTypeOf(Number(st.mode));
   if (!type) return undefined;
-  const node = nodeFromStat(name, type, st, names);
+  const node = nodeFromStat(name, type, st, names, ctx.withAtime);
   if (type === 'dir') {
     const subtree = await backupDir(ctx, path, prev?.type === 'dir' ? prev.subtree : undefined);
     if (subtree === undefined) return undefined;
@@ -135,7 +159,7 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
       const data = readSmall(path, Number(st.size));
       saved = { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
     } else {
-      saved = await saveContent(createReadStream(path, { highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
+      saved = await saveContent(createReadStream(path, { fd: openForBackup(path), highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
     }
     node.content = saved.content;
     node.size = saved.size;

@@ -21,7 +21,7 @@ function childAfter(parent: string, name: string, gid: number): fs.Stats {
   assert.equal(fs.statSync(p).mode & 0o2000, 0o2000, 'the folder inherited setgid');
   const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
-    applyMetaSync(fd, { owner: false, uid: 0, gid, atime: 1, mtime: 1 });
+    applyMetaSync(fd, { owner: false, uid: 0, gid, atime: { s: 1, ns: 0 }, mtime: { s: 1, ns: 0 } });
   } finally {
     fs.closeSync(fd);
   }

@@ -9,6 +9,7 @@
  * chown would otherwise turn a snapshot's setuid program into one owned by whoever runs the restore.
  */
 import * as fs from 'node:fs';
+import { type FileTime, setTimesSync } from './file-times.js';
 
 /** What an item gets after its content. `perms` is the POSIX permission bits with setuid/setgid/sticky. */
 export interface ItemMeta {
@@ -17,8 +18,8 @@ export interface ItemMeta {
   owner: boolean;
   uid: number;
   gid: number;
-  atime: number;
-  mtime: number;
+  atime: FileTime;
+  mtime: FileTime;
 }
 
 const SETUID = 0o4000;
@@ -50,5 +51,5 @@ export function applyMetaSync(fd: number, m: ItemMeta): void {
     if (m.perms === undefined && perms === have) perms = undefined;
   }
   if (perms !== undefined) fs.fchmodSync(fd, perms);
-  fs.futimesSync(fd, m.atime, m.mtime);
+  setTimesSync(fd, m.atime, m.mtime);
 }

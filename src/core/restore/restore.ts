@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import { Budget } from '../budget.js';
 import { type ErrorKind, HoardError, failureKind, isHoardError, throwIfAborted } from '../errors.js';
 import { type Reporter, silent } from '../events.js';
-import { parseGoTime } from '../format/time.js';
 import type { TreeNode } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 import { posixPermsOf } from '../sources/node-from-stat.js';
@@ -24,6 +23,7 @@ import { fileContent, walkTree } from './walk.js';
 import { type SmallFileWriter, createSmallFileWriter } from './small-files.js';
 import { HeldFolder } from './held-folder.js';
 import { type ItemMeta, applyMetaSync } from './item-meta.js';
+import { fileTime, setLinkTimes } from './file-times.js';
 import { writeAll } from '../write-all.js';
 
 export interface RestoreOptions {
@@ -88,14 +88,6 @@ function included(path: string, include?: string[]): boolean {
   });
 }
 
-/**
- * Seconds for utimes with microsecond accuracy: the value is biased by half a microsecond so that
- * the float → timespec truncation lands on the right microsecond.
- */
-const toTime = (s: string): number => {
-  try { return (Number(parseGoTime(s).ns / 1000n) + 0.5) / 1e6; } catch { return 0; }
-};
-
 /** Files restored at once, and their total weight (size, counted up to 4 MiB per file). */
 const RESTORE_FILES = 256;
 const RESTORE_BYTES = 32 * 1024 * 1024;
@@ -108,7 +100,7 @@ const TMP_PREFIX = `.hoard-tmp-${randomBytes(4).toString('hex')}-`;
 let tmpCounter = 0;
 
 function metaOf(n: TreeNode, o: Ctx): ItemMeta {
-  const m: ItemMeta = { owner: !!o.restoreOwner, uid: n.uid, gid: n.gid, atime: toTime(n.atime), mtime: toTime(n.mtime) };
+  const m: ItemMeta = { owner: !!o.restoreOwner, uid: n.uid, gid: n.gid, atime: fileTime(n.atime), mtime: fileTime(n.mtime) };
   if (n.mode !== undefined) m.perms = o.keepSetId === false && n.type !== 'dir' ? posixPermsOf(n.mode) & ~0o6000 : posixPermsOf(n.mode);
   return m;
 }
@@ -151,7 +143,7 @@ async function writeSymlink(dir: HeldFolder, n: TreeNode, o: Ctx): Promise<void>
     await fsp.symlink(target, dest);
   });
   if (o.restoreOwner) await fsp.lchown(dest, n.uid, n.gid).catch(() => {});
-  await fsp.lutimes(dest, toTime(n.atime), toTime(n.mtime)).catch(() => {});
+  await setLinkTimes(dest, fileTime(n.atime), fileTime(n.mtime)).catch(() => {});
 }
 
 /** Restores (part of) the tree `treeId` into o.target. Per-file failures are collected; damage fails loudly in errors. */

@@ -65,12 +65,18 @@ export function createNameLookup(): { user(uid: number): string | undefined; gro
   };
 }
 
-/** A node with everything stat tells; content/subtree/linktarget are filled in by the caller. */
-export function nodeFromStat(name: Buffer, type: NodeType, st: BigIntStats, names: ReturnType<typeof createNameLookup>): TreeNode {
+/**
+ * A node with everything stat tells; content/subtree/linktarget are filled in by the caller. The
+ * atime field holds the mtime unless `withAtime` (restic's default and its --with-atime): an access
+ * time changes whenever anything reads the item, and storing it would make every backup after a
+ * read store a new tree for an unchanged folder.
+ */
+export function nodeFromStat(name: Buffer, type: NodeType, st: BigIntStats, names: ReturnType<typeof createNameLookup>, withAtime = false): TreeNode {
   const uid = Number(st.uid), gid = Number(st.gid);
+  const mtime = formatGoTime(goTimeFromNs(st.mtimeNs));
   const n: TreeNode = {
     name, type, mode: goModeOf(Number(st.mode)),
-    mtime: formatGoTime(goTimeFromNs(st.mtimeNs)), atime: formatGoTime(goTimeFromNs(st.atimeNs)), ctime: formatGoTime(goTimeFromNs(st.ctimeNs)),
+    mtime, atime: withAtime ? formatGoTime(goTimeFromNs(st.atimeNs)) : mtime, ctime: formatGoTime(goTimeFromNs(st.ctimeNs)),
     uid, gid, user: names.user(uid), group: names.group(gid), inode: u64(st.ino), device_id: u64(st.dev), content: null,
   };
   if (type === 'file') n.size = Number(st.size);
