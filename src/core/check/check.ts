@@ -3,11 +3,13 @@
  * readData the bytes of every (or a share of the) pack. Damaged packs are traced to the snapshots
  * and files that need them.
  */
-import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Budget } from '../budget.js';
 import { HoardError, isHoardError, throwIfAborted } from '../errors.js';
 import { type Reporter, silent } from '../events.js';
 import { decodeIndex } from '../format/index-file.js';
-import { type PackedBlob, decodePackHeader, headerLocation, packSizeFromBlobs } from '../format/pack.js';
+import { type PackedBlob, packSizeFromBlobs } from '../format/pack.js';
+import { type PackChecker, createPackChecker } from './pack-checker.js';
 import { decodeTree } from '../format/tree.js';
 import { checkBlobSize, decodeBlob } from '../repository/blob-codec.js';
 import type { Repository } from '../repository/repository.js';
@@ -114,22 +116,49 @@ async function checkTree(repo: Repository, id: string, prefix: string, bad: Set<
   }
 }
 
+/** Threads that verify packs: one per core, up to 4. */
+const CHECK_THREADS = Math.min(4, availableParallelism());
+
+/**
+ * Reads the chosen packs: loads them here, at most one more than there are threads at once, and
+ * verifies them on the pack-checker threads. Problems and progress are reported in pack order.
+ */
 async function readPacks(repo: Repository, o: CheckOptions, s: CheckSummary, bad: Set<string>, err: (m: string, pack?: string) => void): Promise<void> {
   const rnd = o.random ?? Math.random;
   const all = [...repo.index.packs.keys()].filter((p) => !bad.has(p));
   const chosen = o.subset !== undefined && o.subset < 1 ? all.filter(() => rnd() < o.subset!) : all;
-  let done = 0;
-  for (const id of chosen) {
-    throwIfAborted(o.signal);
-    const problem = await readPack(repo, id, repo.index.packs.get(id)!);
-    if (problem) { err(`pack ${id.slice(0, 8)}: ${problem}`, id); bad.add(id); }
-    s.packsRead++;
-    o.report?.({ type: 'check.progress', done: ++done, total: chosen.length, phase: 'read-data' });
+  const checker = createPackChecker(repo.key, repo.version, chosen.length > 1 ? CHECK_THREADS : 0);
+  const running = new Budget(CHECK_THREADS + 1);
+  const results: ({ problem?: string } | undefined)[] = [];
+  let reported = 0, failure: unknown;
+  const flush = () => {
+    for (; reported < chosen.length && results[reported]; reported++) {
+      const id = chosen[reported], problem = results[reported]!.problem;
+      results[reported] = { problem: undefined }; // drop the text once reported
+      if (problem) { err(`pack ${id.slice(0, 8)}: ${problem}`, id); bad.add(id); }
+      s.packsRead++;
+      o.report?.({ type: 'check.progress', done: reported + 1, total: chosen.length, phase: 'read-data' });
+    }
+  };
+  try {
+    for (const [i, id] of chosen.entries()) {
+      throwIfAborted(o.signal);
+      if (failure) break;
+      await running.take();
+      readPack(repo, checker, id, repo.index.packs.get(id)!)
+        .then((problem) => { results[i] = { problem }; flush(); }, (e) => { failure ??= e; })
+        .finally(() => running.give());
+    }
+    await running.idle();
+  } finally {
+    await checker.close();
   }
+  if (failure) throw failure;
+  throwIfAborted(o.signal);
 }
 
 /** Reads one pack completely; returns a description of the first problem, or undefined when sound. */
-async function readPack(repo: Repository, id: string, indexed: PackedBlob[]): Promise<string | undefined> {
+async function readPack(repo: Repository, checker: PackChecker, id: string, indexed: PackedBlob[]): Promise<string | undefined> {
   let bytes: Buffer;
   try {
     bytes = await repo.backend.load({ type: 'data', name: id });
@@ -137,19 +166,5 @@ async function readPack(repo: Repository, id: string, indexed: PackedBlob[]): Pr
     if (isHoardError(e, 'not-found')) return 'missing';
     throw e;
   }
-  if (createHash('sha256').update(bytes).digest('hex') !== id) return 'content does not match its name (the file is damaged)';
-  try {
-    const loc = headerLocation(bytes.length, bytes.subarray(bytes.length - 4));
-    const header = decodePackHeader(repo.key, bytes.subarray(loc.offset, loc.offset + loc.length), repo.version);
-    const key = (b: PackedBlob) => `${b.type}:${b.id}:${b.offset}:${b.length}:${b.uncompressedLength ?? ''}`;
-    const inHeader = new Set(header.map(key));
-    for (const b of indexed) if (!inHeader.has(key(b))) return `blob ${b.id.slice(0, 8)} in the index does not match the pack header`;
-    for (const b of header) {
-      checkBlobSize(b.type, b);
-      decodeBlob(repo.key, bytes.subarray(b.offset, b.offset + b.length), b.id, b.uncompressedLength);
-    }
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return undefined;
+  return checker.check(id, bytes, indexed);
 }

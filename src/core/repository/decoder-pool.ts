@@ -6,6 +6,7 @@
  * never keep an idle process alive; close() ends them.
  */
 import { Worker } from 'node:worker_threads';
+import { workerOptions } from '../worker-options.js';
 import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
@@ -38,7 +39,7 @@ export function createDecoderPool(key: Key, size: number): BlobDecoder {
   let closed = false;
   const buffers = new BufferPool();
   const spawn = (): Slot[] => Array.from({ length: Math.max(1, size) }, () => {
-    const worker = new Worker(new URL('./decoder-worker.js', import.meta.url), { workerData: { key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } } });
+    const worker = new Worker(new URL('./decoder-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } }));
     const slot: Slot = { worker, sent: [] };
     worker.unref();
     worker.on('message', (reply: DecodedBatch) => {

@@ -5,6 +5,7 @@
  * failed to verify: nothing was written) or "io". With `workers` 0 it all runs on the calling thread.
  */
 import { Worker } from 'node:worker_threads';
+import { workerOptions } from '../worker-options.js';
 import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
@@ -36,7 +37,7 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
   let failed: unknown;
   const buffers = new BufferPool();
   const slots: Slot[] = Array.from({ length: workers }, () => {
-    const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), { workerData: { key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } } });
+    const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } }));
     worker.unref();
     const slot: Slot = { worker, sent: [] };
     worker.on('message', ({ results, input }: SmallFileReply) => {

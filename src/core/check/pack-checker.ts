@@ -1,0 +1,62 @@
+/**
+ * Pack verification on worker threads for check --read-data: the calling thread loads packs and the
+ * threads hash, decrypt and decode them, one pack each at a time, so both cores work (restic checks
+ * packs in parallel too). A pack's bytes are transferred, not copied, when they fill their own
+ * buffer. With `threads` 0 everything runs on the calling thread.
+ */
+import { Worker } from 'node:worker_threads';
+import { workerOptions } from '../worker-options.js';
+import type { Key } from '../crypto/crypto.js';
+import { HoardError } from '../errors.js';
+import type { PackedBlob } from '../format/pack.js';
+import type { PackJob } from './pack-check-worker.js';
+import { verifyPack } from './pack-verify.js';
+
+export interface PackChecker {
+  /** Resolves to the pack's first problem, or undefined when it is sound (pack-verify.ts). */
+  check(id: string, bytes: Buffer, indexed: PackedBlob[]): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+interface Waiting { job: PackJob; resolve(p: string | undefined): void; reject(e: unknown): void }
+
+export function createPackChecker(key: Key, version: number, threads: number): PackChecker {
+  if (threads <= 0) return { check: async (id, bytes, indexed) => verifyPack(key, version, id, bytes, indexed), close: async () => {} };
+  const queue: Waiting[] = [];
+  const idle: Worker[] = [];
+  const busy = new Map<Worker, Waiting>();
+  const fail = (w: Worker, e: unknown) => { busy.get(w)?.reject(e); busy.delete(w); };
+  const workers = Array.from({ length: threads }, () => {
+    const w = new Worker(new URL('./pack-check-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR }, version }));
+    w.unref();
+    w.on('message', ({ problem }: { problem?: string }) => {
+      busy.get(w)?.resolve(problem);
+      busy.delete(w);
+      idle.push(w);
+      pump();
+    });
+    w.on('error', (e) => fail(w, e));
+    idle.push(w);
+    return w;
+  });
+  const pump = () => {
+    while (idle.length && queue.length) {
+      const w = idle.pop()!, q = queue.shift()!;
+      busy.set(w, q);
+      const b = q.job.bytes;
+      const own = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+      w.postMessage(q.job, own ? [b.buffer as ArrayBuffer] : []);
+    }
+    for (const w of workers) (busy.has(w) ? w.ref() : w.unref());
+  };
+  return {
+    check(id, bytes, indexed) {
+      return new Promise((resolve, reject) => { queue.push({ job: { id, bytes, indexed }, resolve, reject }); pump(); });
+    },
+    async close() {
+      const stopped = new HoardError('interrupted', 'check stopped before this pack was read');
+      for (const q of [...queue.splice(0), ...busy.values()]) q.reject(stopped);
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
