@@ -1,4 +1,4 @@
-/* Entry point of hoard's native addon: registers the chunker loop, Poly1305, SHA-256 on the thread pool and nanosecond file times. */
+/* Entry point of hoard's native addon: registers the chunker loop, Poly1305, SHA-256 on the thread pool, nanosecond file times and the malloc arena limit. */
 #include "hoard.h"
 
 void *typed(napi_env env, napi_value v, size_t *len) {
@@ -24,6 +24,7 @@ static napi_value init(napi_env env, napi_value exports) {
   define(env, exports, "sha256", sha256_async);
   define(env, exports, "futimens", futimens_ns);
   define(env, exports, "lutimens", lutimens_ns);
+  define(env, exports, "mallocArenas", malloc_arenas);
   return exports;
 }
 

@@ -13,4 +13,5 @@ napi_value poly1305_mac(napi_env env, napi_callback_info info);
 napi_value sha256_async(napi_env env, napi_callback_info info);
 napi_value futimens_ns(napi_env env, napi_callback_info info);
 napi_value lutimens_ns(napi_env env, napi_callback_info info);
+napi_value malloc_arenas(napi_env env, napi_callback_info info);
 #endif

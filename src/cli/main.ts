@@ -13,6 +13,9 @@ import { terminalSafe } from './render.js';
 import { createReporter } from './progress.js';
 import { VERSION } from './version.js';
 import { loadCommand, loadCommands } from './commands.js';
+import { limitMallocArenas } from '../core/index.js';
+
+limitMallocArenas(); // before any thread allocates: see native/malloc.c
 
 async function usage(): Promise<string> {
   const COMMANDS = await loadCommands();

@@ -30,3 +30,4 @@ export { applyPolicy, checkPolicy, type RetentionItem, type RetentionPolicy, typ
 export { saveVerification, loadVerifications, latestVerification, type VerificationRecord, type VerificationCheck, type VerifyLevel } from './verify/records.js';
 export { verifySnapshotData, storedPackSizes, type VerifyOptions, type SnapshotCheck } from './verify/verify.js';
 export { copySnapshots, alreadyCopied, type CopyResult, type CopyProgress } from './copy/copy.js';
+export { limitMallocArenas } from './native.js';

@@ -1,6 +1,6 @@
 /**
  * hoard's optional native addon (native/*.c, built by `npm install` through node-gyp): the chunker's
- * hot loop, Poly1305, SHA-256 on the thread pool and nanosecond file times. Absent when the build failed or was skipped; callers then use their
+ * hot loop, Poly1305, SHA-256 on the thread pool, nanosecond file times and the malloc arena limit. Absent when the build failed or was skipped; callers then use their
  * TypeScript or library code, which stays the reference (tests compare the two).
  */
 import { createRequire } from 'node:module';
@@ -16,6 +16,8 @@ export interface NativeAddon {
   futimens?(fd: number, atimeS: number, atimeNs: number, mtimeS: number, mtimeNs: number): void;
   /** See native/times.c: utimensat(path, AT_SYMLINK_NOFOLLOW) (absent in older builds). */
   lutimens?(path: Buffer, atimeS: number, atimeNs: number, mtimeS: number, mtimeNs: number): void;
+  /** See native/malloc.c: mallopt(M_ARENA_MAX, n) on glibc; true when it took (absent in older builds). */
+  mallocArenas?(n: number): boolean;
 }
 
 let loaded: NativeAddon | null | undefined;
@@ -31,4 +33,13 @@ export function nativeAddon(): NativeAddon | null {
     }
   }
   return loaded;
+}
+
+/**
+ * Caps glibc's malloc arenas at `n` for threads that have not allocated yet (native/malloc.c); the
+ * CLI calls it first thing, before any worker starts. False when the addon or glibc is absent.
+ * Not called by the library: a host program's allocator is its own business.
+ */
+export function limitMallocArenas(n = Number(process.env.HOARD_MALLOC_ARENAS ?? 2)): boolean {
+  return nativeAddon()?.mallocArenas?.(n) ?? false;
 }

@@ -72,7 +72,7 @@ export class Repository {
   private readonly indexEvery: number;
   private windows?: PackWindows;
   private decoder?: BlobDecoder;
-  private readonly packBuffers = new BufferPool(3, DEFAULT_PACK_SIZE + (1 << 20));
+  private readonly packBuffers = new BufferPool(2, DEFAULT_PACK_SIZE + (1 << 20));
 
   /** The size new packs are cut at (prune calls packs far below it tiny). */
   readonly packSize: number;
