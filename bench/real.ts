@@ -76,7 +76,7 @@ const TOOL: Record<string, Tool> = {
     prune: (r) => `restic prune -q -r ${r}`,
   },
   borg: {
-    init: (r) => `borg init -e repokey-blake2 ${r}`,
+    init: (r) => `borg init -e repokey-blake2 ${r} >/dev/null 2>&1`,
     backup: (r, s, n) => `borg create --compression zstd,3 ${r}::${n} ${s}`,
     restore: (r, n, t) => `mkdir -p ${t} && cd ${t} && borg extract ${path.join(DIR, r)}::${n}`,
     check: (r) => `borg check --verify-data ${r}`,
