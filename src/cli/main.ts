@@ -15,7 +15,7 @@ import { VERSION } from './version.js';
 import { loadCommand, loadCommands } from './commands.js';
 import { limitMallocArenas } from '../core/index.js';
 
-limitMallocArenas(); // before any thread allocates: see native/malloc.c
+limitMallocArenas(Number(process.env.HOARD_MALLOC_ARENAS ?? 2)); // before any thread allocates: see native/malloc.c
 
 async function usage(): Promise<string> {
   const COMMANDS = await loadCommands();

@@ -40,6 +40,6 @@ export function nativeAddon(): NativeAddon | null {
  * CLI calls it first thing, before any worker starts. False when the addon or glibc is absent.
  * Not called by the library: a host program's allocator is its own business.
  */
-export function limitMallocArenas(n = Number(process.env.HOARD_MALLOC_ARENAS ?? 2)): boolean {
+export function limitMallocArenas(n: number): boolean {
   return nativeAddon()?.mallocArenas?.(n) ?? false;
 }

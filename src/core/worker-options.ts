@@ -6,7 +6,7 @@
  */
 import type { WorkerOptions } from 'node:worker_threads';
 
-const YOUNG_MB = Number(process.env.HOARD_WORKER_YOUNG_MB ?? 4);
+const YOUNG_MB = 4;
 
 /** Worker options carrying `workerData`. */
 export function workerOptions(workerData: unknown): WorkerOptions {

@@ -25,7 +25,13 @@ export function createPackChecker(key: Key, version: number, threads: number): P
   const queue: Waiting[] = [];
   const idle: Worker[] = [];
   const busy = new Map<Worker, Waiting>();
-  const fail = (w: Worker, e: unknown) => { busy.get(w)?.reject(e); busy.delete(w); };
+  let alive = threads;
+  // A thread that dies (a pack that exhausted its memory) fails its pack; when none is left, so does every queued one.
+  const fail = (w: Worker, e: unknown) => {
+    busy.get(w)?.reject(e);
+    busy.delete(w);
+    if (--alive === 0) for (const q of queue.splice(0)) q.reject(e);
+  };
   const workers = Array.from({ length: threads }, () => {
     const w = new Worker(new URL('./pack-check-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR }, version }));
     w.unref();
@@ -51,6 +57,7 @@ export function createPackChecker(key: Key, version: number, threads: number): P
   };
   return {
     check(id, bytes, indexed) {
+      if (alive === 0) return Promise.reject(new HoardError('internal', 'the pack-checker threads stopped'));
       return new Promise((resolve, reject) => { queue.push({ job: { id, bytes, indexed }, resolve, reject }); pump(); });
     },
     async close() {
