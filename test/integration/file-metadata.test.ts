@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { hoard, needRestic, restic, tempDir } from '../helpers/services.js';
+import { REQUIRE, hoard, needRestic, restic, tempDir } from '../helpers/services.js';
+import { nativeAddon } from '../../src/core/native.js';
 
 /** A file's times as `stat` prints them, to the nanosecond: "atime mtime" in seconds.nanoseconds. */
 const times = (p: string): string => execFileSync('stat', ['-c', '%.9X %.9Y', p]).toString().trim();
@@ -76,6 +77,12 @@ describe('file metadata in backups and restores', () => {
 
   it('a restore keeps the nanoseconds of file, folder and symlink times, as restic does', async (t) => {
     if (!(await needRestic(t))) return;
+    if (!nativeAddon()?.futimens) {
+      // without the addon (no C compiler at install) times are right to the microsecond only
+      if (REQUIRE) throw new Error('the native addon is not built but HOARD_TEST_REQUIRE_SERVICES=1');
+      t.skip('the native addon is not built (npm install needs make and a C compiler)');
+      return;
+    }
     const { dir, env } = await setup(t);
     await fsp.symlink('small.txt', path.join(dir, 'src/link'));
     execFileSync('touch', ['-h', '-d', MTIME, path.join(dir, 'src/link')]);
