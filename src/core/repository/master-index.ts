@@ -96,6 +96,7 @@ export class MasterIndex {
   readonly packs = new PackView(this);
   /** Packs that are stored but not yet written to an index file. */
   private pending: IndexPack[] = [];
+  private pendingBlobCount = 0;
 
   /** Adds every pack of a loaded index file. Duplicate blobs keep the first location seen. */
   addIndexFile(idx: IndexFile): void {
@@ -239,17 +240,24 @@ export class MasterIndex {
   addStoredPack(p: IndexPack): void {
     this.addPack(p);
     this.pending.push(p);
+    this.pendingBlobCount += p.blobs.length;
   }
 
   /** Takes the packs not yet in an index file (the caller writes them). */
   takePending(): IndexPack[] {
     const p = this.pending;
     this.pending = [];
+    this.pendingBlobCount = 0;
     return p;
   }
 
   get pendingCount(): number {
     return this.pending.length;
+  }
+
+  /** Blobs in the packs not yet in an index file. */
+  get pendingBlobs(): number {
+    return this.pendingBlobCount;
   }
 
   has(type: BlobType, id: string): boolean {
