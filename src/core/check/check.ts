@@ -11,7 +11,6 @@ import { decodeIndex } from '../format/index-file.js';
 import { type PackedBlob, packSizeFromBlobs } from '../format/pack.js';
 import { type PackChecker, createPackChecker } from './pack-checker.js';
 import { decodeTree } from '../format/tree.js';
-import { checkBlobSize, decodeBlob } from '../repository/blob-codec.js';
 import type { Repository } from '../repository/repository.js';
 import { listSnapshots } from '../repository/snapshots.js';
 import { mapLimit } from '../map-limit.js';

@@ -1,6 +1,6 @@
 /** Worker thread body for pack-checker.ts: verifies whole packs (pack-verify.ts) with the key it was given. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Key } from '../crypto/crypto.js';
+import { workerKey } from '../worker-options.js';
 import type { PackedBlob } from '../format/pack.js';
 import { verifyPack } from './pack-verify.js';
 
@@ -9,8 +9,7 @@ export interface PackJob { id: string; bytes: Uint8Array; indexed: PackedBlob[] 
 
 if (parentPort) {
   const port = parentPort;
-  const k = workerData.key as { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array };
-  const key: Key = { encrypt: Buffer.from(k.encrypt), macK: Buffer.from(k.macK), macR: Buffer.from(k.macR) };
+  const key = workerKey();
   const version = workerData.version as number;
   port.on('message', (j: PackJob) => {
     let problem: string | undefined;

@@ -33,7 +33,7 @@ export function createPackChecker(key: Key, version: number, threads: number): P
     if (--alive === 0) for (const q of queue.splice(0)) q.reject(e);
   };
   const workers = Array.from({ length: threads }, () => {
-    const w = new Worker(new URL('./pack-check-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR }, version }));
+    const w = new Worker(new URL('./pack-check-worker.js', import.meta.url), workerOptions(key, { version }));
     w.unref();
     w.on('message', ({ problem }: { problem?: string }) => {
       busy.get(w)?.resolve(problem);

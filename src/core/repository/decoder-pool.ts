@@ -39,7 +39,7 @@ export function createDecoderPool(key: Key, size: number): BlobDecoder {
   let closed = false;
   const buffers = new BufferPool();
   const spawn = (): Slot[] => Array.from({ length: Math.max(1, size) }, () => {
-    const worker = new Worker(new URL('./decoder-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } }));
+    const worker = new Worker(new URL('./decoder-worker.js', import.meta.url), workerOptions(key));
     const slot: Slot = { worker, sent: [] };
     worker.unref();
     worker.on('message', (reply: DecodedBatch) => {

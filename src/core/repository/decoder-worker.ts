@@ -1,14 +1,13 @@
 /** Worker thread body for decoder-pool.ts: verifies and decodes batches of stored blobs with the key it was given. */
-import { parentPort, workerData } from 'node:worker_threads';
-import type { Key } from '../crypto/crypto.js';
+import { parentPort } from 'node:worker_threads';
+import { workerKey } from '../worker-options.js';
 import { decodeBlob } from './blob-codec.js';
 import { concatParts, splitParts } from './encoder-batch.js';
 import type { DecodeBatch, DecodedBatch } from './decoder-pool.js';
 
 if (parentPort) {
   const port = parentPort;
-  const k = workerData.key as { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array };
-  const key: Key = { encrypt: Buffer.from(k.encrypt), macK: Buffer.from(k.macK), macR: Buffer.from(k.macR) };
+  const key = workerKey();
   port.on('message', (b: DecodeBatch) => {
     const errors: (string | null)[] = [];
     const plain = splitParts(b.bytes, b.lengths).map((stored, i) => {

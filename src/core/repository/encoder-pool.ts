@@ -44,7 +44,7 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
   // Threads start with the first blob: commands that only read never pay for them.
   let started: Slot[] | undefined;
   const spawn = (): Slot[] => Array.from({ length: Math.max(1, size) }, () => {
-    const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } }));
+    const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), workerOptions(key));
     const slot = { worker, load: 0 };
     worker.on('message', (reply: ReplyBatch) => {
       if (--slot.load === 0) worker.unref();

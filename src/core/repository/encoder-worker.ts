@@ -1,13 +1,12 @@
 /** Worker thread body for encoder-pool.ts: compresses and seals batches of blobs with the key it was given. */
-import { parentPort, workerData } from 'node:worker_threads';
-import type { Key } from '../crypto/crypto.js';
+import { parentPort } from 'node:worker_threads';
+import { workerKey } from '../worker-options.js';
 import { encodeBlob } from './blob-codec.js';
 import { type JobBatch, type ReplyBatch, concatParts, splitParts } from './encoder-batch.js';
 
 if (parentPort) {
   const port = parentPort;
-  const k = workerData.key as { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array };
-  const key: Key = { encrypt: Buffer.from(k.encrypt), macK: Buffer.from(k.macK), macR: Buffer.from(k.macR) };
+  const key = workerKey();
   port.on('message', (job: JobBatch) => {
     const sealed: Uint8Array[] = [];
     const uncompressed: number[] = [];

@@ -100,7 +100,8 @@ const TMP_PREFIX = `.hoard-tmp-${randomBytes(4).toString('hex')}-`;
 let tmpCounter = 0;
 
 function metaOf(n: TreeNode, o: Ctx): ItemMeta {
-  const m: ItemMeta = { owner: !!o.restoreOwner, uid: n.uid, gid: n.gid, atime: fileTime(n.atime), mtime: fileTime(n.mtime) };
+  const mtime = fileTime(n.mtime); // the atime field holds the mtime unless --with-atime: parse it once
+  const m: ItemMeta = { owner: !!o.restoreOwner, uid: n.uid, gid: n.gid, atime: n.atime === n.mtime ? mtime : fileTime(n.atime), mtime };
   if (n.mode !== undefined) m.perms = o.keepSetId === false && n.type !== 'dir' ? posixPermsOf(n.mode) & ~0o6000 : posixPermsOf(n.mode);
   return m;
 }

@@ -4,7 +4,8 @@
  * the main thread, which walks trees and reads packs. Nothing is written until every blob verified.
  */
 import * as fs from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { workerKey } from '../worker-options.js';
 import type { Key } from '../crypto/crypto.js';
 import { failureKind } from '../errors.js';
 import { blobDamage, decodeBlob } from '../repository/blob-codec.js';
@@ -54,8 +55,7 @@ export function attempt(key: Key, j: SmallFileJob, stored: Uint8Array[]): SmallF
 
 if (parentPort) {
   const port = parentPort;
-  const k = workerData.key as { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array };
-  const key: Key = { encrypt: Buffer.from(k.encrypt), macK: Buffer.from(k.macK), macR: Buffer.from(k.macR) };
+  const key = workerKey();
   port.on('message', (b: SmallFileBatch) => {
     const stored = splitBatch(b);
     const reply: SmallFileReply = { results: b.jobs.map((j, i) => attempt(key, j, stored[i])), input: b.bytes.buffer };

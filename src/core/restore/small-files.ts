@@ -37,7 +37,7 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
   let failed: unknown;
   const buffers = new BufferPool();
   const slots: Slot[] = Array.from({ length: workers }, () => {
-    const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), workerOptions({ key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } }));
+    const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), workerOptions(key));
     worker.unref();
     const slot: Slot = { worker, sent: [] };
     worker.on('message', ({ results, input }: SmallFileReply) => {
