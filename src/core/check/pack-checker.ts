@@ -26,6 +26,7 @@ export function createPackChecker(key: Key, version: number, threads: number): P
   const idle: Worker[] = [];
   const busy = new Map<Worker, Waiting>();
   let alive = threads;
+  let closed = false;
   // A thread that dies (a pack that exhausted its memory) fails its pack; when none is left, so does every queued one.
   const fail = (w: Worker, e: unknown) => {
     busy.get(w)?.reject(e);
@@ -57,10 +58,11 @@ export function createPackChecker(key: Key, version: number, threads: number): P
   };
   return {
     check(id, bytes, indexed) {
-      if (alive === 0) return Promise.reject(new HoardError('internal', 'the pack-checker threads stopped'));
+      if (alive === 0 || closed) return Promise.reject(new HoardError(closed ? 'interrupted' : 'internal', 'the pack-checker threads stopped'));
       return new Promise((resolve, reject) => { queue.push({ job: { id, bytes, indexed }, resolve, reject }); pump(); });
     },
     async close() {
+      closed = true;
       const stopped = new HoardError('interrupted', 'check stopped before this pack was read');
       for (const q of [...queue.splice(0), ...busy.values()]) q.reject(stopped);
       await Promise.all(workers.map((w) => w.terminate()));

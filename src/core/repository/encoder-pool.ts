@@ -84,6 +84,11 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
     async close() {
       closed = true;
       await Promise.all((started ?? []).map((s) => s.worker.terminate()));
+      // a blob sent but not answered would otherwise keep its caller waiting for a thread that is gone
+      const stopped = new HoardError('interrupted', 'stopped before this blob was encoded');
+      batcher.drop();
+      for (const p of pending.values()) p.reject(stopped);
+      pending.clear();
     },
   };
 }

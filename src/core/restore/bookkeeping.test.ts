@@ -1,14 +1,15 @@
 /**
  * A restore's bookkeeping: the summary counts every file and byte however many are written at once,
  * and an interrupted restore settles only when nothing of it is still running (no descriptor left
- * open, nothing written into the target after it returned).
+ * open, nothing written into the target after it returned); a restore whose walk fails while a
+ * small file's blobs are still loading settles with that failure instead of waiting forever.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { restoreTree } from './restore.js';
-import { isHoardError } from '../errors.js';
+import { HoardError, isHoardError } from '../errors.js';
 import { tempDir } from '../../../test/helpers/services.js';
 import { type NodeSpec, memoryRepository, saveSnapshotOf } from '../../../test/helpers/node-tree.js';
 
@@ -48,5 +49,24 @@ describe('restore bookkeeping', () => {
     const now = listing(target);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(listing(target), now, 'nothing written after it returned');
+  });
+
+  it('a tree that fails to load while small files are still loading fails the restore, never hangs it', async (t) => {
+    const target = await tempDir(t, 'hoard-bookkeeping-');
+    const repo = await memoryRepository();
+    const tree = await saveSnapshotOf(repo, { a: { file: 'small a' }, b: { file: 'small b' }, sub: { dir: { c: { file: 'small c' } } } });
+    const loadStored = repo.loadStoredBlob.bind(repo);
+    // the small files' blobs arrive only after the walk has failed and the writer has closed
+    repo.loadStoredBlob = async (type, id, signal) => {
+      if (type === 'data') await new Promise((r) => setTimeout(r, 300));
+      return loadStored(type, id, signal);
+    };
+    const loadBlob = repo.loadBlob.bind(repo);
+    let trees = 0;
+    repo.loadBlob = async (type, id, signal) => {
+      if (type === 'tree' && ++trees === 2) throw new HoardError('corrupt', `tree ${id.slice(0, 8)} is damaged`);
+      return loadBlob(type, id, signal);
+    };
+    await assert.rejects(restoreTree(repo, tree, { target }), (e) => isHoardError(e, 'corrupt'));
   });
 });

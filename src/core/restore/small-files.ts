@@ -21,7 +21,7 @@ const BATCH_FILES = 32;
 
 export interface SmallFileWriter {
   write(job: SmallFileJob, stored: Uint8Array[]): Promise<number>;
-  /** Stops the threads, then rejects (kind "interrupted") every job not answered yet. */
+  /** Stops the threads, then rejects (kind "interrupted") every job not answered yet, and every write after it. */
   close(): Promise<void>;
 }
 
@@ -35,6 +35,7 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
     };
   }
   let failed: unknown;
+  const stopped = new HoardError('interrupted', 'restore stopped before this file was written');
   const buffers = new BufferPool();
   const slots: Slot[] = Array.from({ length: workers }, () => {
     const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), workerOptions(key));
@@ -66,10 +67,10 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
       return new Promise<number>((resolve, reject) => batcher.add({ job, stored, resolve, reject }, stored.reduce((n, s) => n + s.byteLength, 0)));
     },
     async close() {
+      failed ??= stopped; // a file whose blobs arrive after this must not wait for a thread that is gone
       // Threads stop first: a rejection lets the restore close the folder a job names, and a
       // thread still writing could then meet that descriptor number reused.
       await Promise.all(slots.map((s) => s.worker.terminate()));
-      const stopped = new HoardError('interrupted', 'restore stopped before this file was written');
       for (const q of [...slots.flatMap((s) => s.sent.flat()), ...batcher.drop()]) q.reject(stopped);
     },
   };
