@@ -5,26 +5,50 @@
  *
  * feed(tables Int32Array[1024], state Int32Array[8], window Uint8Array[64], data Uint8Array,
  *      cuts Int32Array) -> number of cut offsets written to cuts
+ * feedAsync(same arguments) -> Promise<number>: the same loop on libuv's thread pool, so that the
+ *      main thread reads and schedules while a large file or a database stream is being cut (the
+ *      loop is a byte-by-byte dependency chain of about 2 ns a byte: one core's worth of work at
+ *      450 MB/s). The caller must leave all five arrays alone until the promise settles.
  * state: hi, lo, wpos, count, pre, minSize, maxSize, mask (hi/lo: the 53-bit digest in halves).
  * Stops early when cuts is full; the caller sizes it for the worst case.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "hoard.h"
 
-napi_value chunker_feed(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  size_t ntab, nst, nwin, ndata, ncuts;
-  int32_t *tab = typed(env, argv[0], &ntab);
-  int32_t *st = typed(env, argv[1], &nst);
-  uint8_t *win = typed(env, argv[2], &nwin);
-  uint8_t *data = typed(env, argv[3], &ndata);
-  int32_t *cuts = typed(env, argv[4], &ncuts);
-  if (!tab || !st || !win || !cuts || ntab != 1024 || nst != 8 || nwin != 64 || (!data && ndata)) {
+#define NARGS 5
+
+/* The five arguments, checked: pointers and lengths. */
+typedef struct {
+  int32_t *tab, *st, *cuts;
+  uint8_t *win, *data;
+  size_t ndata, ncuts;
+} feed_args;
+
+/* Fills `a` from argv; throws a TypeError and returns 0 when an argument is not what feed takes. */
+static int get_args(napi_env env, napi_value *argv, size_t argc, feed_args *a) {
+  size_t ntab = 0, nst = 0, nwin = 0;
+  if (argc < NARGS) { napi_throw_type_error(env, NULL, "chunker feed: bad arguments"); return 0; }
+  a->tab = typed(env, argv[0], &ntab);
+  a->st = typed(env, argv[1], &nst);
+  a->win = typed(env, argv[2], &nwin);
+  a->ndata = 0;
+  a->data = typed(env, argv[3], &a->ndata);
+  a->cuts = typed(env, argv[4], &a->ncuts);
+  if (!a->tab || !a->st || !a->win || !a->cuts || ntab != 1024 || nst != 8 || nwin != 64 || (!a->data && a->ndata)) {
     napi_throw_type_error(env, NULL, "chunker feed: bad arguments");
-    return NULL;
+    return 0;
   }
+  return 1;
+}
+
+/* The loop itself: cuts `data`, carrying state in st and win; returns the number of cuts written. */
+static size_t feed_loop(const feed_args *a) {
+  const int32_t *tab = a->tab;
+  int32_t *st = a->st, *cuts = a->cuts;
+  uint8_t *win = a->win;
+  const uint8_t *data = a->data;
+  const size_t ndata = a->ndata, ncuts = a->ncuts;
   uint64_t out[256], mod[256];
   for (int b = 0; b < 256; b++) {
     out[b] = ((uint64_t)(uint32_t)tab[b] << 32) | (uint32_t)tab[256 + b];
@@ -70,7 +94,56 @@ napi_value chunker_feed(napi_env env, napi_callback_info info) {
   st[2] = (int32_t)wpos;
   st[3] = (int32_t)count;
   st[4] = (int32_t)pre;
+  return ncut;
+}
+
+napi_value chunker_feed(napi_env env, napi_callback_info info) {
+  size_t argc = NARGS;
+  napi_value argv[NARGS];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  feed_args a;
+  if (!get_args(env, argv, argc, &a)) return NULL;
   napi_value result;
-  napi_create_uint32(env, (uint32_t)ncut, &result);
+  napi_create_uint32(env, (uint32_t)feed_loop(&a), &result);
   return result;
+}
+
+/* One feedAsync call: its arguments, references that keep them alive, and the result. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref refs[NARGS];
+  feed_args a;
+  size_t ncut;
+} feed_job;
+
+static void feed_execute(napi_env env, void *p) {
+  (void)env;
+  feed_job *j = p;
+  j->ncut = feed_loop(&j->a);
+}
+
+static void feed_complete(napi_env env, napi_status status, void *p) {
+  feed_job *j = p;
+  for (int i = 0; i < NARGS; i++) napi_delete_reference(env, j->refs[i]);
+  if (status == napi_ok) {
+    napi_value v;
+    napi_create_uint32(env, (uint32_t)j->ncut, &v);
+    napi_resolve_deferred(env, j->deferred, v);
+  } else {
+    reject_deferred(env, j->deferred, "chunker feed was cancelled");
+  }
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+napi_value chunker_feed_async(napi_env env, napi_callback_info info) {
+  size_t argc = NARGS;
+  napi_value argv[NARGS];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  feed_job *j = calloc(1, sizeof *j);
+  if (!j) { napi_throw_error(env, NULL, "chunker feed: out of memory"); return NULL; }
+  if (!get_args(env, argv, argc, &j->a)) { free(j); return NULL; }
+  for (int i = 0; i < NARGS; i++) napi_create_reference(env, argv[i], 1, &j->refs[i]);
+  return queue_async(env, "hoard.chunker", feed_execute, feed_complete, j, &j->work, &j->deferred);
 }

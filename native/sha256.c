@@ -36,18 +36,15 @@ static void execute(napi_env env, void *p) {
 static void complete(napi_env env, napi_status status, void *p) {
   sha_job *j = p;
   for (uint32_t i = 0; i < j->parts; i++) napi_delete_reference(env, j->refs[i]);
-  napi_value v;
   if (status == napi_ok && j->ok) {
     static const char hex[] = "0123456789abcdef";
     char s[64];
+    napi_value v;
     for (int i = 0; i < 32; i++) { s[2 * i] = hex[j->md[i] >> 4]; s[2 * i + 1] = hex[j->md[i] & 15]; }
     napi_create_string_latin1(env, s, 64, &v);
     napi_resolve_deferred(env, j->deferred, v);
   } else {
-    napi_value msg;
-    napi_create_string_utf8(env, "sha256 failed", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &v);
-    napi_reject_deferred(env, j->deferred, v);
+    reject_deferred(env, j->deferred, "sha256 failed");
   }
   napi_delete_async_work(env, j->work);
   free(j);
@@ -82,10 +79,5 @@ napi_value sha256_async(napi_env env, napi_callback_info info) {
     j->len[i] = n;
     j->parts = i + 1;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "hoard.sha256", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_async(env, "hoard.sha256", execute, complete, j, &j->work, &j->deferred);
 }

@@ -9,6 +9,7 @@ import type { Repository } from '../repository/repository.js';
 import { Chunker } from '../chunker/chunker.js';
 import { throwIfAborted } from '../errors.js';
 import { Budget } from '../budget.js';
+import { BLOCK, giveBlock, isBlock, takeBlock } from '../sources/blocks.js';
 
 /** Chunks at least this large are hashed on the thread pool (below it the round trip costs more than it saves). */
 const ASYNC_HASH_MIN = 256 * 1024;
@@ -62,18 +63,29 @@ export class BlobSaver {
   }
 }
 
-/** Joins small pieces (pipes deliver 64 KiB) into ~1 MiB buffers: fewer awaits per byte. */
-async function* coalesce(source: AsyncIterable<Buffer | Uint8Array>, min = 1 << 20): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+/**
+ * Joins small pieces (pipes deliver 64 KiB) into blocks of blocks.ts (fewer awaits per byte, and
+ * no fresh buffer per MiB); pieces of a block or more pass through as they are. A piece is split
+ * where a block fills; the stream's last, partial block is yielded as a copy of its bytes.
+ */
+async function* coalesce(source: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
+  let block: Buffer | undefined;
   let size = 0;
   for await (const c of source) {
-    const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
-    if (size === 0 && b.length >= min) { yield b; continue; }
-    parts.push(b);
-    size += b.length;
-    if (size >= min) { yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size); parts = []; size = 0; }
+    let b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    if (size === 0 && b.length >= BLOCK) { yield b; continue; }
+    while (b.length > 0) {
+      block ??= takeBlock();
+      const n = b.copy(block, size);
+      size += n;
+      b = b.subarray(n);
+      if (size === BLOCK) { const full = block; block = undefined; size = 0; yield full; }
+    }
   }
-  if (size > 0) yield parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+  if (block) {
+    if (size > 0) yield Buffer.from(block.subarray(0, size));
+    giveBlock(block);
+  }
 }
 
 /** The content of one file or stream as stored: blob ids in order and the byte count. */
@@ -83,29 +95,17 @@ export interface SavedContent {
 }
 
 /**
- * A source whose blocks may be handed back for reuse once nothing reads them (see read-ahead.ts):
- * a fresh 1 MiB buffer per read costs 256 page faults, a third of a deduplicated stream's CPU here.
- */
-export interface RecyclingSource extends AsyncIterable<Buffer> {
-  release(block: Buffer): void;
-}
-
-const recycles = (s: AsyncIterable<Buffer | Uint8Array>): s is RecyclingSource => typeof (s as Partial<RecyclingSource>).release === 'function';
-
-/**
- * Counts who still reads each block of a recycling source: the chunker while a block's tail waits
- * in `parts`, and every chunk cut from it until its save is done. At zero the block goes back.
+ * Counts who still reads each block (blocks.ts) of the stream: the chunker while a block's tail
+ * waits in `parts`, and every chunk cut from it until its save is done. At zero the block goes
+ * back for reuse. Buffers that are not blocks are not counted.
  */
 class BlockRefs {
   private readonly refs = new Map<Buffer, number>();
-  constructor(private readonly source?: RecyclingSource) {}
-  hold(b: Buffer): void { if (this.source) this.refs.set(b, (this.refs.get(b) ?? 0) + 1); }
+  hold(b: Buffer): void { if (isBlock(b)) this.refs.set(b, (this.refs.get(b) ?? 0) + 1); }
   drop(b: Buffer): void {
-    if (!this.source) return;
     const n = (this.refs.get(b) ?? 0) - 1;
     if (n > 0) { this.refs.set(b, n); return; }
-    this.refs.delete(b);
-    this.source.release(b);
+    if (this.refs.delete(b)) giveBlock(b);
   }
 }
 
@@ -116,8 +116,7 @@ class BlockRefs {
 export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, pol: bigint, saver: BlobSaver, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<SavedContent> {
   const chunker = new Chunker(pol);
   const content: Promise<string>[] = [];
-  // a recycling source's blocks arrive whole (coalesce passes blocks of 1 MiB or more through)
-  const refs = new BlockRefs(recycles(source) ? source : undefined);
+  const refs = new BlockRefs();
   let parts: Buffer[] = [];
   let blocks: Buffer[] = []; // the blocks `parts` are views of, each held once for the chunker
   let size = 0;
@@ -130,7 +129,7 @@ export async function saveContent(source: AsyncIterable<Buffer | Uint8Array>, po
     size += buf.length;
     refs.hold(buf);
     let start = 0;
-    for (const end of chunker.feed(buf)) {
+    for (const end of await chunker.feedAsync(buf)) { // cut on the thread pool: this thread reads on
       // a chunk is passed as views of the buffers it spans: copied only if it is new
       await cut([...parts, buf.subarray(start, end)], [...blocks, buf]);
       for (const b of blocks) refs.drop(b);

@@ -4,7 +4,6 @@
  * bottom-up. Paths are handled as bytes so names that are not UTF-8 survive.
  */
 import * as fs from 'node:fs';
-import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { Budget } from '../budget.js';
@@ -13,7 +12,8 @@ import type { Reporter } from '../events.js';
 import { type TreeNode, decodeTree, encodeTree } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 import { createNameLookup, nodeFromStat, nodeTypeOf } from '../sources/node-from-stat.js';
-import { BlobSaver, saveContent } from './blob-saver.js';
+import { BlobSaver, type SavedContent, saveContent } from './blob-saver.js';
+import { readAhead } from '../sources/read-ahead.js';
 import type { ExcludeMatcher } from './exclude.js';
 
 /** Counters of one file backup (restic's summary fields). */
@@ -77,6 +77,19 @@ function readSmall(path: Buffer, size: number): Buffer {
       if (total <= size && n < buf.length) break;
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Reads a large file in reused 1 MiB blocks (read-ahead.ts) and chunks it; the descriptor is
+ * closed once no read of it is running, whatever happened.
+ */
+async function saveLarge(ctx: FileWalkContext, path: Buffer): Promise<SavedContent> {
+  const fd = openForBackup(path);
+  try {
+    return await saveContent(readAhead(fd), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
   } finally {
     fs.closeSync(fd);
   }
@@ -159,7 +172,7 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
       const data = readSmall(path, Number(st.size));
       saved = { content: data.length ? [await ctx.saver.save('data', data)] : [], size: data.length };
     } else {
-      saved = await saveContent(createReadStream(path, { fd: openForBackup(path), highWaterMark: 1024 * 1024 }), ctx.repo.config.chunkerPolynomial, ctx.saver, ctx.signal);
+      saved = await saveLarge(ctx, path);
     }
     node.content = saved.content;
     node.size = saved.size;

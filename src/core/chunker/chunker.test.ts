@@ -82,4 +82,29 @@ describe('chunker', () => {
       assert.equal(a.pending, b.pending);
     }
   });
+
+  it('feedAsync (the loop on the thread pool) cuts where feed does, several streams at once, and refuses a second feed meanwhile', async (t) => {
+    if (!nativeChunker()?.feedAsync) {
+      assert.ok(!process.env.HOARD_TEST_REQUIRE_SERVICES, 'the native chunker must be built (npm install builds it)');
+      t.skip('native chunker not built (npm install builds it with node-gyp)');
+      return;
+    }
+    const streams = [randomBytes(10 * 1024 * 1024), Buffer.concat([Buffer.alloc(5 * 1024 * 1024, 3), randomBytes(4 * 1024 * 1024)])];
+    await Promise.all(streams.map(async (data) => {
+      const a = new Chunker(TEST_POL), b = new Chunker(TEST_POL, { native: false });
+      const ca: number[] = [], cb: number[] = [];
+      for (let off = 0; off < data.length;) {
+        const n = Math.min(data.length - off, 1 + Math.floor(Math.random() * 2_000_000));
+        const piece = data.subarray(off, off + n);
+        const pending = a.feedAsync(piece);
+        if (n >= 64 * 1024) assert.throws(() => a.feed(piece), /another feed is running/);
+        for (const c of await pending) ca.push(off + c);
+        for (const c of b.feed(piece)) cb.push(off + c);
+        off += n;
+      }
+      assert.ok(cb.length > 0);
+      assert.deepEqual(ca, cb);
+      assert.equal(a.pending, b.pending);
+    }));
+  });
 });

@@ -20,6 +20,8 @@ export interface ChunkerOptions {
 const WINDOW = 64;
 export const MIN_SIZE = 512 * 1024;
 export const MAX_SIZE = 8 * 1024 * 1024;
+/** Below this a thread-pool hop costs more than the loop (about 2 ns a byte). */
+const ASYNC_FEED_MIN = 64 * 1024;
 
 /** outHi, outLo, modHi, modLo: four 256-entry views on one 1024-entry array (the C loop takes it whole). */
 interface Tables { all: Int32Array; outHi: Int32Array; outLo: Int32Array; modHi: Int32Array; modLo: Int32Array }
@@ -62,6 +64,8 @@ export class Chunker {
   private readonly st = new Int32Array(8);
   private readonly win = new Uint8Array(WINDOW);
   private readonly native: NativeChunker | null;
+  /** A feedAsync is running: the state belongs to the thread pool until it settles. */
+  private busy = false;
 
   constructor(pol: bigint, opts: ChunkerOptions = {}) {
     this.t = tablesFor(pol);
@@ -79,6 +83,7 @@ export class Chunker {
 
   /** Forgets all state (start a new stream). */
   reset(): void {
+    this.notBusy();
     this.startChunk();
   }
 
@@ -102,12 +107,38 @@ export class Chunker {
    * After a cut the next chunk starts at that offset.
    */
   feed(data: Uint8Array): number[] {
+    this.notBusy();
     if (this.native) {
-      const cuts = new Int32Array(Math.floor(data.length / this.st[MIN]) + 2);
-      const n = this.native.feed(this.t.all, this.st, this.win, data, cuts);
-      return Array.from(cuts.subarray(0, n));
+      const cuts = this.cutsFor(data);
+      return Array.from(cuts.subarray(0, this.native.feed(this.t.all, this.st, this.win, data, cuts)));
     }
     return this.feedJs(data);
+  }
+
+  /**
+   * feed() off the calling thread: with the native loop, buffers of ASYNC_FEED_MIN bytes or more
+   * are cut on libuv's thread pool, so the main thread reads, hashes and schedules meanwhile.
+   * `data` must not change until it settles, and no other feed may start before then.
+   */
+  async feedAsync(data: Uint8Array): Promise<number[]> {
+    const run = this.native?.feedAsync;
+    if (!run || data.length < ASYNC_FEED_MIN) return this.feed(data);
+    this.notBusy();
+    this.busy = true;
+    try {
+      const cuts = this.cutsFor(data);
+      return Array.from(cuts.subarray(0, await run(this.t.all, this.st, this.win, data, cuts)));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private cutsFor(data: Uint8Array): Int32Array {
+    return new Int32Array(Math.floor(data.length / this.st[MIN]) + 2);
+  }
+
+  private notBusy(): void {
+    if (this.busy) throw new Error('chunker: feed while another feed is running');
   }
 
   /** The reference loop (restic's algorithm on 32-bit halves). */

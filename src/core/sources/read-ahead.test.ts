@@ -8,6 +8,7 @@ import { createMemoryBackend } from '../storage/memory.js';
 import { initRepository } from '../repository/open.js';
 import { BlobSaver, saveContent } from '../backup/blob-saver.js';
 import { readAhead } from './read-ahead.js';
+import { blockCounts } from './blocks.js';
 
 const who = { username: 'u', hostname: 'h', now: '2026-01-01T00:00:00Z' };
 
@@ -41,27 +42,31 @@ describe('read-ahead source', () => {
     }
   });
 
-  it('reuses the blocks handed back, and the stored chunks still equal the input (nothing is overwritten while in use)', async () => {
-    const data = sample(24 * 1024 * 1024 + 12345);
-    const t = tempFile(data);
-    const fd = openSync(t.file, 'r');
+  it('reuses the blocks handed back, and the stored chunks still equal the input, two files and a pipe at once (nothing is overwritten while in use)', async () => {
+    const inputs = [sample(24 * 1024 * 1024 + 12345), sample(9 * 1024 * 1024 + 1)];
+    const piped = sample(13 * 1024 * 1024 + 777);
+    const files = inputs.map(tempFile);
+    const fds = files.map((t) => openSync(t.file, 'r'));
     const repo = await initRepository(createMemoryBackend(), 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } });
+    // a pipe's pieces: 64 KiB and odd sizes, each its own buffer
+    async function* pipe(): AsyncGenerator<Buffer> {
+      for (let at = 0, i = 0; at < piped.length; i++) { const n = i % 3 === 0 ? 65536 : 1000 + i; yield Buffer.from(piped.subarray(at, at + n)); at += n; }
+    }
     try {
-      const src = readAhead(fd, 1 << 20, 3);
-      let released = 0;
-      const release = src.release.bind(src);
-      src.release = (b) => { released++; release(b); };
+      const before = blockCounts.reused;
       const saver = new BlobSaver(repo);
-      const saved = await saveContent(src, repo.config.chunkerPolynomial, saver);
+      const saved = await Promise.all([...fds.map((fd) => saveContent(readAhead(fd, 1 << 20, 3), repo.config.chunkerPolynomial, saver)), saveContent(pipe(), repo.config.chunkerPolynomial, saver)]);
       await saver.drain();
       await repo.flush();
-      assert.ok(released > 10, `blocks were handed back (${released})`);
-      assert.equal(saved.size, data.length);
-      const back = Buffer.concat(await Promise.all(saved.content.map((id) => repo.loadBlob('data', id))));
-      assert.equal(createHash('sha256').update(back).digest('hex'), createHash('sha256').update(data).digest('hex'));
+      assert.ok(blockCounts.reused - before > 10, `blocks were reused (${blockCounts.reused - before})`);
+      for (const [i, want] of [...inputs, piped].entries()) {
+        assert.equal(saved[i].size, want.length);
+        const back = Buffer.concat(await Promise.all(saved[i].content.map((id) => repo.loadBlob('data', id))));
+        assert.equal(createHash('sha256').update(back).digest('hex'), createHash('sha256').update(want).digest('hex'), `input ${i}`);
+      }
     } finally {
-      closeSync(fd);
-      t.done();
+      for (const fd of fds) closeSync(fd);
+      for (const t of files) t.done();
       await repo.close();
     }
   });
