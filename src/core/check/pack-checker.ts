@@ -4,8 +4,8 @@
  * packs in parallel too). A pack's bytes are transferred, not copied, when they fill their own
  * buffer. With `threads` 0 everything runs on the calling thread.
  */
-import { Worker } from 'node:worker_threads';
-import { workerOptions } from '../worker-options.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerOptions } from '../worker-options.js';
 import type { Key } from '../crypto/crypto.js';
 import { HoardError } from '../errors.js';
 import type { PackedBlob } from '../format/pack.js';
@@ -34,7 +34,7 @@ export function createPackChecker(key: Key, version: number, threads: number): P
     if (--alive === 0) for (const q of queue.splice(0)) q.reject(e);
   };
   const workers = Array.from({ length: threads }, () => {
-    const w = new Worker(new URL('./pack-check-worker.js', import.meta.url), workerOptions(key, { version }));
+    const w = startWorker(new URL('./pack-check-worker.js', import.meta.url), workerOptions(key, { version }));
     w.unref();
     w.on('message', ({ problem }: { problem?: string }) => {
       busy.get(w)?.resolve(problem);

@@ -5,8 +5,8 @@
  * pool (~512 KiB of stored bytes or 64 blobs per message). Workers start with the first blob and
  * never keep an idle process alive; close() ends them.
  */
-import { Worker } from 'node:worker_threads';
-import { workerOptions } from '../worker-options.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerOptions } from '../worker-options.js';
 import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
@@ -39,7 +39,7 @@ export function createDecoderPool(key: Key, size: number): BlobDecoder {
   let closed = false;
   const buffers = new BufferPool();
   const spawn = (): Slot[] => Array.from({ length: Math.max(1, size) }, () => {
-    const worker = new Worker(new URL('./decoder-worker.js', import.meta.url), workerOptions(key));
+    const worker = startWorker(new URL('./decoder-worker.js', import.meta.url), workerOptions(key));
     const slot: Slot = { worker, sent: [] };
     worker.unref();
     worker.on('message', (reply: DecodedBatch) => {

@@ -5,8 +5,8 @@
  * blob would cost more than the work. A worker keeps the process alive only while it has work (an
  * idle pool never blocks exit, a busy one must, or the process could end mid-backup). close() ends them.
  */
-import { Worker } from 'node:worker_threads';
-import { workerOptions } from '../worker-options.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerOptions } from '../worker-options.js';
 import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
@@ -44,7 +44,7 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
   // Threads start with the first blob: commands that only read never pay for them.
   let started: Slot[] | undefined;
   const spawn = (): Slot[] => Array.from({ length: Math.max(1, size) }, () => {
-    const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), workerOptions(key));
+    const worker = startWorker(new URL('./encoder-worker.js', import.meta.url), workerOptions(key));
     const slot = { worker, load: 0 };
     worker.on('message', (reply: ReplyBatch) => {
       if (--slot.load === 0) worker.unref();

@@ -4,8 +4,8 @@
  * written once the file is in place under its real name, or rejects with kind "corrupt" (a blob
  * failed to verify: nothing was written) or "io". With `workers` 0 it all runs on the calling thread.
  */
-import { Worker } from 'node:worker_threads';
-import { workerOptions } from '../worker-options.js';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerOptions } from '../worker-options.js';
 import { Batcher } from '../batcher.js';
 import { HoardError } from '../errors.js';
 import type { Key } from '../crypto/crypto.js';
@@ -38,7 +38,7 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
   const stopped = new HoardError('interrupted', 'restore stopped before this file was written');
   const buffers = new BufferPool();
   const slots: Slot[] = Array.from({ length: workers }, () => {
-    const worker = new Worker(new URL('./small-file-worker.js', import.meta.url), workerOptions(key));
+    const worker = startWorker(new URL('./small-file-worker.js', import.meta.url), workerOptions(key));
     worker.unref();
     const slot: Slot = { worker, sent: [] };
     worker.on('message', ({ results, input }: SmallFileReply) => {
