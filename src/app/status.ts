@@ -4,7 +4,7 @@
  * should act on. Reads only; takes no lock (a status must work while a backup runs).
  */
 import { type Repository, type SnapshotEntry, alreadyCopied, isStale, listLocks, listSnapshots, loadVerifications } from '../core/index.js';
-import { nextRun, parseSchedule } from '../config/index.js';
+import { machineZone, nextDue, parseSchedule } from '../config/index.js';
 import { lockOwner, type Env } from './environment.js';
 import { type Project, environmentFor } from './project.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
@@ -17,7 +17,7 @@ export interface SourceStatus {
   schedule: string | null;
   snapshots: number;
   last_backup: { id: string; time: string; age_hours: number; kind: string; size: number | null; duration_ms: number | null; data_added: number | null } | null;
-  /** The next run of a daily/weekly/every schedule; null for on-change, cron (computed by the scheduler) or none. */
+  /** The soonest next run among the source's scheduled jobs (presets, intervals or cron, each in its job's timezone); null for on-change or none. */
   next_run: string | null;
   last_verification: BackupRecord['verification'];
   warnings: string[];
@@ -85,8 +85,11 @@ export async function projectStatus(p: Project, repo: Repository, env: Env, disp
     const jobs = Object.entries(p.config.jobs ?? {}).filter(([, j]) => j.sources.includes(name));
     const schedules = jobs.map(([, j]) => j.schedule).filter((s): s is string => !!s);
     const last = mine[mine.length - 1];
-    const nexts = schedules.map((s) => parseSchedule(s)).flatMap((ps) => (ps.ok ? [nextRun(ps.schedule, ps.schedule.type === 'every' && last ? last.created_ms : now)] : []))
-      .filter((t): t is number => t !== undefined).map((t) => Math.max(t, now));
+    // the scheduler's own engine: each job in its time zone; an interval counts from the last backup
+    const nexts = jobs.flatMap(([, j]) => {
+      const ps = j.schedule ? parseSchedule(j.schedule) : undefined;
+      return ps?.ok ? [Math.max(now, nextDue(ps.schedule, ps.schedule.type === 'every' ? last?.created_ms : undefined, now, j.timezone ?? machineZone()))] : [];
+    });
     const warnings: string[] = [];
     if (!last) warnings.push(`${name} has never been backed up: run \`hoard backup ${name}\``);
     else if (now - last.created_ms > lateAfterMs(schedules)) warnings.push(`${name}'s last backup is ${Math.round((now - last.created_ms) / 3_600_000)} hours old`);

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isHoardError } from '../core/index.js';
-import { environmentPolicy, nextRun, parseDotenv, parseSchedule, referencedVariables, resolveSecret, resolveSettings } from './index.js';
+import { environmentPolicy, machineZone, nextDue, parseDotenv, parseSchedule, referencedVariables, resolveSecret, resolveSettings } from './index.js';
 import { parseConfig } from './parse.js';
 import type { ConfigProblem } from './load.js';
 
@@ -112,7 +112,12 @@ describe('schedules', () => {
     assert.match((parseSchedule('weekly on funday at 01:00') as { error: string }).error, /unknown day funday/);
     assert.match((parseSchedule('CRON_TZ=Mars/Base 0 2 * * *') as { error: string }).error, /unknown time zone/);
   });
+  it('refuses a cron expression that never fires', () => {
+    assert.match((parseSchedule('0 0 31 2 *') as { error: string }).error, /never fires/);
+    assert.equal(parseSchedule('0 0 29 2 *').ok, true);
+  });
   it('computes the next daily and weekly run in local time, strictly after the given time', () => {
+    const nextRun = (s: ReturnType<typeof sched>, after: number) => nextDue(s, undefined, after, machineZone());
     const at = (y: number, mo: number, d: number, h: number, mi: number) => new Date(y, mo - 1, d, h, mi).getTime();
     const sched = (t: string) => { const p = parseSchedule(t); assert.ok(p.ok); return p.schedule; };
     const daily = sched('daily at 02:00');

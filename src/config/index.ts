@@ -9,5 +9,5 @@ export {
   resolveSettings, retentionRuleDays, entryOf, firstOf, defaultRepositoryName, absoluteLocal, environmentPolicy, ENVIRONMENT_DEFAULTS,
   type Settings, type SettingsInput, type Resolved, type Origin, type RepositorySetting, type EnvironmentPolicy,
 } from './settings.js';
-export { parseSchedule, nextRun, parseDuration, type Schedule } from './schedule.js';
+export { parseSchedule, parseDuration, nextDue, nextCron, instantOf, scheduleOf, machineZone, type Schedule } from './schedule.js';
 export type { NewConfig } from './write.js';

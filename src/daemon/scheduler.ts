@@ -7,10 +7,9 @@
  * leaves no partial snapshot). A run's error and warnings are redacted before they are recorded,
  * logged or passed on.
  */
-import type { Schedule } from '../config/index.js';
+import { type Schedule, nextDue } from '../config/index.js';
 import { type Clock, redact } from '../core/index.js';
 import type { TaskOutcome } from '../app/run-job.js';
-import { nextDue } from './schedule.js';
 import type { SchedulerState } from './state.js';
 
 export interface ChangeTrigger {

@@ -8,13 +8,12 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import * as path from 'node:path';
 import type { Reporter, SnapshotInfo } from '../core/index.js';
-import { parseDuration } from '../config/index.js';
+import { machineZone, parseDuration, scheduleOf } from '../config/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
 import { runBackupJob, runCleanupTask, runVerifyTask } from '../app/run-job.js';
 import { databaseWatcher } from '../app/change-watch.js';
 import type { ChangeTrigger, Task } from './scheduler.js';
-import { scheduleOf } from './schedule.js';
 
 export interface TaskDeps {
   env: Env;
@@ -26,7 +25,6 @@ export interface TaskDeps {
   pollMs?: number;
 }
 
-const machineZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 
 function fileWatcher(paths: string[], log: (l: string) => void): (changed: () => void) => () => void {
   return (changed) => {

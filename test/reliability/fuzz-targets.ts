@@ -26,7 +26,7 @@ import { decodeVerification } from '../../src/core/verify/records.js';
 import { parseDatabaseUrl, describe as describeDb, redactUrl } from '../../src/databases/url.js';
 import { parseRepositoryUrl } from '../../src/backends/index.js';
 import { checkHostKey } from '../../src/backends/sftp/known-hosts.js';
-import { nextRun, parseDotenv, parseDuration, parseSchedule } from '../../src/config/index.js';
+import { machineZone, nextDue, parseDotenv, parseDuration, parseSchedule } from '../../src/config/index.js';
 import { parseConfig } from '../../src/config/parse.js';
 import { parseArgs } from '../../src/cli/args.js';
 import { loadCommands } from '../../src/cli/commands.js';
@@ -274,7 +274,7 @@ export const TARGETS: FuzzTarget[] = [
     run(i) {
       const s = parseSchedule(i.toString('utf8'));
       parseDuration(i.toString('utf8'));
-      return s.ok ? nextRun(s.schedule, Date.UTC(2026, 10, 30)) : s.error;
+      return s.ok ? nextDue(s.schedule, undefined, Date.UTC(2026, 10, 30), machineZone()) : s.error;
     },
     clean: () => false,
     total: true,

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSchedule } from '../config/index.js';
-import { instantOf, nextCron, nextDue } from './schedule.js';
+import { instantOf, nextCron, nextDue, parseSchedule } from './schedule.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
 const sched = (t: string) => { const p = parseSchedule(t); assert.ok(p.ok, t); return p.schedule; };
