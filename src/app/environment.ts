@@ -5,12 +5,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
-import { HoardError } from '../core/errors.js';
-import type { Clock } from '../core/clock.js';
-import type { KeyCache } from '../core/repository/key-cache.js';
-import type { LockOwner } from '../core/repository/locks.js';
-import type { Identity } from '../core/repository/open.js';
-import { formatGoTime, goTimeFromMs } from '../core/format/time.js';
+import { type Clock, formatGoTime, goTimeFromMs, HoardError, type Identity, type KeyCache, type LockOwner } from '../core/index.js';
 
 export interface Env {
   vars: NodeJS.ProcessEnv;

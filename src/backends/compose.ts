@@ -4,8 +4,7 @@
  * upload and download rate limits. Retrying a save is safe: the contract makes saving identical
  * content again a no-op.
  */
-import { HoardError, isHoardError } from '../core/errors.js';
-import type { Backend } from '../core/storage/backend.js';
+import { type Backend, HoardError, isHoardError } from '../core/index.js';
 
 export interface WrapSettings {
   /** Attempts per operation, the first included (default 5). */

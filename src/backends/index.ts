@@ -1,7 +1,6 @@
 /** The explicit list of storage backends by URL scheme, and the settings that open them. */
 import * as path from 'node:path';
-import { HoardError } from '../core/errors.js';
-import type { Backend } from '../core/storage/backend.js';
+import { type Backend, HoardError } from '../core/index.js';
 import { createLocalBackend } from './local/local-backend.js';
 import { type S3Location, type S3Settings, parseS3Url, s3Where } from './s3/s3-config.js';
 import { type WrapSettings, wrapBackend } from './compose.js';

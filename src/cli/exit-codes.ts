@@ -1,5 +1,5 @@
 /** The one exit-code table (DESIGN.md §6); README "Exit codes" documents the same. */
-import type { ErrorKind } from '../core/errors.js';
+import { type ErrorKind } from '../core/index.js';
 
 export const EXIT = {
   ok: 0, failure: 1, noSpace: 2, dbConnection: 3, tool: 4, verify: 5, partial: 6,

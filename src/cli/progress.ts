@@ -1,7 +1,5 @@
 /** Renders core events on stderr: a live status line on a TTY, only warnings otherwise. */
-import type { HoardEvent, Reporter } from '../core/events.js';
-import type { Clock } from '../core/clock.js';
-import { redact, redactDeep } from '../core/redact.js';
+import { type Clock, type HoardEvent, redact, redactDeep, type Reporter } from '../core/index.js';
 import { formatBytes } from './context.js';
 
 /** A reporter writing to stderr. `json` turns warnings into NDJSON lines and drops progress. */

@@ -9,7 +9,7 @@ export type { Clock } from './clock.js';
 export { fixedClock } from './clock.js';
 export type { HoardEvent, Reporter } from './events.js';
 export { silent } from './events.js';
-export type { Backend, FileType, Handle, FileInfo, LoadOptions } from './storage/backend.js';
+export { FILE_TYPES, NAME_RE, layoutDir, layoutPath, type Backend, type FileType, type Handle, type FileInfo, type LoadOptions } from './storage/backend.js';
 export { createMemoryBackend } from './storage/memory.js';
 export { Repository, type RepositoryOptions, type WriteStats } from './repository/repository.js';
 export { initRepository, openRepository, addKey, removeKey, listKeys, type Identity, type KeyInfo } from './repository/open.js';
@@ -21,6 +21,8 @@ export { restoreTree, restoreFailureKind, type RestoreOptions, type RestoreSumma
 export { walkTree, findNode, fileContent } from './restore/walk.js';
 export { checkRepository, type CheckOptions, type CheckSummary } from './check/check.js';
 export type { Snapshot } from './format/snapshot.js';
+export { formatGoTime, goTimeFromMs } from './format/time.js';
+export { readAhead } from './sources/read-ahead.js';
 export type { TreeNode } from './format/tree.js';
 export type { CompressionMode } from './format/compression.js';
 export { reachableBlobs, exclusiveBytes } from './prune/usage.js';

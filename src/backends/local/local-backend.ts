@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { HoardError, isHoardError } from '../../core/errors.js';
-import { type Backend, FILE_TYPES, type FileInfo, type Handle, type LoadOptions, NAME_RE, layoutDir, layoutPath } from '../../core/storage/backend.js';
+import { type Backend, FILE_TYPES, type FileInfo, type Handle, HoardError, isHoardError, layoutDir, layoutPath, type LoadOptions, NAME_RE } from '../../core/index.js';
 import { fsError } from './local-errors.js';
 
 const HEX = '0123456789abcdef';

@@ -1,5 +1,5 @@
 /** Maps file-system errors to HoardError kinds with a message that names the path. */
-import { HoardError } from '../../core/errors.js';
+import { HoardError } from '../../core/index.js';
 
 /** Converts an errno error from `op` on `path`. */
 export function fsError(e: unknown, op: string, path: string): HoardError {

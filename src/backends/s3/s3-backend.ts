@@ -10,8 +10,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { HoardError } from '../../core/errors.js';
-import { type Backend, type FileInfo, type Handle, type LoadOptions, NAME_RE, layoutDir, layoutPath } from '../../core/storage/backend.js';
+import { type Backend, type FileInfo, type Handle, HoardError, layoutDir, layoutPath, type LoadOptions, NAME_RE } from '../../core/index.js';
 import { type S3Location, type S3Settings, clientConfig, s3Where } from './s3-config.js';
 import { s3Error } from './s3-errors.js';
 

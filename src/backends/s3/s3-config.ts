@@ -3,7 +3,7 @@
  * credentials (hoard.yaml, then AWS_* variables, then the AWS profile files through the SDK).
  */
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { HoardError } from '../../core/errors.js';
+import { HoardError } from '../../core/index.js';
 
 // The SDK warns on every Node below 22 that its releases after January 2027 will need Node 22.
 // hoard pins a release that supports Node 20 (package.json), so the notice is not for our users.

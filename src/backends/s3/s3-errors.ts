@@ -1,5 +1,5 @@
 /** S3 SDK failures as HoardErrors: missing objects and buckets, refused credentials, throttling and network trouble (retryable). */
-import { HoardError } from '../../core/errors.js';
+import { HoardError } from '../../core/index.js';
 
 type SdkError = Error & { name: string; code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
 

@@ -3,7 +3,7 @@
  * in known_hosts (plain or hashed `|1|salt|hash` names), or match a configured SHA256 fingerprint.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { HoardError } from '../../core/errors.js';
+import { HoardError } from '../../core/index.js';
 
 /** `SHA256:…` (unpadded base64), as ssh-keygen -l prints it. */
 export function fingerprint(keyBlob: Buffer): string {

@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Socket, connect as connectSocket } from 'node:net';
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import { HoardError } from '../../core/errors.js';
-import { type Backend, type FileInfo, type Handle, type LoadOptions, NAME_RE, layoutDir, layoutPath } from '../../core/storage/backend.js';
+import { type Backend, type FileInfo, type Handle, HoardError, layoutDir, layoutPath, type LoadOptions, NAME_RE } from '../../core/index.js';
 import { type SftpLocation, type SftpSettings, sftpWhere } from './sftp-config.js';
 import { checkHostKey } from './known-hosts.js';
 import { sftpError } from './sftp-errors.js';

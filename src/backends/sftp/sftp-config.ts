@@ -1,5 +1,5 @@
 /** sftp: repository URLs (restic's forms) and the connection settings: user, port, key or password, known hosts. */
-import { HoardError } from '../../core/errors.js';
+import { HoardError } from '../../core/index.js';
 
 export interface SftpLocation {
   user?: string;

@@ -1,5 +1,5 @@
 /** SFTP and SSH failures as HoardErrors: missing files, refused logins, and dropped connections (retryable). */
-import { HoardError } from '../../core/errors.js';
+import { HoardError } from '../../core/index.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
 const NO_SUCH_FILE = 2;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HoardError } from '../../core/errors.js';
+import { HoardError } from '../../core/index.js';
 import type { SftpSettings } from './sftp-config.js';
 
 export interface SftpOptions {

@@ -4,10 +4,9 @@
  * defaults), write hoard.yaml, create .hoard/repo, back up once and check.
  */
 import * as path from 'node:path';
-import { HoardError } from '../../core/errors.js';
+import { HoardError, initRepository } from '../../core/index.js';
 import { openBackend } from '../../backends/index.js';
 import { backendSettings, repositoryLocation, repositoryPassword } from '../../app/repository-access.js';
-import { initRepository } from '../../core/repository/open.js';
 import { identity } from '../../app/environment.js';
 import { type Candidate, detectSources } from '../../app/detect.js';
 import { type InitRequest, type InitResult, initProject } from '../../app/init-project.js';

@@ -1,8 +1,5 @@
 /** Commands that check or change the repository: check, unlock, key. */
-import { HoardError } from '../../core/errors.js';
-import { checkRepository } from '../../core/check/check.js';
-import { removeLocks } from '../../core/repository/locks.js';
-import { addKey, listKeys, removeKey } from '../../core/repository/open.js';
+import { addKey, checkRepository, HoardError, listKeys, removeKey, removeLocks } from '../../core/index.js';
 import { identity, lockOwner, resolvePassword } from '../../app/environment.js';
 import { withLock } from '../../app/repository-access.js';
 import { openRepo } from '../repo.js';

@@ -1,6 +1,5 @@
 /** `hoard migrate`: pre-migration snapshots, the migration command, and a restore if it fails. */
-import { HoardError } from '../../core/errors.js';
-import { listSnapshots } from '../../core/repository/snapshots.js';
+import { HoardError, listSnapshots } from '../../core/index.js';
 import { type MigrationRequest, guardMigration, recordMigration, runInherited } from '../../app/migrate.js';
 import { databaseSources, sourceConnection } from '../../app/source-restore.js';
 import { withLock } from '../../app/repository-access.js';

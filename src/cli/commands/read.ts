@@ -1,9 +1,6 @@
 /** Commands that read snapshots: ls, restore, dump. */
-import { HoardError } from '../../core/errors.js';
-import { listSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
+import { HoardError, listSnapshots, type Repository, type SnapshotEntry, walkTree } from '../../core/index.js';
 import { type SnapshotChoice, chooseSnapshot } from '../../app/select.js';
-import type { Repository } from '../../core/repository/repository.js';
-import { walkTree } from '../../core/restore/walk.js';
 import { withLock } from '../../app/repository-access.js';
 import { restoreSnapshot } from '../../app/restore.js';
 import { toRecord } from '../../app/snapshot-view.js';
