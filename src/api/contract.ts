@@ -39,7 +39,7 @@ export const ROUTES = {
 /** The fields each request body accepts (any other field is a 400). */
 export const BODY_FIELDS = {
   createBackup: ['source', 'job', 'label', 'reason', 'description', 'kind'],
-  restore: ['id', 'latest', 'source', 'name', 'at', 'target', 'target_db', 'database', 'dry_run', 'confirm'],
+  restore: ['id', 'latest', 'source', 'name', 'at', 'target', 'target_db', 'database', 'include', 'dry_run', 'confirm'],
   cleanup: ['dry_run', 'older_than_days', 'source', 'environment', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly', 'allow_empty', 'confirm'],
   verify: ['level', 'subset'],
 } as const;

@@ -72,7 +72,9 @@ const bodies: Record<keyof typeof BODY_FIELDS, Schema> = {
   createBackup: obj({ source: name, job: name, label: name, reason: { type: 'string', maxLength: 500 }, description: { type: 'string', maxLength: 500 }, kind: name }, [...BODY_FIELDS.createBackup]),
   restore: obj({
     id: name, latest: bool, source: name, name, at: str, target: { ...name, description: 'a restore target or a source named in hoard.yaml (paths and URLs are refused)' },
-    target_db: name, database: { ...name, description: 'from a server-wide (--all) backup: which database' }, dry_run: bool, confirm: bool,
+    target_db: name, database: { ...name, description: 'from a server-wide (--all) backup: which database' },
+    include: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 4096 }, description: 'files backups: only these snapshot paths and what is below them (the CLI\'s --include)' },
+    dry_run: bool, confirm: bool,
   }, [...BODY_FIELDS.restore]),
   cleanup: obj({
     dry_run: bool, older_than_days: { type: 'integer', minimum: 1 }, source: name, environment: name, keep_last: { type: 'integer', minimum: 1 },

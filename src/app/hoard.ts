@@ -6,21 +6,22 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, executePrune, isHoardError, listSnapshots, loadVerifications, planPrune, removeSnapshot, 
+  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, isHoardError,
 } from '../core/index.js';
 import { type Env, identity, lockOwner, systemClock } from './environment.js';
 import { type VerifyRequest, type VerifyResult, verifySnapshots } from './verify.js';
 import { type Project, loadProject } from './project.js';
-import { openFromEnv, restoreWorkers, withLock } from './repository-access.js';
+import { withSnapshots } from './repository-access.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
-import { type BackupQuery, type SnapshotChoice, chooseSnapshot, queryBackups } from './select.js';
-import { type RunLabels, backupSource, newRunId, planBackups } from './source-backup.js';
+import { type BackupQuery, type SnapshotChoice, chooseSnapshot } from './select.js';
+import { backupInfo, listBackups, readStatus } from './catalog.js';
+import type { RunLabels } from './source-backup.js';
+import { backupProject } from './project-backup.js';
 import type { DatabaseRestoreResult } from './database-restore.js';
 import { restoreError, restoreSnapshot } from './restore.js';
-import { type StatusReport, projectStatus } from './status.js';
-import { copyDestinations, copyToDestinations, destinationLister } from './copy.js';
-import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from './cleanup.js';
-import { protectedAmong } from './protection.js';
+import type { StatusReport } from './status.js';
+import type { CleanupPlan, CleanupRequest } from './cleanup.js';
+import { cleanupBackups, confirmFlag, deleteBackup } from './remove.js';
 
 export interface OpenHoardOptions {
   /**
@@ -139,29 +140,26 @@ export interface Hoard {
   on<E extends keyof HoardEvents>(event: E, listener: (e: HoardEvents[E]) => void): () => void;
 }
 
-function refuse(environment: string, action: string): HoardError {
-  return new HoardError('usage', `refusing to ${action} in the protected environment ${environment}; nothing was changed`, { hint: 'pass confirm: true once the target is checked', context: { confirmation_required: environment } });
-}
-
 /** Opens a project. Kind "config" for a bad hoard.yaml; the repository is opened per call. */
 export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
   const vars = { ...(o.vars ?? process.env), ...(o.password !== undefined ? { HOARD_PASSWORD: o.password } : {}) };
   const env: Env = { vars, clock: o.clock ?? systemClock, cwd: o.cwd ?? process.cwd(), isTTY: false, keys: new KeyCache() };
-  const project: Project = await loadProject(env, { config: o.config, repo: o.repository, environment: o.environment });
+  return createHoard(env, await loadProject(env, { config: o.config, repo: o.repository, environment: o.environment }), o.programVersion);
+}
+
+/**
+ * The library's use cases over a loaded project, for a door that has loaded it already (`hoard serve`
+ * with the CLI's --repo, --config and --environment in force).
+ */
+export function createHoard(env: Env, project: Project, programVersion = 'hoard'): Hoard {
   const emitter = new EventEmitter();
   const emit = <E extends keyof HoardEvents>(e: E, v: HoardEvents[E]) => { emitter.emit(e, v); };
   const report = (e: HoardEvent) => emit('progress', e);
   const who = identity(env);
-  const info = (): SnapshotInfo => ({ hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, programVersion: o.programVersion ?? 'hoard' });
+  const info = (): SnapshotInfo => ({ hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, programVersion });
 
-  async function withRepo<T>(exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>, index = true): Promise<T> {
-    const repo = await openFromEnv(env, { project, index });
-    try {
-      return await withLock(env, repo, exclusive, async () => work(repo, (await listSnapshots(repo)).snapshots));
-    } finally {
-      await repo.close();
-    }
-  }
+  const withRepo = <T>(exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>, index = true): Promise<T> =>
+    withSnapshots(env, project, exclusive, work, { index });
 
   return {
     configFile: project.loaded?.file ?? null,
@@ -172,52 +170,36 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     },
 
     async backup(req = {}) {
-      const targets = planBackups(project, { names: req.sources ?? [], kind: req.kind, retentionDays: req.retentionDays });
-      const out: BackupOutcome = { created: [], failed: [] };
-      const run = newRunId(env.clock.now());
-      await withRepo(false, async (repo) => {
-        for (const t of targets) {
-          emit('backup.started', { source: t.source, kind: t.kind, environment: t.environment ?? null });
-          try {
-            const r = await backupSource(project, repo, t, { label: req.label, reason: req.reason, description: req.description, run }, { clock: env.clock, info: info(), report, signal: req.signal });
-            const backup = toRecord({ id: r.snapshotId!, snapshot: r.snapshot, timeMs: env.clock.now() });
-            out.created.push(backup);
-            emit('backup.created', { source: t.source, backup });
-          } catch (e) {
-            const error = isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
-            out.failed.push({ source: t.source, error });
-            emit('backup.failed', { source: t.source, error });
-            if (req.signal?.aborted) throw error;
-          }
-        }
+      const r = await backupProject(env, project, {
+        names: req.sources, kind: req.kind, retentionDays: req.retentionDays, label: req.label, reason: req.reason, description: req.description, info: info(), signal: req.signal,
+      }, {
+        report,
+        started: (t) => emit('backup.started', { source: t.source, kind: t.kind, environment: t.environment ?? null }),
+        finished: (s) => {
+          if (s.error) emit('backup.failed', { source: s.target.source, error: s.error });
+          else if (s.backup) emit('backup.created', { source: s.target.source, backup: s.backup });
+          const v = s.verification?.result;
+          if (v) emit(v.ok ? 'verify.succeeded' : 'verify.failed', { result: v });
+        },
       });
-      // each job's new backups go to its other destinations; a failed copy is reported, the backup stands
-      for (const job of new Set(targets.map((t) => t.job).filter((j): j is string => !!j))) {
-        const ids = out.created.filter((b) => targets.some((t) => t.job === job && t.source === b.source)).map((b) => b.id);
-        const dests = copyDestinations(project, job);
-        if (!ids.length || !dests.length) continue;
-        const c = await copyToDestinations(env, project, dests, ids, { signal: req.signal });
-        out.copies = [...(out.copies ?? []), ...c.ok.map((x) => ({ job, destination: x.destination, ok: true, copied: x.copied.length, error: null })),
-          ...c.failed.map((x) => ({ job, destination: x.destination, ok: false, copied: 0, error: x.error.message }))];
-      }
+      const out: BackupOutcome = {
+        created: r.sources.flatMap((s) => (s.backup ? [s.backup] : [])),
+        failed: r.sources.flatMap((s) => (s.error ? [{ source: s.target.source, error: s.error }] : [])),
+      };
+      if (r.copies.length) out.copies = r.copies.map((c) => ({ job: c.job, destination: c.destination, ok: c.ok, copied: c.copied.length, error: c.error?.message ?? null }));
       return out;
     },
 
     async list(query = {}) {
-      return withRepo(false, async (r, list) => { const v = await loadVerifications(r); return queryBackups(list, query, env.clock.now()).map((e) => toRecord(e, v)); }, false);
+      return (await listBackups(env, project, query)).backups;
     },
 
     async info(ref) {
-      return withRepo(false, async (r, list) => toRecord(chooseSnapshot(list, { ref }, env.clock.now()), await loadVerifications(r)), false);
+      return (await backupInfo(env, project, ref)).backup;
     },
 
     async status() {
-      const repo = await openFromEnv(env, { project, index: false });
-      try {
-        return await projectStatus(project, repo, env, project.settings.repository?.value.url ?? '', undefined, destinationLister(env, project));
-      } finally {
-        await repo.close();
-      }
+      return readStatus(env, project);
     },
 
     async restore(req) {
@@ -246,14 +228,7 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     },
 
     async delete(ref, d = {}) {
-      return withRepo(true, async (repo, list) => {
-        const r = toRecord(chooseSnapshot(list, { ref }, env.clock.now()));
-        if (r.pinned) throw new HoardError('usage', `backup ${r.short_id} is pinned; nothing was deleted`, { hint: 'unpin it first' });
-        const prot = protectedAmong(project, [r])[0];
-        if (prot && !d.confirm) throw refuse(prot.environment, `delete backup ${r.short_id}`);
-        await removeSnapshot(repo, r.id);
-        return r;
-      }, false);
+      return (await deleteBackup(env, project, ref, { confirm: confirmFlag(d.confirm) })).backup;
     },
 
     async verify(req) {
@@ -264,18 +239,9 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
     },
 
     async cleanup(c = {}) {
-      return withRepo(c.dryRun !== true, async (repo, list) => {
-        const plan = planCleanup(list, c, env.clock.now(), await loadVerifications(repo));
-        let freed = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)));
-        if (!c.dryRun && plan.remove.length) {
-          const prot = protectedAmong(project, plan.remove)[0];
-          if (prot && !c.confirm) throw refuse(prot.environment, `remove ${prot.count} backup(s)`);
-          for (const r of plan.remove) await removeSnapshot(repo, r.id);
-          if (c.prune !== false) freed = (await executePrune(repo, await planPrune(repo, { maxUnused: c.maxUnused }), { maxUnused: c.maxUnused })).freedActual;
-        }
-        emit('cleanup.completed', { deleted: plan.remove, dry_run: c.dryRun === true });
-        return { ...plan, dry_run: c.dryRun === true, total_size_freed: freed };
-      });
+      const r = await cleanupBackups(env, project, { ...c, confirm: confirmFlag(c.confirm), report });
+      emit('cleanup.completed', { deleted: r.plan.remove, dry_run: r.dry_run });
+      return { ...r.plan, dry_run: r.dry_run, total_size_freed: r.pruned ? r.pruned.freedActual : r.estimate };
     },
   };
 }

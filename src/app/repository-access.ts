@@ -1,13 +1,9 @@
 /** Opening repositories for the front ends: URL → backend, password → key, and locks around work. */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Backend } from '../core/storage/backend.js';
+import { acquireLock, type Backend, fileContent, type HeldLock, HoardError, listLocks, listSnapshots, openRepository, removeLocks, type Repository, type RepositoryOptions, type SnapshotEntry, type TreeNode } from '../core/index.js';
 import { type BackendSettings, openBackend } from '../backends/index.js';
 import { type RepositorySetting, absoluteLocal } from '../config/index.js';
-import { type Repository, type RepositoryOptions } from '../core/repository/repository.js';
-import { openRepository } from '../core/repository/open.js';
-import { type HeldLock, acquireLock } from '../core/repository/locks.js';
-import { HoardError, type TreeNode, fileContent } from '../core/index.js';
 import { type Env, lockOwner, resolvePassword } from './environment.js';
 import { type Project, projectSecret } from './project.js';
 
@@ -105,6 +101,43 @@ export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean
   } finally {
     await lock.release().catch(() => {});
   }
+}
+
+/**
+ * Opens the repository in force and runs `work` with its snapshot list, read under a lock (shared or
+ * exclusive) that waits `lockWaitMs` (default env.lockWait) for another process's (`onWait` hears once
+ * that it waits); the lock is released
+ * and the repository closed whatever happens. `index: false` skips the index (listing and metadata).
+ * `work` also hears which snapshot files could not be read.
+ */
+export async function withSnapshots<T>(env: Env, p: Project, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[], damaged: { id: string; error: string }[]) => Promise<T>, o: { index?: boolean; signal?: AbortSignal; lockWaitMs?: number; onWait?: (holder: string) => void } = {}): Promise<T> {
+  const repo = await openFromEnv(env, { project: p, index: o.index, signal: o.signal });
+  try {
+    return await withLock(env, repo, exclusive, async () => {
+      const l = await listSnapshots(repo, o.signal);
+      return work(repo, l.snapshots, l.damaged);
+    }, o.lockWaitMs ?? env.lockWait?.ms ?? 0, o.onWait ?? env.lockWait?.onWait, o.signal);
+  } finally {
+    await repo.close();
+  }
+}
+
+/** Locks older than this are reported loudly (they may be stopping backups). */
+const OLD_LOCK_MS = 60 * 60_000;
+
+/**
+ * Before scheduled work: removes locks of dead hoard processes on this host (and locks stale by
+ * age, as `hoard unlock` does) and reports locks held longer than an hour.
+ */
+export async function tidyLocks(env: Env, repo: Repository): Promise<string[]> {
+  const out: string[] = [];
+  const removed = await removeLocks(repo, { clock: env.clock, owner: lockOwner(env) });
+  if (removed.length) out.push(`removed ${removed.length} stale lock(s) left by a dead process`);
+  for (const l of await listLocks(repo)) {
+    const age = l.lock ? env.clock.now() - Date.parse(l.lock.time.replace(/(\.\d{3})\d+/, '$1')) : NaN;
+    if (age > OLD_LOCK_MS) out.push(`a lock of ${l.lock!.username}@${l.lock!.hostname} (pid ${l.lock!.pid}) has been held for ${Math.round(age / 60_000)} min: backups wait for it; run \`hoard unlock\` if that process is gone`);
+  }
+  return out;
 }
 
 /**

@@ -4,20 +4,16 @@
  * takes the locks it needs and returns an outcome; none throws for a failed run (the failure is the
  * outcome), only for interruption.
  */
-import {
-  type BackupOptions, type Repository, type Reporter, HoardError, executePrune, isHoardError, listLocks, listSnapshots, loadVerifications, planPrune, redact, removeLocks, removeSnapshot,
-} from '../core/index.js';
-import { lockOwner } from './environment.js';
+import { type BackupOptions, type Reporter, HoardError, isHoardError, redact } from '../core/index.js';
 import { parseDuration, referencedVariables } from '../config/index.js';
 import type { Env } from './environment.js';
 import { type HookOutcome, commands, runHook } from './hooks.js';
 import type { Project } from './project.js';
 import { openFromEnv, withLock } from './repository-access.js';
-import { backupSource, newRunId, planBackups } from './source-backup.js';
+import { backupProject, verificationProblem } from './project-backup.js';
 import { verifySnapshots } from './verify.js';
-import { planCleanup } from './cleanup.js';
+import { cleanupBackups, confirmFlag } from './remove.js';
 import { databaseSources } from './source-restore.js';
-import { copyDestinations, copyToDestinations } from './copy.js';
 
 export interface TaskOutcome {
   result: 'succeeded' | 'failed';
@@ -46,24 +42,6 @@ const message = (e: unknown) => redact(isHoardError(e) ? e.message : (e as Error
 /** Scheduled work waits this long for another run's lock (a cleanup's prune, a backup) before failing. */
 const LOCK_WAIT_MS = 10 * 60_000;
 
-/** Locks older than this are reported loudly (they may be stopping backups). */
-const OLD_LOCK_MS = 60 * 60_000;
-
-/**
- * Before scheduled work: removes locks of dead hoard processes on this host (and locks stale by
- * age, as `hoard unlock` does) and reports locks held longer than an hour.
- */
-async function tidyLocks(env: Env, repo: Repository): Promise<string[]> {
-  const out: string[] = [];
-  const removed = await removeLocks(repo, { clock: env.clock, owner: lockOwner(env) });
-  if (removed.length) out.push(`removed ${removed.length} stale lock(s) left by a dead process`);
-  for (const l of await listLocks(repo)) {
-    const age = l.lock ? env.clock.now() - Date.parse(l.lock.time.replace(/(\.\d{3})\d+/, '$1')) : NaN;
-    if (age > OLD_LOCK_MS) out.push(`a lock of ${l.lock!.username}@${l.lock!.hostname} (pid ${l.lock!.pid}) has been held for ${Math.round(age / 60_000)} min: backups wait for it; run \`hoard unlock\` if that process is gone`);
-  }
-  return out;
-}
-
 /** Runs a job's sources, one snapshot each, with its hooks; after_backup verification as configured. */
 export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOptions): Promise<TaskOutcome> {
   const cfg = p.config.jobs?.[job];
@@ -86,38 +64,15 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
     out.error = `the before hook ${failedHook.timedOut ? `timed out and was killed after ${timeoutMs / 1000} s` : `failed (exit ${failedHook.code})`}: ${failedHook.command}`;
   } else {
     try {
-      const repo = await openFromEnv(env, { project: p, signal: o.signal });
-      try {
-        out.warnings = await tidyLocks(env, repo);
-        const run = newRunId(env.clock.now());
-        for (const t of planBackups(p, { names: [job] })) {
-          try {
-            const r = await withLock(env, repo, false, () => backupSource(p, repo, t, { run, reason: `${o.trigger} run of job ${job}` }, { clock: env.clock, info: o.info, signal: o.signal, report: o.report }), LOCK_WAIT_MS, undefined, o.signal);
-            if (r.snapshotId) out.snapshots.push(r.snapshotId);
-            out.bytes += r.stats.data_added;
-            const after = p.config.verify?.after_backup;
-            if (r.snapshotId && after && after !== 'none') {
-              const [v] = await withLock(env, repo, false, () => verifySnapshots(p, repo, { ref: r.snapshotId, level: after }, { clock: env.clock, info: o.info, signal: o.signal, isProcessAlive: o.isProcessAlive }), LOCK_WAIT_MS, undefined, o.signal);
-              if (!v.ok) throw new HoardError('verify', `snapshot ${r.snapshotId.slice(0, 8)} of ${t.source} failed its ${after} verification: ${v.message}`);
-            }
-          } catch (e) {
-            if (o.signal?.aborted) throw e;
-            out.result = 'failed';
-            out.error ??= `${t.source}: ${message(e)}`;
-          }
-        }
-      } finally {
-        await repo.close();
+      const r = await backupProject(env, p, { names: [job], info: o.info, reason: `${o.trigger} run of job ${job}`, lockWaitMs: LOCK_WAIT_MS, tidyLocks: true, signal: o.signal }, { report: o.report });
+      out.warnings = r.warnings.map(redact);
+      for (const s of r.sources) {
+        if (s.result?.snapshotId) out.snapshots.push(s.result.snapshotId);
+        out.bytes += s.result?.stats.data_added ?? 0;
+        const problem = s.error ? `${s.target.source}: ${message(s.error)}` : verificationProblem(s)?.message;
+        if (problem) { out.result = 'failed'; out.error ??= problem; }
       }
-      const dests = copyDestinations(p, job);
-      if (dests.length && out.snapshots.length) {
-        const c = await copyToDestinations(env, p, dests, out.snapshots, { signal: o.signal });
-        out.copies = [
-          ...c.ok.map((x) => ({ destination: x.destination, ok: true, copied: x.copied.length, bytes: x.bytes, error: null })),
-          ...c.failed.map((x) => ({ destination: x.destination, ok: false, copied: 0, bytes: 0, error: message(x.error) })),
-        ];
-        for (const f of c.failed) (out.warnings ??= []).push(`the copy to ${f.destination} failed (the backup itself is kept): ${message(f.error)}`);
-      }
+      if (r.copies.length) out.copies = r.copies.map((c) => ({ destination: c.destination, ok: c.ok, copied: c.copied.length, bytes: c.bytes, error: c.error && message(c.error) }));
     } catch (e) {
       if (o.signal?.aborted) throw e;
       out.result = 'failed';
@@ -155,26 +110,17 @@ export async function runVerifyTask(p: Project, env: Env, level: 'read-back' | '
   return out;
 }
 
-/** The scheduled cleanup: expired backups removed by the retention policy, then prune. */
+/** The scheduled cleanup: expired backups removed by the retention policy (hoard.yaml's own rules: no confirmation), then prune. */
 export async function runCleanupTask(p: Project, env: Env, o: TaskOptions): Promise<TaskOutcome> {
   const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
-  const repo = await openFromEnv(env, { project: p, signal: o.signal });
   try {
-    await withLock(env, repo, true, async () => {
-      const list = (await listSnapshots(repo, o.signal)).snapshots;
-      const plan = planCleanup(list, { expired: true, allowEmpty: true }, env.clock.now(), await loadVerifications(repo, o.signal));
-      for (const r of plan.remove) {
-        await removeSnapshot(repo, r.id);
-        out.snapshots.push(r.id);
-      }
-      if (plan.remove.length) out.bytes = (await executePrune(repo, await planPrune(repo, { signal: o.signal }), { signal: o.signal })).freedActual;
-    }, LOCK_WAIT_MS, undefined, o.signal);
+    const r = await cleanupBackups(env, p, { expired: true, allowEmpty: true, confirm: confirmFlag(true), lockWaitMs: LOCK_WAIT_MS, signal: o.signal });
+    out.snapshots = r.plan.remove.map((x) => x.id);
+    out.bytes = r.pruned?.freedActual ?? 0;
   } catch (e) {
     if (o.signal?.aborted) throw e;
     out.result = 'failed';
     out.error = message(e);
-  } finally {
-    await repo.close();
   }
   return out;
 }

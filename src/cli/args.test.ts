@@ -8,6 +8,12 @@ describe('parseArgs', () => {
   it('parses flags, values and words after --', () => {
     assert.deepEqual(parseArgs(['--json', '--tag', 'a', '--tag=b', 'x', '--', '-c'], specs, 'backup'), { flags: { json: true, tag: ['a', 'b'] }, positionals: ['x'], rest: ['-c'] });
   });
+  it('takes another long name under the flag\'s own name (list --type is --kind)', () => {
+    const kinds = { kind: { type: 'string' as const, aliases: ['type'], help: '' }, yes: { type: 'boolean' as const, aliases: ['confirm'], help: '' } };
+    assert.deepEqual(parseArgs(['--type', 'daily', '--confirm'], kinds, 'list').flags, { kind: 'daily', yes: true });
+    assert.deepEqual(parseArgs(['--type=weekly'], kinds, 'list').flags, { kind: 'weekly' });
+    assert.throws(() => parseArgs(['--sort', 'x'], kinds, 'list'), (e) => isHoardError(e, 'usage'));
+  });
   it('refuses names inherited from Object (found by the fuzzer: --constructor passed as a flag)', () => {
     for (const f of ['--constructor', '--__proto__=1', '--toString', '--hasOwnProperty']) {
       assert.throws(() => parseArgs([f, 'x'], specs, 'backup'), (e) => isHoardError(e, 'usage') && /unknown flag/.test(e.message), f);

@@ -1,14 +1,17 @@
 /**
  * A small flag parser with restic's conventions: long flags (--name value or --name=value),
- * short aliases, repeatable flags, booleans, and "--" ending flags. Unknown flags are a usage error.
+ * short aliases, other long names (`aliases`, stored under the flag's own name), repeatable flags,
+ * booleans, and "--" ending flags. Unknown flags are a usage error.
  */
-import { HoardError } from '../core/errors.js';
+import { type CompressionMode, HoardError } from '../core/index.js';
 
 export type FlagType = 'string' | 'boolean' | 'list';
 
 export interface FlagSpec {
   type: FlagType;
   short?: string;
+  /** Other long names for the flag (`--type` for `--kind`); parsed under the flag's own name. */
+  aliases?: string[];
   help: string;
 }
 
@@ -26,6 +29,7 @@ export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Pa
   const flags: Parsed['flags'] = {};
   const positionals: string[] = [];
   const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([n, s]) => [s.short!, n]));
+  const byAlias = new Map(Object.entries(specs).flatMap(([n, s]) => (s.aliases ?? []).map((a) => [a, n] as const)));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') return { flags, positionals, rest: argv.slice(i + 1) };
@@ -34,6 +38,7 @@ export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Pa
       const eq = a.indexOf('=');
       name = eq > 0 ? a.slice(2, eq) : a.slice(2);
       inline = eq > 0 ? a.slice(eq + 1) : undefined;
+      if (!Object.hasOwn(specs, name)) name = byAlias.get(name) ?? name;
     } else if (a.startsWith('-') && a.length === 2) {
       name = byShort.get(a[1]);
       if (!name) throw new HoardError('usage', `unknown flag ${a} for \`hoard ${command}\``, { hint: `see \`hoard ${command} --help\`` });
@@ -59,7 +64,8 @@ export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Pa
 export function flagHelp(specs: FlagSpecs): string {
   return Object.entries(specs).map(([n, s]) => {
     const left = `${s.short ? `-${s.short}, ` : '    '}--${n}${s.type === 'boolean' ? '' : ' VALUE'}`;
-    return `  ${left.padEnd(30)} ${s.help}`;
+    const also = s.aliases?.length ? ` (also ${s.aliases.map((a) => `--${a}`).join(', ')})` : '';
+    return `  ${left.padEnd(30)} ${s.help}${also}`;
   }).join('\n');
 }
 
@@ -80,4 +86,11 @@ export function parseSize(v: string, flag: string): number {
   const unit = (m[2] ?? 'B').toLowerCase();
   const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
   return Math.round(Number(m[1]) * mult[unit]);
+}
+
+/** --compression: auto, max or off; kind "usage" otherwise. */
+export function compressionFlag(v: unknown): CompressionMode | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'auto' || v === 'max' || v === 'off') return v;
+  throw new HoardError('usage', `unknown compression mode ${String(v)}`, { hint: 'use auto, max or off' });
 }

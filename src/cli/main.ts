@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 /** The hoard CLI: composition root. Parses argv, runs one command, maps errors to exit codes. */
-import { HoardError } from '../core/errors.js';
-import { KeyCache } from '../core/repository/key-cache.js';
-import { redact, redactDeep } from '../core/redact.js';
+import { HoardError, KeyCache, limitMallocArenas, redact, redactDeep } from '../core/index.js';
 import { type Env, systemClock } from '../app/environment.js';
 import { type Project, loadProject } from '../app/project.js';
 import { parseDuration } from '../config/index.js';
@@ -13,7 +11,6 @@ import { terminalSafe } from './render.js';
 import { createReporter } from './progress.js';
 import { VERSION } from './version.js';
 import { loadCommand, loadCommands } from './commands.js';
-import { limitMallocArenas } from '../core/index.js';
 
 limitMallocArenas(Number(process.env.HOARD_MALLOC_ARENAS ?? 2)); // before any thread allocates: see native/malloc.c
 
@@ -36,14 +33,29 @@ function printError(e: unknown, json: boolean): number {
   return code;
 }
 
+/**
+ * The index of the command word: the first word that is neither a flag nor the value of a global
+ * flag before it (`hoard -r REPO snapshots`, as restic accepts); -1 when there is none.
+ */
+function commandIndex(argv: string[]): number {
+  const valued = new Set(Object.entries(GLOBAL_FLAGS).filter(([, s]) => s.type !== 'boolean').flatMap(([n, s]) => [`--${n}`, ...(s.short ? [`-${s.short}`] : [])]));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return -1;
+    if (!a.startsWith('-')) return i;
+    if (valued.has(a)) i++; // its value is the next word
+  }
+  return -1;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const name = argv.find((a) => !a.startsWith('-'));
+  const idx = commandIndex(argv);
+  const name = idx < 0 ? undefined : argv[idx];
   if (argv.includes('--version') || name === 'version') { process.stdout.write(`hoard ${VERSION}\n`); return 0; }
   if (!name) { process.stdout.write(`${await usage()}\n`); return argv.length ? 0 : EXIT.failure; }
   const cmd = await loadCommand(name);
   const json = argv.includes('--json');
   if (!cmd) return printError(new HoardError('usage', `unknown command ${name}`, { hint: 'run `hoard --help` for the list' }), json);
-  const idx = argv.indexOf(name);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new HoardError('interrupted', 'interrupted'));
   process.once('SIGINT', onSignal);

@@ -4,65 +4,26 @@
  * included), an audit log, a cap on running tasks and downloads, HoardError → JSON error mapping,
  * and the routes, each a thin call into src/app.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { HoardError, isHoardError, redact } from '../core/index.js';
-import type { Env } from '../app/environment.js';
-import type { Project } from '../app/project.js';
-import type { ApiError } from '../api/contract.js';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { HoardError, isHoardError } from '../core/index.js';
 import { openApiDocument } from '../api/openapi.js';
 import { mkdirSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { openHoard } from '../app/hoard.js';
+import { createHoard } from '../app/hoard.js';
 import { createTaskManager } from '../app/task-manager.js';
 import { FailureLimiter, type TokenConfig, authorize, refuse, routeOf } from './auth.js';
-import { type HandlerObserver, auditNotes, guardRoutes, register } from './routing.js';
+import { auditNotes, guardRoutes, register } from './routing.js';
+import { type ServerOptions, sendError, slots } from './http.js';
 import { backupRoutes } from './routes/backups.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
 import { actionRoutes } from './routes/actions.js';
 
 export type { TokenConfig } from './auth.js';
-
-export interface ServerOptions {
-  project: Project;
-  env: Env;
-  tokens: TokenConfig[];
-  version: string;
-  /** Failed authentications allowed per client address and minute before 429. */
-  maxFailuresPerMinute?: number;
-  /** Tasks (backup, restore, verify, cleanup) and downloads running at once before 429 (default 4). */
-  maxTasks?: number;
-  /** Aborts running tasks (a second SIGTERM); closing the server otherwise waits for them. */
-  abort?: AbortSignal;
-  /** Serve HTTPS with this PEM certificate and key. */
-  tls?: { cert: Buffer; key: Buffer };
-  /** Called as each route handler starts (the tests count them). */
-  onHandler?: HandlerObserver;
-}
+export type { ServerOptions } from './http.js';
 
 const STATUS: Partial<Record<string, number>> = { 'not-found': 404, usage: 400, config: 400, locked: 409, 'repo-missing': 503, 'wrong-password': 503, 'not-allowed': 403 };
-
-/** Sends the API's JSON error; message and hint pass through the one redaction (a tool's stderr may quote a secret). */
-export function sendError(reply: FastifyReply, http: number, code: string, message: string, hint?: string): FastifyReply {
-  const body: ApiError = { status: 'error', code, message: redact(message), ...(hint ? { hint: redact(hint) } : {}) };
-  return reply.code(http).type('application/json').send(body);
-}
-
-/** Work that holds a slot: a task or a download. `take` answers 429 and returns false when none is free. */
-export interface Slots { take(reply: FastifyReply): boolean; give(): void }
-
-function slots(max: number): Slots {
-  let used = 0;
-  return {
-    take(reply) {
-      if (used >= max) { void sendError(reply, 429, 'too_many_tasks', `${max} tasks and downloads are running already`, 'retry when one has finished (server.max_tasks raises the limit)'); return false; }
-      used++;
-      return true;
-    },
-    give() { used = Math.max(0, used - 1); },
-  };
-}
 
 /** Whether a request goes to the audit log: every call that changes or takes data, and every refusal. */
 function audited(req: FastifyRequest, status: number): boolean {
@@ -120,14 +81,14 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   register(app, 'healthz', async () => ({ status: 'ok', version: o.version }));
   const doc = openApiDocument(o.version);
   register(app, 'openapi', async () => doc);
-  await backupRoutes(app, o);
-  await statusRoutes(app, o);
-  const hoard = await openHoard({ cwd: o.project.dir, config: o.project.loaded?.file, vars: o.env.vars, clock: o.env.clock, programVersion: `hoard ${o.version}` });
+  const hoard = createHoard({ ...o.env, isTTY: false }, o.project, `hoard ${o.version}`); // a request never prompts for a password
   const tasks = createTaskManager(() => o.env.clock.now());
   // closing waits for running tasks (no task outlives its server); o.abort cuts them short
   app.addHook('onClose', async () => { await tasks.settled(); });
   o.abort?.addEventListener('abort', () => tasks.abort(), { once: true });
   const busy = slots(o.maxTasks ?? 4);
+  await backupRoutes(app, o, hoard);
+  await statusRoutes(app, o, hoard);
   await actionRoutes(app, o, hoard, tasks, busy);
   await taskRoutes(app, o, hoard, tasks, busy);
   return app;

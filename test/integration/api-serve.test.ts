@@ -168,8 +168,11 @@ describe('hoard serve', () => {
     assert.equal(refused.status, 409, refused.text);
     assert.equal((refused.body as { code: string }).code, 'confirmation_required');
     assert.match((refused.body as { message: string }).message, /protected environment production/);
-    const del = await c.raw('DELETE', '/backups/latest');
+    const only = (await c.listBackups()).backups[0];
+    const del = await c.raw('DELETE', `/backups/${only.id}`);
     assert.equal(del.status, 409, del.text);
+    const latest = await c.raw('DELETE', '/backups/latest?confirm=true');
+    assert.equal(latest.status, 400, 'delete names one backup, never "latest" (as hoard delete)');
     assert.deepEqual(await readFile(path.join(dir, 'app.db')), before);
     assert.equal((await c.listBackups()).count, 1, 'nothing deleted, no safety snapshot taken');
     const ok = await c.raw('POST', '/backups/restore', { latest: true, source: 'app', confirm: true });

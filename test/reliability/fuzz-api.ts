@@ -3,7 +3,9 @@
  * random ids in paths and random query strings, sent with an admin token to a running `hoard serve`.
  * Every answer must be a 2xx, or a 4xx with the JSON error shape (status, code, message) and no
  * stack trace; a 5xx, a non-JSON error, a dropped connection or an answer slower than HANG_MS is a
- * crash. Restores are always dry runs (a mutated body must never write somewhere on this machine).
+ * crash. Restores are always dry runs (a mutated body must never write somewhere on this machine),
+ * and so are cleanups: a real one prunes under the exclusive lock, which reads rightly wait for
+ * (GET /backups waits for a prune as `hoard list` does), so it would pass for a hang.
  */
 import { prng } from '../helpers/data.js';
 import { mutate } from './mutate.js';
@@ -28,7 +30,7 @@ export function apiCall(r: () => number, i: number): ApiCall {
     const [p, b] = BODIES[Math.floor(r() * BODIES.length)];
     const seed = Buffer.from(JSON.stringify(b));
     let body = mutate(r, seed, b);
-    if (p === '/backups/restore') body = forceDryRun(body);
+    if (p === '/backups/restore' || p === '/backups/cleanup') body = forceDryRun(body);
     return { method: 'POST', path: p, body };
   }
   const word = encodeURIComponent(mutate(r, Buffer.from('latest')).toString('latin1'));
@@ -37,7 +39,7 @@ export function apiCall(r: () => number, i: number): ApiCall {
   return { method: 'GET', path: `${GETS[Math.floor(r() * GETS.length)]}?${encodeURI(q)}` };
 }
 
-/** A restore body made a dry run when it is a JSON object (anything else is refused anyway). */
+/** A restore or cleanup body made a dry run when it is a JSON object (anything else is refused anyway). */
 function forceDryRun(b: Buffer): Buffer {
   try {
     const j = JSON.parse(b.toString());

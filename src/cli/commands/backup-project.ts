@@ -1,83 +1,64 @@
 /** `hoard backup [SOURCE|JOB|ENVIRONMENT…]`: the sources of hoard.yaml, one snapshot each, with a summary per snapshot. */
-import { HoardError, type Repository, isHoardError, listSnapshots } from '../../core/index.js';
-import { type BackupTarget, type SourceBackupResult, backupSource, newRunId, planBackups } from '../../app/source-backup.js';
-import { type Project, policyOf } from '../../app/project.js';
-import { verifySnapshots } from '../../app/verify.js';
-import { copyDestinations, copyToDestinations } from '../../app/copy.js';
-import { repositoryLocation, withLock } from '../../app/repository-access.js';
+import type { BackupTarget, SourceBackupResult } from '../../app/source-backup.js';
+import { type JobCopyOutcome, type SourceOutcome, backupProject, firstProblem } from '../../app/project-backup.js';
+import { policyOf } from '../../app/project.js';
 import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
-import { parseRepositoryUrl } from '../../backends/index.js';
 import type { CommandContext } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';
-import { openRepo } from '../repo.js';
 import { paint, relative, size, span } from '../render.js';
 import { backupOptions, labelsFrom, retentionFlag } from './database.js';
-import { compressionFlag } from './backup.js';
+import { compressionFlag } from '../args.js';
 
 export async function runProjectBackup(ctx: CommandContext): Promise<number> {
   const f = ctx.args.flags;
   const p = await ctx.project();
-  const targets = planBackups(p, { names: ctx.args.positionals, kind: f.kind as string | undefined, retentionDays: retentionFlag(f.retention) });
-  const repo = await openRepo(ctx, { compression: compressionFlag(f.compression) });
-  const loc = parseRepositoryUrl(repositoryLocation(p).url);
-  const run = { ...labelsFrom(ctx), run: newRunId(ctx.env.clock.now()) };
-  let failed: HoardError | undefined;
-  const made: { job?: string; id: string }[] = [];
-  try {
-    const history = (await listSnapshots(repo, ctx.signal)).snapshots.map((e) => toRecord(e));
-    for (const t of targets) {
-      if (t.environment && policyOf(p, t.environment).protected) notice(ctx, t, history);
-      try {
-        const r = await withLock(ctx.env, repo, false, () => backupSource(p, repo, t, run, { ...backupOptions(ctx), localRepoPath: loc.scheme === 'local' ? loc.path : undefined }));
-        summary(ctx, t, r);
-        if (r.snapshotId) made.push({ job: t.job, id: r.snapshotId });
-        if (r.stats.errors.length) failed ??= new HoardError('partial', `${r.stats.errors.length} file(s) of ${t.source} could not be read`);
-        const after = p.config.verify?.after_backup;
-        if (r.snapshotId && after && after !== 'none') failed ??= await verifyAfter(ctx, p, repo, r.snapshotId, after);
-      } catch (e) {
-        if (ctx.signal.aborted) throw e;
-        const he = isHoardError(e) ? e : new HoardError('internal', (e as Error).message);
-        failed ??= he;
-        if (targets.length === 1) throw he;
-        if (ctx.json) ctx.out(JSON.stringify({ message_type: 'error', source: t.source, status: 'failed', kind: he.kind, message: he.message, hint: he.hint ?? null }));
-        else process.stderr.write(`hoard: ${t.source}: backup FAILED: ${he.message}\n${he.hint ? `  ${he.hint}\n` : ''}`);
-      }
-    }
-  } finally {
-    await repo.close();
-  }
-  await copyJobs(ctx, p, made);
+  const o = backupOptions(ctx);
+  const l = labelsFrom(ctx);
+  let several = false; // one source's failure is the command's error; of several, each is printed
+  const r = await backupProject(ctx.env, p, {
+    label: l.label, reason: l.reason, description: l.description, names: ctx.args.positionals, kind: f.kind as string | undefined, retentionDays: retentionFlag(f.retention),
+    info: o.info, dryRun: o.dryRun, compression: compressionFlag(f.compression), signal: ctx.signal,
+  }, {
+    report: ctx.report,
+    planned: (targets) => { several = targets.length > 1; },
+    started: (t, previous) => { if (t.environment && policyOf(p, t.environment).protected) notice(t, previous); },
+    finished: (s) => { if (several || !s.error) render(ctx, s); },
+  });
+  if (!several && r.sources[0]?.error) throw r.sources[0].error;
+  for (const c of r.copies) renderCopy(ctx, c);
+  const failed = firstProblem(r);
   return failed ? exitCodeFor(failed.kind) : 0;
 }
 
-/** After the backups: each job's new snapshots go to its other destinations. A failed copy warns; the backup stands. */
-async function copyJobs(ctx: CommandContext, p: Project, made: { job?: string; id: string }[]): Promise<void> {
-  for (const job of new Set(made.map((m) => m.job).filter((j): j is string => !!j))) {
-    const dests = copyDestinations(p, job);
-    if (!dests.length) continue;
-    const r = await copyToDestinations(ctx.env, p, dests, made.filter((m) => m.job === job).map((m) => m.id), { signal: ctx.signal });
-    for (const c of r.ok) {
-      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'copy', job, destination: c.destination, status: 'success', copied: c.copied.map((x) => x.destination), skipped: c.skipped.length, bytes_added: c.bytes }));
-      else ctx.out(`copied ${c.copied.length} snapshot(s) of job ${job} to ${c.destination} (${size(c.bytes)} new)`);
-    }
-    for (const f of r.failed) {
-      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'copy', job, destination: f.destination, status: 'failed', kind: f.error.kind, message: f.error.message }));
-      else process.stderr.write(`hoard: WARNING: the copy of job ${job} to ${f.destination} failed (the backup itself is kept): ${f.error.message}\n${f.error.hint ? `  ${f.error.hint}\n` : ''}`);
-    }
+/** One source's outcome: its summary and verification, or its failure. */
+function render(ctx: CommandContext, s: SourceOutcome): void {
+  const he = s.error;
+  if (!he) {
+    summary(ctx, s.target, s.result!);
+    const v = s.verification;
+    if (!v) return;
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'verification', snapshot_id: s.backup!.id, level: v.level, ok: v.ok, message: v.message }));
+    else ctx.out(`  verified (${v.level}): ${v.ok ? 'valid' : `FAILED: ${v.message}`}`);
+    return;
   }
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'error', source: s.target.source, status: 'failed', kind: he.kind, message: he.message, hint: he.hint ?? null }));
+  else process.stderr.write(`hoard: ${s.target.source}: backup FAILED: ${he.message}\n${he.hint ? `  ${he.hint}\n` : ''}`);
 }
 
-/** hoard.yaml's `verify.after_backup`: a quick or read-back verification of the new snapshot, recorded; its failure is exit 5. */
-async function verifyAfter(ctx: CommandContext, p: Project, repo: Repository, id: string, level: 'quick' | 'read-back'): Promise<HoardError | undefined> {
-  const [v] = await withLock(ctx.env, repo, false, () => verifySnapshots(p, repo, { ref: id, level }, { ...backupOptions(ctx, { dryRun: false }), isProcessAlive: () => true }));
-  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'verification', snapshot_id: id, level, ok: v.ok, message: v.message }));
-  else ctx.out(`  verified (${level}): ${v.ok ? 'valid' : `FAILED: ${v.message}`}`);
-  return v.ok ? undefined : new HoardError('verify', `the new snapshot ${id.slice(0, 8)} failed its ${level} verification: ${v.message}`);
+/** A job's copy to another destination: a failed copy warns; the backup stands. */
+function renderCopy(ctx: CommandContext, c: JobCopyOutcome): void {
+  if (c.ok) {
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'copy', job: c.job, destination: c.destination, status: 'success', copied: c.copied, skipped: c.skipped, bytes_added: c.bytes }));
+    else ctx.out(`copied ${c.copied.length} snapshot(s) of job ${c.job} to ${c.destination} (${size(c.bytes)} new)`);
+    return;
+  }
+  const e = c.error!;
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'copy', job: c.job, destination: c.destination, status: 'failed', kind: e.kind, message: e.message }));
+  else process.stderr.write(`hoard: WARNING: the copy of job ${c.job} to ${c.destination} failed (the backup itself is kept): ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
 }
 
 /** A protected environment's backup announces itself with what the last one took. */
-function notice(ctx: CommandContext, t: BackupTarget, history: BackupRecord[]): void {
-  const last = history.filter((r) => r.source === t.source).pop();
+function notice(t: BackupTarget, last: BackupRecord | undefined): void {
   const est = last ? `about ${size(last.size)} and ${span(last.duration_ms ?? 0)} (like the last one)` : 'size and time unknown (first backup)';
   process.stderr.write(`notice: backing up ${t.source} in the protected environment ${t.environment}: ${est}\n`);
 }

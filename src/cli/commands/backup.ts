@@ -1,27 +1,18 @@
 import { fstatSync } from 'node:fs';
-import { readAhead } from '../../core/sources/read-ahead.js';
+import { backupFiles, type BackupOptions, backupStream, type BackupSummary, HoardError, listSnapshots, readAhead } from '../../core/index.js';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { HoardError } from '../../core/errors.js';
-import { type BackupOptions, type BackupSummary, backupFiles, backupStream } from '../../core/backup/backup.js';
-import type { CompressionMode } from '../../core/format/compression.js';
-import { listSnapshots } from '../../core/repository/snapshots.js';
 import { identity } from '../../app/environment.js';
 import { withLock } from '../../app/repository-access.js';
 import { openRepo } from '../repo.js';
 import { runForStream } from '../../app/command-stream.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
+import { compressionFlag } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { DB_BACKUP_FLAGS, LABEL_FLAGS, labelsFrom, reportDatabaseBackup, runDatabaseBackup } from './database.js';
 import { labelMetadata, labelTags } from '../../app/database-backup.js';
 import { VERSION } from '../version.js';
 import { runProjectBackup } from './backup-project.js';
-
-export function compressionFlag(v: unknown): CompressionMode | undefined {
-  if (v === undefined) return undefined;
-  if (v === 'auto' || v === 'max' || v === 'off') return v;
-  throw new HoardError('usage', `unknown compression mode ${String(v)}`, { hint: 'use auto, max or off' });
-}
 
 async function excludes(ctx: CommandContext): Promise<string[]> {
   const out = [...((ctx.args.flags.exclude as string[] | undefined) ?? [])];

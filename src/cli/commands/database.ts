@@ -1,9 +1,6 @@
 /** The database halves of `backup --db` and `restore` (a snapshot of a database), and their output. */
 import * as path from 'node:path';
-import { HoardError } from '../../core/errors.js';
-import type { BackupOptions } from '../../core/backup/backup.js';
-import type { Repository } from '../../core/repository/repository.js';
-import type { SnapshotEntry } from '../../core/repository/snapshots.js';
+import { type BackupOptions, HoardError, type Repository } from '../../core/index.js';
 import { identity } from '../../app/environment.js';
 import { type DatabaseBackupResult, type SnapshotLabels, backupDatabase } from '../../app/database-backup.js';
 import type { RestoreResult } from '../../app/restore.js';
@@ -126,7 +123,7 @@ export const DB_RESTORE_FLAGS: FlagSpecs = {
   'target-db': { type: 'string', help: 'database snapshots: restore into this database name (created when missing)' },
   database: { type: 'string', help: 'from a server-wide (--all) snapshot: the database to restore' },
   'dry-run': { type: 'boolean', short: 'n', help: 'print what would be restored where, change nothing' },
-  yes: { type: 'boolean', short: 'y', help: 'confirm overwriting a database in a protected environment' },
+  yes: { type: 'boolean', short: 'y', aliases: ['confirm'], help: 'confirm overwriting data in a protected environment' },
   jobs: DB_BACKUP_FLAGS.jobs,
   environment: LABEL_FLAGS.environment,
 };

@@ -1,23 +1,17 @@
 /** `hoard list` (a table of backups with filters) and `hoard info ID` (one backup in full). */
-import { HoardError, type SnapshotEntry, type VerificationRecord, listSnapshots, loadVerifications } from '../../core/index.js';
-import { type BackupRecord, expiresInMs, toRecord } from '../../app/snapshot-view.js';
-import { chooseSnapshot, queryBackups } from '../../app/select.js';
-import { withLock } from '../../app/repository-access.js';
+import { HoardError } from '../../core/index.js';
+import { type BackupRecord, expiresInMs } from '../../app/snapshot-view.js';
+import { backupInfo, listBackups } from '../../app/catalog.js';
 import type { Command, CommandContext } from '../context.js';
 import { daysFlag } from '../args.js';
-import { openRepo } from '../repo.js';
 import { type Paint, paint, relative, size, span, table, when } from '../render.js';
 
-async function snapshots(ctx: CommandContext): Promise<{ list: SnapshotEntry[]; verifications: VerificationRecord[] }> {
-  const repo = await openRepo(ctx, { index: false });
-  try {
-    // a prune holds an exclusive lock for a while: reading waits for it rather than failing
-    const list = await withLock(ctx.env, repo, false, () => listSnapshots(repo, ctx.signal), 120_000, (h) => process.stderr.write(`hoard: the repository is locked (${h}); waiting\n`), ctx.signal);
-    for (const d of list.damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);
-    return { list: list.snapshots, verifications: await loadVerifications(repo, ctx.signal) };
-  } finally {
-    await repo.close();
-  }
+/** The CLI's read options: a line on stderr while a prune's lock is waited for. */
+/** How the read commands wait for a prune: told on stderr. */
+export const reading = (ctx: CommandContext) => ({ signal: ctx.signal, onWait: (h: string) => process.stderr.write(`hoard: the repository is locked (${h}); waiting\n`) });
+
+function warnDamaged(damaged: { id: string; error: string }[]): void {
+  for (const d of damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);
 }
 
 /** "valid · drilled 2 h ago", "FAILED drill 3 d ago: …" or "not verified". */
@@ -40,7 +34,7 @@ export const listCommand: Command = {
   name: 'list', summary: 'list backups: created, kind, label, environment, source, size, status, expiry',
   usage: 'hoard list [--kind K] [--days N] [--env E] [--source S] [--label L] [--show-size] [--json]',
   flags: {
-    kind: { type: 'string', help: 'only backups of this kind (daily, manual, pre-migration, …)' },
+    kind: { type: 'string', aliases: ['type'], help: 'only backups of this kind (daily, manual, pre-migration, …)' },
     days: { type: 'string', help: 'only backups from the last N days' },
     env: { type: 'string', help: 'only backups of this environment' },
     source: { type: 'string', help: 'only backups of this source' },
@@ -51,17 +45,18 @@ export const listCommand: Command = {
   async run(ctx) {
     const f = ctx.args.flags;
     const now = ctx.env.clock.now();
-    const { list: all, verifications } = await snapshots(ctx);
-    const shown = queryBackups(all, { kind: f.kind as string | undefined, days: daysFlag(f.days, '--days'), environment: f.env as string | undefined, source: f.source as string | undefined, label: f.label as string | undefined, host: f.host as string | undefined }, now).map((e) => toRecord(e, verifications));
+    const q = { kind: f.kind as string | undefined, days: daysFlag(f.days, '--days'), environment: f.env as string | undefined, source: f.source as string | undefined, label: f.label as string | undefined, host: f.host as string | undefined };
+    const { backups: shown, total, damaged } = await listBackups(ctx.env, await ctx.project(), q, reading(ctx));
+    warnDamaged(damaged);
     if (ctx.json) { ctx.out(JSON.stringify(shown)); return 0; }
-    if (!shown.length) { ctx.out(all.length ? `no backups match (${all.length} in the repository)` : 'no backups yet: run `hoard backup`'); return 0; }
+    if (!shown.length) { ctx.out(total ? `no backups match (${total} in the repository)` : 'no backups yet: run `hoard backup`'); return 0; }
     const c = paint(ctx.env.isTTY, ctx.env.vars);
     const showSize = f['show-size'] === true;
     const head = ['ID', 'Created', 'Kind', 'Label', 'Env', 'Source', 'Size', ...(showSize ? ['Added'] : []), 'Status', 'Expires'];
     const rows = shown.map((r) => [r.short_id, when(r.created_ms), r.kind, r.label ?? '', r.environment ?? '', r.source ?? (r.paths.join(' ') || ''), size(r.size), ...(showSize ? [size(r.data_added)] : []), statusText(r, now, c), expiresText(r, now, c)]);
     for (const l of table(head, rows, c)) ctx.out(l);
-    const total = shown.reduce((s, r) => s + (r.size ?? 0), 0);
-    ctx.out(c.dim(`${shown.length} backup${shown.length === 1 ? '' : 's'}${shown.length < all.length ? ` of ${all.length}` : ''}, ${size(total)} backed up`));
+    const bytes = shown.reduce((s, r) => s + (r.size ?? 0), 0);
+    ctx.out(c.dim(`${shown.length} backup${shown.length === 1 ? '' : 's'}${shown.length < total ? ` of ${total}` : ''}, ${size(bytes)} backed up`));
     return 0;
   },
 };
@@ -73,9 +68,7 @@ export const infoCommand: Command = {
     const ref = ctx.args.positionals[0];
     if (!ref) throw new HoardError('usage', 'info needs a snapshot id', { hint: 'give an id, a unique prefix, "latest" or a label (see `hoard list`)' });
     const now = ctx.env.clock.now();
-    const { list, verifications } = await snapshots(ctx);
-    const e = chooseSnapshot(list, { ref, source: ctx.args.flags.source as string | undefined }, now);
-    const r = toRecord(e, verifications);
+    const { backup: r, entry: e } = await backupInfo(ctx.env, await ctx.project(), ref, { ...reading(ctx), source: ctx.args.flags.source as string | undefined });
     const h = (e.snapshot.hoard ?? {}) as Record<string, unknown>;
     if (ctx.json) { ctx.out(JSON.stringify({ ...r, hoard: e.snapshot.hoard ?? null, summary: e.snapshot.summary ?? null, tree: e.snapshot.tree })); return 0; }
     const c = paint(ctx.env.isTTY, ctx.env.vars);

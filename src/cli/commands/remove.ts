@@ -3,79 +3,40 @@
  * (restic's flags), and `pin`/`unpin`. All under an exclusive lock; protected environments confirm
  * first; a plan (`--dry-run`) changes nothing.
  */
-import { HoardError, type PruneSummary, type Repository, type SnapshotEntry, executePrune, listSnapshots, loadVerifications, planPrune, removeSnapshot } from '../../core/index.js';
-import { type CleanupPlan, type CleanupRequest, planCleanup, sizeFreed } from '../../app/cleanup.js';
-import { chooseSnapshot } from '../../app/select.js';
-import { type BackupRecord, toRecord } from '../../app/snapshot-view.js';
-import { protectedAmong } from '../../app/protection.js';
-import { withLock } from '../../app/repository-access.js';
-import { setPinned } from '../../app/pin.js';
+import { HoardError } from '../../core/index.js';
+import { type CleanupOutcome, type Confirm, cleanupBackups, deleteBackup, forgetBackups, pinBackup } from '../../app/remove.js';
 import type { Command, CommandContext } from '../context.js';
-import { openRepo } from '../repo.js';
 import { confirmProtected } from '../prompt.js';
 import { paint, size, table, when } from '../render.js';
 import { PRUNE_FLAGS, maxUnusedFlag } from './prune.js';
 import { RETENTION_FLAGS, retentionRequest } from './retention-flags.js';
 
-/** Runs `work` with the snapshot list under a lock (exclusive unless only reading), waiting per the global --retry-lock. */
-async function locked<T>(ctx: CommandContext, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>): Promise<T> {
-  const repo = await openRepo(ctx);
-  try {
-    return await withLock(ctx.env, repo, exclusive, async () => work(repo, (await listSnapshots(repo, ctx.signal)).snapshots));
-  } finally {
-    await repo.close();
-  }
-}
+/** The CLI's confirmation: --yes, else the environment's name typed at a prompt. */
+const confirmer = (ctx: CommandContext): Confirm => (environment, action) => confirmProtected(ctx, environment, action);
 
-/** Confirms once per protected environment among the records. */
-async function confirmAll(ctx: CommandContext, records: BackupRecord[], verb: string): Promise<void> {
-  for (const { environment, count } of protectedAmong(await ctx.project(), records)) {
-    await confirmProtected(ctx, environment, `${verb} ${count} backup${count === 1 ? '' : 's'}`);
-  }
-}
+/** What every removal takes from the command line. */
+const removeOptions = (ctx: CommandContext) => ({ confirm: confirmer(ctx), signal: ctx.signal, report: ctx.report });
 
-const YES = { yes: { type: 'boolean' as const, short: 'y', help: 'confirm removing backups of a protected environment' } };
+const YES = { yes: { type: 'boolean' as const, short: 'y', aliases: ['confirm'], help: 'confirm removing backups of a protected environment' } };
 const unpruned = (bytes: number) => `${size(bytes)} of data only they used stays until \`hoard prune\``;
 
 export const deleteCommand: Command = {
   name: 'delete', summary: 'delete one backup (asks in protected environments)', usage: 'hoard delete ID|LABEL [--yes]',
   flags: { ...YES },
   async run(ctx) {
-    const ref = ctx.args.positionals[0];
-    if (!ref || ref === 'latest') throw new HoardError('usage', 'delete needs the id or label of one backup', { hint: 'see `hoard list` (the full id or a unique prefix)' });
-    const gone = await locked(ctx, true, async (repo, list) => {
-      const s = chooseSnapshot(list, { ref }, ctx.env.clock.now());
-      const r = toRecord(s);
-      if (r.pinned) throw new HoardError('usage', `backup ${r.short_id} is pinned; nothing was deleted`, { hint: `unpin it first (hoard unpin ${r.short_id})` });
-      await confirmAll(ctx, [r], 'delete');
-      const freed = await sizeFreed(repo, list, new Set([s.id]), ctx.signal);
-      await removeSnapshot(repo, s.id);
-      return { r, freed };
-    });
-    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', deleted_count: 1, deleted: [gone.r], total_size_freed: gone.freed, pruned: false }));
-    else ctx.out(`deleted backup ${gone.r.short_id} (${gone.r.source ?? gone.r.paths.join(' ')}, ${when(gone.r.created_ms)}); ${unpruned(gone.freed)}`);
+    const gone = await deleteBackup(ctx.env, await ctx.project(), ctx.args.positionals[0] ?? '', removeOptions(ctx));
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', deleted_count: 1, deleted: [gone.backup], total_size_freed: gone.freed, pruned: false }));
+    else ctx.out(`deleted backup ${gone.backup.short_id} (${gone.backup.source ?? gone.backup.paths.join(' ')}, ${when(gone.backup.created_ms)}); ${unpruned(gone.freed)}`);
     return 0;
   },
 };
 
-interface RetentionOutcome { plan: CleanupPlan; estimate: number; pruned: PruneSummary | null }
-
 /** Plans, and unless dry, confirms, removes and (with prune) prunes, all under one exclusive lock. */
-async function runRetention(ctx: CommandContext, req: CleanupRequest, o: { dry: boolean; prune: boolean }): Promise<RetentionOutcome> {
-  const maxUnused = maxUnusedFlag(ctx.args.flags['max-unused']);
-  return locked(ctx, !o.dry, async (repo, list) => {
-    const plan = planCleanup(list, req, ctx.env.clock.now(), await loadVerifications(repo, ctx.signal));
-    const estimate = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)), ctx.signal);
-    if (o.dry || !plan.remove.length) return { plan, estimate, pruned: null };
-    await confirmAll(ctx, plan.remove, 'remove');
-    for (const r of plan.remove) await removeSnapshot(repo, r.id);
-    if (!o.prune) return { plan, estimate, pruned: null };
-    const p = await planPrune(repo, { maxUnused, signal: ctx.signal });
-    return { plan, estimate, pruned: await executePrune(repo, p, { maxUnused, signal: ctx.signal, report: ctx.report }) };
-  });
+async function runRetention(ctx: CommandContext, req: Awaited<ReturnType<typeof retentionRequest>>, o: { dry: boolean; prune: boolean }): Promise<CleanupOutcome> {
+  return cleanupBackups(ctx.env, await ctx.project(), { ...req, ...removeOptions(ctx), dryRun: o.dry, prune: o.prune, maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']) });
 }
 
-function render(ctx: CommandContext, r: RetentionOutcome, dry: boolean): void {
+function render(ctx: CommandContext, r: CleanupOutcome, dry: boolean): void {
   const { plan, estimate, pruned } = r;
   const removed = plan.remove;
   if (ctx.json) {
@@ -132,17 +93,7 @@ export const forgetCommand: Command = {
     const req = await retentionRequest(ctx);
     if (ids.length) {
       if (req.gfs || req.olderThanMs !== undefined) throw new HoardError('usage', 'give snapshot ids or keep-* rules, not both');
-      const r = await locked(ctx, !dry, async (repo, list) => {
-        const picked = ids.map((ref) => chooseSnapshot(list, { ref }, ctx.env.clock.now()));
-        const records = picked.map((e) => toRecord(e));
-        const pinned = records.find((x) => x.pinned);
-        if (pinned) throw new HoardError('usage', `snapshot ${pinned.short_id} is pinned; nothing was removed`, { hint: `unpin it first (hoard unpin ${pinned.short_id})` });
-        if (dry) return records;
-        await confirmAll(ctx, records, 'remove');
-        for (const s of picked) await removeSnapshot(repo, s.id);
-        if (prune) await executePrune(repo, await planPrune(repo, { maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']) }), { signal: ctx.signal });
-        return records;
-      });
+      const r = await forgetBackups(ctx.env, await ctx.project(), { ...removeOptions(ctx), refs: ids, dryRun: dry, prune, maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']) });
       if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', dry_run: dry, removed: r.map((x) => x.id) }));
       else for (const x of r) ctx.out(`${dry ? 'would remove' : 'removed'} snapshot ${x.short_id}`);
       return 0;
@@ -154,12 +105,7 @@ export const forgetCommand: Command = {
 };
 
 async function pin(ctx: CommandContext, pinned: boolean): Promise<number> {
-  const ref = ctx.args.positionals[0];
-  if (!ref) throw new HoardError('usage', `${pinned ? 'pin' : 'unpin'} needs a snapshot id`, { hint: 'see `hoard list`' });
-  const r = await locked(ctx, true, async (repo, list) => {
-    const s = chooseSnapshot(list, { ref }, ctx.env.clock.now());
-    return { old: s.id, id: await setPinned(repo, s, pinned) };
-  });
+  const r = await pinBackup(ctx.env, await ctx.project(), ctx.args.positionals[0] ?? '', pinned, { signal: ctx.signal });
   if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', pinned, snapshot_id: r.id, previous_id: r.old }));
   else ctx.out(`${pinned ? 'pinned' : 'unpinned'} ${r.old.slice(0, 8)}${r.id !== r.old ? ` (its id is now ${r.id.slice(0, 8)}, as after restic tag)` : ' (no change)'}`);
   return 0;

@@ -1,6 +1,6 @@
-import { withLock } from '../../app/repository-access.js';
-import { openRepo } from '../repo.js';
-import { filterSnapshots, listSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
+import { findSnapshots } from '../../app/catalog.js';
+import { reading } from './list.js';
+import type { SnapshotEntry } from '../../core/index.js';
 import { type Command, formatLocalTime } from '../context.js';
 
 /** The stable JSON shape of a snapshot (documented in docs/cli.md). */
@@ -23,9 +23,9 @@ export const snapshotsCommand: Command = {
   },
   async run(ctx) {
     const f = ctx.args.flags;
-    const repo = await openRepo(ctx, { index: false });
-    const list = await withLock(ctx.env, repo, false, () => listSnapshots(repo, ctx.signal));
-    const shown = filterSnapshots(list.snapshots, { host: f.host as string | undefined, tags: f.tag as string[] | undefined, paths: f.path as string[] | undefined });
+    const filter = { host: f.host as string | undefined, tags: f.tag as string[] | undefined, paths: f.path as string[] | undefined };
+    const list = await findSnapshots(ctx.env, await ctx.project(), filter, reading(ctx));
+    const shown = list.snapshots;
     for (const d of list.damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);
     if (ctx.json) { ctx.out(JSON.stringify(shown.map(snapshotJson))); return 0; }
     const rows = shown.map((e) => [e.id.slice(0, 8), formatLocalTime(e.timeMs), e.snapshot.hostname ?? '', (e.snapshot.tags ?? []).join(','), (e.snapshot.paths ?? []).join(' ')]);

@@ -1,24 +1,14 @@
 /** `hoard status`: each source's last backup, age, next run and verification; the repository; warnings. */
-import { projectStatus } from '../../app/status.js';
-import { repositoryLocation } from '../../app/repository-access.js';
+import { readStatus } from '../../app/catalog.js';
 import type { Command } from '../context.js';
-import { openRepo } from '../repo.js';
 import { paint, relative, size, table, when } from '../render.js';
-import { destinationLister } from '../../app/copy.js';
 
 export const statusCommand: Command = {
   name: 'status', summary: 'per source: last backup and its age, next run, last verification; repository size; warnings',
   usage: 'hoard status [--verbose] [--json]',
   flags: { verbose: { type: 'boolean', short: 'v', help: 'also show jobs, schedules and lock details' } },
   async run(ctx) {
-    const p = await ctx.project();
-    const repo = await openRepo(ctx, { index: false });
-    let s;
-    try {
-      s = await projectStatus(p, repo, ctx.env, repositoryLocation(p).url, ctx.signal, destinationLister(ctx.env, p));
-    } finally {
-      await repo.close();
-    }
+    const s = await readStatus(ctx.env, await ctx.project(), ctx.signal);
     if (ctx.json) { ctx.out(JSON.stringify(s)); return 0; }
     const c = paint(ctx.env.isTTY, ctx.env.vars);
     const now = ctx.env.clock.now();

@@ -7,7 +7,7 @@ import type { HoardEvent } from '../../core/index.js';
 import type { Hoard } from '../../app/hoard.js';
 import type { TaskManager, TaskView } from '../../app/task-manager.js';
 import { BODY_FIELDS, ID_PATTERN, NAME_PATTERN as NAME } from '../../api/contract.js';
-import { type ServerOptions, type Slots, sendError } from '../app.js';
+import { type ServerOptions, type Slots, sendError } from '../http.js';
 import { noteAudit, register } from '../routing.js';
 
 /** The JSON object body with only `allowed` keys; sends 400 and returns undefined otherwise. */
@@ -39,10 +39,13 @@ export async function actionRoutes(app: FastifyInstance, o: ServerOptions, hoard
     if (b.target !== undefined && (typeof b.target !== 'string' || !NAME.test(b.target))) {
       return sendError(reply, 403, 'not_allowed', 'target must name a restore target or a source of hoard.yaml; paths and URLs are refused over the API', 'declare the place under restore_targets: in hoard.yaml and send its name');
     }
+    if (b.include !== undefined && !(Array.isArray(b.include) && b.include.length <= 100 && b.include.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 4096 && !/[\u0000-\u001f]/.test(x)))) {
+      return sendError(reply, 400, 'bad_request', 'include must be a list of at most 100 snapshot paths', 'e.g. ["/srv/app/uploads"]');
+    }
     if (b.at !== undefined && (typeof b.at !== 'string' || !/^[0-9T:.+\- Z]{10,40}$/.test(b.at))) return sendError(reply, 400, 'bad_request', 'at must be a date and time');
     const choice = {
       ref: b.id as string | undefined, latest: b.latest === true, source: b.source as string | undefined, name: b.name as string | undefined, at: b.at as string | undefined,
-      targetName: b.target as string | undefined, targetDb: b.target_db as string | undefined, database: b.database as string | undefined, configuredOnly: true,
+      targetName: b.target as string | undefined, targetDb: b.target_db as string | undefined, database: b.database as string | undefined, include: b.include as string[] | undefined, configuredOnly: true,
     };
     noteAudit(req, { target: choice.targetName ?? null, target_db: choice.targetDb ?? null, dry_run: b.dry_run === true });
     // the plan first: a missing backup (404), a refused target (403) or a protected environment without

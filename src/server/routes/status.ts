@@ -3,20 +3,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type SchedulerState, openState } from '../../daemon/state.js';
-import { openFromEnv } from '../../app/repository-access.js';
-import { destinationLister } from '../../app/copy.js';
-import { type StatusReport, projectStatus } from '../../app/status.js';
-import type { ServerOptions } from '../app.js';
+import type { Hoard } from '../../app/hoard.js';
+import type { StatusReport } from '../../app/status.js';
+import type { ServerOptions } from '../http.js';
 import { register } from '../routing.js';
-
-async function report(o: ServerOptions): Promise<StatusReport> {
-  const repo = await openFromEnv(o.env, { project: o.project, index: false });
-  try {
-    return await projectStatus(o.project, repo, o.env, o.project.settings.repository?.value.url ?? '', undefined, destinationLister(o.env, o.project));
-  } finally {
-    await repo.close();
-  }
-}
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -70,7 +60,7 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
   return `${out.join('\n')}\n`;
 }
 
-export async function statusRoutes(app: FastifyInstance, o: ServerOptions): Promise<void> {
-  register(app, 'status', async () => ({ status: 'success', ...(await report(o)) }));
-  register(app, 'metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await report(o), o.env.clock.now(), runCounts(o))));
+export async function statusRoutes(app: FastifyInstance, o: ServerOptions, hoard: Hoard): Promise<void> {
+  register(app, 'status', async () => ({ status: 'success', ...(await hoard.status()) }));
+  register(app, 'metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await hoard.status(), o.env.clock.now(), runCounts(o))));
 }

@@ -8,7 +8,7 @@ import type { Hoard } from '../../app/hoard.js';
 import type { TaskManager } from '../../app/task-manager.js';
 import { BODY_FIELDS, ID_PATTERN, NAME_PATTERN as NAME } from '../../api/contract.js';
 import { body, startTask } from './actions.js';
-import { type ServerOptions, type Slots, sendError } from '../app.js';
+import { type ServerOptions, type Slots, sendError } from '../http.js';
 import { noteAudit, register } from '../routing.js';
 
 const TEXT = /^[^\u0000-\u001f]{0,500}$/;
