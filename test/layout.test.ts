@@ -38,9 +38,6 @@ const DOOR_DEBT: Record<string, number> = {
   'src/cli/commands/demo.ts': 5,
   'src/cli/commands/maintain.ts': 7, // check, unlock, key, cat
   'src/cli/commands/migrate.ts': 3,
-  'src/cli/commands/prune.ts': 1,
-  'src/cli/commands/read.ts': 2, // restore, ls, dump
-  'src/cli/commands/verify.ts': 2,
   'src/cli/repo.ts': 1,
 };
 const DOOR_CALL = /\b(withLock|acquireLock|withSnapshots|openRepository|openRepo)\(/g;

@@ -6,13 +6,13 @@
  * is being rewritten. `readStatus` is `hoard status`, the library's status and GET /status: it takes
  * no lock (it only counts and reads; a prune's deletions show as damaged snapshots at worst).
  */
-import { type SnapshotEntry, filterSnapshots, loadVerifications } from '../core/index.js';
+import { type Repository, type SnapshotEntry, filterSnapshots, loadVerifications } from '../core/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
 import { openFromEnv, repositoryLocation, withSnapshots } from './repository-access.js';
 import { type StatusReport, projectStatus } from './status.js';
 import { destinationLister } from './copy.js';
-import { type BackupQuery, chooseSnapshot, queryBackups } from './select.js';
+import { type BackupQuery, type SnapshotChoice, chooseSnapshot, queryBackups } from './select.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 
 /** How long a read waits for another process's exclusive lock (a prune) before failing with kind "locked". */
@@ -58,6 +58,14 @@ export function backupInfo(env: Env, p: Project, ref: string, o: ReadOptions & {
     const entry = chooseSnapshot(list, { ref, source: o.source }, env.clock.now());
     return { backup: record(entry), entry };
   });
+}
+
+/**
+ * Opens the repository with its index, takes a shared lock (waiting as --retry-lock says), resolves
+ * `choice` and runs `work` with the repository and the snapshot: ls, restore and dump.
+ */
+export function withChosenSnapshot<T>(env: Env, p: Project, choice: SnapshotChoice, work: (repo: Repository, s: SnapshotEntry, list: SnapshotEntry[]) => Promise<T>, o: { signal?: AbortSignal } = {}): Promise<T> {
+  return withSnapshots(env, p, false, (repo, list) => work(repo, chooseSnapshot(list, choice, env.clock.now()), list), { signal: o.signal });
 }
 
 /** The project's status (each source, the repository, copies, warnings), for every door. */

@@ -9,7 +9,7 @@ import {
   type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, isHoardError,
 } from '../core/index.js';
 import { type Env, identity, lockOwner, systemClock } from './environment.js';
-import { type VerifyRequest, type VerifyResult, verifySnapshots } from './verify.js';
+import { type VerifyRequest, type VerifyResult, verifyBackups } from './verify.js';
 import { type Project, loadProject } from './project.js';
 import { withSnapshots } from './repository-access.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
@@ -232,8 +232,7 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
     },
 
     async verify(req) {
-      const results = await withRepo(false, async (repo) => verifySnapshots(project, repo, { ...req, drill: { ...req.drill, sql: req.drill?.sql ?? project.config.verify?.drill?.sql } },
-        { clock: env.clock, info: info(), report, isProcessAlive: lockOwner(env).isProcessAlive }));
+      const results = await verifyBackups(env, project, req, { info: info(), report });
       for (const r of results) emit(r.ok ? 'verify.succeeded' : 'verify.failed', { result: r });
       return results;
     },

@@ -1,7 +1,8 @@
 /** Prune as a use case: under an exclusive lock, plan, then (unless dry-run) carry the plan out. */
 import { type PruneOptions, type PrunePlan, type PruneSummary, type Repository, executePrune, planPrune } from '../core/index.js';
 import type { Env } from './environment.js';
-import { withLock } from './repository-access.js';
+import type { Project } from './project.js';
+import { openFromEnv, withLock } from './repository-access.js';
 
 export interface PruneRequest extends PruneOptions {
   dryRun?: boolean;
@@ -16,4 +17,14 @@ export async function pruneRepository(env: Env, repo: Repository, req: PruneRequ
     const plan = await planPrune(repo, req);
     return req.dryRun ? plan : executePrune(repo, plan, req);
   }, req.retryLockMs, req.onLockWait);
+}
+
+/** `hoard prune`: opens the project's repository (with its index) and prunes it. */
+export async function pruneProject(env: Env, p: Project, req: PruneRequest): Promise<PrunePlan | PruneSummary> {
+  const repo = await openFromEnv(env, { project: p, signal: req.signal });
+  try {
+    return await pruneRepository(env, repo, req);
+  } finally {
+    await repo.close();
+  }
 }

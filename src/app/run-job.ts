@@ -9,9 +9,8 @@ import { parseDuration, referencedVariables } from '../config/index.js';
 import type { Env } from './environment.js';
 import { type HookOutcome, commands, runHook } from './hooks.js';
 import type { Project } from './project.js';
-import { openFromEnv, withLock } from './repository-access.js';
 import { backupProject, verificationProblem } from './project-backup.js';
-import { verifySnapshots } from './verify.js';
+import { verifyBackups } from './verify.js';
 import { cleanupBackups, confirmFlag } from './remove.js';
 import { databaseSources } from './source-restore.js';
 
@@ -87,25 +86,20 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
 /** The scheduled read-back (a share of every snapshot) or drill (the newest backup of each drilled source). */
 export async function runVerifyTask(p: Project, env: Env, level: 'read-back' | 'drill', o: TaskOptions): Promise<TaskOutcome> {
   const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
-  const repo = await openFromEnv(env, { project: p, signal: o.signal });
-  try {
-    const subset = level === 'read-back' && p.config.verify?.read_back?.subset ? Number(p.config.verify.read_back.subset.replace('%', '')) / 100 : undefined;
-    const targets = level === 'read-back' ? [{ all: true }] : (p.config.verify?.drill?.sources ?? databaseSources(p)).map((source) => ({ latest: true, source }));
-    for (const t of targets) {
-      try {
-        const results = await withLock(env, repo, false, () => verifySnapshots(p, repo, { ...t, level, subset, drill: { sql: p.config.verify?.drill?.sql } }, { clock: env.clock, info: o.info, signal: o.signal, isProcessAlive: o.isProcessAlive }), LOCK_WAIT_MS, undefined, o.signal);
-        for (const r of results) {
-          out.snapshots.push(r.backup.id);
-          if (!r.ok) { out.result = 'failed'; out.error ??= `${r.backup.short_id}: ${r.message}`; }
-        }
-      } catch (e) {
-        if (o.signal?.aborted) throw e;
-        out.result = 'failed';
-        out.error ??= message(e);
+  const subset = level === 'read-back' && p.config.verify?.read_back?.subset ? Number(p.config.verify.read_back.subset.replace('%', '')) / 100 : undefined;
+  const targets = level === 'read-back' ? [{ all: true }] : (p.config.verify?.drill?.sources ?? databaseSources(p)).map((source) => ({ latest: true, source }));
+  for (const t of targets) {
+    try {
+      const results = await verifyBackups(env, p, { ...t, level, subset }, { info: o.info, signal: o.signal, isProcessAlive: o.isProcessAlive, lockWaitMs: LOCK_WAIT_MS });
+      for (const r of results) {
+        out.snapshots.push(r.backup.id);
+        if (!r.ok) { out.result = 'failed'; out.error ??= `${r.backup.short_id}: ${r.message}`; }
       }
+    } catch (e) {
+      if (o.signal?.aborted) throw e;
+      out.result = 'failed';
+      out.error ??= message(e);
     }
-  } finally {
-    await repo.close();
   }
   return out;
 }

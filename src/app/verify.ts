@@ -2,14 +2,19 @@
  * The verify use case: choose snapshots, verify each at a level (quick, read-back, drill), add the
  * size and completeness checks, and record the result in the repository (core/verify/records.ts),
  * where list, info and status read it back. A failed check never throws: it is a result.
+ * `verifyBackups` is the door's entry (hoard verify, the library, POST /backups/:id/verify, the
+ * scheduled read-back and drill): it opens the repository, takes a shared lock and applies
+ * hoard.yaml's defaults (verify.min_size, verify.drill.sql) once for all of them.
  */
 import * as os from 'node:os';
 import {
   type BackupOptions, type Repository, type SnapshotEntry, type VerificationCheck, type VerificationRecord, type VerifyLevel,
-  HoardError, listSnapshots, saveVerification, storedPackSizes, verifySnapshotData,
+  type Reporter, type SnapshotInfo, HoardError, listSnapshots, saveVerification, storedPackSizes, verifySnapshotData,
 } from '../core/index.js';
+import { type Env, lockOwner } from './environment.js';
+import { openFromEnv, withLock } from './repository-access.js';
 import { type DrillOptions, drillSnapshot } from './drill.js';
-import { entryOf } from '../config/index.js';
+import { entryOf, parseSize } from '../config/index.js';
 import type { Project } from './project.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { chooseSnapshot, queryBackups } from './select.js';
@@ -42,6 +47,39 @@ export interface VerifyResult {
   damaged_packs: string[];
   leftovers_removed: string[];
   record_id: string | null;
+}
+
+export interface VerifyRunOptions {
+  info: SnapshotInfo;
+  report?: Reporter;
+  signal?: AbortSignal;
+  /** How long to wait for another process's exclusive lock (default: the door's --retry-lock, else 0). */
+  lockWaitMs?: number;
+  /** Whether a drill's leftover scratch database belongs to a dead process (default: this host's pids). */
+  isProcessAlive?: (pid: number) => boolean;
+}
+
+/** The request with hoard.yaml's verify defaults where it says nothing (min_size, the drill's queries). */
+export function withVerifyDefaults(p: Project, req: VerifyRequest): VerifyRequest {
+  const v = p.config.verify;
+  return {
+    ...req,
+    minSize: req.minSize ?? (v?.min_size ? parseSize(v.min_size, 'verify.min_size') : undefined),
+    drill: { ...req.drill, sql: req.drill?.sql ?? v?.drill?.sql },
+  };
+}
+
+/** Opens the project's repository and verifies what `req` names under a shared lock, with hoard.yaml's defaults. */
+export async function verifyBackups(env: Env, p: Project, req: VerifyRequest, o: VerifyRunOptions): Promise<VerifyResult[]> {
+  const full = withVerifyDefaults(p, req);
+  const isProcessAlive = o.isProcessAlive ?? lockOwner(env).isProcessAlive;
+  const repo = await openFromEnv(env, { project: p, signal: o.signal });
+  try {
+    return await withLock(env, repo, false, () => verifySnapshots(p, repo, full, { clock: env.clock, info: o.info, report: o.report, signal: o.signal, dryRun: false, isProcessAlive }),
+      o.lockWaitMs ?? env.lockWait?.ms ?? 0, env.lockWait?.onWait, o.signal);
+  } finally {
+    await repo.close();
+  }
 }
 
 /** The snapshots a request names; kind "not-found" / "usage" as chooseSnapshot. */

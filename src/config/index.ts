@@ -11,3 +11,4 @@ export {
 } from './settings.js';
 export { parseSchedule, parseDuration, nextDue, nextCron, instantOf, scheduleOf, machineZone, type Schedule } from './schedule.js';
 export type { NewConfig } from './write.js';
+export { parseSize } from './size.js';

@@ -3,8 +3,9 @@
  * src/app and behave alike (issue 22's drift). Each test here failed on the code where the doors
  * had their own copies: the library skipped verify.after_backup, GET /backups ignored a prune's
  * exclusive lock, the API took no include, status knew no next run for cron or a job's timezone,
- * global flags before the command were "unknown command", and a program started with
- * `node --input-type=module -e` failed every restore (its workers inherited `--input-type`).
+ * global flags before the command were "unknown command", verify.min_size held only in the CLI,
+ * and a program started with `node --input-type=module -e` failed every restore (its workers
+ * inherited `--input-type`).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -176,5 +177,28 @@ describe('every door, one use case', () => {
     assert.match(r.stdout, /"target":"[^"]*out"/);
     const restored = path.join(dir, 'out', 'uploads', 'a.txt');
     assert.equal(await readFile(restored, 'utf8'), 'from a node -e program');
+  });
+  it('the library, POST /backups/:id/verify and the CLI all apply verify.min_size from hoard.yaml', async (t) => {
+    const dir = await project(t, '\nverify:\n  min_size: 1GB\n');
+    assert.equal((await hoard(['backup', 'app'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    const h = await openHoard({ cwd: dir, vars: { ...process.env, ...CLEAN_ENV } });
+    const [r] = await h.verify({ latest: true, level: 'quick', record: false });
+    assert.equal(r.ok, false);
+    assert.match(r.checks.find((c) => c.name === 'size')?.message ?? '', /below the minimum of 1000000000/);
+    const cli = await hoard(['verify', '--latest', '--quick', '--no-record', '--json'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(cli.code, 5, cli.stderr);
+    assert.equal(JSON.parse(cli.stdout).ok, false);
+    const { ci } = await addServerSection(dir, [['ci', 'backup,read']]);
+    const { base } = await serve(t, dir);
+    const api = createClient(base, ci.token);
+    const started = await api.raw('POST', '/backups/latest/verify', { level: 'quick' });
+    assert.equal(started.status, 202, started.text);
+    const id = (started.body as { task_id: string }).task_id;
+    let task: { status: string; result?: { ok: boolean } } = { status: 'running' };
+    for (let i = 0; i < 300 && task.status === 'running'; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      task = ((await api.raw('GET', `/tasks/${id}`)).body as { task: typeof task }).task;
+    }
+    assert.equal(task.result?.ok, false, JSON.stringify(task));
   });
 });

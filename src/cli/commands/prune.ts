@@ -1,9 +1,8 @@
 /** `hoard prune`: delete data no snapshot uses, under an exclusive lock; `--dry-run` prints the plan. */
 import { HoardError, type PrunePlan, type PruneSummary } from '../../core/index.js';
-import { pruneRepository } from '../../app/prune.js';
+import { pruneProject } from '../../app/prune.js';
 import { type FlagSpecs, parseSize } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
-import { openRepo } from '../repo.js';
 import { size } from '../render.js';
 
 export const PRUNE_FLAGS: FlagSpecs = {
@@ -38,13 +37,8 @@ export const pruneCommand: Command = {
   flags: { ...PRUNE_FLAGS, 'dry-run': { type: 'boolean', short: 'n', help: 'print what would be deleted and repacked, change nothing' } },
   async run(ctx) {
     const dry = ctx.args.flags['dry-run'] === true;
-    const repo = await openRepo(ctx);
-    try {
-      const r = await pruneRepository(ctx.env, repo, { maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']), dryRun: dry, signal: ctx.signal, report: ctx.report });
-      renderPrune(ctx, r, dry);
-      return 0;
-    } finally {
-      await repo.close();
-    }
+    const r = await pruneProject(ctx.env, await ctx.project(), { maxUnused: maxUnusedFlag(ctx.args.flags['max-unused']), dryRun: dry, signal: ctx.signal, report: ctx.report });
+    renderPrune(ctx, r, dry);
+    return 0;
   },
 };

@@ -1,11 +1,10 @@
 /** Commands that read snapshots: ls, restore, dump. */
-import { HoardError, listSnapshots, type Repository, type SnapshotEntry, walkTree } from '../../core/index.js';
-import { type SnapshotChoice, chooseSnapshot } from '../../app/select.js';
-import { withLock } from '../../app/repository-access.js';
+import { HoardError, type Repository, type SnapshotEntry, walkTree } from '../../core/index.js';
+import type { SnapshotChoice } from '../../app/select.js';
+import { withChosenSnapshot } from '../../app/catalog.js';
 import { restoreSnapshot } from '../../app/restore.js';
 import { toRecord } from '../../app/snapshot-view.js';
 import { confirmProtected } from '../prompt.js';
-import { openRepo } from '../repo.js';
 import type { Command, CommandContext } from '../context.js';
 import type { FlagSpecs } from '../args.js';
 import { reportFilesRestore } from './restore-files.js';
@@ -27,12 +26,7 @@ function choice(ctx: CommandContext, what: string): SnapshotChoice {
 
 /** Opens the repository, takes a shared lock and resolves the snapshot; runs work with both. */
 async function withSnapshot(ctx: CommandContext, c: SnapshotChoice, work: (repo: Repository, s: SnapshotEntry) => Promise<number>): Promise<number> {
-  const repo = await openRepo(ctx, { signal: ctx.signal });
-  try {
-    return await withLock(ctx.env, repo, false, async () => work(repo, chooseSnapshot((await listSnapshots(repo, ctx.signal)).snapshots, c, ctx.env.clock.now())));
-  } finally {
-    await repo.close();
-  }
+  return withChosenSnapshot(ctx.env, await ctx.project(), c, (repo, s) => work(repo, s), { signal: ctx.signal });
 }
 
 const CHOICE_FLAGS: FlagSpecs = {

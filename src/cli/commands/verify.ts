@@ -1,12 +1,9 @@
 /** `hoard verify`: structure (--quick), read-back (default, --subset N%) or a restore drill (--drill); results recorded in the repository. */
 import { HoardError, type VerifyLevel } from '../../core/index.js';
-import { type VerifyResult, verifySnapshots } from '../../app/verify.js';
-import { lockOwner } from '../../app/environment.js';
-import { withLock } from '../../app/repository-access.js';
+import { type VerifyResult, verifyBackups } from '../../app/verify.js';
 import { parseSize } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { openRepo } from '../repo.js';
 import { paint, size } from '../render.js';
 import { backupOptions, connectionFrom } from './database.js';
 
@@ -61,24 +58,19 @@ export const verifyCommand: Command = {
   async run(ctx) {
     const f = ctx.args.flags;
     const p = await ctx.project();
-    const minSize = f['min-size'] !== undefined ? parseSize(String(f['min-size']), '--min-size') : p.config.verify?.min_size ? parseSize(p.config.verify.min_size, 'verify.min_size') : undefined;
+    const minSize = f['min-size'] !== undefined ? parseSize(String(f['min-size']), '--min-size') : undefined;
     const req = {
       ref: ctx.args.positionals[0], latest: f.latest === true, all: f.all === true, source: f.source as string | undefined,
       level: level(ctx), subset: subsetFlag(f.subset), minSize, record: f['no-record'] !== true,
       drill: {
         server: f['drill-server'] !== undefined ? connectionFrom(ctx, String(f['drill-server'])) : undefined,
-        target: f['drill-target'] as string | undefined, sql: (f.sql as string[] | undefined) ?? p.config.verify?.drill?.sql,
+        target: f['drill-target'] as string | undefined, sql: f.sql as string[] | undefined,
       },
     };
     if (req.subset !== undefined && req.level !== 'read-back') throw new HoardError('usage', '--subset is for read-back (the default level)');
-    const repo = await openRepo(ctx);
-    try {
-      const owner = lockOwner(ctx.env);
-      const results = await withLock(ctx.env, repo, false, () => verifySnapshots(p, repo, req, { ...backupOptions(ctx, { dryRun: false }), isProcessAlive: owner.isProcessAlive }));
-      render(ctx, results);
-      return results.every((r) => r.ok) ? 0 : EXIT.verify;
-    } finally {
-      await repo.close();
-    }
+    const o = backupOptions(ctx, { dryRun: false });
+    const results = await verifyBackups(ctx.env, p, req, { info: o.info, report: o.report, signal: ctx.signal });
+    render(ctx, results);
+    return results.every((r) => r.ok) ? 0 : EXIT.verify;
   },
 };
