@@ -55,10 +55,15 @@ export function hoard(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: str
   return run(process.execPath, [CLI, ...args], opts);
 }
 
-/** A fresh temporary folder removed after the test. */
+/**
+ * A fresh temporary folder removed after the test. Retried: a server the test started is stopped by
+ * a later `after` hook, so it may still write its audit log while the folder goes (ENOTEMPTY).
+ * A folder that still cannot be removed is left and named on stderr.
+ */
 export async function tempDir(t: TestContext, prefix = 'hoard-test-'): Promise<string> {
   const d = await mkdtemp(path.join(os.tmpdir(), prefix));
-  t.after(() => rm(d, { recursive: true, force: true }));
+  // never throws: a throwing after hook skips the later ones (the server's stop), and the run hangs
+  t.after(() => rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch((e) => process.stderr.write(`could not remove ${d}: ${(e as Error).message}\n`)));
   return d;
 }
 
