@@ -112,9 +112,21 @@ function cronSets(expr: string): CronSets {
   return { minute: expand(f[0], CRON_RANGES[0]), hour: expand(f[1], CRON_RANGES[1]), dom: expand(f[2], CRON_RANGES[2]), month: expand(f[3], CRON_RANGES[3]), dow, domStar: f[2] === '*', dowStar: f[4] === '*' };
 }
 
+/** One formatter per zone: building an Intl.DateTimeFormat costs far more than using one. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
 /** Wall-clock parts of an instant in a zone. */
 function wall(ms: number, timeZone: string): { y: number; mo: number; d: number; h: number; mi: number } {
-  const f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const f = formatter(timeZone);
   const o = Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
   return { y: Number(o.year), mo: Number(o.month), d: Number(o.day), h: Number(o.hour), mi: Number(o.minute) };
 }
@@ -155,9 +167,14 @@ export function nextCron(expr: string, afterMs: number, timeZone: string): numbe
   for (let i = 0; i < 366 * 5; i++, day.setUTCDate(day.getUTCDate() + 1)) {
     const y = day.getUTCFullYear(), mo = day.getUTCMonth() + 1, d = day.getUTCDate();
     if (!dayMatches(c, y, mo, d)) continue;
+    // on the first day, a wall time before the start's happens at or before it (even across a DST
+    // gap or repeat, instantOf taking the first occurrence): skip it without the bisection
+    const first = i === 0 ? start.h * 60 + start.mi : -1;
     let best: number | undefined;
     for (const h of hours) {
+      if (h * 60 + 59 < first) continue;
       for (const mi of minutes) {
+        if (h * 60 + mi < first) continue;
         const t = instantOf(y, mo, d, h, mi, timeZone);
         if (t > afterMs && (best === undefined || t < best)) best = t;
         if (best !== undefined) break;
