@@ -1,10 +1,11 @@
 /**
  * Reading the catalog, written once for every door (`hoard list` and `info`, the library's list and
- * info, GET /backups and /backups/:id): the snapshots and their verification records, read under a
- * shared lock. A prune holds an exclusive lock for a while, so a read waits for it (up to
- * READ_LOCK_WAIT_MS, or the caller's --retry-lock) instead of failing or reading a repository that
- * is being rewritten. `readStatus` is `hoard status`, the library's status and GET /status: it takes
- * no lock (it only counts and reads; a prune's deletions show as damaged snapshots at worst).
+ * info, GET /backups and /backups/:id): the snapshots and their verification records. A prune
+ * holds an exclusive lock for a while, so a read waits for it (up to READ_LOCK_WAIT_MS, or the
+ * caller's --retry-lock) instead of failing or reading a repository that is being rewritten. Reads
+ * write no lock of their own: a reader (a `read` API token) must not be able to keep prune out.
+ * `readStatus` is `hoard status`, the library's status and GET /status: it takes no lock (it only
+ * counts and reads; a prune's deletions show as damaged snapshots at worst).
  */
 import { type Repository, type SnapshotEntry, filterSnapshots, loadVerifications } from '../core/index.js';
 import type { Env } from './environment.js';
@@ -33,7 +34,7 @@ export interface BackupList {
   damaged: { id: string; error: string }[];
 }
 
-const readLock = (env: Env, o: ReadOptions) => ({ index: false, signal: o.signal, lockWaitMs: env.lockWait?.ms ?? READ_LOCK_WAIT_MS, onWait: env.lockWait?.onWait ?? o.onWait });
+const readLock = (env: Env, o: ReadOptions) => ({ index: false, lockFree: true, signal: o.signal, lockWaitMs: env.lockWait?.ms ?? READ_LOCK_WAIT_MS, onWait: env.lockWait?.onWait ?? o.onWait });
 
 async function read<T>(env: Env, p: Project, o: ReadOptions, work: (list: SnapshotEntry[], damaged: BackupList['damaged'], records: (e: SnapshotEntry) => BackupRecord) => T): Promise<T> {
   return withSnapshots(env, p, false, async (repo, list, damaged) => {

@@ -1,7 +1,7 @@
 /** Opening repositories for the front ends: URL → backend, password → key, and locks around work. */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { acquireLock, type Backend, fileContent, type HeldLock, HoardError, listLocks, listSnapshots, openRepository, removeLocks, type Repository, type RepositoryOptions, type SnapshotEntry, type TreeNode } from '../core/index.js';
+import { acquireLock, waitForExclusive, type Backend, fileContent, type HeldLock, HoardError, listLocks, listSnapshots, openRepository, removeLocks, type Repository, type RepositoryOptions, type SnapshotEntry, type TreeNode } from '../core/index.js';
 import { type BackendSettings, openBackend } from '../backends/index.js';
 import { type RepositorySetting, absoluteLocal } from '../config/index.js';
 import { type Env, lockOwner, resolvePassword } from './environment.js';
@@ -108,15 +108,20 @@ export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean
  * exclusive) that waits `lockWaitMs` (default env.lockWait) for another process's (`onWait` hears once
  * that it waits); the lock is released
  * and the repository closed whatever happens. `index: false` skips the index (listing and metadata).
- * `work` also hears which snapshot files could not be read.
+ * `work` also hears which snapshot files could not be read. `lockFree` (reads of snapshots and
+ * records only): no lock is written; the read only waits while an exclusive lock is held.
  */
-export async function withSnapshots<T>(env: Env, p: Project, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[], damaged: { id: string; error: string }[]) => Promise<T>, o: { index?: boolean; signal?: AbortSignal; lockWaitMs?: number; onWait?: (holder: string) => void } = {}): Promise<T> {
+export async function withSnapshots<T>(env: Env, p: Project, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[], damaged: { id: string; error: string }[]) => Promise<T>, o: { index?: boolean; signal?: AbortSignal; lockWaitMs?: number; onWait?: (holder: string) => void; lockFree?: boolean } = {}): Promise<T> {
   const repo = await openFromEnv(env, { project: p, index: o.index, signal: o.signal });
+  const retryMs = o.lockWaitMs ?? env.lockWait?.ms ?? 0, onWait = o.onWait ?? env.lockWait?.onWait;
+  const listed = async () => {
+    const l = await listSnapshots(repo, o.signal);
+    return work(repo, l.snapshots, l.damaged);
+  };
   try {
-    return await withLock(env, repo, exclusive, async () => {
-      const l = await listSnapshots(repo, o.signal);
-      return work(repo, l.snapshots, l.damaged);
-    }, o.lockWaitMs ?? env.lockWait?.ms ?? 0, o.onWait ?? env.lockWait?.onWait, o.signal);
+    if (!o.lockFree || exclusive) return await withLock(env, repo, exclusive, listed, retryMs, onWait, o.signal);
+    await waitForExclusive(repo, { clock: env.clock, owner: lockOwner(env), retryMs, onWait, signal: o.signal });
+    return await listed();
   } finally {
     await repo.close();
   }

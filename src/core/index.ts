@@ -14,7 +14,7 @@ export { createMemoryBackend } from './storage/memory.js';
 export { Repository, type RepositoryOptions, type WriteStats } from './repository/repository.js';
 export { initRepository, openRepository, addKey, removeKey, listKeys, type Identity, type KeyInfo } from './repository/open.js';
 export { KeyCache } from './repository/key-cache.js';
-export { acquireLock, removeLocks, listLocks, isStale, type LockOwner, type HeldLock } from './repository/locks.js';
+export { acquireLock, waitForExclusive, removeLocks, listLocks, isStale, type LockOwner, type HeldLock } from './repository/locks.js';
 export { listSnapshots, findSnapshot, filterSnapshots, saveSnapshot, removeSnapshot, amendSnapshot, type SnapshotEntry } from './repository/snapshots.js';
 export { backupFiles, backupStream, backupStreams, type LazyStreamInput, type StreamInput, type StreamsOutcome, type BackupOptions, type BackupSummary, type SnapshotInfo } from './backup/backup.js';
 export { restoreTree, restoreFailureKind, type RestoreOptions, type RestoreSummary } from './restore/restore.js';

@@ -93,10 +93,7 @@ async function conflict(repo: Repository, exclusive: boolean, o: LockOptions, ow
  * the in-memory index is brought up to date with storage while the lock settles.
  */
 export async function acquireLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<HeldLock> {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    o.signal?.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
-  }));
+  const sleep = sleeper(o);
   const deadline = o.clock.now() + (o.retryMs ?? 0);
   let told = false;
   // the last lock seen in the way, to name it even when it is gone by the time this gives up
@@ -122,13 +119,43 @@ export async function acquireLock(repo: Repository, exclusive: boolean, o: LockO
     } else {
       last = c;
     }
-    if (o.clock.now() >= deadline) {
-      throw new HoardError('locked', `repository is locked: ${describe(last)}`, {
-        hint: 'wait for it to finish (or pass --retry-lock 5m), or run `hoard unlock` if that process is gone',
-      });
-    }
+    if (o.clock.now() >= deadline) throw lockedError(last);
     await sleep(Math.min(5000, Math.max(100, deadline - o.clock.now())));
   }
+}
+
+/**
+ * Waits (up to `retryMs`) until no live exclusive lock is held, writing no lock of its own. For
+ * reads of snapshots and verification records only, which no exclusive holder rewrites in place (a
+ * forget that starts meanwhile shows at worst as a snapshot gone missing): a reader that wrote lock
+ * files could keep an exclusive locker out for as long as it kept reading, and needs write access.
+ */
+export async function waitForExclusive(repo: Repository, o: LockOptions): Promise<void> {
+  const sleep = sleeper(o);
+  const deadline = o.clock.now() + (o.retryMs ?? 0);
+  let told = false;
+  for (;;) {
+    throwIfAborted(o.signal);
+    const c = await conflict(repo, false, o);
+    if (!c) return;
+    if (!told && (o.retryMs ?? 0) > 0) { told = true; o.onWait?.(describe(c)); }
+    if (o.clock.now() >= deadline) throw lockedError(c);
+    await sleep(Math.min(5000, Math.max(100, deadline - o.clock.now())));
+  }
+}
+
+/** A sleep that ends early when the signal aborts. */
+function sleeper(o: LockOptions): (ms: number) => Promise<void> {
+  return o.sleep ?? ((ms: number) => new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    o.signal?.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+  }));
+}
+
+function lockedError(l: LockRecord): HoardError {
+  return new HoardError('locked', `repository is locked: ${describe(l)}`, {
+    hint: 'wait for it to finish (or pass --retry-lock 5m), or run `hoard unlock` if that process is gone',
+  });
 }
 
 async function writeLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<string> {
