@@ -16,7 +16,7 @@ import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { type BackupQuery, type SnapshotChoice, chooseSnapshot } from './select.js';
 import { backupInfo, listBackups, readStatus } from './catalog.js';
 import type { RunLabels } from './source-backup.js';
-import { backupProject } from './project-backup.js';
+import { backupProject, firstProblem } from './project-backup.js';
 import type { DatabaseRestoreResult } from './database-restore.js';
 import { restoreError, restoreSnapshot } from './restore.js';
 import type { StatusReport } from './status.js';
@@ -72,6 +72,11 @@ export interface BackupOutcome {
   /** One record per source backed up. */
   created: BackupRecord[];
   failed: { source: string; error: HoardError }[];
+  /**
+   * The run's first problem, as `hoard backup`'s exit code and a scheduled run see it: a failed
+   * backup, files that could not be read, or a failed after-backup verification; null when none.
+   */
+  problem: HoardError | null;
   /** Copies to jobs' other destinations (a failed copy does not fail the backup). */
   copies?: { job: string; destination: string; ok: boolean; copied: number; error: string | null }[];
 }
@@ -127,8 +132,9 @@ export interface Hoard {
   /** The configured source names. */
   readonly sources: string[];
   backup(req?: BackupRequest): Promise<BackupOutcome>;
-  list(query?: BackupQuery): Promise<BackupRecord[]>;
-  info(ref: string): Promise<BackupRecord>;
+  /** Waits for a running prune (up to two minutes; `signal` stops the wait). */
+  list(query?: BackupQuery, o?: { signal?: AbortSignal }): Promise<BackupRecord[]>;
+  info(ref: string, o?: { signal?: AbortSignal }): Promise<BackupRecord>;
   restore(req: RestoreRequest): Promise<RestoreOutcome>;
   status(): Promise<StatusReport>;
   delete(ref: string, o?: { confirm?: boolean }): Promise<BackupRecord>;
@@ -185,17 +191,18 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
       const out: BackupOutcome = {
         created: r.sources.flatMap((s) => (s.backup ? [s.backup] : [])),
         failed: r.sources.flatMap((s) => (s.error ? [{ source: s.target.source, error: s.error }] : [])),
+        problem: firstProblem(r) ?? null,
       };
       if (r.copies.length) out.copies = r.copies.map((c) => ({ job: c.job, destination: c.destination, ok: c.ok, copied: c.copied.length, error: c.error?.message ?? null }));
       return out;
     },
 
-    async list(query = {}) {
-      return (await listBackups(env, project, query)).backups;
+    async list(query = {}, o = {}) {
+      return (await listBackups(env, project, query, o)).backups;
     },
 
-    async info(ref) {
-      return (await backupInfo(env, project, ref)).backup;
+    async info(ref, o = {}) {
+      return (await backupInfo(env, project, ref, o)).backup;
     },
 
     async status() {

@@ -16,7 +16,7 @@ import type { Project } from './project.js';
 import { openFromEnv, repositoryLocation, tidyLocks, withLock } from './repository-access.js';
 import { type BackupTarget, type RunLabels, type SourceBackupResult, backupSource, newRunId, planBackups } from './source-backup.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
-import { type VerifyResult, verifySnapshots } from './verify.js';
+import { type VerifyResult, verifySnapshots, withVerifyDefaults } from './verify.js';
 import { copyDestinations, copyToDestinations } from './copy.js';
 
 export interface ProjectBackupRequest extends RunLabels {
@@ -52,6 +52,8 @@ export interface AfterBackupVerification {
   message: string;
   /** The recorded verification (absent when it could not run, for example for a lock). */
   result?: VerifyResult;
+  /** Why it could not run (its own kind: "locked" stays "locked"). */
+  error?: HoardError;
 }
 
 export interface SourceOutcome {
@@ -133,12 +135,13 @@ async function backupOne(env: Env, p: Project, repo: Repository, t: BackupTarget
   const level = p.config.verify?.after_backup;
   if (!level || level === 'none') return s;
   try {
-    const [v] = await locked(() => verifySnapshots(p, repo, { ref: result.snapshotId, level }, { ...opts, dryRun: false, isProcessAlive: lockOwner(env).isProcessAlive }));
+    const [v] = await locked(() => verifySnapshots(p, repo, withVerifyDefaults(p, { ref: result.snapshotId, level }), { ...opts, dryRun: false, isProcessAlive: lockOwner(env).isProcessAlive }));
     s.verification = { level, ok: v.ok, message: v.message, result: v };
     s.backup.verification = { level, ok: v.ok, at: new Date(env.clock.now()).toISOString(), message: v.message };
   } catch (e) {
     if (req.signal?.aborted) throw e;
-    s.verification = { level, ok: false, message: asHoardError(e).message };
+    const error = asHoardError(e);
+    s.verification = { level, ok: false, message: error.message, error };
   }
   return s;
 }
@@ -158,9 +161,10 @@ async function copyJobs(env: Env, p: Project, req: ProjectBackupRequest, out: Pr
   }
 }
 
-/** A failed after-backup verification as an error (kind "verify"), or undefined. */
+/** A failed after-backup verification as an error (kind "verify", or why it could not run), or undefined. */
 export function verificationProblem(s: SourceOutcome): HoardError | undefined {
   if (!s.verification || s.verification.ok) return undefined;
+  if (s.verification.error) return s.verification.error;
   return new HoardError('verify', `the new snapshot ${s.backup!.short_id} of ${s.target.source} failed its ${s.verification.level} verification: ${s.verification.message}`);
 }
 

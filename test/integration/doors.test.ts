@@ -3,7 +3,8 @@
  * src/app and behave alike (issue 22's drift). Each test here failed on the code where the doors
  * had their own copies: the library skipped verify.after_backup, GET /backups ignored a prune's
  * exclusive lock, the API took no include, status knew no next run for cron or a job's timezone,
- * global flags before the command were "unknown command", verify.min_size held only in the CLI,
+ * global flags before the command were "unknown command", verify.min_size held only in the CLI
+ * (and a failed after-backup verification failed only the CLI's run),
  * and a program started with `node --input-type=module -e` failed every restore (its workers
  * inherited `--input-type`).
  */
@@ -12,6 +13,7 @@ import assert from 'node:assert/strict';
 import { appendFile, copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
+import { watch } from 'node:fs';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { openHoard } from '../../src/index.js';
@@ -32,13 +34,31 @@ async function project(t: import('node:test').TestContext, extra = ''): Promise<
   return dir;
 }
 
+interface Task { status: string; result?: { ok?: boolean }; error?: unknown }
+
+/** Waits (up to 30 s) for an API task to end; the task as it ended. */
+async function endOf(api: ReturnType<typeof createClient>, id: string): Promise<Task> {
+  let task: Task = { status: 'running' };
+  for (let i = 0; i < 300 && task.status === 'running'; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    task = ((await api.raw('GET', `/tasks/${id}`)).body as { task: Task }).task;
+  }
+  return task;
+}
+
+/** Serves the project with a backup+read token, POSTs `body` to `route` and waits for the task it starts. */
+async function served(t: import('node:test').TestContext, dir: string, route: string, body: Record<string, unknown>): Promise<Task> {
+  const { ci } = await addServerSection(dir, [['ci', 'backup,read']]);
+  const { base } = await serve(t, dir);
+  const api = createClient(base, ci.token);
+  const started = await api.raw('POST', route, body);
+  assert.equal(started.status, 202, started.text);
+  return endOf(api, (started.body as { task_id: string }).task_id);
+}
+
 /** Waits for an API task to end; fails unless it succeeded. */
 async function waitForTask(api: ReturnType<typeof createClient>, id: string): Promise<void> {
-  let task: { status?: string } = {};
-  for (let i = 0; i < 300 && (task.status ?? 'running') === 'running'; i++) {
-    await new Promise((res) => setTimeout(res, 100));
-    task = ((await api.raw('GET', `/tasks/${id}`)).body as { task: { status: string } }).task;
-  }
+  const task = await endOf(api, id);
   assert.equal(task.status, 'succeeded', JSON.stringify(task));
 }
 
@@ -97,6 +117,15 @@ describe('every door, one use case', () => {
     assert.equal((list.v as { status: number }).status, 200);
     assert.equal(((list.v as { body: { count: number } }).body).count, 1);
     assert.equal((one.v as { status: number }).status, 200);
+
+    // a read writes no lock of its own: a read-only token cannot keep a prune out by reading
+    const written: string[] = [];
+    const watcher = watch(path.join(dir, '.hoard', 'repo', 'locks'), (_e, name) => { if (name) written.push(name); });
+    t.after(() => watcher.close());
+    for (let i = 0; i < 3; i++) assert.equal((await api.raw('GET', i % 2 ? '/backups/latest' : '/backups')).status, 200);
+    assert.equal((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.deepEqual(written, [], 'no lock file was written by a read');
   });
 
   it('POST /backups/restore takes include, as the CLI and the library do', async (t) => {
@@ -188,17 +217,21 @@ describe('every door, one use case', () => {
     const cli = await hoard(['verify', '--latest', '--quick', '--no-record', '--json'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(cli.code, 5, cli.stderr);
     assert.equal(JSON.parse(cli.stdout).ok, false);
-    const { ci } = await addServerSection(dir, [['ci', 'backup,read']]);
-    const { base } = await serve(t, dir);
-    const api = createClient(base, ci.token);
-    const started = await api.raw('POST', '/backups/latest/verify', { level: 'quick' });
-    assert.equal(started.status, 202, started.text);
-    const id = (started.body as { task_id: string }).task_id;
-    let task: { status: string; result?: { ok: boolean } } = { status: 'running' };
-    for (let i = 0; i < 300 && task.status === 'running'; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      task = ((await api.raw('GET', `/tasks/${id}`)).body as { task: typeof task }).task;
-    }
+    const task = await served(t, dir, '/backups/latest/verify', { level: 'quick' });
     assert.equal(task.result?.ok, false, JSON.stringify(task));
+  });
+
+  it('a failed after-backup verification fails the backup in every door: exit 5, a failed task, the library\'s problem', async (t) => {
+    const dir = await project(t, '\nverify:\n  after_backup: quick\n  min_size: 1GB\n');
+    const cli = await hoard(['backup', 'app'], { cwd: dir, env: CLEAN_ENV });
+    assert.equal(cli.code, 5, cli.stderr);
+    const h = await openHoard({ cwd: dir, vars: { ...process.env, ...CLEAN_ENV } });
+    const r = await h.backup({ sources: ['app'] });
+    assert.equal(r.created.length, 1, 'the backup itself stands');
+    assert.equal(r.problem?.kind, 'verify');
+    assert.match(r.problem?.message ?? '', /failed its quick verification: .*below the minimum/);
+    const task = await served(t, dir, '/backups', { source: 'app' });
+    assert.equal(task.status, 'failed', JSON.stringify(task));
+    assert.match(JSON.stringify(task.error), /verification/);
   });
 });

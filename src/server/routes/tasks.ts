@@ -34,7 +34,7 @@ export async function taskRoutes(app: FastifyInstance, o: ServerOptions, hoard: 
     const names = [b.source ?? b.job].filter((x): x is string => typeof x === 'string');
     const t = startTask(tasks, busy, reply, 'backup', async (_report, signal) => {
       const r = await hoard.backup({ sources: names, label: b.label as string | undefined, reason: b.reason as string | undefined, description: b.description as string | undefined, kind: b.kind as string | undefined, signal });
-      if (r.failed.length) throw r.failed[0].error;
+      if (r.problem) throw r.problem; // as hoard backup's exit code: a failed backup or verification fails the task
       return { backups: r.created, copies: r.copies ?? [] };
     });
     if (!t) return reply;
