@@ -6,15 +6,14 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  type Clock, type HoardEvent, type Repository, type SnapshotEntry, type SnapshotInfo, HoardError, KeyCache, isHoardError,
+  type Clock, type HoardEvent, type SnapshotInfo, HoardError, KeyCache, isHoardError,
 } from '../core/index.js';
-import { type Env, identity, lockOwner, systemClock } from './environment.js';
+import { type Env, identity, systemClock } from './environment.js';
 import { type VerifyRequest, type VerifyResult, verifyBackups } from './verify.js';
 import { type Project, loadProject } from './project.js';
-import { withSnapshots } from './repository-access.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
-import { type BackupQuery, type SnapshotChoice, chooseSnapshot } from './select.js';
-import { backupInfo, listBackups, readStatus } from './catalog.js';
+import type { BackupQuery, SnapshotChoice } from './select.js';
+import { backupInfo, listBackups, readStatus, withChosenSnapshot } from './catalog.js';
 import type { RunLabels } from './source-backup.js';
 import { backupProject, firstProblem } from './project-backup.js';
 import type { DatabaseRestoreResult } from './database-restore.js';
@@ -164,9 +163,6 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
   const who = identity(env);
   const info = (): SnapshotInfo => ({ hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, programVersion });
 
-  const withRepo = <T>(exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[]) => Promise<T>, index = true): Promise<T> =>
-    withSnapshots(env, project, exclusive, work, { index });
-
   return {
     configFile: project.loaded?.file ?? null,
     sources: Object.keys(project.config.sources ?? {}),
@@ -210,8 +206,7 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
     },
 
     async restore(req) {
-      return withRepo(false, async (repo, list) => {
-        const s = chooseSnapshot(list, req, env.clock.now());
+      return withChosenSnapshot(env, project, req, async (repo, s) => {
         const backup = toRecord(s);
         if (!req.dryRun) emit('restore.started', { id: s.id, target: req.targetName ?? req.target ?? null });
         try {
@@ -231,7 +226,7 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
           if (!req.dryRun) emit('restore.failed', { id: s.id, error });
           throw error;
         }
-      });
+      }, { signal: req.signal });
     },
 
     async delete(ref, d = {}) {

@@ -13,10 +13,12 @@ export interface PruneRequest extends PruneOptions {
 
 /** The plan (dry-run) or the summary of a prune. The repository must have its index loaded. */
 export async function pruneRepository(env: Env, repo: Repository, req: PruneRequest): Promise<PrunePlan | PruneSummary> {
-  return withLock(env, repo, true, async () => {
-    const plan = await planPrune(repo, req);
-    return req.dryRun ? plan : executePrune(repo, plan, req);
-  }, req.retryLockMs, req.onLockWait);
+  return withLock(env, repo, true, async () => (req.dryRun ? planPrune(repo, req) : pruneLocked(repo, req)), req.retryLockMs, req.onLockWait);
+}
+
+/** Plans and carries out a prune; the caller holds the exclusive lock (forget and cleanup prune under theirs). */
+export async function pruneLocked(repo: Repository, o: PruneOptions): Promise<PruneSummary> {
+  return executePrune(repo, await planPrune(repo, o), o);
 }
 
 /** `hoard prune`: opens the project's repository (with its index) and prunes it. */

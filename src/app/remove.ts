@@ -5,7 +5,8 @@
  * CLI prompts or takes --yes; the library and the API take `confirm: true`), and returns what it
  * did. A pinned backup is never deleted by id; a plan (`dryRun`) changes nothing.
  */
-import { type PruneSummary, type Reporter, HoardError, executePrune, loadVerifications, planPrune, removeSnapshot } from '../core/index.js';
+import { type PruneSummary, type Reporter, HoardError, loadVerifications, removeSnapshot } from '../core/index.js';
+import { pruneLocked } from './prune.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
 import { withSnapshots } from './repository-access.js';
@@ -77,7 +78,7 @@ export async function forgetBackups(env: Env, p: Project, req: ForgetRequest): P
     if (req.dryRun) return records;
     await confirmAll(p, req.confirm, records, 'remove');
     for (const s of picked) await removeSnapshot(repo, s.id);
-    if (req.prune) await executePrune(repo, await planPrune(repo, { maxUnused: req.maxUnused, signal: req.signal }), { maxUnused: req.maxUnused, signal: req.signal, report: req.report });
+    if (req.prune) await pruneLocked(repo, { maxUnused: req.maxUnused, signal: req.signal, report: req.report });
     return records;
   }, { signal: req.signal });
 }
@@ -111,8 +112,7 @@ export async function cleanupBackups(env: Env, p: Project, o: CleanupOptions): P
     await confirmAll(p, o.confirm, plan.remove, 'remove');
     for (const r of plan.remove) await removeSnapshot(repo, r.id);
     if (o.prune === false) return out;
-    const pp = await planPrune(repo, { maxUnused: o.maxUnused, signal: o.signal });
-    out.pruned = await executePrune(repo, pp, { maxUnused: o.maxUnused, signal: o.signal, report: o.report });
+    out.pruned = await pruneLocked(repo, { maxUnused: o.maxUnused, signal: o.signal, report: o.report });
     return out;
   }, { signal: o.signal, lockWaitMs: o.lockWaitMs });
 }

@@ -34,7 +34,7 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
 function render(ctx: CommandContext, s: SourceOutcome): void {
   const he = s.error;
   if (!he) {
-    summary(ctx, s.target, s.result!);
+    summary(ctx, s.target, s.result!, s.backup);
     const v = s.verification;
     if (!v) return;
     if (ctx.json) ctx.out(JSON.stringify({ message_type: 'verification', snapshot_id: s.backup!.id, level: v.level, ok: v.ok, message: v.message }));
@@ -63,8 +63,9 @@ function notice(t: BackupTarget, last: BackupRecord | undefined): void {
   process.stderr.write(`notice: backing up ${t.source} in the protected environment ${t.environment}: ${est}\n`);
 }
 
-function summary(ctx: CommandContext, t: BackupTarget, r: SourceBackupResult): void {
-  const rec = toRecord({ id: r.snapshotId ?? '', snapshot: r.snapshot, timeMs: ctx.env.clock.now() });
+/** `made`: the new snapshot's record (absent on a dry run, which has none). */
+function summary(ctx: CommandContext, t: BackupTarget, r: SourceBackupResult, made: BackupRecord | undefined): void {
+  const rec = made ?? toRecord({ id: '', snapshot: r.snapshot, timeMs: ctx.env.clock.now() });
   const added = r.stats.data_added;
   const total = rec.size ?? 0;
   const dedup = total > 0 ? Math.max(0, 1 - added / total) : 0;
