@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { watch } from 'node:fs';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +21,7 @@ import { createLocalBackend } from '../../src/backends/local/local-backend.js';
 import { openRepository } from '../../src/core/repository/open.js';
 import { acquireLock } from '../../src/core/repository/locks.js';
 import { createClient } from '../../src/api/client.js';
-import { ROOT, hoard, tempDir } from '../helpers/services.js';
+import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 import { addServerSection, serve } from '../helpers/api.js';
 
@@ -100,12 +100,15 @@ describe('every door, one use case', () => {
     const lock = await acquireLock(repo, true, { clock: { now: () => Date.now() }, settleMs: 10, owner: { hostname: 'other-host', username: 'ops', pid: 4242, isProcessAlive: () => true } });
     let released = 0;
     const answered = (p: Promise<unknown>) => p.then((v) => ({ v, at: Date.now() }));
-    const reads = [
-      answered(hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })),
-      answered(api.raw('GET', '/backups')),
-      answered(api.raw('GET', '/backups/latest')),
-    ];
-    await new Promise((res) => setTimeout(res, 2500));
+    // the CLI's list as a child whose stderr is watched: the lock goes only once it says it waits
+    const child = spawn(process.execPath, [CLI, 'list', '--json'], { cwd: dir, env: { ...process.env, ...CLEAN_ENV } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const listed = new Promise<{ code: number; stdout: string; stderr: string }>((res) => child.on('close', (code) => res({ code: code ?? -1, stdout, stderr })));
+    const reads = [answered(listed), answered(api.raw('GET', '/backups')), answered(api.raw('GET', '/backups/latest'))];
+    for (let i = 0; i < 300 && !/waiting/.test(stderr); i++) await new Promise((res) => setTimeout(res, 100));
+    await new Promise((res) => setTimeout(res, 500)); // and the API's reads have met the lock too
     released = Date.now();
     await lock.release();
     const [cli, list, one] = await Promise.all(reads);
