@@ -99,6 +99,8 @@ describe('secrets', () => {
   });
   it('parses .env files', () => {
     assert.deepEqual(parseDotenv('# c\nexport A=1\nB="x y"\nC=\'$raw\'\nD=v # note\nnot a line\n'), { A: '1', B: 'x y', C: '$raw', D: 'v' });
+    // a double-quoted value may span lines (a PEM key in .env), as dotenv and Node's parseEnv read it
+    assert.deepEqual(parseDotenv('KEY="-----BEGIN-----\nabc\n-----END-----"\nNEXT=1\r\n'), { KEY: '-----BEGIN-----\nabc\n-----END-----', NEXT: '1' });
   });
 });
 
