@@ -16,9 +16,12 @@ import { FailureLimiter, type TokenConfig, authorize, refuse, routeOf } from './
 import { auditNotes, guardRoutes, register } from './routing.js';
 import { type ServerOptions, sendError, slots } from './http.js';
 import { backupRoutes } from './routes/backups.js';
+import { cleanupRoutes } from './routes/cleanup.js';
+import { downloadRoutes } from './routes/downloads.js';
+import { restoreRoutes } from './routes/restores.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
-import { actionRoutes } from './routes/actions.js';
+import { verificationRoutes } from './routes/verifications.js';
 
 export type { TokenConfig } from './auth.js';
 export type { ServerOptions } from './http.js';
@@ -86,11 +89,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   // closing waits for running tasks (no task outlives its server); o.abort cuts them short
   app.addHook('onClose', async () => { await tasks.settled(); });
   o.abort?.addEventListener('abort', () => tasks.abort(), { once: true });
-  const busy = slots(o.maxTasks ?? 4);
-  await backupRoutes(app, o, hoard);
-  await statusRoutes(app, o, hoard);
-  await actionRoutes(app, o, hoard, tasks, busy);
-  await taskRoutes(app, o, hoard, tasks, busy);
+  const routed = { o, hoard, tasks, busy: slots(o.maxTasks ?? 4) };
+  for (const routes of [backupRoutes, downloadRoutes, restoreRoutes, cleanupRoutes, verificationRoutes, taskRoutes, statusRoutes]) await routes(app, routed);
   return app;
 }
 

@@ -1,13 +1,15 @@
 /**
  * What the server and its route files share: the options it is built with, the API's JSON error
- * reply and the slots that cap running tasks and downloads. Routes import this, never app.ts, so
+ * reply, the slots that cap running tasks and downloads, and the body and task helpers. Routes import this, never app.ts, so
  * the server and its routes do not import each other.
  */
 import type { FastifyReply } from 'fastify';
-import { redact } from '../core/index.js';
+import { type HoardEvent, redact } from '../core/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
-import type { ApiError } from '../api/contract.js';
+import { type ApiError, NAME_PATTERN } from '../api/contract.js';
+import type { Hoard } from '../app/hoard.js';
+import type { TaskManager, TaskView } from '../app/task-manager.js';
 import type { TokenConfig } from './auth.js';
 import type { HandlerObserver } from './routing.js';
 
@@ -48,4 +50,35 @@ export function slots(max: number): Slots {
     },
     give() { used = Math.max(0, used - 1); },
   };
+}
+
+/** What every route file is given: the server's options, the library object, the tasks and their slots. */
+export interface Routed { o: ServerOptions; hoard: Hoard; tasks: TaskManager; busy: Slots }
+
+/** The JSON object body with only `allowed` keys; sends 400 and returns undefined otherwise. */
+export function body(raw: unknown, allowed: readonly string[], reply: FastifyReply): Record<string, unknown> | undefined {
+  const b = (raw ?? {}) as Record<string, unknown>;
+  if (typeof b !== 'object' || Array.isArray(b)) { void sendError(reply, 400, 'bad_request', 'the body must be a JSON object'); return undefined; }
+  const bad = Object.keys(b).find((k) => !allowed.includes(k));
+  if (bad) { void sendError(reply, 400, 'bad_request', `unknown field ${bad}`, `use ${allowed.join(', ')}`); return undefined; }
+  return b;
+}
+
+/** Starts a task in a free slot (given back when it ends); sends 429 and returns undefined when none is free. */
+export function startTask(r: Routed, reply: FastifyReply, kind: string, work: (report: (e: HoardEvent) => void, signal: AbortSignal) => Promise<unknown>): TaskView | undefined {
+  if (!r.busy.take(reply)) return undefined;
+  return r.tasks.start(kind, (report, signal) => work(report, signal).finally(() => r.busy.give()));
+}
+
+/** The 202 answer to a started task. */
+export const accepted = (reply: FastifyReply, message: string, t: { id: string; started: string }) => reply.code(202).send({ status: 'accepted', message, task_id: t.id, timestamp: t.started });
+
+/** The first of `keys` whose value is present but not a name, or undefined. */
+export const notName = (b: Record<string, unknown>, keys: string[]) => keys.find((k) => b[k] !== undefined && (typeof b[k] !== 'string' || !NAME_PATTERN.test(b[k] as string)));
+
+/** Aborts when the client goes away before its answer is sent. */
+export function hungUp(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => { if (!reply.raw.writableEnded) ac.abort(); });
+  return ac.signal;
 }

@@ -3,9 +3,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type SchedulerState, openState } from '../../daemon/state.js';
-import type { Hoard } from '../../app/hoard.js';
 import type { StatusReport } from '../../app/status.js';
-import type { ServerOptions } from '../http.js';
+import type { Routed, ServerOptions } from '../http.js';
 import { register } from '../routing.js';
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -60,7 +59,7 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
   return `${out.join('\n')}\n`;
 }
 
-export async function statusRoutes(app: FastifyInstance, o: ServerOptions, hoard: Hoard): Promise<void> {
-  register(app, 'status', async () => ({ status: 'success', ...(await hoard.status()) }));
-  register(app, 'metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await hoard.status(), o.env.clock.now(), runCounts(o))));
+export async function statusRoutes(app: FastifyInstance, r: Routed): Promise<void> {
+  register(app, 'status', async () => ({ status: 'success', ...(await r.hoard.status()) }));
+  register(app, 'metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await r.hoard.status(), r.o.env.clock.now(), runCounts(r.o))));
 }
