@@ -2,7 +2,7 @@
 import { Readable, type Transform, finished, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { CompressStream } from 'zstd-napi';
-import { HoardError, type Repository, type SnapshotEntry, type TreeNode, listSnapshots, walkTree } from '../core/index.js';
+import { HoardError, type Repository, type SnapshotEntry, type TreeNode, findNode, listSnapshots, walkTree } from '../core/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
 import { holdLock, openFromEnv, sequentialContent } from './repository-access.js';
@@ -22,6 +22,23 @@ export async function onlyFile(repo: Repository, s: SnapshotEntry, signal?: Abor
     throw new HoardError('usage', `snapshot ${s.id.slice(0, 8)} holds ${found.length ? 'several files' : 'no file'}; say which one`, { hint: `hoard dump ${s.id.slice(0, 8)} PATH (see \`hoard ls ${s.id.slice(0, 8)}\`), or restore it with --target DIR` });
   }
   return found[0];
+}
+
+/** The file at `given` in the snapshot; kind "not-found" when it is missing, "usage" when it is no file. */
+export async function namedFile(repo: Repository, s: SnapshotEntry, given: string): Promise<{ path: string; node: TreeNode }> {
+  const node = await findNode(repo, s.snapshot.tree, given);
+  if (!node) throw new HoardError('not-found', `no ${given} in snapshot ${s.id.slice(0, 8)}`, { hint: 'see `hoard ls ID` for the paths' });
+  if (node.type !== 'file') throw new HoardError('usage', `${given} is a ${node.type}, not a file`, { hint: 'use `hoard restore --include` for folders' });
+  return { path: given, node };
+}
+
+/** The nodes of the snapshot at or under `under` ("" or "/": all), in tree order, with their paths. */
+export async function* snapshotNodes(repo: Repository, s: SnapshotEntry, under: string, signal?: AbortSignal): AsyncGenerator<{ path: string; node: TreeNode }> {
+  const top = under.replace(/\/+$/, '');
+  for await (const { path: p, node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), signal)) {
+    const at = p.toString();
+    if (!top || at === top || at.startsWith(`${top}/`)) yield { path: at, node };
+  }
 }
 
 export type ArtifactFormat = 'raw' | 'gz' | 'zstd';

@@ -10,7 +10,7 @@
 import { type Repository, type SnapshotEntry, filterSnapshots, loadVerifications } from '../core/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
-import { openFromEnv, repositoryLocation, withSnapshots } from './repository-access.js';
+import { repositoryLocation, withRepository, withSnapshots } from './repository-access.js';
 import { type StatusReport, projectStatus } from './status.js';
 import { destinationLister } from './copy.js';
 import { type BackupQuery, type SnapshotChoice, chooseSnapshot, queryBackups } from './select.js';
@@ -71,10 +71,5 @@ export function withChosenSnapshot<T>(env: Env, p: Project, choice: SnapshotChoi
 
 /** The project's status (each source, the repository, copies, warnings), for every door. */
 export async function readStatus(env: Env, p: Project, signal?: AbortSignal): Promise<StatusReport> {
-  const repo = await openFromEnv(env, { project: p, index: false, signal });
-  try {
-    return await projectStatus(p, repo, env, repositoryLocation(p).url, signal, destinationLister(env, p));
-  } finally {
-    await repo.close();
-  }
+  return withRepository(env, { project: p, index: false, signal }, (repo) => projectStatus(p, repo, env, repositoryLocation(p).url, signal, destinationLister(env, p)));
 }

@@ -7,7 +7,7 @@ import { type CopyProgress, type CopyResult, type Repository, type SnapshotEntry
 import { entryOf } from '../config/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
-import { namedRepository, openAt, openFromEnv, withLock } from './repository-access.js';
+import { namedRepository, openAt, withLock, withRepository } from './repository-access.js';
 
 export interface CopyOutcome extends CopyResult {
   destination: string;
@@ -17,12 +17,7 @@ export interface CopyOutcome extends CopyResult {
 
 /** Copies the snapshots `pick` chooses from the repository in force to `to` (a name in hoard.yaml or a URL). */
 export async function copyTo(env: Env, p: Project, to: string, pick: (all: SnapshotEntry[]) => SnapshotEntry[], o: { signal?: AbortSignal; report?: (e: CopyProgress) => void } = {}): Promise<CopyOutcome> {
-  const src = await openFromEnv(env, { project: p, signal: o.signal });
-  try {
-    return await copyFrom(env, p, src, to, pick, o);
-  } finally {
-    await src.close();
-  }
+  return withRepository(env, { project: p, signal: o.signal }, (src) => copyFrom(env, p, src, to, pick, o));
 }
 
 /** Copies from an open repository (`src`) to `to`. */

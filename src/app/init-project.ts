@@ -13,8 +13,9 @@ import {
 import { type NewConfig, renderConfig } from '../config/write.js';
 import { createLocalBackend } from '../backends/local/local-backend.js';
 import { type Env, identity } from './environment.js';
-import { loadProject } from './project.js';
-import { defaultWorkers, withLock } from './repository-access.js';
+import { type Project, loadProject } from './project.js';
+import { backendSettings, defaultWorkers, repositoryLocation, repositoryPassword, withLock } from './repository-access.js';
+import { openBackend } from '../backends/index.js';
 import { type SourceBackupResult, backupSource, planBackups } from './source-backup.js';
 
 export interface InitRequest extends Omit<NewConfig, 'repository' | 'date'> {
@@ -94,6 +95,22 @@ export async function initProject(env: Env, req: InitRequest, o: Pick<BackupOpti
     const chk = await withLock(env, repo, false, () => checkRepository(repo, { signal: o.signal }));
     result.check = { errors: chk.errors, snapshots: chk.snapshots, packs: chk.packs };
     return result;
+  } finally {
+    await repo.close();
+  }
+}
+
+/**
+ * `hoard init` with a repository given (as `restic init` does): creates a bare repository at the
+ * project's repository in force (a hoard.yaml entry or a URL), asking for its password twice.
+ */
+export async function initBareRepository(env: Env, p: Project, o: { version: 1 | 2 }): Promise<{ id: string; location: string; version: number }> {
+  const loc = repositoryLocation(p);
+  const backend = openBackend(loc.url, await backendSettings(env, p, loc));
+  const password = await repositoryPassword(env, p, loc, true);
+  const repo = await initRepository(backend, password, identity(env), { version: o.version });
+  try {
+    return { id: repo.config.id, location: backend.location, version: repo.version };
   } finally {
     await repo.close();
   }

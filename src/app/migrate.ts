@@ -4,10 +4,13 @@
  * the exact restore command is printed instead). The outcome is recorded on the snapshots.
  */
 import { spawn } from 'node:child_process';
-import { type BackupOptions, type Repository, type SnapshotEntry, HoardError, amendSnapshot, redact } from '../core/index.js';
+import { type BackupOptions, type Repository, type SnapshotEntry, HoardError, amendSnapshot, listSnapshots, redact } from '../core/index.js';
 import { type Connection, describe } from '../databases/index.js';
 import { backupDatabase, databaseName } from './database-backup.js';
 import { restoreDatabase } from './database-restore.js';
+import type { Env } from './environment.js';
+import type { Project } from './project.js';
+import { withLock, withRepository } from './repository-access.js';
 
 export interface MigrationRequest {
   /** The databases the migration changes, with their hoard.yaml source names when they have one. */
@@ -78,4 +81,19 @@ export async function recordMigration(repo: Repository, m: MigrationOutcome): Pr
     d.restore_command = d.restore_command.replace(d.snapshot_id.slice(0, 8), id.slice(0, 8));
     d.snapshot_id = id;
   }
+}
+
+/**
+ * `hoard migrate` as one use case: opens the project's repository, guards the migration under a
+ * shared lock, then records its outcome on the snapshots under an exclusive one (waiting up to 30 s).
+ */
+export function migrateProject(env: Env, p: Project, req: MigrationRequest, o: BackupOptions, run: CommandRunner): Promise<MigrationOutcome> {
+  return withRepository(env, { project: p, signal: o.signal }, async (repo) => {
+    const out = await withLock(env, repo, false, async () => {
+      await listSnapshots(repo, o.signal);
+      return guardMigration(repo, req, o, run);
+    });
+    await withLock(env, repo, true, () => recordMigration(repo, out), 30_000);
+    return out;
+  });
 }

@@ -10,10 +10,9 @@
 import {
   type CompressionMode, type Reporter, type Repository, type SnapshotInfo, HoardError, isHoardError, listSnapshots,
 } from '../core/index.js';
-import { parseRepositoryUrl } from '../backends/index.js';
 import { type Env, lockOwner } from './environment.js';
 import type { Project } from './project.js';
-import { openFromEnv, repositoryLocation, tidyLocks, withLock } from './repository-access.js';
+import { localRepositoryPath, openFromEnv, tidyLocks, withLock } from './repository-access.js';
 import { type BackupTarget, type RunLabels, type SourceBackupResult, backupSource, newRunId, planBackups } from './source-backup.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { type VerifyResult, verifySnapshots, withVerifyDefaults } from './verify.js';
@@ -95,7 +94,7 @@ const asHoardError = (e: unknown): HoardError => (isHoardError(e) ? e : new Hoar
  */
 export async function backupProject(env: Env, p: Project, req: ProjectBackupRequest, sink: ProjectBackupSink = {}): Promise<ProjectBackupOutcome> {
   const targets = planBackups(p, { names: req.names ?? [], kind: req.kind, retentionDays: req.retentionDays });
-  const loc = parseRepositoryUrl(repositoryLocation(p).url);
+  const localRepoPath = localRepositoryPath(p);
   const out: ProjectBackupOutcome = { sources: [], copies: [], warnings: [] };
   const run = { label: req.label, reason: req.reason, description: req.description, run: req.run ?? newRunId(env.clock.now()) };
   sink.planned?.(targets);
@@ -105,7 +104,7 @@ export async function backupProject(env: Env, p: Project, req: ProjectBackupRequ
     const history = (await listSnapshots(repo, req.signal)).snapshots.map((e) => toRecord(e));
     for (const t of targets) {
       sink.started?.(t, history.filter((r) => r.source === t.source).pop());
-      const s = await backupOne(env, p, repo, t, run, req, sink.report, loc.scheme === 'local' ? loc.path : undefined);
+      const s = await backupOne(env, p, repo, t, run, req, sink.report, localRepoPath);
       out.sources.push(s);
       sink.finished?.(s);
     }

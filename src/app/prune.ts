@@ -2,7 +2,7 @@
 import { type PruneOptions, type PrunePlan, type PruneSummary, type Repository, executePrune, planPrune } from '../core/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
-import { openFromEnv, withLock } from './repository-access.js';
+import { withLock, withRepository } from './repository-access.js';
 
 export interface PruneRequest extends PruneOptions {
   dryRun?: boolean;
@@ -23,10 +23,5 @@ export async function pruneLocked(repo: Repository, o: PruneOptions): Promise<Pr
 
 /** `hoard prune`: opens the project's repository (with its index) and prunes it. */
 export async function pruneProject(env: Env, p: Project, req: PruneRequest): Promise<PrunePlan | PruneSummary> {
-  const repo = await openFromEnv(env, { project: p, signal: req.signal });
-  try {
-    return await pruneRepository(env, repo, req);
-  } finally {
-    await repo.close();
-  }
+  return withRepository(env, { project: p, signal: req.signal }, (repo) => pruneRepository(env, repo, req));
 }

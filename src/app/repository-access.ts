@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireLock, waitForExclusive, type Backend, fileContent, type HeldLock, HoardError, listLocks, listSnapshots, openRepository, removeLocks, type Repository, type RepositoryOptions, type SnapshotEntry, type TreeNode } from '../core/index.js';
-import { type BackendSettings, openBackend } from '../backends/index.js';
+import { type BackendSettings, openBackend, parseRepositoryUrl } from '../backends/index.js';
 import { type RepositorySetting, absoluteLocal } from '../config/index.js';
 import { type Env, lockOwner, resolvePassword } from './environment.js';
 import { type Project, projectSecret } from './project.js';
@@ -64,6 +64,22 @@ export async function openFromEnv(env: Env, o: OpenOptions): Promise<Repository>
   return openAt(env, repositoryLocation(o.project), o);
 }
 
+/** The folder of the repository in force when it is on local disk (for the free-space check); undefined otherwise. */
+export function localRepositoryPath(p: Project): string | undefined {
+  const u = parseRepositoryUrl(repositoryLocation(p).url);
+  return u.scheme === 'local' ? u.path : undefined;
+}
+
+/** Opens the repository in force, runs `work` with it and closes it whatever happens. */
+export async function withRepository<T>(env: Env, o: OpenOptions, work: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await openFromEnv(env, o);
+  try {
+    return await work(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
 /** A repository of hoard.yaml by name, or a URL (then its password is HOARD_PASSWORD*'s). */
 export function namedRepository(p: Project, ref: string): RepositorySetting {
   const r = p.config.repositories?.[ref];
@@ -112,19 +128,16 @@ export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean
  * records only): no lock is written; the read only waits while an exclusive lock is held.
  */
 export async function withSnapshots<T>(env: Env, p: Project, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[], damaged: { id: string; error: string }[]) => Promise<T>, o: { index?: boolean; signal?: AbortSignal; lockWaitMs?: number; onWait?: (holder: string) => void; lockFree?: boolean } = {}): Promise<T> {
-  const repo = await openFromEnv(env, { project: p, index: o.index, signal: o.signal });
   const retryMs = o.lockWaitMs ?? env.lockWait?.ms ?? 0, onWait = o.onWait ?? env.lockWait?.onWait;
-  const listed = async () => {
-    const l = await listSnapshots(repo, o.signal);
-    return work(repo, l.snapshots, l.damaged);
-  };
-  try {
-    if (!o.lockFree || exclusive) return await withLock(env, repo, exclusive, listed, retryMs, onWait, o.signal);
+  return withRepository(env, { project: p, index: o.index, signal: o.signal }, async (repo) => {
+    const listed = async () => {
+      const l = await listSnapshots(repo, o.signal);
+      return work(repo, l.snapshots, l.damaged);
+    };
+    if (!o.lockFree || exclusive) return withLock(env, repo, exclusive, listed, retryMs, onWait, o.signal);
     await waitForExclusive(repo, { clock: env.clock, owner: lockOwner(env), retryMs, onWait, signal: o.signal });
-    return await listed();
-  } finally {
-    await repo.close();
-  }
+    return listed();
+  });
 }
 
 /** Locks older than this are reported loudly (they may be stopping backups). */

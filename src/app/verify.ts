@@ -12,7 +12,7 @@ import {
   type Reporter, type SnapshotInfo, HoardError, listSnapshots, saveVerification, storedPackSizes, verifySnapshotData,
 } from '../core/index.js';
 import { type Env, lockOwner } from './environment.js';
-import { openFromEnv, withLock } from './repository-access.js';
+import { withLock, withRepository } from './repository-access.js';
 import { type DrillOptions, drillSnapshot } from './drill.js';
 import { entryOf, parseSize } from '../config/index.js';
 import type { Project } from './project.js';
@@ -73,13 +73,9 @@ export function withVerifyDefaults(p: Project, req: VerifyRequest): VerifyReques
 export async function verifyBackups(env: Env, p: Project, req: VerifyRequest, o: VerifyRunOptions): Promise<VerifyResult[]> {
   const full = withVerifyDefaults(p, req);
   const isProcessAlive = o.isProcessAlive ?? lockOwner(env).isProcessAlive;
-  const repo = await openFromEnv(env, { project: p, signal: o.signal });
-  try {
-    return await withLock(env, repo, false, () => verifySnapshots(p, repo, full, { clock: env.clock, info: o.info, report: o.report, signal: o.signal, dryRun: false, isProcessAlive }),
-      o.lockWaitMs ?? env.lockWait?.ms ?? 0, env.lockWait?.onWait, o.signal);
-  } finally {
-    await repo.close();
-  }
+  return withRepository(env, { project: p, signal: o.signal }, (repo) => withLock(env, repo, false,
+    () => verifySnapshots(p, repo, full, { clock: env.clock, info: o.info, report: o.report, signal: o.signal, dryRun: false, isProcessAlive }),
+    o.lockWaitMs ?? env.lockWait?.ms ?? 0, env.lockWait?.onWait, o.signal));
 }
 
 /** The snapshots a request names; kind "not-found" / "usage" as chooseSnapshot. */

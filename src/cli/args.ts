@@ -24,6 +24,20 @@ export interface Parsed {
   rest: string[];
 }
 
+/** The value of string flag `name`: undefined when absent; a programming error when the flag is of another type. */
+export function textFlag(p: Parsed, name: string): string | undefined {
+  const v = p.flags[name];
+  if (v === undefined || typeof v === 'string') return v;
+  throw new TypeError(`--${name} is not a string flag`);
+}
+
+/** The values of repeatable flag `name`: undefined when absent; a programming error when the flag is of another type. */
+export function listFlag(p: Parsed, name: string): string[] | undefined {
+  const v = p.flags[name];
+  if (v === undefined || Array.isArray(v)) return v;
+  throw new TypeError(`--${name} is not a repeatable flag`);
+}
+
 /** Parses argv against the specs; kind "usage" naming the flag when something does not fit. */
 export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Parsed {
   const flags: Parsed['flags'] = {};

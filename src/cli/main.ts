@@ -4,7 +4,7 @@ import { HoardError, KeyCache, limitMallocArenas, redact, redactDeep } from '../
 import { type Env, systemClock } from '../app/environment.js';
 import { type Project, loadProject } from '../app/project.js';
 import { parseDuration } from '../config/index.js';
-import { flagHelp, parseArgs } from './args.js';
+import { flagHelp, parseArgs, textFlag } from './args.js';
 import { type CommandContext, GLOBAL_FLAGS } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { terminalSafe } from './render.js';
@@ -71,10 +71,9 @@ async function main(argv: string[]): Promise<number> {
     };
     const reporter = createReporter({ tty: !!process.stderr.isTTY, json, clock: systemClock });
     let project: Promise<Project> | undefined;
-    const f = args.flags;
     const ctx: CommandContext = {
       env, args, json, signal: controller.signal, out: (l) => process.stdout.write(`${json ? l : terminalSafe(l)}\n`), report: reporter,
-      project: () => (project ??= loadProject(env, { config: f.config as string | undefined, repo: f.repo as string | undefined, environment: f.environment as string | undefined })),
+      project: () => (project ??= loadProject(env, { config: textFlag(args, 'config'), repo: textFlag(args, 'repo'), environment: textFlag(args, 'environment') })),
     };
     try {
       return await cmd.run(ctx);

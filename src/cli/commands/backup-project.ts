@@ -7,7 +7,7 @@ import type { CommandContext } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { paint, relative, size, span } from '../render.js';
 import { backupOptions, labelsFrom, retentionFlag } from './database.js';
-import { compressionFlag } from '../args.js';
+import { compressionFlag, textFlag } from '../args.js';
 
 export async function runProjectBackup(ctx: CommandContext): Promise<number> {
   const f = ctx.args.flags;
@@ -16,7 +16,7 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
   const l = labelsFrom(ctx);
   let several = false; // one source's failure is the command's error; of several, each is printed
   const r = await backupProject(ctx.env, p, {
-    label: l.label, reason: l.reason, description: l.description, names: ctx.args.positionals, kind: f.kind as string | undefined, retentionDays: retentionFlag(f.retention),
+    label: l.label, reason: l.reason, description: l.description, names: ctx.args.positionals, kind: textFlag(ctx.args, 'kind'), retentionDays: retentionFlag(f.retention),
     info: o.info, dryRun: o.dryRun, compression: compressionFlag(f.compression), signal: ctx.signal,
   }, {
     report: ctx.report,

@@ -1,22 +1,20 @@
 import { fstatSync } from 'node:fs';
-import { backupFiles, type BackupOptions, backupStream, type BackupSummary, HoardError, listSnapshots, readAhead } from '../../core/index.js';
+import { type BackupSummary, HoardError, readAhead } from '../../core/index.js';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { identity } from '../../app/environment.js';
-import { withLock } from '../../app/repository-access.js';
-import { openRepo } from '../repo.js';
-import { runForStream } from '../../app/command-stream.js';
+import { type AdhocInput, type AdhocOptions, backupAdhoc, backupDatabaseAdhoc } from '../../app/adhoc-backup.js';
 import { type Command, type CommandContext, formatBytes } from '../context.js';
-import { compressionFlag } from '../args.js';
+import { compressionFlag, listFlag, textFlag } from '../args.js';
 import { EXIT } from '../exit-codes.js';
-import { DB_BACKUP_FLAGS, LABEL_FLAGS, labelsFrom, reportDatabaseBackup, runDatabaseBackup } from './database.js';
+import { DB_BACKUP_FLAGS, LABEL_FLAGS, databaseRequest, labelsFrom, reportDatabaseBackup } from './database.js';
 import { labelMetadata, labelTags } from '../../app/database-backup.js';
 import { VERSION } from '../version.js';
 import { runProjectBackup } from './backup-project.js';
 
 async function excludes(ctx: CommandContext): Promise<string[]> {
-  const out = [...((ctx.args.flags.exclude as string[] | undefined) ?? [])];
-  for (const f of (ctx.args.flags['exclude-file'] as string[] | undefined) ?? []) {
+  const out = [...(listFlag(ctx.args, 'exclude') ?? [])];
+  for (const f of listFlag(ctx.args, 'exclude-file') ?? []) {
     try { out.push(...(await readFile(f, 'utf8')).split('\n')); } catch (e) {
       throw new HoardError('usage', `cannot read exclude file ${f}: ${(e as NodeJS.ErrnoException).code}`, { hint: 'check the --exclude-file path' });
     }
@@ -50,32 +48,18 @@ export const backupCommand: Command = {
     if ((f.stdin || fromCmd) && ctx.args.positionals.length) throw new HoardError('usage', 'paths cannot be combined with --stdin', { hint: 'back up either a stream or paths' });
     if (f.db !== undefined && (f.stdin || fromCmd || ctx.args.positionals.length)) throw new HoardError('usage', '--db cannot be combined with paths or --stdin', { hint: 'back up a database and files in two runs' });
     if (f.db === undefined && (f.format !== undefined || f.all)) throw new HoardError('usage', '--format and --all need --db URL');
-    const repo = await openRepo(ctx, { compression: compressionFlag(f.compression), signal: ctx.signal });
-    try {
-      if (f.db !== undefined) {
-        const r = await withLock(ctx.env, repo, false, () => runDatabaseBackup(ctx, repo));
-        return reportDatabaseBackup(ctx, r, f['dry-run'] === true);
-      }
-      const labels = labelsFrom(ctx);
-      const sum = await withLock(ctx.env, repo, false, async () => {
-        const history = (await listSnapshots(repo, ctx.signal)).snapshots;
-        const o: BackupOptions = {
-          clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true, history, withAtime: f['with-atime'] === true,
-          info: { hostname: (f.host as string | undefined) ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: [...((f.tag as string[] | undefined) ?? []), ...labelTags(labels)], programVersion: `hoard ${VERSION}`,
-            hoard: labelMetadata(labels, f.stdin || fromCmd ? 'stream' : 'files') },
-        };
-        const filename = (f['stdin-filename'] as string | undefined) ?? 'stdin';
-        if (fromCmd) {
-          const run = runForStream(ctx.args.rest, ctx.signal);
-          return backupStream(repo, { stream: run.stdout, filename, done: run.done }, o);
-        }
-        if (f.stdin) return backupStream(repo, { stream: stdinStream(), filename }, o);
-        return backupFiles(repo, ctx.args.positionals, { ...o, cwd: ctx.env.cwd, excludes: await excludes(ctx) });
-      });
-      return report(ctx, sum, f['dry-run'] === true);
-    } finally {
-      await repo.close();
-    }
+    const labels = labelsFrom(ctx);
+    const stream = f.stdin || fromCmd;
+    const o: AdhocOptions = {
+      clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true, withAtime: f['with-atime'] === true, compression: compressionFlag(f.compression),
+      info: { hostname: textFlag(ctx.args, 'host') ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: [...(listFlag(ctx.args, 'tag') ?? []), ...(f.db === undefined ? labelTags(labels) : [])],
+        programVersion: `hoard ${VERSION}`, ...(f.db === undefined ? { hoard: labelMetadata(labels, stream ? 'stream' : 'files') } : {}) },
+    };
+    if (f.db !== undefined) return reportDatabaseBackup(ctx, await backupDatabaseAdhoc(ctx.env, await ctx.project(), databaseRequest(ctx, labels), o), o.dryRun === true);
+    const filename = textFlag(ctx.args, 'stdin-filename') ?? 'stdin';
+    const input: AdhocInput = fromCmd ? { command: ctx.args.rest, filename } : f.stdin ? { stream: stdinStream(), filename }
+      : { paths: ctx.args.positionals, cwd: ctx.env.cwd, excludes: await excludes(ctx) };
+    return report(ctx, await backupAdhoc(ctx.env, await ctx.project(), input, o), o.dryRun === true);
   },
 };
 

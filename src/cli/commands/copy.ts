@@ -1,4 +1,5 @@
 /** `hoard copy --to NAME|URL [ID…] [--source S]`: snapshots of the repository in force into another one (restic copy). */
+import { textFlag } from '../args.js';
 import { HoardError } from '../../core/index.js';
 import { copyTo } from '../../app/copy.js';
 import { chooseSnapshot, queryBackups } from '../../app/select.js';
@@ -12,11 +13,11 @@ export const copyCommand: Command = {
     source: { type: 'string', help: 'only the backups of this source' },
   },
   async run(ctx) {
-    const to = ctx.args.flags.to as string | undefined;
+    const to = textFlag(ctx.args, 'to');
     if (!to) throw new HoardError('usage', 'copy needs a destination', { hint: 'hoard copy --to offsite (a repository of hoard.yaml) or --to s3:https://HOST/BUCKET/PREFIX' });
     const p = await ctx.project();
     const ids = ctx.args.positionals;
-    const source = ctx.args.flags.source as string | undefined;
+    const source = textFlag(ctx.args, 'source');
     const now = ctx.env.clock.now();
     const r = await copyTo(ctx.env, p, to, (all) => {
       const chosen = ids.length ? ids.map((ref) => chooseSnapshot(all, { ref }, now)) : all;

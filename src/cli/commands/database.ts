@@ -1,13 +1,11 @@
 /** The database halves of `backup --db` and `restore` (a snapshot of a database), and their output. */
 import * as path from 'node:path';
-import { type BackupOptions, HoardError, type Repository } from '../../core/index.js';
+import { type BackupOptions, HoardError } from '../../core/index.js';
 import { identity } from '../../app/environment.js';
-import { type DatabaseBackupResult, type SnapshotLabels, backupDatabase } from '../../app/database-backup.js';
+import type { DatabaseBackupRequest, DatabaseBackupResult, SnapshotLabels } from '../../app/database-backup.js';
 import type { RestoreResult } from '../../app/restore.js';
-import { parseRepositoryUrl } from '../../backends/index.js';
-import { repositoryLocation } from '../../app/repository-access.js';
 import { type Connection, type DumpFormat, parseDatabaseUrl } from '../../app/database-backup.js';
-import { type FlagSpecs, daysFlag } from '../args.js';
+import { type FlagSpecs, daysFlag, listFlag, textFlag } from '../args.js';
 import { type CommandContext, formatBytes } from '../context.js';
 import { VERSION } from '../version.js';
 import { entryOf } from '../../config/index.js';
@@ -60,24 +58,16 @@ export function labelsFrom(ctx: CommandContext): SnapshotLabels {
   const days = retentionFlag(f.retention);
   return {
     retentionDays: days ?? null, expiresAt: days === undefined ? null : new Date(ctx.env.clock.now() + days * 86_400_000).toISOString(),
-    kind: f.kind as string | undefined, label: (f.label ?? f.name) as string | undefined, reason: f.reason as string | undefined,
-    description: f.description as string | undefined, environment: (f.environment as string | undefined) ?? ctx.env.vars.HOARD_ENVIRONMENT,
+    kind: textFlag(ctx.args, 'kind'), label: textFlag(ctx.args, 'label') ?? textFlag(ctx.args, 'name'), reason: textFlag(ctx.args, 'reason'),
+    description: textFlag(ctx.args, 'description'), environment: textFlag(ctx.args, 'environment') ?? ctx.env.vars.HOARD_ENVIRONMENT,
   };
 }
 
 function jobs(ctx: CommandContext): number | undefined {
-  const j = ctx.args.flags.jobs as string | undefined;
+  const j = textFlag(ctx.args, 'jobs');
   if (j === undefined) return undefined;
   if (!/^[1-9]\d?$/.test(j)) throw new HoardError('usage', `--jobs must be a number from 1 to 99, not ${j}`);
   return Number(j);
-}
-
-/** The local folder of the repository, for the free-space check (none for other backends). */
-async function localRepoPath(ctx: CommandContext): Promise<string | undefined> {
-  try {
-    const u = parseRepositoryUrl(repositoryLocation(await ctx.project()).url);
-    return u.scheme === 'local' ? u.path : undefined;
-  } catch { return undefined; }
 }
 
 export function backupOptions(ctx: CommandContext, extra: Partial<BackupOptions> = {}): BackupOptions {
@@ -85,17 +75,15 @@ export function backupOptions(ctx: CommandContext, extra: Partial<BackupOptions>
   const f = ctx.args.flags;
   return {
     clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true,
-    info: { hostname: (f.host as string | undefined) ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: f.tag as string[] | undefined, programVersion: `hoard ${VERSION}` },
+    info: { hostname: textFlag(ctx.args, 'host') ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: listFlag(ctx.args, 'tag'), programVersion: `hoard ${VERSION}` },
     ...extra,
   };
 }
 
-export async function runDatabaseBackup(ctx: CommandContext, repo: Repository, labels: SnapshotLabels = labelsFrom(ctx)): Promise<DatabaseBackupResult> {
+/** The database backup the flags ask for (--db, --format, --jobs, --all and the labels). */
+export function databaseRequest(ctx: CommandContext, labels: SnapshotLabels = labelsFrom(ctx)): Omit<DatabaseBackupRequest, 'localRepoPath'> {
   const f = ctx.args.flags;
-  return backupDatabase(repo, {
-    ...labels, connection: connectionFrom(ctx, f.db as string), format: f.format as DumpFormat | undefined, jobs: jobs(ctx),
-    all: f.all === true, localRepoPath: await localRepoPath(ctx),
-  }, backupOptions(ctx));
+  return { ...labels, connection: connectionFrom(ctx, textFlag(ctx.args, 'db')!), format: f.format as DumpFormat | undefined, jobs: jobs(ctx), all: f.all === true };
 }
 
 export function reportDatabaseBackup(ctx: CommandContext, r: DatabaseBackupResult, dry: boolean): number {
@@ -133,7 +121,7 @@ export const DB_RESTORE_FLAGS: FlagSpecs = {
  * database snapshot a connection from a URL, a SQLite path or env:VAR (see connectionFrom).
  */
 export async function targetFlag(ctx: CommandContext, isDb: boolean): Promise<string | Connection | undefined> {
-  const t = ctx.args.flags.target as string | undefined;
+  const t = textFlag(ctx.args, 'target');
   if (t === undefined || !isDb || entryOf((await ctx.project()).config.restore_targets, t)) return t;
   return connectionFrom(ctx, t);
 }

@@ -4,14 +4,15 @@
  * `app.sql.zst` with --zstd) or --output FILE. A file is written under a temporary name and renamed
  * when complete, so a half-written artifact never carries the final name.
  */
+import { textFlag } from '../args.js';
 import { sequentialContent } from '../../app/repository-access.js';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HoardError, type Repository, type SnapshotEntry, type TreeNode, findNode } from '../../core/index.js';
-import { type ArtifactFormat, FORMAT_EXTENSION, compressor, onlyFile } from '../../app/artifact.js';
+import { HoardError, type Repository, type SnapshotEntry } from '../../core/index.js';
+import { type ArtifactFormat, FORMAT_EXTENSION, compressor, namedFile, onlyFile } from '../../app/artifact.js';
 import type { CommandContext } from '../context.js';
 import { size } from '../render.js';
 
@@ -35,15 +36,9 @@ function defaultName(stored: string, fmt: ArtifactFormat, s: SnapshotEntry): str
 export async function dumpArtifact(ctx: CommandContext, repo: Repository, s: SnapshotEntry): Promise<number> {
   const given = ctx.args.positionals[1];
   const f = ctx.args.flags;
-  let file: { path: string; node: TreeNode };
-  if (given) {
-    const node = await findNode(repo, s.snapshot.tree, given);
-    if (!node) throw new HoardError('not-found', `no ${given} in snapshot ${s.id.slice(0, 8)}`, { hint: 'see `hoard ls ID` for the paths' });
-    if (node.type !== 'file') throw new HoardError('usage', `${given} is a ${node.type}, not a file`, { hint: 'use `hoard restore --include` for folders' });
-    file = { path: given, node };
-  } else file = await onlyFile(repo, s, ctx.signal);
+  const file = given ? await namedFile(repo, s, given) : await onlyFile(repo, s, ctx.signal);
   const fmt = format(ctx);
-  const output = (f.output as string | undefined) ?? (given ? '-' : defaultName(file.path, fmt, s));
+  const output = textFlag(ctx.args, 'output') ?? (given ? '-' : defaultName(file.path, fmt, s));
   const parts: (NodeJS.ReadableStream | NodeJS.WritableStream | Transform)[] = [Readable.from(sequentialContent(repo, file.node, ctx.signal))];
   const z = compressor(fmt);
   if (z) parts.push(z);

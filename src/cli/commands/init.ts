@@ -3,13 +3,11 @@
  * otherwise set up the project in the current folder: detect databases, ask (or take flags and
  * defaults), write hoard.yaml, create .hoard/repo, back up once and check.
  */
+import { listFlag, textFlag } from '../args.js';
 import * as path from 'node:path';
-import { HoardError, initRepository } from '../../core/index.js';
-import { openBackend } from '../../backends/index.js';
-import { backendSettings, repositoryLocation, repositoryPassword } from '../../app/repository-access.js';
-import { identity } from '../../app/environment.js';
+import { HoardError } from '../../core/index.js';
 import { type Candidate, detectSources } from '../../app/detect.js';
-import { type InitRequest, type InitResult, initProject } from '../../app/init-project.js';
+import { type InitRequest, type InitResult, initBareRepository, initProject } from '../../app/init-project.js';
 import { ENVIRONMENT_DEFAULTS, type SourceConfig, parseSchedule } from '../../config/index.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -20,17 +18,13 @@ import { backupOptions } from './database.js';
 const DEFAULT_SCHEDULE = 'daily at 02:00';
 
 async function bareInit(ctx: CommandContext): Promise<number> {
-  const v = String(ctx.args.flags['repository-version'] ?? '2');
+  const v = textFlag(ctx.args, 'repository-version') ?? '2';
   if (v !== '1' && v !== '2' && v !== 'stable' && v !== 'latest') throw new HoardError('usage', `unknown repository version ${v}`, { hint: 'use --repository-version 2 (or 1)' });
   // --repo may name a repository of hoard.yaml (its URL, backend settings and password) or be a URL
-  const p = await ctx.project();
-  const loc = repositoryLocation(p);
-  const backend = openBackend(loc.url, await backendSettings(ctx.env, p, loc));
-  const password = await repositoryPassword(ctx.env, p, loc, true);
-  const repo = await initRepository(backend, password, identity(ctx.env), { version: v === '1' ? 1 : 2 });
-  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'initialized', id: repo.config.id, repository: backend.location, version: repo.version }));
+  const r = await initBareRepository(ctx.env, await ctx.project(), { version: v === '1' ? 1 : 2 });
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'initialized', id: r.id, repository: r.location, version: r.version }));
   else {
-    ctx.out(`created hoard repository ${repo.config.id.slice(0, 10)} at ${backend.location}`);
+    ctx.out(`created hoard repository ${r.id.slice(0, 10)} at ${r.location}`);
     ctx.out('Keep the password safe: without it the data cannot be read back.');
   }
   return 0;
@@ -55,13 +49,13 @@ function toSource(c: Candidate): SourceConfig {
 /** The answers from flags and defaults (--yes, or no terminal). */
 function fromFlags(ctx: CommandContext, found: Candidate[]): Omit<InitRequest, 'dir'> {
   const f = ctx.args.flags;
-  const want = f.source as string[] | undefined;
+  const want = listFlag(ctx.args, 'source');
   for (const w of want ?? []) {
     if (!found.some((c) => c.name === w)) throw new HoardError('usage', `--source ${w}: nothing of that name was detected`, { hint: found.length ? `detected: ${found.map((c) => c.name).join(', ')}` : 'nothing was detected; add sources to hoard.yaml by hand' });
   }
   const chosen = found.filter((c) => !want || want.includes(c.name));
-  const environment = (f.environment as string | undefined) ?? 'dev';
-  return assemble(chosen, (f.files as string[] | undefined) ?? [], environment, schedule((f.schedule as string | undefined) ?? DEFAULT_SCHEDULE), retention((f.retention as string | undefined) ?? '', environment), f['no-backup'] !== true);
+  const environment = textFlag(ctx.args, 'environment') ?? 'dev';
+  return assemble(chosen, listFlag(ctx.args, 'files') ?? [], environment, schedule(textFlag(ctx.args, 'schedule') ?? DEFAULT_SCHEDULE), retention(textFlag(ctx.args, 'retention') ?? '', environment), f['no-backup'] !== true);
 }
 
 function assemble(chosen: Candidate[], files: string[], environment: string, sched: string, days: number, firstBackup: boolean): Omit<InitRequest, 'dir'> {
@@ -83,19 +77,19 @@ async function fromPrompts(ctx: CommandContext, found: Candidate[], q: Prompter)
   const chosen: Candidate[] = [];
   if (found.length) process.stderr.write(`Found ${found.length} database${found.length === 1 ? '' : 's'}:\n`);
   for (const c of found) if (await q.yes(`  back up ${c.type} ${c.name} (${c.found})?`, true)) chosen.push(c);
-  const filesAnswer = await q.ask('Folders to back up too (comma-separated, empty for none)', ((f.files as string[] | undefined) ?? []).join(','));
+  const filesAnswer = await q.ask('Folders to back up too (comma-separated, empty for none)', (listFlag(ctx.args, 'files') ?? []).join(','));
   const files = filesAnswer.split(',').map((s) => s.trim()).filter(Boolean);
-  const environment = await q.ask('Environment of this project (dev, staging, production or any name)', (f.environment as string | undefined) ?? 'dev');
+  const environment = await q.ask('Environment of this project (dev, staging, production or any name)', textFlag(ctx.args, 'environment') ?? 'dev');
   let sched = '';
   for (;;) {
-    const a = await q.ask('How often ("daily at 02:00", "weekly on sunday at 03:00", "every 6 hours" or cron)', (f.schedule as string | undefined) ?? DEFAULT_SCHEDULE);
+    const a = await q.ask('How often ("daily at 02:00", "weekly on sunday at 03:00", "every 6 hours" or cron)', textFlag(ctx.args, 'schedule') ?? DEFAULT_SCHEDULE);
     const p = parseSchedule(a);
     if (p.ok) { sched = a; break; }
     process.stderr.write(`  ${p.error}\n`);
   }
   let days = 0;
   for (;;) {
-    try { days = retention(await q.ask('Keep backups for how many days', String((f.retention as string | undefined) ?? ENVIRONMENT_DEFAULTS[environment]?.retention_days ?? 30)), environment); break; } catch (e) { process.stderr.write(`  ${(e as Error).message}\n`); }
+    try { days = retention(await q.ask('Keep backups for how many days', String(textFlag(ctx.args, 'retention') ?? ENVIRONMENT_DEFAULTS[environment]?.retention_days ?? 30)), environment); break; } catch (e) { process.stderr.write(`  ${(e as Error).message}\n`); }
   }
   const first = f['no-backup'] === true ? false : await q.yes('Create the repository in .hoard/repo and run a first backup now?', true);
   return assemble(chosen, files, environment, sched, days, first);

@@ -3,7 +3,7 @@ import { HoardError } from '../../core/index.js';
 import { type BackupRecord, expiresInMs } from '../../app/snapshot-view.js';
 import { backupInfo, listBackups } from '../../app/catalog.js';
 import type { Command, CommandContext } from '../context.js';
-import { daysFlag } from '../args.js';
+import { daysFlag, textFlag } from '../args.js';
 import { type Paint, paint, relative, size, span, table, when } from '../render.js';
 
 /** The CLI's read options: a line on stderr while a prune's lock is waited for. */
@@ -45,7 +45,7 @@ export const listCommand: Command = {
   async run(ctx) {
     const f = ctx.args.flags;
     const now = ctx.env.clock.now();
-    const q = { kind: f.kind as string | undefined, days: daysFlag(f.days, '--days'), environment: f.env as string | undefined, source: f.source as string | undefined, label: f.label as string | undefined, host: f.host as string | undefined };
+    const q = { kind: textFlag(ctx.args, 'kind'), days: daysFlag(f.days, '--days'), environment: textFlag(ctx.args, 'env'), source: textFlag(ctx.args, 'source'), label: textFlag(ctx.args, 'label'), host: textFlag(ctx.args, 'host') };
     const { backups: shown, total, damaged } = await listBackups(ctx.env, await ctx.project(), q, reading(ctx));
     warnDamaged(damaged);
     if (ctx.json) { ctx.out(JSON.stringify(shown)); return 0; }
@@ -68,7 +68,7 @@ export const infoCommand: Command = {
     const ref = ctx.args.positionals[0];
     if (!ref) throw new HoardError('usage', 'info needs a snapshot id', { hint: 'give an id, a unique prefix, "latest" or a label (see `hoard list`)' });
     const now = ctx.env.clock.now();
-    const { backup: r, entry: e } = await backupInfo(ctx.env, await ctx.project(), ref, { ...reading(ctx), source: ctx.args.flags.source as string | undefined });
+    const { backup: r, entry: e } = await backupInfo(ctx.env, await ctx.project(), ref, { ...reading(ctx), source: textFlag(ctx.args, 'source') });
     const h = (e.snapshot.hoard ?? {}) as Record<string, unknown>;
     if (ctx.json) { ctx.out(JSON.stringify({ ...r, hoard: e.snapshot.hoard ?? null, summary: e.snapshot.summary ?? null, tree: e.snapshot.tree })); return 0; }
     const c = paint(ctx.env.isTTY, ctx.env.vars);

@@ -1,8 +1,8 @@
 /** Commands that check or change the repository: check, unlock, key. */
-import { addKey, checkRepository, HoardError, listKeys, removeKey, removeLocks } from '../../core/index.js';
-import { identity, lockOwner, resolvePassword } from '../../app/environment.js';
-import { withLock } from '../../app/repository-access.js';
-import { openRepo } from '../repo.js';
+import { textFlag } from '../args.js';
+import { HoardError } from '../../core/index.js';
+import { resolvePassword } from '../../app/environment.js';
+import { addProjectKey, changeProjectPassword, checkProject, listProjectKeys, removeProjectKey, unlockProject } from '../../app/maintain.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -22,9 +22,8 @@ export const checkCommand: Command = {
   },
   async run(ctx) {
     const f = ctx.args.flags;
-    const subset = f['read-data-subset'] ? parseSubset(String(f['read-data-subset'])) : undefined;
-    const repo = await openRepo(ctx, { index: false });
-    const s = await withLock(ctx.env, repo, false, () => checkRepository(repo, { readData: f['read-data'] === true, subset, signal: ctx.signal, report: ctx.report }));
+    const subset = f['read-data-subset'] ? parseSubset(textFlag(ctx.args, 'read-data-subset')!) : undefined;
+    const s = await checkProject(ctx.env, await ctx.project(), { readData: f['read-data'] === true, subset, signal: ctx.signal, report: ctx.report });
     if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', ok: s.errors.length === 0, ...s }));
     else {
       for (const h of s.hints) ctx.out(`hint: ${h}`);
@@ -41,8 +40,7 @@ export const unlockCommand: Command = {
   name: 'unlock', summary: 'remove stale locks', usage: 'hoard unlock [--remove-all]',
   flags: { 'remove-all': { type: 'boolean', help: 'remove all locks, even those in use' } },
   async run(ctx) {
-    const repo = await openRepo(ctx, { index: false });
-    const removed = await removeLocks(repo, { clock: ctx.env.clock, owner: lockOwner(ctx.env), removeAll: ctx.args.flags['remove-all'] === true });
+    const removed = await unlockProject(ctx.env, await ctx.project(), { removeAll: ctx.args.flags['remove-all'] === true });
     if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', removed }));
     else ctx.out(removed.length ? `removed ${removed.length} lock(s)` : 'no stale locks');
     return 0;
@@ -64,36 +62,28 @@ export const keyCommand: Command = {
   flags: {},
   async run(ctx) {
     const [sub, arg] = ctx.args.positionals;
-    const repo = await openRepo(ctx, { index: false });
-    const who = identity(ctx.env);
+    const p = await ctx.project();
     switch (sub) {
       case 'list': {
-        const keys = await listKeys(repo);
+        const keys = await listProjectKeys(ctx.env, p);
         if (ctx.json) ctx.out(JSON.stringify(keys.map((k) => ({ ...k, short_id: k.id.slice(0, 8) }))));
         else for (const k of keys) ctx.out(`${k.current ? '*' : ' '}${k.id.slice(0, 8)}  ${k.username}@${k.hostname}  ${k.created}`);
         return 0;
       }
       case 'add': {
-        const id = await withLock(ctx.env, repo, true, async () => addKey(repo, await newPassword(ctx), who));
+        const id = await addProjectKey(ctx.env, p, () => newPassword(ctx));
         ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', added: id }) : `added key ${id.slice(0, 8)}`);
         return 0;
       }
       case 'remove': {
         if (!arg) throw new HoardError('usage', 'key remove needs a key id', { hint: 'see `hoard key list`' });
-        const all = await listKeys(repo);
-        const m = all.filter((k) => k.id.startsWith(arg));
-        if (m.length !== 1) throw new HoardError(m.length ? 'usage' : 'not-found', m.length ? `key prefix ${arg} is ambiguous` : `no key ${arg}`, { hint: 'see `hoard key list`' });
-        await withLock(ctx.env, repo, true, () => removeKey(repo, m[0].id));
-        ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', removed: m[0].id }) : `removed key ${m[0].id.slice(0, 8)}`);
+        const id = await removeProjectKey(ctx.env, p, arg);
+        ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', removed: id }) : `removed key ${id.slice(0, 8)}`);
         return 0;
       }
       case 'passwd': {
-        const id = await withLock(ctx.env, repo, true, async () => {
-          const added = await addKey(repo, await newPassword(ctx), who);
-          await repo.backend.remove({ type: 'key', name: repo.keyId });
-          return added;
-        });
-        ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', added: id, removed: repo.keyId }) : `password changed (key ${id.slice(0, 8)})`);
+        const { added, removed } = await changeProjectPassword(ctx.env, p, () => newPassword(ctx));
+        ctx.out(ctx.json ? JSON.stringify({ message_type: 'summary', added, removed }) : `password changed (key ${added.slice(0, 8)})`);
         return 0;
       }
       default:

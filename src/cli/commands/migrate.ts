@@ -1,18 +1,16 @@
 /** `hoard migrate`: pre-migration snapshots, the migration command, and a restore if it fails. */
-import { HoardError, listSnapshots } from '../../core/index.js';
-import { type MigrationRequest, guardMigration, recordMigration, runInherited } from '../../app/migrate.js';
+import { listFlag } from '../args.js';
+import { HoardError } from '../../core/index.js';
+import { type MigrationRequest, migrateProject, runInherited } from '../../app/migrate.js';
 import { databaseSources, sourceConnection } from '../../app/source-restore.js';
-import { withLock } from '../../app/repository-access.js';
-import { openRepo } from '../repo.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { backupOptions, connectionFrom, labelsFrom } from './database.js';
 
 /** --db URLs, --source names, or (neither) every database source of hoard.yaml. */
 async function migrationTargets(ctx: CommandContext): Promise<MigrationRequest['targets']> {
-  const f = ctx.args.flags;
-  const urls = ((f.db as string[] | undefined) ?? []).map((d) => ({ connection: connectionFrom(ctx, d) }));
-  let names = (f.source as string[] | undefined) ?? [];
+  const urls = (listFlag(ctx.args, 'db') ?? []).map((d) => ({ connection: connectionFrom(ctx, d) }));
+  let names = listFlag(ctx.args, 'source') ?? [];
   const p = await ctx.project();
   if (!urls.length && !names.length) names = databaseSources(p);
   const named = [];
@@ -34,31 +32,23 @@ export const migrateCommand: Command = {
     const f = ctx.args.flags;
     if (!ctx.args.rest.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
     const targets = await migrationTargets(ctx);
-    const repo = await openRepo(ctx, { signal: ctx.signal });
-    try {
-      const labels = labelsFrom(ctx);
-      const out = await withLock(ctx.env, repo, false, async () => {
-        await listSnapshots(repo, ctx.signal);
-        return guardMigration(repo, { targets, command: ctx.args.rest, restoreOnFailure: f['no-restore'] !== true, label: labels.label, environment: labels.environment },
-          backupOptions(ctx, { dryRun: false }), runInherited);
-      });
-      await withLock(ctx.env, repo, true, () => recordMigration(repo, out), 30_000);
-      const { snapshots: _s, ...shown } = out;
-      if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: out.outcome === 'succeeded' ? 'success' : 'failed', ...shown }));
-      else {
-        for (const d of out.databases) ctx.out(`pre-migration snapshot ${d.snapshot_id.slice(0, 8)} of ${d.target}`);
-        if (out.outcome === 'succeeded') ctx.out('the migration succeeded');
-        else if (out.outcome === 'failed-restored') {
-          ctx.out(`the migration failed (exit ${out.command_exit_code}); the databases were restored to their pre-migration state`);
-          for (const d of out.databases) if (d.pre_restore_snapshot_id) ctx.out(`  the failed state of ${d.target} is kept in snapshot ${d.pre_restore_snapshot_id.slice(0, 8)}`);
-        } else {
-          ctx.out(`the migration failed (exit ${out.command_exit_code}); nothing was restored. To go back:`);
-          for (const d of out.databases) ctx.out(`  ${d.restore_command}`);
-        }
+    const labels = labelsFrom(ctx);
+    const out = await migrateProject(ctx.env, await ctx.project(),
+      { targets, command: ctx.args.rest, restoreOnFailure: f['no-restore'] !== true, label: labels.label, environment: labels.environment },
+      backupOptions(ctx, { dryRun: false }), runInherited);
+    const { snapshots: _s, ...shown } = out;
+    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: out.outcome === 'succeeded' ? 'success' : 'failed', ...shown }));
+    else {
+      for (const d of out.databases) ctx.out(`pre-migration snapshot ${d.snapshot_id.slice(0, 8)} of ${d.target}`);
+      if (out.outcome === 'succeeded') ctx.out('the migration succeeded');
+      else if (out.outcome === 'failed-restored') {
+        ctx.out(`the migration failed (exit ${out.command_exit_code}); the databases were restored to their pre-migration state`);
+        for (const d of out.databases) if (d.pre_restore_snapshot_id) ctx.out(`  the failed state of ${d.target} is kept in snapshot ${d.pre_restore_snapshot_id.slice(0, 8)}`);
+      } else {
+        ctx.out(`the migration failed (exit ${out.command_exit_code}); nothing was restored. To go back:`);
+        for (const d of out.databases) ctx.out(`  ${d.restore_command}`);
       }
-      return out.outcome === 'succeeded' ? 0 : EXIT.failure;
-    } finally {
-      await repo.close();
     }
+    return out.outcome === 'succeeded' ? 0 : EXIT.failure;
   },
 };

@@ -1,5 +1,7 @@
 /** Commands that read snapshots: ls, restore, dump. */
-import { HoardError, type Repository, type SnapshotEntry, walkTree } from '../../core/index.js';
+import { listFlag, textFlag } from '../args.js';
+import { HoardError, type Repository, type SnapshotEntry } from '../../core/index.js';
+import { snapshotNodes } from '../../app/artifact.js';
 import type { SnapshotChoice } from '../../app/select.js';
 import { withChosenSnapshot } from '../../app/catalog.js';
 import { restoreSnapshot } from '../../app/restore.js';
@@ -15,8 +17,8 @@ import { DB_RESTORE_FLAGS, backupOptions, jobsFlag, reportDatabaseRestore, targe
 function choice(ctx: CommandContext, what: string): SnapshotChoice {
   const f = ctx.args.flags;
   const c: SnapshotChoice = {
-    ref: ctx.args.positionals[0], latest: f.latest === true, name: f.name as string | undefined, at: f.at as string | undefined,
-    source: f.source as string | undefined, host: f.host as string | undefined,
+    ref: ctx.args.positionals[0], latest: f.latest === true, name: textFlag(ctx.args, 'name'), at: textFlag(ctx.args, 'at'),
+    source: textFlag(ctx.args, 'source'), host: textFlag(ctx.args, 'host'),
   };
   if (!c.ref && !c.latest && c.name === undefined && c.at === undefined) {
     throw new HoardError('usage', `${what} needs a snapshot`, { hint: 'give an id, a unique prefix, "latest" or a label, or --latest / --name LABEL / --at TIME (see `hoard list`)' });
@@ -41,12 +43,9 @@ export const lsCommand: Command = {
   name: 'ls', summary: 'list the files of a snapshot', usage: 'hoard ls ID [PATH]',
   flags: { host: CHOICE_FLAGS.host, source: CHOICE_FLAGS.source },
   run: (ctx) => withSnapshot(ctx, choice(ctx, 'ls'), async (repo, s) => {
-    const under = (ctx.args.positionals[1] ?? '/').replace(/\/+$/, '');
     if (ctx.json) ctx.out(JSON.stringify({ struct_type: 'snapshot', id: s.id, short_id: s.id.slice(0, 8), time: s.snapshot.time, paths: s.snapshot.paths, hostname: s.snapshot.hostname ?? '' }));
     else ctx.out(`snapshot ${s.id.slice(0, 8)} of [${(s.snapshot.paths ?? []).join(' ')}] at ${s.snapshot.time}:`);
-    for await (const { path, node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), ctx.signal)) {
-      const p = path.toString();
-      if (under && p !== under && !p.startsWith(`${under}/`)) continue;
+    for await (const { path: p, node } of snapshotNodes(repo, s, ctx.args.positionals[1] ?? '/', ctx.signal)) {
       if (ctx.json) ctx.out(JSON.stringify({ struct_type: 'node', name: node.name.toString(), type: node.type, path: p, uid: node.uid, gid: node.gid, size: node.size ?? 0, mode: node.mode ?? 0, mtime: node.mtime, atime: node.atime, ctime: node.ctime }));
       else ctx.out(p);
     }
@@ -77,8 +76,8 @@ export const restoreCommand: Command = {
     if (inPlace && !source) throw new HoardError('usage', `backup ${s.id.slice(0, 8)} is of no source, so it has no place of its own`, { hint: 'restore it with --target' });
     const r = await restoreSnapshot(await ctx.project(), repo, s, {
       target: inPlace ? undefined : await targetFlag(ctx, isDb), targetName: inPlace ? source! : undefined,
-      keepSetId: f['keep-set-id'] === true ? true : undefined, targetDb: f['target-db'] as string | undefined, database: f.database as string | undefined,
-      include: f.include as string[] | undefined, dryRun: f['dry-run'] === true, confirmed: f.yes === true, jobs: jobsFlag(ctx),
+      keepSetId: f['keep-set-id'] === true ? true : undefined, targetDb: textFlag(ctx.args, 'target-db'), database: textFlag(ctx.args, 'database'),
+      include: listFlag(ctx.args, 'include'), dryRun: f['dry-run'] === true, confirmed: f.yes === true, jobs: jobsFlag(ctx),
       confirm: (what, environment) => confirmProtected(ctx, environment, what),
     }, backupOptions(ctx, { dryRun: false }));
     return isDb ? reportDatabaseRestore(ctx, r) : reportFilesRestore(ctx, r);

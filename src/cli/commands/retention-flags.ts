@@ -1,4 +1,5 @@
 /** restic's forget flags (keep-*, group-by) plus hoard's (--expired, --older-than), parsed into a cleanup request. */
+import { listFlag, textFlag } from '../args.js';
 import { type GfsRules, type GroupKey, type Span, HoardError } from '../../core/index.js';
 import { parseDuration, retentionRuleDays } from '../../config/index.js';
 import type { CleanupRequest } from '../../app/cleanup.js';
@@ -22,7 +23,7 @@ export const RETENTION_FLAGS: FlagSpecs = {
 };
 
 function count(ctx: CommandContext, name: string): number | undefined {
-  const v = ctx.args.flags[name] as string | undefined;
+  const v = textFlag(ctx.args, name);
   if (v === undefined) return undefined;
   if (!/^-?\d+$/.test(v)) throw new HoardError('usage', `--${name} must be a whole number, not ${v}`);
   return Number(v);
@@ -45,17 +46,17 @@ export async function retentionRequest(ctx: CommandContext): Promise<CleanupRequ
     const n = count(ctx, `keep-${k}`);
     if (n !== undefined) gfs[k] = n;
   }
-  if (f['keep-within'] !== undefined) gfs.within = resticDuration(String(f['keep-within']), 'keep-within');
-  if ((f['keep-tag'] as string[] | undefined)?.length) gfs.tags = f['keep-tag'] as string[];
-  const older = f['older-than'] as string | undefined;
+  if (f['keep-within'] !== undefined) gfs.within = resticDuration(textFlag(ctx.args, 'keep-within')!, 'keep-within');
+  if (listFlag(ctx.args, 'keep-tag')?.length) gfs.tags = listFlag(ctx.args, 'keep-tag')!;
+  const older = textFlag(ctx.args, 'older-than');
   const olderThanMs = older === undefined ? undefined : /^-?\d+$/.test(older) ? Number(older) * 86_400_000 : parseDuration(older);
   if (older !== undefined && olderThanMs === undefined) throw new HoardError('usage', `--older-than must be days or a duration such as 12h or 30d, not ${older}`);
-  const groupBy = f['group-by'] === undefined ? undefined : String(f['group-by']).split(',').map((g) => g.trim()) as GroupKey[];
+  const groupBy = f['group-by'] === undefined ? undefined : textFlag(ctx.args, 'group-by')!.split(',').map((g) => g.trim()) as GroupKey[];
   for (const g of groupBy ?? []) if (!['source', 'host', 'paths', 'tags'].includes(g)) throw new HoardError('usage', `--group-by takes source, host, paths and tags, not ${g}`);
   return {
     gfs: Object.keys(gfs).length ? gfs : undefined, expired: f.expired === true ? true : undefined, olderThanMs, groupBy,
-    timeZone: f['time-zone'] as string | undefined, allowEmpty: f['allow-empty'] === true,
+    timeZone: textFlag(ctx.args, 'time-zone'), allowEmpty: f['allow-empty'] === true,
     preMigrationDays: retentionRuleDays(p.config.retention?.['pre-migration']) ?? undefined,
-    source: f.source as string | undefined, environment: f.env as string | undefined,
+    source: textFlag(ctx.args, 'source'), environment: textFlag(ctx.args, 'env'),
   };
 }

@@ -1,4 +1,5 @@
 /** `hoard scheduler start [--detach] | stop | status | install-service`: the daemon that runs hoard.yaml's schedules. */
+import { textFlag } from '../args.js';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -110,7 +111,7 @@ async function installService(ctx: CommandContext): Promise<number> {
     env: ['HOARD_PASSWORD_FILE', 'HOARD_PASSWORD_COMMAND'].filter((k) => ctx.env.vars[k]).map((k) => [k, ctx.env.vars[k]!]),
   };
   const text = launchd ? launchdPlist(spec) : systemdUnit(spec);
-  const out = (ctx.args.flags.output as string | undefined) ?? path.join(p.dir, '.hoard', launchd ? `dev.hoard.${name}.plist` : `${name}.service`);
+  const out = textFlag(ctx.args, 'output') ?? path.join(p.dir, '.hoard', launchd ? `dev.hoard.${name}.plist` : `${name}.service`);
   if (existsSync(out)) {
     if (ctx.args.flags.force !== true) throw new HoardError('usage', `${out} exists; nothing was written`, { hint: 'pass --force to replace it' });
     rmSync(out); // written anew, so that the file is 0600 from its first byte whatever the old one's mode was

@@ -1,4 +1,5 @@
 /** `hoard serve` (the REST API on 127.0.0.1 by default) and `hoard token new` (a bearer token and its hash for hoard.yaml). */
+import { textFlag } from '../args.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { HoardError } from '../../core/index.js';
 import { readFile } from 'node:fs/promises';
@@ -45,7 +46,7 @@ export const serveCommand: Command = {
     if (!p.loaded) throw new HoardError('config', 'hoard serve needs a hoard.yaml here or in a parent folder', { hint: 'run `hoard init`, or pass --config FILE' });
     const tokens = p.config.server?.tokens ?? [];
     if (!tokens.length) throw new HoardError('config', `${p.loaded.file} has no server.tokens: every route but /healthz needs one`, { hint: 'create one with `hoard token new --name ci --scopes read` and add the line it prints' });
-    const listen = (ctx.args.flags.listen as string | undefined) ?? p.config.server?.listen ?? '127.0.0.1:7420';
+    const listen = textFlag(ctx.args, 'listen') ?? p.config.server?.listen ?? '127.0.0.1:7420';
     const m = /^(.+):(\d{1,5})$/.exec(listen);
     if (!m) throw new HoardError('usage', `--listen must be HOST:PORT, not ${listen}`);
     const tls = await tlsFiles(p);
@@ -84,9 +85,9 @@ export const tokenCommand: Command = {
   flags: { name: { type: 'string', help: 'a name for the token (shown in the audit log)' }, scopes: { type: 'string', help: 'comma-separated: read, download, backup, restore, admin' } },
   async run(ctx) {
     if (ctx.args.positionals[0] !== 'new') throw new HoardError('usage', 'use `hoard token new --name NAME --scopes read`');
-    const name = ctx.args.flags.name as string | undefined;
+    const name = textFlag(ctx.args, 'name');
     if (!name || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new HoardError('usage', '--name must be a name (letters, digits, . _ -)');
-    const scopes = String(ctx.args.flags.scopes ?? 'read').split(',').map((s) => s.trim()) as Scope[];
+    const scopes = (textFlag(ctx.args, 'scopes') ?? 'read').split(',').map((s) => s.trim()) as Scope[];
     for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new HoardError('usage', `unknown scope ${s}`, { hint: `use ${SCOPES.join(', ')}` });
     const token = `hoard_${randomBytes(24).toString('base64url')}`;
     const hash = `sha256:${createHash('sha256').update(token).digest('hex')}`;

@@ -1,4 +1,5 @@
 import { findSnapshots } from '../../app/catalog.js';
+import { listFlag, textFlag } from '../args.js';
 import { reading } from './list.js';
 import type { SnapshotEntry } from '../../core/index.js';
 import { type Command, formatLocalTime } from '../context.js';
@@ -22,8 +23,7 @@ export const snapshotsCommand: Command = {
     path: { type: 'list', help: 'only snapshots that include this path (repeatable)' },
   },
   async run(ctx) {
-    const f = ctx.args.flags;
-    const filter = { host: f.host as string | undefined, tags: f.tag as string[] | undefined, paths: f.path as string[] | undefined };
+    const filter = { host: textFlag(ctx.args, 'host'), tags: listFlag(ctx.args, 'tag'), paths: listFlag(ctx.args, 'path') };
     const list = await findSnapshots(ctx.env, await ctx.project(), filter, reading(ctx));
     const shown = list.snapshots;
     for (const d of list.damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);

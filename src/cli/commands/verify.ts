@@ -1,7 +1,7 @@
 /** `hoard verify`: structure (--quick), read-back (default, --subset N%) or a restore drill (--drill); results recorded in the repository. */
 import { HoardError, type VerifyLevel } from '../../core/index.js';
 import { type VerifyResult, verifyBackups } from '../../app/verify.js';
-import { parseSize } from '../args.js';
+import { parseSize, listFlag, textFlag } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, size } from '../render.js';
@@ -58,13 +58,13 @@ export const verifyCommand: Command = {
   async run(ctx) {
     const f = ctx.args.flags;
     const p = await ctx.project();
-    const minSize = f['min-size'] !== undefined ? parseSize(String(f['min-size']), '--min-size') : undefined;
+    const minSize = f['min-size'] !== undefined ? parseSize(textFlag(ctx.args, 'min-size')!, '--min-size') : undefined;
     const req = {
-      ref: ctx.args.positionals[0], latest: f.latest === true, all: f.all === true, source: f.source as string | undefined,
+      ref: ctx.args.positionals[0], latest: f.latest === true, all: f.all === true, source: textFlag(ctx.args, 'source'),
       level: level(ctx), subset: subsetFlag(f.subset), minSize, record: f['no-record'] !== true,
       drill: {
-        server: f['drill-server'] !== undefined ? connectionFrom(ctx, String(f['drill-server'])) : undefined,
-        target: f['drill-target'] as string | undefined, sql: f.sql as string[] | undefined,
+        server: f['drill-server'] !== undefined ? connectionFrom(ctx, textFlag(ctx.args, 'drill-server')!) : undefined,
+        target: textFlag(ctx.args, 'drill-target'), sql: listFlag(ctx.args, 'sql'),
       },
     };
     if (req.subset !== undefined && req.level !== 'read-back') throw new HoardError('usage', '--subset is for read-back (the default level)');
