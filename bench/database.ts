@@ -24,18 +24,32 @@ const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/c
 const DB = `hoard_bench_${process.pid}`;
 const URL = `postgres://127.0.0.1:5432/${DB}`;
 const PW = 'bench-password';
-const env = { ...process.env, HOARD_PASSWORD: PW, RESTIC_PASSWORD: PW, RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache'), PGHOST: '127.0.0.1' };
+const env = {
+  ...process.env,
+  HOARD_PASSWORD: PW,
+  RESTIC_PASSWORD: PW,
+  RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache'),
+  PGHOST: '127.0.0.1',
+};
 const timed = (cmd: string) => measure(cmd, DIR, env);
 
 function psql(sql: string, db = DB): string {
-  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db], { input: sql, env, maxBuffer: 1 << 26 }).toString().trim();
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db], {
+    input: sql,
+    env,
+    maxBuffer: 1 << 26,
+  })
+    .toString()
+    .trim();
 }
 
 const WORDS = `time person year way day thing man world life hand part child eye woman place work week case point
 government company number group problem fact order invoice payment shipping delivery customer account password
 reset login logout search cart checkout refund coupon discount review rating product widget gadget gizmo berlin
 paris tokyo lima oslo cairo london madrid rome vienna prague warsaw lisbon dublin quick brown lazy happy sad blue
-green red yellow purple large small tiny huge fast slow early late new old first last good bad great little`.split(/\s+/);
+green red yellow purple large small tiny huge fast slow early late new old first last good bad great little`.split(
+  /\s+/,
+);
 
 /** Server-side generation: rows per table scale with MB (~300 bytes of dump per events row, with orders and users in proportion). */
 function generate(): void {
@@ -86,16 +100,28 @@ function randomChange(): void {
   psql(`SELECT setseed(0.6); UPDATE orders SET status = 'refunded', total = total + 1 WHERE random() < 0.01;`);
 }
 
-interface Row { label: string; m: Measure; storedMB: number }
+interface Row {
+  label: string;
+  m: Measure;
+  storedMB: number;
+}
 
 function main(): void {
-  requireTools([['/usr/bin/time', 'time'], ['restic', 'restic'], ['zstd', 'zstd'], ['gzip', 'gzip'], ['pg_dump', 'postgresql-client'], ['psql', 'postgresql-client']]);
+  requireTools([
+    ['/usr/bin/time', 'time'],
+    ['restic', 'restic'],
+    ['zstd', 'zstd'],
+    ['gzip', 'gzip'],
+    ['pg_dump', 'postgresql-client'],
+    ['psql', 'postgresql-client'],
+  ]);
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   try {
     console.error(`generating an application-like database of ~${MB} MB of dump (${DB}) ...`);
     generate();
-    const dumpMB = Number(execFileSync('bash', ['-o', 'pipefail', '-c', `pg_dump ${DB} | wc -c`], { env }).toString()) / 1e6;
+    const dumpMB =
+      Number(execFileSync('bash', ['-o', 'pipefail', '-c', `pg_dump ${DB} | wc -c`], { env }).toString()) / 1e6;
     const rows: Row[] = [];
     const add = (label: string, cmd: string, stored: () => number) => {
       const m = timed(cmd);
@@ -106,7 +132,8 @@ function main(): void {
     add('pg_dump | gzip', `pg_dump ${DB} | gzip > dump.sql.gz`, () => du(path.join(DIR, 'dump.sql.gz')));
     add('pg_dump | zstd -3', `pg_dump ${DB} | zstd -3 -q > dump.sql.zst`, () => du(path.join(DIR, 'dump.sql.zst')));
     const ratio = dumpMB / rows[2].storedMB;
-    if (ratio < 2 || ratio > 6) throw new Error(`the data compresses ${ratio.toFixed(1)}× with zstd -3; it must be 2–6× to be realistic`);
+    if (ratio < 2 || ratio > 6)
+      throw new Error(`the data compresses ${ratio.toFixed(1)}× with zstd -3; it must be 2–6× to be realistic`);
     execFileSync('restic', ['init', '-q', '-r', 'restic-repo'], { cwd: DIR, env });
     execFileSync('node', [CLI, 'init', '-r', 'hoard-repo'], { cwd: DIR, env, stdio: 'ignore' });
     const restic = `pg_dump ${DB} | restic backup -q -r restic-repo --stdin --stdin-filename ${DB}.sql`;
@@ -118,7 +145,10 @@ function main(): void {
 
     const second: { label: string; tool: string; m: Measure; addedMB: number; share: number }[] = [];
     const again = (label: string) => {
-      for (const [tool, cmd] of [['hoard', hoard], ['restic', restic]] as const) {
+      for (const [tool, cmd] of [
+        ['hoard', hoard],
+        ['restic', restic],
+      ] as const) {
         const before = du(path.join(DIR, `${tool}-repo`));
         const m = timed(cmd);
         const addedMB = du(path.join(DIR, `${tool}-repo`)) - before;
@@ -133,22 +163,35 @@ function main(): void {
 
     const floor = rows[0].m.secs;
     const f = (n: number, d = 2) => n.toFixed(d);
-    console.log([
-      `PostgreSQL ${psql('SHOW server_version', 'postgres')}, plain dump ${f(dumpMB, 0)} MB (zstd -3 ratio ${f(ratio, 1)}×), ${os.cpus().length} cores shared with the server, restic ${execFileSync('restic', ['version']).toString().split(' ')[1]}`,
-      '',
-      '| case | seconds | × floor | peak RSS MB | stored MB |',
-      '| --- | --- | --- | --- | --- |',
-      ...rows.map((r) => `| ${r.label} | ${f(r.m.secs)} | ${f(r.m.secs / floor)} | ${r.m.rssMB.toFixed(0)} | ${r.storedMB ? f(r.storedMB, 1) : ''} |`),
-      '',
-      `hoard / restic: time ${f(rows[4].m.secs / rows[3].m.secs)}, stored ${f(first.hoard / first.restic)}`,
-      '',
-      '| second backup | tool | seconds | peak RSS MB | added MB | % of first backup |',
-      '| --- | --- | --- | --- | --- | --- |',
-      ...second.map((s) => `| ${s.label} | ${s.tool} | ${f(s.m.secs)} | ${s.m.rssMB.toFixed(0)} | ${f(s.addedMB, 1)} | ${f(100 * s.share, 1)} |`),
-    ].join('\n'));
+    console.log(
+      [
+        `PostgreSQL ${psql('SHOW server_version', 'postgres')}, plain dump ${f(dumpMB, 0)} MB (zstd -3 ratio ${f(ratio, 1)}×), ${os.cpus().length} cores shared with the server, restic ${execFileSync('restic', ['version']).toString().split(' ')[1]}`,
+        '',
+        '| case | seconds | × floor | peak RSS MB | stored MB |',
+        '| --- | --- | --- | --- | --- |',
+        ...rows.map(
+          (r) =>
+            `| ${r.label} | ${f(r.m.secs)} | ${f(r.m.secs / floor)} | ${r.m.rssMB.toFixed(0)} | ${r.storedMB ? f(r.storedMB, 1) : ''} |`,
+        ),
+        '',
+        `hoard / restic: time ${f(rows[4].m.secs / rows[3].m.secs)}, stored ${f(first.hoard / first.restic)}`,
+        '',
+        '| second backup | tool | seconds | peak RSS MB | added MB | % of first backup |',
+        '| --- | --- | --- | --- | --- | --- |',
+        ...second.map(
+          (s) =>
+            `| ${s.label} | ${s.tool} | ${f(s.m.secs)} | ${s.m.rssMB.toFixed(0)} | ${f(s.addedMB, 1)} | ${f(100 * s.share, 1)} |`,
+        ),
+      ].join('\n'),
+    );
   } finally {
     if (process.env.BENCH_KEEP === '1') console.error(`kept database ${DB} and ${DIR}`);
-    else try { psql(`DROP DATABASE IF EXISTS ${DB}`, 'postgres'); } catch { /* reported above */ }
+    else
+      try {
+        psql(`DROP DATABASE IF EXISTS ${DB}`, 'postgres');
+      } catch {
+        /* reported above */
+      }
     if (process.env.BENCH_KEEP !== '1') rmSync(DIR, { recursive: true, force: true });
   }
 }

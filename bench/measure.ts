@@ -5,7 +5,11 @@ import * as path from 'node:path';
 import { textLike } from '../test/helpers/data.js';
 
 /** Wall seconds, peak RSS in MiB, and CPU seconds (user + system, of the command and its children). */
-export interface Measure { secs: number; rssMB: number; cpu: number }
+export interface Measure {
+  secs: number;
+  rssMB: number;
+  cpu: number;
+}
 
 /**
  * Runs a shell command under GNU time; returns wall seconds and peak RSS. For a pipeline
@@ -14,7 +18,11 @@ export interface Measure { secs: number; rssMB: number; cpu: number }
  */
 export function timed(cmd: string, cwd: string, env: NodeJS.ProcessEnv): Measure {
   const out = path.join(cwd, 'time.txt');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', out, 'bash', '-o', 'pipefail', '-c', cmd], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', out, 'bash', '-o', 'pipefail', '-c', cmd], {
+    cwd,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr.toString().slice(-2000)}`);
   const [secs, kb, user, sys] = readFileSync(out, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
   return { secs, rssMB: kb / 1024, cpu: user + sys };

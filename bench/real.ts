@@ -30,15 +30,22 @@ const FULL = process.env.BENCH_FORM === 'full';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (FULL ? 3 : 1));
 const SMALL_FILES = Number(process.env.BENCH_SMALL_FILES ?? (FULL ? 200_000 : 20_000));
 const TOOLS = (process.env.BENCH_TOOLS ?? 'hoard,restic,borg').split(',');
-const DIR = process.env.BENCH_DIR ?? (existsSync('/dev/shm') ? '/dev/shm/hoard-real' : path.join(os.tmpdir(), 'hoard-real'));
+const DIR =
+  process.env.BENCH_DIR ?? (existsSync('/dev/shm') ? '/dev/shm/hoard-real' : path.join(os.tmpdir(), 'hoard-real'));
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 const PW = 'bench-password';
 const SHORT_PARTS = ['fs', 'kernel', 'include', 'Documentation/admin-guide'];
 const env = {
-  ...process.env, HOARD_PASSWORD: PW, RESTIC_PASSWORD: PW, BORG_PASSPHRASE: PW, RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache'),
-  BORG_BASE_DIR: path.join(DIR, 'borg-base'), BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+  ...process.env,
+  HOARD_PASSWORD: PW,
+  RESTIC_PASSWORD: PW,
+  BORG_PASSPHRASE: PW,
+  RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache'),
+  BORG_BASE_DIR: path.join(DIR, 'borg-base'),
+  BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
 };
-const sh = (cmd: string): string => execFileSync('bash', ['-o', 'pipefail', '-c', cmd], { cwd: DIR, env, maxBuffer: 1 << 28 }).toString();
+const sh = (cmd: string): string =>
+  execFileSync('bash', ['-o', 'pipefail', '-c', cmd], { cwd: DIR, env, maxBuffer: 1 << 28 }).toString();
 
 /** What each tool runs; `repo` and paths are relative to DIR. */
 interface Tool {
@@ -99,7 +106,10 @@ function unpack(version: string): string {
 /** Unpacks the files over 1 MiB of a linux-source package's tarball into `dst` (the same files in both forms). */
 function largeFiles(version: string, dst: string): void {
   const tar = `/usr/src/linux-source-${version}.tar.xz`;
-  const big = sh(`tar -tvJf ${tar}`).split('\n').filter((l) => l.startsWith('-') && Number(l.split(/\s+/)[2]) > 1024 * 1024).map((l) => l.split(/\s+/).slice(5).join(' '));
+  const big = sh(`tar -tvJf ${tar}`)
+    .split('\n')
+    .filter((l) => l.startsWith('-') && Number(l.split(/\s+/)[2]) > 1024 * 1024)
+    .map((l) => l.split(/\s+/).slice(5).join(' '));
   mkdirSync(path.join(DIR, dst), { recursive: true });
   execFileSync('tar', ['-xJf', tar, '-C', path.join(DIR, dst), '--strip-components=1', ...big]);
 }
@@ -119,8 +129,9 @@ function smallFiles(src: string, dst: string, count: number): void {
   };
   walk(path.join(DIR, src));
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  let buf = Buffer.alloc(0), next = 0;
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  let buf = Buffer.alloc(0),
+    next = 0;
   for (let i = 0; i < count; i++) {
     const size = Math.floor(64 * 256 ** rand());
     while (buf.length < size) buf = Buffer.concat([buf, readFileSync(texts[next++ % texts.length])]);
@@ -131,7 +142,10 @@ function smallFiles(src: string, dst: string, count: number): void {
   }
 }
 
-interface Sample { m: Measure; storedMB?: number }
+interface Sample {
+  m: Measure;
+  storedMB?: number;
+}
 const results = new Map<string, Map<string, Sample[]>>();
 const record = (c: string, tool: string, s: Sample) => {
   if (!results.has(c)) results.set(c, new Map());
@@ -140,7 +154,11 @@ const record = (c: string, tool: string, s: Sample) => {
 };
 
 /** Runs `step` for each tool in `order`, timing what it returns; `size` names the repository whose size to record. */
-function each(label: string, order: string[], step: (t: Tool, tool: string) => { cmd: string; repo?: string; before?: string; after?: string }): void {
+function each(
+  label: string,
+  order: string[],
+  step: (t: Tool, tool: string) => { cmd: string; repo?: string; before?: string; after?: string },
+): void {
   for (const tool of order) {
     const s = step(TOOL[tool], tool);
     if (s.before) sh(s.before);
@@ -155,19 +173,45 @@ function round(n: number, k61: string, k612: string): void {
   const order = TOOLS.map((_, i) => TOOLS[(i + n) % TOOLS.length]);
   console.error(`round ${n + 1} of ${ROUNDS}: ${order.join(', ')}`);
   for (const tool of TOOLS) {
-    for (const r of ['repo', 'repo-large', 'repo-small']) rmSync(path.join(DIR, `${r}-${tool}`), { recursive: true, force: true });
+    for (const r of ['repo', 'repo-large', 'repo-small'])
+      rmSync(path.join(DIR, `${r}-${tool}`), { recursive: true, force: true });
     for (const r of ['repo', 'repo-large', 'repo-small']) sh(TOOL[tool].init(`${r}-${tool}`));
   }
   const repo = (tool: string) => `repo-${tool}`;
-  each('first backup of the 6.1 tree', order, (t, tool) => ({ cmd: t.backup(repo(tool), k61, 'k61'), repo: repo(tool) }));
-  each('6.12 into the same repository', order, (t, tool) => ({ cmd: t.backup(repo(tool), k612, 'k612'), repo: repo(tool) }));
-  each('unchanged second backup of 6.12', order, (t, tool) => ({ cmd: t.backup(repo(tool), k612, 'k612b'), repo: repo(tool) }));
-  each('restore of 6.12', order, (t, tool) => ({ cmd: t.restore(repo(tool), 'k612b', `out-${tool}`), after: `rm -rf out-${tool}` }));
+  each('first backup of the 6.1 tree', order, (t, tool) => ({
+    cmd: t.backup(repo(tool), k61, 'k61'),
+    repo: repo(tool),
+  }));
+  each('6.12 into the same repository', order, (t, tool) => ({
+    cmd: t.backup(repo(tool), k612, 'k612'),
+    repo: repo(tool),
+  }));
+  each('unchanged second backup of 6.12', order, (t, tool) => ({
+    cmd: t.backup(repo(tool), k612, 'k612b'),
+    repo: repo(tool),
+  }));
+  each('restore of 6.12', order, (t, tool) => ({
+    cmd: t.restore(repo(tool), 'k612b', `out-${tool}`),
+    after: `rm -rf out-${tool}`,
+  }));
   each('check --read-data', order, (t, tool) => ({ cmd: t.check(repo(tool)) }));
-  each('prune after forgetting 6.1', order, (t, tool) => ({ before: t.forget(repo(tool), k61, 'k61'), cmd: t.prune(repo(tool)), repo: repo(tool) }));
-  each('the 6.12 files over 1 MiB', order, (t, tool) => ({ cmd: t.backup(`repo-large-${tool}`, 'large', 'large'), repo: `repo-large-${tool}` }));
-  each(`${SMALL_FILES.toLocaleString('en')} small files: backup`, order, (t, tool) => ({ cmd: t.backup(`repo-small-${tool}`, 'small', 'small'), repo: `repo-small-${tool}` }));
-  each(`${SMALL_FILES.toLocaleString('en')} small files: restore`, order, (t, tool) => ({ cmd: t.restore(`repo-small-${tool}`, 'small', `out-${tool}`), after: `rm -rf out-${tool}` }));
+  each('prune after forgetting 6.1', order, (t, tool) => ({
+    before: t.forget(repo(tool), k61, 'k61'),
+    cmd: t.prune(repo(tool)),
+    repo: repo(tool),
+  }));
+  each('the 6.12 files over 1 MiB', order, (t, tool) => ({
+    cmd: t.backup(`repo-large-${tool}`, 'large', 'large'),
+    repo: `repo-large-${tool}`,
+  }));
+  each(`${SMALL_FILES.toLocaleString('en')} small files: backup`, order, (t, tool) => ({
+    cmd: t.backup(`repo-small-${tool}`, 'small', 'small'),
+    repo: `repo-small-${tool}`,
+  }));
+  each(`${SMALL_FILES.toLocaleString('en')} small files: restore`, order, (t, tool) => ({
+    cmd: t.restore(`repo-small-${tool}`, 'small', `out-${tool}`),
+    after: `rm -rf out-${tool}`,
+  }));
 }
 
 const median = (xs: number[]): number => {
@@ -180,23 +224,40 @@ const f2 = (x: number) => x.toFixed(2);
 function spread(h: Sample[], o: Sample[] | undefined): string {
   if (!o) return '';
   const r = h.map((s, i) => s.m.secs / o[i].m.secs);
-  const lo = Math.min(...r), hi = Math.max(...r);
+  const lo = Math.min(...r),
+    hi = Math.max(...r);
   return lo === hi ? f2(lo) : `${f2(lo)}–${f2(hi)}`;
 }
 
 function table(): string {
   const others = TOOLS.filter((t) => t !== 'hoard');
-  const cell = (s: Sample[] | undefined) => (s ? `${f2(median(s.map((x) => x.m.secs)))} s, ${median(s.map((x) => x.m.cpu)).toFixed(1)} CPU-s, ${Math.max(...s.map((x) => x.m.rssMB)).toFixed(0)} MB${s[0].storedMB !== undefined ? `, ${median(s.map((x) => x.storedMB!)).toFixed(0)} MB stored` : ''}` : '');
+  const cell = (s: Sample[] | undefined) =>
+    s
+      ? `${f2(median(s.map((x) => x.m.secs)))} s, ${median(s.map((x) => x.m.cpu)).toFixed(1)} CPU-s, ${Math.max(...s.map((x) => x.m.rssMB)).toFixed(0)} MB${s[0].storedMB !== undefined ? `, ${median(s.map((x) => x.storedMB!)).toFixed(0)} MB stored` : ''}`
+      : '';
   const head = `| case | ${TOOLS.join(' | ')} | ${others.map((o) => `hoard/${o}`).join(' | ')} |`;
-  const rows = [...results].map(([c, by]) => `| ${c} | ${TOOLS.map((t) => cell(by.get(t))).join(' | ')} | ${others.map((o) => spread(by.get('hoard') ?? [], by.get(o))).join(' | ')} |`);
-  return [head, `| --- | ${TOOLS.map(() => '---').join(' | ')} | ${others.map(() => '---').join(' | ')} |`, ...rows].join('\n');
+  const rows = [...results].map(
+    ([c, by]) =>
+      `| ${c} | ${TOOLS.map((t) => cell(by.get(t))).join(' | ')} | ${others.map((o) => spread(by.get('hoard') ?? [], by.get(o))).join(' | ')} |`,
+  );
+  return [
+    head,
+    `| --- | ${TOOLS.map(() => '---').join(' | ')} | ${others.map(() => '---').join(' | ')} |`,
+    ...rows,
+  ].join('\n');
 }
 
 function main(): void {
-  requireTools([['/usr/bin/time', 'time'], ['xz', 'xz-utils'], ...TOOLS.filter((t) => t !== 'hoard').map((t): [string, string] => [t, t === 'borg' ? 'borgbackup' : t])]);
+  requireTools([
+    ['/usr/bin/time', 'time'],
+    ['xz', 'xz-utils'],
+    ...TOOLS.filter((t) => t !== 'hoard').map((t): [string, string] => [t, t === 'borg' ? 'borgbackup' : t]),
+  ]);
   for (const v of ['6.1', '6.12']) {
     if (!existsSync(`/usr/src/linux-source-${v}.tar.xz`)) {
-      console.error(`bench: /usr/src/linux-source-${v}.tar.xz is missing; install it with: apt-get install -y linux-source-${v}`);
+      console.error(
+        `bench: /usr/src/linux-source-${v}.tar.xz is missing; install it with: apt-get install -y linux-source-${v}`,
+      );
       process.exit(2);
     }
   }
@@ -206,17 +267,45 @@ function main(): void {
     for (const e of readdirSync(DIR)) rmSync(path.join(DIR, e), { recursive: true, force: true });
   }
   writeFileSync(stamp, `${FULL}-${SMALL_FILES}`);
-  const k61 = unpack('6.1'), k612 = unpack('6.12');
+  const k61 = unpack('6.1'),
+    k612 = unpack('6.12');
   if (!existsSync(path.join(DIR, 'large'))) largeFiles('6.12', 'large');
   if (!existsSync(path.join(DIR, 'small'))) smallFiles(k61, 'small', SMALL_FILES);
   const files = (p: string) => Number(sh(`find ${p} -type f | wc -l`));
-  console.error(`data: ${k61} ${files(k61)} files, ${(du(path.join(DIR, k61))).toFixed(0)} MB; ${k612} ${files(k612)} files; large ${files('large')} files, ${du(path.join(DIR, 'large')).toFixed(0)} MB; small ${files('small')} files, ${du(path.join(DIR, 'small')).toFixed(0)} MB`);
+  console.error(
+    `data: ${k61} ${files(k61)} files, ${(du(path.join(DIR, k61))).toFixed(0)} MB; ${k612} ${files(k612)} files; large ${files('large')} files, ${du(path.join(DIR, 'large')).toFixed(0)} MB; small ${files('small')} files, ${du(path.join(DIR, 'small')).toFixed(0)} MB`,
+  );
   for (let n = 0; n < ROUNDS; n++) round(n, k61, k612);
-  const commit = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.dirname(CLI) }).toString().trim(); } catch { return 'unknown'; } })();
-  const versions = TOOLS.filter((t) => t !== 'hoard').map((t) => sh(`${t} --version 2>/dev/null || ${t} version`).trim().split('\n')[0]).join(', ');
-  console.log(`hoard ${commit} against ${versions}; ${FULL ? 'full' : 'short'} form, ${ROUNDS} round(s), ${os.cpus().length} cores; medians, peak RSS, per-round time ratios (min–max)\n`);
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.dirname(CLI) })
+        .toString()
+        .trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const versions = TOOLS.filter((t) => t !== 'hoard')
+    .map((t) => sh(`${t} --version 2>/dev/null || ${t} version`).trim().split('\n')[0])
+    .join(', ');
+  console.log(
+    `hoard ${commit} against ${versions}; ${FULL ? 'full' : 'short'} form, ${ROUNDS} round(s), ${os.cpus().length} cores; medians, peak RSS, per-round time ratios (min–max)\n`,
+  );
   console.log(table());
-  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify({ commit, full: FULL, rounds: ROUNDS, results: Object.fromEntries([...results].map(([c, by]) => [c, Object.fromEntries(by)])) }, null, 1));
+  if (process.env.BENCH_OUT)
+    writeFileSync(
+      process.env.BENCH_OUT,
+      JSON.stringify(
+        {
+          commit,
+          full: FULL,
+          rounds: ROUNDS,
+          results: Object.fromEntries([...results].map(([c, by]) => [c, Object.fromEntries(by)])),
+        },
+        null,
+        1,
+      ),
+    );
 }
 
 main();

@@ -14,12 +14,17 @@ const CHUNK = 64 << 10;
 
 /** A plain dump: DDL, then COPY blocks of rows like an application's (ids, names, timestamps, escapes). */
 function dumpLike(bytes: number): Buffer {
-  const parts: string[] = ['--\n-- PostgreSQL database dump\n--\n\n\\restrict 0ZnbNb4UKlisHfrC5pxylsgbIXpZ2ehYT7NInEhkIpPBunOMdly4IcaoxNgLASh\n\n'];
+  const parts: string[] = [
+    '--\n-- PostgreSQL database dump\n--\n\n\\restrict 0ZnbNb4UKlisHfrC5pxylsgbIXpZ2ehYT7NInEhkIpPBunOMdly4IcaoxNgLASh\n\n',
+  ];
   let size = parts[0].length;
   for (let table = 0; size < bytes; table++) {
     const head = `CREATE TABLE public.t${table} (id bigint NOT NULL, name text, note text, at timestamptz);\nCOPY public.t${table} (id, name, note, at) FROM stdin;\n`;
     const rows: string[] = [head];
-    for (let i = 0; i < 20000; i++) rows.push(`${i}\tcustomer ${i * 7919 % 100003}\tline one\\nline two \\\\ tab\\t${'x'.repeat(i % 40)}\t2024-03-${1 + (i % 28)} 12:00:00+00\n`);
+    for (let i = 0; i < 20000; i++)
+      rows.push(
+        `${i}\tcustomer ${(i * 7919) % 100003}\tline one\\nline two \\\\ tab\\t${'x'.repeat(i % 40)}\t2024-03-${1 + (i % 28)} 12:00:00+00\n`,
+      );
     rows.push('\\.\n\n');
     const text = rows.join('');
     parts.push(text);
@@ -41,12 +46,18 @@ async function best(name: string, b: Buffer, fn: () => Promise<number> | number)
     check = await fn();
     secs = Math.min(secs, (performance.now() - t) / 1000);
   }
-  console.log(`${name.padEnd(44)} ${(b.length / 1e6 / secs).toFixed(0).padStart(6)} MB/s  (${(b.length / 1e6).toFixed(0)} MB in ${secs.toFixed(3)} s; ${check} bytes out)`);
+  console.log(
+    `${name.padEnd(44)} ${(b.length / 1e6 / secs).toFixed(0).padStart(6)} MB/s  (${(b.length / 1e6).toFixed(0)} MB in ${secs.toFixed(3)} s; ${check} bytes out)`,
+  );
 }
 
 async function main(): Promise<void> {
   const dump = dumpLike(MB * 1e6);
-  await best('floor: touch each chunk', dump, () => { let n = 0; for (const c of chunks(dump)) n += c[0] === 0 ? 0 : c.length; return n; });
+  await best('floor: touch each chunk', dump, () => {
+    let n = 0;
+    for (const c of chunks(dump)) n += c[0] === 0 ? 0 : c.length;
+    return n;
+  });
   await best('psql restricted-mode filter', dump, () => {
     const f = new RestrictLineFilter();
     let n = 0;
@@ -56,10 +67,15 @@ async function main(): Promise<void> {
   });
   await best('MySQL command-line noting (async generator)', dump, async () => {
     let n = 0;
-    async function* source() { yield* chunks(dump); }
+    async function* source() {
+      yield* chunks(dump);
+    }
     for await (const c of noting(source(), new LineNotes(), commandLine)) n += c.length;
     return n;
   });
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -20,10 +20,14 @@ const FILES = Number(process.env.BENCH_FILES ?? 20000);
 const DIR = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'hoard-bench');
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 const PW = 'bench-password';
-const env = { ...process.env, HOARD_PASSWORD: PW, RESTIC_PASSWORD: PW, RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache') };
+const env = {
+  ...process.env,
+  HOARD_PASSWORD: PW,
+  RESTIC_PASSWORD: PW,
+  RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache'),
+};
 
 const timed = (cmd: string, cwd = DIR) => measure(cmd, cwd, env);
-
 
 /** A copy of the stream with ~1% of it rewritten: new rows appended and recent rows updated, as applications change a dump. */
 function changeStream(src: string, dst: string): void {
@@ -45,13 +49,18 @@ function makeTree(root: string, files: number): void {
 }
 
 function changeTree(root: string, files: number): void {
-  for (let i = 0; i < files; i += 100) writeFileSync(path.join(root, `d${Math.floor(i / 100)}`, `f${i}.txt`), textLike(5000, 100000 + i));
+  for (let i = 0; i < files; i += 100)
+    writeFileSync(path.join(root, `d${Math.floor(i / 100)}`, `f${i}.txt`), textLike(5000, 100000 + i));
 }
 
 type Row = { case: string; hoard: Measure; restic: Measure; hoardMB?: number; resticMB?: number };
 
 function main(): void {
-  requireTools([['/usr/bin/time', 'time'], ['restic', 'restic'], ['zstd', 'zstd']]);
+  requireTools([
+    ['/usr/bin/time', 'time'],
+    ['restic', 'restic'],
+    ['zstd', 'zstd'],
+  ]);
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   console.error(`generating ${STREAM_MB} MB stream and ${FILES} files in ${DIR} ...`);
@@ -62,29 +71,66 @@ function main(): void {
   const rows: Row[] = [];
   const floor = timed('cat dump.sql > /dev/null');
   const zstdRef = timed('zstd -3 -c dump.sql > /dev/null');
-  for (const tool of ['hoard', 'restic']) execFileSync('sh', ['-c', `${tool === 'hoard' ? hoard : 'restic'} init -r ${tool}-repo >/dev/null`], { cwd: DIR, env });
+  for (const tool of ['hoard', 'restic'])
+    execFileSync('sh', ['-c', `${tool === 'hoard' ? hoard : 'restic'} init -r ${tool}-repo >/dev/null`], {
+      cwd: DIR,
+      env,
+    });
   const both = (label: string, h: string, r: string, sizes = true) => {
-    const hm = timed(h), rm = timed(r);
-    rows.push({ case: label, hoard: hm, restic: rm, ...(sizes ? { hoardMB: du(path.join(DIR, 'hoard-repo')), resticMB: du(path.join(DIR, 'restic-repo')) } : {}) });
+    const hm = timed(h),
+      rm = timed(r);
+    rows.push({
+      case: label,
+      hoard: hm,
+      restic: rm,
+      ...(sizes ? { hoardMB: du(path.join(DIR, 'hoard-repo')), resticMB: du(path.join(DIR, 'restic-repo')) } : {}),
+    });
     console.error(`${label}: hoard ${hm.secs}s, restic ${rm.secs}s`);
   };
-  both(`(a) stream ${STREAM_MB} MB`, `${hoard} backup -r hoard-repo --stdin --stdin-filename dump.sql < dump.sql`, 'restic backup -q -r restic-repo --stdin --stdin-filename dump.sql < dump.sql');
+  both(
+    `(a) stream ${STREAM_MB} MB`,
+    `${hoard} backup -r hoard-repo --stdin --stdin-filename dump.sql < dump.sql`,
+    'restic backup -q -r restic-repo --stdin --stdin-filename dump.sql < dump.sql',
+  );
   both(`(b) tree ${FILES} files`, `${hoard} backup -r hoard-repo tree`, 'restic backup -q -r restic-repo tree');
   changeTree(path.join(DIR, 'tree'), FILES);
-  both('(c) stream after 1% change', `${hoard} backup -r hoard-repo --stdin --stdin-filename dump.sql < dump2.sql`, 'restic backup -q -r restic-repo --stdin --stdin-filename dump.sql < dump2.sql');
+  both(
+    '(c) stream after 1% change',
+    `${hoard} backup -r hoard-repo --stdin --stdin-filename dump.sql < dump2.sql`,
+    'restic backup -q -r restic-repo --stdin --stdin-filename dump.sql < dump2.sql',
+  );
   both('(c) tree after 1% change', `${hoard} backup -r hoard-repo tree`, 'restic backup -q -r restic-repo tree');
-  both('(d) restore tree', `${hoard} restore -r hoard-repo latest --target out-h`, 'restic restore -q -r restic-repo latest --target out-r', false);
-  both('(d) restore stream (dump)', `${hoard} dump -r hoard-repo $(${hoard} snapshots -r hoard-repo --json | node -e "const s=JSON.parse(require('fs').readFileSync(0));console.log(s.find(x=>x.paths[0]==='/dump.sql'&&x===s.filter(y=>y.paths[0]==='/dump.sql').at(-1)).id)") dump.sql > /dev/null`,
-    `restic dump -q -r restic-repo $(restic snapshots -r restic-repo --json --path /dump.sql | node -e "const s=JSON.parse(require('fs').readFileSync(0));console.log(s.at(-1).id)") /dump.sql > /dev/null`, false);
+  both(
+    '(d) restore tree',
+    `${hoard} restore -r hoard-repo latest --target out-h`,
+    'restic restore -q -r restic-repo latest --target out-r',
+    false,
+  );
+  both(
+    '(d) restore stream (dump)',
+    `${hoard} dump -r hoard-repo $(${hoard} snapshots -r hoard-repo --json | node -e "const s=JSON.parse(require('fs').readFileSync(0));console.log(s.find(x=>x.paths[0]==='/dump.sql'&&x===s.filter(y=>y.paths[0]==='/dump.sql').at(-1)).id)") dump.sql > /dev/null`,
+    `restic dump -q -r restic-repo $(restic snapshots -r restic-repo --json --path /dump.sql | node -e "const s=JSON.parse(require('fs').readFileSync(0));console.log(s.at(-1).id)") /dump.sql > /dev/null`,
+    false,
+  );
   // (e) prune: two copies of hoard's repository with the same snapshots forgotten (the first stream
   // and tree backups, whose changed 1% becomes garbage), pruned by hoard and by restic
   for (const d of ['prune-h', 'prune-r']) execFileSync('cp', ['-r', 'hoard-repo', d], { cwd: DIR });
-  const snaps = JSON.parse(execFileSync('sh', ['-c', `${hoard} snapshots -r prune-h --json`], { cwd: DIR, env }).toString()) as { id: string }[];
+  const snaps = JSON.parse(
+    execFileSync('sh', ['-c', `${hoard} snapshots -r prune-h --json`], { cwd: DIR, env }).toString(),
+  ) as { id: string }[];
   const gone = snaps.slice(0, 2).map((x) => x.id);
-  for (const d of ['prune-h', 'prune-r']) execFileSync('sh', ['-c', `${hoard} forget -r ${d} ${gone.join(' ')} >/dev/null`], { cwd: DIR, env });
+  for (const d of ['prune-h', 'prune-r'])
+    execFileSync('sh', ['-c', `${hoard} forget -r ${d} ${gone.join(' ')} >/dev/null`], { cwd: DIR, env });
   const before = du(path.join(DIR, 'prune-h'));
-  const ph = timed(`${hoard} prune -r prune-h`), pr = timed('restic prune -q -r prune-r');
-  rows.push({ case: '(e) prune (copies of one repository)', hoard: ph, restic: pr, hoardMB: du(path.join(DIR, 'prune-h')), resticMB: du(path.join(DIR, 'prune-r')) });
+  const ph = timed(`${hoard} prune -r prune-h`),
+    pr = timed('restic prune -q -r prune-r');
+  rows.push({
+    case: '(e) prune (copies of one repository)',
+    hoard: ph,
+    restic: pr,
+    hoardMB: du(path.join(DIR, 'prune-h')),
+    resticMB: du(path.join(DIR, 'prune-r')),
+  });
   console.error(`(e) prune: hoard ${ph.secs}s, restic ${pr.secs}s (repository ${before.toFixed(1)} MB before)`);
 
   const f = (n: number) => n.toFixed(2);
@@ -93,7 +139,10 @@ function main(): void {
     '',
     '| case | hoard s | restic s | time ratio | hoard peak RSS MB | restic peak RSS MB | hoard repo MB | restic repo MB | size ratio |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.case} | ${f(r.hoard.secs)} | ${f(r.restic.secs)} | ${f(r.hoard.secs / r.restic.secs)} | ${r.hoard.rssMB.toFixed(0)} | ${r.restic.rssMB.toFixed(0)} | ${r.hoardMB?.toFixed(1) ?? ''} | ${r.resticMB?.toFixed(1) ?? ''} | ${r.hoardMB ? f(r.hoardMB / r.resticMB!) : ''} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.case} | ${f(r.hoard.secs)} | ${f(r.restic.secs)} | ${f(r.hoard.secs / r.restic.secs)} | ${r.hoard.rssMB.toFixed(0)} | ${r.restic.rssMB.toFixed(0)} | ${r.hoardMB?.toFixed(1) ?? ''} | ${r.resticMB?.toFixed(1) ?? ''} | ${r.hoardMB ? f(r.hoardMB / r.resticMB!) : ''} |`,
+    ),
     '',
     `stream: ${STREAM_MB} MB; reading it to /dev/null took ${f(floor.secs)} s (${(STREAM_MB / Math.max(floor.secs, 0.01)).toFixed(0)} MB/s), zstd -3 alone ${f(zstdRef.secs)} s; hoard backed it up at ${(STREAM_MB / rows[0].hoard.secs).toFixed(0)} MB/s, restic at ${(STREAM_MB / rows[0].restic.secs).toFixed(0)} MB/s.`,
   ];

@@ -33,7 +33,10 @@ function stored(dir: string): number {
 }
 
 async function main(): Promise<void> {
-  requireTools([['restic', 'restic'], ['/usr/bin/time', 'time']]);
+  requireTools([
+    ['restic', 'restic'],
+    ['/usr/bin/time', 'time'],
+  ]);
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(path.join(DIR, 'data'), { recursive: true });
   const file = path.join(DIR, 'data', 'dump.sql');
@@ -41,9 +44,24 @@ async function main(): Promise<void> {
   makeStream(file, MB, 21);
   const srv = await startS3(['bench']);
   const proxy = spawn(process.execPath, [PROXY, 'serve', srv.endpoint], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => { let out = ''; proxy.stdout!.on('data', (d) => { out += d; const m = /port (\d+)/.exec(out); if (m) resolve(Number(m[1])); }); });
+  const port = await new Promise<number>((resolve) => {
+    let out = '';
+    proxy.stdout!.on('data', (d) => {
+      out += d;
+      const m = /port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
   const base = `s3:http://127.0.0.1:${port}/bench`;
-  const env = { ...process.env, ...srv.env, HOARD_PASSWORD: 'bench', RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache'), HOARD_REPOSITORY: '', HOARD_CONFIG: '' };
+  const env = {
+    ...process.env,
+    ...srv.env,
+    HOARD_PASSWORD: 'bench',
+    RESTIC_PASSWORD: 'bench',
+    RESTIC_CACHE_DIR: path.join(DIR, 'restic-cache'),
+    HOARD_REPOSITORY: '',
+    HOARD_CONFIG: '',
+  };
   const run = (cmd: string) => timed(cmd, DIR, env);
   const rows: [string, Measure, Measure][] = [];
   try {
@@ -56,15 +74,28 @@ async function main(): Promise<void> {
     const n = Math.floor(data.length / 200);
     textLike(n, 777).copy(data, data.length - 3 * n);
     writeFileSync(file, Buffer.concat([data, textLike(n, 778)]));
-    rows.push(['second backup (~1% changed)', run(`node ${CLI} backup -r ${base}/hoard data`), run(`restic -r ${base}/restic backup data`)]);
+    rows.push([
+      'second backup (~1% changed)',
+      run(`node ${CLI} backup -r ${base}/hoard data`),
+      run(`restic -r ${base}/restic backup data`),
+    ]);
     const size2 = [stored(path.join(srv.dir, 'bench', 'hoard')), stored(path.join(srv.dir, 'bench', 'restic'))];
-    rows.push(['restore', run(`node ${CLI} restore latest -r ${base}/hoard --target out-hoard`), run(`restic -r ${base}/restic restore latest --target out-restic`)]);
+    rows.push([
+      'restore',
+      run(`node ${CLI} restore latest -r ${base}/hoard --target out-hoard`),
+      run(`restic -r ${base}/restic restore latest --target out-restic`),
+    ]);
     const mbs = (x: number) => (x / 1e6).toFixed(1);
     console.log(`\nS3 (s3rver on loopback), ${MB} MiB dump-like file\n`);
     console.log('| step | hoard s | restic s | ratio | hoard RSS MB | restic RSS MB |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-    for (const [name, h, r] of rows) console.log(`| ${name} | ${h.secs.toFixed(2)} | ${r.secs.toFixed(2)} | ${(h.secs / r.secs).toFixed(2)} | ${h.rssMB.toFixed(0)} | ${r.rssMB.toFixed(0)} |`);
-    console.log(`\nstored after the first backup: hoard ${mbs(size1[0])} MB, restic ${mbs(size1[1])} MB (ratio ${(size1[0] / size1[1]).toFixed(3)}); after the second: hoard ${mbs(size2[0])} MB, restic ${mbs(size2[1])} MB`);
+    for (const [name, h, r] of rows)
+      console.log(
+        `| ${name} | ${h.secs.toFixed(2)} | ${r.secs.toFixed(2)} | ${(h.secs / r.secs).toFixed(2)} | ${h.rssMB.toFixed(0)} | ${r.rssMB.toFixed(0)} |`,
+      );
+    console.log(
+      `\nstored after the first backup: hoard ${mbs(size1[0])} MB, restic ${mbs(size1[1])} MB (ratio ${(size1[0] / size1[1]).toFixed(3)}); after the second: hoard ${mbs(size2[0])} MB, restic ${mbs(size2[1])} MB`,
+    );
   } finally {
     proxy.kill('SIGTERM');
     await srv.stop();

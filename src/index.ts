@@ -4,8 +4,15 @@
  * "Library" section.
  */
 export {
-  openHoard, type Hoard, type HoardEvents, type OpenHoardOptions, type BackupRequest, type BackupOutcome,
-  type RestoreRequest, type RestoreOutcome, type CleanupOptions,
+  openHoard,
+  type Hoard,
+  type HoardEvents,
+  type OpenHoardOptions,
+  type BackupRequest,
+  type BackupOutcome,
+  type RestoreRequest,
+  type RestoreOutcome,
+  type CleanupOptions,
 } from './app/hoard.js';
 export type { BackupRecord } from './app/snapshot-view.js';
 export type { BackupQuery, SnapshotChoice } from './app/select.js';

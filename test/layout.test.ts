@@ -30,13 +30,22 @@ const ALLOWED: Record<string, string[]> = {
 };
 
 /** What a door may call in a repository's name: none of these; a use case in src/app does. */
-const DOOR_CALL = /\b(withLock|acquireLock|holdLock|withSnapshots|withRepository|openRepository|openFromEnv|openAt|initRepository)\(/g;
+const DOOR_CALL =
+  /\b(withLock|acquireLock|holdLock|withSnapshots|withRepository|openRepository|openFromEnv|openAt|initRepository)\(/g;
 
 /**
  * The values a door may import from core: its vocabulary (errors, redaction) and process set-up,
  * never an operation. Types are free.
  */
-const DOOR_CORE_VALUES = new Set(['HoardError', 'isHoardError', 'redact', 'redactDeep', 'KeyCache', 'limitMallocArenas', 'readAhead']);
+const DOOR_CORE_VALUES = new Set([
+  'HoardError',
+  'isHoardError',
+  'redact',
+  'redactDeep',
+  'KeyCache',
+  'limitMallocArenas',
+  'readAhead',
+]);
 const DOORS = ['cli', 'server', 'daemon'];
 
 function tsFiles(dir: string): string[] {
@@ -66,7 +75,8 @@ describe('layout', () => {
     for (const file of tsFiles(SRC).filter((f) => !f.startsWith(path.join(SRC, 'core') + path.sep))) {
       for (const m of readFileSync(file, 'utf8').matchAll(/(?:from |import\()'(\.[^']+)'/g)) {
         const target = path.relative(SRC, path.resolve(path.dirname(file), m[1]));
-        if (target.startsWith(`core${path.sep}`) && target !== path.join('core', 'index.js')) bad.push(`${path.relative(ROOT, file)} imports ${m[1]}`);
+        if (target.startsWith(`core${path.sep}`) && target !== path.join('core', 'index.js'))
+          bad.push(`${path.relative(ROOT, file)} imports ${m[1]}`);
       }
     }
     assert.deepEqual(bad, []);
@@ -79,8 +89,13 @@ describe('layout', () => {
       const rel = path.relative(ROOT, file);
       for (const m of text.matchAll(DOOR_CALL)) bad.push(`${rel} calls ${m[1]}(); call a use case in src/app instead`);
       for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(\.[^']*\/core\/index\.js)'/g)) {
-        const values = m[1].split(',').map((x) => x.trim()).filter((x) => x && !x.startsWith('type '));
-        for (const v of values) if (!DOOR_CORE_VALUES.has(v.split(/\s+as\s+/)[0])) bad.push(`${rel} imports ${v} from core; call a use case in src/app instead`);
+        const values = m[1]
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x && !x.startsWith('type '));
+        for (const v of values)
+          if (!DOOR_CORE_VALUES.has(v.split(/\s+as\s+/)[0]))
+            bad.push(`${rel} imports ${v} from core; call a use case in src/app instead`);
       }
     }
     assert.deepEqual(bad, []);
@@ -90,7 +105,14 @@ describe('layout', () => {
     const bad: string[] = [];
     for (const file of tsFiles(path.join(SRC, 'core'))) {
       const text = readFileSync(file, 'utf8');
-      for (const re of [/process\.env/, /process\.argv/, /console\./, /process\.exit/, /Date\.now\(\)/, /new Date\(\)/]) {
+      for (const re of [
+        /process\.env/,
+        /process\.argv/,
+        /console\./,
+        /process\.exit/,
+        /Date\.now\(\)/,
+        /new Date\(\)/,
+      ]) {
         if (re.test(text)) bad.push(`${path.relative(ROOT, file)} uses ${re.source}`);
       }
     }

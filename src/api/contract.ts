@@ -23,24 +23,70 @@ export const ROUTES = {
   healthz: { method: 'GET', path: '/healthz', scope: null, summary: 'liveness and version' },
   openapi: { method: 'GET', path: '/openapi.json', scope: 'read', summary: 'this API as an OpenAPI 3.1 document' },
   listBackups: { method: 'GET', path: '/backups', scope: 'read', summary: "the backups, with the CLI's list filters" },
-  getBackup: { method: 'GET', path: '/backups/:id', scope: 'read', summary: 'one backup by id, unique prefix, latest or label' },
+  getBackup: {
+    method: 'GET',
+    path: '/backups/:id',
+    scope: 'read',
+    summary: 'one backup by id, unique prefix, latest or label',
+  },
   status: { method: 'GET', path: '/status', scope: 'read', summary: "the project's status (the CLI's status --json)" },
   metrics: { method: 'GET', path: '/metrics', scope: 'read', summary: 'Prometheus metrics' },
-  createBackup: { method: 'POST', path: '/backups', scope: 'backup', summary: 'start a backup of a source, a job or every source' },
+  createBackup: {
+    method: 'POST',
+    path: '/backups',
+    scope: 'backup',
+    summary: 'start a backup of a source, a job or every source',
+  },
   deleteBackup: { method: 'DELETE', path: '/backups/:id', scope: 'admin', summary: 'delete one backup' },
-  download: { method: 'GET', path: '/backups/:id/download', scope: 'download', summary: "stream a backup's file (raw, gz or zstd)" },
-  restore: { method: 'POST', path: '/backups/restore', scope: 'restore', summary: 'start a restore into a target hoard.yaml names (with a safety snapshot of what it overwrites)' },
-  cleanup: { method: 'POST', path: '/backups/cleanup', scope: 'admin', summary: 'apply retention, or preview it with dry_run' },
-  verify: { method: 'POST', path: '/backups/:id/verify', scope: 'backup', summary: 'start a verification: quick, read-back or drill' },
+  download: {
+    method: 'GET',
+    path: '/backups/:id/download',
+    scope: 'download',
+    summary: "stream a backup's file (raw, gz or zstd)",
+  },
+  restore: {
+    method: 'POST',
+    path: '/backups/restore',
+    scope: 'restore',
+    summary: 'start a restore into a target hoard.yaml names (with a safety snapshot of what it overwrites)',
+  },
+  cleanup: {
+    method: 'POST',
+    path: '/backups/cleanup',
+    scope: 'admin',
+    summary: 'apply retention, or preview it with dry_run',
+  },
+  verify: {
+    method: 'POST',
+    path: '/backups/:id/verify',
+    scope: 'backup',
+    summary: 'start a verification: quick, read-back or drill',
+  },
   getTask: { method: 'GET', path: '/tasks/:id', scope: 'read', summary: 'a task and its result' },
-  taskEvents: { method: 'GET', path: '/tasks/:id/events', scope: 'read', summary: "a task's progress as server-sent events" },
+  taskEvents: {
+    method: 'GET',
+    path: '/tasks/:id/events',
+    scope: 'read',
+    summary: "a task's progress as server-sent events",
+  },
 } as const;
 
 /** The fields each request body accepts (any other field is a 400). */
 export const BODY_FIELDS = {
   createBackup: ['source', 'job', 'label', 'reason', 'description', 'kind'],
   restore: ['id', 'latest', 'source', 'name', 'at', 'target', 'target_db', 'database', 'include', 'dry_run', 'confirm'],
-  cleanup: ['dry_run', 'older_than_days', 'source', 'environment', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly', 'allow_empty', 'confirm'],
+  cleanup: [
+    'dry_run',
+    'older_than_days',
+    'source',
+    'environment',
+    'keep_last',
+    'keep_daily',
+    'keep_weekly',
+    'keep_monthly',
+    'allow_empty',
+    'confirm',
+  ],
   verify: ['level', 'subset'],
 } as const;
 
@@ -48,9 +94,32 @@ export const BODY_FIELDS = {
 export const LIST_QUERY = ['kind', 'days', 'env', 'source', 'label'] as const;
 
 /** Body of POST /backups: a source or a job (neither: every source), and the labels. */
-export interface CreateBackupRequest { source?: string; job?: string; label?: string; reason?: string; description?: string; kind?: string }
-export interface TaskAccepted { status: 'accepted'; message: string; task_id: string; timestamp: string }
-export interface TaskResponse { status: 'success'; task: { id: string; kind: string; status: 'running' | 'succeeded' | 'failed'; started: string; ended: string | null; result: unknown; error: { kind: string; message: string; hint: string | null } | null } }
+export interface CreateBackupRequest {
+  source?: string;
+  job?: string;
+  label?: string;
+  reason?: string;
+  description?: string;
+  kind?: string;
+}
+export interface TaskAccepted {
+  status: 'accepted';
+  message: string;
+  task_id: string;
+  timestamp: string;
+}
+export interface TaskResponse {
+  status: 'success';
+  task: {
+    id: string;
+    kind: string;
+    status: 'running' | 'succeeded' | 'failed';
+    started: string;
+    ended: string | null;
+    result: unknown;
+    error: { kind: string; message: string; hint: string | null } | null;
+  };
+}
 
 export type RouteName = keyof typeof ROUTES;
 
@@ -85,12 +154,28 @@ export interface ApiBackup {
   [key: string]: unknown;
 }
 
-export interface ListBackupsResponse { status: 'success'; count: number; backups: ApiBackup[] }
-export interface GetBackupResponse { status: 'success'; backup: ApiBackup }
-export interface HealthResponse { status: 'ok'; version: string }
+export interface ListBackupsResponse {
+  status: 'success';
+  count: number;
+  backups: ApiBackup[];
+}
+export interface GetBackupResponse {
+  status: 'success';
+  backup: ApiBackup;
+}
+export interface HealthResponse {
+  status: 'ok';
+  version: string;
+}
 
 /** Query parameters of GET /backups (the CLI's list filters). */
-export interface ListQuery { kind?: string; days?: number; env?: string; source?: string; label?: string }
+export interface ListQuery {
+  kind?: string;
+  days?: number;
+  env?: string;
+  source?: string;
+  label?: string;
+}
 
 /** A snapshot id, a unique prefix or a label: letters, digits, `.`, `_`, `-` only (never a path). */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -34,27 +34,64 @@ export interface BackupList {
   damaged: { id: string; error: string }[];
 }
 
-const readLock = (env: Env, o: ReadOptions) => ({ index: false, lockFree: true, signal: o.signal, lockWaitMs: env.lockWait?.ms ?? READ_LOCK_WAIT_MS, onWait: env.lockWait?.onWait ?? o.onWait });
+const readLock = (env: Env, o: ReadOptions) => ({
+  index: false,
+  lockFree: true,
+  signal: o.signal,
+  lockWaitMs: env.lockWait?.ms ?? READ_LOCK_WAIT_MS,
+  onWait: env.lockWait?.onWait ?? o.onWait,
+});
 
-async function read<T>(env: Env, p: Project, o: ReadOptions, work: (list: SnapshotEntry[], damaged: BackupList['damaged'], records: (e: SnapshotEntry) => BackupRecord) => T): Promise<T> {
-  return withSnapshots(env, p, false, async (repo, list, damaged) => {
-    const v = await loadVerifications(repo, o.signal);
-    return work(list, damaged, (e) => toRecord(e, v));
-  }, readLock(env, o));
+async function read<T>(
+  env: Env,
+  p: Project,
+  o: ReadOptions,
+  work: (list: SnapshotEntry[], damaged: BackupList['damaged'], records: (e: SnapshotEntry) => BackupRecord) => T,
+): Promise<T> {
+  return withSnapshots(
+    env,
+    p,
+    false,
+    async (repo, list, damaged) => {
+      const v = await loadVerifications(repo, o.signal);
+      return work(list, damaged, (e) => toRecord(e, v));
+    },
+    readLock(env, o),
+  );
 }
 
 /** restic's `snapshots`: the snapshots of a host, with all these tags, of these paths (each filter optional). */
-export function findSnapshots(env: Env, p: Project, filter: { host?: string; tags?: string[]; paths?: string[] }, o: ReadOptions = {}): Promise<{ snapshots: SnapshotEntry[]; damaged: BackupList['damaged'] }> {
-  return withSnapshots(env, p, false, async (_repo, list, damaged) => ({ snapshots: filterSnapshots(list, filter), damaged }), readLock(env, o));
+export function findSnapshots(
+  env: Env,
+  p: Project,
+  filter: { host?: string; tags?: string[]; paths?: string[] },
+  o: ReadOptions = {},
+): Promise<{ snapshots: SnapshotEntry[]; damaged: BackupList['damaged'] }> {
+  return withSnapshots(
+    env,
+    p,
+    false,
+    async (_repo, list, damaged) => ({ snapshots: filterSnapshots(list, filter), damaged }),
+    readLock(env, o),
+  );
 }
 
 /** The backups a query matches, with their latest verification. */
 export function listBackups(env: Env, p: Project, q: BackupQuery = {}, o: ReadOptions = {}): Promise<BackupList> {
-  return read(env, p, o, (list, damaged, record) => ({ backups: queryBackups(list, q, env.clock.now()).map(record), total: list.length, damaged }));
+  return read(env, p, o, (list, damaged, record) => ({
+    backups: queryBackups(list, q, env.clock.now()).map(record),
+    total: list.length,
+    damaged,
+  }));
 }
 
 /** One backup by id, prefix, label or "latest" (of `source`); kind "not-found" / "usage" as chooseSnapshot. */
-export function backupInfo(env: Env, p: Project, ref: string, o: ReadOptions & { source?: string } = {}): Promise<{ backup: BackupRecord; entry: SnapshotEntry }> {
+export function backupInfo(
+  env: Env,
+  p: Project,
+  ref: string,
+  o: ReadOptions & { source?: string } = {},
+): Promise<{ backup: BackupRecord; entry: SnapshotEntry }> {
   return read(env, p, o, (list, _damaged, record) => {
     const entry = chooseSnapshot(list, { ref, source: o.source }, env.clock.now());
     return { backup: record(entry), entry };
@@ -65,11 +102,21 @@ export function backupInfo(env: Env, p: Project, ref: string, o: ReadOptions & {
  * Opens the repository with its index, takes a shared lock (waiting as --retry-lock says), resolves
  * `choice` and runs `work` with the repository and the snapshot: ls, restore and dump.
  */
-export function withChosenSnapshot<T>(env: Env, p: Project, choice: SnapshotChoice, work: (repo: Repository, s: SnapshotEntry, list: SnapshotEntry[]) => Promise<T>, o: { signal?: AbortSignal } = {}): Promise<T> {
-  return withSnapshots(env, p, false, (repo, list) => work(repo, chooseSnapshot(list, choice, env.clock.now()), list), { signal: o.signal });
+export function withChosenSnapshot<T>(
+  env: Env,
+  p: Project,
+  choice: SnapshotChoice,
+  work: (repo: Repository, s: SnapshotEntry, list: SnapshotEntry[]) => Promise<T>,
+  o: { signal?: AbortSignal } = {},
+): Promise<T> {
+  return withSnapshots(env, p, false, (repo, list) => work(repo, chooseSnapshot(list, choice, env.clock.now()), list), {
+    signal: o.signal,
+  });
 }
 
 /** The project's status (each source, the repository, copies, warnings), for every door. */
 export async function readStatus(env: Env, p: Project, signal?: AbortSignal): Promise<StatusReport> {
-  return withRepository(env, { project: p, index: false, signal }, (repo) => projectStatus(p, repo, env, repositoryLocation(p).url, signal, destinationLister(env, p)));
+  return withRepository(env, { project: p, index: false, signal }, (repo) =>
+    projectStatus(p, repo, env, repositoryLocation(p).url, signal, destinationLister(env, p)),
+  );
 }

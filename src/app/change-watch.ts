@@ -8,7 +8,12 @@ import { type Project } from './project.js';
 import { sourceConnection } from './source-restore.js';
 
 /** A watcher for a postgres or mysql source, or undefined when its engine has no change token. */
-export function databaseWatcher(p: Project, source: string, pollMs: number, log: (l: string) => void): ((changed: () => void) => () => void) | undefined {
+export function databaseWatcher(
+  p: Project,
+  source: string,
+  pollMs: number,
+  log: (l: string) => void,
+): ((changed: () => void) => () => void) | undefined {
   const cfg = p.config.sources?.[source];
   if (!cfg || (cfg.type !== 'postgres' && cfg.type !== 'mysql')) return undefined;
   return (changed) => {
@@ -32,6 +37,9 @@ export function databaseWatcher(p: Project, source: string, pollMs: number, log:
     void tick();
     const timer = setInterval(() => void tick(), pollMs);
     timer.unref();
-    return () => { stopped = true; clearInterval(timer); };
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
   };
 }

@@ -6,7 +6,15 @@
  * `allowEmpty` (the floor would still keep the newest, but the rules are likely wrong).
  */
 import {
-  type GfsRules, type GroupKey, type Repository, type RetentionItem, type SnapshotEntry, type VerificationRecord, HoardError, applyPolicy, exclusiveBytes,
+  type GfsRules,
+  type GroupKey,
+  type Repository,
+  type RetentionItem,
+  type SnapshotEntry,
+  type VerificationRecord,
+  HoardError,
+  applyPolicy,
+  exclusiveBytes,
 } from '../core/index.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 
@@ -39,44 +47,86 @@ export interface CleanupPlan {
   decisions: CleanupDecision[];
   remove: BackupRecord[];
   /** The rules that were applied, for the output. */
-  applied: { expired: boolean; older_than_ms: number | null; gfs: GfsRules | null; group_by: GroupKey[] | null; time_zone: string };
+  applied: {
+    expired: boolean;
+    older_than_ms: number | null;
+    gfs: GfsRules | null;
+    group_by: GroupKey[] | null;
+    time_zone: string;
+  };
 }
 
 /** A pre-migration backup's expiry: N days after its verification passed (unless it was given one). */
 function expiryOf(r: BackupRecord, preMigrationDays: number): number {
   if (r.expires_at) return Date.parse(r.expires_at);
-  if (r.kind === 'pre-migration' && r.verification?.ok) return Date.parse(r.verification.at) + preMigrationDays * 86_400_000;
+  if (r.kind === 'pre-migration' && r.verification?.ok)
+    return Date.parse(r.verification.at) + preMigrationDays * 86_400_000;
   return NaN;
 }
 
 function item(r: BackupRecord, preMigrationDays: number): RetentionItem {
   const exp = expiryOf(r, preMigrationDays);
   return {
-    id: r.id, timeMs: r.created_ms, hostname: r.hostname, paths: r.paths, tags: r.tags, kind: r.kind, source: r.source,
-    pinned: r.pinned, expiresMs: Number.isNaN(exp) ? null : exp, verified: r.verification?.ok === true,
+    id: r.id,
+    timeMs: r.created_ms,
+    hostname: r.hostname,
+    paths: r.paths,
+    tags: r.tags,
+    kind: r.kind,
+    source: r.source,
+    pinned: r.pinned,
+    expiresMs: Number.isNaN(exp) ? null : exp,
+    verified: r.verification?.ok === true,
   };
 }
 
 /** Plans a cleanup; changes nothing. Kind "usage" for bad rules or a plan that empties a source. */
-export function planCleanup(list: SnapshotEntry[], req: CleanupRequest, nowMs: number, verifications?: VerificationRecord[]): CleanupPlan {
+export function planCleanup(
+  list: SnapshotEntry[],
+  req: CleanupRequest,
+  nowMs: number,
+  verifications?: VerificationRecord[],
+): CleanupPlan {
   const hasRules = !!req.gfs || req.olderThanMs !== undefined;
   const expired = req.expired ?? !hasRules;
   const timeZone = req.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
-  const records = list.map((e) => toRecord(e, verifications)).filter((r) => (!req.source || r.source === req.source) && (!req.environment || r.environment === req.environment));
-  const out = applyPolicy(records.map((r) => item(r, req.preMigrationDays ?? 7)), { gfs: req.gfs, expired, olderThanMs: req.olderThanMs, groupBy: req.groupBy, timeZone }, nowMs);
+  const records = list
+    .map((e) => toRecord(e, verifications))
+    .filter((r) => (!req.source || r.source === req.source) && (!req.environment || r.environment === req.environment));
+  const out = applyPolicy(
+    records.map((r) => item(r, req.preMigrationDays ?? 7)),
+    { gfs: req.gfs, expired, olderThanMs: req.olderThanMs, groupBy: req.groupBy, timeZone },
+    nowMs,
+  );
   const byGroup = new Map<string, typeof out>();
   for (const d of out) byGroup.set(d.group, [...(byGroup.get(d.group) ?? []), d]);
   if (!req.allowEmpty) {
     for (const [g, ds] of byGroup) {
       if (ds.length > 1 && ds.every((d) => !d.keep || d.floorOnly)) {
-        throw new HoardError('usage', `the rules would remove every backup of ${g} (only the safety floor would keep the newest); nothing was removed`, { hint: 'check the rules; pass --allow-empty if that is what you want' });
+        throw new HoardError(
+          'usage',
+          `the rules would remove every backup of ${g} (only the safety floor would keep the newest); nothing was removed`,
+          { hint: 'check the rules; pass --allow-empty if that is what you want' },
+        );
       }
     }
   }
-  const decisions = out.map((d, i) => ({ record: records[i], remove: !d.keep, reason: d.reasons.join('; '), reasons: d.reasons }));
+  const decisions = out.map((d, i) => ({
+    record: records[i],
+    remove: !d.keep,
+    reason: d.reasons.join('; '),
+    reasons: d.reasons,
+  }));
   return {
-    decisions, remove: decisions.filter((d) => d.remove).map((d) => d.record),
-    applied: { expired, older_than_ms: req.olderThanMs ?? null, gfs: req.gfs ?? null, group_by: req.groupBy ?? null, time_zone: timeZone },
+    decisions,
+    remove: decisions.filter((d) => d.remove).map((d) => d.record),
+    applied: {
+      expired,
+      older_than_ms: req.olderThanMs ?? null,
+      gfs: req.gfs ?? null,
+      group_by: req.groupBy ?? null,
+      time_zone: timeZone,
+    },
   };
 }
 
@@ -84,7 +134,12 @@ export function planCleanup(list: SnapshotEntry[], req: CleanupRequest, nowMs: n
  * Stored bytes that a prune frees once the snapshots with `removeIds` are gone: the data only they
  * use (shared data stays). Needs the repository's index loaded; reads every snapshot's trees.
  */
-export async function sizeFreed(repo: Repository, all: SnapshotEntry[], removeIds: Set<string>, signal?: AbortSignal): Promise<number> {
+export async function sizeFreed(
+  repo: Repository,
+  all: SnapshotEntry[],
+  removeIds: Set<string>,
+  signal?: AbortSignal,
+): Promise<number> {
   const removed = all.filter((e) => removeIds.has(e.id)).map((e) => e.snapshot.tree);
   const kept = all.filter((e) => !removeIds.has(e.id)).map((e) => e.snapshot.tree);
   return exclusiveBytes(repo, removed, kept, signal);

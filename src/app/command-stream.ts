@@ -16,7 +16,10 @@ export function runForStream(argv: string[], signal?: AbortSignal, env?: NodeJS.
   const run = runTool(argv, { signal, env, echoStderr: true });
   const done = run.done.catch((e: unknown) => {
     if (isHoardError(e, 'command-failed') || isHoardError(e, 'tool')) {
-      throw new HoardError('command-failed', `${e.message}; no snapshot was written`, { hint: 'fix the command and run the backup again', context: e.context });
+      throw new HoardError('command-failed', `${e.message}; no snapshot was written`, {
+        hint: 'fix the command and run the backup again',
+        context: e.context,
+      });
     }
     throw e;
   });

@@ -16,9 +16,13 @@ export interface SecretCheck {
 function secretKeys(p: Project): [ConfigPath, string][] {
   const c = p.config;
   const out: [ConfigPath, string][] = [];
-  for (const [n, r] of Object.entries(c.repositories ?? {})) if (r.password !== undefined) out.push([['repositories', n, 'password'], r.password]);
-  for (const [n, s] of Object.entries(c.sources ?? {})) if (s.type === 'postgres' || s.type === 'mysql') out.push([['sources', n, 'url'], s.url]);
-  (c.notifications ?? []).forEach((ch, i) => out.push([['notifications', i, ch.type === 'email' ? 'smtp' : 'url'], ch.type === 'email' ? ch.smtp : ch.url]));
+  for (const [n, r] of Object.entries(c.repositories ?? {}))
+    if (r.password !== undefined) out.push([['repositories', n, 'password'], r.password]);
+  for (const [n, s] of Object.entries(c.sources ?? {}))
+    if (s.type === 'postgres' || s.type === 'mysql') out.push([['sources', n, 'url'], s.url]);
+  (c.notifications ?? []).forEach((ch, i) =>
+    out.push([['notifications', i, ch.type === 'email' ? 'smtp' : 'url'], ch.type === 'email' ? ch.smtp : ch.url]),
+  );
   return out;
 }
 
@@ -35,9 +39,17 @@ export async function checkSecrets(p: Project): Promise<SecretCheck[]> {
     const key = path.join('.');
     const where = p.loaded?.where(path) ?? 'hoard.yaml';
     if (!isReference(value)) {
-      out.push(looksSecret(path, value)
-        ? { key, where, state: 'inline', message: 'a secret is written into the file', fix: 'move it to an environment variable or file and write env:NAME or file:PATH' }
-        : { key, where, state: 'ok' });
+      out.push(
+        looksSecret(path, value)
+          ? {
+              key,
+              where,
+              state: 'inline',
+              message: 'a secret is written into the file',
+              fix: 'move it to an environment variable or file and write env:NAME or file:PATH',
+            }
+          : { key, where, state: 'ok' },
+      );
       continue;
     }
     try {

@@ -5,12 +5,25 @@
  */
 import { statfs } from 'node:fs/promises';
 import {
-  type BackupOptions, type BackupSummary, type LazyStreamInput, type Repository, type StreamsOutcome,
-  HoardError, backupFiles, backupStreams,
+  type BackupOptions,
+  type BackupSummary,
+  type LazyStreamInput,
+  type Repository,
+  type StreamsOutcome,
+  HoardError,
+  backupFiles,
+  backupStreams,
 } from '../core/index.js';
 import {
-  type Connection, type DatabaseFacts, type DumpFormat, type DumpStream, type Engine,
-  defaultFormat, describe, engineFor, inspect,
+  type Connection,
+  type DatabaseFacts,
+  type DumpFormat,
+  type DumpStream,
+  type Engine,
+  defaultFormat,
+  describe,
+  engineFor,
+  inspect,
 } from '../databases/index.js';
 
 /** Why and how a snapshot was taken (shared by every source type). */
@@ -58,10 +71,17 @@ export function labelTags(l: SnapshotLabels, extra: string[] = []): string[] {
 /** The common part of hoard metadata. */
 export function labelMetadata(l: SnapshotLabels, sourceType: string): Record<string, unknown> {
   return {
-    kind: l.kind ?? 'manual', label: l.label ?? null, reason: l.reason ?? null, description: l.description ?? null,
-    environment: l.environment ?? null, source: { name: l.source ?? null, type: sourceType },
-    ...(l.job ? { job: l.job } : {}), ...(l.run ? { run: l.run } : {}),
-    retention_days: l.retentionDays ?? null, retention_from: l.retentionFrom ?? (l.retentionDays ? 'flag' : 'none'), expires_at: l.expiresAt ?? null,
+    kind: l.kind ?? 'manual',
+    label: l.label ?? null,
+    reason: l.reason ?? null,
+    description: l.description ?? null,
+    environment: l.environment ?? null,
+    source: { name: l.source ?? null, type: sourceType },
+    ...(l.job ? { job: l.job } : {}),
+    ...(l.run ? { run: l.run } : {}),
+    retention_days: l.retentionDays ?? null,
+    retention_from: l.retentionFrom ?? (l.retentionDays ? 'flag' : 'none'),
+    expires_at: l.expiresAt ?? null,
   };
 }
 
@@ -70,49 +90,93 @@ async function checkFreeSpace(folder: string, needed: number): Promise<void> {
   try {
     const s = await statfs(folder);
     free = Number(s.bavail) * Number(s.bsize);
-  } catch { return; } // the repository folder is checked when it is opened
+  } catch {
+    return;
+  } // the repository folder is checked when it is opened
   if (free < needed) {
-    throw new HoardError('no-space', `the repository's disk has ${mib(free)} free but the database is about ${mib(needed)}`, {
-      hint: 'free some space (hoard cleanup) or back up to another repository', context: { free_bytes: free, needed_bytes: needed },
-    });
+    throw new HoardError(
+      'no-space',
+      `the repository's disk has ${mib(free)} free but the database is about ${mib(needed)}`,
+      {
+        hint: 'free some space (hoard cleanup) or back up to another repository',
+        context: { free_bytes: free, needed_bytes: needed },
+      },
+    );
   }
 }
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 /** Backs up one database (or, with `all`, every database of a PostgreSQL server) into one snapshot. */
-export async function backupDatabase(repo: Repository, req: DatabaseBackupRequest, o: BackupOptions): Promise<DatabaseBackupResult> {
+export async function backupDatabase(
+  repo: Repository,
+  req: DatabaseBackupRequest,
+  o: BackupOptions,
+): Promise<DatabaseBackupResult> {
   const c = req.connection;
   const engine = engineFor(c);
   const format = req.format ?? defaultFormat(c.engine);
   if (!engine.formats.includes(format)) {
-    throw new HoardError('usage', `${c.engine} has no dump format ${format}`, { hint: `use ${engine.formats.join(', ')}` });
+    throw new HoardError('usage', `${c.engine} has no dump format ${format}`, {
+      hint: `use ${engine.formats.join(', ')}`,
+    });
   }
-  if (req.all && !engine.listDatabases) throw new HoardError('usage', `--all is for PostgreSQL servers, not ${c.engine}`);
-  if (req.all && format === 'directory') throw new HoardError('usage', '--all takes the sql or custom format', { hint: 'drop --format directory' });
+  if (req.all && !engine.listDatabases)
+    throw new HoardError('usage', `--all is for PostgreSQL servers, not ${c.engine}`);
+  if (req.all && format === 'directory')
+    throw new HoardError('usage', '--all takes the sql or custom format', { hint: 'drop --format directory' });
   const probe = await engine.probe(c);
   if (req.localRepoPath && !o.dryRun) await checkFreeSpace(req.localRepoPath, probe.estimatedBytes);
-  const targets: Connection[] = req.all ? (await engine.listDatabases!(c)).map((database) => ({ ...c, database })) : [c];
+  const targets: Connection[] = req.all
+    ? (await engine.listDatabases!(c)).map((database) => ({ ...c, database }))
+    : [c];
   const counted = !engine.countsFromDump?.(format); // else the dump's own COPY rows are counted
   const facts: DatabaseFacts[] = [];
   const dumpRows: (() => Map<string, number>)[] = [];
   for (const t of targets) {
     const seen = await inspect(t, { count: counted });
-    facts.push({ engine: c.engine, database: databaseName(t), host: t.host, server_version: probe.serverVersion, tool_version: probe.toolVersion, format, ...seen });
+    facts.push({
+      engine: c.engine,
+      database: databaseName(t),
+      host: t.host,
+      server_version: probe.serverVersion,
+      tool_version: probe.toolVersion,
+      format,
+      ...seen,
+    });
   }
-  const labels: SnapshotLabels = { ...req, source: req.source ?? (req.all ? `${c.host ?? 'local'}-all` : databaseName(c)) };
-  const meta = (r: StreamsOutcome): Record<string, unknown> => {
-    dumpRows.forEach((rows, i) => { if (rows) facts[i].tables = mergeRows(facts[i].tables, rows()); });
-    return {
-    ...labelMetadata(labels, c.engine),
-    database: { engine: c.engine, name: req.all ? null : databaseName(c), all: req.all === true, host: c.host ?? null, port: c.port ?? null, url: describe(c), server_version: probe.serverVersion, tool_version: probe.toolVersion, format },
-    databases: facts.map((f) => ({ name: f.database, tables: f.tables, migrations: f.migrations })),
-    tables: req.all ? undefined : facts[0].tables,
-    migrations: req.all ? undefined : facts[0].migrations,
-    size: { dump_bytes: r.files.reduce((s, f) => s + f.size, 0), files: r.files, estimated_bytes: probe.estimatedBytes },
-    rows_counted: counted ? 'count(*) before the dump' : 'from the dump',
-    duration_ms: r.durationMs,
+  const labels: SnapshotLabels = {
+    ...req,
+    source: req.source ?? (req.all ? `${c.host ?? 'local'}-all` : databaseName(c)),
   };
+  const meta = (r: StreamsOutcome): Record<string, unknown> => {
+    dumpRows.forEach((rows, i) => {
+      if (rows) facts[i].tables = mergeRows(facts[i].tables, rows());
+    });
+    return {
+      ...labelMetadata(labels, c.engine),
+      database: {
+        engine: c.engine,
+        name: req.all ? null : databaseName(c),
+        all: req.all === true,
+        host: c.host ?? null,
+        port: c.port ?? null,
+        url: describe(c),
+        server_version: probe.serverVersion,
+        tool_version: probe.toolVersion,
+        format,
+      },
+      databases: facts.map((f) => ({ name: f.database, tables: f.tables, migrations: f.migrations })),
+      tables: req.all ? undefined : facts[0].tables,
+      migrations: req.all ? undefined : facts[0].migrations,
+      size: {
+        dump_bytes: r.files.reduce((s, f) => s + f.size, 0),
+        files: r.files,
+        estimated_bytes: probe.estimatedBytes,
+      },
+      rows_counted: counted ? 'count(*) before the dump' : 'from the dump',
+      duration_ms: r.durationMs,
+    };
   };
   const info = { ...o.info, tags: [...(o.info.tags ?? []), ...labelTags(labels, [`engine:${c.engine}`])] };
   const opts = { ...o, info };
@@ -130,7 +194,9 @@ export async function backupDatabase(repo: Repository, req: DatabaseBackupReques
   });
   if (req.all) {
     inputs.push(lazy('globals.sql', () => engine.dumpGlobals!(c, o.signal)));
-    targets.forEach((t, i) => inputs.push(lazy(fileNameFor(t, format), () => engine.dump(t, { format, jobs: req.jobs, signal: o.signal }), i)));
+    targets.forEach((t, i) =>
+      inputs.push(lazy(fileNameFor(t, format), () => engine.dump(t, { format, jobs: req.jobs, signal: o.signal }), i)),
+    );
   } else {
     inputs.push(lazy(fileNameFor(c, format), () => engine.dump(c, { format, jobs: req.jobs, signal: o.signal }), 0));
   }
@@ -141,7 +207,13 @@ export async function backupDatabase(repo: Repository, req: DatabaseBackupReques
   }
 }
 
-async function backupFolderDump(repo: Repository, c: Connection, req: DatabaseBackupRequest, o: BackupOptions, meta: (r: StreamsOutcome) => Record<string, unknown>): Promise<BackupSummary> {
+async function backupFolderDump(
+  repo: Repository,
+  c: Connection,
+  req: DatabaseBackupRequest,
+  o: BackupOptions,
+  meta: (r: StreamsOutcome) => Record<string, unknown>,
+): Promise<BackupSummary> {
   const d = await engineFor(c).dump(c, { format: 'directory', jobs: req.jobs, signal: o.signal });
   try {
     await d.done;

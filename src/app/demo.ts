@@ -9,7 +9,19 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backupFiles, checkRepository, HoardError, initRepository, listSnapshots, openRepository, type Reporter, type Repository, restoreTree, type SnapshotEntry, type SnapshotInfo } from '../core/index.js';
+import {
+  backupFiles,
+  checkRepository,
+  HoardError,
+  initRepository,
+  listSnapshots,
+  openRepository,
+  type Reporter,
+  type Repository,
+  restoreTree,
+  type SnapshotEntry,
+  type SnapshotInfo,
+} from '../core/index.js';
 import { createLocalBackend } from '../backends/local/local-backend.js';
 import { backupDatabase, inspect } from './database-backup.js';
 import type { DatabaseFacts } from '../databases/index.js';
@@ -50,7 +62,15 @@ export async function runDemo(env: Env, req: DemoRequest): Promise<{ repository:
   try {
     if (fresh) step({ step: 'created', repository: backend.location, passwordFile });
     else await repo.loadIndex();
-    const info: SnapshotInfo = { hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, tags: ['demo'], programVersion: req.programVersion, hoard: { kind: 'manual', label: 'demo' } };
+    const info: SnapshotInfo = {
+      hostname: who.hostname,
+      username: who.username,
+      uid: who.uid,
+      gid: who.gid,
+      tags: ['demo'],
+      programVersion: req.programVersion,
+      hoard: { kind: 'manual', label: 'demo' },
+    };
     await withLock(env, repo, false, () => demoSteps(env, repo, info, req, step));
   } finally {
     await repo.close();
@@ -58,11 +78,30 @@ export async function runDemo(env: Env, req: DemoRequest): Promise<{ repository:
   return { repository: path.join(req.dir, 'repo'), passwordFile };
 }
 
-async function demoSteps(env: Env, repo: Repository, info: SnapshotInfo, req: DemoRequest, step: (s: DemoStep) => void): Promise<void> {
-  const sum = await backupFiles(repo, ['sample'], { clock: env.clock, info, cwd: path.dirname(SAMPLE), history: (await listSnapshots(repo)).snapshots, report: req.report });
-  step({ step: 'backup', snapshot: sum.snapshotId!, files: sum.stats.total_files_processed, bytes: sum.stats.total_bytes_processed, stored: sum.stats.data_added_packed });
+async function demoSteps(
+  env: Env,
+  repo: Repository,
+  info: SnapshotInfo,
+  req: DemoRequest,
+  step: (s: DemoStep) => void,
+): Promise<void> {
+  const sum = await backupFiles(repo, ['sample'], {
+    clock: env.clock,
+    info,
+    cwd: path.dirname(SAMPLE),
+    history: (await listSnapshots(repo)).snapshots,
+    report: req.report,
+  });
+  step({
+    step: 'backup',
+    snapshot: sum.snapshotId!,
+    files: sum.stats.total_files_processed,
+    bytes: sum.stats.total_bytes_processed,
+    stored: sum.stats.data_added_packed,
+  });
   const chk = await checkRepository(repo, { readData: true });
-  if (chk.errors.length) throw new HoardError('verify', `2. check found ${chk.errors.length} error(s): ${chk.errors[0]}`);
+  if (chk.errors.length)
+    throw new HoardError('verify', `2. check found ${chk.errors.length} error(s): ${chk.errors[0]}`);
   step({ step: 'check', snapshots: chk.snapshots, packsRead: chk.packsRead });
   const target = path.join(req.dir, 'demo-restore');
   await fsp.rm(target, { recursive: true, force: true });
@@ -76,12 +115,21 @@ async function demoSteps(env: Env, repo: Repository, info: SnapshotInfo, req: De
   step({ step: 'restore', files: want.length, target: restored });
   const source = { engine: 'sqlite' as const, path: path.join(SAMPLE, 'app.db') };
   const opts = { clock: env.clock, info, report: req.report };
-  const db = await backupDatabase(repo, { connection: source, kind: 'manual', label: 'demo-db', source: 'sample-app-db' }, opts);
+  const db = await backupDatabase(
+    repo,
+    { connection: source, kind: 'manual', label: 'demo-db', source: 'sample-app-db' },
+    opts,
+  );
   step({ step: 'database-backup', snapshot: db.snapshotId!, facts: db.facts[0] });
   const copy = { engine: 'sqlite' as const, path: path.join(target, 'app-restored.db') };
-  await restoreDatabase(repo, { snapshot: { id: db.snapshotId!, snapshot: db.snapshot } as SnapshotEntry, target: copy }, opts);
+  await restoreDatabase(
+    repo,
+    { snapshot: { id: db.snapshotId!, snapshot: db.snapshot } as SnapshotEntry, target: copy },
+    opts,
+  );
   const back = (await inspect(copy)).tables;
-  if (JSON.stringify(back) !== JSON.stringify(db.facts[0].tables)) throw new HoardError('verify', `5. the restored database's tables differ: ${JSON.stringify(back)}`);
+  if (JSON.stringify(back) !== JSON.stringify(db.facts[0].tables))
+    throw new HoardError('verify', `5. the restored database's tables differ: ${JSON.stringify(back)}`);
   step({ step: 'database-restore', path: copy.path });
 }
 
@@ -98,7 +146,11 @@ async function files(dir: string, base = dir): Promise<string[]> {
 
 /** The demo password: read from `file`, or made and written there (mode 0600) on first run. */
 async function passwordFor(file: string): Promise<string> {
-  try { return (await fsp.readFile(file, 'utf8')).trim(); } catch { /* first run */ }
+  try {
+    return (await fsp.readFile(file, 'utf8')).trim();
+  } catch {
+    /* first run */
+  }
   const pw = randomBytes(24).toString('base64url');
   await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   await fsp.writeFile(file, `${pw}\n`, { mode: 0o600, flag: 'wx' });

@@ -23,7 +23,20 @@ export interface Candidate {
   todo?: string;
 }
 
-const SKIP = new Set(['node_modules', '.git', '.hoard', 'dist', 'build', 'vendor', '.venv', 'venv', '__pycache__', 'target', '.next', 'coverage']);
+const SKIP = new Set([
+  'node_modules',
+  '.git',
+  '.hoard',
+  'dist',
+  'build',
+  'vendor',
+  '.venv',
+  'venv',
+  '__pycache__',
+  'target',
+  '.next',
+  'coverage',
+]);
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const URL_RE = /^(postgres|postgresql|mysql|mariadb):\/\//i;
 const ENV_FILES = ['.env', '.env.local', '.env.development', '.env.production'];
@@ -56,7 +69,11 @@ export async function findSqliteFiles(dir: string, depth = 3, base = dir): Promi
 const engineOf = (url: string): 'postgres' | 'mysql' => (/^postgres/i.test(url) ? 'postgres' : 'mysql');
 
 function dbName(url: string): string | undefined {
-  try { return decodeURIComponent(new URL(url).pathname.slice(1)) || undefined; } catch { return undefined; }
+  try {
+    return decodeURIComponent(new URL(url).pathname.slice(1)) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Everything found in `dir`, given the process environment. */
@@ -64,7 +81,9 @@ export async function detectSources(dir: string, vars: Record<string, string | u
   const out: Candidate[] = [];
   const urls = new Map<string, string>(); // variable → where first seen
   for (const [k, v] of Object.entries(vars)) if (v && URL_RE.test(v)) urls.set(k, `environment: ${k}`);
-  const values = new Map<string, string>(Object.entries(vars).filter(([, v]) => v && URL_RE.test(v)) as [string, string][]);
+  const values = new Map<string, string>(
+    Object.entries(vars).filter(([, v]) => v && URL_RE.test(v)) as [string, string][],
+  );
   for (const f of ENV_FILES) {
     const env = parseDotenv(await readFile(path.join(dir, f), 'utf8').catch(() => ''));
     for (const [k, v] of Object.entries(env)) {
@@ -80,7 +99,13 @@ export async function detectSources(dir: string, vars: Record<string, string | u
   out.push(...(await fromPrisma(dir, urls)));
   out.push(...(await fromCompose(dir)));
   for (const f of await findSqliteFiles(dir)) {
-    if (!out.some((c) => c.path === f)) out.push({ name: path.basename(f).replace(/\.(sqlite3?|db)$/i, ''), type: 'sqlite', path: f, found: `SQLite file ${f}` });
+    if (!out.some((c) => c.path === f))
+      out.push({
+        name: path.basename(f).replace(/\.(sqlite3?|db)$/i, ''),
+        type: 'sqlite',
+        path: f,
+        found: `SQLite file ${f}`,
+      });
   }
   return uniqueNames(out);
 }
@@ -95,27 +120,51 @@ async function fromPrisma(dir: string, urls: Map<string, string>): Promise<Candi
     const literal = /url\s*=\s*"([^"]+)"/.exec(ds)?.[1];
     if (provider === 'sqlite' && literal?.startsWith('file:')) {
       const p = path.relative(dir, path.resolve(dir, path.dirname(rel), literal.slice(5)));
-      return [{ name: path.basename(p).replace(/\.(sqlite3?|db)$/i, ''), type: 'sqlite', path: p, found: `${rel}: datasource (sqlite)` }];
+      return [
+        {
+          name: path.basename(p).replace(/\.(sqlite3?|db)$/i, ''),
+          type: 'sqlite',
+          path: p,
+          found: `${rel}: datasource (sqlite)`,
+        },
+      ];
     }
-    const type = provider === 'postgresql' || provider === 'postgres' ? 'postgres' : provider === 'mysql' ? 'mysql' : undefined;
+    const type =
+      provider === 'postgresql' || provider === 'postgres' ? 'postgres' : provider === 'mysql' ? 'mysql' : undefined;
     if (type && envVar && !urls.has(envVar)) {
-      return [{ name: envVar.toLowerCase().replace(/_url$/, '').replace(/_/g, '-'), type, url: `env:${envVar}`, found: `${rel}: datasource (${provider})`, todo: `set ${envVar} (Prisma reads it too)` }];
+      return [
+        {
+          name: envVar.toLowerCase().replace(/_url$/, '').replace(/_/g, '-'),
+          type,
+          url: `env:${envVar}`,
+          found: `${rel}: datasource (${provider})`,
+          todo: `set ${envVar} (Prisma reads it too)`,
+        },
+      ];
     }
   }
   return [];
 }
 
-type ComposeService = { image?: string; environment?: Record<string, string> | string[]; ports?: (string | number | { published?: number | string; target?: number })[] };
+type ComposeService = {
+  image?: string;
+  environment?: Record<string, string> | string[];
+  ports?: (string | number | { published?: number | string; target?: number })[];
+};
 
 function composeEnv(e: ComposeService['environment']): Record<string, string> {
   if (!e) return {};
-  if (Array.isArray(e)) return Object.fromEntries(e.map((x) => String(x).split(/=(.*)/s).slice(0, 2) as [string, string]));
+  if (Array.isArray(e))
+    return Object.fromEntries(e.map((x) => String(x).split(/=(.*)/s).slice(0, 2) as [string, string]));
   return Object.fromEntries(Object.entries(e).map(([k, v]) => [k, String(v ?? '')]));
 }
 
 function publishedPort(s: ComposeService, inner: number): number | undefined {
   for (const p of s.ports ?? []) {
-    if (typeof p === 'object') { if (Number(p.target) === inner && p.published) return Number(p.published); continue; }
+    if (typeof p === 'object') {
+      if (Number(p.target) === inner && p.published) return Number(p.published);
+      continue;
+    }
     const m = /^(?:[\d.]+:)?(\d+):(\d+)/.exec(String(p));
     if (m && Number(m[2]) === inner) return Number(m[1]);
   }
@@ -128,18 +177,34 @@ async function fromCompose(dir: string): Promise<Candidate[]> {
     const text = await readFile(path.join(dir, f), 'utf8').catch(() => undefined);
     if (!text) continue;
     let doc: { services?: Record<string, ComposeService> };
-    try { doc = parseYaml(text) ?? {}; } catch { continue; }
+    try {
+      doc = parseYaml(text) ?? {};
+    } catch {
+      continue;
+    }
     for (const [svc, s] of Object.entries(doc.services ?? {})) {
       const image = String(s?.image ?? '').toLowerCase();
-      const kind = /(^|\/)postgres(:|$)/.test(image) || /(^|\/)postgis\//.test(image) ? 'postgres' : /(^|\/)(mysql|mariadb)(:|$)/.test(image) ? 'mysql' : undefined;
+      const kind =
+        /(^|\/)postgres(:|$)/.test(image) || /(^|\/)postgis\//.test(image)
+          ? 'postgres'
+          : /(^|\/)(mysql|mariadb)(:|$)/.test(image)
+            ? 'mysql'
+            : undefined;
       if (!kind) continue;
       const env = composeEnv(s.environment);
       const port = publishedPort(s, kind === 'postgres' ? 5432 : 3306) ?? (kind === 'postgres' ? 5432 : 3306);
-      const user = kind === 'postgres' ? env.POSTGRES_USER ?? 'postgres' : env.MYSQL_USER ?? env.MARIADB_USER ?? 'root';
-      const db = kind === 'postgres' ? env.POSTGRES_DB ?? user : env.MYSQL_DATABASE ?? env.MARIADB_DATABASE ?? '';
+      const user =
+        kind === 'postgres' ? (env.POSTGRES_USER ?? 'postgres') : (env.MYSQL_USER ?? env.MARIADB_USER ?? 'root');
+      const db = kind === 'postgres' ? (env.POSTGRES_DB ?? user) : (env.MYSQL_DATABASE ?? env.MARIADB_DATABASE ?? '');
       const variable = `${svc.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DATABASE_URL`;
       const shown = `${kind === 'postgres' ? 'postgres' : 'mysql'}://${user}:PASSWORD@127.0.0.1:${port}/${db}`;
-      out.push({ name: db || svc, type: kind, url: `env:${variable}`, found: `${f}: service ${svc} (${image})`, todo: `set ${variable}=${shown} in .env (the password from ${f})` });
+      out.push({
+        name: db || svc,
+        type: kind,
+        url: `env:${variable}`,
+        found: `${f}: service ${svc} (${image})`,
+        todo: `set ${variable}=${shown} in .env (the password from ${f})`,
+      });
     }
     break;
   }
@@ -150,7 +215,11 @@ async function fromCompose(dir: string): Promise<Candidate[]> {
 function uniqueNames(list: Candidate[]): Candidate[] {
   const seen = new Set<string>();
   return list.map((c) => {
-    let base = c.name.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 48) || c.type;
+    let base =
+      c.name
+        .replace(/[^A-Za-z0-9_.-]/g, '-')
+        .replace(/^[^A-Za-z0-9]+/, '')
+        .slice(0, 48) || c.type;
     if (seen.has(base)) base = `${base}-${c.type}`;
     let n = base;
     for (let i = 2; seen.has(n); i++) n = `${base}-${i}`;

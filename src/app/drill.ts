@@ -12,7 +12,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type BackupOptions, type Repository, type SnapshotEntry, type VerificationCheck, HoardError, restoreTree, walkTree } from '../core/index.js';
+import {
+  type BackupOptions,
+  type Repository,
+  type SnapshotEntry,
+  type VerificationCheck,
+  HoardError,
+  restoreTree,
+  walkTree,
+} from '../core/index.js';
 import { type Connection, type SqlAccess, engineFor } from '../databases/index.js';
 import { databaseMeta, restoreDatabase } from './database-restore.js';
 import type { Project } from './project.js';
@@ -42,20 +50,36 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 /** Recorded tables of one database of the snapshot. */
 function recordedTables(s: SnapshotEntry, db: string | null): { name: string; rows: number }[] {
-  const h = s.snapshot.hoard as { tables?: { name: string; rows: number }[]; databases?: { name: string; tables: { name: string; rows: number }[] }[] };
+  const h = s.snapshot.hoard as {
+    tables?: { name: string; rows: number }[];
+    databases?: { name: string; tables: { name: string; rows: number }[] }[];
+  };
   return (db ? h.databases?.find((d) => d.name === db)?.tables : undefined) ?? h.tables ?? [];
 }
 
-const truthy = (v: string | null | undefined) => v !== null && v !== undefined && !['', '0', 'f', 'false'].includes(v.toLowerCase());
+const truthy = (v: string | null | undefined) =>
+  v !== null && v !== undefined && !['', '0', 'f', 'false'].includes(v.toLowerCase());
 
 /** Tables, row counts, primary-key ranges, a sample row each, and the sanity SQL. */
-async function databaseChecks(sql: SqlAccess, recorded: { name: string; rows: number }[], sanity: string[]): Promise<VerificationCheck[]> {
+async function databaseChecks(
+  sql: SqlAccess,
+  recorded: { name: string; rows: number }[],
+  sanity: string[],
+): Promise<VerificationCheck[]> {
   const out: VerificationCheck[] = [];
-  const live = new Map((await sql.tables({ count: true })).map((t) => [t.schema ? `${t.schema}.${t.name}` : t.name, t]));
+  const live = new Map(
+    (await sql.tables({ count: true })).map((t) => [t.schema ? `${t.schema}.${t.name}` : t.name, t]),
+  );
   for (const r of recorded) {
     const t = live.get(r.name);
-    if (!t) { out.push(fail('table', `table ${r.name} is missing, expected ${n(r.rows)} rows`)); continue; }
-    if (t.rows !== r.rows) { out.push(fail('rows', `table ${r.name} has ${n(t.rows)} rows, expected ${n(r.rows)}`)); continue; }
+    if (!t) {
+      out.push(fail('table', `table ${r.name} is missing, expected ${n(r.rows)} rows`));
+      continue;
+    }
+    if (t.rows !== r.rows) {
+      out.push(fail('rows', `table ${r.name} has ${n(t.rows)} rows, expected ${n(r.rows)}`));
+      continue;
+    }
     const ref = sql.ref(t);
     try {
       const pk = await sql.primaryKey(t);
@@ -65,17 +89,25 @@ async function databaseChecks(sql: SqlAccess, recorded: { name: string; rows: nu
         range = `, ${pk[0]} ${row?.[0] ?? 'null'}..${row?.[1] ?? 'null'}`;
       }
       const sample = await sql.query(`SELECT * FROM ${ref} LIMIT 1`);
-      if (r.rows > 0 && sample.length === 0) { out.push(fail('sample', `table ${r.name}: no row could be read`)); continue; }
+      if (r.rows > 0 && sample.length === 0) {
+        out.push(fail('sample', `table ${r.name}: no row could be read`));
+        continue;
+      }
       out.push(pass('table', `${r.name}: ${n(t.rows)} rows${range}`));
     } catch (e) {
       out.push(fail('query', `table ${r.name} cannot be queried: ${(e as Error).message.split('\n')[0]}`));
     }
   }
-  for (const name of live.keys()) if (!recorded.some((r) => r.name === name)) out.push(pass('table', `${name}: present, not recorded at backup`));
+  for (const name of live.keys())
+    if (!recorded.some((r) => r.name === name)) out.push(pass('table', `${name}: present, not recorded at backup`));
   for (const q of sanity) {
     try {
       const [row] = await sql.query(q);
-      out.push(truthy(row?.[0]) ? pass('sanity', `${q}: ${row?.[0]}`) : fail('sanity', `${q} returned ${row?.[0] ?? 'no row'}`));
+      out.push(
+        truthy(row?.[0])
+          ? pass('sanity', `${q}: ${row?.[0]}`)
+          : fail('sanity', `${q} returned ${row?.[0] ?? 'no row'}`),
+      );
     } catch (e) {
       out.push(fail('sanity', `${q} failed: ${(e as Error).message.split('\n')[0]}`));
     }
@@ -118,41 +150,69 @@ async function removeLeftovers(server: Connection, o: DrillOptions): Promise<str
 function scratchError(e: unknown, server: Connection, name: string): unknown {
   const m = (e as Error).message ?? '';
   if (/permission denied|access denied|must be owner|not allowed/i.test(m)) {
-    return new HoardError('db-connection', `the drill may not create the scratch database ${name} on ${server.host ?? 'the server'}: ${m.split('\n')[0]}`, {
-      hint: 'give the database user CREATEDB (PostgreSQL) or CREATE privileges (MySQL), or drill on another server with --drill-server URL',
-    });
+    return new HoardError(
+      'db-connection',
+      `the drill may not create the scratch database ${name} on ${server.host ?? 'the server'}: ${m.split('\n')[0]}`,
+      {
+        hint: 'give the database user CREATEDB (PostgreSQL) or CREATE privileges (MySQL), or drill on another server with --drill-server URL',
+      },
+    );
   }
   return e;
 }
 
-async function drillServer(p: Project, repo: Repository, s: SnapshotEntry, o: DrillOptions, bo: BackupOptions): Promise<DrillResult> {
+async function drillServer(
+  p: Project,
+  repo: Repository,
+  s: SnapshotEntry,
+  o: DrillOptions,
+  bo: BackupOptions,
+): Promise<DrillResult> {
   const meta = databaseMeta(s);
   // never the server the snapshot names: its metadata may have been written by whoever holds the key
   const server = o.server ?? (await configuredTarget(p, s));
   if (!server) {
     const stored = typeof meta.url === 'string' ? meta.url.slice(0, 200).replace(/[\u0000-\u001f\u007f]/g, '?') : '';
-    throw new HoardError('not-allowed', `snapshot ${s.id.slice(0, 8)} is of a ${meta.engine} source this project does not configure${stored ? ` (it was taken of ${stored})` : ''}, and a drill server is never taken from the repository; nothing was drilled`, {
-      hint: `name the server: --drill-server URL${stored ? ` (e.g. --drill-server ${stored})` : ''}, or configure the source in hoard.yaml`,
-    });
+    throw new HoardError(
+      'not-allowed',
+      `snapshot ${s.id.slice(0, 8)} is of a ${meta.engine} source this project does not configure${stored ? ` (it was taken of ${stored})` : ''}, and a drill server is never taken from the repository; nothing was drilled`,
+      {
+        hint: `name the server: --drill-server URL${stored ? ` (e.g. --drill-server ${stored})` : ''}, or configure the source in hoard.yaml`,
+      },
+    );
   }
   const scratch = engineFor(server).scratch!;
   const leftovers = await removeLeftovers(server, o);
-  const dbs = meta.all ? ((s.snapshot.hoard as { databases?: { name: string }[] }).databases ?? []).map((d) => d.name) : [meta.name];
+  const dbs = meta.all
+    ? ((s.snapshot.hoard as { databases?: { name: string }[] }).databases ?? []).map((d) => d.name)
+    : [meta.name];
   const checks: VerificationCheck[] = [];
   for (const db of dbs) {
     const name = o.target ?? scratchName();
     if (await scratch.exists(server, name)) {
-      throw new HoardError('usage', `the drill target ${name} already exists; nothing was changed`, { hint: 'give a name that does not exist with --drill-target, or leave it out' });
+      throw new HoardError('usage', `the drill target ${name} already exists; nothing was changed`, {
+        hint: 'give a name that does not exist with --drill-target, or leave it out',
+      });
     }
     try {
-      await restoreDatabase(repo, { snapshot: s, target: server, targetDb: name, database: meta.all ? db ?? undefined : undefined }, { ...bo, dryRun: false });
+      await restoreDatabase(
+        repo,
+        { snapshot: s, target: server, targetDb: name, database: meta.all ? (db ?? undefined) : undefined },
+        { ...bo, dryRun: false },
+      );
     } catch (e) {
       await scratch.drop(server, name).catch(() => {});
       throw scratchError(e, server, name);
     }
     try {
       checks.push(pass('restore', `restored ${db ?? meta.name} into the scratch database ${name}`));
-      checks.push(...(await databaseChecks(engineFor(server).sql({ ...server, database: name }), recordedTables(s, meta.all ? db : null), o.sql ?? [])));
+      checks.push(
+        ...(await databaseChecks(
+          engineFor(server).sql({ ...server, database: name }),
+          recordedTables(s, meta.all ? db : null),
+          o.sql ?? [],
+        )),
+      );
     } finally {
       await scratch.drop(server, name);
     }
@@ -160,7 +220,12 @@ async function drillServer(p: Project, repo: Repository, s: SnapshotEntry, o: Dr
   return { checks, leftovers };
 }
 
-async function drillSqlite(repo: Repository, s: SnapshotEntry, o: DrillOptions, bo: BackupOptions): Promise<DrillResult> {
+async function drillSqlite(
+  repo: Repository,
+  s: SnapshotEntry,
+  o: DrillOptions,
+  bo: BackupOptions,
+): Promise<DrillResult> {
   const meta = databaseMeta(s);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-drill-'));
   try {
@@ -168,11 +233,21 @@ async function drillSqlite(repo: Repository, s: SnapshotEntry, o: DrillOptions, 
     const target: Connection = { engine: 'sqlite', path: path.join(dir, 'drill.sqlite') };
     await restoreDatabase(repo, { snapshot: s, target }, { ...bo, dryRun: false });
     const sql = engineFor(target).sql(target);
-    const checks: VerificationCheck[] = [pass('restore', `restored ${JSON.stringify(String(meta.name ?? 'the database'))} into a scratch file`)];
+    const checks: VerificationCheck[] = [
+      pass('restore', `restored ${JSON.stringify(String(meta.name ?? 'the database'))} into a scratch file`),
+    ];
     const integrity = (await sql.query('PRAGMA integrity_check')).map((r) => r[0]);
-    checks.push(integrity.join() === 'ok' ? pass('integrity_check', 'ok') : fail('integrity_check', integrity.slice(0, 3).join('; ')));
+    checks.push(
+      integrity.join() === 'ok'
+        ? pass('integrity_check', 'ok')
+        : fail('integrity_check', integrity.slice(0, 3).join('; ')),
+    );
     const fk = await sql.query('PRAGMA foreign_key_check');
-    checks.push(fk.length === 0 ? pass('foreign_key_check', 'no violations') : fail('foreign_key_check', `${fk.length} row(s) violate foreign keys, e.g. in ${fk[0][0]}`));
+    checks.push(
+      fk.length === 0
+        ? pass('foreign_key_check', 'no violations')
+        : fail('foreign_key_check', `${fk.length} row(s) violate foreign keys, e.g. in ${fk[0][0]}`),
+    );
     checks.push(...(await databaseChecks(sql, recordedTables(s, null), o.sql ?? [])));
     return { checks, leftovers: [] };
   } finally {
@@ -183,12 +258,18 @@ async function drillSqlite(repo: Repository, s: SnapshotEntry, o: DrillOptions, 
 async function drillFiles(repo: Repository, s: SnapshotEntry, bo: BackupOptions): Promise<DrillResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-drill-'));
   try {
-    let files = 0, bytes = 0;
-    for await (const { node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), bo.signal)) if (node.type === 'file') { files++; bytes += node.size ?? 0; }
+    let files = 0,
+      bytes = 0;
+    for await (const { node } of walkTree(repo, s.snapshot.tree, Buffer.alloc(0), bo.signal))
+      if (node.type === 'file') {
+        files++;
+        bytes += node.size ?? 0;
+      }
     const sum = await restoreTree(repo, s.snapshot.tree, { target: dir, signal: bo.signal });
     const checks = sum.errors.map((e) => fail('file', `${e.path}: ${e.message}`));
     if (sum.files !== files) checks.push(fail('files', `${sum.files} of ${files} files restored`));
-    if (!checks.length) checks.push(pass('files', `${files} files (${n(bytes)} bytes) restored and verified against the tree's hashes`));
+    if (!checks.length)
+      checks.push(pass('files', `${files} files (${n(bytes)} bytes) restored and verified against the tree's hashes`));
     return { checks, leftovers: [] };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -196,7 +277,13 @@ async function drillFiles(repo: Repository, s: SnapshotEntry, bo: BackupOptions)
 }
 
 /** Drills one snapshot. Throws for what stops the drill (no server, no permission, a target that exists). */
-export async function drillSnapshot(p: Project, repo: Repository, s: SnapshotEntry, o: DrillOptions, bo: BackupOptions): Promise<DrillResult> {
+export async function drillSnapshot(
+  p: Project,
+  repo: Repository,
+  s: SnapshotEntry,
+  o: DrillOptions,
+  bo: BackupOptions,
+): Promise<DrillResult> {
   const db = (s.snapshot.hoard as { database?: { engine?: string } } | undefined)?.database;
   if (!db?.engine) return drillFiles(repo, s, bo);
   if (db.engine === 'sqlite') return drillSqlite(repo, s, o, bo);

@@ -5,9 +5,7 @@
  * Protected environments: restore, delete and cleanup there need `confirm: true`.
  */
 import { EventEmitter } from 'node:events';
-import {
-  type Clock, type HoardEvent, type SnapshotInfo, HoardError, KeyCache, isHoardError,
-} from '../core/index.js';
+import { type Clock, type HoardEvent, type SnapshotInfo, HoardError, KeyCache, isHoardError } from '../core/index.js';
 import { type Env, identity, systemClock } from './environment.js';
 import { type VerifyRequest, type VerifyResult, verifyBackups } from './verify.js';
 import { type Project, loadProject } from './project.js';
@@ -148,8 +146,18 @@ export interface Hoard {
 /** Opens a project. Kind "config" for a bad hoard.yaml; the repository is opened per call. */
 export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
   const vars = { ...(o.vars ?? process.env), ...(o.password !== undefined ? { HOARD_PASSWORD: o.password } : {}) };
-  const env: Env = { vars, clock: o.clock ?? systemClock, cwd: o.cwd ?? process.cwd(), isTTY: false, keys: new KeyCache() };
-  return createHoard(env, await loadProject(env, { config: o.config, repo: o.repository, environment: o.environment }), o.programVersion);
+  const env: Env = {
+    vars,
+    clock: o.clock ?? systemClock,
+    cwd: o.cwd ?? process.cwd(),
+    isTTY: false,
+    keys: new KeyCache(),
+  };
+  return createHoard(
+    env,
+    await loadProject(env, { config: o.config, repo: o.repository, environment: o.environment }),
+    o.programVersion,
+  );
 }
 
 /**
@@ -158,38 +166,68 @@ export async function openHoard(o: OpenHoardOptions = {}): Promise<Hoard> {
  */
 export function createHoard(env: Env, project: Project, programVersion = 'hoard'): Hoard {
   const emitter = new EventEmitter();
-  const emit = <E extends keyof HoardEvents>(e: E, v: HoardEvents[E]) => { emitter.emit(e, v); };
+  const emit = <E extends keyof HoardEvents>(e: E, v: HoardEvents[E]) => {
+    emitter.emit(e, v);
+  };
   const report = (e: HoardEvent) => emit('progress', e);
   const who = identity(env);
-  const info = (): SnapshotInfo => ({ hostname: who.hostname, username: who.username, uid: who.uid, gid: who.gid, programVersion });
+  const info = (): SnapshotInfo => ({
+    hostname: who.hostname,
+    username: who.username,
+    uid: who.uid,
+    gid: who.gid,
+    programVersion,
+  });
 
   return {
     configFile: project.loaded?.file ?? null,
     sources: Object.keys(project.config.sources ?? {}),
     on(event, listener) {
       emitter.on(event, listener as (e: unknown) => void);
-      return () => { emitter.off(event, listener as (e: unknown) => void); };
+      return () => {
+        emitter.off(event, listener as (e: unknown) => void);
+      };
     },
 
     async backup(req = {}) {
-      const r = await backupProject(env, project, {
-        names: req.sources, kind: req.kind, retentionDays: req.retentionDays, label: req.label, reason: req.reason, description: req.description, info: info(), signal: req.signal,
-      }, {
-        report,
-        started: (t) => emit('backup.started', { source: t.source, kind: t.kind, environment: t.environment ?? null }),
-        finished: (s) => {
-          if (s.error) emit('backup.failed', { source: s.target.source, error: s.error });
-          else if (s.backup) emit('backup.created', { source: s.target.source, backup: s.backup });
-          const v = s.verification?.result;
-          if (v) emit(v.ok ? 'verify.succeeded' : 'verify.failed', { result: v });
+      const r = await backupProject(
+        env,
+        project,
+        {
+          names: req.sources,
+          kind: req.kind,
+          retentionDays: req.retentionDays,
+          label: req.label,
+          reason: req.reason,
+          description: req.description,
+          info: info(),
+          signal: req.signal,
         },
-      });
+        {
+          report,
+          started: (t) =>
+            emit('backup.started', { source: t.source, kind: t.kind, environment: t.environment ?? null }),
+          finished: (s) => {
+            if (s.error) emit('backup.failed', { source: s.target.source, error: s.error });
+            else if (s.backup) emit('backup.created', { source: s.target.source, backup: s.backup });
+            const v = s.verification?.result;
+            if (v) emit(v.ok ? 'verify.succeeded' : 'verify.failed', { result: v });
+          },
+        },
+      );
       const out: BackupOutcome = {
         created: r.sources.flatMap((s) => (s.backup ? [s.backup] : [])),
         failed: r.sources.flatMap((s) => (s.error ? [{ source: s.target.source, error: s.error }] : [])),
         problem: firstProblem(r) ?? null,
       };
-      if (r.copies.length) out.copies = r.copies.map((c) => ({ job: c.job, destination: c.destination, ok: c.ok, copied: c.copied.length, error: c.error?.message ?? null }));
+      if (r.copies.length)
+        out.copies = r.copies.map((c) => ({
+          job: c.job,
+          destination: c.destination,
+          ok: c.ok,
+          copied: c.copied.length,
+          error: c.error?.message ?? null,
+        }));
       return out;
     },
 
@@ -206,27 +244,57 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
     },
 
     async restore(req) {
-      return withChosenSnapshot(env, project, req, async (repo, s) => {
-        const backup = toRecord(s);
-        if (!req.dryRun) emit('restore.started', { id: s.id, target: req.targetName ?? req.target ?? null });
-        try {
-          const r = await restoreSnapshot(project, repo, s, {
-            target: req.target, targetName: req.targetName, configuredOnly: req.configuredOnly, targetDb: req.targetDb, database: req.database,
-            include: req.include, keepSetId: req.keepSetId, dryRun: req.dryRun, confirmed: req.confirm === true,
-          }, { clock: env.clock, info: info(), report, signal: req.signal });
-          const failure = restoreError(r);
-          if (failure) throw failure;
-          if (!r.dry_run) emit('restore.completed', { id: s.id, target: r.target, pre_restore_snapshot_id: r.pre_restore_snapshot_id });
-          return {
-            backup, target: r.target, target_name: r.target_name, dry_run: r.dry_run, protected_environment: r.protected_environment, pre_restore_snapshot_id: r.pre_restore_snapshot_id,
-            ...(r.files ? { files: r.files.files } : {}), ...(r.database ? { database: r.database } : {}),
-          };
-        } catch (e) {
-          const error = isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
-          if (!req.dryRun) emit('restore.failed', { id: s.id, error });
-          throw error;
-        }
-      }, { signal: req.signal });
+      return withChosenSnapshot(
+        env,
+        project,
+        req,
+        async (repo, s) => {
+          const backup = toRecord(s);
+          if (!req.dryRun) emit('restore.started', { id: s.id, target: req.targetName ?? req.target ?? null });
+          try {
+            const r = await restoreSnapshot(
+              project,
+              repo,
+              s,
+              {
+                target: req.target,
+                targetName: req.targetName,
+                configuredOnly: req.configuredOnly,
+                targetDb: req.targetDb,
+                database: req.database,
+                include: req.include,
+                keepSetId: req.keepSetId,
+                dryRun: req.dryRun,
+                confirmed: req.confirm === true,
+              },
+              { clock: env.clock, info: info(), report, signal: req.signal },
+            );
+            const failure = restoreError(r);
+            if (failure) throw failure;
+            if (!r.dry_run)
+              emit('restore.completed', {
+                id: s.id,
+                target: r.target,
+                pre_restore_snapshot_id: r.pre_restore_snapshot_id,
+              });
+            return {
+              backup,
+              target: r.target,
+              target_name: r.target_name,
+              dry_run: r.dry_run,
+              protected_environment: r.protected_environment,
+              pre_restore_snapshot_id: r.pre_restore_snapshot_id,
+              ...(r.files ? { files: r.files.files } : {}),
+              ...(r.database ? { database: r.database } : {}),
+            };
+          } catch (e) {
+            const error = isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
+            if (!req.dryRun) emit('restore.failed', { id: s.id, error });
+            throw error;
+          }
+        },
+        { signal: req.signal },
+      );
     },
 
     async delete(ref, d = {}) {

@@ -8,13 +8,25 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
-  type BackupOptions, type CheckSummary, HoardError, checkRepository, initRepository, isHoardError, openRepository,
+  type BackupOptions,
+  type CheckSummary,
+  HoardError,
+  checkRepository,
+  initRepository,
+  isHoardError,
+  openRepository,
 } from '../core/index.js';
 import { type NewConfig, renderConfig } from '../config/write.js';
 import { createLocalBackend } from '../backends/local/local-backend.js';
 import { type Env, identity } from './environment.js';
 import { type Project, loadProject } from './project.js';
-import { backendSettings, defaultWorkers, repositoryLocation, repositoryPassword, withLock } from './repository-access.js';
+import {
+  backendSettings,
+  defaultWorkers,
+  repositoryLocation,
+  repositoryPassword,
+  withLock,
+} from './repository-access.js';
 import { openBackend } from '../backends/index.js';
 import { type SourceBackupResult, backupSource, planBackups } from './source-backup.js';
 
@@ -35,11 +47,23 @@ export interface InitResult {
   createdRepository: boolean;
   gitignored: boolean;
   /** The first backups; `skipped` when the source's URL reference is not set yet (not a failure). */
-  backups: { source: string; ok: boolean; skipped?: boolean; snapshot_id: string | null; size: number | null; error?: string; hint?: string }[];
+  backups: {
+    source: string;
+    ok: boolean;
+    skipped?: boolean;
+    snapshot_id: string | null;
+    size: number | null;
+    error?: string;
+    hint?: string;
+  }[];
   check: Pick<CheckSummary, 'errors' | 'snapshots' | 'packs'> | null;
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Creates the password file (0600) unless it exists; returns the password. */
 async function ensurePassword(file: string): Promise<{ password: string; created: boolean }> {
@@ -62,21 +86,42 @@ async function gitignore(dir: string, rel: string): Promise<boolean> {
 }
 
 /** Writes the project's files and repository, then backs up and checks. */
-export async function initProject(env: Env, req: InitRequest, o: Pick<BackupOptions, 'report' | 'signal' | 'info'>): Promise<InitResult> {
+export async function initProject(
+  env: Env,
+  req: InitRequest,
+  o: Pick<BackupOptions, 'report' | 'signal' | 'info'>,
+): Promise<InitResult> {
   const configFile = path.join(req.dir, 'hoard.yaml');
-  if (await exists(configFile)) throw new HoardError('usage', `${configFile} already exists; nothing was changed`, { hint: 'edit it, or move it away and run `hoard init` again' });
+  if (await exists(configFile))
+    throw new HoardError('usage', `${configFile} already exists; nothing was changed`, {
+      hint: 'edit it, or move it away and run `hoard init` again',
+    });
   const repoRel = req.repoPath ?? '.hoard/repo';
   const pwRel = req.passwordPath ?? '.hoard/password';
-  const text = renderConfig({ ...req, repository: { url: repoRel, password: `file:${pwRel}` }, date: new Date(env.clock.now()).toISOString().slice(0, 10) }, configFile);
+  const text = renderConfig(
+    {
+      ...req,
+      repository: { url: repoRel, password: `file:${pwRel}` },
+      date: new Date(env.clock.now()).toISOString().slice(0, 10),
+    },
+    configFile,
+  );
   const pw = await ensurePassword(path.resolve(req.dir, pwRel));
   const backend = createLocalBackend(path.resolve(req.dir, repoRel));
   const createdRepository = !(await backend.exists());
   const who = identity(env);
-  const repo = createdRepository ? await initRepository(backend, pw.password, who, { workers: defaultWorkers() }) : await openRepository(backend, pw.password, { workers: defaultWorkers() });
+  const repo = createdRepository
+    ? await initRepository(backend, pw.password, who, { workers: defaultWorkers() })
+    : await openRepository(backend, pw.password, { workers: defaultWorkers() });
   await writeFile(configFile, text, { flag: 'wx' });
   const result: InitResult = {
-    configFile, repository: backend.location, passwordFile: path.resolve(req.dir, pwRel), createdRepository,
-    gitignored: await gitignore(req.dir, repoRel), backups: [], check: null,
+    configFile,
+    repository: backend.location,
+    passwordFile: path.resolve(req.dir, pwRel),
+    createdRepository,
+    gitignored: await gitignore(req.dir, repoRel),
+    backups: [],
+    check: null,
   };
   try {
     if (req.firstBackup === false || !Object.keys(req.sources).length) return result;
@@ -84,12 +129,34 @@ export async function initProject(env: Env, req: InitRequest, o: Pick<BackupOpti
     const project = await loadProject({ ...env, cwd: req.dir }, { config: configFile });
     for (const t of planBackups(project, { names: [], kind: 'manual' })) {
       try {
-        const r: SourceBackupResult = await withLock(env, repo, false, () => backupSource(project, repo, t, { reason: 'first backup by hoard init' }, { clock: env.clock, info: o.info, report: o.report, signal: o.signal }));
-        result.backups.push({ source: t.source, ok: true, snapshot_id: r.snapshotId ?? null, size: (r.snapshot.hoard as { size?: { dump_bytes?: number } })?.size?.dump_bytes ?? r.stats.total_bytes_processed });
+        const r: SourceBackupResult = await withLock(env, repo, false, () =>
+          backupSource(
+            project,
+            repo,
+            t,
+            { reason: 'first backup by hoard init' },
+            { clock: env.clock, info: o.info, report: o.report, signal: o.signal },
+          ),
+        );
+        result.backups.push({
+          source: t.source,
+          ok: true,
+          snapshot_id: r.snapshotId ?? null,
+          size:
+            (r.snapshot.hoard as { size?: { dump_bytes?: number } })?.size?.dump_bytes ?? r.stats.total_bytes_processed,
+        });
       } catch (e) {
         if (o.signal?.aborted || !isHoardError(e)) throw e;
         const skipped = e.kind === 'config'; // e.g. a docker-compose database whose URL variable is still to be set
-        result.backups.push({ source: t.source, ok: false, skipped, snapshot_id: null, size: null, error: e.message, hint: e.hint });
+        result.backups.push({
+          source: t.source,
+          ok: false,
+          skipped,
+          snapshot_id: null,
+          size: null,
+          error: e.message,
+          hint: e.hint,
+        });
       }
     }
     const chk = await withLock(env, repo, false, () => checkRepository(repo, { signal: o.signal }));
@@ -104,7 +171,11 @@ export async function initProject(env: Env, req: InitRequest, o: Pick<BackupOpti
  * `hoard init` with a repository given (as `restic init` does): creates a bare repository at the
  * project's repository in force (a hoard.yaml entry or a URL), asking for its password twice.
  */
-export async function initBareRepository(env: Env, p: Project, o: { version: 1 | 2 }): Promise<{ id: string; location: string; version: number }> {
+export async function initBareRepository(
+  env: Env,
+  p: Project,
+  o: { version: 1 | 2 },
+): Promise<{ id: string; location: string; version: number }> {
   const loc = repositoryLocation(p);
   const backend = openBackend(loc.url, await backendSettings(env, p, loc));
   const password = await repositoryPassword(env, p, loc, true);

@@ -3,19 +3,33 @@
  * locks, or all), and the keys (list, add, remove, change the password: under an exclusive lock).
  * Each opens the project's repository without its index and closes it whatever happens.
  */
-import { addKey, type CheckOptions, type CheckSummary, checkRepository, HoardError, type KeyInfo, listKeys, removeKey, removeLocks } from '../core/index.js';
+import {
+  addKey,
+  type CheckOptions,
+  type CheckSummary,
+  checkRepository,
+  HoardError,
+  type KeyInfo,
+  listKeys,
+  removeKey,
+  removeLocks,
+} from '../core/index.js';
 import { type Env, identity, lockOwner } from './environment.js';
 import type { Project } from './project.js';
 import { withLock, withRepository } from './repository-access.js';
 
 /** `hoard check`: the summary (damage is reported in it, not thrown). */
 export function checkProject(env: Env, p: Project, o: CheckOptions = {}): Promise<CheckSummary> {
-  return withRepository(env, { project: p, index: false, signal: o.signal }, (repo) => withLock(env, repo, false, () => checkRepository(repo, o)));
+  return withRepository(env, { project: p, index: false, signal: o.signal }, (repo) =>
+    withLock(env, repo, false, () => checkRepository(repo, o)),
+  );
 }
 
 /** `hoard unlock`: removes stale locks (every lock with `removeAll`); the names removed. */
 export function unlockProject(env: Env, p: Project, o: { removeAll?: boolean } = {}): Promise<string[]> {
-  return withRepository(env, { project: p, index: false }, (repo) => removeLocks(repo, { clock: env.clock, owner: lockOwner(env), removeAll: o.removeAll === true }));
+  return withRepository(env, { project: p, index: false }, (repo) =>
+    removeLocks(repo, { clock: env.clock, owner: lockOwner(env), removeAll: o.removeAll === true }),
+  );
 }
 
 /** The repository's keys; `current` marks the one this password opened. */
@@ -35,14 +49,23 @@ export function addProjectKey(env: Env, p: Project, newPassword: () => Promise<s
 export function removeProjectKey(env: Env, p: Project, prefix: string): Promise<string> {
   return withRepository(env, { project: p, index: false }, async (repo) => {
     const m = (await listKeys(repo)).filter((k) => k.id.startsWith(prefix));
-    if (m.length !== 1) throw new HoardError(m.length ? 'usage' : 'not-found', m.length ? `key prefix ${prefix} is ambiguous` : `no key ${prefix}`, { hint: 'see `hoard key list`' });
+    if (m.length !== 1)
+      throw new HoardError(
+        m.length ? 'usage' : 'not-found',
+        m.length ? `key prefix ${prefix} is ambiguous` : `no key ${prefix}`,
+        { hint: 'see `hoard key list`' },
+      );
     await withLock(env, repo, true, () => removeKey(repo, m[0].id));
     return m[0].id;
   });
 }
 
 /** Changes the password: adds a key for the new one, then removes the key in use; both ids. */
-export function changeProjectPassword(env: Env, p: Project, newPassword: () => Promise<string>): Promise<{ added: string; removed: string }> {
+export function changeProjectPassword(
+  env: Env,
+  p: Project,
+  newPassword: () => Promise<string>,
+): Promise<{ added: string; removed: string }> {
   return withRepository(env, { project: p, index: false }, async (repo) => {
     const pw = await newPassword();
     return withLock(env, repo, true, async () => {

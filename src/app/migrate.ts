@@ -4,7 +4,15 @@
  * the exact restore command is printed instead). The outcome is recorded on the snapshots.
  */
 import { spawn } from 'node:child_process';
-import { type BackupOptions, type Repository, type SnapshotEntry, HoardError, amendSnapshot, listSnapshots, redact } from '../core/index.js';
+import {
+  type BackupOptions,
+  type Repository,
+  type SnapshotEntry,
+  HoardError,
+  amendSnapshot,
+  listSnapshots,
+  redact,
+} from '../core/index.js';
 import { type Connection, describe } from '../databases/index.js';
 import { backupDatabase, databaseName } from './database-backup.js';
 import { restoreDatabase } from './database-restore.js';
@@ -22,7 +30,13 @@ export interface MigrationRequest {
   environment?: string;
 }
 
-export interface GuardedDatabase { target: string; snapshot_id: string; restored: boolean; pre_restore_snapshot_id: string | null; restore_command: string }
+export interface GuardedDatabase {
+  target: string;
+  snapshot_id: string;
+  restored: boolean;
+  pre_restore_snapshot_id: string | null;
+  restore_command: string;
+}
 
 export interface MigrationOutcome {
   command_exit_code: number;
@@ -38,29 +52,64 @@ export interface MigrationOutcome {
 export type CommandRunner = (argv: string[], signal?: AbortSignal) => Promise<number>;
 
 /** Runs argv with the terminal's stdio; resolves its exit status (128+n for a signal). */
-export const runInherited: CommandRunner = (argv, signal) => new Promise((resolve, reject) => {
-  const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', signal });
-  child.on('error', (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError'
-    ? new HoardError('interrupted', 'interrupted')
-    : new HoardError('usage', `cannot run ${argv[0]}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`, { hint: 'check the command after --; the databases were not changed' })));
-  child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
-});
+export const runInherited: CommandRunner = (argv, signal) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', signal });
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.name === 'AbortError'
+          ? new HoardError('interrupted', 'interrupted')
+          : new HoardError('usage', `cannot run ${argv[0]}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`, {
+              hint: 'check the command after --; the databases were not changed',
+            }),
+      ),
+    );
+    child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
+  });
 
 /** Snapshot, run, and on failure restore (under a shared lock); then call recordMigration. */
-export async function guardMigration(repo: Repository, req: MigrationRequest, o: BackupOptions, run: CommandRunner): Promise<MigrationOutcome> {
-  if (!req.command.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
-  if (!req.targets.length) throw new HoardError('usage', 'migrate needs at least one database', { hint: 'give --db URL, --source NAME, or define database sources in hoard.yaml' });
+export async function guardMigration(
+  repo: Repository,
+  req: MigrationRequest,
+  o: BackupOptions,
+  run: CommandRunner,
+): Promise<MigrationOutcome> {
+  if (!req.command.length)
+    throw new HoardError('usage', 'migrate needs a command after --', {
+      hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest',
+    });
+  if (!req.targets.length)
+    throw new HoardError('usage', 'migrate needs at least one database', {
+      hint: 'give --db URL, --source NAME, or define database sources in hoard.yaml',
+    });
   // stored in the snapshots' reason and migration record: no password, wherever it stands in the command
   const shown = redact(req.command.join(' '));
   const taken: { c: Connection; entry: SnapshotEntry }[] = [];
   for (const { connection: c, source } of req.targets) {
-    const r = await backupDatabase(repo, { connection: c, kind: 'pre-migration', reason: `before: ${shown}`, label: req.label, environment: req.environment, source: source ?? databaseName(c) }, o);
+    const r = await backupDatabase(
+      repo,
+      {
+        connection: c,
+        kind: 'pre-migration',
+        reason: `before: ${shown}`,
+        label: req.label,
+        environment: req.environment,
+        source: source ?? databaseName(c),
+      },
+      o,
+    );
     taken.push({ c, entry: { id: r.snapshotId!, snapshot: r.snapshot } as SnapshotEntry });
   }
   const code = await run(req.command, o.signal);
   const databases: GuardedDatabase[] = [];
   for (const { c, entry } of taken) {
-    const g: GuardedDatabase = { target: describe(c), snapshot_id: entry.id, restored: false, pre_restore_snapshot_id: null, restore_command: `hoard restore ${entry.id.slice(0, 8)} --target ${describe(c)}` };
+    const g: GuardedDatabase = {
+      target: describe(c),
+      snapshot_id: entry.id,
+      restored: false,
+      pre_restore_snapshot_id: null,
+      restore_command: `hoard restore ${entry.id.slice(0, 8)} --target ${describe(c)}`,
+    };
     if (code !== 0 && req.restoreOnFailure) {
       const r = await restoreDatabase(repo, { snapshot: entry, target: c, confirmed: true }, o);
       g.restored = true;
@@ -68,16 +117,32 @@ export async function guardMigration(repo: Repository, req: MigrationRequest, o:
     }
     databases.push(g);
   }
-  const outcome: MigrationOutcome['outcome'] = code === 0 ? 'succeeded' : req.restoreOnFailure ? 'failed-restored' : 'failed-not-restored';
+  const outcome: MigrationOutcome['outcome'] =
+    code === 0 ? 'succeeded' : req.restoreOnFailure ? 'failed-restored' : 'failed-not-restored';
   const finished = new Date(o.clock.now()).toISOString();
-  return { command_exit_code: code, outcome, finished_at: finished, command: shown, databases, snapshots: taken.map((t) => t.entry) };
+  return {
+    command_exit_code: code,
+    outcome,
+    finished_at: finished,
+    command: shown,
+    databases,
+    snapshots: taken.map((t) => t.entry),
+  };
 }
 
 /** Records the outcome on each pre-migration snapshot (rewrites them; needs an exclusive lock). */
 export async function recordMigration(repo: Repository, m: MigrationOutcome): Promise<void> {
   for (const [i, entry] of m.snapshots.entries()) {
     const d = m.databases[i];
-    const id = await amendSnapshot(repo, entry, { migration: { command: m.command, exit_code: m.command_exit_code, outcome: m.outcome, finished_at: m.finished_at, restored: d.restored } });
+    const id = await amendSnapshot(repo, entry, {
+      migration: {
+        command: m.command,
+        exit_code: m.command_exit_code,
+        outcome: m.outcome,
+        finished_at: m.finished_at,
+        restored: d.restored,
+      },
+    });
     d.restore_command = d.restore_command.replace(d.snapshot_id.slice(0, 8), id.slice(0, 8));
     d.snapshot_id = id;
   }
@@ -87,7 +152,13 @@ export async function recordMigration(repo: Repository, m: MigrationOutcome): Pr
  * `hoard migrate` as one use case: opens the project's repository, guards the migration under a
  * shared lock, then records its outcome on the snapshots under an exclusive one (waiting up to 30 s).
  */
-export function migrateProject(env: Env, p: Project, req: MigrationRequest, o: BackupOptions, run: CommandRunner): Promise<MigrationOutcome> {
+export function migrateProject(
+  env: Env,
+  p: Project,
+  req: MigrationRequest,
+  o: BackupOptions,
+  run: CommandRunner,
+): Promise<MigrationOutcome> {
   return withRepository(env, { project: p, signal: o.signal }, async (repo) => {
     const out = await withLock(env, repo, false, async () => {
       await listSnapshots(repo, o.signal);

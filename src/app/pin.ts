@@ -11,7 +11,10 @@ export async function setPinned(repo: Repository, e: SnapshotEntry, pinned: bool
   if ((s.hoard?.pinned === true) === pinned) return e.id;
   const tags = (s.tags ?? []).filter((t) => t !== 'pinned');
   const id = await saveSnapshot(repo, {
-    ...s, original: s.original ?? e.id, tags: pinned ? [...tags, 'pinned'] : tags, hoard: { ...(s.hoard ?? {}), pinned },
+    ...s,
+    original: s.original ?? e.id,
+    tags: pinned ? [...tags, 'pinned'] : tags,
+    hoard: { ...(s.hoard ?? {}), pinned },
   });
   if (id !== e.id) await removeSnapshot(repo, e.id);
   return id;

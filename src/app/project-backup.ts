@@ -8,12 +8,25 @@
  * (the signal) and a selection that names nothing throw.
  */
 import {
-  type CompressionMode, type Reporter, type Repository, type SnapshotInfo, HoardError, isHoardError, listSnapshots,
+  type CompressionMode,
+  type Reporter,
+  type Repository,
+  type SnapshotInfo,
+  HoardError,
+  isHoardError,
+  listSnapshots,
 } from '../core/index.js';
 import { type Env, lockOwner } from './environment.js';
 import type { Project } from './project.js';
 import { localRepositoryPath, openFromEnv, tidyLocks, withLock } from './repository-access.js';
-import { type BackupTarget, type RunLabels, type SourceBackupResult, backupSource, newRunId, planBackups } from './source-backup.js';
+import {
+  type BackupTarget,
+  type RunLabels,
+  type SourceBackupResult,
+  backupSource,
+  newRunId,
+  planBackups,
+} from './source-backup.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { type VerifyResult, verifySnapshots, withVerifyDefaults } from './verify.js';
 import { copyDestinations, copyToDestinations } from './copy.js';
@@ -86,21 +99,32 @@ export interface ProjectBackupOutcome {
   warnings: string[];
 }
 
-const asHoardError = (e: unknown): HoardError => (isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e }));
+const asHoardError = (e: unknown): HoardError =>
+  isHoardError(e) ? e : new HoardError('internal', (e as Error).message, { cause: e });
 
 /**
  * Backs up the sources a request names; kind "usage"/"config" when it names nothing backupable.
  * Opens and closes the repository itself.
  */
-export async function backupProject(env: Env, p: Project, req: ProjectBackupRequest, sink: ProjectBackupSink = {}): Promise<ProjectBackupOutcome> {
+export async function backupProject(
+  env: Env,
+  p: Project,
+  req: ProjectBackupRequest,
+  sink: ProjectBackupSink = {},
+): Promise<ProjectBackupOutcome> {
   const targets = planBackups(p, { names: req.names ?? [], kind: req.kind, retentionDays: req.retentionDays });
   const localRepoPath = localRepositoryPath(p);
   const out: ProjectBackupOutcome = { sources: [], copies: [], warnings: [] };
-  const run = { label: req.label, reason: req.reason, description: req.description, run: req.run ?? newRunId(env.clock.now()) };
+  const run = {
+    label: req.label,
+    reason: req.reason,
+    description: req.description,
+    run: req.run ?? newRunId(env.clock.now()),
+  };
   sink.planned?.(targets);
   const repo = await openFromEnv(env, { project: p, compression: req.compression, signal: req.signal });
   try {
-    if (req.tidyLocks) out.warnings.push(...await tidyLocks(env, repo));
+    if (req.tidyLocks) out.warnings.push(...(await tidyLocks(env, repo)));
     const history = (await listSnapshots(repo, req.signal)).snapshots.map((e) => toRecord(e));
     for (const t of targets) {
       sink.started?.(t, history.filter((r) => r.source === t.source).pop());
@@ -118,8 +142,18 @@ export async function backupProject(env: Env, p: Project, req: ProjectBackupRequ
 type Lock = <T>(work: () => Promise<T>) => Promise<T>;
 
 /** One source: its backup, then its after-backup verification; a failure is the outcome's error. */
-async function backupOne(env: Env, p: Project, repo: Repository, t: BackupTarget, run: RunLabels, req: ProjectBackupRequest, report: Reporter | undefined, localRepoPath: string | undefined): Promise<SourceOutcome> {
-  const locked: Lock = (work) => withLock(env, repo, false, work, req.lockWaitMs ?? env.lockWait?.ms ?? 0, env.lockWait?.onWait, req.signal);
+async function backupOne(
+  env: Env,
+  p: Project,
+  repo: Repository,
+  t: BackupTarget,
+  run: RunLabels,
+  req: ProjectBackupRequest,
+  report: Reporter | undefined,
+  localRepoPath: string | undefined,
+): Promise<SourceOutcome> {
+  const locked: Lock = (work) =>
+    withLock(env, repo, false, work, req.lockWaitMs ?? env.lockWait?.ms ?? 0, env.lockWait?.onWait, req.signal);
   const opts = { clock: env.clock, info: req.info, signal: req.signal, report, dryRun: req.dryRun };
   let result: SourceBackupResult;
   try {
@@ -134,7 +168,13 @@ async function backupOne(env: Env, p: Project, repo: Repository, t: BackupTarget
   const level = p.config.verify?.after_backup;
   if (!level || level === 'none') return s;
   try {
-    const [v] = await locked(() => verifySnapshots(p, repo, withVerifyDefaults(p, { ref: result.snapshotId, level }), { ...opts, dryRun: false, isProcessAlive: lockOwner(env).isProcessAlive }));
+    const [v] = await locked(() =>
+      verifySnapshots(p, repo, withVerifyDefaults(p, { ref: result.snapshotId, level }), {
+        ...opts,
+        dryRun: false,
+        isProcessAlive: lockOwner(env).isProcessAlive,
+      }),
+    );
     s.verification = { level, ok: v.ok, message: v.message, result: v };
     s.backup.verification = { level, ok: v.ok, at: new Date(env.clock.now()).toISOString(), message: v.message };
   } catch (e) {
@@ -151,11 +191,28 @@ async function copyJobs(env: Env, p: Project, req: ProjectBackupRequest, out: Pr
   for (const job of new Set(made.map((s) => s.target.job!))) {
     const dests = copyDestinations(p, job);
     if (!dests.length) continue;
-    const c = await copyToDestinations(env, p, dests, made.filter((s) => s.target.job === job).map((s) => s.backup!.id), { signal: req.signal });
-    for (const x of c.ok) out.copies.push({ job, destination: x.destination, ok: true, copied: x.copied.map((y) => y.destination), skipped: x.skipped.length, bytes: x.bytes, error: null });
+    const c = await copyToDestinations(
+      env,
+      p,
+      dests,
+      made.filter((s) => s.target.job === job).map((s) => s.backup!.id),
+      { signal: req.signal },
+    );
+    for (const x of c.ok)
+      out.copies.push({
+        job,
+        destination: x.destination,
+        ok: true,
+        copied: x.copied.map((y) => y.destination),
+        skipped: x.skipped.length,
+        bytes: x.bytes,
+        error: null,
+      });
     for (const x of c.failed) {
       out.copies.push({ job, destination: x.destination, ok: false, copied: [], skipped: 0, bytes: 0, error: x.error });
-      out.warnings.push(`the copy of job ${job} to ${x.destination} failed (the backup itself is kept): ${x.error.message}`);
+      out.warnings.push(
+        `the copy of job ${job} to ${x.destination} failed (the backup itself is kept): ${x.error.message}`,
+      );
     }
   }
 }
@@ -164,7 +221,10 @@ async function copyJobs(env: Env, p: Project, req: ProjectBackupRequest, out: Pr
 export function verificationProblem(s: SourceOutcome): HoardError | undefined {
   if (!s.verification || s.verification.ok) return undefined;
   if (s.verification.error) return s.verification.error;
-  return new HoardError('verify', `the new snapshot ${s.backup!.short_id} of ${s.target.source} failed its ${s.verification.level} verification: ${s.verification.message}`);
+  return new HoardError(
+    'verify',
+    `the new snapshot ${s.backup!.short_id} of ${s.target.source} failed its ${s.verification.level} verification: ${s.verification.message}`,
+  );
 }
 
 /**

@@ -8,8 +8,19 @@
  */
 import * as path from 'node:path';
 import {
-  type ConfigPath, type EnvironmentPolicy, type HoardConfig, type LoadedConfig, type SecretScope, type Settings,
-  assertTrustedFile, environmentPolicy, findConfigFile, loadConfig, readDotenv, resolveSecret, resolveSettings,
+  type ConfigPath,
+  type EnvironmentPolicy,
+  type HoardConfig,
+  type LoadedConfig,
+  type SecretScope,
+  type Settings,
+  assertTrustedFile,
+  environmentPolicy,
+  findConfigFile,
+  loadConfig,
+  readDotenv,
+  resolveSecret,
+  resolveSettings,
 } from '../config/index.js';
 import type { Env } from './environment.js';
 
@@ -47,7 +58,13 @@ export async function loadProject(env: Env, o: ProjectOptions = {}): Promise<Pro
   const loaded = file ? await loadConfig(file) : undefined;
   const dir = loaded?.dir ?? env.cwd;
   const settings = resolveSettings({ flags: { repo: o.repo, environment: o.environment }, vars: env.vars, loaded });
-  return { loaded, dir, config: loaded?.config ?? {}, settings, scope: { vars: env.vars, dotenv: await readDotenv(dotenv), dir } };
+  return {
+    loaded,
+    dir,
+    config: loaded?.config ?? {},
+    settings,
+    scope: { vars: env.vars, dotenv: await readDotenv(dotenv), dir },
+  };
 }
 
 /** Resolves a secret written at `at` in hoard.yaml (errors name the file and line). */

@@ -1,5 +1,12 @@
 /** Prune as a use case: under an exclusive lock, plan, then (unless dry-run) carry the plan out. */
-import { type PruneOptions, type PrunePlan, type PruneSummary, type Repository, executePrune, planPrune } from '../core/index.js';
+import {
+  type PruneOptions,
+  type PrunePlan,
+  type PruneSummary,
+  type Repository,
+  executePrune,
+  planPrune,
+} from '../core/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
 import { withLock, withRepository } from './repository-access.js';
@@ -12,8 +19,19 @@ export interface PruneRequest extends PruneOptions {
 }
 
 /** The plan (dry-run) or the summary of a prune. The repository must have its index loaded. */
-export async function pruneRepository(env: Env, repo: Repository, req: PruneRequest): Promise<PrunePlan | PruneSummary> {
-  return withLock(env, repo, true, async () => (req.dryRun ? planPrune(repo, req) : pruneLocked(repo, req)), req.retryLockMs, req.onLockWait);
+export async function pruneRepository(
+  env: Env,
+  repo: Repository,
+  req: PruneRequest,
+): Promise<PrunePlan | PruneSummary> {
+  return withLock(
+    env,
+    repo,
+    true,
+    async () => (req.dryRun ? planPrune(repo, req) : pruneLocked(repo, req)),
+    req.retryLockMs,
+    req.onLockWait,
+  );
 }
 
 /** Plans and carries out a prune; the caller holds the exclusive lock (forget and cleanup prune under theirs). */

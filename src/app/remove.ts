@@ -26,7 +26,11 @@ export type Confirm = (environment: string, action: string) => Promise<void>;
 export function confirmFlag(confirmed: boolean | undefined): Confirm {
   return async (environment, action) => {
     if (confirmed) return;
-    throw new HoardError('usage', `refusing to ${action} in the protected environment ${environment}; nothing was changed`, { hint: 'pass confirm: true once the target is checked', context: { confirmation_required: environment } });
+    throw new HoardError(
+      'usage',
+      `refusing to ${action} in the protected environment ${environment}; nothing was changed`,
+      { hint: 'pass confirm: true once the target is checked', context: { confirmation_required: environment } },
+    );
   };
 }
 
@@ -44,20 +48,37 @@ export interface RemoveOptions {
   report?: Reporter;
 }
 
-const pinnedError = (r: BackupRecord, what: string) => new HoardError('usage', `backup ${r.short_id} is pinned; nothing was ${what}`, { hint: `unpin it first (hoard unpin ${r.short_id})` });
+const pinnedError = (r: BackupRecord, what: string) =>
+  new HoardError('usage', `backup ${r.short_id} is pinned; nothing was ${what}`, {
+    hint: `unpin it first (hoard unpin ${r.short_id})`,
+  });
 
 /** Deletes one backup (no prune); `freed`: what a prune would free now. Kind "usage" for latest or a pinned one. */
-export async function deleteBackup(env: Env, p: Project, ref: string, o: RemoveOptions): Promise<{ backup: BackupRecord; freed: number }> {
-  if (!ref || ref === 'latest') throw new HoardError('usage', 'delete needs the id or label of one backup', { hint: 'see `hoard list` (the full id or a unique prefix)' });
-  return withSnapshots(env, p, true, async (repo, list) => {
-    const s = chooseSnapshot(list, { ref }, env.clock.now());
-    const backup = toRecord(s);
-    if (backup.pinned) throw pinnedError(backup, 'deleted');
-    await confirmAll(p, o.confirm, [backup], 'delete');
-    const freed = await sizeFreed(repo, list, new Set([s.id]), o.signal);
-    await removeSnapshot(repo, s.id);
-    return { backup, freed };
-  }, { signal: o.signal });
+export async function deleteBackup(
+  env: Env,
+  p: Project,
+  ref: string,
+  o: RemoveOptions,
+): Promise<{ backup: BackupRecord; freed: number }> {
+  if (!ref || ref === 'latest')
+    throw new HoardError('usage', 'delete needs the id or label of one backup', {
+      hint: 'see `hoard list` (the full id or a unique prefix)',
+    });
+  return withSnapshots(
+    env,
+    p,
+    true,
+    async (repo, list) => {
+      const s = chooseSnapshot(list, { ref }, env.clock.now());
+      const backup = toRecord(s);
+      if (backup.pinned) throw pinnedError(backup, 'deleted');
+      await confirmAll(p, o.confirm, [backup], 'delete');
+      const freed = await sizeFreed(repo, list, new Set([s.id]), o.signal);
+      await removeSnapshot(repo, s.id);
+      return { backup, freed };
+    },
+    { signal: o.signal },
+  );
 }
 
 export interface ForgetRequest extends RemoveOptions {
@@ -70,17 +91,23 @@ export interface ForgetRequest extends RemoveOptions {
 
 /** Removes the snapshots `refs` name (restic's `forget ID…`), then prunes when asked; returns them. */
 export async function forgetBackups(env: Env, p: Project, req: ForgetRequest): Promise<BackupRecord[]> {
-  return withSnapshots(env, p, !req.dryRun, async (repo, list) => {
-    const picked = req.refs.map((ref) => chooseSnapshot(list, { ref }, env.clock.now()));
-    const records = picked.map((e) => toRecord(e));
-    const pinned = records.find((x) => x.pinned);
-    if (pinned) throw pinnedError(pinned, 'removed');
-    if (req.dryRun) return records;
-    await confirmAll(p, req.confirm, records, 'remove');
-    for (const s of picked) await removeSnapshot(repo, s.id);
-    if (req.prune) await pruneLocked(repo, { maxUnused: req.maxUnused, signal: req.signal, report: req.report });
-    return records;
-  }, { signal: req.signal });
+  return withSnapshots(
+    env,
+    p,
+    !req.dryRun,
+    async (repo, list) => {
+      const picked = req.refs.map((ref) => chooseSnapshot(list, { ref }, env.clock.now()));
+      const records = picked.map((e) => toRecord(e));
+      const pinned = records.find((x) => x.pinned);
+      if (pinned) throw pinnedError(pinned, 'removed');
+      if (req.dryRun) return records;
+      await confirmAll(p, req.confirm, records, 'remove');
+      for (const s of picked) await removeSnapshot(repo, s.id);
+      if (req.prune) await pruneLocked(repo, { maxUnused: req.maxUnused, signal: req.signal, report: req.report });
+      return records;
+    },
+    { signal: req.signal },
+  );
 }
 
 export interface CleanupOptions extends CleanupRequest, RemoveOptions {
@@ -104,24 +131,43 @@ export interface CleanupOutcome {
 /** Plans a cleanup and, unless dry, confirms, removes and (unless prune: false) prunes, under one lock. */
 export async function cleanupBackups(env: Env, p: Project, o: CleanupOptions): Promise<CleanupOutcome> {
   const dry = o.dryRun === true;
-  return withSnapshots(env, p, !dry, async (repo, list) => {
-    const plan = planCleanup(list, o, env.clock.now(), await loadVerifications(repo, o.signal));
-    const estimate = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)), o.signal);
-    const out: CleanupOutcome = { plan, dry_run: dry, estimate, pruned: null };
-    if (dry || !plan.remove.length) return out;
-    await confirmAll(p, o.confirm, plan.remove, 'remove');
-    for (const r of plan.remove) await removeSnapshot(repo, r.id);
-    if (o.prune === false) return out;
-    out.pruned = await pruneLocked(repo, { maxUnused: o.maxUnused, signal: o.signal, report: o.report });
-    return out;
-  }, { signal: o.signal, lockWaitMs: o.lockWaitMs });
+  return withSnapshots(
+    env,
+    p,
+    !dry,
+    async (repo, list) => {
+      const plan = planCleanup(list, o, env.clock.now(), await loadVerifications(repo, o.signal));
+      const estimate = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)), o.signal);
+      const out: CleanupOutcome = { plan, dry_run: dry, estimate, pruned: null };
+      if (dry || !plan.remove.length) return out;
+      await confirmAll(p, o.confirm, plan.remove, 'remove');
+      for (const r of plan.remove) await removeSnapshot(repo, r.id);
+      if (o.prune === false) return out;
+      out.pruned = await pruneLocked(repo, { maxUnused: o.maxUnused, signal: o.signal, report: o.report });
+      return out;
+    },
+    { signal: o.signal, lockWaitMs: o.lockWaitMs },
+  );
 }
 
 /** Pins or unpins a backup (its id changes, as after `restic tag`); returns the old and the new id. */
-export async function pinBackup(env: Env, p: Project, ref: string, pinned: boolean, o: { signal?: AbortSignal } = {}): Promise<{ old: string; id: string }> {
-  if (!ref) throw new HoardError('usage', `${pinned ? 'pin' : 'unpin'} needs a snapshot id`, { hint: 'see `hoard list`' });
-  return withSnapshots(env, p, true, async (repo, list) => {
-    const s = chooseSnapshot(list, { ref }, env.clock.now());
-    return { old: s.id, id: await setPinned(repo, s, pinned) };
-  }, { signal: o.signal });
+export async function pinBackup(
+  env: Env,
+  p: Project,
+  ref: string,
+  pinned: boolean,
+  o: { signal?: AbortSignal } = {},
+): Promise<{ old: string; id: string }> {
+  if (!ref)
+    throw new HoardError('usage', `${pinned ? 'pin' : 'unpin'} needs a snapshot id`, { hint: 'see `hoard list`' });
+  return withSnapshots(
+    env,
+    p,
+    true,
+    async (repo, list) => {
+      const s = chooseSnapshot(list, { ref }, env.clock.now());
+      return { old: s.id, id: await setPinned(repo, s, pinned) };
+    },
+    { signal: o.signal },
+  );
 }

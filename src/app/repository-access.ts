@@ -1,7 +1,22 @@
 /** Opening repositories for the front ends: URL → backend, password → key, and locks around work. */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { acquireLock, waitForExclusive, type Backend, fileContent, type HeldLock, HoardError, listLocks, listSnapshots, openRepository, removeLocks, type Repository, type RepositoryOptions, type SnapshotEntry, type TreeNode } from '../core/index.js';
+import {
+  acquireLock,
+  waitForExclusive,
+  type Backend,
+  fileContent,
+  type HeldLock,
+  HoardError,
+  listLocks,
+  listSnapshots,
+  openRepository,
+  removeLocks,
+  type Repository,
+  type RepositoryOptions,
+  type SnapshotEntry,
+  type TreeNode,
+} from '../core/index.js';
 import { type BackendSettings, openBackend, parseRepositoryUrl } from '../backends/index.js';
 import { type RepositorySetting, absoluteLocal } from '../config/index.js';
 import { type Env, lockOwner, resolvePassword } from './environment.js';
@@ -18,7 +33,10 @@ export interface OpenOptions extends RepositoryOptions {
 /** The repository URL in force; kind "usage" when neither flags, environment nor hoard.yaml name one. */
 export function repositoryLocation(p: Project): RepositorySetting {
   const r = p.settings.repository?.value;
-  if (!r) throw new HoardError('usage', 'no repository given', { hint: 'run `hoard init` to set up this project, or pass --repo URL / set HOARD_REPOSITORY' });
+  if (!r)
+    throw new HoardError('usage', 'no repository given', {
+      hint: 'run `hoard init` to set up this project, or pass --repo URL / set HOARD_REPOSITORY',
+    });
   return r;
 }
 
@@ -30,29 +48,42 @@ export function repositoryLocation(p: Project): RepositorySetting {
 export async function backendSettings(env: Env, p: Project, loc: RepositorySetting): Promise<BackendSettings> {
   const c = loc.config;
   const at = (...k: string[]) => ['repositories', loc.name ?? '', ...k];
-  const secret = (v: string | undefined, ...k: string[]) => (v === undefined ? Promise.resolve(undefined) : projectSecret(p, v, at(...k)));
+  const secret = (v: string | undefined, ...k: string[]) =>
+    v === undefined ? Promise.resolve(undefined) : projectSecret(p, v, at(...k));
   const s3 = c?.s3 && {
-    region: c.s3.region, pathStyle: c.s3.path_style, profile: c.s3.profile,
+    region: c.s3.region,
+    pathStyle: c.s3.path_style,
+    profile: c.s3.profile,
     accessKeyId: await secret(c.s3.access_key_id, 's3', 'access_key_id'),
     secretAccessKey: await secret(c.s3.secret_access_key, 's3', 'secret_access_key'),
     sessionToken: await secret(c.s3.session_token, 's3', 'session_token'),
   };
   const sftp = c?.sftp && {
-    user: c.sftp.user, port: c.sftp.port, hostKey: c.sftp.host_key,
-    keyFile: c.sftp.key && path.resolve(p.dir, c.sftp.key), knownHostsFile: c.sftp.known_hosts && path.resolve(p.dir, c.sftp.known_hosts),
-    passphrase: await secret(c.sftp.key_passphrase, 'sftp', 'key_passphrase'), password: await secret(c.sftp.password, 'sftp', 'password'),
+    user: c.sftp.user,
+    port: c.sftp.port,
+    hostKey: c.sftp.host_key,
+    keyFile: c.sftp.key && path.resolve(p.dir, c.sftp.key),
+    knownHostsFile: c.sftp.known_hosts && path.resolve(p.dir, c.sftp.known_hosts),
+    passphrase: await secret(c.sftp.key_passphrase, 'sftp', 'key_passphrase'),
+    password: await secret(c.sftp.password, 'sftp', 'password'),
   };
   return {
-    vars: env.vars, s3, sftp,
-    uploadKiBs: env.limits?.uploadKiBs ?? c?.limit_upload, downloadKiBs: env.limits?.downloadKiBs ?? c?.limit_download, connections: c?.connections,
+    vars: env.vars,
+    s3,
+    sftp,
+    uploadKiBs: env.limits?.uploadKiBs ?? c?.limit_upload,
+    downloadKiBs: env.limits?.downloadKiBs ?? c?.limit_download,
+    connections: c?.connections,
     backoffMs: Number(env.vars.HOARD_BACKEND_BACKOFF_MS) || undefined,
   };
 }
 
 /** The password of a repository: HOARD_PASSWORD* first, then its `password:` in hoard.yaml, then a prompt (`confirm`: asked twice). */
 export function repositoryPassword(env: Env, p: Project, loc: RepositorySetting, confirm = false): Promise<string> {
-  const configured = loc.password !== undefined && loc.name !== undefined
-    ? () => projectSecret(p, loc.password!, ['repositories', loc.name!, 'password']) : undefined;
+  const configured =
+    loc.password !== undefined && loc.name !== undefined
+      ? () => projectSecret(p, loc.password!, ['repositories', loc.name!, 'password'])
+      : undefined;
   return resolvePassword(env, { configured, confirm });
 }
 
@@ -85,7 +116,9 @@ export function namedRepository(p: Project, ref: string): RepositorySetting {
   const r = p.config.repositories?.[ref];
   if (r && p.loaded) return { name: ref, url: absoluteLocal(r.url, p.loaded.dir), password: r.password, config: r };
   if (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ref) && !ref.includes('.') && p.loaded) {
-    throw new HoardError('usage', `no repository ${ref} in ${p.loaded.file}`, { hint: `use one of: ${Object.keys(p.config.repositories ?? {}).join(', ') || '(none)'}, or a URL` });
+    throw new HoardError('usage', `no repository ${ref} in ${p.loaded.file}`, {
+      hint: `use one of: ${Object.keys(p.config.repositories ?? {}).join(', ') || '(none)'}, or a URL`,
+    });
   }
   return { url: ref };
 }
@@ -102,7 +135,12 @@ export async function openAt(env: Env, loc: RepositorySetting, o: OpenOptions): 
 
 /** Takes a lock (kind "locked" when one conflicts after env.lockWait); the caller releases it. */
 export function holdLock(env: Env, repo: Repository, exclusive: boolean): Promise<HeldLock> {
-  return acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env), retryMs: env.lockWait?.ms, onWait: env.lockWait?.onWait });
+  return acquireLock(repo, exclusive, {
+    clock: env.clock,
+    owner: lockOwner(env),
+    retryMs: env.lockWait?.ms,
+    onWait: env.lockWait?.onWait,
+  });
 }
 
 /**
@@ -110,7 +148,15 @@ export function holdLock(env: Env, repo: Repository, exclusive: boolean): Promis
  * `retryMs` (default env.lockWait) keeps retrying a conflicting lock before failing with kind
  * "locked"; `onWait` hears once that it waits.
  */
-export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean, work: () => Promise<T>, retryMs = env.lockWait?.ms ?? 0, onWait = env.lockWait?.onWait, signal?: AbortSignal): Promise<T> {
+export async function withLock<T>(
+  env: Env,
+  repo: Repository,
+  exclusive: boolean,
+  work: () => Promise<T>,
+  retryMs = env.lockWait?.ms ?? 0,
+  onWait = env.lockWait?.onWait,
+  signal?: AbortSignal,
+): Promise<T> {
   const lock = await acquireLock(repo, exclusive, { clock: env.clock, owner: lockOwner(env), retryMs, onWait, signal });
   try {
     return await work();
@@ -127,8 +173,21 @@ export async function withLock<T>(env: Env, repo: Repository, exclusive: boolean
  * `work` also hears which snapshot files could not be read. `lockFree` (reads of snapshots and
  * records only): no lock is written; the read only waits while an exclusive lock is held.
  */
-export async function withSnapshots<T>(env: Env, p: Project, exclusive: boolean, work: (repo: Repository, list: SnapshotEntry[], damaged: { id: string; error: string }[]) => Promise<T>, o: { index?: boolean; signal?: AbortSignal; lockWaitMs?: number; onWait?: (holder: string) => void; lockFree?: boolean } = {}): Promise<T> {
-  const retryMs = o.lockWaitMs ?? env.lockWait?.ms ?? 0, onWait = o.onWait ?? env.lockWait?.onWait;
+export async function withSnapshots<T>(
+  env: Env,
+  p: Project,
+  exclusive: boolean,
+  work: (repo: Repository, list: SnapshotEntry[], damaged: { id: string; error: string }[]) => Promise<T>,
+  o: {
+    index?: boolean;
+    signal?: AbortSignal;
+    lockWaitMs?: number;
+    onWait?: (holder: string) => void;
+    lockFree?: boolean;
+  } = {},
+): Promise<T> {
+  const retryMs = o.lockWaitMs ?? env.lockWait?.ms ?? 0,
+    onWait = o.onWait ?? env.lockWait?.onWait;
   return withRepository(env, { project: p, index: o.index, signal: o.signal }, async (repo) => {
     const listed = async () => {
       const l = await listSnapshots(repo, o.signal);
@@ -153,7 +212,10 @@ export async function tidyLocks(env: Env, repo: Repository): Promise<string[]> {
   if (removed.length) out.push(`removed ${removed.length} stale lock(s) left by a dead process`);
   for (const l of await listLocks(repo)) {
     const age = l.lock ? env.clock.now() - Date.parse(l.lock.time.replace(/(\.\d{3})\d+/, '$1')) : NaN;
-    if (age > OLD_LOCK_MS) out.push(`a lock of ${l.lock!.username}@${l.lock!.hostname} (pid ${l.lock!.pid}) has been held for ${Math.round(age / 60_000)} min: backups wait for it; run \`hoard unlock\` if that process is gone`);
+    if (age > OLD_LOCK_MS)
+      out.push(
+        `a lock of ${l.lock!.username}@${l.lock!.hostname} (pid ${l.lock!.pid}) has been held for ${Math.round(age / 60_000)} min: backups wait for it; run \`hoard unlock\` if that process is gone`,
+      );
   }
   return out;
 }

@@ -36,7 +36,7 @@ export interface TaskOptions {
 }
 
 /** A failure as the outcome records it (hooks, run history, notifications): redacted. */
-const message = (e: unknown) => redact(isHoardError(e) ? e.message : (e as Error).message ?? String(e));
+const message = (e: unknown) => redact(isHoardError(e) ? e.message : ((e as Error).message ?? String(e)));
 
 /** Scheduled work waits this long for another run's lock (a cleanup's prune, a backup) before failing. */
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -50,7 +50,14 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
   const hidden = referencedVariables(p.config);
   const hook = async (cmds: string[], vars: Record<string, string>) => {
     for (const c of cmds) {
-      const h = await runHook(c, { cwd: p.dir, vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars }, timeoutMs, baseEnv: env.vars, hidden, signal: o.signal });
+      const h = await runHook(c, {
+        cwd: p.dir,
+        vars: { HOARD_JOB: job, HOARD_TRIGGER: o.trigger, ...vars },
+        timeoutMs,
+        baseEnv: env.vars,
+        hidden,
+        signal: o.signal,
+      });
       if (o.signal?.aborted) throw new HoardError('interrupted', 'interrupted');
       out.hooks.push(h);
       if (!h.ok) return h;
@@ -63,15 +70,37 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
     out.error = `the before hook ${failedHook.timedOut ? `timed out and was killed after ${timeoutMs / 1000} s` : `failed (exit ${failedHook.code})`}: ${failedHook.command}`;
   } else {
     try {
-      const r = await backupProject(env, p, { names: [job], info: o.info, reason: `${o.trigger} run of job ${job}`, lockWaitMs: LOCK_WAIT_MS, tidyLocks: true, signal: o.signal }, { report: o.report });
+      const r = await backupProject(
+        env,
+        p,
+        {
+          names: [job],
+          info: o.info,
+          reason: `${o.trigger} run of job ${job}`,
+          lockWaitMs: LOCK_WAIT_MS,
+          tidyLocks: true,
+          signal: o.signal,
+        },
+        { report: o.report },
+      );
       out.warnings = r.warnings.map(redact);
       for (const s of r.sources) {
         if (s.result?.snapshotId) out.snapshots.push(s.result.snapshotId);
         out.bytes += s.result?.stats.data_added ?? 0;
         const problem = s.error ? `${s.target.source}: ${message(s.error)}` : verificationProblem(s)?.message;
-        if (problem) { out.result = 'failed'; out.error ??= problem; }
+        if (problem) {
+          out.result = 'failed';
+          out.error ??= problem;
+        }
       }
-      if (r.copies.length) out.copies = r.copies.map((c) => ({ destination: c.destination, ok: c.ok, copied: c.copied.length, bytes: c.bytes, error: c.error && message(c.error) }));
+      if (r.copies.length)
+        out.copies = r.copies.map((c) => ({
+          destination: c.destination,
+          ok: c.ok,
+          copied: c.copied.length,
+          bytes: c.bytes,
+          error: c.error && message(c.error),
+        }));
     } catch (e) {
       if (o.signal?.aborted) throw e;
       out.result = 'failed';
@@ -84,16 +113,35 @@ export async function runBackupJob(p: Project, env: Env, job: string, o: TaskOpt
 }
 
 /** The scheduled read-back (a share of every snapshot) or drill (the newest backup of each drilled source). */
-export async function runVerifyTask(p: Project, env: Env, level: 'read-back' | 'drill', o: TaskOptions): Promise<TaskOutcome> {
+export async function runVerifyTask(
+  p: Project,
+  env: Env,
+  level: 'read-back' | 'drill',
+  o: TaskOptions,
+): Promise<TaskOutcome> {
   const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
-  const subset = level === 'read-back' && p.config.verify?.read_back?.subset ? Number(p.config.verify.read_back.subset.replace('%', '')) / 100 : undefined;
-  const targets = level === 'read-back' ? [{ all: true }] : (p.config.verify?.drill?.sources ?? databaseSources(p)).map((source) => ({ latest: true, source }));
+  const subset =
+    level === 'read-back' && p.config.verify?.read_back?.subset
+      ? Number(p.config.verify.read_back.subset.replace('%', '')) / 100
+      : undefined;
+  const targets =
+    level === 'read-back'
+      ? [{ all: true }]
+      : (p.config.verify?.drill?.sources ?? databaseSources(p)).map((source) => ({ latest: true, source }));
   for (const t of targets) {
     try {
-      const results = await verifyBackups(env, p, { ...t, level, subset }, { info: o.info, signal: o.signal, isProcessAlive: o.isProcessAlive, lockWaitMs: LOCK_WAIT_MS });
+      const results = await verifyBackups(
+        env,
+        p,
+        { ...t, level, subset },
+        { info: o.info, signal: o.signal, isProcessAlive: o.isProcessAlive, lockWaitMs: LOCK_WAIT_MS },
+      );
       for (const r of results) {
         out.snapshots.push(r.backup.id);
-        if (!r.ok) { out.result = 'failed'; out.error ??= `${r.backup.short_id}: ${r.message}`; }
+        if (!r.ok) {
+          out.result = 'failed';
+          out.error ??= `${r.backup.short_id}: ${r.message}`;
+        }
       }
     } catch (e) {
       if (o.signal?.aborted) throw e;
@@ -108,7 +156,13 @@ export async function runVerifyTask(p: Project, env: Env, level: 'read-back' | '
 export async function runCleanupTask(p: Project, env: Env, o: TaskOptions): Promise<TaskOutcome> {
   const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
   try {
-    const r = await cleanupBackups(env, p, { expired: true, allowEmpty: true, confirm: confirmFlag(true), lockWaitMs: LOCK_WAIT_MS, signal: o.signal });
+    const r = await cleanupBackups(env, p, {
+      expired: true,
+      allowEmpty: true,
+      confirm: confirmFlag(true),
+      lockWaitMs: LOCK_WAIT_MS,
+      signal: o.signal,
+    });
     out.snapshots = r.plan.remove.map((x) => x.id);
     out.bytes = r.pruned?.freedActual ?? 0;
   } catch (e) {

@@ -9,7 +9,17 @@ const NOW = Date.UTC(2026, 10, 23, 12);
 
 function snap(id: string, daysAgo: number, h: Record<string, unknown> = {}): SnapshotEntry {
   const timeMs = NOW - daysAgo * DAY;
-  return { id: id.padEnd(64, '0'), timeMs, snapshot: { time: new Date(timeMs).toISOString(), tree: 't', paths: ['/x'], hostname: 'h', hoard: { kind: 'daily', source: { name: 'db', type: 'postgres' }, environment: 'dev', ...h } } };
+  return {
+    id: id.padEnd(64, '0'),
+    timeMs,
+    snapshot: {
+      time: new Date(timeMs).toISOString(),
+      tree: 't',
+      paths: ['/x'],
+      hostname: 'h',
+      hoard: { kind: 'daily', source: { name: 'db', type: 'postgres' }, environment: 'dev', ...h },
+    },
+  };
 }
 
 const LIST = [
@@ -35,7 +45,10 @@ describe('choosing snapshots', () => {
     assert.throws(() => chooseSnapshot(LIST, { ref: 'v2' }, NOW), /the label v2 is on 2 snapshots/);
     assert.throws(() => chooseSnapshot(LIST, { ref: 'zzz' }, NOW), /no snapshot with id or label "zzz"/);
     assert.throws(() => chooseSnapshot(LIST, { at: '2000-01-01' }, NOW), /at or before .*; the first is aa100000/);
-    assert.throws(() => chooseSnapshot(LIST, { latest: true, source: 'nope' }, NOW), /no snapshot of source nope found/);
+    assert.throws(
+      () => chooseSnapshot(LIST, { latest: true, source: 'nope' }, NOW),
+      /no snapshot of source nope found/,
+    );
     assert.throws(() => chooseSnapshot(LIST, { ref: 'bc3', latest: true }, NOW), /not both/);
   });
   it('reads times: ISO, local dates (end of day), "N units ago"', () => {
@@ -64,13 +77,28 @@ describe('cleanup plan', () => {
     assert.deepEqual(by.bc3, [false, ['newest of source:files (safety floor)']]);
     assert.deepEqual(by.cd4, [false, ['pinned']]);
     assert.deepEqual(by.de5, [false, ['newest of source:db (safety floor)']]);
-    assert.deepEqual(planCleanup(LIST, {}, NOW).remove.map((r) => r.id.slice(0, 3)), ['aa1'], 'the default is --expired');
-    assert.deepEqual(planCleanup(LIST, { olderThanMs: 4 * DAY }, NOW).applied.expired, false, 'an explicit rule turns the expiry default off');
+    assert.deepEqual(
+      planCleanup(LIST, {}, NOW).remove.map((r) => r.id.slice(0, 3)),
+      ['aa1'],
+      'the default is --expired',
+    );
+    assert.deepEqual(
+      planCleanup(LIST, { olderThanMs: 4 * DAY }, NOW).applied.expired,
+      false,
+      'an explicit rule turns the expiry default off',
+    );
   });
   it('refuses rules that would empty a source unless allowed', () => {
     const two = [snap('ee1', 9, { kind: 'daily' }), snap('ee2', 8, { kind: 'daily' })];
-    assert.throws(() => planCleanup(two, { olderThanMs: DAY }, NOW), /would remove every backup of source:db .*nothing was removed/);
+    assert.throws(
+      () => planCleanup(two, { olderThanMs: DAY }, NOW),
+      /would remove every backup of source:db .*nothing was removed/,
+    );
     const ok = planCleanup(two, { olderThanMs: DAY, allowEmpty: true }, NOW);
-    assert.deepEqual(ok.remove.map((r) => r.id.slice(0, 3)), ['ee1'], 'the floor still keeps the newest');
+    assert.deepEqual(
+      ok.remove.map((r) => r.id.slice(0, 3)),
+      ['ee1'],
+      'the floor still keeps the newest',
+    );
   });
 });

@@ -21,10 +21,14 @@ export interface BackupQuery {
 export function queryBackups(list: SnapshotEntry[], q: BackupQuery, nowMs: number): SnapshotEntry[] {
   return list.filter((e) => {
     const r = toRecord(e);
-    return (!q.kind || r.kind === q.kind) && (!q.environment || r.environment === q.environment)
-      && (!q.source || r.source === q.source || r.tags.includes(`source:${q.source}`))
-      && (q.label === undefined || r.label === q.label) && (!q.host || r.hostname === q.host)
-      && (q.days === undefined || e.timeMs >= nowMs - q.days * 86_400_000);
+    return (
+      (!q.kind || r.kind === q.kind) &&
+      (!q.environment || r.environment === q.environment) &&
+      (!q.source || r.source === q.source || r.tags.includes(`source:${q.source}`)) &&
+      (q.label === undefined || r.label === q.label) &&
+      (!q.host || r.hostname === q.host) &&
+      (q.days === undefined || e.timeMs >= nowMs - q.days * 86_400_000)
+    );
   });
 }
 
@@ -47,36 +51,63 @@ export function chooseSnapshot(list: SnapshotEntry[], c: SnapshotChoice, nowMs: 
   const scope = queryBackups(list, { source: c.source, host: c.host }, nowMs);
   const where = c.source ? ` of source ${c.source}` : '';
   if (c.ref && c.ref !== 'latest') {
-    if (c.latest || c.at || c.name) throw new HoardError('usage', `give either a snapshot id/label or --latest/--name/--at, not both`, { hint: 'e.g. hoard restore 1a2b3c4d or hoard restore --latest --source db' });
+    if (c.latest || c.at || c.name)
+      throw new HoardError('usage', `give either a snapshot id/label or --latest/--name/--at, not both`, {
+        hint: 'e.g. hoard restore 1a2b3c4d or hoard restore --latest --source db',
+      });
     const byId = /^[0-9a-f]{1,64}$/.test(c.ref) ? list.filter((e) => e.id.startsWith(c.ref!)) : [];
-    if (byId.length > 1) throw new HoardError('usage', `snapshot prefix ${c.ref} is ambiguous: ${byId.slice(0, 5).map(short).join(', ')}${byId.length > 5 ? ' …' : ''}`, { hint: 'give more characters of the id' });
+    if (byId.length > 1)
+      throw new HoardError(
+        'usage',
+        `snapshot prefix ${c.ref} is ambiguous: ${byId.slice(0, 5).map(short).join(', ')}${byId.length > 5 ? ' …' : ''}`,
+        { hint: 'give more characters of the id' },
+      );
     if (byId.length === 1) return byId[0];
     return pickLabel(scope, c.ref, where);
   }
   let pool = scope;
   if (c.name !== undefined) {
     pool = pool.filter((e) => toRecord(e).label === c.name);
-    if (!pool.length) throw new HoardError('not-found', `no snapshot${where} is labelled ${JSON.stringify(c.name)}`, { hint: 'see `hoard list` for labels' });
+    if (!pool.length)
+      throw new HoardError('not-found', `no snapshot${where} is labelled ${JSON.stringify(c.name)}`, {
+        hint: 'see `hoard list` for labels',
+      });
   }
   if (c.at !== undefined) {
     const t = parseTime(c.at, nowMs);
     const before = pool.filter((e) => e.timeMs <= t);
     if (!before.length) {
       const first = pool[0];
-      throw new HoardError('not-found', `no snapshot${where} was taken at or before ${new Date(t).toISOString()}${first ? `; the first is ${short(first)}` : ''}`, { hint: 'pick a later --at time (see `hoard list`)' });
+      throw new HoardError(
+        'not-found',
+        `no snapshot${where} was taken at or before ${new Date(t).toISOString()}${first ? `; the first is ${short(first)}` : ''}`,
+        { hint: 'pick a later --at time (see `hoard list`)' },
+      );
     }
     return before[before.length - 1];
   }
   if (c.name !== undefined && !c.latest && c.ref !== 'latest') return pickLabel(pool, c.name, where);
-  if (!pool.length) throw new HoardError('not-found', `no snapshot${where} found`, { hint: c.source ? 'run `hoard backup` first, or check the source name in `hoard list`' : 'run `hoard backup` first' });
+  if (!pool.length)
+    throw new HoardError('not-found', `no snapshot${where} found`, {
+      hint: c.source
+        ? 'run `hoard backup` first, or check the source name in `hoard list`'
+        : 'run `hoard backup` first',
+    });
   return pool[pool.length - 1];
 }
 
 function pickLabel(pool: SnapshotEntry[], label: string, where: string): SnapshotEntry {
   const m = pool.filter((e) => toRecord(e).label === label);
-  if (m.length === 0) throw new HoardError('not-found', `no snapshot${where} with id or label ${JSON.stringify(label)}`, { hint: 'see `hoard list` for ids and labels' });
+  if (m.length === 0)
+    throw new HoardError('not-found', `no snapshot${where} with id or label ${JSON.stringify(label)}`, {
+      hint: 'see `hoard list` for ids and labels',
+    });
   if (m.length > 1) {
-    throw new HoardError('usage', `the label ${label} is on ${m.length} snapshots: ${m.slice(-5).map(short).join(', ')}`, { hint: `give an id, or --name ${label} --latest for the newest` });
+    throw new HoardError(
+      'usage',
+      `the label ${label} is on ${m.length} snapshots: ${m.slice(-5).map(short).join(', ')}`,
+      { hint: `give an id, or --name ${label} --latest for the newest` },
+    );
   }
   return m[m.length - 1];
 }
@@ -99,7 +130,9 @@ export function parseTime(text: string, nowMs: number): number {
   }
   const t = Date.parse(text);
   if (Number.isNaN(t) || !/\d{4}-\d{2}-\d{2}/.test(text)) {
-    throw new HoardError('usage', `cannot read the time ${JSON.stringify(text)}`, { hint: 'write 2026-11-20 14:30, 2026-11-20T14:30:00Z or "3 hours ago"' });
+    throw new HoardError('usage', `cannot read the time ${JSON.stringify(text)}`, {
+      hint: 'write 2026-11-20 14:30, 2026-11-20T14:30:00Z or "3 hours ago"',
+    });
   }
   return t;
 }

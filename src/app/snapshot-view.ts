@@ -36,10 +36,19 @@ export interface BackupRecord {
 }
 
 type Meta = {
-  kind?: string; label?: string | null; reason?: string | null; description?: string | null; environment?: string | null;
-  source?: { name?: string | null; type?: string } | null; database?: { engine?: string; name?: string | null } | null;
-  size?: { dump_bytes?: number }; duration_ms?: number; retention_days?: number | null; expires_at?: string | null;
-  pinned?: boolean; verification?: BackupRecord['verification'];
+  kind?: string;
+  label?: string | null;
+  reason?: string | null;
+  description?: string | null;
+  environment?: string | null;
+  source?: { name?: string | null; type?: string } | null;
+  database?: { engine?: string; name?: string | null } | null;
+  size?: { dump_bytes?: number };
+  duration_ms?: number;
+  retention_days?: number | null;
+  expires_at?: string | null;
+  pinned?: boolean;
+  verification?: BackupRecord['verification'];
 };
 
 /**
@@ -47,7 +56,8 @@ type Meta = {
  * drive a terminal: a hostile repository's label may hold escape sequences) become U+FFFD, and
  * anything that is not a string is null.
  */
-const text = (v: unknown): string | null => (typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd') : null);
+const text = (v: unknown): string | null =>
+  typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd') : null;
 const texts = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => text(x) ?? '') : []);
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -59,14 +69,29 @@ export function toRecord(e: SnapshotEntry, verifications?: VerificationRecord[])
   const h = (s.hoard ?? {}) as Meta;
   const sum = s.summary ?? {};
   return {
-    id: e.id, short_id: e.id.slice(0, 8), time: s.time, created_ms: e.timeMs,
-    kind: text(h.kind) ?? 'restic', label: text(h.label), reason: text(h.reason), description: text(h.description),
-    environment: text(h.environment), source: text(h.source?.name), source_type: text(h.source?.type),
-    engine: text(h.database?.engine), database: text(h.database?.name),
-    size: num(h.size?.dump_bytes) ?? num(sum.total_bytes_processed), data_added: num(sum.data_added),
-    duration_ms: num(h.duration_ms), hostname: text(s.hostname) ?? '', paths: texts(s.paths), tags: texts(s.tags),
-    retention_days: num(h.retention_days), expires_at: text(h.expires_at), pinned: h.pinned === true,
-    verification: v ? { level: v.level, ok: v.ok, at: v.at, message: v.message } : h.verification ?? null,
+    id: e.id,
+    short_id: e.id.slice(0, 8),
+    time: s.time,
+    created_ms: e.timeMs,
+    kind: text(h.kind) ?? 'restic',
+    label: text(h.label),
+    reason: text(h.reason),
+    description: text(h.description),
+    environment: text(h.environment),
+    source: text(h.source?.name),
+    source_type: text(h.source?.type),
+    engine: text(h.database?.engine),
+    database: text(h.database?.name),
+    size: num(h.size?.dump_bytes) ?? num(sum.total_bytes_processed),
+    data_added: num(sum.data_added),
+    duration_ms: num(h.duration_ms),
+    hostname: text(s.hostname) ?? '',
+    paths: texts(s.paths),
+    tags: texts(s.tags),
+    retention_days: num(h.retention_days),
+    expires_at: text(h.expires_at),
+    pinned: h.pinned === true,
+    verification: v ? { level: v.level, ok: v.ok, at: v.at, message: v.message } : (h.verification ?? null),
   };
 }
 

@@ -4,7 +4,14 @@
  * of one source into a snapshot whose metadata says all of that.
  */
 import * as path from 'node:path';
-import { type BackupOptions, type BackupSummary, type Repository, HoardError, backupFiles, listSnapshots } from '../core/index.js';
+import {
+  type BackupOptions,
+  type BackupSummary,
+  type Repository,
+  HoardError,
+  backupFiles,
+  listSnapshots,
+} from '../core/index.js';
 import { type SourceConfig, entryOf, retentionRuleDays } from '../config/index.js';
 import { type DatabaseFacts, parseDatabaseUrl } from '../databases/index.js';
 import { type SnapshotLabels, backupDatabase, labelMetadata, labelTags } from './database-backup.js';
@@ -44,7 +51,13 @@ export type RetentionOrigin = 'flag' | 'job' | 'kind' | 'environment' | 'none';
  * environment default (dev 30, staging 60, production 90). Manual and pre-migration snapshots get
  * none but an explicit one. A month counts 30 days. Null days: kept until removed by hand.
  */
-export function retentionFor(p: Project, kind: string, environment: string | undefined, job?: number, flag?: number): { days: number | null; from: RetentionOrigin } {
+export function retentionFor(
+  p: Project,
+  kind: string,
+  environment: string | undefined,
+  job?: number,
+  flag?: number,
+): { days: number | null; from: RetentionOrigin } {
   if (flag !== undefined) return { days: flag, from: 'flag' };
   if (job !== undefined) return { days: job, from: 'job' };
   if (NO_DEFAULT_EXPIRY.has(kind)) return { days: null, from: 'none' };
@@ -62,9 +75,15 @@ export function planBackups(p: Project, sel: BackupSelection): BackupTarget[] {
   const sources = p.config.sources ?? {};
   const jobs = p.config.jobs ?? {};
   if (!Object.keys(sources).length) {
-    throw new HoardError('usage', p.loaded ? `${p.loaded.file} defines no sources` : 'there is no hoard.yaml here (nor in a parent folder)', {
-      hint: p.loaded ? 'add a source under sources: (see docs/configuration.md)' : 'run `hoard init`, or back up paths: hoard backup --repo URL PATH…',
-    });
+    throw new HoardError(
+      'usage',
+      p.loaded ? `${p.loaded.file} defines no sources` : 'there is no hoard.yaml here (nor in a parent folder)',
+      {
+        hint: p.loaded
+          ? 'add a source under sources: (see docs/configuration.md)'
+          : 'run `hoard init`, or back up paths: hoard backup --repo URL PATH…',
+      },
+    );
   }
   const out = new Map<string, BackupTarget>();
   const add = (name: string, job?: string) => {
@@ -108,25 +127,58 @@ export function newRunId(nowMs: number): string {
 }
 
 /** Backs up one source into one snapshot. */
-export async function backupSource(p: Project, repo: Repository, t: BackupTarget, run: RunLabels, o: BackupOptions & { localRepoPath?: string }): Promise<SourceBackupResult> {
-  const expiresAt = t.retentionDays === null ? null : new Date(o.clock.now() + t.retentionDays * 86_400_000).toISOString();
-  const labels: SnapshotLabels = { ...run, job: t.job, kind: t.kind, environment: t.environment, source: t.source, retentionDays: t.retentionDays, retentionFrom: t.retentionFrom, expiresAt };
+export async function backupSource(
+  p: Project,
+  repo: Repository,
+  t: BackupTarget,
+  run: RunLabels,
+  o: BackupOptions & { localRepoPath?: string },
+): Promise<SourceBackupResult> {
+  const expiresAt =
+    t.retentionDays === null ? null : new Date(o.clock.now() + t.retentionDays * 86_400_000).toISOString();
+  const labels: SnapshotLabels = {
+    ...run,
+    job: t.job,
+    kind: t.kind,
+    environment: t.environment,
+    source: t.source,
+    retentionDays: t.retentionDays,
+    retentionFrom: t.retentionFrom,
+    expiresAt,
+  };
   const c = t.config;
   if (c.type === 'files') {
     const history = (await listSnapshots(repo, o.signal)).snapshots;
-    const info = { ...o.info, tags: [...(o.info.tags ?? []), ...labelTags(labels)], hoard: labelMetadata(labels, 'files') };
+    const info = {
+      ...o.info,
+      tags: [...(o.info.tags ?? []), ...labelTags(labels)],
+      hoard: labelMetadata(labels, 'files'),
+    };
     const r = await backupFiles(repo, c.paths, { ...o, info, history, cwd: p.dir, excludes: c.exclude ?? [] });
     return { ...r, source: t.source };
   }
-  const connection = c.type === 'sqlite'
-    ? { engine: 'sqlite' as const, path: path.resolve(p.dir, c.path) }
-    : parseDatabaseUrl(await projectSecret(p, c.url, ['sources', t.source, 'url']));
+  const connection =
+    c.type === 'sqlite'
+      ? { engine: 'sqlite' as const, path: path.resolve(p.dir, c.path) }
+      : parseDatabaseUrl(await projectSecret(p, c.url, ['sources', t.source, 'url']));
   if (connection.engine !== (c.type === 'sqlite' ? 'sqlite' : c.type)) {
-    throw new HoardError('config', `${p.loaded?.where(['sources', t.source, 'url']) ?? 'hoard.yaml'}: source ${t.source} is type ${c.type} but its URL is ${connection.engine}`, { hint: `give a ${c.type}:// URL or change type:` });
+    throw new HoardError(
+      'config',
+      `${p.loaded?.where(['sources', t.source, 'url']) ?? 'hoard.yaml'}: source ${t.source} is type ${c.type} but its URL is ${connection.engine}`,
+      { hint: `give a ${c.type}:// URL or change type:` },
+    );
   }
-  const r = await backupDatabase(repo, {
-    ...labels, connection, format: c.type === 'postgres' ? c.format : undefined, jobs: c.type === 'postgres' ? c.jobs : undefined,
-    all: c.type === 'postgres' ? c.all === true : false, localRepoPath: o.localRepoPath,
-  }, o);
+  const r = await backupDatabase(
+    repo,
+    {
+      ...labels,
+      connection,
+      format: c.type === 'postgres' ? c.format : undefined,
+      jobs: c.type === 'postgres' ? c.jobs : undefined,
+      all: c.type === 'postgres' ? c.all === true : false,
+      localRepoPath: o.localRepoPath,
+    },
+    o,
+  );
   return { ...r, source: t.source };
 }

@@ -25,8 +25,12 @@ export async function configuredTarget(p: Project, s: SnapshotEntry): Promise<Co
 export async function sourceConnection(p: Project, name: string): Promise<Connection> {
   const cfg = entryOf(p.config.sources, name);
   if (!cfg || cfg.type === 'files') {
-    const dbs = Object.entries(p.config.sources ?? {}).filter(([, s]) => s.type !== 'files').map(([n]) => n);
-    throw new HoardError('usage', `${name} is not a database source of ${p.loaded?.file ?? 'hoard.yaml'}`, { hint: dbs.length ? `database sources: ${dbs.join(', ')}` : 'define one under sources:' });
+    const dbs = Object.entries(p.config.sources ?? {})
+      .filter(([, s]) => s.type !== 'files')
+      .map(([n]) => n);
+    throw new HoardError('usage', `${name} is not a database source of ${p.loaded?.file ?? 'hoard.yaml'}`, {
+      hint: dbs.length ? `database sources: ${dbs.join(', ')}` : 'define one under sources:',
+    });
   }
   if (cfg.type === 'sqlite') return { engine: 'sqlite', path: path.resolve(p.dir, cfg.path) };
   return parseDatabaseUrl(await projectSecret(p, cfg.url, ['sources', name, 'url']));
@@ -34,5 +38,7 @@ export async function sourceConnection(p: Project, name: string): Promise<Connec
 
 /** Every database source of the project, by name. */
 export function databaseSources(p: Project): string[] {
-  return Object.entries(p.config.sources ?? {}).filter(([, s]) => s.type !== 'files').map(([n]) => n);
+  return Object.entries(p.config.sources ?? {})
+    .filter(([, s]) => s.type !== 'files')
+    .map(([n]) => n);
 }

@@ -3,7 +3,15 @@
  * and last verification; the repository's size, snapshot count and locks; and warnings a user
  * should act on. Reads only; takes no lock (a status must work while a backup runs).
  */
-import { type Repository, type SnapshotEntry, alreadyCopied, isStale, listLocks, listSnapshots, loadVerifications } from '../core/index.js';
+import {
+  type Repository,
+  type SnapshotEntry,
+  alreadyCopied,
+  isStale,
+  listLocks,
+  listSnapshots,
+  loadVerifications,
+} from '../core/index.js';
 import { machineZone, nextDue, parseSchedule } from '../config/index.js';
 import { lockOwner, type Env } from './environment.js';
 import { type Project, environmentFor } from './project.js';
@@ -16,7 +24,15 @@ export interface SourceStatus {
   jobs: string[];
   schedule: string | null;
   snapshots: number;
-  last_backup: { id: string; time: string; age_hours: number; kind: string; size: number | null; duration_ms: number | null; data_added: number | null } | null;
+  last_backup: {
+    id: string;
+    time: string;
+    age_hours: number;
+    kind: string;
+    size: number | null;
+    duration_ms: number | null;
+    data_added: number | null;
+  } | null;
   /** The soonest next run among the source's scheduled jobs (presets, intervals or cron, each in its job's timezone); null for on-change or none. */
   next_run: string | null;
   last_verification: BackupRecord['verification'];
@@ -64,14 +80,28 @@ function lateAfterMs(schedules: string[]): number {
   for (const s of schedules) {
     const p = parseSchedule(s);
     if (!p.ok) continue;
-    const ms = p.schedule.type === 'every' ? p.schedule.ms : p.schedule.type === 'daily' ? 86_400_000 : p.schedule.type === 'weekly' ? 7 * 86_400_000 : period;
+    const ms =
+      p.schedule.type === 'every'
+        ? p.schedule.ms
+        : p.schedule.type === 'daily'
+          ? 86_400_000
+          : p.schedule.type === 'weekly'
+            ? 7 * 86_400_000
+            : period;
     period = Math.min(period, ms * 1.5);
   }
   return period;
 }
 
 /** The status of the project's sources and repository at `env.clock.now()`. */
-export async function projectStatus(p: Project, repo: Repository, env: Env, displayUrl: string, signal?: AbortSignal, listDestination?: DestinationLister): Promise<StatusReport> {
+export async function projectStatus(
+  p: Project,
+  repo: Repository,
+  env: Env,
+  displayUrl: string,
+  signal?: AbortSignal,
+  listDestination?: DestinationLister,
+): Promise<StatusReport> {
   const now = env.clock.now();
   const list = await listSnapshots(repo, signal);
   const verifications = await loadVerifications(repo, signal);
@@ -88,18 +118,48 @@ export async function projectStatus(p: Project, repo: Repository, env: Env, disp
     // the scheduler's own engine: each job in its time zone; an interval counts from the last backup
     const nexts = jobs.flatMap(([, j]) => {
       const ps = j.schedule ? parseSchedule(j.schedule) : undefined;
-      return ps?.ok ? [Math.max(now, nextDue(ps.schedule, ps.schedule.type === 'every' ? last?.created_ms : undefined, now, j.timezone ?? machineZone()))] : [];
+      return ps?.ok
+        ? [
+            Math.max(
+              now,
+              nextDue(
+                ps.schedule,
+                ps.schedule.type === 'every' ? last?.created_ms : undefined,
+                now,
+                j.timezone ?? machineZone(),
+              ),
+            ),
+          ]
+        : [];
     });
     const warnings: string[] = [];
     if (!last) warnings.push(`${name} has never been backed up: run \`hoard backup ${name}\``);
-    else if (now - last.created_ms > lateAfterMs(schedules)) warnings.push(`${name}'s last backup is ${Math.round((now - last.created_ms) / 3_600_000)} hours old`);
+    else if (now - last.created_ms > lateAfterMs(schedules))
+      warnings.push(`${name}'s last backup is ${Math.round((now - last.created_ms) / 3_600_000)} hours old`);
     const verified = [...mine].reverse().find((r) => r.verification)?.verification ?? null;
-    if (verified && !verified.ok) warnings.push(`${name}'s last verification FAILED: ${verified.message ?? verified.level}`);
+    if (verified && !verified.ok)
+      warnings.push(`${name}'s last verification FAILED: ${verified.message ?? verified.level}`);
     sources.push({
-      source: name, type: cfg.type, environment: environmentFor(p, cfg.environment) ?? null, jobs: jobs.map(([n]) => n), schedule: schedules[0] ?? null,
+      source: name,
+      type: cfg.type,
+      environment: environmentFor(p, cfg.environment) ?? null,
+      jobs: jobs.map(([n]) => n),
+      schedule: schedules[0] ?? null,
       snapshots: mine.length,
-      last_backup: last ? { id: last.id, time: last.time, age_hours: Number(((now - last.created_ms) / 3_600_000).toFixed(2)), kind: last.kind, size: last.size, duration_ms: last.duration_ms, data_added: last.data_added } : null,
-      next_run: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null, last_verification: verified, warnings,
+      last_backup: last
+        ? {
+            id: last.id,
+            time: last.time,
+            age_hours: Number(((now - last.created_ms) / 3_600_000).toFixed(2)),
+            kind: last.kind,
+            size: last.size,
+            duration_ms: last.duration_ms,
+            data_added: last.data_added,
+          }
+        : null,
+      next_run: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null,
+      last_verification: verified,
+      warnings,
     });
   }
   const warnings = sources.flatMap((s) => s.warnings);
@@ -109,20 +169,38 @@ export async function projectStatus(p: Project, repo: Repository, env: Env, disp
   const copies = listDestination ? await copyStatus(p, list.snapshots, now, listDestination) : [];
   for (const c of copies) {
     if (c.error) warnings.push(`the copy destination ${c.destination} cannot be read: ${c.error}`);
-    else if (c.missing) warnings.push(`${c.destination} lacks ${c.missing} backup(s); the oldest is ${c.lag_hours} hours old: run \`hoard copy --to ${c.destination}\``);
+    else if (c.missing)
+      warnings.push(
+        `${c.destination} lacks ${c.missing} backup(s); the oldest is ${c.lag_hours} hours old: run \`hoard copy --to ${c.destination}\``,
+      );
   }
   return {
-    config: p.loaded?.file ?? null, environment: p.settings.environment?.value ?? null,
-    repository: { url: displayUrl, size_bytes: await repositorySize(repo, signal), snapshots: records.length, damaged_snapshots: list.damaged.length },
+    config: p.loaded?.file ?? null,
+    environment: p.settings.environment?.value ?? null,
+    repository: {
+      url: displayUrl,
+      size_bytes: await repositorySize(repo, signal),
+      snapshots: records.length,
+      damaged_snapshots: list.damaged.length,
+    },
     locks: { total: locks.length, stale, exclusive: locks.filter((l) => l.lock?.exclusive).length },
-    sources, other_snapshots: records.filter((r) => !r.source || !known.has(r.source)).length, copies, warnings,
+    sources,
+    other_snapshots: records.filter((r) => !r.source || !known.has(r.source)).length,
+    copies,
+    warnings,
   };
 }
 
-async function copyStatus(p: Project, here: SnapshotEntry[], now: number, listDestination: DestinationLister): Promise<CopyStatus[]> {
+async function copyStatus(
+  p: Project,
+  here: SnapshotEntry[],
+  now: number,
+  listDestination: DestinationLister,
+): Promise<CopyStatus[]> {
   const primary = p.settings.repository?.value.name;
   const byDest = new Map<string, string[]>();
-  for (const [job, j] of Object.entries(p.config.jobs ?? {})) for (const d of j.destinations ?? []) if (d !== primary) byDest.set(d, [...(byDest.get(d) ?? []), job]);
+  for (const [job, j] of Object.entries(p.config.jobs ?? {}))
+    for (const d of j.destinations ?? []) if (d !== primary) byDest.set(d, [...(byDest.get(d) ?? []), job]);
   const out: CopyStatus[] = [];
   for (const [destination, jobs] of byDest) {
     const sources = new Set(jobs.flatMap((j) => p.config.jobs?.[j]?.sources ?? []));
@@ -130,7 +208,13 @@ async function copyStatus(p: Project, here: SnapshotEntry[], now: number, listDe
     try {
       const have = alreadyCopied(mine, await listDestination(destination));
       const lacking = mine.filter((e) => !have.has(e.id));
-      out.push({ destination, jobs, missing: lacking.length, lag_hours: lacking.length ? Number(((now - lacking[0].timeMs) / 3_600_000).toFixed(2)) : 0, error: null });
+      out.push({
+        destination,
+        jobs,
+        missing: lacking.length,
+        lag_hours: lacking.length ? Number(((now - lacking[0].timeMs) / 3_600_000).toFixed(2)) : 0,
+        error: null,
+      });
     } catch (e) {
       out.push({ destination, jobs, missing: null, lag_hours: null, error: (e as Error).message });
     }

@@ -10,7 +10,11 @@ import { type HoardEvent, isHoardError, redact } from '../core/index.js';
 
 export type TaskStatus = 'running' | 'succeeded' | 'failed';
 
-export interface TaskEvent { type: string; at: string; [key: string]: unknown }
+export interface TaskEvent {
+  type: string;
+  at: string;
+  [key: string]: unknown;
+}
 
 export interface TaskView {
   id: string;
@@ -22,7 +26,10 @@ export interface TaskView {
   error: { kind: string; message: string; hint: string | null } | null;
 }
 
-interface Task extends TaskView { events: TaskEvent[]; bus: EventEmitter }
+interface Task extends TaskView {
+  events: TaskEvent[];
+  bus: EventEmitter;
+}
 
 export interface TaskManager {
   /** Starts `work`; `report` turns core events into task events; `signal` aborts when the manager does. Returns the task at once. */
@@ -41,11 +48,34 @@ export function createTaskManager(now: () => number, keep = 200): TaskManager {
   const running = new Set<Promise<unknown>>();
   const stop = new AbortController();
   const iso = () => new Date(now()).toISOString();
-  const view = (t: Task): TaskView => ({ id: t.id, kind: t.kind, status: t.status, started: t.started, ended: t.ended, result: t.result, error: t.error });
-  const push = (t: Task, e: Omit<TaskEvent, 'at'>) => { const ev = { ...e, at: iso() } as TaskEvent; t.events.push(ev); if (t.events.length > 1000) t.events.splice(1, 1); t.bus.emit('event', ev); };
+  const view = (t: Task): TaskView => ({
+    id: t.id,
+    kind: t.kind,
+    status: t.status,
+    started: t.started,
+    ended: t.ended,
+    result: t.result,
+    error: t.error,
+  });
+  const push = (t: Task, e: Omit<TaskEvent, 'at'>) => {
+    const ev = { ...e, at: iso() } as TaskEvent;
+    t.events.push(ev);
+    if (t.events.length > 1000) t.events.splice(1, 1);
+    t.bus.emit('event', ev);
+  };
   return {
     start(kind, work) {
-      const t: Task = { id: randomBytes(8).toString('hex'), kind, status: 'running', started: iso(), ended: null, result: null, error: null, events: [], bus: new EventEmitter() };
+      const t: Task = {
+        id: randomBytes(8).toString('hex'),
+        kind,
+        status: 'running',
+        started: iso(),
+        ended: null,
+        result: null,
+        error: null,
+        events: [],
+        bus: new EventEmitter(),
+      };
       tasks.set(t.id, t);
       if (tasks.size > keep) {
         // forget the oldest finished task; a running one is never dropped
@@ -54,31 +84,58 @@ export function createTaskManager(now: () => number, keep = 200): TaskManager {
       }
       push(t, { type: 'started', kind });
       let last = 0;
-      const p = work((e) => { if (now() - last >= 200) { last = now(); push(t, { ...e, type: e.type }); } }, stop.signal).then(
-        (result) => { t.status = 'succeeded'; t.result = result; t.ended = iso(); push(t, { type: 'succeeded', result }); t.bus.emit('end'); },
+      const p = work((e) => {
+        if (now() - last >= 200) {
+          last = now();
+          push(t, { ...e, type: e.type });
+        }
+      }, stop.signal).then(
+        (result) => {
+          t.status = 'succeeded';
+          t.result = result;
+          t.ended = iso();
+          push(t, { type: 'succeeded', result });
+          t.bus.emit('end');
+        },
         (e) => {
-          t.status = 'failed'; t.ended = iso();
+          t.status = 'failed';
+          t.ended = iso();
           // the error is kept and served: no secret a message quotes (a command, a URL) stays in it
-          t.error = isHoardError(e) ? { kind: e.kind, message: redact(e.message), hint: e.hint ? redact(e.hint) : null } : { kind: 'internal', message: redact((e as Error).message ?? String(e)), hint: null };
-          push(t, { type: 'failed', error: t.error }); t.bus.emit('end');
-        });
+          t.error = isHoardError(e)
+            ? { kind: e.kind, message: redact(e.message), hint: e.hint ? redact(e.hint) : null }
+            : { kind: 'internal', message: redact((e as Error).message ?? String(e)), hint: null };
+          push(t, { type: 'failed', error: t.error });
+          t.bus.emit('end');
+        },
+      );
       running.add(p);
       void p.finally(() => running.delete(p));
       return view(t);
     },
-    get(id) { const t = tasks.get(id); return t && view(t); },
+    get(id) {
+      const t = tasks.get(id);
+      return t && view(t);
+    },
     follow(id, on, end) {
       const t = tasks.get(id);
       if (!t) return undefined;
       for (const e of t.events) on(e);
-      if (t.status !== 'running') { end(); return () => {}; }
+      if (t.status !== 'running') {
+        end();
+        return () => {};
+      }
       t.bus.on('event', on);
       t.bus.once('end', end);
-      return () => { t.bus.off('event', on); t.bus.off('end', end); };
+      return () => {
+        t.bus.off('event', on);
+        t.bus.off('end', end);
+      };
     },
     async settled() {
       while (running.size) await Promise.allSettled([...running]);
     },
-    abort() { stop.abort(); },
+    abort() {
+      stop.abort();
+    },
   };
 }

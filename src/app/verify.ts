@@ -8,8 +8,19 @@
  */
 import * as os from 'node:os';
 import {
-  type BackupOptions, type Repository, type SnapshotEntry, type VerificationCheck, type VerificationRecord, type VerifyLevel,
-  type Reporter, type SnapshotInfo, HoardError, listSnapshots, saveVerification, storedPackSizes, verifySnapshotData,
+  type BackupOptions,
+  type Repository,
+  type SnapshotEntry,
+  type VerificationCheck,
+  type VerificationRecord,
+  type VerifyLevel,
+  type Reporter,
+  type SnapshotInfo,
+  HoardError,
+  listSnapshots,
+  saveVerification,
+  storedPackSizes,
+  verifySnapshotData,
 } from '../core/index.js';
 import { type Env, lockOwner } from './environment.js';
 import { withLock, withRepository } from './repository-access.js';
@@ -70,22 +81,49 @@ export function withVerifyDefaults(p: Project, req: VerifyRequest): VerifyReques
 }
 
 /** Opens the project's repository and verifies what `req` names under a shared lock, with hoard.yaml's defaults. */
-export async function verifyBackups(env: Env, p: Project, req: VerifyRequest, o: VerifyRunOptions): Promise<VerifyResult[]> {
+export async function verifyBackups(
+  env: Env,
+  p: Project,
+  req: VerifyRequest,
+  o: VerifyRunOptions,
+): Promise<VerifyResult[]> {
   const full = withVerifyDefaults(p, req);
   const isProcessAlive = o.isProcessAlive ?? lockOwner(env).isProcessAlive;
-  return withRepository(env, { project: p, signal: o.signal }, (repo) => withLock(env, repo, false,
-    () => verifySnapshots(p, repo, full, { clock: env.clock, info: o.info, report: o.report, signal: o.signal, dryRun: false, isProcessAlive }),
-    o.lockWaitMs ?? env.lockWait?.ms ?? 0, env.lockWait?.onWait, o.signal));
+  return withRepository(env, { project: p, signal: o.signal }, (repo) =>
+    withLock(
+      env,
+      repo,
+      false,
+      () =>
+        verifySnapshots(p, repo, full, {
+          clock: env.clock,
+          info: o.info,
+          report: o.report,
+          signal: o.signal,
+          dryRun: false,
+          isProcessAlive,
+        }),
+      o.lockWaitMs ?? env.lockWait?.ms ?? 0,
+      env.lockWait?.onWait,
+      o.signal,
+    ),
+  );
 }
 
 /** The snapshots a request names; kind "not-found" / "usage" as chooseSnapshot. */
 export function pickForVerify(list: SnapshotEntry[], req: VerifyRequest, nowMs: number): SnapshotEntry[] {
   if (req.all) {
     const all = queryBackups(list, { source: req.source }, nowMs);
-    if (!all.length) throw new HoardError('not-found', req.source ? `no snapshot of source ${req.source}` : 'the repository has no snapshots', { hint: 'run `hoard backup` first' });
+    if (!all.length)
+      throw new HoardError(
+        'not-found',
+        req.source ? `no snapshot of source ${req.source}` : 'the repository has no snapshots',
+        { hint: 'run `hoard backup` first' },
+      );
     return all;
   }
-  if (!req.ref && !req.latest && !req.source) throw new HoardError('usage', 'verify needs a snapshot', { hint: 'give an id, --latest, --all or --source NAME' });
+  if (!req.ref && !req.latest && !req.source)
+    throw new HoardError('usage', 'verify needs a snapshot', { hint: 'give an id, --latest, --all or --source NAME' });
   return [chooseSnapshot(list, { ref: req.ref, latest: req.latest || !req.ref, source: req.source }, nowMs)];
 }
 
@@ -94,7 +132,11 @@ function completeness(p: Project, s: SnapshotEntry, list: SnapshotEntry[]): Veri
   const h = s.snapshot.hoard as { job?: string | null; run?: string | null } | undefined;
   const job = typeof h?.job === 'string' ? entryOf(p.config.jobs, h.job) : undefined; // the job's name comes from the repository
   if (!job || !h?.run) return undefined;
-  const present = new Set(list.filter((e) => (e.snapshot.hoard as { run?: string } | undefined)?.run === h.run).map((e) => toRecord(e).source));
+  const present = new Set(
+    list
+      .filter((e) => (e.snapshot.hoard as { run?: string } | undefined)?.run === h.run)
+      .map((e) => toRecord(e).source),
+  );
   const missing = job.sources.filter((src) => !present.has(src));
   return missing.length
     ? { name: 'complete', ok: false, message: `run ${h.run} of job ${h.job} lacks ${missing.join(', ')}` }
@@ -102,7 +144,12 @@ function completeness(p: Project, s: SnapshotEntry, list: SnapshotEntry[]): Veri
 }
 
 /** Verifies the chosen snapshots; never throws for damage (only for what stops a check from running). */
-export async function verifySnapshots(p: Project, repo: Repository, req: VerifyRequest, o: BackupOptions & { isProcessAlive(pid: number): boolean }): Promise<VerifyResult[]> {
+export async function verifySnapshots(
+  p: Project,
+  repo: Repository,
+  req: VerifyRequest,
+  o: BackupOptions & { isProcessAlive(pid: number): boolean },
+): Promise<VerifyResult[]> {
   const list = (await listSnapshots(repo, o.signal)).snapshots;
   const chosen = pickForVerify(list, req, o.clock.now());
   const stored = await storedPackSizes(repo, o.signal);
@@ -110,7 +157,14 @@ export async function verifySnapshots(p: Project, repo: Repository, req: VerifyR
   for (const s of chosen) {
     const started = o.clock.now();
     const backup = toRecord(s);
-    const data = await verifySnapshotData(repo, s, { level: req.level === 'read-back' ? 'read-back' : 'quick', subset: req.subset, random: req.random, storedPacks: stored, signal: o.signal, report: o.report });
+    const data = await verifySnapshotData(repo, s, {
+      level: req.level === 'read-back' ? 'read-back' : 'quick',
+      subset: req.subset,
+      random: req.random,
+      storedPacks: stored,
+      signal: o.signal,
+      report: o.report,
+    });
     const checks = [...data.checks];
     let leftovers: string[] = [];
     if (req.level === 'drill' && data.ok) {
@@ -120,20 +174,44 @@ export async function verifySnapshots(p: Project, repo: Repository, req: VerifyR
     }
     if (req.minSize !== undefined) {
       const size = backup.size ?? 0;
-      checks.push(size >= req.minSize ? { name: 'size', ok: true, message: `${size} bytes ≥ ${req.minSize}` } : { name: 'size', ok: false, message: `the backup is ${size} bytes, below the minimum of ${req.minSize}` });
+      checks.push(
+        size >= req.minSize
+          ? { name: 'size', ok: true, message: `${size} bytes ≥ ${req.minSize}` }
+          : { name: 'size', ok: false, message: `the backup is ${size} bytes, below the minimum of ${req.minSize}` },
+      );
     }
     const c = completeness(p, s, list);
     if (c) checks.push(c);
     const ok = checks.every((x) => x.ok);
     const failed = checks.filter((x) => !x.ok);
-    const message = ok ? `${checks.length} check(s) passed` : `${failed[0].message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`;
+    const message = ok
+      ? `${checks.length} check(s) passed`
+      : `${failed[0].message}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}`;
     const record: VerificationRecord = {
-      snapshot: s.id, original: s.snapshot.original ?? s.id, level: req.level, ok, at: new Date(o.clock.now()).toISOString(),
-      duration_ms: o.clock.now() - started, ...(req.level === 'read-back' && req.subset !== undefined && req.subset < 1 ? { subset: req.subset } : {}),
-      checks, message, hostname: os.hostname(), program_version: o.info.programVersion,
+      snapshot: s.id,
+      original: s.snapshot.original ?? s.id,
+      level: req.level,
+      ok,
+      at: new Date(o.clock.now()).toISOString(),
+      duration_ms: o.clock.now() - started,
+      ...(req.level === 'read-back' && req.subset !== undefined && req.subset < 1 ? { subset: req.subset } : {}),
+      checks,
+      message,
+      hostname: os.hostname(),
+      program_version: o.info.programVersion,
     };
     const id = req.record === false ? null : await saveVerification(repo, record);
-    out.push({ backup, level: req.level, ok, message, checks, affected: data.affected, damaged_packs: data.packs, leftovers_removed: leftovers, record_id: id });
+    out.push({
+      backup,
+      level: req.level,
+      ok,
+      message,
+      checks,
+      affected: data.affected,
+      damaged_packs: data.packs,
+      leftovers_removed: leftovers,
+      record_id: id,
+    });
   }
   return out;
 }

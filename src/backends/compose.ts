@@ -32,7 +32,8 @@ function semaphore(n: number): <T>(work: () => Promise<T>) => Promise<T> {
       return await work();
     } finally {
       const next = waiting.shift();
-      if (next) next(); else free++;
+      if (next) next();
+      else free++;
     }
   };
 }
@@ -65,7 +66,12 @@ export function wrapBackend(inner: Backend, s: WrapSettings = {}): Backend {
         return await slot(work);
       } catch (e) {
         if (!isHoardError(e) || !e.retryable || attempt >= attempts || signal?.aborted) {
-          if (isHoardError(e) && e.retryable && attempt > 1) throw new HoardError(e.kind, `${e.message} (after ${attempt} attempts)`, { hint: e.hint, cause: e, context: e.context });
+          if (isHoardError(e) && e.retryable && attempt > 1)
+            throw new HoardError(e.kind, `${e.message} (after ${attempt} attempts)`, {
+              hint: e.hint,
+              cause: e,
+              context: e.context,
+            });
           throw e;
         }
         s.onRetry?.(op, attempt, e);
@@ -76,7 +82,9 @@ export function wrapBackend(inner: Backend, s: WrapSettings = {}): Backend {
   }
 
   return {
-    get location() { return inner.location; },
+    get location() {
+      return inner.location;
+    },
     create: () => retry('create', () => inner.create()),
     exists: () => retry('exists', () => inner.exists()),
     async save(h, data, o) {
@@ -92,11 +100,15 @@ export function wrapBackend(inner: Backend, s: WrapSettings = {}): Backend {
     remove: (h) => retry('remove', () => inner.remove(h)),
     async *list(type, o) {
       // a listing is gathered whole, then yielded: a retried listing never repeats names
-      const items = await retry(`list ${type}`, async () => {
-        const out = [];
-        for await (const f of inner.list(type, o)) out.push(f);
-        return out;
-      }, o?.signal);
+      const items = await retry(
+        `list ${type}`,
+        async () => {
+          const out = [];
+          for await (const f of inner.list(type, o)) out.push(f);
+          return out;
+        },
+        o?.signal,
+      );
       yield* items;
     },
     close: () => inner.close(),

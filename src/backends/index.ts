@@ -22,12 +22,15 @@ export function parseRepositoryUrl(url: string): RepositoryUrl {
   const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(url);
   if (!m || /^[a-z]$/i.test(m[1])) return { scheme: 'local', path: url };
   if (m[1] === 'local') {
-    if (m[2] === '') throw new HoardError('usage', 'local: needs a path', { hint: 'e.g. --repo local:/srv/backups/repo' });
+    if (m[2] === '')
+      throw new HoardError('usage', 'local: needs a path', { hint: 'e.g. --repo local:/srv/backups/repo' });
     return { scheme: 'local', path: m[2] };
   }
   if (m[1] === 's3') return { scheme: 's3', s3: parseS3Url(m[2]) };
   if (m[1] === 'sftp') return { scheme: 'sftp', sftp: parseSftpUrl(url) };
-  throw new HoardError('usage', `repository scheme ${m[1]}: is not supported`, { hint: 'use a local path, local:PATH, s3:https://HOST/BUCKET[/PREFIX] or sftp:user@host:/path' });
+  throw new HoardError('usage', `repository scheme ${m[1]}: is not supported`, {
+    hint: 'use a local path, local:PATH, s3:https://HOST/BUCKET[/PREFIX] or sftp:user@host:/path',
+  });
 }
 
 export interface BackendSettings extends WrapSettings {
@@ -42,11 +45,15 @@ export function openBackend(url: string, s: BackendSettings = {}): Backend {
   const u = parseRepositoryUrl(url);
   let raw: Backend;
   if (u.scheme === 's3') {
-    const loc = u.s3, settings = { vars: s.vars, ...s.s3 };
+    const loc = u.s3,
+      settings = { vars: s.vars, ...s.s3 };
     raw = lazyBackend(s3Where(loc), async () => (await import('./s3/s3-backend.js')).createS3Backend(loc, settings));
   } else if (u.scheme === 'sftp') {
-    const loc = u.sftp, settings = sftpSettings(s.sftp ?? {}, s.vars ?? {});
-    raw = lazyBackend(sftpWhere(loc, settings), async () => (await import('./sftp/sftp-backend.js')).createSftpBackend(loc, settings));
+    const loc = u.sftp,
+      settings = sftpSettings(s.sftp ?? {}, s.vars ?? {});
+    raw = lazyBackend(sftpWhere(loc, settings), async () =>
+      (await import('./sftp/sftp-backend.js')).createSftpBackend(loc, settings),
+    );
   } else {
     raw = createLocalBackend(path.resolve(u.path));
   }

@@ -15,8 +15,12 @@ export function lazyBackend(location: string, load: () => Promise<Backend>): Bac
     load: async (h, o) => (await get()).load(h, o),
     stat: async (h) => (await get()).stat(h),
     remove: async (h) => (await get()).remove(h),
-    async *list(type, o) { yield* (await get()).list(type, o); },
+    async *list(type, o) {
+      yield* (await get()).list(type, o);
+    },
     // closing a backend that was never used loads nothing
-    close: async () => { if (inner) await (await inner).close(); },
+    close: async () => {
+      if (inner) await (await inner).close();
+    },
   };
 }

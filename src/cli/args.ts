@@ -42,7 +42,11 @@ export function listFlag(p: Parsed, name: string): string[] | undefined {
 export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Parsed {
   const flags: Parsed['flags'] = {};
   const positionals: string[] = [];
-  const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([n, s]) => [s.short!, n]));
+  const byShort = new Map(
+    Object.entries(specs)
+      .filter(([, s]) => s.short)
+      .map(([n, s]) => [s.short!, n]),
+  );
   const byAlias = new Map(Object.entries(specs).flatMap(([n, s]) => (s.aliases ?? []).map((a) => [a, n] as const)));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -55,19 +59,26 @@ export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Pa
       if (!Object.hasOwn(specs, name)) name = byAlias.get(name) ?? name;
     } else if (a.startsWith('-') && a.length === 2) {
       name = byShort.get(a[1]);
-      if (!name) throw new HoardError('usage', `unknown flag ${a} for \`hoard ${command}\``, { hint: `see \`hoard ${command} --help\`` });
+      if (!name)
+        throw new HoardError('usage', `unknown flag ${a} for \`hoard ${command}\``, {
+          hint: `see \`hoard ${command} --help\``,
+        });
     } else {
       positionals.push(a);
       continue;
     }
     const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
-    if (!spec) throw new HoardError('usage', `unknown flag --${name} for \`hoard ${command}\``, { hint: `see \`hoard ${command} --help\`` });
+    if (!spec)
+      throw new HoardError('usage', `unknown flag --${name} for \`hoard ${command}\``, {
+        hint: `see \`hoard ${command} --help\``,
+      });
     if (spec.type === 'boolean') {
       flags[name] = inline === undefined ? true : inline !== 'false';
       continue;
     }
     const v = inline ?? argv[++i];
-    if (v === undefined) throw new HoardError('usage', `flag --${name} needs a value`, { hint: `see \`hoard ${command} --help\`` });
+    if (v === undefined)
+      throw new HoardError('usage', `flag --${name} needs a value`, { hint: `see \`hoard ${command} --help\`` });
     if (spec.type === 'list') flags[name] = [...((flags[name] as string[] | undefined) ?? []), v];
     else flags[name] = v;
   }
@@ -76,17 +87,23 @@ export function parseArgs(argv: string[], specs: FlagSpecs, command: string): Pa
 
 /** Help text for a command's flags. */
 export function flagHelp(specs: FlagSpecs): string {
-  return Object.entries(specs).map(([n, s]) => {
-    const left = `${s.short ? `-${s.short}, ` : '    '}--${n}${s.type === 'boolean' ? '' : ' VALUE'}`;
-    const also = s.aliases?.length ? ` (also ${s.aliases.map((a) => `--${a}`).join(', ')})` : '';
-    return `  ${left.padEnd(30)} ${s.help}${also}`;
-  }).join('\n');
+  return Object.entries(specs)
+    .map(([n, s]) => {
+      const left = `${s.short ? `-${s.short}, ` : '    '}--${n}${s.type === 'boolean' ? '' : ' VALUE'}`;
+      const also = s.aliases?.length ? ` (also ${s.aliases.map((a) => `--${a}`).join(', ')})` : '';
+      return `  ${left.padEnd(30)} ${s.help}${also}`;
+    })
+    .join('\n');
 }
 
 /** A flag holding a whole number of days (at least `min`); undefined when absent, kind "usage" when not a number. */
 export function daysFlag(v: unknown, flag: string, min = 0): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d{1,5}$/.test(String(v)) || Number(v) < min) throw new HoardError('usage', `${flag} must be a number of days${min ? ` (${min} or more)` : ''}, not ${String(v)}`);
+  if (!/^\d{1,5}$/.test(String(v)) || Number(v) < min)
+    throw new HoardError(
+      'usage',
+      `${flag} must be a number of days${min ? ` (${min} or more)` : ''}, not ${String(v)}`,
+    );
   return Number(v);
 }
 

@@ -27,14 +27,24 @@ export interface Command {
 
 /** Flags every command accepts. */
 export const GLOBAL_FLAGS: FlagSpecs = {
-  repo: { type: 'string', short: 'r', help: 'repository URL or name in hoard.yaml (default: $HOARD_REPOSITORY, then hoard.yaml)' },
-  config: { type: 'string', help: 'the config file (default: $HOARD_CONFIG, else hoard.yaml here or in a parent folder)' },
+  repo: {
+    type: 'string',
+    short: 'r',
+    help: 'repository URL or name in hoard.yaml (default: $HOARD_REPOSITORY, then hoard.yaml)',
+  },
+  config: {
+    type: 'string',
+    help: 'the config file (default: $HOARD_CONFIG, else hoard.yaml here or in a parent folder)',
+  },
   json: { type: 'boolean', help: 'print JSON instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show help for the command' },
   compression: { type: 'string', help: 'compression mode: auto, max or off (default auto)' },
   'limit-upload': { type: 'string', help: 'limit uploads to the repository to this many KiB/s' },
   'limit-download': { type: 'string', help: 'limit downloads from the repository to this many KiB/s' },
-  'retry-lock': { type: 'string', help: 'wait up to DURATION (30s, 5m) for another process\'s lock on the repository, then exit 11' },
+  'retry-lock': {
+    type: 'string',
+    help: "wait up to DURATION (30s, 5m) for another process's lock on the repository, then exit 11",
+  },
 };
 
 /** Human-readable byte count (1024-based, like restic). */
@@ -42,7 +52,10 @@ export function formatBytes(n: number): string {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let v = n;
-  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${i === 0 ? v : v.toFixed(3)} ${u[i]}`;
 }
 

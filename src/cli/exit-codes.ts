@@ -2,22 +2,42 @@
 import { type ErrorKind } from '../core/index.js';
 
 export const EXIT = {
-  ok: 0, failure: 1, noSpace: 2, dbConnection: 3, tool: 4, verify: 5, partial: 6,
-  repoMissing: 10, locked: 11, wrongPassword: 12, interrupted: 130,
+  ok: 0,
+  failure: 1,
+  noSpace: 2,
+  dbConnection: 3,
+  tool: 4,
+  verify: 5,
+  partial: 6,
+  repoMissing: 10,
+  locked: 11,
+  wrongPassword: 12,
+  interrupted: 130,
 } as const;
 
 /** Exit code for an error kind. Damaged repository data counts as a failed verification (5). */
 export function exitCodeFor(kind: ErrorKind): number {
   switch (kind) {
-    case 'no-space': return EXIT.noSpace;
-    case 'db-connection': return EXIT.dbConnection;
-    case 'tool': return EXIT.tool;
-    case 'verify': case 'corrupt': return EXIT.verify;
-    case 'partial': return EXIT.partial;
-    case 'repo-missing': return EXIT.repoMissing;
-    case 'locked': return EXIT.locked;
-    case 'wrong-password': return EXIT.wrongPassword;
-    case 'interrupted': return EXIT.interrupted;
-    default: return EXIT.failure;
+    case 'no-space':
+      return EXIT.noSpace;
+    case 'db-connection':
+      return EXIT.dbConnection;
+    case 'tool':
+      return EXIT.tool;
+    case 'verify':
+    case 'corrupt':
+      return EXIT.verify;
+    case 'partial':
+      return EXIT.partial;
+    case 'repo-missing':
+      return EXIT.repoMissing;
+    case 'locked':
+      return EXIT.locked;
+    case 'wrong-password':
+      return EXIT.wrongPassword;
+    case 'interrupted':
+      return EXIT.interrupted;
+    default:
+      return EXIT.failure;
   }
 }

@@ -10,7 +10,10 @@ export function createReporter(opts: { tty: boolean; json: boolean; clock: Clock
   const write = (s: string) => process.stderr.write(s);
   const rep = (e: HoardEvent): void => {
     if (e.type.endsWith('.warning') || e.type === 'check.error') {
-      if (live) { write('\r\x1b[K'); live = false; }
+      if (live) {
+        write('\r\x1b[K');
+        live = false;
+      }
       // a warning may quote a tool's stderr or a URL: redacted like every printed line
       if (opts.json) write(`${JSON.stringify(redactDeep({ message_type: e.type, ...e }))}\n`);
       else if ('path' in e) write(`warning: ${e.path}: ${redact(e.message)}\n`);
@@ -32,7 +35,15 @@ export function createReporter(opts: { tty: boolean; json: boolean; clock: Clock
     } else if (e.type === 'check.progress') {
       line = `[${secs.toFixed(0)}s] ${e.phase}: ${e.done}/${e.total} packs`;
     }
-    if (line) { write(`\r\x1b[K${line}`); live = true; }
+    if (line) {
+      write(`\r\x1b[K${line}`);
+      live = true;
+    }
   };
-  return Object.assign(rep, { done: () => { if (live) write('\r\x1b[K'); live = false; } });
+  return Object.assign(rep, {
+    done: () => {
+      if (live) write('\r\x1b[K');
+      live = false;
+    },
+  });
 }

@@ -26,19 +26,35 @@ export function createPrompter(): Prompter {
   const lines: string[] = [];
   let waiting: ((l: string | null) => void) | undefined;
   let closed = false;
-  rl.on('line', (l) => { if (waiting) { const w = waiting; waiting = undefined; w(l); } else lines.push(l); });
-  rl.on('close', () => { closed = true; waiting?.(null); });
-  rl.on('SIGINT', () => { closed = true; waiting?.(null); });
-  const next = () => new Promise<string | null>((resolve) => {
-    if (lines.length) resolve(lines.shift()!);
-    else if (closed) resolve(null);
-    else waiting = resolve;
+  rl.on('line', (l) => {
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w(l);
+    } else lines.push(l);
   });
+  rl.on('close', () => {
+    closed = true;
+    waiting?.(null);
+  });
+  rl.on('SIGINT', () => {
+    closed = true;
+    waiting?.(null);
+  });
+  const next = () =>
+    new Promise<string | null>((resolve) => {
+      if (lines.length) resolve(lines.shift()!);
+      else if (closed) resolve(null);
+      else waiting = resolve;
+    });
   const ask = async (question: string, def = '') => {
     rl.setPrompt(`${question}${def ? ` [${def}]` : ''}: `);
     rl.prompt();
     const l = await next();
-    if (l === null) throw new HoardError('interrupted', 'the questions were not answered (input ended); nothing was changed', { hint: 'answer them, or run with --yes and flags' });
+    if (l === null)
+      throw new HoardError('interrupted', 'the questions were not answered (input ended); nothing was changed', {
+        hint: 'answer them, or run with --yes and flags',
+      });
     return l.trim() || def;
   };
   return {
@@ -58,7 +74,11 @@ export function createPrompter(): Prompter {
 /** Asks one question on its own. */
 export async function ask(question: string, def = ''): Promise<string> {
   const p = createPrompter();
-  try { return await p.ask(question, def); } finally { p.close(); }
+  try {
+    return await p.ask(question, def);
+  } finally {
+    p.close();
+  }
 }
 
 /**
@@ -68,9 +88,14 @@ export async function ask(question: string, def = ''): Promise<string> {
 export async function confirmProtected(ctx: CommandContext, environment: string, action: string): Promise<void> {
   if (ctx.args.flags.yes === true) return;
   if (!interactive(ctx)) {
-    throw new HoardError('usage', `refusing to ${action} in the protected environment ${environment} without confirmation; nothing was changed`, { hint: 'this shell is not interactive: add --yes once you have checked the target' });
+    throw new HoardError(
+      'usage',
+      `refusing to ${action} in the protected environment ${environment} without confirmation; nothing was changed`,
+      { hint: 'this shell is not interactive: add --yes once you have checked the target' },
+    );
   }
   process.stderr.write(`${action} in the protected environment ${environment}.\n`);
   const typed = await ask(`Type ${environment} to go on`);
-  if (typed !== environment) throw new HoardError('usage', `the typed name did not match ${environment}; nothing was changed`);
+  if (typed !== environment)
+    throw new HoardError('usage', `the typed name did not match ${environment}; nothing was changed`);
 }

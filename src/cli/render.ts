@@ -44,7 +44,9 @@ const wrap = (a: number, b: number) => (s: string) => `\u001b[${a}m${s}\u001b[${
 export function paint(tty: boolean, vars: NodeJS.ProcessEnv): Paint {
   const on = tty && !vars.NO_COLOR && vars.TERM !== 'dumb';
   const id = (s: string) => s;
-  return on ? { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39) } : { bold: id, dim: id, red: id, green: id, yellow: id };
+  return on
+    ? { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39) }
+    : { bold: id, dim: id, red: id, green: id, yellow: id };
 }
 
 // eslint-disable-next-line no-control-regex
@@ -53,7 +55,11 @@ const visible = (s: string) => s.replace(/\u001b\[\d+m/g, '').length;
 /** Rows under a header, columns padded to their widest cell (colour codes not counted). */
 export function table(head: string[], rows: string[][], p?: Paint): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
-  const fmt = (r: string[]) => r.map((c, i) => c + ' '.repeat(w[i] - visible(c))).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c + ' '.repeat(w[i] - visible(c)))
+      .join('  ')
+      .trimEnd();
   const header = fmt(head);
   return [p ? p.bold(header) : header, ...rows.map(fmt)];
 }

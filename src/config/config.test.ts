@@ -4,7 +4,16 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isHoardError } from '../core/index.js';
-import { environmentPolicy, machineZone, nextDue, parseDotenv, parseSchedule, referencedVariables, resolveSecret, resolveSettings } from './index.js';
+import {
+  environmentPolicy,
+  machineZone,
+  nextDue,
+  parseDotenv,
+  parseSchedule,
+  referencedVariables,
+  resolveSecret,
+  resolveSettings,
+} from './index.js';
 import { parseConfig } from './parse.js';
 import type { ConfigProblem } from './load.js';
 
@@ -20,34 +29,69 @@ function problems(text: string): ConfigProblem[] {
 
 describe('config loading', () => {
   it('accepts the sketch of every section', () => {
-    const c = parseConfig([
-      'version: 1', 'environment: production', 'repository: local',
-      'repositories:', '  local: { url: .hoard/repo, password: "file:.hoard/password" }',
-      'environments:', '  production: { protected: true, retention_days: 120 }',
-      'sources:', '  db: { type: postgres, url: "env:DATABASE_URL", format: custom }', '  files: { type: files, paths: [uploads], exclude: ["*.tmp"] }',
-      'jobs:', '  nightly: { sources: [db, files], schedule: "daily at 02:00", kind: daily, destinations: [local] }',
-      'retention:', '  daily: { days: 7 }', '  manual: forever',
-      'verify:', '  after_backup: quick', '  read_back: { schedule: "daily at 12:00", subset: 5% }',
-      'notifications:', '  - { type: slack, url: "env:SLACK_URL", on: [backup.failed] }',
-      'server:', '  listen: 127.0.0.1:7420',
-    ].join('\n'), '/p/hoard.yaml');
+    const c = parseConfig(
+      [
+        'version: 1',
+        'environment: production',
+        'repository: local',
+        'repositories:',
+        '  local: { url: .hoard/repo, password: "file:.hoard/password" }',
+        'environments:',
+        '  production: { protected: true, retention_days: 120 }',
+        'sources:',
+        '  db: { type: postgres, url: "env:DATABASE_URL", format: custom }',
+        '  files: { type: files, paths: [uploads], exclude: ["*.tmp"] }',
+        'jobs:',
+        '  nightly: { sources: [db, files], schedule: "daily at 02:00", kind: daily, destinations: [local] }',
+        'retention:',
+        '  daily: { days: 7 }',
+        '  manual: forever',
+        'verify:',
+        '  after_backup: quick',
+        '  read_back: { schedule: "daily at 12:00", subset: 5% }',
+        'notifications:',
+        '  - { type: slack, url: "env:SLACK_URL", on: [backup.failed] }',
+        'server:',
+        '  listen: 127.0.0.1:7420',
+      ].join('\n'),
+      '/p/hoard.yaml',
+    );
     assert.equal(c.dir, '/p');
     assert.equal(c.config.sources?.db.type, 'postgres');
     assert.equal(c.where(['jobs', 'nightly']), '/p/hoard.yaml:12');
   });
 
   it('refuses an alias without its anchor and aliases that expand without bound (found by the fuzzer: they crashed)', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 9 },
+        (_, i) => `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`,
+      ),
+    ].join('\n');
     assert.match(problems(bomb)[0].message, /not valid YAML: Excessive alias count/);
     assert.match(problems('sources: *nope\n')[0].message, /not valid YAML: Unresolved alias/);
   });
 
   it('reports every problem with its line, key and a fix', () => {
-    const p = problems('sources:\n  db:\n    type: sqlite\n    path: 3\n    extra: 1\njobs:\n  j: { sources: [nope] }\n');
-    assert.deepEqual(p.map((x) => [x.where, x.key]), [['h.yaml:4', 'sources.db.path'], ['h.yaml:5', 'sources.db.extra']]);
+    const p = problems(
+      'sources:\n  db:\n    type: sqlite\n    path: 3\n    extra: 1\njobs:\n  j: { sources: [nope] }\n',
+    );
+    assert.deepEqual(
+      p.map((x) => [x.where, x.key]),
+      [
+        ['h.yaml:4', 'sources.db.path'],
+        ['h.yaml:5', 'sources.db.extra'],
+      ],
+    );
     assert.ok(p.every((x) => x.fix.length > 5));
-    const refs = problems('sources:\n  db: { type: sqlite, path: a.db }\njobs:\n  j:\n    sources: [db, nope]\n    destinations: [offsite]\n');
-    assert.deepEqual(refs.map((x) => x.where), ['h.yaml:5', 'h.yaml:6']);
+    const refs = problems(
+      'sources:\n  db: { type: sqlite, path: a.db }\njobs:\n  j:\n    sources: [db, nope]\n    destinations: [offsite]\n',
+    );
+    assert.deepEqual(
+      refs.map((x) => x.where),
+      ['h.yaml:5', 'h.yaml:6'],
+    );
     assert.match(refs[1].message, /names the repository offsite/);
   });
 
@@ -56,28 +100,55 @@ describe('config loading', () => {
     assert.match(problems('- a\n- b\n')[0].message, /must hold a mapping/);
     assert.match(problems('environment: dev\nenvironment: prod\n')[0].message, /not valid YAML/);
     assert.match(problems('version: 2\n')[0].message, /newer hoard/);
-    assert.match(problems('sources:\n  db: { type: sqlite, path: a.db }\njobs:\n  db: { sources: [db] }\n')[0].message, /has the name of a source/);
+    assert.match(
+      problems('sources:\n  db: { type: sqlite, path: a.db }\njobs:\n  db: { sources: [db] }\n')[0].message,
+      /has the name of a source/,
+    );
   });
 });
 
 describe('precedence', () => {
-  const loaded = parseConfig('environment: staging\nrepositories:\n  local: { url: .hoard/repo, password: "env:PW" }\n  offsite: { url: "s3:https://s3/b" }\n', '/proj/hoard.yaml');
+  const loaded = parseConfig(
+    'environment: staging\nrepositories:\n  local: { url: .hoard/repo, password: "env:PW" }\n  offsite: { url: "s3:https://s3/b" }\n',
+    '/proj/hoard.yaml',
+  );
   it('flags beat HOARD_* which beat the file; the file beats the defaults', () => {
     const none = resolveSettings({ flags: {}, vars: {} });
     assert.equal(none.repository, undefined);
     const file = resolveSettings({ flags: {}, vars: {}, loaded });
-    assert.deepEqual(file.repository, { value: { name: 'local', url: 'local:/proj/.hoard/repo', password: 'env:PW', config: { url: '.hoard/repo', password: 'env:PW' } }, from: 'file' });
+    assert.deepEqual(file.repository, {
+      value: {
+        name: 'local',
+        url: 'local:/proj/.hoard/repo',
+        password: 'env:PW',
+        config: { url: '.hoard/repo', password: 'env:PW' },
+      },
+      from: 'file',
+    });
     assert.deepEqual(file.environment, { value: 'staging', from: 'file' });
     const env = resolveSettings({ flags: {}, vars: { HOARD_REPOSITORY: '/x', HOARD_ENVIRONMENT: 'dev' }, loaded });
-    assert.deepEqual([env.repository?.value.url, env.repository?.from, env.environment?.value, env.environment?.from], ['/x', 'env', 'dev', 'env']);
-    const flag = resolveSettings({ flags: { repo: 'offsite', environment: 'production' }, vars: { HOARD_REPOSITORY: '/x', HOARD_ENVIRONMENT: 'dev' }, loaded });
-    assert.deepEqual([flag.repository?.value.url, flag.repository?.from, flag.environment?.value], ['s3:https://s3/b', 'flag', 'production']);
+    assert.deepEqual(
+      [env.repository?.value.url, env.repository?.from, env.environment?.value, env.environment?.from],
+      ['/x', 'env', 'dev', 'env'],
+    );
+    const flag = resolveSettings({
+      flags: { repo: 'offsite', environment: 'production' },
+      vars: { HOARD_REPOSITORY: '/x', HOARD_ENVIRONMENT: 'dev' },
+      loaded,
+    });
+    assert.deepEqual(
+      [flag.repository?.value.url, flag.repository?.from, flag.environment?.value],
+      ['s3:https://s3/b', 'flag', 'production'],
+    );
   });
   it('environment defaults: dev 30, staging 60, production 90 and protected; the file overrides key by key', () => {
     assert.deepEqual(environmentPolicy('dev'), { name: 'dev', protected: false, retention_days: 30 });
     assert.deepEqual(environmentPolicy('production'), { name: 'production', protected: true, retention_days: 90 });
     assert.deepEqual(environmentPolicy('qa'), { name: 'qa', protected: false, retention_days: null });
-    const c = parseConfig('environments:\n  production: { retention_days: 365 }\n  qa: { protected: true }\n', 'h.yaml').config;
+    const c = parseConfig(
+      'environments:\n  production: { retention_days: 365 }\n  qa: { protected: true }\n',
+      'h.yaml',
+    ).config;
     assert.deepEqual(environmentPolicy('production', c), { name: 'production', protected: true, retention_days: 365 });
     assert.equal(environmentPolicy('qa', c).protected, true);
   });
@@ -93,21 +164,35 @@ describe('secrets', () => {
     assert.equal(await resolveSecret('file:pw', scope, 'w'), 's3cret');
     assert.equal(await resolveSecret('cmd:printf "%s" "$A-x"', scope, 'w'), 'from-env-x');
     assert.equal(await resolveSecret('plain', scope, 'w'), 'plain');
-    await assert.rejects(resolveSecret('env:NOPE', scope, 'h.yaml:3 sources.db.url'), /h\.yaml:3 sources\.db\.url: the variable NOPE is not set/);
+    await assert.rejects(
+      resolveSecret('env:NOPE', scope, 'h.yaml:3 sources.db.url'),
+      /h\.yaml:3 sources\.db\.url: the variable NOPE is not set/,
+    );
     await assert.rejects(resolveSecret('file:missing', scope, 'w'), /cannot read .*missing: ENOENT/);
     await assert.rejects(resolveSecret('cmd:exit 3', scope, 'w'), /the secret command failed \(exit 3\)/);
   });
   it('parses .env files', () => {
-    assert.deepEqual(parseDotenv('# c\nexport A=1\nB="x y"\nC=\'$raw\'\nD=v # note\nnot a line\n'), { A: '1', B: 'x y', C: '$raw', D: 'v' });
+    assert.deepEqual(parseDotenv('# c\nexport A=1\nB="x y"\nC=\'$raw\'\nD=v # note\nnot a line\n'), {
+      A: '1',
+      B: 'x y',
+      C: '$raw',
+      D: 'v',
+    });
     // a double-quoted value may span lines (a PEM key in .env), as dotenv and Node's parseEnv read it
-    assert.deepEqual(parseDotenv('KEY="-----BEGIN-----\nabc\n-----END-----"\nNEXT=1\r\n'), { KEY: '-----BEGIN-----\nabc\n-----END-----', NEXT: '1' });
+    assert.deepEqual(parseDotenv('KEY="-----BEGIN-----\nabc\n-----END-----"\nNEXT=1\r\n'), {
+      KEY: '-----BEGIN-----\nabc\n-----END-----',
+      NEXT: '1',
+    });
   });
 });
 
 describe('schedules', () => {
   it('parses the presets and cron, and explains what it cannot read', () => {
     assert.deepEqual(parseSchedule('daily at 2:05'), { ok: true, schedule: { type: 'daily', hour: 2, minute: 5 } });
-    assert.deepEqual(parseSchedule('Weekly on Sun at 03:00'), { ok: true, schedule: { type: 'weekly', day: 0, hour: 3, minute: 0 } });
+    assert.deepEqual(parseSchedule('Weekly on Sun at 03:00'), {
+      ok: true,
+      schedule: { type: 'weekly', day: 0, hour: 3, minute: 0 },
+    });
     assert.deepEqual(parseSchedule('every 15 minutes'), { ok: true, schedule: { type: 'every', ms: 900_000 } });
     assert.equal(parseSchedule('CRON_TZ=Europe/Paris 0 2 * * 1-5').ok, true);
     assert.match((parseSchedule('0 25 * * *') as { error: string }).error, /hour field "25"/);
@@ -121,7 +206,11 @@ describe('schedules', () => {
   it('computes the next daily and weekly run in local time, strictly after the given time', () => {
     const nextRun = (s: ReturnType<typeof sched>, after: number) => nextDue(s, undefined, after, machineZone());
     const at = (y: number, mo: number, d: number, h: number, mi: number) => new Date(y, mo - 1, d, h, mi).getTime();
-    const sched = (t: string) => { const p = parseSchedule(t); assert.ok(p.ok); return p.schedule; };
+    const sched = (t: string) => {
+      const p = parseSchedule(t);
+      assert.ok(p.ok);
+      return p.schedule;
+    };
     const daily = sched('daily at 02:00');
     assert.equal(nextRun(daily, at(2026, 1, 31, 1, 0)), at(2026, 1, 31, 2, 0));
     assert.equal(nextRun(daily, at(2026, 1, 31, 2, 0)), at(2026, 2, 1, 2, 0));
@@ -134,9 +223,15 @@ describe('schedules', () => {
 describe('referencedVariables', () => {
   it('lists every env: name of a config once, sorted, and none from hook commands', () => {
     const config = {
-      repositories: { a: { url: 'x', password: 'env:REPO_PW', s3: { secret_access_key: 'env:S3_SECRET', access_key_id: 'AKIA' } }, b: { url: 'y', password: 'file:pw', sftp: { password: 'env:SFTP_PW' } } },
+      repositories: {
+        a: { url: 'x', password: 'env:REPO_PW', s3: { secret_access_key: 'env:S3_SECRET', access_key_id: 'AKIA' } },
+        b: { url: 'y', password: 'file:pw', sftp: { password: 'env:SFTP_PW' } },
+      },
       sources: { db: { type: 'postgres', url: 'env:DATABASE_URL' }, other: { type: 'mysql', url: 'env:REPO_PW' } },
-      notifications: [{ type: 'slack', url: 'env:SLACK_URL' }, { type: 'email', smtp: 'cmd:pass smtp', to: 'x@y' }],
+      notifications: [
+        { type: 'slack', url: 'env:SLACK_URL' },
+        { type: 'email', smtp: 'cmd:pass smtp', to: 'x@y' },
+      ],
       jobs: { j: { sources: ['db'], hooks: { before: 'env:NOT_A_REFERENCE' } } },
     };
     assert.deepEqual(referencedVariables(config), ['DATABASE_URL', 'REPO_PW', 'S3_SECRET', 'SFTP_PW', 'SLACK_URL']);

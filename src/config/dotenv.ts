@@ -14,5 +14,9 @@ export function parseDotenv(text: string): Record<string, string> {
 
 /** The variables of `file`; an empty object when it does not exist or cannot be read. */
 export async function readDotenv(file: string): Promise<Record<string, string>> {
-  try { return parseDotenv(await readFile(file, 'utf8')); } catch { return {}; }
+  try {
+    return parseDotenv(await readFile(file, 'utf8'));
+  } catch {
+    return {};
+  }
 }

@@ -35,7 +35,13 @@ export async function findConfigFile(cwd: string): Promise<string | undefined> {
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     for (const n of CONFIG_NAMES) {
       const f = path.join(dir, n);
-      if (await stat(f).then((s) => s.isFile(), () => false)) return f;
+      if (
+        await stat(f).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        return f;
     }
     if (path.dirname(dir) === dir) return undefined;
   }
@@ -48,7 +54,12 @@ export async function findConfigFile(cwd: string): Promise<string | undefined> {
  * user (`cmd:` secrets) or feed it secrets. A missing file passes; so does every file on a system
  * without user ids. The hint names `config`, the file to pass to --config to use it anyway.
  */
-export async function assertTrustedFile(file: string, what: string, config: string, euid = process.geteuid?.()): Promise<void> {
+export async function assertTrustedFile(
+  file: string,
+  what: string,
+  config: string,
+  euid = process.geteuid?.(),
+): Promise<void> {
   if (euid === undefined) return;
   const allow = `to use it as it is, name the config: --config ${config} (or HOARD_CONFIG=${config})`;
   const own = (uid: number) => uid === euid || uid === 0;
@@ -56,16 +67,32 @@ export async function assertTrustedFile(file: string, what: string, config: stri
   if (!link) return;
   // a symlink counts by its own owner too (someone else's link to your file makes their folder the project)
   const s = link.isSymbolicLink() ? await stat(file).catch(() => undefined) : link;
-  for (const [st, label] of [[link, 'it'], [s, 'what it points to']] as const) {
-    if (st && !own(st.uid)) throw new HoardError('config', `refusing ${file} (${what}): ${label} belongs to uid ${st.uid}, not to you (uid ${euid}) or root`, { hint: allow });
+  for (const [st, label] of [
+    [link, 'it'],
+    [s, 'what it points to'],
+  ] as const) {
+    if (st && !own(st.uid))
+      throw new HoardError(
+        'config',
+        `refusing ${file} (${what}): ${label} belongs to uid ${st.uid}, not to you (uid ${euid}) or root`,
+        { hint: allow },
+      );
   }
   if (s && s.mode & 0o002) {
-    throw new HoardError('config', `refusing ${file} (${what}): anyone may write to it (mode ${(s.mode & 0o777).toString(8).padStart(4, '0')})`, { hint: `chmod o-w ${file}, or ${allow}` });
+    throw new HoardError(
+      'config',
+      `refusing ${file} (${what}): anyone may write to it (mode ${(s.mode & 0o777).toString(8).padStart(4, '0')})`,
+      { hint: `chmod o-w ${file}, or ${allow}` },
+    );
   }
   // its folder is the project's (.hoard/, .env, relative paths): someone who may write there may swap them
   const dir = await stat(path.dirname(file)).catch(() => undefined);
   if (dir && (!own(dir.uid) || (dir.mode & 0o002 && !(dir.mode & 0o1000)))) {
-    throw new HoardError('config', `refusing ${file} (${what}): its folder ${path.dirname(file)} ${!own(dir.uid) ? `belongs to uid ${dir.uid}` : 'may be written by anyone'}`, { hint: allow });
+    throw new HoardError(
+      'config',
+      `refusing ${file} (${what}): its folder ${path.dirname(file)} ${!own(dir.uid) ? `belongs to uid ${dir.uid}` : 'may be written by anyone'}`,
+      { hint: allow },
+    );
   }
 }
 
@@ -76,12 +103,18 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new HoardError('config', `cannot read the config file ${file}: ${code === 'ENOENT' ? 'it does not exist' : code ?? (e as Error).message}`, {
-      hint: code === 'ENOENT' ? 'check --config / HOARD_CONFIG, or run `hoard init` to write one' : 'check the file\'s permissions',
-    });
+    throw new HoardError(
+      'config',
+      `cannot read the config file ${file}: ${code === 'ENOENT' ? 'it does not exist' : (code ?? (e as Error).message)}`,
+      {
+        hint:
+          code === 'ENOENT'
+            ? 'check --config / HOARD_CONFIG, or run `hoard init` to write one'
+            : "check the file's permissions",
+      },
+    );
   }
   // the YAML parser and the schema load only when there is a file to read
   const { parseConfig } = await import('./parse.js');
   return parseConfig(text, file);
 }
-

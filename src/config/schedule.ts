@@ -18,10 +18,12 @@ export type Schedule =
 export type ParsedSchedule = { ok: true; schedule: Schedule } | { ok: false; error: string };
 
 const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
-const HINT = 'write "daily at 02:00", "weekly on sunday at 03:00", "every 6 hours" or a cron expression such as "0 2 * * *"';
+const HINT =
+  'write "daily at 02:00", "weekly on sunday at 03:00", "every 6 hours" or a cron expression such as "0 2 * * *"';
 
 function clock(h: string, m: string): { hour: number; minute: number } | undefined {
-  const hour = Number(h), minute = Number(m);
+  const hour = Number(h),
+    minute = Number(m);
   return hour <= 23 && minute <= 59 ? { hour, minute } : undefined;
 }
 
@@ -31,25 +33,41 @@ export function parseSchedule(text: string): ParsedSchedule {
   let m = /^daily at (\d{1,2}):(\d{2})$/.exec(s);
   if (m) {
     const c = clock(m[1], m[2]);
-    return c ? { ok: true, schedule: { type: 'daily', ...c } } : { ok: false, error: `${text}: the time must be between 00:00 and 23:59` };
+    return c
+      ? { ok: true, schedule: { type: 'daily', ...c } }
+      : { ok: false, error: `${text}: the time must be between 00:00 and 23:59` };
   }
   m = /^weekly on ([a-z]+) at (\d{1,2}):(\d{2})$/.exec(s);
   if (m) {
     const day = DAYS.findIndex((d) => d === m![1] || d.slice(0, 3) === m![1]);
     if (day < 0) return { ok: false, error: `${text}: unknown day ${m[1]} (write monday … sunday)` };
     const c = clock(m[2], m[3]);
-    return c ? { ok: true, schedule: { type: 'weekly', day, ...c } } : { ok: false, error: `${text}: the time must be between 00:00 and 23:59` };
+    return c
+      ? { ok: true, schedule: { type: 'weekly', day, ...c } }
+      : { ok: false, error: `${text}: the time must be between 00:00 and 23:59` };
   }
   m = /^every (\d{1,4}) (second|seconds|minute|minutes|hour|hours)$/.exec(s);
   if (m) {
     const n = Number(m[1]);
     if (n < 1) return { ok: false, error: `${text}: the interval must be at least 1` };
-    return { ok: true, schedule: { type: 'every', ms: n * (m[2].startsWith('hour') ? 3_600_000 : m[2].startsWith('minute') ? 60_000 : 1000) } };
+    return {
+      ok: true,
+      schedule: {
+        type: 'every',
+        ms: n * (m[2].startsWith('hour') ? 3_600_000 : m[2].startsWith('minute') ? 60_000 : 1000),
+      },
+    };
   }
   return parseCron(text.trim());
 }
 
-const CRON_RANGES: [number, number][] = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
+const CRON_RANGES: [number, number][] = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7],
+];
 /** One part of a cron field: `*`, `N` or `N-M`, with an optional `/STEP`. */
 const CRON_PART = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/;
 const CRON_NAMES = ['minute', 'hour', 'day of month', 'month', 'day of week'];
@@ -61,7 +79,11 @@ function parseCron(text: string): ParsedSchedule {
   if (tz) {
     timeZone = tz[1];
     expr = tz[2];
-    try { new Intl.DateTimeFormat('en', { timeZone }); } catch { return { ok: false, error: `${text}: unknown time zone ${timeZone}` }; }
+    try {
+      new Intl.DateTimeFormat('en', { timeZone });
+    } catch {
+      return { ok: false, error: `${text}: unknown time zone ${timeZone}` };
+    }
   }
   const fields = expr.split(/\s+/);
   if (fields.length !== 5) return { ok: false, error: `${text} is not a schedule: ${HINT}` };
@@ -72,7 +94,10 @@ function parseCron(text: string): ParsedSchedule {
       const nums = p ? [p[2], p[3], p[4]].filter((x) => x !== undefined).map(Number) : [];
       const inRange = p && [p[2], p[3]].filter((x) => x !== undefined).every((x) => Number(x) >= lo && Number(x) <= hi);
       if (!p || !inRange || (p[4] !== undefined && Number(p[4]) < 1) || nums.some(Number.isNaN)) {
-        return { ok: false, error: `${text}: the ${CRON_NAMES[i]} field "${part}" is not valid (${lo}-${hi}, *, lists, ranges, /steps)` };
+        return {
+          ok: false,
+          error: `${text}: the ${CRON_NAMES[i]} field "${part}" is not valid (${lo}-${hi}, *, lists, ranges, /steps)`,
+        };
       }
     }
   }
@@ -91,7 +116,15 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 
-interface CronSets { minute: Set<number>; hour: Set<number>; dom: Set<number>; month: Set<number>; dow: Set<number>; domStar: boolean; dowStar: boolean }
+interface CronSets {
+  minute: Set<number>;
+  hour: Set<number>;
+  dom: Set<number>;
+  month: Set<number>;
+  dow: Set<number>;
+  domStar: boolean;
+  dowStar: boolean;
+}
 
 function expand(field: string, [lo, hi]: [number, number]): Set<number> {
   const out = new Set<number>();
@@ -109,7 +142,15 @@ function cronSets(expr: string): CronSets {
   const f = expr.trim().split(/\s+/);
   const dow = expand(f[4], CRON_RANGES[4]);
   if (dow.has(7)) dow.add(0); // Sunday is 0 or 7
-  return { minute: expand(f[0], CRON_RANGES[0]), hour: expand(f[1], CRON_RANGES[1]), dom: expand(f[2], CRON_RANGES[2]), month: expand(f[3], CRON_RANGES[3]), dow, domStar: f[2] === '*', dowStar: f[4] === '*' };
+  return {
+    minute: expand(f[0], CRON_RANGES[0]),
+    hour: expand(f[1], CRON_RANGES[1]),
+    dom: expand(f[2], CRON_RANGES[2]),
+    month: expand(f[3], CRON_RANGES[3]),
+    dow,
+    domStar: f[2] === '*',
+    dowStar: f[4] === '*',
+  };
 }
 
 /** One formatter per zone: building an Intl.DateTimeFormat costs far more than using one. */
@@ -118,7 +159,15 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   return f;
@@ -131,7 +180,8 @@ function wall(ms: number, timeZone: string): { y: number; mo: number; d: number;
   return { y: Number(o.year), mo: Number(o.month), d: Number(o.day), h: Number(o.hour), mi: Number(o.minute) };
 }
 
-const wallKey = (w: { y: number; mo: number; d: number; h: number; mi: number }) => (((w.y * 13 + w.mo) * 32 + w.d) * 24 + w.h) * 60 + w.mi;
+const wallKey = (w: { y: number; mo: number; d: number; h: number; mi: number }) =>
+  (((w.y * 13 + w.mo) * 32 + w.d) * 24 + w.h) * 60 + w.mi;
 
 /**
  * The instant a wall-clock time happens in a zone: its first occurrence, or, inside a DST gap,
@@ -141,10 +191,12 @@ export function instantOf(y: number, mo: number, d: number, h: number, mi: numbe
   const target = wallKey({ y, mo, d, h, mi });
   const naive = Date.UTC(y, mo - 1, d, h, mi);
   // offsets are within ±14 h: find the earliest instant whose wall time reaches the target
-  let lo = naive - 15 * 3_600_000, hi = naive + 15 * 3_600_000;
+  let lo = naive - 15 * 3_600_000,
+    hi = naive + 15 * 3_600_000;
   while (hi - lo > 60_000) {
     const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
-    if (wallKey(wall(mid, timeZone)) >= target) hi = mid; else lo = mid;
+    if (wallKey(wall(mid, timeZone)) >= target) hi = mid;
+    else lo = mid;
   }
   return wallKey(wall(lo, timeZone)) >= target ? lo : hi;
 }
@@ -165,7 +217,9 @@ export function nextCron(expr: string, afterMs: number, timeZone: string): numbe
   const minutes = [...c.minute].sort((a, b) => a - b);
   const day = new Date(Date.UTC(start.y, start.mo - 1, start.d));
   for (let i = 0; i < 366 * 5; i++, day.setUTCDate(day.getUTCDate() + 1)) {
-    const y = day.getUTCFullYear(), mo = day.getUTCMonth() + 1, d = day.getUTCDate();
+    const y = day.getUTCFullYear(),
+      mo = day.getUTCMonth() + 1,
+      d = day.getUTCDate();
     if (!dayMatches(c, y, mo, d)) continue;
     // on the first day, a wall time before the start's happens at or before it (even across a DST
     // gap or repeat, instantOf taking the first occurrence): skip it without the bisection

@@ -11,16 +11,30 @@ import { parseDuration, parseSchedule } from './schedule.js';
 export const CONFIG_VERSION = 1;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const name = z.string().regex(NAME, { error: 'names use letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit' });
+const name = z
+  .string()
+  .regex(NAME, { error: 'names use letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit' });
 const secret = z.string().min(1, { error: 'must not be empty: give env:NAME, file:PATH or cmd:COMMAND' });
 const days = z.int({ error: 'must be a whole number of days' }).min(1).max(36500);
-const kindName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'kinds are lower-case words such as daily, weekly, manual, pre-migration' });
+const kindName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, {
+    error: 'kinds are lower-case words such as daily, weekly, manual, pre-migration',
+  });
 const schedule = z.string().refine((s) => parseSchedule(s).ok, {
   error: (i) => `${(parseSchedule(String(i.input)) as { error?: string }).error ?? 'not a schedule'}`,
 });
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, { error: 'not a duration: write e.g. 30s, 5m, 2h or 1d' });
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, { error: 'not a duration: write e.g. 30s, 5m, 2h or 1d' });
 const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, { error: 'write a percentage such as 5%' });
-const events = z.array(z.string().regex(/^(backup|restore|verify|cleanup|copy)\.(started|succeeded|failed|created|\*)$|^\*$/, { error: 'events look like backup.failed, verify.succeeded, copy.failed or backup.*' }));
+const events = z.array(
+  z
+    .string()
+    .regex(/^(backup|restore|verify|cleanup|copy)\.(started|succeeded|failed|created|\*)$|^\*$/, {
+      error: 'events look like backup.failed, verify.succeeded, copy.failed or backup.*',
+    }),
+);
 const strings = z.union([z.string(), z.array(z.string()).min(1)]);
 
 const kibs = z.int({ error: 'a rate in KiB/s, a whole number' }).min(1);
@@ -28,24 +42,31 @@ const repository = z.strictObject({
   url: z.string().min(1),
   password: secret.optional(),
   /** s3: settings; credentials otherwise come from AWS_* variables or the AWS profile files. */
-  s3: z.strictObject({
-    region: z.string().optional(),
-    path_style: z.boolean().optional(),
-    access_key_id: secret.optional(),
-    secret_access_key: secret.optional(),
-    session_token: secret.optional(),
-    profile: z.string().optional(),
-  }).optional(),
+  s3: z
+    .strictObject({
+      region: z.string().optional(),
+      path_style: z.boolean().optional(),
+      access_key_id: secret.optional(),
+      secret_access_key: secret.optional(),
+      session_token: secret.optional(),
+      profile: z.string().optional(),
+    })
+    .optional(),
   /** sftp: settings; without key or password, ~/.ssh/id_* and ssh-agent are tried. */
-  sftp: z.strictObject({
-    user: z.string().optional(),
-    port: z.int().min(1).max(65535).optional(),
-    key: z.string().optional(),
-    key_passphrase: secret.optional(),
-    password: secret.optional(),
-    known_hosts: z.string().optional(),
-    host_key: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { error: 'write the fingerprint as ssh-keygen -l prints it: SHA256:…' }).optional(),
-  }).optional(),
+  sftp: z
+    .strictObject({
+      user: z.string().optional(),
+      port: z.int().min(1).max(65535).optional(),
+      key: z.string().optional(),
+      key_passphrase: secret.optional(),
+      password: secret.optional(),
+      known_hosts: z.string().optional(),
+      host_key: z
+        .string()
+        .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { error: 'write the fingerprint as ssh-keygen -l prints it: SHA256:…' })
+        .optional(),
+    })
+    .optional(),
   limit_upload: kibs.optional(),
   limit_download: kibs.optional(),
   connections: z.int().min(1).max(64).optional(),
@@ -61,12 +82,28 @@ const sourceCommon = {
   description: z.string().optional(),
 };
 
-const source = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('postgres'), url: secret, format: z.enum(['sql', 'custom', 'directory']).optional(), all: z.boolean().optional(), jobs: z.int().min(1).max(99).optional(), ...sourceCommon }),
-  z.strictObject({ type: z.literal('mysql'), url: secret, ...sourceCommon }),
-  z.strictObject({ type: z.literal('sqlite'), path: z.string().min(1), ...sourceCommon }),
-  z.strictObject({ type: z.literal('files'), paths: z.array(z.string().min(1)).min(1), exclude: z.array(z.string()).optional(), ...sourceCommon }),
-], { error: 'type must be one of postgres, mysql, sqlite, files' });
+const source = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('postgres'),
+      url: secret,
+      format: z.enum(['sql', 'custom', 'directory']).optional(),
+      all: z.boolean().optional(),
+      jobs: z.int().min(1).max(99).optional(),
+      ...sourceCommon,
+    }),
+    z.strictObject({ type: z.literal('mysql'), url: secret, ...sourceCommon }),
+    z.strictObject({ type: z.literal('sqlite'), path: z.string().min(1), ...sourceCommon }),
+    z.strictObject({
+      type: z.literal('files'),
+      paths: z.array(z.string().min(1)).min(1),
+      exclude: z.array(z.string()).optional(),
+      ...sourceCommon,
+    }),
+  ],
+  { error: 'type must be one of postgres, mysql, sqlite, files' },
+);
 
 /**
  * A place restores may write to besides the sources' own locations (the only places the REST API
@@ -74,14 +111,23 @@ const source = z.discriminatedUnion('type', [
  * it) or a database server or database (`url`: PostgreSQL or MySQL; with no database in the URL,
  * restores may name any database on that server with target_db).
  */
-const restoreTarget = z.strictObject({
-  path: z.string().min(1).optional(),
-  url: secret.optional(),
-  environment: name.optional(),
-  description: z.string().optional(),
-}).refine((t) => (t.path === undefined) !== (t.url === undefined), { error: 'a restore target has either path: (a folder) or url: (a database), not both' });
+const restoreTarget = z
+  .strictObject({
+    path: z.string().min(1).optional(),
+    url: secret.optional(),
+    environment: name.optional(),
+    description: z.string().optional(),
+  })
+  .refine((t) => (t.path === undefined) !== (t.url === undefined), {
+    error: 'a restore target has either path: (a folder) or url: (a database), not both',
+  });
 
-const hooks = z.strictObject({ before: strings.optional(), after: strings.optional(), on_failure: strings.optional(), timeout: duration.optional() });
+const hooks = z.strictObject({
+  before: strings.optional(),
+  after: strings.optional(),
+  on_failure: strings.optional(),
+  timeout: duration.optional(),
+});
 
 const job = z.strictObject({
   sources: z.array(name).min(1, { error: 'a job needs at least one source' }),
@@ -97,41 +143,91 @@ const job = z.strictObject({
   /** Make up a run missed while the scheduler was down, once, on start (default true). */
   catch_up: z.boolean().optional(),
   /** IANA time zone of the schedule (default: the machine's). */
-  timezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, { error: 'unknown time zone: use an IANA name such as Europe/Paris or UTC' }).optional(),
+  timezone: z
+    .string()
+    .refine(
+      (tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'unknown time zone: use an IANA name such as Europe/Paris or UTC' },
+    )
+    .optional(),
 });
 
-const retentionRule = z.union([
-  z.literal('forever'),
-  z.strictObject({ days: days.optional(), weeks: z.int().min(1).max(520).optional(), months: z.int().min(1).max(1200).optional() }),
-], { error: 'a retention rule is "forever" or one of { days: N }, { weeks: N }, { months: N }' });
+const retentionRule = z.union(
+  [
+    z.literal('forever'),
+    z.strictObject({
+      days: days.optional(),
+      weeks: z.int().min(1).max(520).optional(),
+      months: z.int().min(1).max(1200).optional(),
+    }),
+  ],
+  { error: 'a retention rule is "forever" or one of { days: N }, { weeks: N }, { months: N }' },
+);
 
 const verify = z.strictObject({
   after_backup: z.enum(['none', 'quick', 'read-back']).optional(),
   read_back: z.strictObject({ schedule: schedule.optional(), subset: percent.optional() }).optional(),
-  drill: z.strictObject({ schedule: schedule.optional(), sources: z.array(name).optional(), sql: z.array(z.string()).optional() }).optional(),
-  min_size: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i, { error: 'write a size such as 10MB' }).optional(),
+  drill: z
+    .strictObject({
+      schedule: schedule.optional(),
+      sources: z.array(name).optional(),
+      sql: z.array(z.string()).optional(),
+    })
+    .optional(),
+  min_size: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i, { error: 'write a size such as 10MB' })
+    .optional(),
 });
 
 const channelCommon = { on: events.optional(), environments: z.array(name).optional() };
-const notification = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('webhook'), url: secret, ...channelCommon }),
-  z.strictObject({ type: z.literal('slack'), url: secret, ...channelCommon }),
-  z.strictObject({ type: z.literal('email'), smtp: secret, to: strings, from: z.string().optional(), ...channelCommon }),
-  z.strictObject({ type: z.literal('healthchecks'), url: secret, ...channelCommon }),
-], { error: 'type must be one of webhook, slack, email, healthchecks' });
+const notification = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('webhook'), url: secret, ...channelCommon }),
+    z.strictObject({ type: z.literal('slack'), url: secret, ...channelCommon }),
+    z.strictObject({
+      type: z.literal('email'),
+      smtp: secret,
+      to: strings,
+      from: z.string().optional(),
+      ...channelCommon,
+    }),
+    z.strictObject({ type: z.literal('healthchecks'), url: secret, ...channelCommon }),
+  ],
+  { error: 'type must be one of webhook, slack, email, healthchecks' },
+);
 
 const server = z.strictObject({
-  listen: z.string().regex(/^[^\s]+:\d{1,5}$/, { error: 'write HOST:PORT, e.g. 127.0.0.1:7420' }).optional(),
+  listen: z
+    .string()
+    .regex(/^[^\s]+:\d{1,5}$/, { error: 'write HOST:PORT, e.g. 127.0.0.1:7420' })
+    .optional(),
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
   /** Failed authentications allowed per client address and minute before 429 (default 20). */
   max_failures_per_minute: z.int().min(1).max(10_000).optional(),
   /** Tasks and downloads running at once before 429 (default 4). */
   max_tasks: z.int().min(1).max(64).optional(),
-  tokens: z.array(z.strictObject({
-    name,
-    hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'store the token hashed: sha256:<64 hex digits> (see `hoard token hash`)' }),
-    scopes: z.array(z.enum(['read', 'download', 'backup', 'restore', 'admin'])).min(1),
-  })).optional(),
+  tokens: z
+    .array(
+      z.strictObject({
+        name,
+        hash: z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/, {
+            error: 'store the token hashed: sha256:<64 hex digits> (see `hoard token hash`)',
+          }),
+        scopes: z.array(z.enum(['read', 'download', 'backup', 'restore', 'admin'])).min(1),
+      }),
+    )
+    .optional(),
 });
 
 export const configSchema = z.strictObject({

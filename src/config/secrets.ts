@@ -32,8 +32,10 @@ export function referencedVariables(config: object): string[] {
   const names = new Set<string>();
   const walk = (v: unknown, key: string): void => {
     if (key === 'hooks') return;
-    if (typeof v === 'string') { const m = /^env:(.+)$/s.exec(v); if (m) names.add(m[1]); }
-    else if (Array.isArray(v)) v.forEach((x) => walk(x, ''));
+    if (typeof v === 'string') {
+      const m = /^env:(.+)$/s.exec(v);
+      if (m) names.add(m[1]);
+    } else if (Array.isArray(v)) v.forEach((x) => walk(x, ''));
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
   };
   walk(config, '');
@@ -45,7 +47,10 @@ export async function resolveSecret(value: string, scope: SecretScope, where: st
   if (value.startsWith('env:')) {
     const name = value.slice(4);
     const v = scope.vars[name] || scope.dotenv[name];
-    if (!v) throw new HoardError('config', `${where}: the variable ${name} is not set`, { hint: `export ${name}=… (or add it to the project's .env file)` });
+    if (!v)
+      throw new HoardError('config', `${where}: the variable ${name} is not set`, {
+        hint: `export ${name}=… (or add it to the project's .env file)`,
+      });
     return v;
   }
   if (value.startsWith('file:')) {
@@ -53,7 +58,9 @@ export async function resolveSecret(value: string, scope: SecretScope, where: st
     try {
       return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
     } catch (e) {
-      throw new HoardError('config', `${where}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { hint: 'create the file (mode 0600) or change the reference' });
+      throw new HoardError('config', `${where}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+        hint: 'create the file (mode 0600) or change the reference',
+      });
     }
   }
   if (value.startsWith('cmd:')) return runSecretCommand(value.slice(4), scope, where);
@@ -64,8 +71,20 @@ function runSecretCommand(cmd: string, scope: SecretScope, where: string): Promi
   return new Promise((resolve, reject) => {
     const env = { ...scope.dotenv, ...scope.vars } as NodeJS.ProcessEnv;
     execFile('/bin/sh', ['-c', cmd], { cwd: scope.dir, env, timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) reject(new HoardError('config', `${where}: the secret command failed (${err.killed ? 'timed out' : `exit ${err.code ?? err.message}`})`, { hint: 'run the command by hand to see why' }));
-      else if (!stdout.trim()) reject(new HoardError('config', `${where}: the secret command printed nothing`, { hint: 'the command must print the secret on stdout' }));
+      if (err)
+        reject(
+          new HoardError(
+            'config',
+            `${where}: the secret command failed (${err.killed ? 'timed out' : `exit ${err.code ?? err.message}`})`,
+            { hint: 'run the command by hand to see why' },
+          ),
+        );
+      else if (!stdout.trim())
+        reject(
+          new HoardError('config', `${where}: the secret command printed nothing`, {
+            hint: 'the command must print the secret on stdout',
+          }),
+        );
       else resolve(stdout.replace(/\r?\n$/, ''));
     });
   });

@@ -55,9 +55,11 @@ export function resolveSettings(i: SettingsInput): Settings {
   const c = i.loaded?.config;
   const byName = (n: string | undefined): RepositorySetting | undefined => {
     const r = n !== undefined ? c?.repositories?.[n] : undefined;
-    return r && i.loaded ? { name: n, url: absoluteLocal(r.url, i.loaded.dir), password: r.password, config: r } : undefined;
+    return r && i.loaded
+      ? { name: n, url: absoluteLocal(r.url, i.loaded.dir), password: r.password, config: r }
+      : undefined;
   };
-  const asUrl = (v: string | undefined): RepositorySetting | undefined => (v ? byName(v) ?? { url: v } : undefined);
+  const asUrl = (v: string | undefined): RepositorySetting | undefined => (v ? (byName(v) ?? { url: v }) : undefined);
   const envRepo = i.vars.HOARD_REPOSITORY || i.vars.RESTIC_REPOSITORY;
   const repository = firstOf<RepositorySetting>([
     ['flag', asUrl(i.flags.repo)],
@@ -103,11 +105,17 @@ export interface EnvironmentPolicy {
 export function environmentPolicy(name: string, c?: HoardConfig): EnvironmentPolicy {
   const d = ENVIRONMENT_DEFAULTS[name] ?? (name === 'prod' ? ENVIRONMENT_DEFAULTS.production : undefined);
   const f = c?.environments?.[name];
-  return { name, protected: f?.protected ?? d?.protected ?? false, retention_days: f?.retention_days ?? d?.retention_days ?? null };
+  return {
+    name,
+    protected: f?.protected ?? d?.protected ?? false,
+    retention_days: f?.retention_days ?? d?.retention_days ?? null,
+  };
 }
 
 /** Days of a hoard.yaml retention rule ({days} | {weeks} | {months}, a month of 30 days); null for forever, undefined for none. */
-export function retentionRuleDays(rule: NonNullable<HoardConfig['retention']>[string] | undefined): number | null | undefined {
+export function retentionRuleDays(
+  rule: NonNullable<HoardConfig['retention']>[string] | undefined,
+): number | null | undefined {
   if (rule === undefined) return undefined;
   if (rule === 'forever') return null;
   return rule.days ?? (rule.weeks !== undefined ? rule.weeks * 7 : (rule.months ?? 0) * 30);

@@ -16,7 +16,10 @@ export interface NewConfig {
   date: string;
 }
 
-const q = (s: string) => (/^[A-Za-z0-9_./-][A-Za-z0-9_./ -]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/\s$/.test(s) ? s : JSON.stringify(s));
+const q = (s: string) =>
+  /^[A-Za-z0-9_./-][A-Za-z0-9_./ -]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/\s$/.test(s)
+    ? s
+    : JSON.stringify(s);
 
 function source(name: string, s: SourceConfig): string[] {
   const out = [`  ${name}:`, `    type: ${s.type}`];
@@ -50,7 +53,15 @@ export function renderConfig(c: NewConfig, file = 'hoard.yaml'): string {
     lines.push(...source(name, s));
   }
   if (c.job && Object.keys(c.sources).length) {
-    lines.push('', 'jobs:', `  ${c.job.name}:`, `    sources: [${Object.keys(c.sources).join(', ')}]`, `    schedule: ${q(c.job.schedule)}`, `    kind: ${c.job.kind}`, `    retention_days: ${c.job.retention_days}`);
+    lines.push(
+      '',
+      'jobs:',
+      `  ${c.job.name}:`,
+      `    sources: [${Object.keys(c.sources).join(', ')}]`,
+      `    schedule: ${q(c.job.schedule)}`,
+      `    kind: ${c.job.kind}`,
+      `    retention_days: ${c.job.retention_days}`,
+    );
   }
   const text = `${lines.join('\n')}\n`;
   parseConfig(text, file);

@@ -8,13 +8,20 @@ export class Batcher<T> {
   private bytes = 0;
   private scheduled = false;
 
-  constructor(private readonly send: (items: T[]) => void, private readonly maxBytes: number, private readonly maxItems: number) {}
+  constructor(
+    private readonly send: (items: T[]) => void,
+    private readonly maxBytes: number,
+    private readonly maxItems: number,
+  ) {}
 
   add(item: T, bytes: number): void {
     this.items.push(item);
     this.bytes += bytes;
     if (this.bytes >= this.maxBytes || this.items.length >= this.maxItems) this.flush();
-    else if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Sends what has gathered, if anything. */

@@ -7,13 +7,15 @@ describe('Budget', () => {
     const b = new Budget(3);
     let inside = 0;
     let peak = 0;
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      await b.take();
-      peak = Math.max(peak, ++inside);
-      await new Promise((r) => setTimeout(r, 1));
-      inside--;
-      b.give();
-    }));
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        await b.take();
+        peak = Math.max(peak, ++inside);
+        await new Promise((r) => setTimeout(r, 1));
+        inside--;
+        b.give();
+      }),
+    );
     assert.equal(peak, 3);
     assert.equal(b.held, 0);
   });
@@ -22,7 +24,9 @@ describe('Budget', () => {
     const b = new Budget(10, 100);
     await b.take(60);
     let second = false;
-    const p = b.take(60).then(() => { second = true; });
+    const p = b.take(60).then(() => {
+      second = true;
+    });
     await new Promise((r) => setImmediate(r));
     assert.equal(second, false, 'a second 60 must wait while 60 of 100 is held');
     b.give(60);
@@ -37,7 +41,9 @@ describe('Budget', () => {
     const b = new Budget(2);
     await b.take();
     let idle = false;
-    const p = b.idle().then(() => { idle = true; });
+    const p = b.idle().then(() => {
+      idle = true;
+    });
     await new Promise((r) => setImmediate(r));
     assert.equal(idle, false);
     b.give();

@@ -9,7 +9,10 @@ export class Budget {
   private readonly waiters: (() => void)[] = [];
   private readonly idlers: (() => void)[] = [];
 
-  constructor(private readonly maxCount: number, private readonly maxWeight = Infinity) {}
+  constructor(
+    private readonly maxCount: number,
+    private readonly maxWeight = Infinity,
+  ) {}
 
   /** Waits until `weight` fits, then holds it; pair with give(weight). */
   async take(weight = 0): Promise<void> {

@@ -7,5 +7,10 @@ export interface Clock {
 /** A clock that always returns the same instant, advanced by hand (tests). */
 export function fixedClock(ms: number): Clock & { advance(ms: number): void } {
   let t = ms;
-  return { now: () => t, advance: (d: number) => { t += d; } };
+  return {
+    now: () => t,
+    advance: (d: number) => {
+      t += d;
+    },
+  };
 }

@@ -5,22 +5,22 @@
  * hold secrets. Anything else thrown is a bug and is reported as kind "internal".
  */
 export type ErrorKind =
-  | 'usage'            // bad flags or arguments
-  | 'config'           // bad configuration or validation error
-  | 'no-space'         // disk full
-  | 'db-connection'    // database connection failed
-  | 'tool'             // backup tool missing or incompatible
-  | 'verify'           // verification found damage
-  | 'partial'          // some source files could not be read
-  | 'repo-missing'     // repository does not exist
-  | 'locked'           // repository is locked
-  | 'wrong-password'   // no key file opens with the password
-  | 'interrupted'      // cancelled by signal / AbortSignal
-  | 'not-found'        // a snapshot, file or object does not exist
-  | 'corrupt'          // repository data fails to decrypt, hash or parse
-  | 'io'               // storage or file system failure
-  | 'command-failed'   // a child process (dump tool, --stdin-from-command) failed
-  | 'not-allowed'      // refused by policy: e.g. a restore target hoard.yaml does not name
+  | 'usage' // bad flags or arguments
+  | 'config' // bad configuration or validation error
+  | 'no-space' // disk full
+  | 'db-connection' // database connection failed
+  | 'tool' // backup tool missing or incompatible
+  | 'verify' // verification found damage
+  | 'partial' // some source files could not be read
+  | 'repo-missing' // repository does not exist
+  | 'locked' // repository is locked
+  | 'wrong-password' // no key file opens with the password
+  | 'interrupted' // cancelled by signal / AbortSignal
+  | 'not-found' // a snapshot, file or object does not exist
+  | 'corrupt' // repository data fails to decrypt, hash or parse
+  | 'io' // storage or file system failure
+  | 'command-failed' // a child process (dump tool, --stdin-from-command) failed
+  | 'not-allowed' // refused by policy: e.g. a restore target hoard.yaml does not name
   | 'internal';
 
 export interface HoardErrorOptions {

@@ -1,6 +1,14 @@
 /** Typed progress and result events. Core emits; front ends render (text, progress bar, NDJSON). */
 export type HoardEvent =
-  | { type: 'backup.progress'; files: number; dirs: number; bytes: number; bytesAdded: number; totalBytes?: number; current?: string }
+  | {
+      type: 'backup.progress';
+      files: number;
+      dirs: number;
+      bytes: number;
+      bytesAdded: number;
+      totalBytes?: number;
+      current?: string;
+    }
   | { type: 'backup.warning'; path: string; message: string }
   | { type: 'restore.progress'; files: number; bytes: number; totalBytes: number }
   | { type: 'restore.warning'; path: string; message: string }

@@ -6,7 +6,8 @@ const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('mapLimit', () => {
   it('keeps the order of the items and never runs more than the limit at once', async () => {
-    let running = 0, most = 0;
+    let running = 0,
+      most = 0;
     const out = await mapLimit([5, 1, 4, 2, 3], 2, async (x) => {
       most = Math.max(most, ++running);
       await tick(x);

@@ -9,7 +9,13 @@ export interface NativeAddon {
   /** See native/chunker.c: returns how many cut offsets were written to `cuts`. */
   feed(tables: Int32Array, state: Int32Array, window: Uint8Array, data: Uint8Array, cuts: Int32Array): number;
   /** See native/chunker.c: feed on the thread pool; the arrays must be left alone until it settles (absent in older builds). */
-  feedAsync?(tables: Int32Array, state: Int32Array, window: Uint8Array, data: Uint8Array, cuts: Int32Array): Promise<number>;
+  feedAsync?(
+    tables: Int32Array,
+    state: Int32Array,
+    window: Uint8Array,
+    data: Uint8Array,
+    cuts: Int32Array,
+  ): Promise<number>;
   /** See native/poly1305.c: writes the 16-byte tag of `msg` under the 32-byte one-time key r || s. */
   poly1305(key: Uint8Array, msg: Uint8Array, out: Uint8Array): void;
   /** See native/sha256.c: SHA-256 of 1 to 8 parts in order, on the thread pool, as hex (absent in older builds). */

@@ -6,8 +6,14 @@ import { redact, redactDeep, urlOrigin } from './redact.js';
 const CASES: [string, string][] = [
   // URLs anywhere in the text, not only at its start
   ['postgres://u:pw@h/db', 'postgres://u:***@h/db'],
-  ['sh -c echo --url=postgres://u:pw@h/db VAR=mysql://u:pw@h/db', 'sh -c echo --url=postgres://u:***@h/db VAR=mysql://u:***@h/db'],
-  ['cannot connect to mariadb://root:hunter2@127.0.0.1:3306/app: refused', 'cannot connect to mariadb://root:***@127.0.0.1:3306/app: refused'],
+  [
+    'sh -c echo --url=postgres://u:pw@h/db VAR=mysql://u:pw@h/db',
+    'sh -c echo --url=postgres://u:***@h/db VAR=mysql://u:***@h/db',
+  ],
+  [
+    'cannot connect to mariadb://root:hunter2@127.0.0.1:3306/app: refused',
+    'cannot connect to mariadb://root:***@127.0.0.1:3306/app: refused',
+  ],
   ['smtp://ops:s3cret@mail.example.com:587', 'smtp://ops:***@mail.example.com:587'],
   ['rest:https://user:pass@backup.example/repo', 'rest:https://user:***@backup.example/repo'],
   ['postgres://:onlypw@h/db', 'postgres://:***@h/db'],
@@ -24,7 +30,10 @@ const CASES: [string, string][] = [
   // variables
   ['PGPASSWORD=hunter2 pg_dump shop', 'PGPASSWORD=*** pg_dump shop'],
   ['MYSQL_PWD=hunter2 mysqldump app', 'MYSQL_PWD=*** mysqldump app'],
-  ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG AWS_ACCESS_KEY_ID=AKIAEXAMPLE', 'AWS_SECRET_ACCESS_KEY=*** AWS_ACCESS_KEY_ID=AKIAEXAMPLE'],
+  [
+    'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG AWS_ACCESS_KEY_ID=AKIAEXAMPLE',
+    'AWS_SECRET_ACCESS_KEY=*** AWS_ACCESS_KEY_ID=AKIAEXAMPLE',
+  ],
   ['AWS_SESSION_TOKEN=FwoGZXIvYXdzE', 'AWS_SESSION_TOKEN=***'],
   ['HOARD_PASSWORD="a b c" hoard list', 'HOARD_PASSWORD=*** hoard list'],
   // flags
@@ -32,7 +41,7 @@ const CASES: [string, string][] = [
   ['restic --password hunter2 snapshots', 'restic --password *** snapshots'],
   ['pg_dump --password --dbname shop', 'pg_dump --password --dbname shop'],
   ['mysql -u root -phunter2 app', 'mysql -u root -p*** app'],
-  ["sh -c 'mariadb-dump -u root -p\"x y\" app'", "sh -c 'mariadb-dump -u root -p*** app'"],
+  ['sh -c \'mariadb-dump -u root -p"x y" app\'', "sh -c 'mariadb-dump -u root -p*** app'"],
   ['mysql -u root -p app', 'mysql -u root -p app'],
   ['(mysql -pab1; echo) && mysql -pcd2|x', '(mysql -p***; echo) && mysql -p***|x'],
   ['find . -print', 'find . -print'],
@@ -46,7 +55,10 @@ const CASES: [string, string][] = [
   // pairs in query strings, conninfo strings and JSON
   ['https://api.example/x?user=a&password=hunter2&mode=1', 'https://api.example/x?user=a&password=***&mode=1'],
   ['https://api.example/x?token=abc&api_key=def&secret=ghi', 'https://api.example/x?token=***&api_key=***&secret=***'],
-  ['https://b.s3.example/o?X-Amz-Signature=abc123&X-Amz-Security-Token=def', 'https://b.s3.example/o?X-Amz-Signature=***&X-Amz-Security-Token=***'],
+  [
+    'https://b.s3.example/o?X-Amz-Signature=abc123&X-Amz-Security-Token=def',
+    'https://b.s3.example/o?X-Amz-Signature=***&X-Amz-Security-Token=***',
+  ],
   ['host=db port=5432 password=hunter2 dbname=shop', 'host=db port=5432 password=*** dbname=shop'],
   ["host=db password='a b c' user=app", 'host=db password=*** user=app'],
   ['{"password":"hunter2","user":"app"}', '{"password":"***","user":"app"}'],
@@ -66,7 +78,10 @@ const CASES: [string, string][] = [
   ['scratch hoard_drill_1234_abcdef0123456789 dropped', 'scratch hoard_drill_1234_abcdef0123456789 dropped'],
   // ordinary messages stay as they are
   ['the variable HOARD_PASSWORD is not set', 'the variable HOARD_PASSWORD is not set'],
-  ['hoard.yaml:6 repositories.x.password: cannot read /p/pw: ENOENT', 'hoard.yaml:6 repositories.x.password: cannot read /p/pw: ENOENT'],
+  [
+    'hoard.yaml:6 repositories.x.password: cannot read /p/pw: ENOENT',
+    'hoard.yaml:6 repositories.x.password: cannot read /p/pw: ENOENT',
+  ],
   ['set HOARD_NEW_PASSWORD or HOARD_NEW_PASSWORD_FILE', 'set HOARD_NEW_PASSWORD or HOARD_NEW_PASSWORD_FILE'],
 ];
 
@@ -81,7 +96,16 @@ describe('redact', () => {
 
   it('stays fast on long hostile input', () => {
     const t0 = performance.now();
-    for (const s of ['a.'.repeat(20_000), 'x://u:'.repeat(5000), 'password'.repeat(5000), `mysql ${' -p'.repeat(5000)}`, 'Bearer '.repeat(5000), 'authorization: '.repeat(5000), `${'a@'.repeat(5000)}x://u:${'b@'.repeat(5000)}`]) redact(s);
+    for (const s of [
+      'a.'.repeat(20_000),
+      'x://u:'.repeat(5000),
+      'password'.repeat(5000),
+      `mysql ${' -p'.repeat(5000)}`,
+      'Bearer '.repeat(5000),
+      'authorization: '.repeat(5000),
+      `${'a@'.repeat(5000)}x://u:${'b@'.repeat(5000)}`,
+    ])
+      redact(s);
     assert.ok(performance.now() - t0 < 500, `${Math.round(performance.now() - t0)} ms`);
   });
 });

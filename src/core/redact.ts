@@ -47,23 +47,41 @@ const RULES: [RegExp, string | ((...m: string[]) => string)][] = [
   // "password": "value" in JSON
   [new RegExp(`("[\\w.-]{0,40}${SECRET_WORD}[\\w.-]{0,40}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi'), `$1"${MASK}"`],
   // NAME=value, --password=value, ?token=value, conninfo password=value
-  [new RegExp(`(?<![\\w-])([\\w-]{0,40}?${SECRET_WORD}[\\w-]{0,40}\\s*=\\s*)${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
+  [
+    new RegExp(`(?<![\\w-])([\\w-]{0,40}?${SECRET_WORD}[\\w-]{0,40}\\s*=\\s*)${VALUE}`, 'gi'),
+    (_, k: string) => `${k}${MASK}`,
+  ],
   // DB_PASS=value, SMTP_PASS=value (PASS as the last part of a name)
   [new RegExp(`(?<![\\w-])([\\w-]{0,40}[_-]pass\\s*=\\s*)${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
   // password: value, token: value (YAML, logs); not Authorization, handled below
   // (a dotted hoard.yaml key path such as `repositories.x.password:` in a message is a name, not a secret)
-  [new RegExp(`(?<![\\w.-])([\\w-]{0,40}?${SECRET_WORD}[\\w-]{0,40}:[ \\t]+)(?!\\*\\*\\*)(?!")${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
+  [
+    new RegExp(`(?<![\\w.-])([\\w-]{0,40}?${SECRET_WORD}[\\w-]{0,40}:[ \\t]+)(?!\\*\\*\\*)(?!")${VALUE}`, 'gi'),
+    (_, k: string) => `${k}${MASK}`,
+  ],
   // curl -u user:password, --user user:password
   [/((?:\s|^)(?:-u|--user)\s+[^\s:'"]{1,256}:)(?:'[^']*'|"[^"]*"|[^\s'"]+)/g, `$1${MASK}`],
   // hoard's own API tokens (hoard token new)
   [/\bhoard_(?!drill_)[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/g, `hoard_${MASK}`],
   // --password VALUE as two words (a value that is not itself a flag)
-  [new RegExp(`(?<![\\w-])(--(?:password|passwd|token|secret|api-key)\\s+)(?!-)${VALUE}`, 'gi'), (_, k: string) => `${k}${MASK}`],
+  [
+    new RegExp(`(?<![\\w-])(--(?:password|passwd|token|secret|api-key)\\s+)(?!-)${VALUE}`, 'gi'),
+    (_, k: string) => `${k}${MASK}`,
+  ],
   // mysql -pSECRET (attached; a bare -p prompts), from a MySQL client's name to the end of the line;
   // unquoted, the value ends where the shell would end it
-  [/\b(?:mysql|mariadb)[\w-]*\b[^\n]*/gi, (line: string) => line.replace(/(\s-p)(?:'[^']*'|"[^"]*"|[^\s"';&|<>()]+)/g, `$1${MASK}`)],
+  [
+    /\b(?:mysql|mariadb)[\w-]*\b[^\n]*/gi,
+    (line: string) => line.replace(/(\s-p)(?:'[^']*'|"[^"]*"|[^\s"';&|<>()]+)/g, `$1${MASK}`),
+  ],
   // HTTP credentials
-  [new RegExp(`(\\bauthorization["']?\\s*[:=]\\s*["']?)(?:(${AUTH_SCHEME})\\s+)?(?!<)(?!${AUTH_SCHEME}\\s)[^\\s"',;]+`, 'gi'), (_, k: string, scheme?: string) => `${k}${scheme ? `${scheme} ` : ''}${MASK}`],
+  [
+    new RegExp(
+      `(\\bauthorization["']?\\s*[:=]\\s*["']?)(?:(${AUTH_SCHEME})\\s+)?(?!<)(?!${AUTH_SCHEME}\\s)[^\\s"',;]+`,
+      'gi',
+    ),
+    (_, k: string, scheme?: string) => `${k}${scheme ? `${scheme} ` : ''}${MASK}`,
+  ],
   [/\b(Bearer\s+)[A-Za-z0-9._~+/-]{8,}=*/g, `$1${MASK}`],
 ];
 

@@ -27,8 +27,15 @@ export function workerExecArgv(argv: readonly string[] = process.execArgv): stri
   let dropped = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (EVAL_FLAGS.has(a)) { i++; dropped = true; continue; }
-    if (MAIN_ONLY.test(a)) { dropped = true; continue; }
+    if (EVAL_FLAGS.has(a)) {
+      i++;
+      dropped = true;
+      continue;
+    }
+    if (MAIN_ONLY.test(a)) {
+      dropped = true;
+      continue;
+    }
     out.push(a);
   }
   return dropped ? out : undefined;
@@ -56,7 +63,10 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
 
 /** Worker options carrying the master key (as plain bytes) and `extra` in `workerData`. */
 export function workerOptions(key: Key, extra: Record<string, unknown> = {}): WorkerOptions {
-  return { workerData: { ...extra, key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } };
+  return {
+    workerData: { ...extra, key: { encrypt: key.encrypt, macK: key.macK, macR: key.macR } },
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB },
+  };
 }
 
 /** Inside a worker made with workerOptions: the master key it was given. */

@@ -7,9 +7,12 @@ import type { FileHandle } from 'node:fs/promises';
 import { HoardError } from './errors.js';
 
 export async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
-  for (let off = 0; off < data.length;) {
+  for (let off = 0; off < data.length; ) {
     const { bytesWritten } = await fh.write(data, off, data.length - off);
-    if (bytesWritten <= 0) throw new HoardError('no-space', 'no space left on the device (a write stored nothing)', { hint: 'free some space and run again' });
+    if (bytesWritten <= 0)
+      throw new HoardError('no-space', 'no space left on the device (a write stored nothing)', {
+        hint: 'free some space and run again',
+      });
     off += bytesWritten;
   }
 }

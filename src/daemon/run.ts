@@ -25,17 +25,29 @@ export interface DaemonOptions extends Omit<TaskDeps, 'env'> {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
 }
 
-const realSleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  const t = setTimeout(resolve, ms);
-  signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-});
+const realSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 /** Runs the daemon for a project until a signal stops it. */
 export async function runDaemon(first: Project, o: DaemonOptions): Promise<void> {
   // every line the daemon writes (its own, the scheduler's, the notifier's, the watchers') is redacted
   const log = (line: string) => o.log(redact(line));
   const dir = path.join(first.dir, '.hoard');
-  const release = claimDaemon(dir, { pid: process.pid, host: os.hostname(), started: o.env.clock.now(), config: first.loaded?.file ?? '' }, o.isProcessAlive);
+  const release = claimDaemon(
+    dir,
+    { pid: process.pid, host: os.hostname(), started: o.env.clock.now(), config: first.loaded?.file ?? '' },
+    o.isProcessAlive,
+  );
   markInterrupted(dir);
   const state = openState(dir);
   let project = first;
@@ -44,17 +56,31 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
     const kind = as ?? (t.name.startsWith('verify:') ? 'verify' : t.name === 'cleanup' ? 'cleanup' : 'backup');
     const env = project.config.jobs?.[t.name]?.environment ?? project.settings.environment?.value ?? null;
     void notifier.notify({
-      event: `${kind}.${status}`, task: t.name, trigger, environment: env, status, snapshot_ids: outcome?.snapshots ?? [], bytes: outcome?.bytes ?? 0,
-      error: outcome?.error ?? null, hostname: os.hostname(), at: new Date(o.env.clock.now()).toISOString(), hoard_version: o.info.programVersion,
+      event: `${kind}.${status}`,
+      task: t.name,
+      trigger,
+      environment: env,
+      status,
+      snapshot_ids: outcome?.snapshots ?? [],
+      bytes: outcome?.bytes ?? 0,
+      error: outcome?.error ?? null,
+      hostname: os.hostname(),
+      at: new Date(o.env.clock.now()).toISOString(),
+      hoard_version: o.info.programVersion,
     });
   };
   const scheduler = createScheduler(tasksFrom(first, { ...o, env: o.env, log }), {
-    clock: o.env.clock, sleep: o.sleep ?? realSleep, state, log, retryDelaysMs: o.retryDelaysMs,
+    clock: o.env.clock,
+    sleep: o.sleep ?? realSleep,
+    state,
+    log,
+    retryDelaysMs: o.retryDelaysMs,
     onStart: (t, trigger) => send(t, trigger, 'started'),
     onRun: (t, trigger, out) => {
       send(t, trigger, out.result === 'succeeded' ? 'succeeded' : 'failed', out);
       // a failed copy to another destination alerts on its own; the backup's result stands
-      for (const c of out.copies ?? []) if (!c.ok) send(t, trigger, 'failed', { ...out, error: `copy to ${c.destination}: ${c.error}` }, 'copy');
+      for (const c of out.copies ?? [])
+        if (!c.ok) send(t, trigger, 'failed', { ...out, error: `copy to ${c.destination}: ${c.error}` }, 'copy');
     },
   });
   const reload = async (why: string) => {
@@ -70,14 +96,30 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
     }
   };
   let terms = 0;
-  const onTerm = () => { terms++; log(terms === 1 ? 'stopping: running work may finish (signal again to abort it)' : 'aborting running work'); scheduler.stop(terms === 1 ? 'finish' : 'abort'); };
-  const onHup = () => { void reload('SIGHUP'); };
+  const onTerm = () => {
+    terms++;
+    log(terms === 1 ? 'stopping: running work may finish (signal again to abort it)' : 'aborting running work');
+    scheduler.stop(terms === 1 ? 'finish' : 'abort');
+  };
+  const onHup = () => {
+    void reload('SIGHUP');
+  };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
   process.on('SIGHUP', onHup);
   const cfg = first.loaded?.file;
-  if (cfg) watchFile(cfg, { interval: 1000 }, (cur, prev) => { if (cur.mtimeMs !== prev.mtimeMs) void reload('the file changed'); });
-  log(`scheduler started for ${cfg ?? first.dir} (pid ${process.pid}); tasks: ${scheduler.status().map((s) => s.task).join(', ') || 'none'}`);
+  if (cfg)
+    watchFile(cfg, { interval: 1000 }, (cur, prev) => {
+      if (cur.mtimeMs !== prev.mtimeMs) void reload('the file changed');
+    });
+  log(
+    `scheduler started for ${cfg ?? first.dir} (pid ${process.pid}); tasks: ${
+      scheduler
+        .status()
+        .map((s) => s.task)
+        .join(', ') || 'none'
+    }`,
+  );
   try {
     await scheduler.run();
   } finally {

@@ -44,7 +44,12 @@ export interface SchedulerDeps {
   onRun?(task: Task, trigger: string, outcome: TaskOutcome): void;
 }
 
-export interface TaskStatus { task: string; next_run: string | null; running: boolean; last: { result: string; started: string; error: string | null } | null }
+export interface TaskStatus {
+  task: string;
+  next_run: string | null;
+  running: boolean;
+  last: { result: string; started: string; error: string | null } | null;
+}
 
 export interface Scheduler {
   /** Runs until stopped. */
@@ -55,7 +60,14 @@ export interface Scheduler {
   status(): TaskStatus[];
 }
 
-interface Slot { task: Task; startedAt: number; retry?: { attempt: number; at: number }; dirtyAt?: number; unwatch?: () => void; skipBefore?: number }
+interface Slot {
+  task: Task;
+  startedAt: number;
+  retry?: { attempt: number; at: number };
+  dirtyAt?: number;
+  unwatch?: () => void;
+  skipBefore?: number;
+}
 
 /** A fixed share of `max` for a task and a due time (FNV-1a of both): the same run always gets the same delay. */
 export function jitter(name: string, dueMs: number, max: number): number {
@@ -82,7 +94,11 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
       const s: Slot = { task: t, startedAt, retry: old.get(t.name)?.retry };
       const last = d.state.last(t.name);
       if (t.schedule && !t.catchUp && last) s.skipBefore = d.clock.now(); // no make-up run
-      if (t.onChange) s.unwatch = t.onChange.watch(() => { s.dirtyAt = d.clock.now(); waker.abort(); });
+      if (t.onChange)
+        s.unwatch = t.onChange.watch(() => {
+          s.dirtyAt = d.clock.now();
+          waker.abort();
+        });
       slots.set(t.name, s);
     }
   }
@@ -94,7 +110,10 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
     let when: number | undefined = s.retry?.at;
     if (s.task.schedule) {
       const anchor = Math.max(lastStart ?? s.startedAt, s.skipBefore ?? 0);
-      let next = s.task.schedule.type === 'every' && lastStart === undefined ? now : nextDue(s.task.schedule, anchor, now, s.task.timeZone);
+      let next =
+        s.task.schedule.type === 'every' && lastStart === undefined
+          ? now
+          : nextDue(s.task.schedule, anchor, now, s.task.timeZone);
       if (s.task.jitterMs && s.task.schedule.type !== 'every') next += jitter(s.task.name, next, s.task.jitterMs);
       when = when === undefined ? next : Math.min(when, next);
     }
@@ -112,35 +131,72 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
     if (trigger === 'on-change') s.dirtyAt = undefined;
     const id = d.state.start(t.name, trigger, started);
     d.log(`${t.name}: started (${trigger})`);
-    try { d.onStart?.(t, trigger); } catch { /* a notifier never fails a run */ }
+    try {
+      d.onStart?.(t, trigger);
+    } catch {
+      /* a notifier never fails a run */
+    }
     const p = (async () => {
       let outcome: TaskOutcome;
       try {
         outcome = await t.run(trigger, work.signal);
       } catch (e) {
         const aborted = work.signal.aborted;
-        outcome = { result: 'failed', snapshots: [], bytes: 0, error: aborted ? 'interrupted: the scheduler stopped' : (e as Error).message, hooks: [] };
+        outcome = {
+          result: 'failed',
+          snapshots: [],
+          bytes: 0,
+          error: aborted ? 'interrupted: the scheduler stopped' : (e as Error).message,
+          hooks: [],
+        };
         if (aborted) {
-          d.state.finish(id, { result: 'interrupted', endedMs: d.clock.now(), snapshots: [], bytes: 0, error: outcome.error });
+          d.state.finish(id, {
+            result: 'interrupted',
+            endedMs: d.clock.now(),
+            snapshots: [],
+            bytes: 0,
+            error: outcome.error,
+          });
           d.log(`${t.name}: interrupted`);
           return;
         }
       }
       // the run history, the log and the notifications keep no secret a message may quote
-      outcome = { ...outcome, error: outcome.error === null ? null : redact(outcome.error), warnings: outcome.warnings?.map(redact) };
-      d.state.finish(id, { result: outcome.result, endedMs: d.clock.now(), snapshots: outcome.snapshots, bytes: outcome.bytes, error: outcome.error });
+      outcome = {
+        ...outcome,
+        error: outcome.error === null ? null : redact(outcome.error),
+        warnings: outcome.warnings?.map(redact),
+      };
+      d.state.finish(id, {
+        result: outcome.result,
+        endedMs: d.clock.now(),
+        snapshots: outcome.snapshots,
+        bytes: outcome.bytes,
+        error: outcome.error,
+      });
       for (const w of outcome.warnings ?? []) d.log(`${t.name}: WARNING: ${w}`);
       const cur = slots.get(t.name) ?? s;
       if (outcome.result === 'failed') {
         const attempt = (cur.retry?.attempt ?? 0) + 1;
         cur.retry = attempt <= delays.length ? { attempt, at: d.clock.now() + delays[attempt - 1] } : undefined;
-        d.log(`${t.name}: FAILED: ${outcome.error}${cur.retry ? ` (retry ${attempt} in ${Math.round(delays[attempt - 1] / 1000)} s)` : ' (no retries left; next scheduled run as usual)'}`);
+        d.log(
+          `${t.name}: FAILED: ${outcome.error}${cur.retry ? ` (retry ${attempt} in ${Math.round(delays[attempt - 1] / 1000)} s)` : ' (no retries left; next scheduled run as usual)'}`,
+        );
       } else {
         cur.retry = undefined;
-        d.log(`${t.name}: succeeded${outcome.snapshots.length ? ` (${outcome.snapshots.map((x) => x.slice(0, 8)).join(' ')})` : ''}`);
+        d.log(
+          `${t.name}: succeeded${outcome.snapshots.length ? ` (${outcome.snapshots.map((x) => x.slice(0, 8)).join(' ')})` : ''}`,
+        );
       }
-      try { d.onRun?.(t, trigger, outcome); } catch { /* a notifier never fails a run */ }
-    })().finally(() => { running.delete(t.name); waker.abort(); });
+      try {
+        d.onRun?.(t, trigger, outcome);
+      } catch {
+        /* a notifier never fails a run */
+      }
+    })().finally(() => {
+      running.delete(t.name);
+      waker.abort();
+    });
     running.set(t.name, p);
   }
 
@@ -153,7 +209,9 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
         let next = now + 60_000;
         const alone = [...slots.values()].some((s) => s.task.exclusive && running.has(s.task.name));
         // an exclusive task that is due holds back new runs until the running ones finish
-        const waiting = [...slots.values()].find((s) => s.task.exclusive && !running.has(s.task.name) && (due(s, now) ?? Infinity) <= now);
+        const waiting = [...slots.values()].find(
+          (s) => s.task.exclusive && !running.has(s.task.name) && (due(s, now) ?? Infinity) <= now,
+        );
         for (const s of slots.values()) {
           if (running.has(s.task.name) || alone) continue;
           if (waiting && s !== waiting) continue;
@@ -161,13 +219,21 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
           const when = due(s, now);
           if (when === undefined) continue;
           if (when <= now) {
-            const trigger = s.retry && s.retry.at <= now ? 'retry' : s.dirtyAt !== undefined && (!s.task.schedule || due({ ...s, dirtyAt: undefined }, now)! > now) ? 'on-change'
-              : d.state.last(s.task.name) === undefined || when >= s.startedAt ? 'schedule' : 'catch-up';
+            const trigger =
+              s.retry && s.retry.at <= now
+                ? 'retry'
+                : s.dirtyAt !== undefined && (!s.task.schedule || due({ ...s, dirtyAt: undefined }, now)! > now)
+                  ? 'on-change'
+                  : d.state.last(s.task.name) === undefined || when >= s.startedAt
+                    ? 'schedule'
+                    : 'catch-up';
             launch(s, trigger);
           } else next = Math.min(next, when);
         }
         waker = new AbortController();
-        await d.sleep(Math.max(10, Math.min(next - d.clock.now(), 60_000)), AbortSignal.any([waker.signal, wake.signal])).catch(() => {});
+        await d
+          .sleep(Math.max(10, Math.min(next - d.clock.now(), 60_000)), AbortSignal.any([waker.signal, wake.signal]))
+          .catch(() => {});
       }
       await Promise.allSettled([...running.values()]);
       for (const s of slots.values()) s.unwatch?.();
@@ -177,14 +243,19 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
       if (mode === 'abort') work.abort();
       wake.abort();
     },
-    setTasks(tasks) { install(tasks); waker.abort(); },
+    setTasks(tasks) {
+      install(tasks);
+      waker.abort();
+    },
     status() {
       const now = d.clock.now();
       return [...slots.values()].map((s) => {
         const last = d.state.last(s.task.name);
         const when = running.has(s.task.name) ? undefined : due(s, now);
         return {
-          task: s.task.name, next_run: when === undefined ? null : new Date(Math.max(when, now)).toISOString(), running: running.has(s.task.name),
+          task: s.task.name,
+          next_run: when === undefined ? null : new Date(Math.max(when, now)).toISOString(),
+          running: running.has(s.task.name),
           last: last ? { result: last.result, started: new Date(last.started).toISOString(), error: last.error } : null,
         };
       });

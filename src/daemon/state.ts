@@ -12,7 +12,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { HoardError } from '../core/index.js';
 
 /** better-sqlite3, loaded on first use: most commands never open a SQLite file. */
-const Database = (...args: ConstructorParameters<typeof BetterSqlite3>) => new (createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3)(...args);
+const Database = (...args: ConstructorParameters<typeof BetterSqlite3>) =>
+  new (createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3)(...args);
 
 export interface RunRow {
   id: number;
@@ -28,7 +29,10 @@ export interface RunRow {
 
 export interface SchedulerState {
   start(task: string, trigger: string, startedMs: number): number;
-  finish(id: number, r: { result: RunRow['result']; endedMs: number; snapshots: string[]; bytes: number; error: string | null }): void;
+  finish(
+    id: number,
+    r: { result: RunRow['result']; endedMs: number; snapshots: string[]; bytes: number; error: string | null },
+  ): void;
   /** The newest run of a task (any result). */
   last(task: string): RunRow | undefined;
   recent(limit: number): RunRow[];
@@ -49,11 +53,34 @@ export function openState(dir: string): SchedulerState {
     ended INTEGER, result TEXT NOT NULL, snapshots TEXT NOT NULL DEFAULT '', bytes INTEGER NOT NULL DEFAULT 0, error TEXT);
     CREATE INDEX IF NOT EXISTS runs_task ON runs (task, started);`);
   return {
-    start: (task, trigger, started) => Number(db.prepare("INSERT INTO runs (task, trigger, started, result) VALUES (?, ?, ?, 'running')").run(task, trigger, started).lastInsertRowid),
-    finish: (id, r) => { db.prepare('UPDATE runs SET ended = ?, result = ?, snapshots = ?, bytes = ?, error = ? WHERE id = ?').run(r.endedMs, r.result, r.snapshots.join(' '), r.bytes, r.error, id); },
-    last: (task) => { const r = db.prepare('SELECT * FROM runs WHERE task = ? ORDER BY started DESC, id DESC LIMIT 1').get(task) as Raw | undefined; return r && row(r); },
-    recent: (limit) => (db.prepare('SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?').all(limit) as Raw[]).map(row),
-    counts: () => db.prepare('SELECT task, result, COUNT(*) AS runs, MAX(ended) AS last_ended FROM runs GROUP BY task, result').all() as ReturnType<SchedulerState['counts']>,
+    start: (task, trigger, started) =>
+      Number(
+        db
+          .prepare("INSERT INTO runs (task, trigger, started, result) VALUES (?, ?, ?, 'running')")
+          .run(task, trigger, started).lastInsertRowid,
+      ),
+    finish: (id, r) => {
+      db.prepare('UPDATE runs SET ended = ?, result = ?, snapshots = ?, bytes = ?, error = ? WHERE id = ?').run(
+        r.endedMs,
+        r.result,
+        r.snapshots.join(' '),
+        r.bytes,
+        r.error,
+        id,
+      );
+    },
+    last: (task) => {
+      const r = db.prepare('SELECT * FROM runs WHERE task = ? ORDER BY started DESC, id DESC LIMIT 1').get(task) as
+        | Raw
+        | undefined;
+      return r && row(r);
+    },
+    recent: (limit) =>
+      (db.prepare('SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?').all(limit) as Raw[]).map(row),
+    counts: () =>
+      db
+        .prepare('SELECT task, result, COUNT(*) AS runs, MAX(ended) AS last_ended FROM runs GROUP BY task, result')
+        .all() as ReturnType<SchedulerState['counts']>,
     close: () => db.close(),
   };
 }
@@ -61,18 +88,39 @@ export function openState(dir: string): SchedulerState {
 /** Marks runs of a dead daemon as interrupted (call once, holding the pid file). */
 export function markInterrupted(dir: string): void {
   const db = Database(path.join(dir, 'state.db'));
-  try { db.prepare("UPDATE runs SET result = 'interrupted', error = 'the scheduler stopped during the run' WHERE result = 'running'").run(); } catch { /* no table yet */ } finally { db.close(); }
+  try {
+    db.prepare(
+      "UPDATE runs SET result = 'interrupted', error = 'the scheduler stopped during the run' WHERE result = 'running'",
+    ).run();
+  } catch {
+    /* no table yet */
+  } finally {
+    db.close();
+  }
 }
 
-export interface DaemonInfo { pid: number; host: string; started: number; config: string }
+export interface DaemonInfo {
+  pid: number;
+  host: string;
+  started: number;
+  config: string;
+}
 
 /** The pid file of a running scheduler, if any. */
 export function readDaemon(dir: string): DaemonInfo | undefined {
-  try { return parseDaemon(readFileSync(path.join(dir, 'scheduler.pid'), 'utf8')); } catch { return undefined; }
+  try {
+    return parseDaemon(readFileSync(path.join(dir, 'scheduler.pid'), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function readText(file: string): string | undefined {
-  try { return readFileSync(file, 'utf8'); } catch { return undefined; }
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function parseDaemon(text: string): DaemonInfo | undefined {
@@ -107,11 +155,21 @@ export function claimDaemon(dir: string, info: DaemonInfo, alive: (pid: number) 
       const seen = readText(file);
       if (seen === undefined) continue; // removed meanwhile: try again
       const other = parseDaemon(seen);
-      if (other?.pid === info.pid) { writeFileSync(file, JSON.stringify(info), { mode: 0o600 }); break; }
+      if (other?.pid === info.pid) {
+        writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
+        break;
+      }
       if (other && (other.host !== os.hostname() || alive(other.pid))) {
-        throw new HoardError('locked', `a scheduler already runs for this project (pid ${other.pid} on ${other.host}, since ${new Date(other.started).toISOString()})`, {
-          hint: other.host === os.hostname() ? `stop it with \`hoard scheduler stop\` (or kill ${other.pid})` : 'stop it on that host first',
-        });
+        throw new HoardError(
+          'locked',
+          `a scheduler already runs for this project (pid ${other.pid} on ${other.host}, since ${new Date(other.started).toISOString()})`,
+          {
+            hint:
+              other.host === os.hostname()
+                ? `stop it with \`hoard scheduler stop\` (or kill ${other.pid})`
+                : 'stop it on that host first',
+          },
+        );
       }
       // stale (or unreadable): remove it only if nobody replaced it meanwhile, then try again
       if (readText(file) === seen) rmSync(file, { force: true });
@@ -119,5 +177,7 @@ export function claimDaemon(dir: string, info: DaemonInfo, alive: (pid: number) 
   } finally {
     rmSync(tmp, { force: true });
   }
-  return () => { if (readDaemon(dir)?.pid === info.pid) rmSync(file, { force: true }); };
+  return () => {
+    if (readDaemon(dir)?.pid === info.pid) rmSync(file, { force: true });
+  };
 }

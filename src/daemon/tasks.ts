@@ -25,22 +25,41 @@ export interface TaskDeps {
   pollMs?: number;
 }
 
-
 function fileWatcher(paths: string[], log: (l: string) => void): (changed: () => void) => () => void {
   return (changed) => {
     const ws: FSWatcher[] = [];
     for (const p of paths) {
-      try { ws.push(watch(p, { recursive: true }, () => changed())); } catch (e) { log(`cannot watch ${p}: ${(e as Error).message}`); }
+      try {
+        ws.push(watch(p, { recursive: true }, () => changed()));
+      } catch (e) {
+        log(`cannot watch ${p}: ${(e as Error).message}`);
+      }
     }
     return () => ws.forEach((w) => w.close());
   };
 }
 
 function sqliteWatcher(file: string, pollMs: number): (changed: () => void) => () => void {
-  const sig = () => [file, `${file}-wal`].map((f) => { try { const s = statSync(f); return `${s.size}:${s.mtimeMs}`; } catch { return '-'; } }).join('|');
+  const sig = () =>
+    [file, `${file}-wal`]
+      .map((f) => {
+        try {
+          const s = statSync(f);
+          return `${s.size}:${s.mtimeMs}`;
+        } catch {
+          return '-';
+        }
+      })
+      .join('|');
   return (changed) => {
     let last = sig();
-    const timer = setInterval(() => { const now = sig(); if (now !== last) { last = now; changed(); } }, pollMs);
+    const timer = setInterval(() => {
+      const now = sig();
+      if (now !== last) {
+        last = now;
+        changed();
+      }
+    }, pollMs);
     timer.unref();
     return () => clearInterval(timer);
   };
@@ -49,7 +68,13 @@ function sqliteWatcher(file: string, pollMs: number): (changed: () => void) => (
 /** The tasks hoard.yaml describes. */
 export function tasksFrom(p: Project, d: TaskDeps): Task[] {
   const where = (k: string) => (p.loaded ? `${p.loaded.file} ${k}` : k);
-  const opts = (trigger: string, signal: AbortSignal) => ({ trigger, signal, info: d.info, report: d.report, isProcessAlive: d.isProcessAlive });
+  const opts = (trigger: string, signal: AbortSignal) => ({
+    trigger,
+    signal,
+    info: d.info,
+    report: d.report,
+    isProcessAlive: d.isProcessAlive,
+  });
   const tasks: Task[] = [];
   for (const [name, job] of Object.entries(p.config.jobs ?? {})) {
     if (!job.schedule && !job.on_change) continue;
@@ -58,7 +83,13 @@ export function tasksFrom(p: Project, d: TaskDeps): Task[] {
       const watchers: ((c: () => void) => () => void)[] = [];
       for (const src of job.sources) {
         const s = p.config.sources?.[src];
-        if (s?.type === 'files') watchers.push(fileWatcher(s.paths.map((x) => path.resolve(p.dir, x)), d.log));
+        if (s?.type === 'files')
+          watchers.push(
+            fileWatcher(
+              s.paths.map((x) => path.resolve(p.dir, x)),
+              d.log,
+            ),
+          );
         else if (s?.type === 'sqlite') watchers.push(sqliteWatcher(path.resolve(p.dir, s.path), d.pollMs ?? 1000));
         else {
           const w = databaseWatcher(p, src, d.pollMs ?? 5000, d.log);
@@ -67,19 +98,49 @@ export function tasksFrom(p: Project, d: TaskDeps): Task[] {
         }
       }
       onChange = {
-        debounceMs: parseDuration(job.on_change.debounce ?? '') ?? 30_000, minIntervalMs: parseDuration(job.on_change.min_interval ?? '') ?? 300_000,
-        watch: (changed) => { const stops = watchers.map((w) => w(changed)); return () => stops.forEach((s) => s()); },
+        debounceMs: parseDuration(job.on_change.debounce ?? '') ?? 30_000,
+        minIntervalMs: parseDuration(job.on_change.min_interval ?? '') ?? 300_000,
+        watch: (changed) => {
+          const stops = watchers.map((w) => w(changed));
+          return () => stops.forEach((s) => s());
+        },
       };
     }
     tasks.push({
-      name, schedule: job.schedule ? scheduleOf(job.schedule, where(`jobs.${name}.schedule`)) : undefined, onChange,
-      catchUp: job.catch_up !== false, timeZone: job.timezone ?? machineZone(), jitterMs: parseDuration(job.jitter ?? '') ?? 0,
+      name,
+      schedule: job.schedule ? scheduleOf(job.schedule, where(`jobs.${name}.schedule`)) : undefined,
+      onChange,
+      catchUp: job.catch_up !== false,
+      timeZone: job.timezone ?? machineZone(),
+      jitterMs: parseDuration(job.jitter ?? '') ?? 0,
       run: (trigger, signal) => runBackupJob(p, d.env, name, opts(trigger, signal)),
     });
   }
   const v = p.config.verify;
-  if (v?.read_back?.schedule) tasks.push({ name: 'verify:read-back', schedule: scheduleOf(v.read_back.schedule, where('verify.read_back.schedule')), catchUp: true, timeZone: machineZone(), run: (tr, sg) => runVerifyTask(p, d.env, 'read-back', opts(tr, sg)) });
-  if (v?.drill?.schedule) tasks.push({ name: 'verify:drill', schedule: scheduleOf(v.drill.schedule, where('verify.drill.schedule')), catchUp: true, timeZone: machineZone(), run: (tr, sg) => runVerifyTask(p, d.env, 'drill', opts(tr, sg)) });
-  if (p.config.cleanup?.schedule) tasks.push({ name: 'cleanup', exclusive: true, schedule: scheduleOf(p.config.cleanup.schedule, where('cleanup.schedule')), catchUp: true, timeZone: machineZone(), run: (tr, sg) => runCleanupTask(p, d.env, opts(tr, sg)) });
+  if (v?.read_back?.schedule)
+    tasks.push({
+      name: 'verify:read-back',
+      schedule: scheduleOf(v.read_back.schedule, where('verify.read_back.schedule')),
+      catchUp: true,
+      timeZone: machineZone(),
+      run: (tr, sg) => runVerifyTask(p, d.env, 'read-back', opts(tr, sg)),
+    });
+  if (v?.drill?.schedule)
+    tasks.push({
+      name: 'verify:drill',
+      schedule: scheduleOf(v.drill.schedule, where('verify.drill.schedule')),
+      catchUp: true,
+      timeZone: machineZone(),
+      run: (tr, sg) => runVerifyTask(p, d.env, 'drill', opts(tr, sg)),
+    });
+  if (p.config.cleanup?.schedule)
+    tasks.push({
+      name: 'cleanup',
+      exclusive: true,
+      schedule: scheduleOf(p.config.cleanup.schedule, where('cleanup.schedule')),
+      catchUp: true,
+      timeZone: machineZone(),
+      run: (tr, sg) => runCleanupTask(p, d.env, opts(tr, sg)),
+    });
   return tasks;
 }

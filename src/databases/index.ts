@@ -21,9 +21,15 @@ export function defaultFormat(engine: Engine): DumpFormat {
 }
 
 /** Tables with exact row counts and the migration state of the live database. */
-export async function inspect(c: Connection, o: { count?: boolean } = {}): Promise<Pick<DatabaseFacts, 'tables' | 'migrations'>> {
+export async function inspect(
+  c: Connection,
+  o: { count?: boolean } = {},
+): Promise<Pick<DatabaseFacts, 'tables' | 'migrations'>> {
   const db = engineFor(c).sql(c);
   const tables = await db.tables(o);
   const migrations = await detectMigrations(db, tables);
-  return { tables: tables.map((t) => ({ name: t.schema ? `${t.schema}.${t.name}` : t.name, rows: t.rows })), migrations };
+  return {
+    tables: tables.map((t) => ({ name: t.schema ? `${t.schema}.${t.name}` : t.name, rows: t.rows })),
+    migrations,
+  };
 }

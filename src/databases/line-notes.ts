@@ -20,7 +20,10 @@ export class LineNotes {
   /** Notes line `n` (1-based) by its first bytes; the first note of a line wins, once full nothing is noted. */
   add(n: number, head: Buffer): void {
     if (this.full || this.lines.has(n)) return;
-    const text = head.toString('utf8', 0, Math.min(head.length, SHOWN * 4)).replace(/[\x00-\x1f\x7f]/g, ' ').trimEnd();
+    const text = head
+      .toString('utf8', 0, Math.min(head.length, SHOWN * 4))
+      .replace(/[\x00-\x1f\x7f]/g, ' ')
+      .trimEnd();
     this.lines.set(n, text.length > SHOWN ? `${text.slice(0, SHOWN)}…` : text);
   }
 
@@ -51,7 +54,11 @@ const HEAD = 64;
  * Passes `source` through unchanged while noting in `notes` the lines whose first 64 bytes `pick`
  * accepts. One newline scan per chunk; lines split across chunks are seen whole.
  */
-export async function* noting(source: AsyncIterable<Buffer>, notes: LineNotes, pick: (head: Buffer) => boolean): AsyncGenerator<Buffer> {
+export async function* noting(
+  source: AsyncIterable<Buffer>,
+  notes: LineNotes,
+  pick: (head: Buffer) => boolean,
+): AsyncGenerator<Buffer> {
   let line = 1;
   let head: Buffer | null = null; // the start of a line that began in an earlier chunk
   for await (const chunk of source) {
@@ -61,7 +68,10 @@ export async function* noting(source: AsyncIterable<Buffer>, notes: LineNotes, p
       const end = nl === -1 ? chunk.length : nl;
       const part = chunk.subarray(pos, Math.min(end, pos + HEAD));
       const start: Buffer = head ? Buffer.concat([head, part]).subarray(0, HEAD) : part;
-      if (nl === -1) { head = Buffer.from(start); break; }
+      if (nl === -1) {
+        head = Buffer.from(start);
+        break;
+      }
       if (!notes.full && pick(start)) notes.add(line, start);
       head = null;
       line++;

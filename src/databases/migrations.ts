@@ -21,17 +21,98 @@ interface Framework {
 }
 
 const FRAMEWORKS: Framework[] = [
-  { framework: 'knex', table: 'knex_migrations', columns: ['id', 'name', 'batch'], select: ['name'], order: ['id'], name: (r) => r[0] ?? '' },
-  { framework: 'prisma', table: '_prisma_migrations', columns: ['migration_name', 'finished_at', 'rolled_back_at'], select: ['migration_name'], where: 'finished_at IS NOT NULL AND rolled_back_at IS NULL', order: ['finished_at', 'migration_name'], name: (r) => r[0] ?? '' },
-  { framework: 'golang-migrate', table: 'schema_migrations', columns: ['version', 'dirty'], select: ['version', 'dirty'], order: ['version'], headsOnly: true, name: (r) => `${r[0]}${isTrue(r[1]) ? ' (dirty)' : ''}` },
-  { framework: 'rails', table: 'schema_migrations', columns: ['version'], select: ['version'], order: ['version'], name: (r) => r[0] ?? '' },
-  { framework: 'django', table: 'django_migrations', columns: ['id', 'app', 'name'], select: ['app', 'name'], order: ['id'], name: (r) => `${r[0]}.${r[1]}` },
-  { framework: 'alembic', table: 'alembic_version', columns: ['version_num'], select: ['version_num'], order: ['version_num'], headsOnly: true, name: (r) => r[0] ?? '' },
-  { framework: 'flyway', table: 'flyway_schema_history', columns: ['installed_rank', 'version', 'description', 'success'], select: ['version', 'description'], where: 'success', order: ['installed_rank'], name: (r) => (r[0] ? `${r[0]}__${r[1]}` : `R__${r[1]}`) },
-  { framework: 'sequelize', table: 'SequelizeMeta', columns: ['name'], select: ['name'], order: ['name'], name: (r) => r[0] ?? '' },
-  { framework: 'typeorm', table: 'migrations', columns: ['id', 'timestamp', 'name'], select: ['name'], order: ['id'], name: (r) => r[0] ?? '' },
-  { framework: 'laravel', table: 'migrations', columns: ['id', 'migration', 'batch'], select: ['migration'], order: ['id'], name: (r) => r[0] ?? '' },
-  { framework: 'drizzle', table: '__drizzle_migrations', columns: ['id', 'hash', 'created_at'], select: ['hash'], order: ['created_at', 'id'], name: (r) => r[0] ?? '' },
+  {
+    framework: 'knex',
+    table: 'knex_migrations',
+    columns: ['id', 'name', 'batch'],
+    select: ['name'],
+    order: ['id'],
+    name: (r) => r[0] ?? '',
+  },
+  {
+    framework: 'prisma',
+    table: '_prisma_migrations',
+    columns: ['migration_name', 'finished_at', 'rolled_back_at'],
+    select: ['migration_name'],
+    where: 'finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    order: ['finished_at', 'migration_name'],
+    name: (r) => r[0] ?? '',
+  },
+  {
+    framework: 'golang-migrate',
+    table: 'schema_migrations',
+    columns: ['version', 'dirty'],
+    select: ['version', 'dirty'],
+    order: ['version'],
+    headsOnly: true,
+    name: (r) => `${r[0]}${isTrue(r[1]) ? ' (dirty)' : ''}`,
+  },
+  {
+    framework: 'rails',
+    table: 'schema_migrations',
+    columns: ['version'],
+    select: ['version'],
+    order: ['version'],
+    name: (r) => r[0] ?? '',
+  },
+  {
+    framework: 'django',
+    table: 'django_migrations',
+    columns: ['id', 'app', 'name'],
+    select: ['app', 'name'],
+    order: ['id'],
+    name: (r) => `${r[0]}.${r[1]}`,
+  },
+  {
+    framework: 'alembic',
+    table: 'alembic_version',
+    columns: ['version_num'],
+    select: ['version_num'],
+    order: ['version_num'],
+    headsOnly: true,
+    name: (r) => r[0] ?? '',
+  },
+  {
+    framework: 'flyway',
+    table: 'flyway_schema_history',
+    columns: ['installed_rank', 'version', 'description', 'success'],
+    select: ['version', 'description'],
+    where: 'success',
+    order: ['installed_rank'],
+    name: (r) => (r[0] ? `${r[0]}__${r[1]}` : `R__${r[1]}`),
+  },
+  {
+    framework: 'sequelize',
+    table: 'SequelizeMeta',
+    columns: ['name'],
+    select: ['name'],
+    order: ['name'],
+    name: (r) => r[0] ?? '',
+  },
+  {
+    framework: 'typeorm',
+    table: 'migrations',
+    columns: ['id', 'timestamp', 'name'],
+    select: ['name'],
+    order: ['id'],
+    name: (r) => r[0] ?? '',
+  },
+  {
+    framework: 'laravel',
+    table: 'migrations',
+    columns: ['id', 'migration', 'batch'],
+    select: ['migration'],
+    order: ['id'],
+    name: (r) => r[0] ?? '',
+  },
+  {
+    framework: 'drizzle',
+    table: '__drizzle_migrations',
+    columns: ['id', 'hash', 'created_at'],
+    select: ['hash'],
+    order: ['created_at', 'id'],
+    name: (r) => r[0] ?? '',
+  },
 ];
 
 function isTrue(v: string | null): boolean {
@@ -55,8 +136,11 @@ export async function detectMigrations(db: SqlAccess, tables: TableRef[]): Promi
       const sql = `SELECT ${f.select.map(q).join(', ')} FROM ${db.ref(t)}${f.where ? ` WHERE ${f.where}` : ''} ORDER BY ${f.order.map(q).join(', ')}`;
       const names = (await db.query(sql)).map(f.name);
       out.push({
-        framework: f.framework, table: t.schema ? `${t.schema}.${t.name}` : t.name, applied: names.length,
-        last: names.length ? names[names.length - 1] : null, list: names.slice(-MIGRATION_LIST_LIMIT),
+        framework: f.framework,
+        table: t.schema ? `${t.schema}.${t.name}` : t.name,
+        applied: names.length,
+        last: names.length ? names[names.length - 1] : null,
+        list: names.slice(-MIGRATION_LIST_LIMIT),
       });
     }
   }

@@ -19,7 +19,10 @@ const INHERITED = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z_]+|TZ|TMPDIR)$
  * through: a PGPASSWORD, PGHOST, PGSERVICE or MYSQL_PWD set for hoard itself would reach every
  * tool for every target. Pure; the result is a new object.
  */
-export function toolEnv(own: Record<string, string | undefined> = {}, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function toolEnv(
+  own: Record<string, string | undefined> = {},
+  from: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(from)) if (v !== undefined && INHERITED.test(k)) e[k] = v;
   for (const [k, v] of Object.entries(own)) if (v !== undefined) e[k] = v;
@@ -49,11 +52,19 @@ export interface RunningTool {
  */
 export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
   const [cmd, ...args] = argv;
-  const child = spawn(cmd, args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: o.env ?? process.env, detached: true });
+  const child = spawn(cmd, args, {
+    stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: o.env ?? process.env,
+    detached: true,
+  });
   let aborted = false;
   const onAbort = () => {
     aborted = true;
-    try { if (child.pid) process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
   };
   if (o.signal?.aborted) onAbort();
   else o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -65,14 +76,20 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
   let feedError: unknown;
   if (o.stdin && child.stdin) {
     const sink = child.stdin;
-    sink.on('error', () => { /* EPIPE: the tool exited; its status tells why */ });
+    sink.on('error', () => {
+      /* EPIPE: the tool exited; its status tells why */
+    });
     void (async () => {
       try {
         for await (const chunk of o.stdin!) {
           // the tool may exit early (psql at its first error): stop reading the input then, so that
           // its producer (a repository read, pg_restore) is closed rather than left waiting
           if (sink.destroyed) break;
-          if (!sink.write(chunk)) await new Promise((r) => { sink.once('drain', r); sink.once('close', r); });
+          if (!sink.write(chunk))
+            await new Promise((r) => {
+              sink.once('drain', r);
+              sink.once('close', r);
+            });
         }
       } catch (e) {
         // the input failed: the tool must not see a clean end of input (psql would commit what it has)
@@ -85,7 +102,8 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
   }
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') reject(new HoardError('tool', `${cmd} is not installed or not on PATH`, { hint: toolHint(cmd) }));
+      if (e.code === 'ENOENT')
+        reject(new HoardError('tool', `${cmd} is not installed or not on PATH`, { hint: toolHint(cmd) }));
       else reject(new HoardError('command-failed', `cannot run ${cmd}: ${e.message}`));
     });
     child.on('close', (code, sig) => {
@@ -95,7 +113,12 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
       if (code === 0) return resolve();
       const why = sig ? `was killed by ${sig}` : `exited with status ${code}`;
       const tail = stderrTail(stderr);
-      reject(new HoardError('command-failed', `${cmd} ${why}${tail ? `: ${tail}` : ''}`, { hint: o.hint, context: { exit_code: code, signal: sig } }));
+      reject(
+        new HoardError('command-failed', `${cmd} ${why}${tail ? `: ${tail}` : ''}`, {
+          hint: o.hint,
+          context: { exit_code: code, signal: sig },
+        }),
+      );
     });
   });
   done.catch(() => {}); // observed by the caller
@@ -126,7 +149,9 @@ export async function captureTool(argv: string[], o: ToolOptions = {}): Promise<
     if (size > MAX_CAPTURE) {
       void t.done.catch(() => {});
       (t.stdout as unknown as { destroy?: () => void }).destroy?.();
-      throw new HoardError('command-failed', `${path.basename(argv[0])} printed more than ${MAX_CAPTURE >> 20} MiB`, { hint: o.hint });
+      throw new HoardError('command-failed', `${path.basename(argv[0])} printed more than ${MAX_CAPTURE >> 20} MiB`, {
+        hint: o.hint,
+      });
     }
     parts.push(c);
   }
@@ -140,7 +165,9 @@ export async function captureTool(argv: string[], o: ToolOptions = {}): Promise<
  */
 export async function drainTool(argv: string[], o: ToolOptions = {}): Promise<void> {
   const t = runTool(argv, o);
-  for await (const _ of t.stdout) { /* discarded */ }
+  for await (const _ of t.stdout) {
+    /* discarded */
+  }
   await t.done;
 }
 

@@ -44,7 +44,10 @@ export interface DatabaseFacts {
 }
 
 /** A table as the catalog names it; `schema` is set for PostgreSQL. */
-export interface TableRef { schema?: string; name: string }
+export interface TableRef {
+  schema?: string;
+  name: string;
+}
 
 /** Read-only SQL on a live database, used for inspection and migration detection. */
 export interface SqlAccess {
@@ -97,7 +100,11 @@ export interface RestoreIntoOptions {
 }
 
 /** What probe() learnt; estimatedBytes sizes the free-space check. */
-export interface ProbeResult { serverVersion: string; toolVersion: string; estimatedBytes: number }
+export interface ProbeResult {
+  serverVersion: string;
+  toolVersion: string;
+  estimatedBytes: number;
+}
 
 export interface DatabaseEngine {
   readonly engine: Engine;

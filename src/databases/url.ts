@@ -5,7 +5,12 @@
 import { HoardError, redact } from '../core/index.js';
 import type { Connection } from './types.js';
 
-const SCHEMES: Record<string, Connection['engine']> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
+const SCHEMES: Record<string, Connection['engine']> = {
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  mysql: 'mysql',
+  mariadb: 'mysql',
+};
 
 export function parseDatabaseUrl(text: string): Connection {
   if (text.startsWith('sqlite:')) {
@@ -16,15 +21,26 @@ export function parseDatabaseUrl(text: string): Connection {
   const m = /^([a-z]+):\/\//.exec(text);
   if (!m) return { engine: 'sqlite', path: text };
   const engine = SCHEMES[m[1]];
-  if (!engine) throw new HoardError('usage', `unknown database URL scheme ${m[1]}:`, { hint: 'use postgres://, mysql://, mariadb:// or sqlite:PATH' });
+  if (!engine)
+    throw new HoardError('usage', `unknown database URL scheme ${m[1]}:`, {
+      hint: 'use postgres://, mysql://, mariadb:// or sqlite:PATH',
+    });
   let u: URL;
-  try { u = new URL(text); } catch {
-    throw new HoardError('usage', `cannot parse the database URL ${redactUrl(text)}`, { hint: 'the form is postgres://user:password@host:5432/dbname' });
+  try {
+    u = new URL(text);
+  } catch {
+    throw new HoardError('usage', `cannot parse the database URL ${redactUrl(text)}`, {
+      hint: 'the form is postgres://user:password@host:5432/dbname',
+    });
   }
   // a malformed %-escape is named by part only: the password must not reach a message
   const dec = (s: string, part: string) => {
-    try { return decodeURIComponent(s); } catch {
-      throw new HoardError('usage', `the database URL ${redactUrl(text)} has a malformed %-escape in its ${part}`, { hint: 'write % as %25 (and @ as %40, : as %3A) in user names, passwords and database names' });
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new HoardError('usage', `the database URL ${redactUrl(text)} has a malformed %-escape in its ${part}`, {
+        hint: 'write % as %25 (and @ as %40, : as %3A) in user names, passwords and database names',
+      });
     }
   };
   const database = dec(u.pathname.replace(/^\//, ''), 'database name');

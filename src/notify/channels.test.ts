@@ -4,8 +4,17 @@ import { createServer } from 'node:http';
 import { type NotifyEvent, deliver } from './channels.js';
 
 const EVENT: NotifyEvent = {
-  event: 'backup.failed', task: 'nightly', trigger: 'schedule', environment: null, status: 'failed', snapshot_ids: [], bytes: 0,
-  error: 'cannot connect to postgres://app:dbsecret@db/shop (PGPASSWORD=pgsecret)', hostname: 'h', at: '2026-01-01T00:00:00.000Z', hoard_version: 'hoard 0',
+  event: 'backup.failed',
+  task: 'nightly',
+  trigger: 'schedule',
+  environment: null,
+  status: 'failed',
+  snapshot_ids: [],
+  bytes: 0,
+  error: 'cannot connect to postgres://app:dbsecret@db/shop (PGPASSWORD=pgsecret)',
+  hostname: 'h',
+  at: '2026-01-01T00:00:00.000Z',
+  hoard_version: 'hoard 0',
 };
 
 describe('deliver', () => {
@@ -13,8 +22,14 @@ describe('deliver', () => {
     const bodies: string[] = [];
     const http = createServer((req, res) => {
       let b = '';
-      req.on('data', (d) => { b += d; });
-      req.on('end', () => { bodies.push(b); res.statusCode = 500; res.end(); });
+      req.on('data', (d) => {
+        b += d;
+      });
+      req.on('end', () => {
+        bodies.push(b);
+        res.statusCode = 500;
+        res.end();
+      });
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     t.after(() => http.close());
@@ -34,7 +49,11 @@ describe('deliver', () => {
   });
 
   it('an unreachable channel is named the same way', async () => {
-    const d = await deliver({ type: 'slack', url: 'http://user:pw@127.0.0.1:1/services/T/B/SlackPathSecret' }, EVENT, [0]);
+    const d = await deliver(
+      { type: 'slack', url: 'http://user:pw@127.0.0.1:1/services/T/B/SlackPathSecret' },
+      EVENT,
+      [0],
+    );
     assert.equal(d.channel, 'slack http://127.0.0.1:1');
     assert.ok(!JSON.stringify(d).includes('Secret') && !JSON.stringify(d).includes('pw'), JSON.stringify(d));
   });

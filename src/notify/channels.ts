@@ -28,36 +28,66 @@ export type ChannelSpec =
   | { type: 'webhook' | 'slack' | 'healthchecks'; url: string }
   | { type: 'email'; smtp: string; to: string[]; from: string };
 
-export interface Delivery { channel: string; ok: boolean; attempts: number; error?: string }
+export interface Delivery {
+  channel: string;
+  ok: boolean;
+  attempts: number;
+  error?: string;
+}
 
 function text(e: NotifyEvent): string {
   const what = `${e.task} (${e.trigger}) ${e.status}${e.environment ? ` in ${e.environment}` : ''} on ${e.hostname}`;
-  const detail = e.status === 'failed' ? `: ${e.error}` : e.snapshot_ids.length ? `: snapshot ${e.snapshot_ids.map((x) => x.slice(0, 8)).join(', ')}` : '';
+  const detail =
+    e.status === 'failed'
+      ? `: ${e.error}`
+      : e.snapshot_ids.length
+        ? `: snapshot ${e.snapshot_ids.map((x) => x.slice(0, 8)).join(', ')}`
+        : '';
   return redact(`hoard: ${what}${detail}`);
 }
 
 async function post(url: string, body: unknown): Promise<void> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!r.ok) throw new Error(`HTTP ${r.status}`);
 }
 
 async function sendOnce(c: ChannelSpec, e: NotifyEvent): Promise<void> {
   const safe: NotifyEvent = { ...e, error: e.error === null ? null : redact(e.error) };
   switch (c.type) {
-    case 'webhook': return post(c.url, safe);
-    case 'slack': return post(c.url, { text: text(e) });
+    case 'webhook':
+      return post(c.url, safe);
+    case 'slack':
+      return post(c.url, { text: text(e) });
     case 'healthchecks': {
-      const url = c.url.replace(/\/+$/, '') + (e.status === 'started' ? '/start' : e.status === 'failed' ? '/fail' : '');
-      const r = await fetch(url, { method: 'POST', body: e.status === 'failed' ? safe.error ?? '' : '', signal: AbortSignal.timeout(10_000) });
+      const url =
+        c.url.replace(/\/+$/, '') + (e.status === 'started' ? '/start' : e.status === 'failed' ? '/fail' : '');
+      const r = await fetch(url, {
+        method: 'POST',
+        body: e.status === 'failed' ? (safe.error ?? '') : '',
+        signal: AbortSignal.timeout(10_000),
+      });
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       return;
     }
     case 'email': {
       // loaded when an email is sent: other commands do not pay for the module
       const { default: nodemailer } = await import('nodemailer');
-      const transport = nodemailer.createTransport(c.smtp, { connectionTimeout: 10_000, greetingTimeout: 10_000 } as never);
+      const transport = nodemailer.createTransport(c.smtp, {
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+      } as never);
       try {
-        await transport.sendMail({ from: c.from, to: c.to, subject: `hoard: ${e.task} ${e.status}${e.environment ? ` (${e.environment})` : ''} on ${e.hostname}`, text: `${text(e)}\n\n${JSON.stringify(safe, null, 2)}\n` });
+        await transport.sendMail({
+          from: c.from,
+          to: c.to,
+          subject: `hoard: ${e.task} ${e.status}${e.environment ? ` (${e.environment})` : ''} on ${e.hostname}`,
+          text: `${text(e)}\n\n${JSON.stringify(safe, null, 2)}\n`,
+        });
       } finally {
         transport.close();
       }
@@ -66,14 +96,19 @@ async function sendOnce(c: ChannelSpec, e: NotifyEvent): Promise<void> {
 }
 
 /** How a channel is named in logs and delivery records: never its path, query or credentials. */
-const label = (c: ChannelSpec) => (c.type === 'email' ? `email to ${c.to.join(', ')}` : `${c.type} ${urlOrigin(c.url)}`);
+const label = (c: ChannelSpec) =>
+  c.type === 'email' ? `email to ${c.to.join(', ')}` : `${c.type} ${urlOrigin(c.url)}`;
 
 /** A delivery error as recorded: the channel's URL (which fetch may quote whole) shown as its label, then redacted. */
 function failure(c: ChannelSpec, err: unknown): string {
   let m = (err as Error)?.message ?? String(err);
   if (c.type !== 'email') {
     const urls = [c.url];
-    try { urls.push(new URL(c.url).href); } catch { /* not a URL: fetch quotes it as given */ }
+    try {
+      urls.push(new URL(c.url).href);
+    } catch {
+      /* not a URL: fetch quotes it as given */
+    }
     for (const u of urls.sort((a, b) => b.length - a.length)) m = m.split(u).join(urlOrigin(c.url));
   }
   return redact(m);

@@ -26,7 +26,15 @@ import { verificationRoutes } from './routes/verifications.js';
 export type { TokenConfig } from './auth.js';
 export type { ServerOptions } from './http.js';
 
-const STATUS: Partial<Record<string, number>> = { 'not-found': 404, usage: 400, config: 400, locked: 409, 'repo-missing': 503, 'wrong-password': 503, 'not-allowed': 403 };
+const STATUS: Partial<Record<string, number>> = {
+  'not-found': 404,
+  usage: 400,
+  config: 400,
+  locked: 409,
+  'repo-missing': 503,
+  'wrong-password': 503,
+  'not-allowed': 403,
+};
 
 /** Whether a request goes to the audit log: every call that changes or takes data, and every refusal. */
 function audited(req: FastifyRequest, status: number): boolean {
@@ -40,8 +48,14 @@ function auditLog(app: FastifyInstance, o: ServerOptions, who: WeakMap<FastifyRe
   app.addHook('onResponse', async (req, reply) => {
     if (!audited(req, reply.statusCode)) return;
     const line = {
-      at: new Date(o.env.clock.now()).toISOString(), token: who.get(req) ?? null, ip: req.ip, method: req.method,
-      path: req.url.split('?')[0], route: routeOf(req) ?? null, status: reply.statusCode, ...auditNotes(req),
+      at: new Date(o.env.clock.now()).toISOString(),
+      token: who.get(req) ?? null,
+      ip: req.ip,
+      method: req.method,
+      path: req.url.split('?')[0],
+      route: routeOf(req) ?? null,
+      status: reply.statusCode,
+      ...auditNotes(req),
     };
     await appendFile(file, `${JSON.stringify(line)}\n`, { mode: 0o600 }).catch(() => {});
   });
@@ -50,19 +64,34 @@ function auditLog(app: FastifyInstance, o: ServerOptions, who: WeakMap<FastifyRe
 function errorHandling(app: FastifyInstance): void {
   app.setErrorHandler((e, _req, reply) => {
     if (isHoardError(e)) {
-      if (e.context?.confirmation_required) return sendError(reply, 409, 'confirmation_required', e.message, 'send confirm: true (DELETE: ?confirm=true) once the target is checked');
+      if (e.context?.confirmation_required)
+        return sendError(
+          reply,
+          409,
+          'confirmation_required',
+          e.message,
+          'send confirm: true (DELETE: ?confirm=true) once the target is checked',
+        );
       const http = STATUS[e.kind] ?? 500;
       return sendError(reply, http, http === 400 ? 'bad_request' : e.kind.replace(/-/g, '_'), e.message, e.hint);
     }
     const v = e as { validation?: unknown; statusCode?: number; message: string };
     if (v.validation || (v.statusCode && v.statusCode < 500)) {
       const http = v.statusCode ?? 400;
-      return sendError(reply, http, http === 413 ? 'payload_too_large' : http === 415 ? 'unsupported_media_type' : 'bad_request', v.message, http === 400 ? 'send a JSON object' : undefined);
+      return sendError(
+        reply,
+        http,
+        http === 413 ? 'payload_too_large' : http === 415 ? 'unsupported_media_type' : 'bad_request',
+        v.message,
+        http === 400 ? 'send a JSON object' : undefined,
+      );
     }
     return sendError(reply, 500, 'internal', 'internal error', 'see the server log');
   });
   // only reached by requests the auth hook let through, which matched a route: a safety net
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
 }
 
 /** Builds the server (not listening). */
@@ -87,10 +116,21 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const hoard = createHoard({ ...o.env, isTTY: false }, o.project, `hoard ${o.version}`); // a request never prompts for a password
   const tasks = createTaskManager(() => o.env.clock.now());
   // closing waits for running tasks (no task outlives its server); o.abort cuts them short
-  app.addHook('onClose', async () => { await tasks.settled(); });
+  app.addHook('onClose', async () => {
+    await tasks.settled();
+  });
   o.abort?.addEventListener('abort', () => tasks.abort(), { once: true });
   const routed = { o, hoard, tasks, busy: slots(o.maxTasks ?? 4) };
-  for (const routes of [backupRoutes, downloadRoutes, restoreRoutes, cleanupRoutes, verificationRoutes, taskRoutes, statusRoutes]) await routes(app, routed);
+  for (const routes of [
+    backupRoutes,
+    downloadRoutes,
+    restoreRoutes,
+    cleanupRoutes,
+    verificationRoutes,
+    taskRoutes,
+    statusRoutes,
+  ])
+    await routes(app, routed);
   return app;
 }
 

@@ -17,7 +17,11 @@ import { ROUTES, type RouteName, type Scope } from '../api/contract.js';
 
 export { SCOPES, type Scope } from '../api/contract.js';
 
-export interface TokenConfig { name: string; hash: string; scopes: Scope[] }
+export interface TokenConfig {
+  name: string;
+  hash: string;
+  scopes: Scope[];
+}
 
 const WINDOW_MS = 60_000;
 const MAX_ADDRESSES = 10_000;
@@ -40,7 +44,11 @@ export function allows(t: TokenConfig, need: Scope): boolean {
 export class FailureLimiter {
   private readonly recent = new Map<string, number[]>();
 
-  constructor(private readonly limit: number, private readonly windowMs = WINDOW_MS, private readonly maxAddresses = MAX_ADDRESSES) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs = WINDOW_MS,
+    private readonly maxAddresses = MAX_ADDRESSES,
+  ) {}
 
   /** True when `ip` has used up its failed attempts for now. */
   limited(ip: string, now: number): boolean {
@@ -56,7 +64,9 @@ export class FailureLimiter {
   }
 
   /** Addresses tracked now (for tests). */
-  get size(): number { return this.recent.size; }
+  get size(): number {
+    return this.recent.size;
+  }
 
   private live(ip: string, now: number): number[] {
     const list = (this.recent.get(ip) ?? []).filter((t) => now - t < this.windowMs);
@@ -80,7 +90,12 @@ export function routeOf(req: FastifyRequest): RouteName | undefined {
   return typeof name === 'string' && Object.hasOwn(ROUTES, name) ? (name as RouteName) : undefined;
 }
 
-export interface Refusal { http: 401 | 403 | 404 | 429; code: string; message: string; hint: string }
+export interface Refusal {
+  http: 401 | 403 | 404 | 429;
+  code: string;
+  message: string;
+  hint: string;
+}
 
 /** What the auth hook decided: the token's name (null for open routes), or a refusal. */
 export type Decision = { ok: true; token: string | null } | { ok: false; refusal: Refusal; token: string | null };
@@ -103,22 +118,61 @@ export function authorize(req: FastifyRequest, o: AuthOptions): Decision {
   if (!token) {
     const now = o.now();
     if (o.limiter.limited(req.ip, now)) {
-      return { ok: false, token: null, refusal: { http: 429, code: 'too_many_requests', message: 'too many failed authentications from this address', hint: 'wait a minute, then use a valid token' } };
+      return {
+        ok: false,
+        token: null,
+        refusal: {
+          http: 429,
+          code: 'too_many_requests',
+          message: 'too many failed authentications from this address',
+          hint: 'wait a minute, then use a valid token',
+        },
+      };
     }
     o.limiter.fail(req.ip, now);
-    return { ok: false, token: null, refusal: { http: 401, code: 'unauthorized', message: m ? 'the token is not valid' : 'a bearer token is required', hint: NEW_TOKEN } };
+    return {
+      ok: false,
+      token: null,
+      refusal: {
+        http: 401,
+        code: 'unauthorized',
+        message: m ? 'the token is not valid' : 'a bearer token is required',
+        hint: NEW_TOKEN,
+      },
+    };
   }
   const path = req.url.split('?')[0];
   if (route === undefined || need === undefined) {
-    return { ok: false, token: token.name, refusal: { http: 404, code: 'not_found', message: `no route ${req.method} ${path}`, hint: 'see GET /openapi.json for the routes' } };
+    return {
+      ok: false,
+      token: token.name,
+      refusal: {
+        http: 404,
+        code: 'not_found',
+        message: `no route ${req.method} ${path}`,
+        hint: 'see GET /openapi.json for the routes',
+      },
+    };
   }
   if (!allows(token, need!)) {
-    return { ok: false, token: token.name, refusal: { http: 403, code: 'forbidden', message: `the token ${token.name} lacks the ${need} scope`, hint: `use a token with the ${need} scope` } };
+    return {
+      ok: false,
+      token: token.name,
+      refusal: {
+        http: 403,
+        code: 'forbidden',
+        message: `the token ${token.name} lacks the ${need} scope`,
+        hint: `use a token with the ${need} scope`,
+      },
+    };
   }
   return { ok: true, token: token.name };
 }
 
 /** Sends a refusal as the API's JSON error. */
 export function refuse(reply: FastifyReply, r: Refusal): FastifyReply {
-  return reply.code(r.http).type('application/json').send({ status: 'error', code: r.code, message: r.message, hint: r.hint });
+  return reply
+    .code(r.http)
+    .type('application/json')
+    .send({ status: 'error', code: r.code, message: r.message, hint: r.hint });
 }

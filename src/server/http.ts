@@ -31,54 +31,98 @@ export interface ServerOptions {
 }
 
 /** Sends the API's JSON error; message and hint pass through the one redaction (a tool's stderr may quote a secret). */
-export function sendError(reply: FastifyReply, http: number, code: string, message: string, hint?: string): FastifyReply {
+export function sendError(
+  reply: FastifyReply,
+  http: number,
+  code: string,
+  message: string,
+  hint?: string,
+): FastifyReply {
   const body: ApiError = { status: 'error', code, message: redact(message), ...(hint ? { hint: redact(hint) } : {}) };
   return reply.code(http).type('application/json').send(body);
 }
 
 /** Work that holds a slot: a task or a download. `take` answers 429 and returns false when none is free. */
-export interface Slots { take(reply: FastifyReply): boolean; give(): void }
+export interface Slots {
+  take(reply: FastifyReply): boolean;
+  give(): void;
+}
 
 /** `max` slots for tasks and downloads. */
 export function slots(max: number): Slots {
   let used = 0;
   return {
     take(reply) {
-      if (used >= max) { void sendError(reply, 429, 'too_many_tasks', `${max} tasks and downloads are running already`, 'retry when one has finished (server.max_tasks raises the limit)'); return false; }
+      if (used >= max) {
+        void sendError(
+          reply,
+          429,
+          'too_many_tasks',
+          `${max} tasks and downloads are running already`,
+          'retry when one has finished (server.max_tasks raises the limit)',
+        );
+        return false;
+      }
       used++;
       return true;
     },
-    give() { used = Math.max(0, used - 1); },
+    give() {
+      used = Math.max(0, used - 1);
+    },
   };
 }
 
 /** What every route file is given: the server's options, the library object, the tasks and their slots. */
-export interface Routed { o: ServerOptions; hoard: Hoard; tasks: TaskManager; busy: Slots }
+export interface Routed {
+  o: ServerOptions;
+  hoard: Hoard;
+  tasks: TaskManager;
+  busy: Slots;
+}
 
 /** The JSON object body with only `allowed` keys; sends 400 and returns undefined otherwise. */
-export function body(raw: unknown, allowed: readonly string[], reply: FastifyReply): Record<string, unknown> | undefined {
+export function body(
+  raw: unknown,
+  allowed: readonly string[],
+  reply: FastifyReply,
+): Record<string, unknown> | undefined {
   const b = (raw ?? {}) as Record<string, unknown>;
-  if (typeof b !== 'object' || Array.isArray(b)) { void sendError(reply, 400, 'bad_request', 'the body must be a JSON object'); return undefined; }
+  if (typeof b !== 'object' || Array.isArray(b)) {
+    void sendError(reply, 400, 'bad_request', 'the body must be a JSON object');
+    return undefined;
+  }
   const bad = Object.keys(b).find((k) => !allowed.includes(k));
-  if (bad) { void sendError(reply, 400, 'bad_request', `unknown field ${bad}`, `use ${allowed.join(', ')}`); return undefined; }
+  if (bad) {
+    void sendError(reply, 400, 'bad_request', `unknown field ${bad}`, `use ${allowed.join(', ')}`);
+    return undefined;
+  }
   return b;
 }
 
 /** Starts a task in a free slot (given back when it ends); sends 429 and returns undefined when none is free. */
-export function startTask(r: Routed, reply: FastifyReply, kind: string, work: (report: (e: HoardEvent) => void, signal: AbortSignal) => Promise<unknown>): TaskView | undefined {
+export function startTask(
+  r: Routed,
+  reply: FastifyReply,
+  kind: string,
+  work: (report: (e: HoardEvent) => void, signal: AbortSignal) => Promise<unknown>,
+): TaskView | undefined {
   if (!r.busy.take(reply)) return undefined;
   return r.tasks.start(kind, (report, signal) => work(report, signal).finally(() => r.busy.give()));
 }
 
 /** The 202 answer to a started task. */
-export const accepted = (reply: FastifyReply, message: string, t: { id: string; started: string }) => reply.code(202).send({ status: 'accepted', message, task_id: t.id, timestamp: t.started });
+export const accepted = (reply: FastifyReply, message: string, t: { id: string; started: string }) =>
+  reply.code(202).send({ status: 'accepted', message, task_id: t.id, timestamp: t.started });
 
 /** The first of `keys` whose value is present but not a name, or undefined. */
-export const notName = (b: Record<string, unknown>, keys: string[]) => keys.find((k) => b[k] !== undefined && (typeof b[k] !== 'string' || !NAME_PATTERN.test(b[k] as string)));
+export const notName = (b: Record<string, unknown>, keys: string[]) =>
+  keys.find((k) => b[k] !== undefined && (typeof b[k] !== 'string' || !NAME_PATTERN.test(b[k] as string)));
 
 /** Aborts when the client goes away before its answer is sent. */
 export function hungUp(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
-  reply.raw.once('close', () => { if (!reply.raw.writableEnded) ac.abort(); });
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableEnded) ac.abort();
+  });
   return ac.signal;
 }

@@ -32,8 +32,15 @@ export function register(app: FastifyInstance, name: RouteName, handler: Handler
   const r = ROUTES[name];
   const observe = observers.get(app);
   app.route({
-    method: r.method, url: r.path, config: { route: name },
-    handler: observe ? (req, reply) => { observe(name); return handler(req, reply); } : handler,
+    method: r.method,
+    url: r.path,
+    config: { route: name },
+    handler: observe
+      ? (req, reply) => {
+          observe(name);
+          return handler(req, reply);
+        }
+      : handler,
   });
 }
 

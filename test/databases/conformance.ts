@@ -34,7 +34,12 @@ export interface DbFixture {
   secret?: string;
 }
 
-export interface SnapshotJson { id: string; paths: string[]; tags?: string[]; hoard?: Record<string, any> }
+export interface SnapshotJson {
+  id: string;
+  paths: string[];
+  tags?: string[];
+  hoard?: Record<string, any>;
+}
 
 export async function repo(t: TestContext): Promise<{ env: NodeJS.ProcessEnv; dir: string; password: string }> {
   const dir = await tempDir(t, 'hoard-db-');
@@ -52,7 +57,9 @@ export async function snapshots(env: NodeJS.ProcessEnv): Promise<SnapshotJson[]>
 }
 
 export async function backup(env: NodeJS.ProcessEnv, url: string, extra: string[] = []): Promise<SnapshotJson> {
-  const r = await hoard(['backup', '--db', 'env:TEST_DB_URL', '--json', ...extra], { env: { ...env, TEST_DB_URL: url } });
+  const r = await hoard(['backup', '--db', 'env:TEST_DB_URL', '--json', ...extra], {
+    env: { ...env, TEST_DB_URL: url },
+  });
   assert.equal(r.code, 0, `backup failed: ${r.stderr}`);
   const id = JSON.parse(r.stdout).snapshot_id as string;
   const s = (await snapshots(env)).find((x) => x.id === id);
@@ -69,7 +76,10 @@ export function databaseConformance(f: DbFixture): void {
         const src = await f.create(t);
         await f.populate(src);
         const before = await f.fingerprint(src);
-        assert.ok(Object.keys(before).length >= 6, `the fingerprint covers schema objects and tables: ${Object.keys(before).join(', ')}`);
+        assert.ok(
+          Object.keys(before).length >= 6,
+          `the fingerprint covers schema objects and tables: ${Object.keys(before).join(', ')}`,
+        );
         const s = await backup(env, src, format === f.formats[0] ? [] : ['--format', format]);
         assert.equal(s.hoard?.database.format, format);
         const dst = await f.fresh(t);
@@ -95,7 +105,10 @@ export function databaseConformance(f: DbFixture): void {
       const src = await f.create(t);
       await f.populate(src);
       const expected = await f.addMigrations(src);
-      const r = await hoard(['backup', '--db', 'env:TEST_DB_URL', '--label', 'before-v2', '--kind', 'daily', '--reason', 'conformance'], { env: { ...env, TEST_DB_URL: src } });
+      const r = await hoard(
+        ['backup', '--db', 'env:TEST_DB_URL', '--label', 'before-v2', '--kind', 'daily', '--reason', 'conformance'],
+        { env: { ...env, TEST_DB_URL: src } },
+      );
       assert.equal(r.code, 0, r.stderr);
       const s = (await snapshots(env)).at(-1)!;
       const h = s.hoard!;
@@ -108,7 +121,10 @@ export function databaseConformance(f: DbFixture): void {
       assert.equal(everything?.rows, 3, 'row count of the typed table');
       for (const [framework, last] of Object.entries(expected)) {
         const m = h.migrations.find((x: { framework: string }) => x.framework === framework);
-        assert.ok(m, `${framework} detected in ${JSON.stringify(h.migrations.map((x: { framework: string }) => x.framework))}`);
+        assert.ok(
+          m,
+          `${framework} detected in ${JSON.stringify(h.migrations.map((x: { framework: string }) => x.framework))}`,
+        );
         assert.equal(m.last, last);
         assert.equal(m.applied, m.list.length);
       }
@@ -119,7 +135,9 @@ export function databaseConformance(f: DbFixture): void {
         assert.ok(!raw.stdout.includes(f.secret), 'the password is not in the snapshot');
         assert.ok(!r.stdout.includes(f.secret) && !r.stderr.includes(f.secret), 'nor in the output');
       }
-      const byLabel = await hoard(['restore', 'before-v2', '--target', 'env:TEST_DB_URL', '--dry-run'], { env: { ...env, TEST_DB_URL: src } });
+      const byLabel = await hoard(['restore', 'before-v2', '--target', 'env:TEST_DB_URL', '--dry-run'], {
+        env: { ...env, TEST_DB_URL: src },
+      });
       assert.equal(byLabel.code, 0, byLabel.stderr);
       assert.match(byLabel.stdout, new RegExp(`would restore .* of snapshot ${s.id.slice(0, 8)}`));
     });
@@ -152,12 +170,17 @@ export function databaseConformance(f: DbFixture): void {
       const dry = await hoard(['restore', s.id, '--target', 'env:TEST_DB_URL', '--dry-run'], { env: tenv });
       assert.equal(dry.code, 0, dry.stderr);
       assert.match(dry.stdout, /pre-restore snapshot would be taken/);
-      const guarded = await hoard(['restore', s.id, '--target', 'env:TEST_DB_URL', '--environment', 'production'], { env: tenv });
+      const guarded = await hoard(['restore', s.id, '--target', 'env:TEST_DB_URL', '--environment', 'production'], {
+        env: tenv,
+      });
       assert.equal(guarded.code, 1);
       assert.match(guarded.stderr, /protected.*nothing was changed/);
       assert.deepEqual(await f.fingerprint(src), modified, 'dry-run and the refused restore changed nothing');
       assert.equal((await snapshots(env)).length, 1);
-      const done = await hoard(['restore', s.id, '--target', 'env:TEST_DB_URL', '--environment', 'production', '--yes', '--json'], { env: tenv });
+      const done = await hoard(
+        ['restore', s.id, '--target', 'env:TEST_DB_URL', '--environment', 'production', '--yes', '--json'],
+        { env: tenv },
+      );
       assert.equal(done.code, 0, done.stderr);
       assert.deepEqual(await f.fingerprint(src), original);
       const pre = JSON.parse(done.stdout).pre_restore_snapshot_id as string;

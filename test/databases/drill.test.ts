@@ -12,25 +12,58 @@ import { chmod, mkdir, readdirSync, symlink, writeFile } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { CLI, hoard } from '../helpers/services.js';
-import { MY_URL, PG_URL, myDatabase, myExec, needMariadb, needPostgres, pgDatabase, pgExec, uniqueName } from '../helpers/databases.js';
+import {
+  MY_URL,
+  PG_URL,
+  myDatabase,
+  myExec,
+  needMariadb,
+  needPostgres,
+  pgDatabase,
+  pgExec,
+  uniqueName,
+} from '../helpers/databases.js';
 import { repo } from './conformance.js';
 
-const mkdirP = promisify(mkdir), writeP = promisify(writeFile), chmodP = promisify(chmod), symlinkP = promisify(symlink);
+const mkdirP = promisify(mkdir),
+  writeP = promisify(writeFile),
+  chmodP = promisify(chmod),
+  symlinkP = promisify(symlink);
 
 async function appDb(t: import('node:test').TestContext): Promise<string> {
   const db = await pgDatabase(t);
-  await pgExec(db, `CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g;
+  await pgExec(
+    db,
+    `CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g;
     CREATE TABLE users (id int PRIMARY KEY, name text); INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 40) g;
-    CREATE TABLE canary (v text); INSERT INTO canary VALUES ('untouched');`);
+    CREATE TABLE canary (v text); INSERT INTO canary VALUES ('untouched');`,
+  );
   return db;
 }
 
-const scratchDbs = async () => (await pgExec('postgres', "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'hoard\\_drill\\_%'")).split(',').filter(Boolean);
+const scratchDbs = async () =>
+  (await pgExec('postgres', "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'hoard\\_drill\\_%'"))
+    .split(',')
+    .filter(Boolean);
 
-type Verify = { ok: boolean; message: string; checks: { name: string; ok: boolean; message: string }[]; leftovers_removed: string[] };
+type Verify = {
+  ok: boolean;
+  message: string;
+  checks: { name: string; ok: boolean; message: string }[];
+  leftovers_removed: string[];
+};
 const verify = async (env: NodeJS.ProcessEnv, args: string[]) => {
   const r = await hoard(['verify', '--json', ...args], { env });
-  return { code: r.code, stderr: r.stderr, results: r.stdout.trim() ? r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Verify) : [] };
+  return {
+    code: r.code,
+    stderr: r.stderr,
+    results: r.stdout.trim()
+      ? r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Verify)
+      : [],
+  };
 };
 
 describe('restore drills', () => {
@@ -41,15 +74,32 @@ describe('restore drills', () => {
     assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`, '--format', 'custom'], { env })).code, 0);
     await pgExec('postgres', `ALTER DATABASE ${db} SET default_transaction_read_only = on`);
     const mine = (await scratchDbs()).length;
-    const r = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`, '--sql', 'SELECT count(*) = 40 FROM users']);
+    const r = await verify(env, [
+      '--latest',
+      '--drill',
+      '--drill-server',
+      `${PG_URL}/${db}`,
+      '--sql',
+      'SELECT count(*) = 40 FROM users',
+    ]);
     assert.equal(r.code, 0, r.stderr + JSON.stringify(r.results));
     const checks = r.results[0].checks.map((c) => c.message);
-    assert.ok(checks.some((m) => /^public\.orders: 500 rows, id 1\.\.500$/.test(m)), checks.join('\n'));
+    assert.ok(
+      checks.some((m) => /^public\.orders: 500 rows, id 1\.\.500$/.test(m)),
+      checks.join('\n'),
+    );
     assert.ok(checks.some((m) => /^SELECT count\(\*\) = 40 FROM users: t$/.test(m)));
     assert.equal(await pgExec(db, 'SELECT v FROM canary'), 'untouched');
     assert.equal(await pgExec(db, 'SELECT count(*) FROM orders'), '500');
     assert.equal((await scratchDbs()).length, mine, 'the scratch database is gone');
-    const bad = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`, '--sql', 'SELECT count(*) = 41 FROM users']);
+    const bad = await verify(env, [
+      '--latest',
+      '--drill',
+      '--drill-server',
+      `${PG_URL}/${db}`,
+      '--sql',
+      'SELECT count(*) = 41 FROM users',
+    ]);
     assert.equal(bad.code, 5);
     assert.match(bad.results[0].message, /SELECT count\(\*\) = 41 FROM users returned f/);
   });
@@ -58,14 +108,19 @@ describe('restore drills', () => {
     if (!(await needPostgres(t))) return;
     const { env, dir } = await repo(t);
     const db = await appDb(t);
-    const major = readdirSync('/usr/lib/postgresql').map(Number).sort((a, b) => b - a)[0];
+    const major = readdirSync('/usr/lib/postgresql')
+      .map(Number)
+      .sort((a, b) => b - a)[0];
     const real = `/usr/lib/postgresql/${major}/bin`;
     const fake = path.join(dir, 'fake-bin');
     await mkdirP(fake);
     await writeP(path.join(fake, 'pg_dump'), `#!/bin/sh\nexec ${real}/pg_dump "$@" --exclude-table=public.orders\n`);
     await chmodP(path.join(fake, 'pg_dump'), 0o755);
-    for (const tool of ['psql', 'pg_restore', 'pg_dumpall']) await symlinkP(path.join(real, tool), path.join(fake, tool));
-    const b = await hoard(['backup', '--db', `${PG_URL}/${db}`, '--format', 'custom'], { env: { ...env, HOARD_PG_BINDIR: fake } });
+    for (const tool of ['psql', 'pg_restore', 'pg_dumpall'])
+      await symlinkP(path.join(real, tool), path.join(fake, tool));
+    const b = await hoard(['backup', '--db', `${PG_URL}/${db}`, '--format', 'custom'], {
+      env: { ...env, HOARD_PG_BINDIR: fake },
+    });
     assert.equal(b.code, 0, b.stderr);
     const rb = await verify(env, ['--latest']);
     assert.equal(rb.code, 0, 'every blob reads back: the dump is intact as stored');
@@ -82,7 +137,20 @@ describe('restore drills', () => {
     const db = await appDb(t);
     assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`], { env })).code, 0);
     const before = new Set(await scratchDbs());
-    const child = spawn(process.execPath, [CLI, 'verify', '--latest', '--drill', '--drill-server', `${PG_URL}/${db}`, '--sql', 'SELECT pg_sleep(20) IS NOT NULL'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'verify',
+        '--latest',
+        '--drill',
+        '--drill-server',
+        `${PG_URL}/${db}`,
+        '--sql',
+        'SELECT pg_sleep(20) IS NOT NULL',
+      ],
+      { env: { ...process.env, ...env }, stdio: 'ignore' },
+    );
     let left: string[] = [];
     for (let i = 0; i < 200 && !left.length; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -104,15 +172,23 @@ describe('restore drills', () => {
     const { env } = await repo(t);
     const db = await appDb(t);
     assert.equal((await hoard(['backup', '--db', `${PG_URL}/${db}`], { env })).code, 0);
-    const down = await hoard(['verify', '--latest', '--drill', '--drill-server', 'postgres://127.0.0.1:1/postgres'], { env });
+    const down = await hoard(['verify', '--latest', '--drill', '--drill-server', 'postgres://127.0.0.1:1/postgres'], {
+      env,
+    });
     assert.equal(down.code, 3, down.stderr);
-    const exists = await hoard(['verify', '--latest', '--drill', '--drill-target', db, '--drill-server', `${PG_URL}/${db}`], { env });
+    const exists = await hoard(
+      ['verify', '--latest', '--drill', '--drill-target', db, '--drill-server', `${PG_URL}/${db}`],
+      { env },
+    );
     assert.equal(exists.code, 1, exists.stderr);
     assert.match(exists.stderr, new RegExp(`the drill target ${db} already exists; nothing was changed`));
     const role = uniqueName('hoard_nocreate');
     await pgExec('postgres', `CREATE ROLE ${role} LOGIN NOCREATEDB`);
     t.after(() => pgExec('postgres', `DROP ROLE IF EXISTS ${role}`));
-    const denied = await hoard(['verify', '--latest', '--drill', '--drill-server', `postgres://${role}@127.0.0.1:5432/postgres`], { env });
+    const denied = await hoard(
+      ['verify', '--latest', '--drill', '--drill-server', `postgres://${role}@127.0.0.1:5432/postgres`],
+      { env },
+    );
     assert.equal(denied.code, 3, denied.stderr);
     assert.match(denied.stderr, /may not create the scratch database hoard_drill_\d+_[0-9a-f]+/);
     assert.match(denied.stderr, /CREATEDB/);
@@ -137,11 +213,20 @@ describe('restore drills', () => {
     if (!(await needMariadb(t))) return;
     const { env } = await repo(t);
     const db = await myDatabase(t);
-    await myExec(db, 'CREATE TABLE items (id INT PRIMARY KEY, name TEXT); INSERT INTO items VALUES (1, "a"), (2, "b"), (7, "c");');
+    await myExec(
+      db,
+      'CREATE TABLE items (id INT PRIMARY KEY, name TEXT); INSERT INTO items VALUES (1, "a"), (2, "b"), (7, "c");',
+    );
     assert.equal((await hoard(['backup', '--db', `${MY_URL}/${db}`], { env })).code, 0);
     const r = await verify(env, ['--latest', '--drill', '--drill-server', `${MY_URL}/${db}`]);
     assert.equal(r.code, 0, r.stderr + JSON.stringify(r.results));
-    assert.ok(r.results[0].checks.some((c) => /^items: 3 rows, `id` 1\.\.7$/.test(c.message)), JSON.stringify(r.results[0].checks));
-    assert.equal(await myExec(null, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'hoard\\_drill\\_%'"), '0');
+    assert.ok(
+      r.results[0].checks.some((c) => /^items: 3 rows, `id` 1\.\.7$/.test(c.message)),
+      JSON.stringify(r.results[0].checks),
+    );
+    assert.equal(
+      await myExec(null, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'hoard\\_drill\\_%'"),
+      '0',
+    );
   });
 });

@@ -32,18 +32,28 @@ SELECT NEXTVAL(invoice_no); SELECT NEXTVAL(invoice_no);
 async function fingerprint(url: string): Promise<Record<string, string>> {
   const db = dbOf(url);
   const out: Record<string, string> = {};
-  const objects = await myExec(db, `
+  const objects = await myExec(
+    db,
+    `
     SELECT 'TABLE', table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type IN ('BASE TABLE', 'SEQUENCE')
     UNION ALL SELECT 'VIEW', table_name FROM information_schema.views WHERE table_schema = DATABASE()
     UNION ALL SELECT routine_type, routine_name FROM information_schema.routines WHERE routine_schema = DATABASE()
     UNION ALL SELECT 'TRIGGER', trigger_name FROM information_schema.triggers WHERE trigger_schema = DATABASE()
-    UNION ALL SELECT 'EVENT', event_name FROM information_schema.events WHERE event_schema = DATABASE() ORDER BY 1, 2`);
+    UNION ALL SELECT 'EVENT', event_name FROM information_schema.events WHERE event_schema = DATABASE() ORDER BY 1, 2`,
+  );
   for (const line of objects.split('\n').filter(Boolean)) {
     const [type, name] = line.split('\t');
     const show = await myExec(db, `SHOW CREATE ${type} \`${name}\``);
     out[`${type} ${name}`] = show.replaceAll(db, 'DB').replace(/\t(utf8\w*|latin1)\t.*$/s, '');
   }
-  for (const t of (await myExec(db, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1`)).split('\n').filter(Boolean)) {
+  for (const t of (
+    await myExec(
+      db,
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1`,
+    )
+  )
+    .split('\n')
+    .filter(Boolean)) {
     out[`rows ${t}`] = (await myExec(db, `CHECKSUM TABLE \`${t}\``)).split('\t')[1];
   }
   out.sequence = await myExec(db, 'SELECT next_not_cached_value FROM invoice_no').catch(() => 'none');
@@ -60,10 +70,19 @@ databaseConformance({
     t.after(() => dropMy(name));
     return urlOf(name);
   },
-  populate: async (url) => { await myExec(dbOf(url), `DELIMITER ;;\n${SCHEMA.split(';\n').filter((x) => x.trim()).join(';;\n')};;\nDELIMITER ;\n`); },
+  populate: async (url) => {
+    await myExec(
+      dbOf(url),
+      `DELIMITER ;;\n${SCHEMA.split(';\n')
+        .filter((x) => x.trim())
+        .join(';;\n')};;\nDELIMITER ;\n`,
+    );
+  },
   fingerprint,
   async addMigrations(url) {
-    await myExec(dbOf(url), `
+    await myExec(
+      dbOf(url),
+      `
       CREATE TABLE knex_migrations (id int AUTO_INCREMENT PRIMARY KEY, name varchar(255), batch int, migration_time timestamp NULL);
       INSERT INTO knex_migrations (name, batch) VALUES ('20240101_init.js', 1), ('20240202_orders.js', 2);
       CREATE TABLE schema_migrations (version varchar(255) PRIMARY KEY);
@@ -73,15 +92,30 @@ databaseConformance({
       CREATE TABLE migrations (id int AUTO_INCREMENT PRIMARY KEY, timestamp bigint NOT NULL, name varchar(255) NOT NULL);
       INSERT INTO migrations (timestamp, name) VALUES (1700000000000, 'Init1700000000000'), (1700000000001, 'Users1700000000001');
       CREATE TABLE SequelizeMeta (name varchar(255) PRIMARY KEY);
-      INSERT INTO SequelizeMeta VALUES ('20240101-create-user.js');`);
-    return { knex: '20240202_orders.js', rails: '20240315120000', django: 'shop.0002_orders', typeorm: 'Users1700000000001', sequelize: '20240101-create-user.js' };
+      INSERT INTO SequelizeMeta VALUES ('20240101-create-user.js');`,
+    );
+    return {
+      knex: '20240202_orders.js',
+      rails: '20240315120000',
+      django: 'shop.0002_orders',
+      typeorm: 'Users1700000000001',
+      sequelize: '20240101-create-user.js',
+    };
   },
   async breakDump(_t, url) {
     // a view whose table is gone: mariadb-dump stops with an error half-way through the dump
-    await myExec(dbOf(url), 'CREATE TABLE victim (x int); CREATE VIEW zz_broken AS SELECT x FROM victim; DROP TABLE victim;');
+    await myExec(
+      dbOf(url),
+      'CREATE TABLE victim (x int); CREATE VIEW zz_broken AS SELECT x FROM victim; DROP TABLE victim;',
+    );
     return { why: /mariadb-dump (exited|was killed).*(zz_broken|invalid)/ };
   },
-  modify: async (url) => { await myExec(dbOf(url), `UPDATE everything SET txt = 'changed' WHERE id = 1; INSERT INTO everything (txt) VALUES ('new row'); DROP VIEW happy_rows; CREATE TABLE extra (x int);`); },
+  modify: async (url) => {
+    await myExec(
+      dbOf(url),
+      `UPDATE everything SET txt = 'changed' WHERE id = 1; INSERT INTO everything (txt) VALUES ('new row'); DROP VIEW happy_rows; CREATE TABLE extra (x int);`,
+    );
+  },
 });
 
 describe('mysql specifics', () => {
@@ -91,8 +125,11 @@ describe('mysql specifics', () => {
     const db = await myDatabase(t);
     const user = uniqueName('hu').slice(0, 30);
     const secret = `my-s3cret-${process.pid}`;
-    await myExec(null, `CREATE USER '${user}'@'%' IDENTIFIED BY '${secret}'; CREATE USER '${user}'@'localhost' IDENTIFIED BY '${secret}';
-      GRANT ALL ON ${db}.* TO '${user}'@'%'; GRANT ALL ON ${db}.* TO '${user}'@'localhost';`);
+    await myExec(
+      null,
+      `CREATE USER '${user}'@'%' IDENTIFIED BY '${secret}'; CREATE USER '${user}'@'localhost' IDENTIFIED BY '${secret}';
+      GRANT ALL ON ${db}.* TO '${user}'@'%'; GRANT ALL ON ${db}.* TO '${user}'@'localhost';`,
+    );
     t.after(() => mariadb(null, `DROP USER IF EXISTS '${user}'@'%'; DROP USER IF EXISTS '${user}'@'localhost';`));
     await myExec(db, 'CREATE TABLE t (x int); INSERT INTO t VALUES (7);');
     const url = `mysql://${user}:${encodeURIComponent(secret)}@127.0.0.1:3306/${db}`;

@@ -39,15 +39,39 @@ INSERT INTO billing.invoices (total) VALUES (10.5), (99.99);
 async function fingerprint(url: string): Promise<Record<string, string>> {
   const db = dbOf(url);
   const out: Record<string, string> = {};
-  const schema = await (await import('../helpers/services.js')).run('pg_dump', ['--schema-only', '-h', '127.0.0.1', db]);
+  const schema = await (await import('../helpers/services.js')).run('pg_dump', [
+    '--schema-only',
+    '-h',
+    '127.0.0.1',
+    db,
+  ]);
   assert.equal(schema.code, 0, schema.stderr);
-  out.schema = schema.stdout.split('\n').filter((l) => l && !l.startsWith('--') && !/^\\(un)?restrict /.test(l)).join('\n');
-  const tables = (await pgExec(db, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1`)).split('\n').filter(Boolean);
-  for (const t of tables) out[`table ${t}`] = await pgExec(db, `SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM ${t} x`);
-  const seqs = (await pgExec(db, `SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1`)).split('\n').filter(Boolean);
+  out.schema = schema.stdout
+    .split('\n')
+    .filter((l) => l && !l.startsWith('--') && !/^\\(un)?restrict /.test(l))
+    .join('\n');
+  const tables = (
+    await pgExec(
+      db,
+      `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1`,
+    )
+  )
+    .split('\n')
+    .filter(Boolean);
+  for (const t of tables)
+    out[`table ${t}`] = await pgExec(
+      db,
+      `SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM ${t} x`,
+    );
+  const seqs = (await pgExec(db, `SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1`))
+    .split('\n')
+    .filter(Boolean);
   for (const s of seqs) out[`sequence ${s}`] = await pgExec(db, `SELECT last_value || ' ' || is_called FROM ${s}`);
-  out.large_objects = await pgExec(db, `SELECT coalesce(string_agg(oid::text || ':' || encode(lo_get(oid), 'hex'), ',' ORDER BY oid), '') FROM pg_largeobject_metadata`);
-  out.matview = await pgExec(db, 'SELECT string_agg(m || ' + "'='" + ' || n, \',\' ORDER BY m) FROM counts');
+  out.large_objects = await pgExec(
+    db,
+    `SELECT coalesce(string_agg(oid::text || ':' || encode(lo_get(oid), 'hex'), ',' ORDER BY oid), '') FROM pg_largeobject_metadata`,
+  );
+  out.matview = await pgExec(db, 'SELECT string_agg(m || ' + "'='" + " || n, ',' ORDER BY m) FROM counts");
   return out;
 }
 
@@ -62,10 +86,14 @@ databaseConformance({
     t.after(() => dropPg(name));
     return urlOf(name);
   },
-  populate: async (url) => { await pgExec(dbOf(url), SCHEMA); },
+  populate: async (url) => {
+    await pgExec(dbOf(url), SCHEMA);
+  },
   fingerprint,
   async addMigrations(url) {
-    await pgExec(dbOf(url), `
+    await pgExec(
+      dbOf(url),
+      `
       CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar(255), batch int, migration_time timestamptz);
       INSERT INTO knex_migrations (name, batch) VALUES ('20240101_init.js', 1), ('20240202_orders.js', 2);
       CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64), finished_at timestamptz, migration_name varchar(255), logs text, rolled_back_at timestamptz, started_at timestamptz DEFAULT now(), applied_steps_count int DEFAULT 0);
@@ -81,20 +109,40 @@ databaseConformance({
       INSERT INTO flyway_schema_history VALUES (1, '1', 'init', 'SQL', 'V1__init.sql', true), (2, '2', 'add users', 'SQL', 'V2__add_users.sql', true), (3, '3', 'broken', 'SQL', 'V3__broken.sql', false);
       CREATE SCHEMA drizzle;
       CREATE TABLE drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint);
-      INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('h1', 1700000000000), ('h2', 1700000000001);`);
-    return { knex: '20240202_orders.js', prisma: '20240201000000_users', 'golang-migrate': '7', alembic: 'ae1027a6acf', sequelize: '20240101-create-user.js', flyway: '2__add users', drizzle: 'h2' };
+      INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('h1', 1700000000000), ('h2', 1700000000001);`,
+    );
+    return {
+      knex: '20240202_orders.js',
+      prisma: '20240201000000_users',
+      'golang-migrate': '7',
+      alembic: 'ae1027a6acf',
+      sequelize: '20240101-create-user.js',
+      flyway: '2__add users',
+      drizzle: 'h2',
+    };
   },
   async breakDump(t, url) {
     // a table the connecting role may not read: the backup must fail before any snapshot
     const db = dbOf(url);
     const role = `${db}_ro`;
-    await pgExec(db, `CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA billing TO ${role};
+    await pgExec(
+      db,
+      `CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA billing TO ${role};
       GRANT SELECT ON ALL TABLES IN SCHEMA public, billing TO ${role}; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role};
-      CREATE TABLE secrets (x int); INSERT INTO secrets VALUES (1);`);
-    t.after(async () => { await dropPg(db); await psql('postgres', `DROP ROLE IF EXISTS ${role}`); });
+      CREATE TABLE secrets (x int); INSERT INTO secrets VALUES (1);`,
+    );
+    t.after(async () => {
+      await dropPg(db);
+      await psql('postgres', `DROP ROLE IF EXISTS ${role}`);
+    });
     return { url: `${PG_URL.replace('://', `://${role}@`)}/${db}`, why: /permission denied for table secrets/ };
   },
-  modify: async (url) => { await pgExec(dbOf(url), `UPDATE everything SET txt = 'changed' WHERE id = 1; INSERT INTO everything (txt) VALUES ('new row'); DROP VIEW happy_rows;`); },
+  modify: async (url) => {
+    await pgExec(
+      dbOf(url),
+      `UPDATE everything SET txt = 'changed' WHERE id = 1; INSERT INTO everything (txt) VALUES ('new row'); DROP VIEW happy_rows;`,
+    );
+  },
 });
 
 describe('postgres specifics', () => {
@@ -102,12 +150,20 @@ describe('postgres specifics', () => {
     if (!(await needPostgres(t))) return;
     const { env } = await repo(t);
     const db = await pgDatabase(t);
-    await pgExec(db, `CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS body FROM generate_series(1, 600000) g;`);
+    await pgExec(
+      db,
+      `CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS body FROM generate_series(1, 600000) g;`,
+    );
     const run = hoard(['backup', '--db', `${PG_URL}/${db}`], { env });
     let killed = 0;
     for (let i = 0; i < 400 && !killed; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      killed = Number(await pgExec('postgres', `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE 'COPY%'`));
+      killed = Number(
+        await pgExec(
+          'postgres',
+          `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE 'COPY%'`,
+        ),
+      );
     }
     assert.ok(killed > 0, 'the dump was caught in COPY and killed');
     const r = await run;
@@ -120,27 +176,51 @@ describe('postgres specifics', () => {
     if (!(await needPostgres(t))) return;
     const { env } = await repo(t);
     const db = await pgDatabase(t);
-    await pgExec(db, `CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS body FROM generate_series(1, 600000) g;`);
+    await pgExec(
+      db,
+      `CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 8) AS body FROM generate_series(1, 600000) g;`,
+    );
     const { spawn } = await import('node:child_process');
     const { CLI } = await import('../helpers/services.js');
     for (const format of ['sql', 'directory']) {
-      const child = spawn(process.execPath, [CLI, 'backup', '--db', `${PG_URL}/${db}`, '--format', format], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'backup', '--db', `${PG_URL}/${db}`, '--format', format], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
       const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
       let busy = 0;
       for (let i = 0; i < 400 && !busy; i++) {
         await new Promise((r) => setTimeout(r, 25));
-        busy = Number(await pgExec('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE 'COPY%'`));
+        busy = Number(
+          await pgExec(
+            'postgres',
+            `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND query LIKE 'COPY%'`,
+          ),
+        );
       }
       assert.ok(busy > 0, 'caught the dump in COPY');
       child.kill('SIGINT');
       assert.equal(await exited, 130, stderr);
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(await pgExec('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND application_name = 'pg_dump'`), '0', `${format}: no pg_dump session left`);
+      assert.equal(
+        await pgExec(
+          'postgres',
+          `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND application_name = 'pg_dump'`,
+        ),
+        '0',
+        `${format}: no pg_dump session left`,
+      );
       const { readdir } = await import('node:fs/promises');
       const os = await import('node:os');
-      assert.deepEqual((await readdir(os.tmpdir())).filter((n) => n.startsWith('hoard-pgdump-')), [], `${format}: no temp folder left`);
+      assert.deepEqual(
+        (await readdir(os.tmpdir())).filter((n) => n.startsWith('hoard-pgdump-')),
+        [],
+        `${format}: no temp folder left`,
+      );
     }
     assert.equal((await snapshots(env)).length, 0);
   });
@@ -149,11 +229,29 @@ describe('postgres specifics', () => {
     if (!(await needPostgres(t))) return;
     const { env } = await repo(t);
     const db = await pgDatabase(t);
-    await pgExec(db, `CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp());
-      CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 4) AS body FROM generate_series(1, 300000) g;`);
+    await pgExec(
+      db,
+      `CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp());
+      CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 4) AS body FROM generate_series(1, 300000) g;`,
+    );
     const { spawn } = await import('node:child_process');
-    const writer = spawn('psql', ['-X', '-q', '-h', '127.0.0.1', '-d', db, '-c', `DO $$ BEGIN FOR i IN 1..100000 LOOP INSERT INTO ticks DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$;`], { stdio: 'ignore' });
-    t.after(() => { writer.kill(); });
+    const writer = spawn(
+      'psql',
+      [
+        '-X',
+        '-q',
+        '-h',
+        '127.0.0.1',
+        '-d',
+        db,
+        '-c',
+        `DO $$ BEGIN FOR i IN 1..100000 LOOP INSERT INTO ticks DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$;`,
+      ],
+      { stdio: 'ignore' },
+    );
+    t.after(() => {
+      writer.kill();
+    });
     while (Number(await pgExec(db, 'SELECT count(*) FROM ticks')) < 50) await new Promise((r) => setTimeout(r, 20));
     const s = await backup(env, `${PG_URL}/${db}`);
     writer.kill();
@@ -163,7 +261,10 @@ describe('postgres specifics', () => {
     const r = await hoard(['restore', s.id, '--target', `${PG_URL}/${db}`, '--target-db', target], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(Number(await pgExec(target, 'SELECT count(*) FROM ticks')), recorded);
-    assert.equal((s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.big')!.rows, 300000);
+    assert.equal(
+      (s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.big')!.rows,
+      300000,
+    );
     assert.equal(s.hoard?.rows_counted, 'from the dump');
   });
 
@@ -175,7 +276,8 @@ describe('postgres specifics', () => {
     await mkdir(bin);
     for (const tool of ['pg_dump', 'psql']) {
       const real = tool === 'psql' ? '/usr/bin/psql' : '';
-      const body = tool === 'pg_dump' ? '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n' : `#!/bin/sh\nexec ${real} "$@"\n`;
+      const body =
+        tool === 'pg_dump' ? '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n' : `#!/bin/sh\nexec ${real} "$@"\n`;
       await writeFile(path.join(bin, tool), body);
       await chmod(path.join(bin, tool), 0o755);
     }
@@ -189,7 +291,11 @@ describe('postgres specifics', () => {
   it('wrong host, port, password (for a password role) or database: exit 3, one line, nothing written', async (t) => {
     if (!(await needPostgres(t))) return;
     const { env } = await repo(t);
-    for (const url of ['postgres://127.0.0.1:1/postgres', 'postgres://nonexistent.invalid/postgres', `${PG_URL}/no_such_db_${process.pid}`]) {
+    for (const url of [
+      'postgres://127.0.0.1:1/postgres',
+      'postgres://nonexistent.invalid/postgres',
+      `${PG_URL}/no_such_db_${process.pid}`,
+    ]) {
       const r = await hoard(['backup', '--db', url], { env });
       assert.equal(r.code, 3, `${url}: ${r.stderr}`);
       assert.match(r.stderr, /^hoard: cannot connect to postgres:\/\//);
@@ -204,7 +310,8 @@ describe('postgres specifics', () => {
     const a = await pgDatabase(t);
     await pgExec(a, 'CREATE TABLE t (x int); INSERT INTO t VALUES (42);');
     const r = await hoard(['backup', '--db', PG_URL, '--all', '--json'], { env });
-    if (r.code !== 0 && /does not exist/.test(r.stderr)) return t.skip('another test dropped a database while --all ran');
+    if (r.code !== 0 && /does not exist/.test(r.stderr))
+      return t.skip('another test dropped a database while --all ran');
     assert.equal(r.code, 0, r.stderr);
     const s = (await snapshots(env))[0];
     assert.ok(s.paths.includes('/globals.sql') && s.paths.includes(`/${a}.sql`), s.paths.join(' '));
@@ -223,8 +330,14 @@ describe('postgres specifics', () => {
     const { env } = await repo(t);
     const db = await pgDatabase(t);
     const role = `${db}_owner`;
-    t.after(async () => { await dropPg(db); await psql('postgres', `DROP ROLE IF EXISTS ${role}`); });
-    await pgExec(db, `CREATE ROLE ${role}; CREATE TABLE t (x int); INSERT INTO t VALUES (1); CREATE TABLE owned (y int); ALTER TABLE owned OWNER TO ${role};`);
+    t.after(async () => {
+      await dropPg(db);
+      await psql('postgres', `DROP ROLE IF EXISTS ${role}`);
+    });
+    await pgExec(
+      db,
+      `CREATE ROLE ${role}; CREATE TABLE t (x int); INSERT INTO t VALUES (1); CREATE TABLE owned (y int); ALTER TABLE owned OWNER TO ${role};`,
+    );
     for (const format of ['sql', 'custom']) {
       const s = await backup(env, `${PG_URL}/${db}`, ['--format', format]);
       // the role the dump names is gone (as on another server): loading the dump must fail
@@ -234,7 +347,11 @@ describe('postgres specifics', () => {
       assert.match(r.stderr, new RegExp(`role "${role}" does not exist`));
       assert.match(r.stderr, /restore into postgres:\/\/.* failed: .*left as it was/);
       assert.match(r.stderr, /undo with: hoard restore [0-9a-f]{8} --target/);
-      assert.equal(await pgExec(db, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"), '1,2', `${format}: the target is unchanged`);
+      assert.equal(
+        await pgExec(db, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
+        '1,2',
+        `${format}: the target is unchanged`,
+      );
       await pgExec(db, `DELETE FROM t WHERE x = 2; CREATE ROLE ${role}; ALTER TABLE owned OWNER TO ${role};`);
     }
     assert.equal((await snapshots(env)).filter((x) => x.hoard?.kind === 'pre-restore').length, 2);
@@ -248,10 +365,15 @@ describe('postgres specifics', () => {
     await mkdir(bin);
     const log = path.join(dir, 'argv.log');
     for (const tool of ['pg_dump', 'psql', 'pg_restore', 'pg_dumpall']) {
-      await writeFile(path.join(bin, tool), `#!/bin/sh\necho "$0 $*" >> ${log}\n[ -n "$PGPASSWORD" ] && echo "env-has-password" >> ${log}\nexec /usr/lib/postgresql/*/bin/${tool} "$@"\n`);
+      await writeFile(
+        path.join(bin, tool),
+        `#!/bin/sh\necho "$0 $*" >> ${log}\n[ -n "$PGPASSWORD" ] && echo "env-has-password" >> ${log}\nexec /usr/lib/postgresql/*/bin/${tool} "$@"\n`,
+      );
       await chmod(path.join(bin, tool), 0o755);
     }
-    const r = await hoard(['backup', '--db', 'env:URL'], { env: { ...env, HOARD_PG_BINDIR: bin, URL: `postgres://root:${SECRET}@127.0.0.1:5432/${db}` } });
+    const r = await hoard(['backup', '--db', 'env:URL'], {
+      env: { ...env, HOARD_PG_BINDIR: bin, URL: `postgres://root:${SECRET}@127.0.0.1:5432/${db}` },
+    });
     assert.equal(r.code, 0, r.stderr);
     const text = await (await import('node:fs/promises')).readFile(log, 'utf8');
     assert.match(text, /pg_dump .*--format=plain/);

@@ -29,11 +29,18 @@ function fingerprint(url: string): Promise<Record<string, string>> {
   const db = new Database(fileOf(url), { readonly: true });
   try {
     const out: Record<string, string> = {};
-    for (const o of db.prepare(`SELECT type, name, sql FROM sqlite_schema ORDER BY type, name`).all() as { type: string; name: string; sql: string | null }[]) {
+    for (const o of db.prepare(`SELECT type, name, sql FROM sqlite_schema ORDER BY type, name`).all() as {
+      type: string;
+      name: string;
+      sql: string | null;
+    }[]) {
       out[`${o.type} ${o.name}`] = o.sql ?? '';
       if (o.type !== 'table') continue;
       const h = createHash('sha256');
-      for (const row of db.prepare(`SELECT * FROM "${o.name}" ORDER BY rowid`).raw(true).iterate() as Iterable<unknown[]>) h.update(JSON.stringify(row.map((v) => (Buffer.isBuffer(v) ? v.toString('hex') : v))));
+      for (const row of db.prepare(`SELECT * FROM "${o.name}" ORDER BY rowid`).raw(true).iterate() as Iterable<
+        unknown[]
+      >)
+        h.update(JSON.stringify(row.map((v) => (Buffer.isBuffer(v) ? v.toString('hex') : v))));
       out[`rows ${o.name}`] = h.digest('hex');
     }
     return Promise.resolve(out);
@@ -44,7 +51,11 @@ function fingerprint(url: string): Promise<Record<string, string>> {
 
 function exec(url: string, sql: string): void {
   const db = new Database(fileOf(url));
-  try { db.exec(sql); } finally { db.close(); }
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
 }
 
 async function newFile(t: TestContext, name = 'app.db'): Promise<string> {
@@ -64,7 +75,9 @@ databaseConformance({
   populate: async (url) => exec(url, SCHEMA),
   fingerprint,
   async addMigrations(url) {
-    exec(url, `
+    exec(
+      url,
+      `
       CREATE TABLE knex_migrations (id INTEGER PRIMARY KEY, name TEXT, batch INTEGER, migration_time TEXT);
       INSERT INTO knex_migrations (name, batch) VALUES ('20240101_init.js', 1), ('20240202_orders.js', 2);
       CREATE TABLE _prisma_migrations (id TEXT PRIMARY KEY, checksum TEXT, finished_at TEXT, migration_name TEXT, logs TEXT, rolled_back_at TEXT, started_at TEXT, applied_steps_count INTEGER);
@@ -72,7 +85,8 @@ databaseConformance({
       CREATE TABLE __drizzle_migrations (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, created_at NUMERIC);
       INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('h1', 1), ('h2', 2);
       CREATE TABLE flyway_schema_history (installed_rank INTEGER PRIMARY KEY, version TEXT, description TEXT, script TEXT, success INTEGER);
-      INSERT INTO flyway_schema_history VALUES (1, '1', 'init', 'V1__init.sql', 1);`);
+      INSERT INTO flyway_schema_history VALUES (1, '1', 'init', 'V1__init.sql', 1);`,
+    );
     return { knex: '20240202_orders.js', prisma: '20240201_users', drizzle: 'h2', flyway: '1__init' };
   },
   async breakDump(_t, url) {
@@ -81,10 +95,16 @@ databaseConformance({
     try {
       const size = (await fh.stat()).size;
       await fh.write(Buffer.alloc(2048, 0x5a), 0, 2048, Math.floor(size / 4096 / 2) * 4096 + 8);
-    } finally { await fh.close(); }
+    } finally {
+      await fh.close();
+    }
     return { why: /integrity_check|SQLITE_CORRUPT|malformed/ };
   },
-  modify: async (url) => exec(url, `UPDATE everything SET txt = 'changed' WHERE id = 1; INSERT INTO everything (txt) VALUES ('new row'); DROP VIEW happy_rows;`),
+  modify: async (url) =>
+    exec(
+      url,
+      `UPDATE everything SET txt = 'changed' WHERE id = 1; INSERT INTO everything (txt) VALUES ('new row'); DROP VIEW happy_rows;`,
+    ),
 });
 
 const WRITER = `
@@ -115,9 +135,13 @@ describe('sqlite specifics', () => {
     const script = path.join(dir, 'writer.cjs');
     await writeFile(script, WRITER);
     const stop = path.join(dir, 'stop');
-    const writer = spawn(process.execPath, [script, require_resolve('better-sqlite3'), file, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const writer = spawn(process.execPath, [script, require_resolve('better-sqlite3'), file, stop], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const closed = new Promise<void>((r) => writer.on('close', () => r()));
-    t.after(() => { writer.kill(); });
+    t.after(() => {
+      writer.kill();
+    });
     const lines: string[] = [];
     writer.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     while (!lines.includes('ready')) await new Promise((r) => setTimeout(r, 20));
@@ -137,13 +161,22 @@ describe('sqlite specifics', () => {
       try {
         assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
         const { n } = db.prepare('SELECT n FROM counter').get() as { n: number };
-        const { c, m } = db.prepare('SELECT count(*) AS c, coalesce(max(id), 0) AS m FROM events').get() as { c: number; m: number };
+        const { c, m } = db.prepare('SELECT count(*) AS c, coalesce(max(id), 0) AS m FROM events').get() as {
+          c: number;
+          m: number;
+        };
         assert.equal(c, n, 'every committed event and only those');
         assert.equal(m, n, 'ids 1..n without a gap: a prefix of the writes');
-        assert.equal(meta?.tables.find((x: { name: string }) => x.name === 'events').rows, c, 'the recorded row count is the copy\'s');
+        assert.equal(
+          meta?.tables.find((x: { name: string }) => x.name === 'events').rows,
+          c,
+          "the recorded row count is the copy's",
+        );
         assert.ok(n > previous, `the writer was running during backup ${id.slice(0, 8)} (${n} > ${previous})`);
         previous = n;
-      } finally { db.close(); }
+      } finally {
+        db.close();
+      }
     }
     assert.ok(written > previous, `the writer went on after the last backup (${written} > ${previous})`);
   });
@@ -160,8 +193,17 @@ describe('sqlite specifics', () => {
     assert.match(r.stderr, /no such file/);
     const locked = path.join(dir, 'locked.db');
     exec(`sqlite:${locked}`, 'CREATE TABLE t (x); INSERT INTO t VALUES (1);');
-    const holder = spawn(process.execPath, ['-e', `const D = require(${JSON.stringify(require_resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(locked)}); d.exec('BEGIN EXCLUSIVE; INSERT INTO t VALUES (2)'); process.stdout.write('locked\\n'); setTimeout(() => {}, 20000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    t.after(() => { holder.kill(); });
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require(${JSON.stringify(require_resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(locked)}); d.exec('BEGIN EXCLUSIVE; INSERT INTO t VALUES (2)'); process.stdout.write('locked\\n'); setTimeout(() => {}, 20000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => {
+      holder.kill();
+    });
     await new Promise<void>((res) => holder.stdout.once('data', () => res()));
     r = await hoard(['backup', '--db', `sqlite:${locked}`], { env });
     assert.equal(r.code, 3, r.stderr);
@@ -171,13 +213,25 @@ describe('sqlite specifics', () => {
   });
 
   it('a repository disk with less free space than the database: exit 2 before anything is written', async (t) => {
-    if (process.getuid?.() !== 0) { t.skip('mounting a tmpfs needs root'); return; }
+    if (process.getuid?.() !== 0) {
+      t.skip('mounting a tmpfs needs root');
+      return;
+    }
     const fsp = await import('node:fs/promises');
     const { execFileSync } = await import('node:child_process');
     const mnt = await fsp.mkdtemp(path.join((await import('node:os')).tmpdir(), 'hoard-small-'));
-    t.after(async () => { try { execFileSync('umount', [mnt]); } catch { /* not mounted */ } await fsp.rm(mnt, { recursive: true, force: true }); });
+    t.after(async () => {
+      try {
+        execFileSync('umount', [mnt]);
+      } catch {
+        /* not mounted */
+      }
+      await fsp.rm(mnt, { recursive: true, force: true });
+    });
     const dir = await tempDir(t);
-    try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]); } catch (e) {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]);
+    } catch (e) {
       if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1') throw e;
       t.skip(`cannot mount a tmpfs: ${(e as Error).message}`);
       return;
@@ -185,7 +239,10 @@ describe('sqlite specifics', () => {
     const env = { HOARD_PASSWORD: 'pw', HOARD_REPOSITORY: path.join(mnt, 'repo') };
     assert.equal((await hoard(['init'], { env })).code, 0);
     const file = path.join(dir, 'big.db');
-    exec(`sqlite:${file}`, `CREATE TABLE t (x); WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 4000) INSERT INTO t SELECT randomblob(1000) FROM g;`);
+    exec(
+      `sqlite:${file}`,
+      `CREATE TABLE t (x); WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 4000) INSERT INTO t SELECT randomblob(1000) FROM g;`,
+    );
     const r = await hoard(['backup', '--db', `sqlite:${file}`], { env });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /has [\d.]+ MiB free but the database is about [\d.]+ MiB/);
@@ -202,7 +259,11 @@ describe('sqlite specifics', () => {
     const r = await hoard(['restore', s.id, '--target', folder], { env });
     assert.equal(r.code, 0, r.stderr);
     const db = new Database(path.join(folder, 'shop.db'), { readonly: true });
-    try { assert.deepEqual(db.prepare('SELECT x FROM t').raw(true).all(), [[1]]); } finally { db.close(); }
+    try {
+      assert.deepEqual(db.prepare('SELECT x FROM t').raw(true).all(), [[1]]);
+    } finally {
+      db.close();
+    }
   });
 
   it('a restore never leaves a half-written target: a failing restore keeps the old file', async (t) => {
@@ -212,8 +273,17 @@ describe('sqlite specifics', () => {
     const s = await backup(env, `sqlite:${file}`);
     const target = path.join(dir, 'busy.db');
     exec(`sqlite:${target}`, 'CREATE TABLE other (y); INSERT INTO other VALUES (9);');
-    const holder = spawn(process.execPath, ['-e', `const D = require(${JSON.stringify(require_resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(target)}); d.exec('BEGIN EXCLUSIVE; INSERT INTO other VALUES (10)'); process.stdout.write('locked\\n'); setTimeout(() => {}, 30000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    t.after(() => { holder.kill(); });
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require(${JSON.stringify(require_resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(target)}); d.exec('BEGIN EXCLUSIVE; INSERT INTO other VALUES (10)'); process.stdout.write('locked\\n'); setTimeout(() => {}, 30000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => {
+      holder.kill();
+    });
     await new Promise<void>((res) => holder.stdout.once('data', () => res()));
     const r = await hoard(['restore', s.id, '--target', target], { env });
     assert.notEqual(r.code, 0);
@@ -222,9 +292,16 @@ describe('sqlite specifics', () => {
     holder.kill();
     await gone;
     const db = new Database(target, { readonly: true });
-    try { assert.deepEqual(db.prepare('SELECT y FROM other').raw(true).all(), [[9]]); } finally { db.close(); }
+    try {
+      assert.deepEqual(db.prepare('SELECT y FROM other').raw(true).all(), [[9]]);
+    } finally {
+      db.close();
+    }
     const leftovers = (await import('node:fs/promises')).readdir(dir);
-    assert.deepEqual((await leftovers).filter((n) => n.includes('hoard-restore')), []);
+    assert.deepEqual(
+      (await leftovers).filter((n) => n.includes('hoard-restore')),
+      [],
+    );
   });
 });
 

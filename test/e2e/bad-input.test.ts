@@ -13,7 +13,8 @@ import { CLI, ROOT, hoard, waitForLock } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 
 let dir = '';
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}, cwd = dir) => hoard(args, { cwd, env: { ...CLEAN_ENV, ...env } });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}, cwd = dir) =>
+  hoard(args, { cwd, env: { ...CLEAN_ENV, ...env } });
 type Rec = { id: string; short_id: string; source: string; kind: string };
 const list = async (...f: string[]): Promise<Rec[]> => JSON.parse((await cli(['list', '--json', ...f])).stdout);
 
@@ -25,7 +26,9 @@ describe('bad input', () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     for (let i = 0; i < 2; i++) assert.equal((await cli(['backup', '--label', 'shared'])).code, 0);
   });
-  process.on('exit', () => { void rm(dir, { recursive: true, force: true }); });
+  process.on('exit', () => {
+    void rm(dir, { recursive: true, force: true });
+  });
 
   it('an unknown id is "not found" (exit 1) and says where to look', async () => {
     const r = await cli(['info', 'ffffffffffff']);
@@ -80,12 +83,18 @@ describe('bad input', () => {
     const count = (await list()).length;
     const r = await cli(['restore', '--latest', '--source', 'app'], prod);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /refusing to restore snapshot [0-9a-f]{8} over the data in sqlite:.*app\.db in the protected environment production/);
+    assert.match(
+      r.stderr,
+      /refusing to restore snapshot [0-9a-f]{8} over the data in sqlite:.*app\.db in the protected environment production/,
+    );
     assert.match(r.stderr, /add --yes/);
     const [latestProd] = (await list('--env', 'production')).slice(-1);
     const d = await cli(['delete', latestProd.short_id], prod);
     assert.equal(d.code, 1);
-    assert.match(d.stderr, new RegExp(`refusing to delete backup ${latestProd.short_id} in the protected environment production`));
+    assert.match(
+      d.stderr,
+      new RegExp(`refusing to delete backup ${latestProd.short_id} in the protected environment production`),
+    );
     const c = await cli(['cleanup', '--older-than', '1s'], prod);
     assert.equal(c.code, 1, c.stdout);
     assert.match(c.stderr, /refusing to remove/);
@@ -116,15 +125,38 @@ describe('bad input', () => {
     await writeFile(newer, 'version: 7\nsomething_new: {}\n');
     const n = await cli(['list', '--config', newer]);
     assert.equal(n.code, 1);
-    assert.match(n.stderr, /newer\.yaml:1: version: the file was written for a newer hoard \(config version 7; this hoard reads up to 1\)/);
+    assert.match(
+      n.stderr,
+      /newer\.yaml:1: version: the file was written for a newer hoard \(config version 7; this hoard reads up to 1\)/,
+    );
     assert.match(n.stderr, /upgrade hoard/);
   });
 
   const bad: [string, string, RegExp, RegExp][] = [
-    ['an unknown key', 'sources:\n  app:\n    type: sqlite\n    path: app.db\n    compress: true\n', /bad\.yaml:5: sources\.app\.compress: unknown key/, /remove it or fix its spelling/],
-    ['a wrong type', 'sources:\n  app:\n    type: sqlite\n    path: app.db\njobs:\n  nightly:\n    sources: [app]\n    retention_days: "thirty"\n', /bad\.yaml:8: jobs\.nightly\.retention_days: must be a number/, /write a number here/],
-    ['a job naming an unknown source', 'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  nightly:\n    sources: [app, orders]\n', /bad\.yaml:5: jobs\.nightly\.sources\.1: names the source orders, which is not defined/, /use one of app, or define orders under sources:/],
-    ['a bad schedule', 'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  nightly:\n    sources: [app]\n    schedule: "daily at 26:00"\n', /bad\.yaml:6: jobs\.nightly\.schedule: daily at 26:00: the time must be between 00:00 and 23:59/, /fix the value/],
+    [
+      'an unknown key',
+      'sources:\n  app:\n    type: sqlite\n    path: app.db\n    compress: true\n',
+      /bad\.yaml:5: sources\.app\.compress: unknown key/,
+      /remove it or fix its spelling/,
+    ],
+    [
+      'a wrong type',
+      'sources:\n  app:\n    type: sqlite\n    path: app.db\njobs:\n  nightly:\n    sources: [app]\n    retention_days: "thirty"\n',
+      /bad\.yaml:8: jobs\.nightly\.retention_days: must be a number/,
+      /write a number here/,
+    ],
+    [
+      'a job naming an unknown source',
+      'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  nightly:\n    sources: [app, orders]\n',
+      /bad\.yaml:5: jobs\.nightly\.sources\.1: names the source orders, which is not defined/,
+      /use one of app, or define orders under sources:/,
+    ],
+    [
+      'a bad schedule',
+      'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  nightly:\n    sources: [app]\n    schedule: "daily at 26:00"\n',
+      /bad\.yaml:6: jobs\.nightly\.schedule: daily at 26:00: the time must be between 00:00 and 23:59/,
+      /fix the value/,
+    ],
   ];
   for (const [what, text, msg, fix] of bad) {
     it(`a config with ${what} exits 1 naming the file, the line and the fix`, async () => {
@@ -140,7 +172,10 @@ describe('bad input', () => {
 
   it('a missing secret exits 1 naming the file, the line and the fix, in check and in backup', async () => {
     const f = path.join(dir, 'secret.yaml');
-    await writeFile(f, 'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  shop:\n    type: postgres\n    url: env:SHOP_DATABASE_URL\n');
+    await writeFile(
+      f,
+      'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  shop:\n    type: postgres\n    url: env:SHOP_DATABASE_URL\n',
+    );
     const chk = await cli(['config', 'check', '--config', f]);
     assert.equal(chk.code, 1);
     assert.match(chk.stdout, /secret\.yaml:6: sources\.shop\.url: the variable SHOP_DATABASE_URL is not set/);
@@ -152,15 +187,25 @@ describe('bad input', () => {
 
   it('status warns about a stale lock (a killed backup) and a source never backed up; unlock clears it', async () => {
     const f = path.join(dir, 'status.yaml');
-    await writeFile(f, 'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  app: { type: sqlite, path: app.db }\n  later: { type: sqlite, path: later.db }\n');
-    const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'x', '--config', f], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['pipe', 'ignore', 'ignore'] });
+    await writeFile(
+      f,
+      'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  app: { type: sqlite, path: app.db }\n  later: { type: sqlite, path: later.db }\n',
+    );
+    const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'x', '--config', f], {
+      cwd: dir,
+      env: { ...process.env, ...CLEAN_ENV },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     child.stdin.write(Buffer.alloc(1 << 16));
     await waitForLock(path.join(dir, '.hoard', 'repo'));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     const st = JSON.parse((await cli(['status', '--json', '--config', f])).stdout);
     assert.equal(st.locks.stale, 1);
-    assert.ok(st.warnings.some((w: string) => /1 stale lock\(s\) in the repository: run `hoard unlock`/.test(w)), st.warnings.join('; '));
+    assert.ok(
+      st.warnings.some((w: string) => /1 stale lock\(s\) in the repository: run `hoard unlock`/.test(w)),
+      st.warnings.join('; '),
+    );
     assert.ok(st.warnings.some((w: string) => /later has never been backed up: run `hoard backup later`/.test(w)));
     const text = await cli(['status', '--config', f]);
     assert.match(text.stdout, /^later\s+sqlite\s+never/m);
@@ -170,13 +215,23 @@ describe('bad input', () => {
   });
 
   it('precedence: flags > HOARD_* > hoard.yaml > defaults', async () => {
-    const show = async (args: string[], env: NodeJS.ProcessEnv = {}) => JSON.parse((await cli(['config', 'show', '--json', ...args], env)).stdout);
+    const show = async (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      JSON.parse((await cli(['config', 'show', '--json', ...args], env)).stdout);
     const file = await show([]);
-    assert.deepEqual([file.environment.name, file.environment.from, file.environment.retention_days], ['dev', 'file', 30]);
+    assert.deepEqual(
+      [file.environment.name, file.environment.from, file.environment.retention_days],
+      ['dev', 'file', 30],
+    );
     const env = await show([], { HOARD_ENVIRONMENT: 'staging' });
-    assert.deepEqual([env.environment.name, env.environment.from, env.environment.retention_days], ['staging', 'env', 60]);
+    assert.deepEqual(
+      [env.environment.name, env.environment.from, env.environment.retention_days],
+      ['staging', 'env', 60],
+    );
     const flag = await show(['--environment', 'production'], { HOARD_ENVIRONMENT: 'staging' });
-    assert.deepEqual([flag.environment.name, flag.environment.from, flag.environment.protected], ['production', 'flag', true]);
+    assert.deepEqual(
+      [flag.environment.name, flag.environment.from, flag.environment.protected],
+      ['production', 'flag', true],
+    );
     assert.equal(file.repository.from, 'file');
     assert.equal((await show([], { HOARD_REPOSITORY: '/elsewhere' })).repository.from, 'env');
     assert.equal((await show(['--repo', '/flagged'], { HOARD_REPOSITORY: '/elsewhere' })).repository.url, '/flagged');

@@ -17,16 +17,21 @@ function configBlocks(md: string): string[] {
 
 describe('documentation', () => {
   it('every YAML example in README.md and docs/ is a valid hoard.yaml', async () => {
-    const files = ['README.md', ...(await readdir(path.join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const files = [
+      'README.md',
+      ...(await readdir(path.join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+    ];
     const counts: Record<string, number> = {};
     for (const f of files) {
       const blocks = configBlocks(await readFile(path.join(ROOT, f), 'utf8'));
       counts[f] = blocks.length;
-      blocks.forEach((b, i) => assert.doesNotThrow(() => parseConfig(b, `${f} example ${i + 1}`), `${f} example ${i + 1}`));
+      blocks.forEach((b, i) =>
+        assert.doesNotThrow(() => parseConfig(b, `${f} example ${i + 1}`), `${f} example ${i + 1}`),
+      );
     }
     assert.ok(counts['README.md'] >= 1, 'the README shows a hoard.yaml');
     assert.ok(counts['docs/configuration.md'] >= 2, 'docs/configuration.md shows its examples');
-    assert.ok(counts['docs/design.md'] >= 1, 'the design notes\' sketch is checked too');
+    assert.ok(counts['docs/design.md'] >= 1, "the design notes' sketch is checked too");
   });
 
   it('the README library example runs as written', async (t) => {

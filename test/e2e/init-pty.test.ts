@@ -15,11 +15,18 @@ const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Runs `cmd` on a pseudo-terminal and answers each prompt (a pattern) with a line. */
 function converse(cmd: string, cwd: string, script: [RegExp, string][]): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], { cwd, env: { ...process.env, ...CLEAN_ENV, NO_COLOR: '1', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      cwd,
+      env: { ...process.env, ...CLEAN_ENV, NO_COLOR: '1', TERM: 'xterm' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     let seen = 0; // output already matched by earlier prompts
     let step = 0;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no prompt ${script[step]?.[0]} after:\n${output}`)); }, 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no prompt ${script[step]?.[0]} after:\n${output}`));
+    }, 30_000);
     const onData = (d: Buffer) => {
       output += d.toString();
       while (step < script.length) {
@@ -33,7 +40,10 @@ function converse(cmd: string, cwd: string, script: [RegExp, string][]): Promise
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, output }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, output });
+    });
   });
 }
 
@@ -66,7 +76,7 @@ describe('interactive init', () => {
     assert.match(yaml, /paths: \[media\]/);
     assert.match(yaml, /schedule: "weekly on sunday at 03:30"/);
     assert.match(yaml, /kind: weekly/);
-    assert.match(yaml, /retention_days: 60/, 'staging\'s default was offered and taken');
+    assert.match(yaml, /retention_days: 60/, "staging's default was offered and taken");
     assert.equal((await stat(path.join(dir, '.hoard', 'password'))).mode & 0o777, 0o600);
   });
 

@@ -13,22 +13,43 @@ describe('openHoard', () => {
     const dir = await tempDir(t, 'hoard-lib-api-');
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
     await writeFile(path.join(dir, 'notes.txt'), 'v1\n');
-    assert.equal((await hoard(['init', '--yes', '--no-backup', '--files', 'notes.txt'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    assert.equal(
+      (await hoard(['init', '--yes', '--no-backup', '--files', 'notes.txt'], { cwd: dir, env: CLEAN_ENV })).code,
+      0,
+    );
     const vars = { ...process.env, ...CLEAN_ENV };
     const h = await openHoard({ cwd: dir, vars });
     assert.equal(h.configFile, path.join(dir, 'hoard.yaml'));
     assert.deepEqual(h.sources, ['app', 'files']);
     const seen: string[] = [];
-    for (const e of ['backup.started', 'backup.created', 'backup.failed', 'restore.started', 'restore.completed', 'cleanup.completed'] as (keyof HoardEvents)[]) {
+    for (const e of [
+      'backup.started',
+      'backup.created',
+      'backup.failed',
+      'restore.started',
+      'restore.completed',
+      'cleanup.completed',
+    ] as (keyof HoardEvents)[]) {
       h.on(e, (v) => seen.push(`${e}:${(v as { source?: string }).source ?? ''}`));
     }
     const off = h.on('progress', () => {});
     off();
 
     const first = await h.backup({ label: 'one', reason: 'library test' });
-    assert.deepEqual(first.created.map((r) => [r.source, r.label, r.reason, r.kind]), [['app', 'one', 'library test', 'manual'], ['files', 'one', 'library test', 'manual']]);
+    assert.deepEqual(
+      first.created.map((r) => [r.source, r.label, r.reason, r.kind]),
+      [
+        ['app', 'one', 'library test', 'manual'],
+        ['files', 'one', 'library test', 'manual'],
+      ],
+    );
     assert.deepEqual(first.failed, []);
-    assert.deepEqual(seen.splice(0), ['backup.started:app', 'backup.created:app', 'backup.started:files', 'backup.created:files']);
+    assert.deepEqual(seen.splice(0), [
+      'backup.started:app',
+      'backup.created:app',
+      'backup.started:files',
+      'backup.created:files',
+    ]);
     const daily = await h.backup({ sources: ['daily'] });
     assert.ok(daily.created.every((r) => r.kind === 'daily' && r.retention_days === 30 && r.expires_at));
     seen.splice(0);
@@ -37,7 +58,13 @@ describe('openHoard', () => {
     assert.equal((await h.list({ source: 'app', kind: 'daily' })).length, 1);
     assert.equal((await h.info(first.created[0].short_id)).label, 'one');
     const st = await h.status();
-    assert.deepEqual(st.sources.map((s) => [s.source, s.snapshots]), [['app', 2], ['files', 2]]);
+    assert.deepEqual(
+      st.sources.map((s) => [s.source, s.snapshots]),
+      [
+        ['app', 2],
+        ['files', 2],
+      ],
+    );
 
     // restore the database over changed data: a pre-restore snapshot first
     const db = new Database(path.join(dir, 'app.db'));
@@ -61,7 +88,10 @@ describe('openHoard', () => {
     // production is protected: confirm is required
     const prod = await openHoard({ cwd: dir, vars, environment: 'production' });
     await prod.backup({ sources: ['app'], kind: 'daily' });
-    await assert.rejects(prod.restore({ latest: true, source: 'app' }), (e) => isHoardError(e, 'usage') && /the production environment is protected; nothing was changed/.test(e.message));
+    await assert.rejects(
+      prod.restore({ latest: true, source: 'app' }),
+      (e) => isHoardError(e, 'usage') && /the production environment is protected; nothing was changed/.test(e.message),
+    );
     const prodRecord = (await prod.list({ environment: 'production' }))[0];
     await assert.rejects(prod.delete(prodRecord.id), /refusing to delete backup/);
     assert.equal((await prod.restore({ latest: true, source: 'app', confirm: true })).dry_run, false);

@@ -15,20 +15,33 @@ import { ROOT, hoard, needRestic, restic, tempDir } from '../helpers/services.js
 import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 
-type Rec = { id: string; short_id: string; kind: string; source: string; label: string | null; environment: string | null; expires_at: string | null; size: number };
+type Rec = {
+  id: string;
+  short_id: string;
+  kind: string;
+  source: string;
+  label: string | null;
+  environment: string | null;
+  expires_at: string | null;
+  size: number;
+};
 
 describe('project CLI end to end', () => {
   it('init, backup, list, info, status, restore, delete, cleanup and dump on a real project', async (t) => {
     if (!(await needPostgres(t))) return;
     const dir = await tempDir(t, 'hoard-project-');
     const db = await pgDatabase(t);
-    await pgExec(db, 'CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g;');
+    await pgExec(
+      db,
+      'CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g;',
+    );
     await mkdir(path.join(dir, 'data'));
     await mkdir(path.join(dir, 'uploads'));
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'data', 'app.db'));
     await writeFile(path.join(dir, 'uploads', 'logo.txt'), 'logo\n');
     await writeFile(path.join(dir, '.env'), `# app settings\nDATABASE_URL="${PG_URL}/${db}"\n`);
-    const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => hoard(args, { cwd: dir, env: { ...CLEAN_ENV, ...env } });
+    const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      hoard(args, { cwd: dir, env: { ...CLEAN_ENV, ...env } });
 
     // init: detects both databases, writes hoard.yaml, a 0600 password, the repository, first backups and a check
     const init = await cli(['init', '--files', 'uploads']);
@@ -52,12 +65,26 @@ describe('project CLI end to end', () => {
     // backup: every source, labelled; then a job
     const b = await cli(['backup', '--label', 'before-v2', '--reason', 'e2e test', '--json']);
     assert.equal(b.code, 0, b.stderr);
-    const sums = b.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const sums = b.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.deepEqual(sums.map((s) => s.source).sort(), [pg, 'app', 'files'].sort());
-    assert.ok(sums.every((s) => s.status === 'success' && /^[0-9a-f]{64}$/.test(s.snapshot_id) && s.kind === 'manual' && s.expires_at === null));
+    assert.ok(
+      sums.every(
+        (s) =>
+          s.status === 'success' &&
+          /^[0-9a-f]{64}$/.test(s.snapshot_id) &&
+          s.kind === 'manual' &&
+          s.expires_at === null,
+      ),
+    );
     const job = await cli(['backup', 'daily', '--json']);
     assert.equal(job.code, 0, job.stderr);
-    const daily = job.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const daily = job.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(daily.length, 3);
     for (const d of daily) {
       assert.equal(d.kind, 'daily');
@@ -133,7 +160,10 @@ describe('project CLI end to end', () => {
     const plan = JSON.parse(cl.stdout);
     assert.equal(plan.dry_run, true);
     assert.equal(plan.deleted_count, 0);
-    assert.ok(plan.would_delete.length > 0 && plan.would_delete.every((r: Rec) => r.kind !== 'manual'), 'manual backups are never removed by policy');
+    assert.ok(
+      plan.would_delete.length > 0 && plan.would_delete.every((r: Rec) => r.kind !== 'manual'),
+      'manual backups are never removed by policy',
+    );
     assert.ok(Number.isInteger(plan.total_size_freed) && plan.total_size_freed >= 0);
     assert.ok(plan.decisions.some((d: { reasons: string[] }) => d.reasons.some((r) => /safety floor/.test(r))));
     assert.equal(await count(), 10, 'a dry run removes nothing');

@@ -34,17 +34,31 @@ export async function startChunkDecodingProxy(target: string): Promise<{ endpoin
         body = decodeAwsChunked(body);
         headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
         delete headers['x-amz-decoded-content-length'];
-        const enc = String(headers['content-encoding'] ?? '').split(',').map((x) => x.trim()).filter((x) => x && x !== 'aws-chunked');
-        if (enc.length) headers['content-encoding'] = enc.join(','); else delete headers['content-encoding'];
+        const enc = String(headers['content-encoding'] ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x && x !== 'aws-chunked');
+        if (enc.length) headers['content-encoding'] = enc.join(',');
+        else delete headers['content-encoding'];
       }
       headers['content-length'] = String(body.length);
-      const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (r) => { res.writeHead(r.statusCode ?? 502, r.headers); r.pipe(res); });
+      const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
       out.on('error', () => res.destroy());
       out.end(body);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 // `node aws-chunked-proxy.js serve TARGET` runs the proxy as its own process (for the benchmark,
@@ -52,5 +66,7 @@ export async function startChunkDecodingProxy(target: string): Promise<{ endpoin
 if (process.argv[2] === 'serve') {
   const p = await startChunkDecodingProxy(process.argv[3]);
   process.stdout.write(`port ${new URL(p.endpoint).port}\n`);
-  process.on('SIGTERM', () => { void p.close().then(() => process.exit(0)); });
+  process.on('SIGTERM', () => {
+    void p.close().then(() => process.exit(0));
+  });
 }

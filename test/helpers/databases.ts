@@ -20,8 +20,20 @@ async function need(t: TestContext, name: string, probe: () => Promise<boolean>,
   return false;
 }
 
-export const needPostgres = (t: TestContext) => need(t, 'PostgreSQL', async () => (await psql('postgres', 'SELECT 1')).code === 0, 'start it: pg_ctlcluster $(ls /etc/postgresql) main start');
-export const needMariadb = (t: TestContext) => need(t, 'MariaDB', async () => (await mariadb(null, 'SELECT 1')).code === 0, 'start it: start-stop-daemon --start --background --exec /usr/sbin/mariadbd');
+export const needPostgres = (t: TestContext) =>
+  need(
+    t,
+    'PostgreSQL',
+    async () => (await psql('postgres', 'SELECT 1')).code === 0,
+    'start it: pg_ctlcluster $(ls /etc/postgresql) main start',
+  );
+export const needMariadb = (t: TestContext) =>
+  need(
+    t,
+    'MariaDB',
+    async () => (await mariadb(null, 'SELECT 1')).code === 0,
+    'start it: start-stop-daemon --start --background --exec /usr/sbin/mariadbd',
+  );
 
 export function uniqueName(prefix = 'hoard_t'): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -32,12 +44,28 @@ export function uniqueName(prefix = 'hoard_t'): string {
  * goes in PGDATABASE: given with -d, a name holding "=" would be read as a connection string.
  */
 export function psql(db: string, sql: string) {
-  return run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1'], { input: sql, env: { PGDATABASE: db } });
+  return run('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1'], {
+    input: sql,
+    env: { PGDATABASE: db },
+  });
 }
 
 /** The MariaDB client as root on the loopback server; the name as --database= (a name may look like an option). */
 export function mariadb(db: string | null, sql: string) {
-  return run('mariadb', ['-h', '127.0.0.1', '-u', 'root', '-N', '-B', '--default-character-set=utf8mb4', ...(db ? [`--database=${db}`] : [])], { input: sql });
+  return run(
+    'mariadb',
+    [
+      '-h',
+      '127.0.0.1',
+      '-u',
+      'root',
+      '-N',
+      '-B',
+      '--default-character-set=utf8mb4',
+      ...(db ? [`--database=${db}`] : []),
+    ],
+    { input: sql },
+  );
 }
 
 /** Runs SQL and fails the test with the server's message when it fails. */

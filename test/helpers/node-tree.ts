@@ -34,8 +34,22 @@ export async function memoryRepository(): Promise<Repository> {
 }
 
 async function saveNode(repo: Repository, name: string, s: NodeSpec): Promise<TreeNode> {
-  const base = { name: Buffer.from(name), mtime: NODE_TIME, atime: NODE_TIME, ctime: NODE_TIME, uid: s.uid ?? 0, gid: s.gid ?? 0, content: null };
-  if (s.dir) return { ...base, type: 'dir', mode: goModeOf(0o040000 | (s.perms ?? 0o755)), subtree: await saveTree(repo, s.dir) };
+  const base = {
+    name: Buffer.from(name),
+    mtime: NODE_TIME,
+    atime: NODE_TIME,
+    ctime: NODE_TIME,
+    uid: s.uid ?? 0,
+    gid: s.gid ?? 0,
+    content: null,
+  };
+  if (s.dir)
+    return {
+      ...base,
+      type: 'dir',
+      mode: goModeOf(0o040000 | (s.perms ?? 0o755)),
+      subtree: await saveTree(repo, s.dir),
+    };
   if (s.link !== undefined) return { ...base, type: 'symlink', mode: goModeOf(0o120777), linktarget: s.link };
   const data = Buffer.from(s.file ?? '');
   const content: string[] = [];
@@ -60,7 +74,13 @@ export async function saveTree(repo: Repository, entries: Record<string, NodeSpe
 export async function saveSnapshotOf(repo: Repository, entries: Record<string, NodeSpec>): Promise<string> {
   const tree = await saveTree(repo, entries);
   await repo.flush();
-  const id = await saveSnapshot(repo, { time: '2026-01-01T00:00:00Z', tree, paths: ['/data'], hostname: 'h', username: 'u' });
+  const id = await saveSnapshot(repo, {
+    time: '2026-01-01T00:00:00Z',
+    tree,
+    paths: ['/data'],
+    hostname: 'h',
+    username: 'u',
+  });
   const entry = (await listSnapshots(repo)).snapshots.find((s) => s.id === id);
   return entry!.snapshot.tree;
 }

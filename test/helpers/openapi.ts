@@ -11,7 +11,12 @@ import type { Exchange } from '../../src/api/client.js';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const ID = 'https://hoard.invalid/openapi.json';
 
-type Doc = { paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+type Doc = {
+  paths: Record<
+    string,
+    Record<string, { operationId: string; responses: Record<string, { content?: Record<string, unknown> }> }>
+  >;
+};
 
 export interface ResponseChecker {
   /** Throws when the exchange is not what the document says. */
@@ -50,13 +55,22 @@ export async function responseChecker(doc: unknown): Promise<ResponseChecker> {
       }
       const op = d.paths[t.p][method];
       const r = op.responses[String(x.status)];
-      if (!r) throw new Error(`${x.method} ${route} answered ${x.status}, which the document does not list for ${op.operationId}`);
+      if (!r)
+        throw new Error(
+          `${x.method} ${route} answered ${x.status}, which the document does not list for ${op.operationId}`,
+        );
       const media = x.contentType.split(';')[0].trim();
-      if (!r.content?.[media]) throw new Error(`${x.method} ${route} ${x.status} sent ${media || 'no content type'}; the document says ${Object.keys(r.content ?? {}).join(', ')}`);
+      if (!r.content?.[media])
+        throw new Error(
+          `${x.method} ${route} ${x.status} sent ${media || 'no content type'}; the document says ${Object.keys(r.content ?? {}).join(', ')}`,
+        );
       if (media === 'application/json') {
         const ref = `${ID}#/${pointer('paths', t.p, method, 'responses', String(x.status), 'content', media, 'schema')}`;
         const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
-        if (!validate(x.body)) throw new Error(`${x.method} ${route} ${x.status}: the body does not match the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(x.body).slice(0, 2000)}`);
+        if (!validate(x.body))
+          throw new Error(
+            `${x.method} ${route} ${x.status}: the body does not match the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(x.body).slice(0, 2000)}`,
+          );
       }
       seen.add(`${op.operationId} ${x.status}`);
     },

@@ -27,7 +27,9 @@ function portOf(child: ChildProcess, what: string): Promise<number> {
       const m = /port (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.stderr!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => {
+      out += d;
+    });
     child.on('exit', (code) => reject(new Error(`${what} exited (${code}): ${out}`)));
   });
 }
@@ -35,15 +37,22 @@ function portOf(child: ChildProcess, what: string): Promise<number> {
 /** Starts an S3 server with the buckets given (others can be created over the API). */
 export async function startS3(buckets: string[] = ['hoard']): Promise<S3Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-s3-'));
-  const child = spawn(process.execPath, [path.join(HERE, 's3-server.js'), 'serve', dir, ...buckets], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(HERE, 's3-server.js'), 'serve', dir, ...buckets], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const port = await portOf(child, 's3rver');
   const endpoint = `http://127.0.0.1:${port}`;
   return {
-    endpoint, dir,
+    endpoint,
+    dir,
     env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
     url: (prefix, bucket = buckets[0]) => `s3:${endpoint}/${bucket}/${prefix}`,
     stop: async () => {
-      if (child.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+      if (child.exitCode === null)
+        await new Promise((r) => {
+          child.once('exit', r);
+          child.kill('SIGTERM');
+        });
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -78,12 +87,16 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
   let slowLeft = plan.slowDowns ?? 0;
   const server = createServer((req, res) => {
     const len = Number(req.headers['content-length'] ?? 0);
-    const dropAll = plan.dropAllPutsMatching && req.method === 'PUT' && (req.url ?? '').includes(plan.dropAllPutsMatching);
+    const dropAll =
+      plan.dropAllPutsMatching && req.method === 'PUT' && (req.url ?? '').includes(plan.dropAllPutsMatching);
     if (req.method === 'PUT' && (dropAll || (dropsLeft > 0 && len >= (plan.bigBytes ?? 1 << 20)))) {
       if (!dropAll) dropsLeft--;
       injected.drops++;
       let got = 0;
-      req.on('data', (d: Buffer) => { got += d.length; if (got >= len / 2) req.socket.destroy(); });
+      req.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= len / 2) req.socket.destroy();
+      });
       return;
     }
     if (slowLeft > 0) {
@@ -91,21 +104,31 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
       injected.slowDowns++;
       req.resume();
       res.writeHead(503, { 'content-type': 'application/xml' });
-      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      );
       return;
     }
-    const out = request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const out = request(
+      { host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     req.pipe(out);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const a = server.address() as { port: number };
   return {
-    endpoint: `http://127.0.0.1:${a.port}`, injected,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    endpoint: `http://127.0.0.1:${a.port}`,
+    injected,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -147,21 +170,48 @@ export async function startSsh(o: { drops?: number; dropAfterBytes?: number } = 
   await writeFile(path.join(dir, 'id_ed25519'), user.private, { mode: 0o600 });
   await writeFile(path.join(dir, 'id_ed25519.pub'), user.public);
   const password = 'sftp-test-password';
-  const child = spawn(process.execPath, [path.join(HERE, 'ssh-server.js'), 'serve', path.join(dir, 'host_key'), path.join(dir, 'id_ed25519.pub'), password, home], {
-    stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HOARD_TEST_SSH_DROPS: String(o.drops ?? 0), HOARD_TEST_SSH_DROP_AFTER_BYTES: String(o.dropAfterBytes ?? 0) },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(HERE, 'ssh-server.js'),
+      'serve',
+      path.join(dir, 'host_key'),
+      path.join(dir, 'id_ed25519.pub'),
+      password,
+      home,
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        HOARD_TEST_SSH_DROPS: String(o.drops ?? 0),
+        HOARD_TEST_SSH_DROP_AFTER_BYTES: String(o.dropAfterBytes ?? 0),
+      },
+    },
+  );
   let drops = 0;
-  child.stdout!.on('data', (d) => { drops += (String(d).match(/dropped/g) ?? []).length; if (process.env.HOARD_TEST_SSH_DEBUG) process.stderr.write(d); });
+  child.stdout!.on('data', (d) => {
+    drops += (String(d).match(/dropped/g) ?? []).length;
+    if (process.env.HOARD_TEST_SSH_DEBUG) process.stderr.write(d);
+  });
   const port = await portOf(child, 'ssh server');
   const [type, b64] = host.public.trim().split(/\s+/);
   await writeFile(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${type} ${b64}\n`);
   return {
-    port, home, password, keyFile: path.join(dir, 'id_ed25519'), knownHostsFile: path.join(dir, 'known_hosts'),
+    port,
+    home,
+    password,
+    keyFile: path.join(dir, 'id_ed25519'),
+    knownHostsFile: path.join(dir, 'known_hosts'),
     hostFingerprint: `SHA256:${createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '')}`,
     url: (rel) => `sftp://tester@127.0.0.1:${port}/${path.join(home, rel)}`,
     drops: () => drops,
     stop: async () => {
-      if (child.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+      if (child.exitCode === null)
+        await new Promise((r) => {
+          child.once('exit', r);
+          child.kill('SIGTERM');
+        });
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -11,10 +11,19 @@ import S3rver from 's3rver';
 if (process.argv[2] === 'serve') {
   const [dir, ...buckets] = process.argv.slice(3);
   // serviceEndpoint: virtual-host requests name BUCKET.s3.localhost, as AWS's name BUCKET.s3.amazonaws.com
-  const server = new S3rver({ port: 0, address: '127.0.0.1', directory: dir, silent: true, serviceEndpoint: 'localhost', configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    directory: dir,
+    silent: true,
+    serviceEndpoint: 'localhost',
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const { port } = (await server.run()) as { port: number };
   process.stdout.write(`port ${port}\n`);
-  process.on('SIGTERM', () => { void server.close().then(() => process.exit(0)); });
+  process.on('SIGTERM', () => {
+    void server.close().then(() => process.exit(0));
+  });
   // the test that started it holds our stdin: when it goes away (even killed), so do we
   process.stdin.on('end', () => process.exit(0));
   process.stdin.resume();

@@ -24,13 +24,27 @@ export async function needRestic(t: TestContext): Promise<boolean> {
   return false;
 }
 
-export interface RunResult { code: number; stdout: string; stderr: string; stdoutBuf: Buffer }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBuf: Buffer;
+}
 
 /** Runs a program with env additions; never throws for a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer | string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer | string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [], err: Buffer[] = [];
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [],
+      err: Buffer[] = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
@@ -46,12 +60,23 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 }
 
 /** Runs restic with the repository and password given through the environment (never argv). */
-export function restic(repo: string, password: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<RunResult> {
-  return run('restic', ['-r', repo, ...args], { ...opts, env: { RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: path.join(os.tmpdir(), 'hoard-test-restic-cache') } });
+export function restic(
+  repo: string,
+  password: string,
+  args: string[],
+  opts: { cwd?: string; input?: Buffer | string } = {},
+): Promise<RunResult> {
+  return run('restic', ['-r', repo, ...args], {
+    ...opts,
+    env: { RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: path.join(os.tmpdir(), 'hoard-test-restic-cache') },
+  });
 }
 
 /** Runs the built hoard CLI. */
-export function hoard(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer | string } = {}): Promise<RunResult> {
+export function hoard(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer | string } = {},
+): Promise<RunResult> {
   return run(process.execPath, [CLI, ...args], opts);
 }
 
@@ -63,7 +88,11 @@ export function hoard(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: str
 export async function tempDir(t: TestContext, prefix = 'hoard-test-'): Promise<string> {
   const d = await mkdtemp(path.join(os.tmpdir(), prefix));
   // never throws: a throwing after hook skips the later ones (the server's stop), and the run hangs
-  t.after(() => rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch((e) => process.stderr.write(`could not remove ${d}: ${(e as Error).message}\n`)));
+  t.after(() =>
+    rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch((e) =>
+      process.stderr.write(`could not remove ${d}: ${(e as Error).message}\n`),
+    ),
+  );
   return d;
 }
 
@@ -71,7 +100,8 @@ export async function tempDir(t: TestContext, prefix = 'hoard-test-'): Promise<s
 export async function waitForLock(repo: string): Promise<void> {
   const { readdir } = await import('node:fs/promises');
   for (let i = 0; i < 200; i++) {
-    if ((await readdir(path.join(repo, 'locks')).catch(() => [] as string[])).some((f) => /^[0-9a-f]{64}$/.test(f))) return;
+    if ((await readdir(path.join(repo, 'locks')).catch(() => [] as string[])).some((f) => /^[0-9a-f]{64}$/.test(f)))
+      return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no lock appeared in ${repo}`);

@@ -7,18 +7,23 @@
 import { SMTPServer } from 'smtp-server';
 
 const server = new SMTPServer({
-  authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+  authOptional: true,
+  disabledCommands: ['STARTTLS'],
+  logger: false,
   onData(stream, session, done) {
     const parts: Buffer[] = [];
     stream.on('data', (d: Buffer) => parts.push(d));
     stream.on('end', () => {
-      process.stdout.write(`${JSON.stringify({ from: session.envelope.mailFrom && session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(parts).toString('utf8') })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ from: session.envelope.mailFrom && session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(parts).toString('utf8') })}\n`,
+      );
       done();
     });
   },
 });
-if (process.argv[2] === 'serve') server.listen(0, '127.0.0.1', () => {
-  const a = server.server.address();
-  process.stdout.write(`port ${typeof a === 'object' && a ? a.port : 0}\n`);
-});
+if (process.argv[2] === 'serve')
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.server.address();
+    process.stdout.write(`port ${typeof a === 'object' && a ? a.port : 0}\n`);
+  });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -23,33 +23,60 @@ if (process.argv[2] === 'serve') {
   let dropsLeft = Number(process.env.HOARD_TEST_SSH_DROPS) || 0;
   const server = new ssh2.Server({ hostKeys: [readFileSync(hostKeyFile)] }, (client) => {
     client.on('authentication', (ctx) => {
-      if (ctx.method === 'password' && ctx.password.length === password.length && timingSafeEqual(Buffer.from(ctx.password), Buffer.from(password))) return ctx.accept();
+      if (
+        ctx.method === 'password' &&
+        ctx.password.length === password.length &&
+        timingSafeEqual(Buffer.from(ctx.password), Buffer.from(password))
+      )
+        return ctx.accept();
       if (ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH())) {
         if (!ctx.signature) return ctx.accept(); // the client asks whether this key would do
         if (allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo)) return ctx.accept();
       }
       ctx.reject(['publickey', 'password']);
     });
-    client.on('ready', () => client.on('session', (accept) => {
-      const session = accept();
-      session.on('subsystem', (acceptSub, reject, info) => {
-        if (info.name !== 'sftp') return reject();
-        const ch = acceptSub();
-        const child = spawn(SFTP_SERVER, ['-e'], { cwd: home, env: { HOME: home, PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'ignore'] });
-        child.stdin.on('error', () => {}); // sftp-server gone (a cut connection): ignore late writes
-        let seen = 0;
-        let cut = false;
-        ch.on('data', (d: Buffer) => {
-          seen += d.length;
-          if (!cut && dropsLeft > 0 && seen > dropAfter) { cut = true; dropsLeft--; process.stdout.write('dropped\n'); client.end(); child.kill(); }
-          if (cut) return;
-          child.stdin.write(d);
+    client.on('ready', () =>
+      client.on('session', (accept) => {
+        const session = accept();
+        session.on('subsystem', (acceptSub, reject, info) => {
+          if (info.name !== 'sftp') return reject();
+          const ch = acceptSub();
+          const child = spawn(SFTP_SERVER, ['-e'], {
+            cwd: home,
+            env: { HOME: home, PATH: process.env.PATH },
+            stdio: ['pipe', 'pipe', 'ignore'],
+          });
+          child.stdin.on('error', () => {}); // sftp-server gone (a cut connection): ignore late writes
+          let seen = 0;
+          let cut = false;
+          ch.on('data', (d: Buffer) => {
+            seen += d.length;
+            if (!cut && dropsLeft > 0 && seen > dropAfter) {
+              cut = true;
+              dropsLeft--;
+              process.stdout.write('dropped\n');
+              client.end();
+              child.kill();
+            }
+            if (cut) return;
+            child.stdin.write(d);
+          });
+          child.stdout.pipe(ch);
+          child.on('exit', (code) => {
+            try {
+              ch.exit(code ?? 0);
+              ch.end();
+            } catch {
+              /* closed */
+            }
+          });
+          ch.on('close', () => {
+            if (process.env.HOARD_TEST_SSH_DEBUG) process.stdout.write(`closed after ${seen}\n`);
+            child.kill();
+          });
         });
-        child.stdout.pipe(ch);
-        child.on('exit', (code) => { try { ch.exit(code ?? 0); ch.end(); } catch { /* closed */ } });
-        ch.on('close', () => { if (process.env.HOARD_TEST_SSH_DEBUG) process.stdout.write(`closed after ${seen}\n`); child.kill(); });
-      });
-    }));
+      }),
+    );
     client.on('error', () => {});
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`port ${(server.address() as { port: number }).port}\n`));

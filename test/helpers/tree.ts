@@ -8,7 +8,14 @@ const join = (a: Buffer, b: Buffer) => Buffer.concat([a, B('/'), b]);
 
 /** Awkward names restic must read back exactly. */
 export const AWKWARD_NAMES: Buffer[] = [
-  B('with space'), B('quote"s'), B('back\\slash'), B('new\nline'), B('tab\tname'), B('ümlaut <&>'), B([0x66, 0xff, 0x6f]), B('emoji 😀'),
+  B('with space'),
+  B('quote"s'),
+  B('back\\slash'),
+  B('new\nline'),
+  B('tab\tname'),
+  B('ümlaut <&>'),
+  B([0x66, 0xff, 0x6f]),
+  B('emoji 😀'),
 ];
 
 /** Creates a tree under `root` with modes, times, links, empty folder and file, a multi-chunk file and awkward names. */
@@ -32,14 +39,26 @@ export async function makeSourceTree(root: string): Promise<void> {
   await fsp.lutimes(`${root}/link-to-big`, t, t);
 }
 
-interface Entry { type: string; mode: number; mtimeMs: number; size: number; content?: Buffer; link?: Buffer }
+interface Entry {
+  type: string;
+  mode: number;
+  mtimeMs: number;
+  size: number;
+  content?: Buffer;
+  link?: Buffer;
+}
 
 async function scan(root: Buffer, rel: Buffer = B(''), out = new Map<string, Entry>()): Promise<Map<string, Entry>> {
   for (const name of await fsp.readdir(rel.length ? join(root, rel) : root, { encoding: 'buffer' })) {
     const r = rel.length ? join(rel, name) : name;
     const p = join(root, r);
     const st = await fsp.lstat(p);
-    const e: Entry = { type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file', mode: st.mode & 0o7777, mtimeMs: Math.floor(st.mtimeMs), size: st.isFile() ? st.size : 0 };
+    const e: Entry = {
+      type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file',
+      mode: st.mode & 0o7777,
+      mtimeMs: Math.floor(st.mtimeMs),
+      size: st.isFile() ? st.size : 0,
+    };
     if (st.isFile()) e.content = await fsp.readFile(p);
     if (st.isSymbolicLink()) e.link = await fsp.readlink(p, { encoding: 'buffer' });
     out.set(r.toString('hex'), e);
@@ -49,8 +68,13 @@ async function scan(root: Buffer, rel: Buffer = B(''), out = new Map<string, Ent
 }
 
 /** Asserts that `restored` holds the same entries as `original`: type, bytes, permission bits, mtime (ms) and link targets. */
-export async function assertSameTree(original: string, restored: string, opts: { dirTimes?: boolean } = {}): Promise<void> {
-  const a = await scan(B(original)), b = await scan(B(restored));
+export async function assertSameTree(
+  original: string,
+  restored: string,
+  opts: { dirTimes?: boolean } = {},
+): Promise<void> {
+  const a = await scan(B(original)),
+    b = await scan(B(restored));
   assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), 'same set of paths');
   for (const [k, ea] of a) {
     const eb = b.get(k)!;

@@ -28,8 +28,9 @@ const urlOf = (p: string) => p.replace(/:(\w+)/g, 'ffffffffffff');
 
 /** The contract route a (method, url) means, as a router does it: a static segment beats a parameter. */
 function declaredRoute(method: string, url: string): RouteName | undefined {
-  const fits = (Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][])
-    .filter(([, r]) => r.method === method && new RegExp(`^${r.path.replace(/:\w+/g, '[^/]+')}$`).test(url));
+  const fits = (Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]).filter(
+    ([, r]) => r.method === method && new RegExp(`^${r.path.replace(/:\w+/g, '[^/]+')}$`).test(url),
+  );
   fits.sort((a, b) => (a[1].path.match(/:/g)?.length ?? 0) - (b[1].path.match(/:/g)?.length ?? 0));
   return fits[0]?.[0];
 }
@@ -38,7 +39,10 @@ async function servedProject(t: import('node:test').TestContext) {
   const dir = await tempDir(t, 'hoard-authz-');
   await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
   assert.equal((await hoard(['init', '--yes'], { cwd: dir, env: CLEAN_ENV })).code, 0);
-  const tokens = await addServerSection(dir, SCOPES.map((s) => [`t-${s}`, s] as [string, string]));
+  const tokens = await addServerSection(
+    dir,
+    SCOPES.map((s) => [`t-${s}`, s] as [string, string]),
+  );
   const vars = { ...process.env, ...CLEAN_ENV };
   const env = { vars, clock: systemClock, cwd: dir, isTTY: false, keys: new KeyCache() };
   const project = await loadProject(env);
@@ -50,8 +54,12 @@ describe('API authorization matrix', () => {
     const { tokens, env, project } = await servedProject(t);
     const reached: RouteName[] = [];
     const app = await buildServer({
-      project, env, version: 'test', maxFailuresPerMinute: 100_000,
-      tokens: project.config.server!.tokens as never, onHandler: (r) => reached.push(r),
+      project,
+      env,
+      version: 'test',
+      maxFailuresPerMinute: 100_000,
+      tokens: project.config.server!.tokens as never,
+      onHandler: (r) => reached.push(r),
     });
     t.after(() => app.close());
     const callers: { name: string; header?: string; scopes: Scope[] }[] = [
@@ -70,8 +78,15 @@ describe('API authorization matrix', () => {
           const may = scope === null || c.scopes.includes('admin') || (scope !== undefined && c.scopes.includes(scope));
           const before = reached.length;
           const r = await app.inject({
-            method, url: urlOf(route.path), headers: { ...(c.header ? { authorization: c.header } : {}), ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/json' }) },
-            ...(['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? { payload: JSON.stringify({ matrix: true }) } : {}),
+            method,
+            url: urlOf(route.path),
+            headers: {
+              ...(c.header ? { authorization: c.header } : {}),
+              ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/json' }),
+            },
+            ...(['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)
+              ? { payload: JSON.stringify({ matrix: true }) }
+              : {}),
           });
           const got = reached.slice(before);
           const what = `${method} ${urlOf(route.path)} (from ${name}, meaning ${meant ?? 'no route'}) with ${c.name}: ${r.statusCode} ${r.body.slice(0, 160)}`;
@@ -96,7 +111,12 @@ describe('API authorization matrix', () => {
     }
     const before = reached.length;
     for (const url of ['/', '/nothing', '/backups/x/y/z', '/openapi.json/x']) {
-      assert.equal((await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${tokens['t-admin'].token}` } })).statusCode, 404, url);
+      assert.equal(
+        (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${tokens['t-admin'].token}` } }))
+          .statusCode,
+        404,
+        url,
+      );
     }
     assert.equal(reached.length, before);
   });
@@ -106,19 +126,34 @@ describe('API authorization matrix', () => {
     const app = await buildServer({ project, env, version: 'test', tokens: project.config.server!.tokens as never });
     t.after(() => app.close());
     assert.throws(() => app.get('/secret', async () => 'reached'), /not declared in src\/api\/contract\.ts/);
-    assert.throws(() => app.route({ method: 'POST', url: ROUTES.status.path, config: { route: 'status' }, handler: async () => 'x' }), /not declared/);
+    assert.throws(
+      () =>
+        app.route({ method: 'POST', url: ROUTES.status.path, config: { route: 'status' }, handler: async () => 'x' }),
+      /not declared/,
+    );
   });
 
   it('a limited address still serves its valid tokens; the record forgets quiet addresses and is capped', async (t) => {
     const { tokens, env, project } = await servedProject(t);
     let now = 1_000_000;
-    const app = await buildServer({ project, env: { ...env, clock: { now: () => now } }, version: 'test', maxFailuresPerMinute: 3, tokens: project.config.server!.tokens as never });
+    const app = await buildServer({
+      project,
+      env: { ...env, clock: { now: () => now } },
+      version: 'test',
+      maxFailuresPerMinute: 3,
+      tokens: project.config.server!.tokens as never,
+    });
     t.after(() => app.close());
-    const get = (auth?: string) => app.inject({ method: 'GET', url: '/status', headers: auth ? { authorization: auth } : {} });
+    const get = (auth?: string) =>
+      app.inject({ method: 'GET', url: '/status', headers: auth ? { authorization: auth } : {} });
     const codes: number[] = [];
     for (let i = 0; i < 5; i++) codes.push((await get(`Bearer wrong-${i}`)).statusCode);
     assert.deepEqual(codes.slice(-2), [429, 429], codes.join(','));
-    assert.equal((await get(`Bearer ${tokens['t-read'].token}`)).statusCode, 200, 'a valid token is not locked out with the address');
+    assert.equal(
+      (await get(`Bearer ${tokens['t-read'].token}`)).statusCode,
+      200,
+      'a valid token is not locked out with the address',
+    );
     now += 61_000;
     assert.equal((await get('Bearer wrong-again')).statusCode, 401, 'a minute later the address may try again');
 
@@ -126,7 +161,8 @@ describe('API authorization matrix', () => {
     for (let i = 0; i < 1000; i++) l.fail(`10.0.${i >> 8}.${i & 255}`, 5);
     assert.ok(l.size <= 100, `${l.size} addresses kept`);
     assert.equal(l.limited('10.0.3.231', 6), false, 'one failure is not a limit');
-    l.fail('10.9.9.9', 10); l.fail('10.9.9.9', 11);
+    l.fail('10.9.9.9', 10);
+    l.fail('10.9.9.9', 11);
     assert.equal(l.limited('10.9.9.9', 12), true);
     assert.equal(l.limited('10.9.9.9', 60_012), false, 'forgotten after the window');
   });

@@ -9,7 +9,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { appendFile, copyFile, lchown, lstat, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  copyFile,
+  lchown,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import * as path from 'node:path';
 import { ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
@@ -20,7 +31,10 @@ import { dropPg, needPostgres, pgDatabase, pgExec } from '../helpers/databases.j
 /** A TCP listener that counts connections (it answers none). */
 async function listener(t: import('node:test').TestContext): Promise<{ port: number; connections: () => number }> {
   let n = 0;
-  const srv = createServer((s) => { n++; s.destroy(); });
+  const srv = createServer((s) => {
+    n++;
+    s.destroy();
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => srv.close(() => r())));
   return { port: (srv.address() as { port: number }).port, connections: () => n };
@@ -28,7 +42,9 @@ async function listener(t: import('node:test').TestContext): Promise<{ port: num
 
 async function until(c: ReturnType<typeof createClient>, id: string) {
   for (let i = 0; i < 300; i++) {
-    const tk = (await c.raw('GET', `/tasks/${id}`)).body as { task: { status: string; result: Record<string, unknown>; error: { message: string } | null } };
+    const tk = (await c.raw('GET', `/tasks/${id}`)).body as {
+      task: { status: string; result: Record<string, unknown>; error: { message: string } | null };
+    };
     if (tk.task.status !== 'running') return tk.task;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -45,16 +61,25 @@ describe('API restore targets', () => {
     assert.equal(init.code, 0, init.stderr);
     assert.match(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'), /^  files:$/m);
     await appendFile(path.join(dir, 'hoard.yaml'), 'restore_targets:\n  scratch: { path: scratch }\n');
-    const { ops, restorer } = await addServerSection(dir, [['ops', 'admin'], ['restorer', 'read,restore']]);
+    const { ops, restorer } = await addServerSection(dir, [
+      ['ops', 'admin'],
+      ['restorer', 'read,restore'],
+    ]);
     const { base } = await serve(t, dir);
     const c = createClient(base, restorer.token);
     const sock = await listener(t);
     const outside = path.join(dir, 'outside.db');
     const before = await readFile('/etc/hostname').catch(() => Buffer.alloc(0));
     const refused = [
-      { target: '/' }, { target: '/etc/hostname' }, { target: outside }, { target: `sqlite:${outside}` },
-      { target: `postgres://app@127.0.0.1:${sock.port}/postgres` }, { target: `postgres://app@127.0.0.1:${sock.port}/postgres`, dry_run: true },
-      { target: 'nowhere' }, { target: 'constructor' }, { target: '../scratch' },
+      { target: '/' },
+      { target: '/etc/hostname' },
+      { target: outside },
+      { target: `sqlite:${outside}` },
+      { target: `postgres://app@127.0.0.1:${sock.port}/postgres` },
+      { target: `postgres://app@127.0.0.1:${sock.port}/postgres`, dry_run: true },
+      { target: 'nowhere' },
+      { target: 'constructor' },
+      { target: '../scratch' },
     ];
     for (const body of refused) {
       const r = await c.raw('POST', '/backups/restore', { latest: true, source: 'app', ...body });
@@ -88,19 +113,24 @@ describe('API restore targets', () => {
     const pre = done.result.pre_restore_snapshot_id as string;
     assert.match(pre, /^[0-9a-f]{64}$/, 'what the folder held was snapshotted first');
     const admin = createClient(base, ops.token);
-    const shown = (await admin.raw('GET', `/backups/${pre.slice(0, 12)}`)).body as { backup: { kind: string; source: string } };
+    const shown = (await admin.raw('GET', `/backups/${pre.slice(0, 12)}`)).body as {
+      backup: { kind: string; source: string };
+    };
     assert.equal(shown.backup.kind, 'pre-restore');
     assert.equal(shown.backup.source, 'files');
   });
 
-  it('in place, the folders above a source\'s path are never touched (a symlinked release folder stays a symlink); a planted restore target is refused', async (t) => {
+  it("in place, the folders above a source's path are never touched (a symlinked release folder stays a symlink); a planted restore target is refused", async (t) => {
     const dir = await tempDir(t, 'hoard-targets-inplace-');
     await mkdir(path.join(dir, 'releases', '1', 'uploads'), { recursive: true });
     await mkdir(path.join(dir, 'releases', '1', 'app'));
     await writeFile(path.join(dir, 'releases', '1', 'uploads', 'a.jpg'), 'photo');
     await writeFile(path.join(dir, 'releases', '1', 'app', 'main.js'), 'code');
     await symlink(path.join(dir, 'releases', '1'), path.join(dir, 'current'));
-    const init = await hoard(['init', '--yes', '--no-backup', '--files', 'current/uploads'], { cwd: dir, env: CLEAN_ENV });
+    const init = await hoard(['init', '--yes', '--no-backup', '--files', 'current/uploads'], {
+      cwd: dir,
+      env: CLEAN_ENV,
+    });
     assert.equal(init.code, 0, init.stderr);
     const planted = path.join(dir, 'planted');
     const victim = path.join(dir, 'victim');
@@ -124,7 +154,10 @@ describe('API restore targets', () => {
     if (process.getuid?.() !== 0) return;
     const p = await c.raw('POST', '/backups/restore', { latest: true, source, target: 'planted' });
     assert.equal(p.status, 403, p.text);
-    assert.match((p.body as { message: string }).message, /belongs to uid 1234 and is a symlink; hoard restores only into folders of its own user or root/);
+    assert.match(
+      (p.body as { message: string }).message,
+      /belongs to uid 1234 and is a symlink; hoard restores only into folders of its own user or root/,
+    );
     assert.deepEqual(await readdir(victim), [], 'nothing was written where the planted link points');
   });
 
@@ -132,19 +165,35 @@ describe('API restore targets', () => {
     if (!(await needPostgres(t))) return;
     const src = await pgDatabase(t);
     const other = await pgDatabase(t);
-    await pgExec(src, 'CREATE TABLE items (id int primary key, name text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 50) g;');
+    await pgExec(
+      src,
+      'CREATE TABLE items (id int primary key, name text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 50) g;',
+    );
     await pgExec(other, 'CREATE TABLE old (id int);');
     const dir = await tempDir(t, 'hoard-targets-pg-');
-    const made = await hoard(['init', '--repo', path.join(dir, '.hoard', 'repo')], { cwd: dir, env: { ...CLEAN_ENV, HOARD_PASSWORD: 'pw' } });
+    const made = await hoard(['init', '--repo', path.join(dir, '.hoard', 'repo')], {
+      cwd: dir,
+      env: { ...CLEAN_ENV, HOARD_PASSWORD: 'pw' },
+    });
     assert.equal(made.code, 0, made.stderr);
-    await writeFile(path.join(dir, 'hoard.yaml'), [
-      'repositories:', '  local: { url: "local:.hoard/repo", password: "file:.hoard/password" }',
-      'environment: production', 'environments:', '  production: { protected: true }', '  dev: { protected: false }',
-      'sources:', `  shop: { type: postgres, url: "postgres://127.0.0.1:5432/${src}", environment: dev }`,
-      `  live: { type: postgres, url: "postgres://127.0.0.1:5432/${other}", environment: production }`,
-      // spelled without the port, unlike the sources: still the same server for protection
-      'restore_targets:', '  server: { url: "postgres://127.0.0.1/", environment: dev }', '',
-    ].join('\n'));
+    await writeFile(
+      path.join(dir, 'hoard.yaml'),
+      [
+        'repositories:',
+        '  local: { url: "local:.hoard/repo", password: "file:.hoard/password" }',
+        'environment: production',
+        'environments:',
+        '  production: { protected: true }',
+        '  dev: { protected: false }',
+        'sources:',
+        `  shop: { type: postgres, url: "postgres://127.0.0.1:5432/${src}", environment: dev }`,
+        `  live: { type: postgres, url: "postgres://127.0.0.1:5432/${other}", environment: production }`,
+        // spelled without the port, unlike the sources: still the same server for protection
+        'restore_targets:',
+        '  server: { url: "postgres://127.0.0.1/", environment: dev }',
+        '',
+      ].join('\n'),
+    );
     await writeFile(path.join(dir, '.hoard', 'password'), 'pw\n', { mode: 0o600 });
     const bk = await hoard(['backup', 'shop'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(bk.code, 0, bk.stderr);
@@ -153,16 +202,30 @@ describe('API restore targets', () => {
     const c = createClient(base, restorer.token);
     const copy = `${src}_copy`;
     t.after(() => dropPg(copy));
-    const r = await c.raw('POST', '/backups/restore', { latest: true, source: 'shop', target: 'server', target_db: copy });
+    const r = await c.raw('POST', '/backups/restore', {
+      latest: true,
+      source: 'shop',
+      target: 'server',
+      target_db: copy,
+    });
     assert.equal(r.status, 202, r.text);
     assert.equal((await until(c, (r.body as { task_id: string }).task_id)).status, 'succeeded');
     assert.equal(await pgExec(copy, 'SELECT count(*) FROM items'), '50');
     // a dev backup into the production source's database: the target decides, so confirm is needed
     const into = await c.raw('POST', '/backups/restore', { latest: true, source: 'shop', target: 'live' });
     assert.equal(into.status, 403, into.text); // a backup of shop is not restored into live's own location
-    const bypass = await c.raw('POST', '/backups/restore', { latest: true, source: 'shop', target: 'server', target_db: other });
+    const bypass = await c.raw('POST', '/backups/restore', {
+      latest: true,
+      source: 'shop',
+      target: 'server',
+      target_db: other,
+    });
     assert.equal(bypass.status, 409, `the server target reaches live's database, which is production: ${bypass.text}`);
     assert.equal((bypass.body as { code: string }).code, 'confirmation_required');
-    assert.equal(await pgExec(other, "SELECT count(*) FROM pg_tables WHERE tablename = 'old'"), '1', 'nothing was changed');
+    assert.equal(
+      await pgExec(other, "SELECT count(*) FROM pg_tables WHERE tablename = 'old'"),
+      '1',
+      'nothing was changed',
+    );
   });
 });

@@ -21,17 +21,28 @@ import { createClient } from '../../src/api/client.js';
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A project with the sample SQLite source and `extraSources` (YAML lines under sources:). */
-async function project(t: import('node:test').TestContext, extraSources = '', init: string[] = ['--no-backup']): Promise<string> {
+async function project(
+  t: import('node:test').TestContext,
+  extraSources = '',
+  init: string[] = ['--no-backup'],
+): Promise<string> {
   const dir = await tempDir(t, 'hoard-serve-');
   await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
   const r = await hoard(['init', '--yes', ...init], { cwd: dir, env: CLEAN_ENV });
   assert.equal(r.code, 0, r.stderr);
-  if (extraSources) await writeFile(path.join(dir, 'hoard.yaml'), (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace('sources:\n', `sources:\n${extraSources}`));
+  if (extraSources)
+    await writeFile(
+      path.join(dir, 'hoard.yaml'),
+      (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace('sources:\n', `sources:\n${extraSources}`),
+    );
   return dir;
 }
 
 /** Complete lock files in the project's repository. */
-const locks = async (dir: string) => (await readdir(path.join(dir, '.hoard', 'repo', 'locks')).catch(() => [] as string[])).filter((f) => /^[0-9a-f]{64}$/.test(f));
+const locks = async (dir: string) =>
+  (await readdir(path.join(dir, '.hoard', 'repo', 'locks')).catch(() => [] as string[])).filter((f) =>
+    /^[0-9a-f]{64}$/.test(f),
+  );
 
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -46,7 +57,10 @@ describe('hoard serve', () => {
     const fh = await open(path.join(dir, 'big.bin'), 'w');
     for (let i = 0; i < 160; i++) await fh.write(randomBytes(1 << 20));
     await fh.close();
-    const { reader, ci } = await addServerSection(dir, [['reader', 'read,download'], ['ci', 'backup']]);
+    const { reader, ci } = await addServerSection(dir, [
+      ['reader', 'read,download'],
+      ['ci', 'backup'],
+    ]);
     const server = await serve(t, dir);
     const { base } = server;
     const c = createClient(base, reader.token);
@@ -55,7 +69,8 @@ describe('hoard serve', () => {
     const started = await createClient(base, ci.token).raw('POST', '/backups', { source: 'big', label: 'big-one' });
     assert.equal(started.status, 202, started.text);
     const taskId = (started.body as { task_id: string }).task_id;
-    const taskStatus = async () => ((await c.raw('GET', `/tasks/${taskId}`)).body as { task: { status: string; error: unknown } }).task;
+    const taskStatus = async () =>
+      ((await c.raw('GET', `/tasks/${taskId}`)).body as { task: { status: string; error: unknown } }).task;
     let wavesDuringBackup = 0;
     let requests = 0;
     while ((await taskStatus()).status === 'running') {
@@ -67,25 +82,35 @@ describe('hoard serve', () => {
     }
     const done = await taskStatus();
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
-    t.diagnostic(`${requests} GET /backups answered, ${wavesDuringBackup} wave(s) of 50 completed while the backup ran`);
+    t.diagnostic(
+      `${requests} GET /backups answered, ${wavesDuringBackup} wave(s) of 50 completed while the backup ran`,
+    );
     assert.ok(wavesDuringBackup >= 1, `no wave of 50 requests completed while the backup ran (${requests} requests)`);
     const big = (await c.listBackups({ label: 'big-one' })).backups[0];
     assert.ok(big, 'the backup made over the API is listed');
 
     // the download is the file, byte for byte
-    const res = await fetch(`${base}/backups/${big.id}/download`, { headers: { authorization: `Bearer ${reader.token}` } });
+    const res = await fetch(`${base}/backups/${big.id}/download`, {
+      headers: { authorization: `Bearer ${reader.token}` },
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-disposition') ?? '', /filename="big\.bin"/);
     const h = createHash('sha256');
     let n = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) { h.update(chunk); n += chunk.length; }
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      h.update(chunk);
+      n += chunk.length;
+    }
     assert.equal(n, 160 << 20);
     assert.equal(h.digest('hex'), await sha256File(path.join(dir, 'big.bin')));
     assert.deepEqual(await locks(dir), [], 'the download released its lock');
 
     // a client that goes away mid-download: the stream stops and its lock is released
     const abort = new AbortController();
-    const partial = await fetch(`${base}/backups/${big.id}/download?format=zstd`, { headers: { authorization: `Bearer ${reader.token}` }, signal: abort.signal });
+    const partial = await fetch(`${base}/backups/${big.id}/download?format=zstd`, {
+      headers: { authorization: `Bearer ${reader.token}` },
+      signal: abort.signal,
+    });
     assert.equal(partial.status, 200);
     const reader2 = (partial.body as ReadableStream<Uint8Array>).getReader();
     let got = 0;
@@ -105,7 +130,9 @@ describe('hoard serve', () => {
     await waitForLock(path.join(dir, '.hoard', 'repo'));
     assert.equal(await server.stop(), 0);
     assert.match(server.log(), /running tasks may finish/);
-    const after = JSON.parse((await hoard(['list', '--json', '--label', 'at-shutdown'], { cwd: dir, env: CLEAN_ENV })).stdout) as unknown[];
+    const after = JSON.parse(
+      (await hoard(['list', '--json', '--label', 'at-shutdown'], { cwd: dir, env: CLEAN_ENV })).stdout,
+    ) as unknown[];
     assert.equal(after.length, 1, 'the backup running at shutdown was finished, not abandoned');
     assert.deepEqual(await locks(dir), []);
     const check = await hoard(['check'], { cwd: dir, env: CLEAN_ENV });
@@ -114,28 +141,63 @@ describe('hoard serve', () => {
 
   it('serves HTTPS with server.tls and runs the schedules with --scheduler', async (t) => {
     const dir = await project(t);
-    const cert = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir });
+    const cert = await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { cwd: dir },
+    );
     assert.equal(cert.code, 0, cert.stderr);
-    await writeFile(path.join(dir, 'hoard.yaml'), `${await readFile(path.join(dir, 'hoard.yaml'), 'utf8')}  fast:\n    sources: [app]\n    schedule: every 2 seconds\n    kind: scheduled\n`);
+    await writeFile(
+      path.join(dir, 'hoard.yaml'),
+      `${await readFile(path.join(dir, 'hoard.yaml'), 'utf8')}  fast:\n    sources: [app]\n    schedule: every 2 seconds\n    kind: scheduled\n`,
+    );
     const { reader } = await addServerSection(dir, [['reader', 'read']], '  tls: { cert: cert.pem, key: key.pem }\n');
     const s = await serve(t, dir, ['--scheduler']);
     assert.match(s.base, /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.match(s.log(), /TLS, with the scheduler/);
     const ca = await readFile(path.join(dir, 'cert.pem'));
-    const get = (p: string, opts: { ca?: Buffer } = { ca }) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${s.base}${p}`, { ...opts, headers: { authorization: `Bearer ${reader.token}` } }, (res) => {
-        let body = '';
-        res.on('data', (d) => { body += d; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    const get = (p: string, opts: { ca?: Buffer } = { ca }) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          `${s.base}${p}`,
+          { ...opts, headers: { authorization: `Bearer ${reader.token}` } },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => {
+              body += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
       });
-      req.on('error', reject);
-      req.end();
-    });
     // the certificate is checked: without trusting it the client refuses, with it the API answers
     await assert.rejects(get('/healthz', {}), /self-signed|unable to verify/i);
     assert.equal((await get('/healthz')).status, 200);
     // plain HTTP on the TLS port gets no API answer
-    const plain = await fetch(s.base.replace('https:', 'http:') + '/healthz').then((r) => r.status, () => 'refused');
+    const plain = await fetch(s.base.replace('https:', 'http:') + '/healthz').then(
+      (r) => r.status,
+      () => 'refused',
+    );
     assert.notEqual(plain, 200);
 
     // the scheduler runs in the same process: scheduled backups appear, and a second scheduler is refused
@@ -180,7 +242,8 @@ describe('hoard serve', () => {
     let task: { status: string; result: { pre_restore_snapshot_id: string | null } } | undefined;
     for (let i = 0; i < 100 && task?.status !== 'succeeded'; i++) {
       await wait(100);
-      task = ((await c.raw('GET', `/tasks/${(ok.body as { task_id: string }).task_id}`)).body as { task: typeof task }).task;
+      task = ((await c.raw('GET', `/tasks/${(ok.body as { task_id: string }).task_id}`)).body as { task: typeof task })
+        .task;
       if (task?.status === 'failed') break;
     }
     assert.equal(task?.status, 'succeeded', JSON.stringify(task));
@@ -194,10 +257,19 @@ describe('hoard serve', () => {
     await addServerSection(dir, [['reader', 'read']]);
     /** Starts `hoard serve --listen ADDR`, waits for its address and half a second more, stops it; its stdout and stderr. */
     const served = async (listen: string) => {
-      const child = spawn(process.execPath, [CLI, 'serve', '--listen', listen], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '', err = '';
-      child.stdout!.on('data', (d) => { out += d; });
-      child.stderr!.on('data', (d) => { err += d; });
+      const child = spawn(process.execPath, [CLI, 'serve', '--listen', listen], {
+        cwd: dir,
+        env: { ...process.env, ...CLEAN_ENV },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '',
+        err = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+      });
+      child.stderr!.on('data', (d) => {
+        err += d;
+      });
       t.after(() => child.kill('SIGKILL'));
       for (let i = 0; i < 150 && !/listening on/.test(out) && child.exitCode === null; i++) await wait(100);
       assert.match(out, /listening on/, err);
@@ -209,12 +281,42 @@ describe('hoard serve', () => {
     const open = await served('0.0.0.0:0');
     const lines = open.err.trim().split('\n');
     assert.equal(lines.length, 1, open.err);
-    assert.match(lines[0], /^hoard: warning: serving on 0\.0\.0\.0 without TLS: .*set server\.tls \(cert and key\) in hoard\.yaml, or listen on 127\.0\.0\.1 or ::1$/);
+    assert.match(
+      lines[0],
+      /^hoard: warning: serving on 0\.0\.0\.0 without TLS: .*set server\.tls \(cert and key\) in hoard\.yaml, or listen on 127\.0\.0\.1 or ::1$/,
+    );
     assert.doesNotMatch(open.out, /warning/, 'the warning is on stderr');
-    for (const listen of ['127.0.0.1:0', '[::1]:0', 'localhost:0']) assert.equal((await served(listen)).err, '', listen);
-    const cert = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=x'], { cwd: dir });
+    for (const listen of ['127.0.0.1:0', '[::1]:0', 'localhost:0'])
+      assert.equal((await served(listen)).err, '', listen);
+    const cert = await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=x',
+      ],
+      { cwd: dir },
+    );
     assert.equal(cert.code, 0, cert.stderr);
-    await writeFile(path.join(dir, 'hoard.yaml'), (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace('server:\n', 'server:\n  tls: { cert: cert.pem, key: key.pem }\n'));
+    await writeFile(
+      path.join(dir, 'hoard.yaml'),
+      (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace(
+        'server:\n',
+        'server:\n  tls: { cert: cert.pem, key: key.pem }\n',
+      ),
+    );
     assert.equal((await served('0.0.0.0:0')).err, '', 'with TLS there is nothing to warn about');
   });
 

@@ -9,7 +9,7 @@ import { needRestic, restic, tempDir } from '../helpers/services.js';
 import { textLike } from '../helpers/data.js';
 
 describe('chunker against restic', () => {
-  it('produces restic\'s blob ids for a 20 MiB file', async (t) => {
+  it("produces restic's blob ids for a 20 MiB file", async (t) => {
     if (!(await needRestic(t))) return;
     const dir = await tempDir(t);
     const repo = path.join(dir, 'repo');
@@ -26,7 +26,9 @@ describe('chunker against restic', () => {
     const pol = BigInt(`0x${cfg.chunker_polynomial}`);
     let off = 0;
     const ours = chunkBuffer(pol, data).map((len) => {
-      const id = createHash('sha256').update(data.subarray(off, off + len)).digest('hex');
+      const id = createHash('sha256')
+        .update(data.subarray(off, off + len))
+        .digest('hex');
       off += len;
       return id;
     });

@@ -61,7 +61,8 @@ describe('CLI errors and exit codes', () => {
     await fsp.writeFile(path.join(dir, 'f'), 'x');
     const r0 = await openRepository(createLocalBackend(repo), PW);
     const lock = await acquireLock(r0, true, {
-      clock: { now: () => Date.now() }, settleMs: 10,
+      clock: { now: () => Date.now() },
+      settleMs: 10,
       owner: { hostname: 'other-host', username: 'ops', pid: 4242, isProcessAlive: () => true },
     });
     t.after(() => lock.release());
@@ -74,27 +75,40 @@ describe('CLI errors and exit codes', () => {
 
   it('--stdin-from-command that fails leaves no snapshot and quotes the failure', async (t) => {
     const { env } = await setup(t);
-    const r = await hoard(['backup', '--stdin-from-command', '--', 'sh', '-c', 'echo partial; echo "dump broke" >&2; exit 3'], { env });
+    const r = await hoard(
+      ['backup', '--stdin-from-command', '--', 'sh', '-c', 'echo partial; echo "dump broke" >&2; exit 3'],
+      { env },
+    );
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /exited with status 3/);
     assert.match(r.stderr, /dump broke/);
     assert.match(r.stderr, /no snapshot was written/);
     const list = JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout);
     assert.equal(list.length, 0);
-    const ok = await hoard(['backup', '--stdin-from-command', '--stdin-filename', 'ok.txt', '--', 'sh', '-c', 'echo fine'], { env });
+    const ok = await hoard(
+      ['backup', '--stdin-from-command', '--stdin-filename', 'ok.txt', '--', 'sh', '-c', 'echo fine'],
+      { env },
+    );
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((await hoard(['dump', 'latest', 'ok.txt'], { env })).stdout, 'fine\n');
   });
 
-  it('an error that quotes a secret (a tool\'s stderr) is printed redacted, as text and as --json', async (t) => {
+  it("an error that quotes a secret (a tool's stderr) is printed redacted, as text and as --json", async (t) => {
     const { env } = await setup(t);
     // (the tool's own stderr reaches the terminal as it comes, as the tool wrote it: only hoard's lines are checked)
-    const tool = ['sh', '-c', 'echo "cannot connect to postgres://u:dumpsecret@h/db (PGPASSWORD=pgsecret; mysql -pmysecret)" >&2; exit 3'];
+    const tool = [
+      'sh',
+      '-c',
+      'echo "cannot connect to postgres://u:dumpsecret@h/db (PGPASSWORD=pgsecret; mysql -pmysecret)" >&2; exit 3',
+    ];
     const text = await hoard(['backup', '--stdin-from-command', '--', ...tool], { env });
     const json = await hoard(['backup', '--json', '--stdin-from-command', '--', ...tool], { env });
     assert.equal(text.code, 1);
     assert.equal(json.code, 1);
-    const said = text.stderr.split('\n').filter((l) => l.startsWith('hoard:')).join('\n');
+    const said = text.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('hoard:'))
+      .join('\n');
     const error = JSON.parse(json.stderr.trim().split('\n').at(-1)!);
     for (const line of [said, error.message]) {
       assert.match(line, /postgres:\/\/u:\*\*\*@h\/db \(PGPASSWORD=\*\*\*; mysql -p\*\*\*\)/);
@@ -121,7 +135,10 @@ describe('CLI errors and exit codes', () => {
   });
 
   it('unreadable files are reported, the backup goes on, exit 6', async (t) => {
-    if (process.getuid?.() !== 0) { t.skip('needs root to switch to an unprivileged user'); return; }
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root to switch to an unprivileged user');
+      return;
+    }
     const { env, dir, repo } = await setup(t);
     const src = path.join(dir, 'src');
     await fsp.mkdir(src);
@@ -130,7 +147,19 @@ describe('CLI errors and exit codes', () => {
     await fsp.chmod(path.join(src, 'secret.txt'), 0o000);
     await run('chmod', ['-R', 'a+rwX', repo, dir]);
     await fsp.chmod(path.join(src, 'secret.txt'), 0o000);
-    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.resolve('dist/src/cli/main.js'), 'backup', 'src'], { env: { ...env, HOME: dir }, cwd: dir });
+    const r = await run(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        path.resolve('dist/src/cli/main.js'),
+        'backup',
+        'src',
+      ],
+      { env: { ...env, HOME: dir }, cwd: dir },
+    );
     assert.equal(r.code, 6, r.stdout + r.stderr);
     assert.match(r.stderr, /secret\.txt: permission denied/);
     const ls = await hoard(['ls', 'latest'], { env });
@@ -145,7 +174,8 @@ describe('CLI errors and exit codes', () => {
     await fsp.writeFile(path.join(src, 'data.sql'), textLike(2 * 1024 * 1024, 9));
     const b = JSON.parse((await hoard(['backup', '--json', '--compression', 'off', 'src'], { env, cwd: dir })).stdout);
     const packs: string[] = [];
-    for (const d of await fsp.readdir(path.join(repo, 'data'))) for (const f of await fsp.readdir(path.join(repo, 'data', d))) packs.push(path.join(repo, 'data', d, f));
+    for (const d of await fsp.readdir(path.join(repo, 'data')))
+      for (const f of await fsp.readdir(path.join(repo, 'data', d))) packs.push(path.join(repo, 'data', d, f));
     const sizes = await Promise.all(packs.map(async (p) => (await fsp.stat(p)).size));
     const dataPack = packs[sizes.indexOf(Math.max(...sizes))];
     await fsp.chmod(dataPack, 0o600);

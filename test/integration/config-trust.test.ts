@@ -12,7 +12,11 @@ import { ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 
 const isRoot = process.getuid?.() === 0;
-const exists = (f: string) => stat(f).then(() => true, () => false);
+const exists = (f: string) =>
+  stat(f).then(
+    () => true,
+    () => false,
+  );
 
 /** A project whose repository password is a `cmd:` secret that also touches a marker; a subfolder to run in. */
 async function project(t: import('node:test').TestContext) {
@@ -20,7 +24,10 @@ async function project(t: import('node:test').TestContext) {
   assert.equal((await hoard(['init', '--yes', '--no-backup'], { cwd: dir, env: CLEAN_ENV })).code, 0);
   const marker = path.join(dir, 'MARKER');
   const file = path.join(dir, 'hoard.yaml');
-  const yaml = (await readFile(file, 'utf8')).replace('password: "file:.hoard/password"', `password: "cmd:touch '${marker}'; cat .hoard/password"`);
+  const yaml = (await readFile(file, 'utf8')).replace(
+    'password: "file:.hoard/password"',
+    `password: "cmd:touch '${marker}'; cat .hoard/password"`,
+  );
   assert.match(yaml, /cmd:touch/);
   await writeFile(file, yaml);
   const sub = path.join(dir, 'sub', 'deeper');
@@ -39,7 +46,9 @@ function assertRefused(stderr: string, file: string, why: RegExp): void {
 }
 
 describe('trusting a found hoard.yaml', () => {
-  it('one owned by another user is refused before any of it runs; --config and HOARD_CONFIG use it', { skip: !isRoot && 'needs root to chown' }, async (t) => {
+  it('one owned by another user is refused before any of it runs; --config and HOARD_CONFIG use it', {
+    skip: !isRoot && 'needs root to chown',
+  }, async (t) => {
     const { file, sub, marker } = await project(t);
     await chown(file, 1234, 1234);
     for (const args of [['list'], ['status'], ['backup']]) {
@@ -60,7 +69,9 @@ describe('trusting a found hoard.yaml', () => {
     assert.equal(await exists(marker), true);
   });
 
-  it('a symlink to your hoard.yaml in someone else\'s folder, and a hoard.yaml in a folder anyone may write, are refused', { skip: !isRoot && 'needs root to chown' }, async (t) => {
+  it("a symlink to your hoard.yaml in someone else's folder, and a hoard.yaml in a folder anyone may write, are refused", {
+    skip: !isRoot && 'needs root to chown',
+  }, async (t) => {
     const { file, marker } = await project(t);
     const evil = await tempDir(t, 'hoard-trust-evil-');
     await chmod(evil, 0o755);
@@ -84,7 +95,9 @@ describe('trusting a found hoard.yaml', () => {
     assert.equal(await exists(marker), false, 'no cmd: secret ran');
   });
 
-  it('a .env owned by another user beside a found hoard.yaml is refused too', { skip: !isRoot && 'needs root to chown' }, async (t) => {
+  it('a .env owned by another user beside a found hoard.yaml is refused too', {
+    skip: !isRoot && 'needs root to chown',
+  }, async (t) => {
     const { dir, file, sub, marker } = await project(t);
     const dotenv = path.join(dir, '.env');
     await writeFile(dotenv, 'HOARD_TEST_X=1\n');
@@ -111,18 +124,23 @@ describe('trusting a found hoard.yaml', () => {
     assert.equal(await exists(marker), true);
   });
 
-  it('root\'s own file and the user\'s own file are used (no refusal for the common case)', async (t) => {
+  it("root's own file and the user's own file are used (no refusal for the common case)", async (t) => {
     const { sub } = await project(t);
     const r = await hoard(['list'], { cwd: sub, env: CLEAN_ENV });
     assert.equal(r.code, 0, r.stderr);
   });
 
-  it('the library (openHoard) follows the same rule for its cwd search', { skip: !isRoot && 'needs root to chown' }, async (t) => {
+  it('the library (openHoard) follows the same rule for its cwd search', {
+    skip: !isRoot && 'needs root to chown',
+  }, async (t) => {
     const { file, sub, marker } = await project(t);
     await chown(file, 1234, 1234);
     const { openHoard } = await import(path.join(ROOT, 'dist/src/index.js'));
     const vars = { ...process.env, ...CLEAN_ENV };
-    await assert.rejects(openHoard({ cwd: sub, vars }), (e: { kind?: string; message?: string }) => e.kind === 'config' && e.message!.startsWith(`refusing ${file}`));
+    await assert.rejects(
+      openHoard({ cwd: sub, vars }),
+      (e: { kind?: string; message?: string }) => e.kind === 'config' && e.message!.startsWith(`refusing ${file}`),
+    );
     assert.equal(await exists(marker), false);
     const h = await openHoard({ cwd: sub, config: file, vars });
     assert.equal(h.configFile, file);

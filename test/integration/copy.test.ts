@@ -18,9 +18,14 @@ import { systemClock } from '../../src/app/environment.js';
 
 let server: Promise<S3Server> | undefined;
 const s3 = () => (server ??= startS3(['hoard']));
-after(async () => { if (server) await (await server).stop(); });
+after(async () => {
+  if (server) await (await server).stop();
+});
 
-type Status = { copies: { destination: string; missing: number | null; lag_hours: number | null; error: string | null }[]; warnings: string[] };
+type Status = {
+  copies: { destination: string; missing: number | null; lag_hours: number | null; error: string | null }[];
+  warnings: string[];
+};
 
 describe('copies to several destinations', () => {
   it('a job copies each backup to its other destination; hoard copy catches up; status shows the lag; an unreachable one only warns', async (t) => {
@@ -30,8 +35,14 @@ describe('copies to several destinations', () => {
     const env = { ...CLEAN_ENV, ...srv.env, HOARD_BACKEND_BACKOFF_MS: '10' };
     assert.equal((await hoard(['init', '--yes', '--no-backup'], { cwd: dir, env })).code, 0);
     const yaml = (await readFile(path.join(dir, 'hoard.yaml'), 'utf8'))
-      .replace('repositories:\n', `repositories:\n  offsite: { url: "${srv.url(`copy-${path.basename(dir)}`)}", password: "file:.hoard/password" }\n  broken: { url: "s3:http://127.0.0.1:9/hoard/nowhere", password: "file:.hoard/password", connections: 1 }\n`)
-      .replace('jobs:\n', 'jobs:\n  nightly:\n    sources: [app]\n    destinations: [local, offsite]\n  risky:\n    sources: [app]\n    destinations: [local, broken]\n');
+      .replace(
+        'repositories:\n',
+        `repositories:\n  offsite: { url: "${srv.url(`copy-${path.basename(dir)}`)}", password: "file:.hoard/password" }\n  broken: { url: "s3:http://127.0.0.1:9/hoard/nowhere", password: "file:.hoard/password", connections: 1 }\n`,
+      )
+      .replace(
+        'jobs:\n',
+        'jobs:\n  nightly:\n    sources: [app]\n    destinations: [local, offsite]\n  risky:\n    sources: [app]\n    destinations: [local, broken]\n',
+      );
     await writeFile(path.join(dir, 'hoard.yaml'), yaml);
     const init = await hoard(['init', '--repo', 'offsite'], { cwd: dir, env });
     assert.equal(init.code, 0, init.stderr);
@@ -40,14 +51,20 @@ describe('copies to several destinations', () => {
     assert.equal(b1.code, 0, b1.stderr);
     assert.match(b1.stdout, /copied 1 snapshot\(s\) of job nightly to offsite/);
     const local = JSON.parse((await hoard(['snapshots', '--json'], { cwd: dir, env })).stdout) as { id: string }[];
-    const remote = JSON.parse((await hoard(['snapshots', '--json', '--repo', 'offsite'], { cwd: dir, env })).stdout) as { id: string; original?: string }[];
+    const remote = JSON.parse(
+      (await hoard(['snapshots', '--json', '--repo', 'offsite'], { cwd: dir, env })).stdout,
+    ) as { id: string; original?: string }[];
     assert.equal(remote.length, 1);
     assert.equal(remote[0].original, local[0].id, 'the copy names its original');
 
     // a second backup of unchanged data moves almost nothing
     const b2 = await hoard(['backup', 'nightly', '--json'], { cwd: dir, env });
     assert.equal(b2.code, 0, b2.stderr);
-    const copyLine = b2.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((m) => m.message_type === 'copy');
+    const copyLine = b2.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((m) => m.message_type === 'copy');
     assert.equal(copyLine.status, 'success');
     assert.ok(copyLine.bytes_added < 4096, `only the new tree moved: ${copyLine.bytes_added} bytes`);
 
@@ -57,7 +74,10 @@ describe('copies to several destinations', () => {
     const off = st.copies.find((c) => c.destination === 'offsite')!;
     assert.equal(off.missing, 1);
     assert.ok(off.lag_hours !== null && off.lag_hours >= 0);
-    assert.ok(st.warnings.some((w) => /offsite lacks 1 backup/.test(w)), st.warnings.join('\n'));
+    assert.ok(
+      st.warnings.some((w) => /offsite lacks 1 backup/.test(w)),
+      st.warnings.join('\n'),
+    );
     assert.ok(st.copies.find((c) => c.destination === 'broken')!.error, 'the unreachable destination is reported');
     const cp = await hoard(['copy', '--to', 'offsite', '--json'], { cwd: dir, env });
     assert.equal(cp.code, 0, cp.stderr);
@@ -72,20 +92,39 @@ describe('copies to several destinations', () => {
     const risky = await hoard(['backup', 'risky'], { cwd: dir, env });
     assert.equal(risky.code, 0, risky.stderr);
     assert.match(risky.stderr, /WARNING: the copy of job risky to broken failed \(the backup itself is kept\)/);
-    assert.equal((JSON.parse((await hoard(['snapshots', '--json'], { cwd: dir, env })).stdout) as unknown[]).length, before + 1);
+    assert.equal(
+      (JSON.parse((await hoard(['snapshots', '--json'], { cwd: dir, env })).stdout) as unknown[]).length,
+      before + 1,
+    );
 
     // the same from a scheduled run: the outcome succeeds and carries the failed copy
     const p = await loadProject({ vars: { ...process.env, ...env }, clock: systemClock, cwd: dir, isTTY: false });
-    const out = await runBackupJob(p, { vars: { ...process.env, ...env }, clock: systemClock, cwd: dir, isTTY: false }, 'risky', {
-      trigger: 'schedule', isProcessAlive: () => true, info: { hostname: 'h', username: 'u', uid: 0, gid: 0, programVersion: 'test' },
-    });
+    const out = await runBackupJob(
+      p,
+      { vars: { ...process.env, ...env }, clock: systemClock, cwd: dir, isTTY: false },
+      'risky',
+      {
+        trigger: 'schedule',
+        isProcessAlive: () => true,
+        info: { hostname: 'h', username: 'u', uid: 0, gid: 0, programVersion: 'test' },
+      },
+    );
     assert.equal(out.result, 'succeeded');
     assert.equal(out.copies?.[0].destination, 'broken');
     assert.equal(out.copies?.[0].ok, false);
-    assert.ok(out.warnings?.some((w) => /the copy of job risky to broken failed \(the backup itself is kept\)/.test(w)), out.warnings?.join("\n"));
+    assert.ok(
+      out.warnings?.some((w) => /the copy of job risky to broken failed \(the backup itself is kept\)/.test(w)),
+      out.warnings?.join('\n'),
+    );
 
     if (!(await needRestic(t))) return;
-    const rc = await run('restic', ['-r', srv.url(`copy-${path.basename(dir)}`), '--no-lock', 'check', '--read-data'], { env: { ...srv.env, RESTIC_PASSWORD: (await readFile(path.join(dir, '.hoard', 'password'), 'utf8')).trim(), RESTIC_CACHE_DIR: path.join(dir, 'rc') } });
+    const rc = await run('restic', ['-r', srv.url(`copy-${path.basename(dir)}`), '--no-lock', 'check', '--read-data'], {
+      env: {
+        ...srv.env,
+        RESTIC_PASSWORD: (await readFile(path.join(dir, '.hoard', 'password'), 'utf8')).trim(),
+        RESTIC_CACHE_DIR: path.join(dir, 'rc'),
+      },
+    });
     assert.equal(rc.code, 0, rc.stdout + rc.stderr);
   });
 });

@@ -67,7 +67,10 @@ describe('damaged repositories', () => {
     await overwrite(path.join(repo, 'snapshots', snapshot), Buffer.from('garbage garbage garbage garbage garbage'));
     const s = await hoard(['snapshots', '--json'], { env });
     assert.equal(s.code, 0);
-    assert.deepEqual(JSON.parse(s.stdout).map((x: { id: string }) => x.id), [second]);
+    assert.deepEqual(
+      JSON.parse(s.stdout).map((x: { id: string }) => x.id),
+      [second],
+    );
     assert.match(s.stderr, new RegExp(`snapshot ${snapshot.slice(0, 8)} cannot be read`));
     const c = await hoard(['check'], { env });
     assert.equal(c.code, 5);

@@ -13,11 +13,15 @@ describe('deduplication', () => {
     assert.equal((await hoard(['init'], { env })).code, 0);
     const size = 40 * 1024 * 1024;
     const data = textLike(size, 21);
-    const first = JSON.parse((await hoard(['backup', '--json', '--stdin', '--stdin-filename', 'dump.sql'], { env, input: data })).stdout);
+    const first = JSON.parse(
+      (await hoard(['backup', '--json', '--stdin', '--stdin-filename', 'dump.sql'], { env, input: data })).stdout,
+    );
     assert.ok(first.data_added >= size * 0.99);
     const changed = Buffer.from(data);
     textLike(size / 100, 99).copy(changed, Math.floor(size / 2)); // 1% rewritten in one region
-    const second = JSON.parse((await hoard(['backup', '--json', '--stdin', '--stdin-filename', 'dump.sql'], { env, input: changed })).stdout);
+    const second = JSON.parse(
+      (await hoard(['backup', '--json', '--stdin', '--stdin-filename', 'dump.sql'], { env, input: changed })).stdout,
+    );
     // Chunks average ~1.5 MiB: a 1% edit in one region touches the chunk it starts in, its own
     // bytes, and the chunk where the cut points resynchronise — a handful of the ~27 chunks.
     assert.ok(first.data_blobs >= 15, `first backup cut ${first.data_blobs} chunks`);
@@ -57,11 +61,22 @@ describe('deduplication', () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.deepEqual(await fsp.readdir(path.join(repo, 'snapshots')), []);
     assert.deepEqual(await fsp.readdir(path.join(repo, 'index')), []);
-    const dryStream = await hoard(['backup', '--dry-run', '--stdin', '--stdin-filename', 'big.sql'], { env, input: textLike(20 * 1024 * 1024, 4) });
+    const dryStream = await hoard(['backup', '--dry-run', '--stdin', '--stdin-filename', 'big.sql'], {
+      env,
+      input: textLike(20 * 1024 * 1024, 4),
+    });
     assert.equal(dryStream.code, 0, dryStream.stderr);
-    const packs = (await Promise.all((await fsp.readdir(path.join(repo, 'data'))).map((d) => fsp.readdir(path.join(repo, 'data', d))))).flat();
+    const packs = (
+      await Promise.all(
+        (await fsp.readdir(path.join(repo, 'data'))).map((d) => fsp.readdir(path.join(repo, 'data', d))),
+      )
+    ).flat();
     assert.deepEqual(packs, [], 'a dry run stores no pack');
-    assert.equal((await hoard(['backup', '--exclude', '*.tmp', '-e', 'cache', '--exclude-file', 'ex', 'src'], { env, cwd: dir })).code, 0);
+    assert.equal(
+      (await hoard(['backup', '--exclude', '*.tmp', '-e', 'cache', '--exclude-file', 'ex', 'src'], { env, cwd: dir }))
+        .code,
+      0,
+    );
     const ls = (await hoard(['ls', 'latest'], { env })).stdout;
     assert.match(ls, /keep\.txt/);
     for (const gone of ['drop.tmp', 'cache', 'app.log']) assert.doesNotMatch(ls, new RegExp(gone.replace('.', '\\.')));

@@ -11,7 +11,8 @@ describe('demo', () => {
     const env = { HOARD_PASSWORD: '', HOARD_PASSWORD_FILE: '', RESTIC_PASSWORD: '' };
     const r = await hoard(['demo', '--dir', path.join(dir, '.hoard')], { env });
     assert.equal(r.code, 0, r.stderr);
-    for (const step of ['1. backup', '2. check --read-data', '3. restore', '4. database backup', '5. database restore']) assert.match(r.stdout, new RegExp(step.replace('.', '\\.')));
+    for (const step of ['1. backup', '2. check --read-data', '3. restore', '4. database backup', '5. database restore'])
+      assert.match(r.stdout, new RegExp(step.replace('.', '\\.')));
     assert.match(r.stdout, /knex migrations: 2 applied/);
     assert.equal((await stat(path.join(dir, '.hoard', 'password'))).mode & 0o777, 0o600);
     const again = await hoard(['demo', '--dir', path.join(dir, '.hoard')], { env });

@@ -34,7 +34,11 @@ async function project(t: import('node:test').TestContext, extra = ''): Promise<
   return dir;
 }
 
-interface Task { status: string; result?: { ok?: boolean }; error?: unknown }
+interface Task {
+  status: string;
+  result?: { ok?: boolean };
+  error?: unknown;
+}
 
 /** Waits (up to 30 s) for an API task to end; the task as it ended. */
 async function endOf(api: ReturnType<typeof createClient>, id: string): Promise<Task> {
@@ -47,7 +51,12 @@ async function endOf(api: ReturnType<typeof createClient>, id: string): Promise<
 }
 
 /** Serves the project with a backup+read token, POSTs `body` to `route` and waits for the task it starts. */
-async function served(t: import('node:test').TestContext, dir: string, route: string, body: Record<string, unknown>): Promise<Task> {
+async function served(
+  t: import('node:test').TestContext,
+  dir: string,
+  route: string,
+  body: Record<string, unknown>,
+): Promise<Task> {
   const { ci } = await addServerSection(dir, [['ci', 'backup,read']]);
   const { base } = await serve(t, dir);
   const api = createClient(base, ci.token);
@@ -73,7 +82,11 @@ describe('every door, one use case', () => {
     assert.equal(made.verification?.level, 'quick');
     assert.equal(made.verification?.ok, true);
     assert.deepEqual(events, [`quick:${made.id}`]);
-    assert.equal((await h.info(made.id)).verification?.level, 'quick', 'the verification is recorded in the repository');
+    assert.equal(
+      (await h.info(made.id)).verification?.level,
+      'quick',
+      'the verification is recorded in the repository',
+    );
 
     const { ci } = await addServerSection(dir, [['ci', 'backup,read']]);
     const { base } = await serve(t, dir);
@@ -86,7 +99,7 @@ describe('every door, one use case', () => {
     assert.equal(latest.verification?.level, 'quick');
   });
 
-  it('GET /backups and /backups/:id wait for a prune\'s exclusive lock, as hoard list does', async (t) => {
+  it("GET /backups and /backups/:id wait for a prune's exclusive lock, as hoard list does", async (t) => {
     const dir = await project(t);
     assert.equal((await hoard(['backup'], { cwd: dir, env: CLEAN_ENV })).code, 0);
     const { reader } = await addServerSection(dir, [['reader', 'read']]);
@@ -97,15 +110,26 @@ describe('every door, one use case', () => {
     const password = (await readFile(path.join(dir, '.hoard', 'password'), 'utf8')).trim();
     const repo = await openRepository(createLocalBackend(path.join(dir, '.hoard', 'repo')), password);
     t.after(() => repo.close());
-    const lock = await acquireLock(repo, true, { clock: { now: () => Date.now() }, settleMs: 10, owner: { hostname: 'other-host', username: 'ops', pid: 4242, isProcessAlive: () => true } });
+    const lock = await acquireLock(repo, true, {
+      clock: { now: () => Date.now() },
+      settleMs: 10,
+      owner: { hostname: 'other-host', username: 'ops', pid: 4242, isProcessAlive: () => true },
+    });
     let released = 0;
     const answered = (p: Promise<unknown>) => p.then((v) => ({ v, at: Date.now() }));
     // the CLI's list as a child whose stderr is watched: the lock goes only once it says it waits
     const child = spawn(process.execPath, [CLI, 'list', '--json'], { cwd: dir, env: { ...process.env, ...CLEAN_ENV } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const listed = new Promise<{ code: number; stdout: string; stderr: string }>((res) => child.on('close', (code) => res({ code: code ?? -1, stdout, stderr })));
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const listed = new Promise<{ code: number; stdout: string; stderr: string }>((res) =>
+      child.on('close', (code) => res({ code: code ?? -1, stdout, stderr })),
+    );
     const reads = [answered(listed), answered(api.raw('GET', '/backups')), answered(api.raw('GET', '/backups/latest'))];
     for (let i = 0; i < 300 && !/waiting/.test(stderr); i++) await new Promise((res) => setTimeout(res, 100));
     await new Promise((res) => setTimeout(res, 500)); // and the API's reads have met the lock too
@@ -118,14 +142,17 @@ describe('every door, one use case', () => {
     assert.match(c.stderr, /the repository is locked \(an exclusive lock held by PID 4242 on other-host/);
     assert.equal(JSON.parse(c.stdout).length, 1);
     assert.equal((list.v as { status: number }).status, 200);
-    assert.equal(((list.v as { body: { count: number } }).body).count, 1);
+    assert.equal((list.v as { body: { count: number } }).body.count, 1);
     assert.equal((one.v as { status: number }).status, 200);
 
     // a read writes no lock of its own: a read-only token cannot keep a prune out by reading
     const written: string[] = [];
-    const watcher = watch(path.join(dir, '.hoard', 'repo', 'locks'), (_e, name) => { if (name) written.push(name); });
+    const watcher = watch(path.join(dir, '.hoard', 'repo', 'locks'), (_e, name) => {
+      if (name) written.push(name);
+    });
     t.after(() => watcher.close());
-    for (let i = 0; i < 3; i++) assert.equal((await api.raw('GET', i % 2 ? '/backups/latest' : '/backups')).status, 200);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await api.raw('GET', i % 2 ? '/backups/latest' : '/backups')).status, 200);
     assert.equal((await hoard(['list', '--json'], { cwd: dir, env: CLEAN_ENV })).code, 0);
     await new Promise((res) => setTimeout(res, 200));
     assert.deepEqual(written, [], 'no lock file was written by a read');
@@ -136,26 +163,45 @@ describe('every door, one use case', () => {
     await mkdir(path.join(dir, 'uploads'));
     await writeFile(path.join(dir, 'uploads', 'a.txt'), 'a');
     await writeFile(path.join(dir, 'uploads', 'b.txt'), 'b');
-    assert.equal((await hoard(['init', '--yes', '--no-backup', '--files', 'uploads'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    assert.equal(
+      (await hoard(['init', '--yes', '--no-backup', '--files', 'uploads'], { cwd: dir, env: CLEAN_ENV })).code,
+      0,
+    );
     await appendFile(path.join(dir, 'hoard.yaml'), 'restore_targets:\n  scratch: { path: restored }\n');
     assert.equal((await hoard(['backup', 'files'], { cwd: dir, env: CLEAN_ENV })).code, 0);
     const { ops } = await addServerSection(dir, [['ops', 'restore,read']]);
     const { base } = await serve(t, dir);
     const api = createClient(base, ops.token);
     const only = '/uploads/a.txt';
-    const plan = await api.raw('POST', '/backups/restore', { source: 'files', latest: true, target: 'scratch', include: [only], dry_run: true });
+    const plan = await api.raw('POST', '/backups/restore', {
+      source: 'files',
+      latest: true,
+      target: 'scratch',
+      include: [only],
+      dry_run: true,
+    });
     assert.equal(plan.status, 200, plan.text);
     assert.equal((plan.body as { files: number }).files, 1, plan.text);
-    const started = await api.raw('POST', '/backups/restore', { source: 'files', latest: true, target: 'scratch', include: [only] });
+    const started = await api.raw('POST', '/backups/restore', {
+      source: 'files',
+      latest: true,
+      target: 'scratch',
+      include: [only],
+    });
     assert.equal(started.status, 202, started.text);
     await waitForTask(api, (started.body as { task_id: string }).task_id);
     const restored = path.join(dir, 'restored', 'uploads');
     assert.deepEqual(await readdir(restored), ['a.txt']);
-    const bad = await api.raw('POST', '/backups/restore', { source: 'files', latest: true, target: 'scratch', include: ['/x\n'] });
+    const bad = await api.raw('POST', '/backups/restore', {
+      source: 'files',
+      latest: true,
+      target: 'scratch',
+      include: ['/x\n'],
+    });
     assert.equal(bad.status, 400, bad.text);
   });
 
-  it('hoard status gives the scheduler\'s next run: cron jobs too, each in its job\'s timezone', async (t) => {
+  it("hoard status gives the scheduler's next run: cron jobs too, each in its job's timezone", async (t) => {
     const dir = await project(t);
     const yaml = path.join(dir, 'hoard.yaml');
     const text = await readFile(yaml, 'utf8');
@@ -166,8 +212,14 @@ describe('every door, one use case', () => {
       d.setUTCHours(h, m, 0, 0);
       return d.getTime() > now ? d.getTime() : d.getTime() + 86_400_000;
     };
-    for (const [schedule, utc] of [['daily at 02:00', [17, 0]], ['30 4 * * *', [19, 30]]] as const) {
-      await writeFile(yaml, text.replace(/schedule: "daily at 02:00"/, `schedule: "${schedule}"\n    timezone: Asia/Tokyo`));
+    for (const [schedule, utc] of [
+      ['daily at 02:00', [17, 0]],
+      ['30 4 * * *', [19, 30]],
+    ] as const) {
+      await writeFile(
+        yaml,
+        text.replace(/schedule: "daily at 02:00"/, `schedule: "${schedule}"\n    timezone: Asia/Tokyo`),
+      );
       const before = Date.now();
       const st = await hoard(['status', '--json'], { cwd: dir, env: CLEAN_ENV });
       assert.ok(st.code === 0 || st.code === 1, st.stderr);
@@ -183,7 +235,11 @@ describe('every door, one use case', () => {
     assert.equal((await hoard(['-r', repo, 'init'], { env })).code, 0);
     await appendFile(path.join(dir, 'f.txt'), 'x');
     assert.equal((await hoard(['--repo', repo, 'backup', path.join(dir, 'f.txt')], { env })).code, 0);
-    for (const args of [['-r', repo, 'snapshots', '--json'], ['--json', `--repo=${repo}`, 'snapshots'], ['--repo', repo, '--json', 'snapshots']]) {
+    for (const args of [
+      ['-r', repo, 'snapshots', '--json'],
+      ['--json', `--repo=${repo}`, 'snapshots'],
+      ['--repo', repo, '--json', 'snapshots'],
+    ]) {
       const r = await hoard(args, { env });
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(JSON.parse(r.stdout).length, 1, args.join(' '));
@@ -196,7 +252,10 @@ describe('every door, one use case', () => {
     const dir = await tempDir(t, 'hoard-doors-eval-');
     await mkdir(path.join(dir, 'uploads'));
     await writeFile(path.join(dir, 'uploads', 'a.txt'), 'from a node -e program');
-    assert.equal((await hoard(['init', '--yes', '--no-backup', '--files', 'uploads'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    assert.equal(
+      (await hoard(['init', '--yes', '--no-backup', '--files', 'uploads'], { cwd: dir, env: CLEAN_ENV })).code,
+      0,
+    );
     assert.equal((await hoard(['backup', 'files'], { cwd: dir, env: CLEAN_ENV })).code, 0);
     const lib = pathToFileURL(path.join(ROOT, 'dist', 'src', 'index.js')).href;
     const script = `import { openHoard } from ${JSON.stringify(lib)};
@@ -205,7 +264,10 @@ describe('every door, one use case', () => {
       console.log(JSON.stringify({ target: r.target }));`;
     const run = promisify(execFile);
     // --max-old-space-size: a per-process flag Node refuses in a worker's explicit execArgv
-    const r = await run(process.execPath, ['--max-old-space-size=2048', '--input-type=module', '-e', script], { cwd: dir, env: { ...process.env, ...CLEAN_ENV } });
+    const r = await run(process.execPath, ['--max-old-space-size=2048', '--input-type=module', '-e', script], {
+      cwd: dir,
+      env: { ...process.env, ...CLEAN_ENV },
+    });
     assert.match(r.stdout, /"target":"[^"]*out"/);
     const restored = path.join(dir, 'out', 'uploads', 'a.txt');
     assert.equal(await readFile(restored, 'utf8'), 'from a node -e program');
@@ -224,7 +286,7 @@ describe('every door, one use case', () => {
     assert.equal(task.result?.ok, false, JSON.stringify(task));
   });
 
-  it('a failed after-backup verification fails the backup in every door: exit 5, a failed task, the library\'s problem', async (t) => {
+  it("a failed after-backup verification fails the backup in every door: exit 5, a failed task, the library's problem", async (t) => {
     const dir = await project(t, '\nverify:\n  after_backup: quick\n  min_size: 1GB\n');
     const cli = await hoard(['backup', 'app'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(cli.code, 5, cli.stderr);

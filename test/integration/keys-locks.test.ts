@@ -23,7 +23,9 @@ describe('keys', () => {
     assert.equal(keys.filter((k: { current: boolean }) => k.current).length, 1);
     assert.equal((await hoard(['snapshots'], { env: { ...env, HOARD_PASSWORD: 'second-pw' } })).code, 0);
     if (await needRestic(t)) assert.equal((await restic(repo, 'second-pw', ['snapshots'])).code, 0);
-    const self = await hoard(['key', 'remove', keys.find((k: { current: boolean }) => k.current).id.slice(0, 8)], { env });
+    const self = await hoard(['key', 'remove', keys.find((k: { current: boolean }) => k.current).id.slice(0, 8)], {
+      env,
+    });
     assert.equal(self.code, 1);
     assert.match(self.stderr, /refusing to remove the key in use/);
     assert.equal((await hoard(['key', 'remove', added.slice(0, 10)], { env })).code, 0);
@@ -38,12 +40,19 @@ describe('keys', () => {
     const dir = await tempDir(t);
     const repo = path.join(dir, 'repo');
     await fsp.writeFile(path.join(dir, 'pw'), 'file-pw\n', { mode: 0o600 });
-    assert.equal((await hoard(['init'], { env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD_FILE: path.join(dir, 'pw') } })).code, 0);
-    const viaCmd = await hoard(['snapshots'], { env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD_COMMAND: `cat ${path.join(dir, 'pw')}` } });
+    assert.equal(
+      (await hoard(['init'], { env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD_FILE: path.join(dir, 'pw') } })).code,
+      0,
+    );
+    const viaCmd = await hoard(['snapshots'], {
+      env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD_COMMAND: `cat ${path.join(dir, 'pw')}` },
+    });
     assert.equal(viaCmd.code, 0, viaCmd.stderr);
     const viaRestic = await hoard(['snapshots'], { env: { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: 'file-pw' } });
     assert.equal(viaRestic.code, 0, viaRestic.stderr);
-    const missing = await hoard(['snapshots'], { env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD_FILE: path.join(dir, 'nope') } });
+    const missing = await hoard(['snapshots'], {
+      env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD_FILE: path.join(dir, 'nope') },
+    });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /cannot read the password file/);
   });
@@ -57,8 +66,16 @@ describe('unlock', () => {
     assert.equal((await hoard(['init'], { env })).code, 0);
     const repo = await openRepository(createLocalBackend(repoPath), 'pw');
     const clock = { now: () => Date.now() };
-    await acquireLock(repo, false, { clock, settleMs: 1, owner: { hostname: os.hostname(), username: 'x', pid: 2 ** 22 + 12345, isProcessAlive: () => false } });
-    const live = await acquireLock(repo, false, { clock, settleMs: 1, owner: { hostname: os.hostname(), username: 'x', pid: process.pid, isProcessAlive: () => true } });
+    await acquireLock(repo, false, {
+      clock,
+      settleMs: 1,
+      owner: { hostname: os.hostname(), username: 'x', pid: 2 ** 22 + 12345, isProcessAlive: () => false },
+    });
+    const live = await acquireLock(repo, false, {
+      clock,
+      settleMs: 1,
+      owner: { hostname: os.hostname(), username: 'x', pid: process.pid, isProcessAlive: () => true },
+    });
     t.after(() => live.release());
     const u = await hoard(['unlock', '--json'], { env });
     assert.equal(u.code, 0, u.stderr);

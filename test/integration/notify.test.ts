@@ -22,8 +22,13 @@ describe('notifications', () => {
     const got: { path: string; body: string }[] = [];
     const http = createServer((req, res) => {
       let body = '';
-      req.on('data', (d) => { body += d; });
-      req.on('end', () => { got.push({ path: req.url ?? '', body }); res.end('ok'); });
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        got.push({ path: req.url ?? '', body });
+        res.end('ok');
+      });
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     t.after(() => http.close());
@@ -31,16 +36,31 @@ describe('notifications', () => {
     const smtp = spawn(process.execPath, [SINK, 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.after(() => smtp.kill('SIGTERM'));
     let smtpOut = '';
-    smtp.stdout!.on('data', (d) => { smtpOut += d; });
+    smtp.stdout!.on('data', (d) => {
+      smtpOut += d;
+    });
     for (let i = 0; i < 100 && !/port \d+/.test(smtpOut); i++) await wait(50);
     const smtpPort = Number(/port (\d+)/.exec(smtpOut)![1]);
 
     const dir = await tempDir(t, 'hoard-notify-');
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
-    assert.equal((await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], { cwd: dir, env: CLEAN_ENV })).code, 0);
-    const yaml = (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace('sources:\n', 'sources:\n  shop: { type: postgres, url: "env:SHOP_URL" }\n');
+    assert.equal(
+      (
+        await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], {
+          cwd: dir,
+          env: CLEAN_ENV,
+        })
+      ).code,
+      0,
+    );
+    const yaml = (await readFile(path.join(dir, 'hoard.yaml'), 'utf8')).replace(
+      'sources:\n',
+      'sources:\n  shop: { type: postgres, url: "env:SHOP_URL" }\n',
+    );
     await writeFile(path.join(dir, 'hoard.yaml'), yaml);
-    await appendFile(path.join(dir, 'hoard.yaml'), `  fast:
+    await appendFile(
+      path.join(dir, 'hoard.yaml'),
+      `  fast:
     sources: [app]
     schedule: every 2 seconds
   broken:
@@ -52,19 +72,38 @@ notifications:
   - { type: email, smtp: "smtp://127.0.0.1:${smtpPort}", to: ops@example.com, from: hoard@example.com, on: [backup.failed] }
   - { type: email, smtp: "smtp://127.0.0.1:1", to: nobody@example.com, on: [backup.failed] }
   - { type: healthchecks, url: "http://127.0.0.1:${port}/hc/abc" }
-`);
-    const env = { ...process.env, ...CLEAN_ENV, SHOP_URL: 'postgres://shopuser:supersecret@127.0.0.1:1/shop', HOARD_SCHEDULER_RETRY_MS: '60000' };
-    const d = spawn(process.execPath, [CLI, 'scheduler', 'start'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+`,
+    );
+    const env = {
+      ...process.env,
+      ...CLEAN_ENV,
+      SHOP_URL: 'postgres://shopuser:supersecret@127.0.0.1:1/shop',
+      HOARD_SCHEDULER_RETRY_MS: '60000',
+    };
+    const d = spawn(process.execPath, [CLI, 'scheduler', 'start'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
-    d.stdout!.on('data', (x) => { log += x; });
-    d.stderr!.on('data', (x) => { log += x; });
+    d.stdout!.on('data', (x) => {
+      log += x;
+    });
+    d.stderr!.on('data', (x) => {
+      log += x;
+    });
     t.after(() => d.kill('SIGKILL'));
     const events = () => got.filter((g) => g.path === '/hook').map((g) => JSON.parse(g.body));
     for (let i = 0; i < 300; i++) {
       await wait(100);
       const e = events();
-      if (e.filter((x) => x.task === 'broken' && x.status === 'failed').length >= 2 && e.filter((x) => x.task === 'fast' && x.status === 'succeeded').length >= 2
-        && smtpOut.includes('ops@example.com') && /notification to email to nobody@example.com failed/.test(log)) break;
+      if (
+        e.filter((x) => x.task === 'broken' && x.status === 'failed').length >= 2 &&
+        e.filter((x) => x.task === 'fast' && x.status === 'succeeded').length >= 2 &&
+        smtpOut.includes('ops@example.com') &&
+        /notification to email to nobody@example.com failed/.test(log)
+      )
+        break;
     }
     d.kill('SIGTERM');
     await new Promise((r) => d.on('exit', r));
@@ -72,7 +111,22 @@ notifications:
     const e = events();
     const ok = e.find((x) => x.task === 'fast' && x.status === 'succeeded');
     assert.ok(ok, JSON.stringify(e));
-    assert.deepEqual(Object.keys(ok).sort(), ['at', 'bytes', 'environment', 'error', 'event', 'hoard_version', 'hostname', 'snapshot_ids', 'status', 'task', 'trigger'].sort());
+    assert.deepEqual(
+      Object.keys(ok).sort(),
+      [
+        'at',
+        'bytes',
+        'environment',
+        'error',
+        'event',
+        'hoard_version',
+        'hostname',
+        'snapshot_ids',
+        'status',
+        'task',
+        'trigger',
+      ].sort(),
+    );
     assert.equal(ok.event, 'backup.succeeded');
     assert.match(ok.snapshot_ids[0], /^[0-9a-f]{64}$/);
     assert.ok(e.some((x) => x.task === 'fast' && x.event === 'backup.started'));
@@ -80,12 +134,22 @@ notifications:
     assert.ok(failed.length >= 2, 'the next scheduled run still happens after a failure (its retry is a minute away)');
     assert.ok(failed.every((x) => x.trigger === 'schedule'));
     assert.match(failed[0].error, /shop: /);
-    assert.ok(e.filter((x) => x.task === 'fast' && x.status === 'succeeded').length >= 2, 'the other job keeps running');
+    assert.ok(
+      e.filter((x) => x.task === 'fast' && x.status === 'succeeded').length >= 2,
+      'the other job keeps running',
+    );
     const slack = got.filter((g) => g.path === '/slack').map((g) => JSON.parse(g.body));
     assert.equal(slack.length, failed.length, 'Slack hears failures only, one per failed run');
     assert.match(slack[0].text, /^hoard: broken \(schedule\) failed .*: shop: /);
-    assert.ok(got.some((g) => g.path === '/hc/abc/start') && got.some((g) => g.path === '/hc/abc') && got.some((g) => g.path === '/hc/abc/fail'));
-    const mail = smtpOut.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.ok(
+      got.some((g) => g.path === '/hc/abc/start') &&
+        got.some((g) => g.path === '/hc/abc') &&
+        got.some((g) => g.path === '/hc/abc/fail'),
+    );
+    const mail = smtpOut
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     assert.ok(mail.length >= 1);
     assert.deepEqual(mail[0].to, ['ops@example.com']);
     assert.match(mail[0].data, /Subject: hoard: broken failed \(dev\) on /);
@@ -99,41 +163,81 @@ notifications:
     const got: { path: string; body: string }[] = [];
     const http = createServer((req, res) => {
       let body = '';
-      req.on('data', (d) => { body += d; });
-      req.on('end', () => { got.push({ path: req.url ?? '', body }); res.statusCode = req.url?.startsWith('/services/') ? 500 : 200; res.end(); });
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        got.push({ path: req.url ?? '', body });
+        res.statusCode = req.url?.startsWith('/services/') ? 500 : 200;
+        res.end();
+      });
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     t.after(() => http.close());
     const port = (http.address() as { port: number }).port;
     const dir = await tempDir(t, 'hoard-notify-redact-');
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
-    assert.equal((await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    assert.equal(
+      (
+        await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], {
+          cwd: dir,
+          env: CLEAN_ENV,
+        })
+      ).code,
+      0,
+    );
     // the hook's command (and so the job's error) holds a password the old redaction did not know
-    await appendFile(path.join(dir, 'hoard.yaml'), `  hooked:
+    await appendFile(
+      path.join(dir, 'hoard.yaml'),
+      `  hooked:
     sources: [app]
     schedule: every 2 seconds
     hooks: { before: "PGPASSWORD=hooksecret MYSQL_PWD=mysqlsecret false" }
 notifications:
   - { type: slack, url: "env:SLACK_URL", on: [backup.failed] }
   - { type: webhook, url: "http://127.0.0.1:${port}/hook", on: [backup.failed] }
-`);
-    const env = { ...process.env, ...CLEAN_ENV, SLACK_URL: `http://127.0.0.1:${port}/services/T0001/B0001/SlackPathSecret`, HOARD_SCHEDULER_RETRY_MS: '60000' };
-    const d = spawn(process.execPath, [CLI, 'scheduler', 'start'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+`,
+    );
+    const env = {
+      ...process.env,
+      ...CLEAN_ENV,
+      SLACK_URL: `http://127.0.0.1:${port}/services/T0001/B0001/SlackPathSecret`,
+      HOARD_SCHEDULER_RETRY_MS: '60000',
+    };
+    const d = spawn(process.execPath, [CLI, 'scheduler', 'start'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
-    d.stdout!.on('data', (x) => { log += x; });
-    d.stderr!.on('data', (x) => { log += x; });
+    d.stdout!.on('data', (x) => {
+      log += x;
+    });
+    d.stderr!.on('data', (x) => {
+      log += x;
+    });
     t.after(() => d.kill('SIGKILL'));
     for (let i = 0; i < 200 && !/notification to slack .* failed after 3 attempts/.test(log); i++) await wait(100);
     d.kill('SIGTERM');
     await new Promise((r) => d.on('exit', r));
 
-    assert.match(log, new RegExp(`notification to slack http://127\\.0\\.0\\.1:${port} failed after 3 attempts: HTTP 500`));
+    assert.match(
+      log,
+      new RegExp(`notification to slack http://127\\.0\\.0\\.1:${port} failed after 3 attempts: HTTP 500`),
+    );
     assert.match(log, /hooked: FAILED: the before hook failed \(exit 1\): PGPASSWORD=\*\*\* MYSQL_PWD=\*\*\* false/);
-    assert.ok(got.some((g) => g.path.startsWith('/services/')), 'the Slack URL was tried');
+    assert.ok(
+      got.some((g) => g.path.startsWith('/services/')),
+      'the Slack URL was tried',
+    );
     const status = await hoard(['scheduler', 'status', '--json'], { cwd: dir, env });
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /the before hook failed/);
-    const everything = log + status.stdout + JSON.stringify(got.filter((g) => g.path === '/hook' || g.path.startsWith('/services/')).map((g) => g.body));
-    for (const secret of ['SlackPathSecret', 'T0001', 'hooksecret', 'mysqlsecret']) assert.ok(!everything.includes(secret), `${secret} appears: ${everything}`);
+    const everything =
+      log +
+      status.stdout +
+      JSON.stringify(got.filter((g) => g.path === '/hook' || g.path.startsWith('/services/')).map((g) => g.body));
+    for (const secret of ['SlackPathSecret', 'T0001', 'hooksecret', 'mysqlsecret'])
+      assert.ok(!everything.includes(secret), `${secret} appears: ${everything}`);
   });
 });

@@ -30,7 +30,20 @@ interface Row {
 }
 
 const pick = (r: unknown, keys: string[]) => Object.fromEntries(keys.map((k) => [k, (r as Json)[k]]));
-const RECORD = ['id', 'short_id', 'kind', 'label', 'source', 'environment', 'size', 'paths', 'tags', 'pinned', 'expires_at', 'verification'];
+const RECORD = [
+  'id',
+  'short_id',
+  'kind',
+  'label',
+  'source',
+  'environment',
+  'size',
+  'paths',
+  'tags',
+  'pinned',
+  'expires_at',
+  'verification',
+];
 const records = (xs: unknown) => (xs as Json[]).map((x) => pick(x, RECORD));
 const decisions = (xs: unknown) => (xs as Json[]).map((d) => ({ id: d.id ?? (d.record as Json).id, remove: d.remove }));
 const made = (xs: unknown) => (xs as Json[]).map((x) => pick(x, ['kind', 'label', 'source', 'environment']));
@@ -40,7 +53,9 @@ async function taskResult(api: Api, started: { status: number; body: unknown; te
   assert.equal(started.status, 202, started.text);
   const id = (started.body as { task_id: string }).task_id;
   for (let i = 0; i < 300; i++) {
-    const task = ((await api.raw('GET', `/tasks/${id}`)).body as { task: { status: string; result: Json; error: unknown } }).task;
+    const task = (
+      (await api.raw('GET', `/tasks/${id}`)).body as { task: { status: string; result: Json; error: unknown } }
+    ).task;
     if (task.status === 'succeeded') return task.result;
     assert.notEqual(task.status, 'failed', JSON.stringify(task.error));
     await new Promise((res) => setTimeout(res, 100));
@@ -75,31 +90,48 @@ const TABLE: Row[] = [
     cli: ['status', '--json'],
     api: async (api) => (await api.raw('GET', '/status')).body,
     lib: (h) => h.status(),
-    view: Object.fromEntries(['cli', 'api', 'lib'].map((k) => [k, (s: unknown) => {
-      const r = s as { environment: unknown; sources: Json[]; repository: Json };
-      const sources = r.sources.map((x) => ({ ...pick(x, ['source', 'type', 'jobs', 'schedule', 'snapshots', 'next_run']), last: (x.last_backup as Json | null)?.id }));
-      return { environment: r.environment, snapshots: r.repository.snapshots, sources };
-    }])) as Row['view'],
+    view: Object.fromEntries(
+      ['cli', 'api', 'lib'].map((k) => [
+        k,
+        (s: unknown) => {
+          const r = s as { environment: unknown; sources: Json[]; repository: Json };
+          const sources = r.sources.map((x) => ({
+            ...pick(x, ['source', 'type', 'jobs', 'schedule', 'snapshots', 'next_run']),
+            last: (x.last_backup as Json | null)?.id,
+          }));
+          return { environment: r.environment, snapshots: r.repository.snapshots, sources };
+        },
+      ]),
+    ) as Row['view'],
   },
   {
     name: 'cleanup --keep-last 1 --dry-run',
     cli: ['cleanup', '--keep-last', '1', '--dry-run', '--json'],
     api: async (api) => (await api.raw('POST', '/backups/cleanup', { keep_last: 1, dry_run: true })).body,
     lib: (h) => h.cleanup({ gfs: { last: 1 }, dryRun: true }),
-    view: { cli: (r) => decisions((r as Json).decisions), api: (b) => decisions((b as Json).decisions), lib: (r) => decisions((r as Json).decisions) },
+    view: {
+      cli: (r) => decisions((r as Json).decisions),
+      api: (b) => decisions((b as Json).decisions),
+      lib: (r) => decisions((r as Json).decisions),
+    },
   },
   {
     name: 'delete by label',
     cli: ['delete', 'first', '--yes', '--json'],
     api: async (api) => (await api.raw('DELETE', '/backups/first?confirm=true')).body,
     lib: (h) => h.delete('first', { confirm: true }),
-    view: { cli: (r) => ((r as Json).deleted as Json[]).map((x) => x.id), api: (b) => (b as Json).deleted_files, lib: (r) => [(r as Json).id] },
+    view: {
+      cli: (r) => ((r as Json).deleted as Json[]).map((x) => x.id),
+      api: (b) => (b as Json).deleted_files,
+      lib: (r) => [(r as Json).id],
+    },
   },
   {
     name: 'backup a source with a label',
     creates: true,
     cli: ['backup', 'app', '--label', 'third', '--json'],
-    api: async (api) => (await taskResult(api, await api.raw('POST', '/backups', { source: 'app', label: 'third' }))).backups,
+    api: async (api) =>
+      (await taskResult(api, await api.raw('POST', '/backups', { source: 'app', label: 'third' }))).backups,
     lib: async (h) => (await h.backup({ sources: ['app'], label: 'third' })).created,
     view: { cli: (r) => made([r]), api: made, lib: made },
   },
@@ -110,15 +142,22 @@ async function repositoryView(dir: string, withIds: boolean): Promise<unknown[]>
   const password = (await readFile(path.join(dir, '.hoard', 'password'), 'utf8')).trim();
   const r = await restic(path.join(dir, '.hoard', 'repo'), password, ['snapshots', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const list = (JSON.parse(r.stdout) as { id: string; tags?: string[]; paths: string[] }[])
-    .map((s) => ({ ...(withIds ? { id: s.id } : {}), tags: [...(s.tags ?? [])].sort(), paths: s.paths }));
+  const list = (JSON.parse(r.stdout) as { id: string; tags?: string[]; paths: string[] }[]).map((s) => ({
+    ...(withIds ? { id: s.id } : {}),
+    tags: [...(s.tags ?? [])].sort(),
+    paths: s.paths,
+  }));
   return list.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
 /** The CLI's --json output: one JSON value, or one per line. */
 function parseCli(stdout: string): unknown {
   const lines = stdout.trim().split('\n');
-  try { return JSON.parse(stdout); } catch { return lines.length === 1 ? JSON.parse(lines[0]) : lines.map((l) => JSON.parse(l)); }
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    return lines.length === 1 ? JSON.parse(lines[0]) : lines.map((l) => JSON.parse(l));
+  }
 }
 
 describe('the same operation through the CLI, the API and the library', () => {
@@ -130,7 +169,8 @@ describe('the same operation through the CLI, the API and the library', () => {
     base = await mkdtemp(path.join(tmpdir(), 'hoard-parity-base-'));
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(base, 'app.db'));
     assert.equal((await hoard(['init', '--yes', '--no-backup'], { cwd: base, env: CLEAN_ENV })).code, 0);
-    for (const label of ['first', 'second']) assert.equal((await hoard(['backup', 'app', '--label', label], { cwd: base, env: CLEAN_ENV })).code, 0);
+    for (const label of ['first', 'second'])
+      assert.equal((await hoard(['backup', 'app', '--label', label], { cwd: base, env: CLEAN_ENV })).code, 0);
     token = (await addServerSection(base, [['ops', 'admin']])).ops;
   });
 
@@ -157,8 +197,16 @@ describe('the same operation through the CLI, the API and the library', () => {
       assert.deepEqual(row.view.api(viaApi), fromCli, 'the API and the CLI answer alike');
       assert.deepEqual(row.view.lib(viaLib), fromCli, 'the library and the CLI answer alike');
       const left = await repositoryView(cliDir, !row.creates);
-      assert.deepEqual(await repositoryView(apiDir, !row.creates), left, 'the API leaves the repository as the CLI does');
-      assert.deepEqual(await repositoryView(libDir, !row.creates), left, 'the library leaves the repository as the CLI does');
+      assert.deepEqual(
+        await repositoryView(apiDir, !row.creates),
+        left,
+        'the API leaves the repository as the CLI does',
+      );
+      assert.deepEqual(
+        await repositoryView(libDir, !row.creates),
+        left,
+        'the library leaves the repository as the CLI does',
+      );
     });
   }
 });

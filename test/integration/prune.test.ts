@@ -16,7 +16,8 @@ const KILLS = Number(process.env.HOARD_TORTURE_KILLS ?? 5);
 
 async function dirBytes(dir: string): Promise<number> {
   let n = 0;
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += (await stat(path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))).size;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) n += (await stat(path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))).size;
   return n;
 }
 
@@ -42,7 +43,13 @@ async function forgotten(dir: string): Promise<{ repo: string; env: NodeJS.Proce
   return { repo, env, kept: data };
 }
 
-async function assertIntact(repo: string, env: NodeJS.ProcessEnv, kept: Map<string, Buffer>, why: string, t: import('node:test').TestContext): Promise<void> {
+async function assertIntact(
+  repo: string,
+  env: NodeJS.ProcessEnv,
+  kept: Map<string, Buffer>,
+  why: string,
+  t: import('node:test').TestContext,
+): Promise<void> {
   const chk = await hoard(['check', '--read-data'], { env });
   assert.equal(chk.code, 0, `${why}: hoard check: ${chk.stdout}${chk.stderr}`);
   if (await needRestic(t)) {
@@ -57,7 +64,11 @@ async function assertIntact(repo: string, env: NodeJS.ProcessEnv, kept: Map<stri
 }
 
 /** Asserts that hoard's dry-run plan and restic's (`prune --dry-run -vv`) name the same packs for each limit; returns hoard's counts. */
-async function sameChoices(repo: string, env: NodeJS.ProcessEnv, limits: string[]): Promise<{ limit: string; repack: number; remove: number }[]> {
+async function sameChoices(
+  repo: string,
+  env: NodeJS.ProcessEnv,
+  limits: string[],
+): Promise<{ limit: string; repack: number; remove: number }[]> {
   const ids = (x: string | undefined) => (x ?? '').replace(/[{}]/g, '').split(/\s+/).filter(Boolean).sort();
   const out = [];
   for (const limit of limits) {
@@ -69,8 +80,16 @@ async function sameChoices(repo: string, env: NodeJS.ProcessEnv, limits: string[
     const repack = /repacked and removed the following packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
     const remove = /removed the following no longer used packs:\n(\{[^}]*\})/.exec(r.stdout)?.[1];
     assert.ok(repack && remove, `restic printed its plan: ${r.stdout}`);
-    assert.deepEqual(plan.repack.map((x) => x.slice(0, 8)).sort(), ids(repack), `--max-unused ${limit}: packs to repack`);
-    assert.deepEqual(plan.remove.map((x) => x.slice(0, 8)).sort(), ids(remove), `--max-unused ${limit}: packs to delete`);
+    assert.deepEqual(
+      plan.repack.map((x) => x.slice(0, 8)).sort(),
+      ids(repack),
+      `--max-unused ${limit}: packs to repack`,
+    );
+    assert.deepEqual(
+      plan.remove.map((x) => x.slice(0, 8)).sort(),
+      ids(remove),
+      `--max-unused ${limit}: packs to delete`,
+    );
     out.push({ limit, repack: plan.repack.length, remove: plan.remove.length });
   }
   return out;
@@ -89,7 +108,10 @@ describe('prune on disk', () => {
     const sum = JSON.parse(r.stdout);
     const after = await dirBytes(repo);
     const packsFreed = sum.freedActual;
-    assert.ok(Math.abs((before - after) - packsFreed) < 64 * 1024, `the data folder shrank by the reported bytes (index files aside): ${before - after} vs ${packsFreed}`);
+    assert.ok(
+      Math.abs(before - after - packsFreed) < 64 * 1024,
+      `the data folder shrank by the reported bytes (index files aside): ${before - after} vs ${packsFreed}`,
+    );
     assert.ok(Math.abs(packsFreed - plan.bytes.freed) <= 16 << 20, `freed ${packsFreed}, planned ${plan.bytes.freed}`);
     assert.ok(packsFreed > 0 && plan.blobs.unused > 0, 'the forgotten tails are gone');
     await assertIntact(repo, env, kept, 'after prune', t);
@@ -112,14 +134,20 @@ describe('prune on disk', () => {
       await cp(template, repo, { recursive: true });
       const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW, HOARD_CONFIG: '' };
       const child = spawn(process.execPath, [CLI, 'prune'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-      const delay = Math.round(full * (i + 0.5) / KILLS);
+      const delay = Math.round((full * (i + 0.5)) / KILLS);
       const exited = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(false); }, delay);
-        child.on('exit', () => { clearTimeout(timer); resolve(true); });
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve(false);
+        }, delay);
+        child.on('exit', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
       });
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('close', r)));
       if (!exited) interrupted++;
-      assert.equal((await hoard(['unlock'], { env })).code, 0, 'the dead prune\'s lock is stale');
+      assert.equal((await hoard(['unlock'], { env })).code, 0, "the dead prune's lock is stale");
       await assertIntact(repo, env, kept, `killed after ${delay} ms`, t);
       assert.equal((await hoard(['prune'], { env })).code, 0);
       await assertIntact(repo, env, kept, `pruned again after the kill at ${delay} ms`, t);
@@ -131,7 +159,10 @@ describe('prune on disk', () => {
     if (!(await needRestic(t))) return;
     const { repo, env } = await forgotten(await tempDir(t, 'hoard-prune-oracle-'));
     const choices = await sameChoices(repo, env, ['0%', '5%', '30%', '100k', '10M', 'unlimited']);
-    assert.ok(choices.some((c) => c.repack > 0) && choices.some((c) => c.repack === 0), 'the limits lead to different choices');
+    assert.ok(
+      choices.some((c) => c.repack > 0) && choices.some((c) => c.repack === 0),
+      'the limits lead to different choices',
+    );
   });
 
   it('merges tiny fully used packs as restic prune does, once there are ten', async (t) => {
@@ -141,12 +172,18 @@ describe('prune on disk', () => {
     const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW, HOARD_CONFIG: '' };
     assert.equal((await hoard(['init'], { env })).code, 0);
     for (let i = 0; i < 6; i++) {
-      const b = await hoard(['backup', '--stdin', '--stdin-filename', `t${i}.sql`], { env, input: textLike(60_000, 300 + i) });
+      const b = await hoard(['backup', '--stdin', '--stdin-filename', `t${i}.sql`], {
+        env,
+        input: textLike(60_000, 300 + i),
+      });
       assert.equal(b.code, 0, b.stderr);
     }
     // six backups: six tiny data packs and six tiny tree packs, all used
     const choices = await sameChoices(repo, env, ['5%', 'unlimited']);
-    assert.ok(choices.every((c) => c.repack === 12), `all twelve tiny packs are merged: ${JSON.stringify(choices)}`);
+    assert.ok(
+      choices.every((c) => c.repack === 12),
+      `all twelve tiny packs are merged: ${JSON.stringify(choices)}`,
+    );
   });
 
   it('prunes a repository restic wrote; restic checks and restores it afterwards', async (t) => {
@@ -158,9 +195,19 @@ describe('prune on disk', () => {
     const data: Buffer[] = [];
     for (let i = 0; i < 4; i++) {
       data.push(Buffer.concat([base, textLike(1 << 20, 50 + i)]));
-      assert.equal((await restic(repo, PW, ['backup', '--stdin', '--stdin-filename', 'x.sql', '--tag', `n${i}`], { input: data[i] })).code, 0);
+      assert.equal(
+        (
+          await restic(repo, PW, ['backup', '--stdin', '--stdin-filename', 'x.sql', '--tag', `n${i}`], {
+            input: data[i],
+          })
+        ).code,
+        0,
+      );
     }
-    const snaps = JSON.parse((await restic(repo, PW, ['snapshots', '--json'])).stdout) as { id: string; tags: string[] }[];
+    const snaps = JSON.parse((await restic(repo, PW, ['snapshots', '--json'])).stdout) as {
+      id: string;
+      tags: string[];
+    }[];
     const gone = snaps.filter((s) => s.tags[0] === 'n0' || s.tags[0] === 'n2').map((s) => s.id);
     assert.equal(gone.length, 2);
     assert.equal((await restic(repo, PW, ['forget', ...gone])).code, 0);
@@ -168,7 +215,7 @@ describe('prune on disk', () => {
     const r = await hoard(['prune', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     const sum = JSON.parse(r.stdout);
-    assert.ok(sum.freedActual > 0 && sum.blobs.unused > 0, 'the forgotten snapshots\' data is gone');
+    assert.ok(sum.freedActual > 0 && sum.blobs.unused > 0, "the forgotten snapshots' data is gone");
     const chk = await restic(repo, PW, ['check', '--read-data']);
     assert.equal(chk.code, 0, chk.stdout + chk.stderr);
     for (const i of [1, 3]) {

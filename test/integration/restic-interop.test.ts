@@ -45,7 +45,10 @@ describe('restic reads hoard repositories', () => {
       if (!(await needRestic(t))) return;
       const { repo, env } = await hoardRepo(t, { tree: false });
       const data = textLike(6 * 1024 * 1024 + 5, 11);
-      const b = await hoard(['backup', '--stdin', '--stdin-filename', 'dump.sql', '--compression', compression, '--tag', 'db'], { env, input: data });
+      const b = await hoard(
+        ['backup', '--stdin', '--stdin-filename', 'dump.sql', '--compression', compression, '--tag', 'db'],
+        { env, input: data },
+      );
       assert.equal(b.code, 0, b.stderr);
       assert.equal((await restic(repo, PW, ['check', '--read-data'])).code, 0);
       const d = await restic(repo, PW, ['dump', 'latest', '/dump.sql']);
@@ -99,7 +102,15 @@ describe('hoard reads restic repositories', () => {
     assert.equal((await hoard(['backup', '--tag', 'first', 'src'], { env, cwd: dir })).code, 0);
     const rb = await restic(repo, PW, ['backup', '--tag', 'second', 'src'], { cwd: dir });
     assert.equal(rb.code, 0, rb.stderr);
-    assert.equal((await hoard(['backup', '--stdin', '--stdin-filename', 'x.sql', '--tag', 'third'], { env, input: textLike(2_000_000, 5) })).code, 0);
+    assert.equal(
+      (
+        await hoard(['backup', '--stdin', '--stdin-filename', 'x.sql', '--tag', 'third'], {
+          env,
+          input: textLike(2_000_000, 5),
+        })
+      ).code,
+      0,
+    );
     const first = JSON.parse((await hoard(['snapshots', '--json', '--tag', 'first'], { env })).stdout)[0].id;
     const fp = await restic(repo, PW, ['forget', first, '--prune']);
     assert.equal(fp.code, 0, fp.stdout + fp.stderr);

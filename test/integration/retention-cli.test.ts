@@ -21,14 +21,18 @@ async function repoWith(t: import('node:test').TestContext, n: number) {
   assert.equal((await hoard(['init'], { env })).code, 0);
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const b = await hoard(['backup', '--stdin', '--stdin-filename', 'db.sql', '--kind', 'daily', '--json'], { env, input: Buffer.concat([textLike(1 << 20, 1), textLike(300_000, 10 + i)]) });
+    const b = await hoard(['backup', '--stdin', '--stdin-filename', 'db.sql', '--kind', 'daily', '--json'], {
+      env,
+      input: Buffer.concat([textLike(1 << 20, 1), textLike(300_000, 10 + i)]),
+    });
     assert.equal(b.code, 0, b.stderr);
     ids.push(JSON.parse(b.stdout).snapshot_id);
   }
   return { dir, repo, env, ids };
 }
 
-const snapshots = async (env: NodeJS.ProcessEnv) => JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout) as { id: string; tags: string[] }[];
+const snapshots = async (env: NodeJS.ProcessEnv) =>
+  JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout) as { id: string; tags: string[] }[];
 
 describe('retention from the CLI', () => {
   it('cleanup: the plan first, then removal and prune freeing what it planned; restic checks the result', async (t) => {
@@ -47,7 +51,10 @@ describe('retention from the CLI', () => {
     const done = JSON.parse(real.stdout);
     assert.equal(done.deleted_count, 2);
     assert.equal(done.pruned, true);
-    assert.ok(Math.abs(done.total_size_freed - plan.total_size_freed) <= 16 << 20, `freed ${done.total_size_freed}, planned ${plan.total_size_freed}`);
+    assert.ok(
+      Math.abs(done.total_size_freed - plan.total_size_freed) <= 16 << 20,
+      `freed ${done.total_size_freed}, planned ${plan.total_size_freed}`,
+    );
     assert.ok(done.total_size_freed > 0);
     assert.deepEqual((await snapshots(env)).map((s) => s.id).sort(), ids.slice(2).sort());
     assert.equal((await hoard(['check', '--read-data'], { env })).code, 0);
@@ -84,7 +91,10 @@ describe('retention from the CLI', () => {
       [['forget', '--keep-daily', '0'], /keep-daily must be a whole number of 1 or more, not 0/],
       [['forget', '--keep-last', '-2'], /keep-last must be a whole number of 1 or more, not -2/],
       [['cleanup', '--older-than', '0'], /older-than must be a positive age, not zero/],
-      [['cleanup', '--older-than', '7', '--keep-within', '30d'], /contradictory rules: --older-than removes what --keep-within keeps/],
+      [
+        ['cleanup', '--older-than', '7', '--keep-within', '30d'],
+        /contradictory rules: --older-than removes what --keep-within keeps/,
+      ],
       [['forget'], /no policy was given/],
       [['cleanup', '--group-by', 'planet'], /--group-by takes source, host, paths and tags, not planet/],
       [['backup', '--stdin', '--retention', '0'], /--retention must be a number of days \(1 or more\), not 0/],
@@ -103,7 +113,10 @@ describe('retention from the CLI', () => {
 
   it('cleanup while a backup holds a lock waits up to --retry-lock, says so, then exits 11', async (t) => {
     const { repo, env } = await repoWith(t, 2);
-    const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'slow.sql'], { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'slow.sql'], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     child.stdin.write('started');
     await waitForLock(repo);
     const t0 = Date.now();

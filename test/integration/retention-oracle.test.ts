@@ -42,33 +42,47 @@ describe('GFS rules agree with restic forget', () => {
   let dir = '';
   let made: Promise<void> | undefined;
   /** The repository, made once for all policies. */
-  const setup = () => (made ??= (async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-oracle-'));
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-    repo = path.join(dir, 'repo');
-    assert.equal((await restic(repo, PW, ['init'])).code, 0);
-    await writeFile(path.join(dir, 'f.txt'), 'x\n');
-    for (const { at, tag } of times()) {
-      const r = await run('restic', ['-r', repo, 'backup', '--time', resticTime(at), '--host', 'h', ...(tag ? ['--tag', tag] : []), 'f.txt'], { cwd: dir, env: { RESTIC_PASSWORD: PW, TZ: 'UTC', RESTIC_CACHE_DIR: path.join(dir, 'cache') } });
-      assert.equal(r.code, 0, r.stderr);
-    }
-  })());
+  const setup = () =>
+    (made ??= (async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-oracle-'));
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+      repo = path.join(dir, 'repo');
+      assert.equal((await restic(repo, PW, ['init'])).code, 0);
+      await writeFile(path.join(dir, 'f.txt'), 'x\n');
+      for (const { at, tag } of times()) {
+        const r = await run(
+          'restic',
+          ['-r', repo, 'backup', '--time', resticTime(at), '--host', 'h', ...(tag ? ['--tag', tag] : []), 'f.txt'],
+          { cwd: dir, env: { RESTIC_PASSWORD: PW, TZ: 'UTC', RESTIC_CACHE_DIR: path.join(dir, 'cache') } },
+        );
+        assert.equal(r.code, 0, r.stderr);
+      }
+    })());
 
   for (const policy of POLICIES) {
     it(policy.join(' '), async (t) => {
       if (!(await needRestic(t))) return;
       await setup();
-      const rf = await run('restic', ['-r', repo, 'forget', '--dry-run', '--json', ...policy], { env: { RESTIC_PASSWORD: PW, TZ: 'UTC', RESTIC_CACHE_DIR: path.join(dir, 'cache') } });
+      const rf = await run('restic', ['-r', repo, 'forget', '--dry-run', '--json', ...policy], {
+        env: { RESTIC_PASSWORD: PW, TZ: 'UTC', RESTIC_CACHE_DIR: path.join(dir, 'cache') },
+      });
       assert.equal(rf.code, 0, rf.stderr);
       const groups = JSON.parse(rf.stdout) as { remove: { id: string }[] | null; keep: { id: string }[] }[];
       const want = groups.flatMap((g) => (g.remove ?? []).map((s) => s.id)).sort();
-      const h = await hoard(['forget', '--dry-run', '--json', '--group-by', 'host,paths', '--time-zone', 'UTC', ...policy], { env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW, HOARD_CONFIG: '' } });
+      const h = await hoard(
+        ['forget', '--dry-run', '--json', '--group-by', 'host,paths', '--time-zone', 'UTC', ...policy],
+        { env: { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW, HOARD_CONFIG: '' } },
+      );
       assert.equal(h.code, 0, h.stderr);
       const plan = JSON.parse(h.stdout) as { decisions: { id: string; remove: boolean; reasons: string[] }[] };
-      const got = plan.decisions.filter((d) => d.remove).map((d) => d.id).sort();
+      const got = plan.decisions
+        .filter((d) => d.remove)
+        .map((d) => d.id)
+        .sort();
       assert.ok(want.length > 0, 'the policy removes something');
       assert.deepEqual(got, want);
-      for (const d of plan.decisions.filter((x) => !x.remove)) assert.ok(d.reasons.length > 0, 'every kept snapshot says why');
+      for (const d of plan.decisions.filter((x) => !x.remove))
+        assert.ok(d.reasons.length > 0, 'every kept snapshot says why');
     });
   }
 });

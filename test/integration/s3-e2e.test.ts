@@ -15,7 +15,9 @@ import { type S3Server, startFaultProxy, startS3 } from '../helpers/remote.js';
 
 let server: Promise<S3Server> | undefined;
 const s3 = () => (server ??= startS3(['hoard']));
-after(async () => { if (server) await (await server).stop(); });
+after(async () => {
+  if (server) await (await server).stop();
+});
 
 const PW = 'correct horse battery staple';
 
@@ -49,7 +51,11 @@ describe('s3 end to end', () => {
     const check = await run('restic', ['-r', url, '--no-lock', 'check', '--read-data'], { env: renv });
     assert.equal(check.code, 0, check.stdout + check.stderr);
     assert.match(check.stdout, /no errors were found/);
-    const rr = await run('restic', ['-r', url, '--no-lock', 'restore', 'latest', '--target', path.join(dir, 'by-restic')], { env: renv });
+    const rr = await run(
+      'restic',
+      ['-r', url, '--no-lock', 'restore', 'latest', '--target', path.join(dir, 'by-restic')],
+      { env: renv },
+    );
     assert.equal(rr.code, 0, rr.stderr);
     assert.ok((await readFile(path.join(dir, 'by-restic', 'src', 'big.bin'))).equals(big));
   });
@@ -59,7 +65,9 @@ describe('s3 end to end', () => {
     const dir = await tempDir(t, 'hoard-s3cfg-');
     const url = srv.url(`cfg-${randomBytes(4).toString('hex')}`);
     await writeFile(path.join(dir, 'pw'), PW);
-    await writeFile(path.join(dir, 'hoard.yaml'), `version: 1
+    await writeFile(
+      path.join(dir, 'hoard.yaml'),
+      `version: 1
 repositories:
   offsite:
     url: ${url}
@@ -67,24 +75,47 @@ repositories:
     s3: { access_key_id: env:OFFSITE_KEY, secret_access_key: env:OFFSITE_SECRET }
 sources:
   notes: { type: files, paths: [notes] }
-`);
+`,
+    );
     await mkdir(path.join(dir, 'notes'));
     await writeFile(path.join(dir, 'notes', 'a.txt'), 'a');
-    const env = { ...CLEAN_ENV, OFFSITE_KEY: srv.env.AWS_ACCESS_KEY_ID, OFFSITE_SECRET: srv.env.AWS_SECRET_ACCESS_KEY, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', HOME: dir };
+    const env = {
+      ...CLEAN_ENV,
+      OFFSITE_KEY: srv.env.AWS_ACCESS_KEY_ID,
+      OFFSITE_SECRET: srv.env.AWS_SECRET_ACCESS_KEY,
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      HOME: dir,
+    };
     const init = await hoard(['init', '--repo', url], { env: { ...env, ...srv.env, HOARD_PASSWORD: PW }, cwd: dir });
     assert.equal(init.code, 0, init.stderr);
     const b = await hoard(['backup', 'notes'], { env, cwd: dir });
     assert.equal(b.code, 0, b.stdout + b.stderr);
     const list = JSON.parse((await hoard(['list', '--json'], { env, cwd: dir })).stdout) as { source: string }[];
-    assert.deepEqual(list.map((x) => x.source), ['notes']);
+    assert.deepEqual(
+      list.map((x) => x.source),
+      ['notes'],
+    );
     // without the variables the reference names what is missing
     const missing = await hoard(['list'], { env: { ...env, OFFSITE_KEY: '' }, cwd: dir });
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /OFFSITE_KEY/);
     // an AWS profile file, chosen with AWS_PROFILE
     await mkdir(path.join(dir, '.aws'));
-    await writeFile(path.join(dir, '.aws', 'credentials'), `[backup]\naws_access_key_id = ${srv.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${srv.env.AWS_SECRET_ACCESS_KEY}\n`);
-    const viaProfile = await hoard(['snapshots', '--repo', url, '--json'], { env: { ...CLEAN_ENV, HOME: dir, AWS_PROFILE: 'backup', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', HOARD_PASSWORD: PW } });
+    await writeFile(
+      path.join(dir, '.aws', 'credentials'),
+      `[backup]\naws_access_key_id = ${srv.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${srv.env.AWS_SECRET_ACCESS_KEY}\n`,
+    );
+    const viaProfile = await hoard(['snapshots', '--repo', url, '--json'], {
+      env: {
+        ...CLEAN_ENV,
+        HOME: dir,
+        AWS_PROFILE: 'backup',
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        HOARD_PASSWORD: PW,
+      },
+    });
     assert.equal(viaProfile.code, 0, viaProfile.stderr);
     assert.equal((JSON.parse(viaProfile.stdout) as unknown[]).length, 1);
   });
@@ -119,12 +150,20 @@ sources:
     assert.notEqual(failed.code, 0);
     assert.match(failed.stderr, /after 5 attempts/);
     assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');
-    const snaps = JSON.parse((await hoard(['snapshots', '--json', '--repo', srv.url(prefix)], { env })).stdout) as unknown[];
+    const snaps = JSON.parse(
+      (await hoard(['snapshots', '--json', '--repo', srv.url(prefix)], { env })).stdout,
+    ) as unknown[];
     assert.equal(snaps.length, 1, 'only the first backup exists');
     const after2 = await hoard(['check', '--repo', srv.url(prefix)], { env });
-    assert.equal(after2.code, 0, `no index or snapshot points at a pack that is not stored: ${after2.stdout}${after2.stderr}`);
+    assert.equal(
+      after2.code,
+      0,
+      `no index or snapshot points at a pack that is not stored: ${after2.stdout}${after2.stderr}`,
+    );
     if (!(await needRestic(t))) return;
-    const rc = await run('restic', ['-r', srv.url(prefix), '--no-lock', 'check', '--read-data'], { env: { ...srv.env, RESTIC_PASSWORD: PW, RESTIC_CACHE_DIR: path.join(dir, 'rc') } });
+    const rc = await run('restic', ['-r', srv.url(prefix), '--no-lock', 'check', '--read-data'], {
+      env: { ...srv.env, RESTIC_PASSWORD: PW, RESTIC_CACHE_DIR: path.join(dir, 'rc') },
+    });
     assert.equal(rc.code, 0, rc.stdout + rc.stderr);
   });
 });

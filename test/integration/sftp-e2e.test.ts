@@ -48,7 +48,9 @@ describe('sftp end to end', () => {
     const rargs = ['-o', `sftp.command=${SFTP_SERVER}`, '-r', `sftp:localhost:${repoPath}`];
     const check = await run('restic', [...rargs, 'check', '--read-data'], { env: renv });
     assert.equal(check.code, 0, check.stdout + check.stderr);
-    const rr = await run('restic', [...rargs, 'restore', 'latest', '--target', path.join(dir, 'by-restic')], { env: renv });
+    const rr = await run('restic', [...rargs, 'restore', 'latest', '--target', path.join(dir, 'by-restic')], {
+      env: renv,
+    });
     assert.equal(rr.code, 0, rr.stderr);
     assert.ok((await readFile(path.join(dir, 'by-restic', 'src', 'big.bin'))).equals(big));
     // and hoard reads what restic writes there
@@ -66,7 +68,9 @@ describe('sftp end to end', () => {
     await copyFile(s.keyFile, path.join(dir, 'backup_key'));
     await copyFile(s.knownHostsFile, path.join(dir, 'known_hosts'));
     await writeFile(path.join(dir, 'pw'), PW);
-    await writeFile(path.join(dir, 'hoard.yaml'), `version: 1
+    await writeFile(
+      path.join(dir, 'hoard.yaml'),
+      `version: 1
 repositories:
   offsite:
     url: ${s.url('project-repo')}
@@ -74,7 +78,8 @@ repositories:
     sftp: { key: backup_key, known_hosts: known_hosts }
 sources:
   files: { type: files, paths: [data] }
-`);
+`,
+    );
     await mkdir(path.join(dir, 'data'));
     const data = randomBytes(20 << 20);
     await writeFile(path.join(dir, 'data', 'blob.bin'), data);
@@ -86,7 +91,10 @@ sources:
     assert.equal(s.drops(), 2, 'two connections were cut mid-upload');
     const check = await hoard(['check', '--read-data'], { env, cwd: dir });
     assert.equal(check.code, 0, check.stdout + check.stderr);
-    const r = await hoard(['restore', '--latest', '--source', 'files', '--target', path.join(dir, 'out'), '--yes'], { env, cwd: dir });
+    const r = await hoard(['restore', '--latest', '--source', 'files', '--target', path.join(dir, 'out'), '--yes'], {
+      env,
+      cwd: dir,
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.ok((await readFile(path.join(dir, 'out', 'data', 'blob.bin'))).equals(data));
   });

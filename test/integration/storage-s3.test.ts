@@ -15,16 +15,27 @@ import { type S3Server, startS3 } from '../helpers/remote.js';
 
 let server: Promise<S3Server> | undefined;
 const s3 = () => (server ??= startS3(['hoard']));
-after(async () => { if (server) await (await server).stop(); });
+after(async () => {
+  if (server) await (await server).stop();
+});
 
 backendConformance('s3', async () => {
   const srv = await s3();
   const prefix = `conf-${randomBytes(6).toString('hex')}`;
-  const client = new S3Client({ endpoint: srv.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: srv.env.AWS_ACCESS_KEY_ID, secretAccessKey: srv.env.AWS_SECRET_ACCESS_KEY } });
+  const client = new S3Client({
+    endpoint: srv.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: srv.env.AWS_ACCESS_KEY_ID, secretAccessKey: srv.env.AWS_SECRET_ACCESS_KEY },
+  });
   return {
     backend: openBackend(srv.url(prefix), { vars: srv.env }),
-    cleanup: async () => { client.destroy(); },
-    plantJunk: async (rel) => { await client.send(new PutObjectCommand({ Bucket: 'hoard', Key: `${prefix}/${rel}`, Body: 'junk' })); },
+    cleanup: async () => {
+      client.destroy();
+    },
+    plantJunk: async (rel) => {
+      await client.send(new PutObjectCommand({ Bucket: 'hoard', Key: `${prefix}/${rel}`, Body: 'junk' }));
+    },
   };
 });
 
@@ -33,7 +44,10 @@ describe('s3 backend errors', () => {
     const srv = await s3();
     const retries: string[] = [];
     // (s3rver checks the access key id; it accepts any signature)
-    const b = openBackend(srv.url('creds'), { vars: { AWS_ACCESS_KEY_ID: 'NOT-A-KEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret' }, onRetry: (op) => retries.push(op) });
+    const b = openBackend(srv.url('creds'), {
+      vars: { AWS_ACCESS_KEY_ID: 'NOT-A-KEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret' },
+      onRetry: (op) => retries.push(op),
+    });
     await assert.rejects(b.exists(), (e: Error & { kind?: string; hint?: string }) => {
       assert.equal(e.kind, 'io');
       assert.match(e.message, /refused the stat of creds\/config: (HTTP 403 Forbidden|InvalidAccessKeyId)/);
@@ -48,9 +62,17 @@ describe('s3 backend errors', () => {
     const srv = await s3();
     // *.localhost is loopback (RFC 6761); this machine's resolver does not say so, so say it here
     const real = dns.lookup;
-    (dns as { lookup: unknown }).lookup = (host: string, ...rest: unknown[]) => (host.endsWith('.localhost') ? (real as (...a: unknown[]) => void)('127.0.0.1', ...rest) : (real as (...a: unknown[]) => void)(host, ...rest));
-    t.after(() => { (dns as { lookup: unknown }).lookup = real; });
-    const b = openBackend(`s3:${srv.endpoint.replace('127.0.0.1', 's3.localhost')}/hoard/vhost`, { vars: srv.env, s3: { pathStyle: false } });
+    (dns as { lookup: unknown }).lookup = (host: string, ...rest: unknown[]) =>
+      host.endsWith('.localhost')
+        ? (real as (...a: unknown[]) => void)('127.0.0.1', ...rest)
+        : (real as (...a: unknown[]) => void)(host, ...rest);
+    t.after(() => {
+      (dns as { lookup: unknown }).lookup = real;
+    });
+    const b = openBackend(`s3:${srv.endpoint.replace('127.0.0.1', 's3.localhost')}/hoard/vhost`, {
+      vars: srv.env,
+      s3: { pathStyle: false },
+    });
     await b.create();
     await b.save({ type: 'config', name: '' }, Buffer.from('vhost'));
     assert.equal((await b.load({ type: 'config', name: '' })).toString(), 'vhost');

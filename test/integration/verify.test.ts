@@ -25,7 +25,8 @@ describe('hoard verify', () => {
     await fsp.writeFile(path.join(dir, 'b', 'other.txt'), textLike(300_000, 2));
     const first = JSON.parse((await hoard(['backup', '--json', 'a'], { env, cwd: dir })).stdout).snapshot_id as string;
     const second = JSON.parse((await hoard(['backup', '--json', 'b'], { env, cwd: dir })).stdout).snapshot_id as string;
-    const third = JSON.parse((await hoard(['backup', '--json', 'a', 'b'], { env, cwd: dir })).stdout).snapshot_id as string;
+    const third = JSON.parse((await hoard(['backup', '--json', 'a', 'b'], { env, cwd: dir })).stdout)
+      .snapshot_id as string;
     const ok = await hoard(['verify', '--all', '--json'], { env });
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.equal(ok.stdout.trim().split('\n').length, 3);
@@ -48,14 +49,28 @@ describe('hoard verify', () => {
     assert.equal(rb.code, 5, rb.stdout + rb.stderr);
     assert.match(rb.stdout, new RegExp(`FAILED ${first.slice(0, 8)} `));
     assert.match(rb.stdout, new RegExp(`FAILED ${third.slice(0, 8)} `));
-    assert.match(rb.stdout, new RegExp(`valid ${second.slice(0, 8)} `), 'the snapshot of b alone does not need the damaged pack');
+    assert.match(
+      rb.stdout,
+      new RegExp(`valid ${second.slice(0, 8)} `),
+      'the snapshot of b alone does not need the damaged pack',
+    );
     assert.match(rb.stdout, /affected files: \/a\/big\.sql/);
     assert.match(rb.stdout, new RegExp(`damaged packs: ${path.basename(big.p).slice(0, 8)}`));
     assert.match(rb.stdout, /2 of 3 backup\(s\) FAILED verification/);
 
     // the records are in the repository: list, info and status show them from any machine
-    const list = JSON.parse((await hoard(['list', '--json'], { env })).stdout) as { id: string; verification: { ok: boolean; level: string } | null }[];
-    assert.deepEqual(list.map((r) => [r.id, r.verification?.level, r.verification?.ok]), [[first, 'read-back', false], [second, 'read-back', true], [third, 'read-back', false]]);
+    const list = JSON.parse((await hoard(['list', '--json'], { env })).stdout) as {
+      id: string;
+      verification: { ok: boolean; level: string } | null;
+    }[];
+    assert.deepEqual(
+      list.map((r) => [r.id, r.verification?.level, r.verification?.ok]),
+      [
+        [first, 'read-back', false],
+        [second, 'read-back', true],
+        [third, 'read-back', false],
+      ],
+    );
     const table = await hoard(['list'], { env });
     assert.match(table.stdout, /FAILED read-back [\d ]+s ago: \/a\/big\.sql:/);
     assert.match(table.stdout, /valid · read back \d+ s ago/);
@@ -76,7 +91,12 @@ describe('hoard verify', () => {
     }
     const sub = await hoard(['verify', '--all', '--subset', '50%', '--json'], { env });
     assert.equal(sub.code, 0, sub.stderr);
-    assert.ok(sub.stdout.trim().split('\n').every((l) => JSON.parse(l).ok));
+    assert.ok(
+      sub.stdout
+        .trim()
+        .split('\n')
+        .every((l) => JSON.parse(l).ok),
+    );
   });
 
   it('hoard.yaml verify.after_backup: every new snapshot is verified and the result recorded', async (t) => {
@@ -99,18 +119,36 @@ describe('hoard verify', () => {
     await fsp.copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
     await fsp.mkdir(path.join(dir, 'uploads'));
     await fsp.writeFile(path.join(dir, 'uploads', 'x.txt'), 'x');
-    assert.equal((await hoard(['init', '--yes', '--no-backup', '--files', 'uploads'], { cwd: dir, env: CLEAN_ENV })).code, 0);
+    assert.equal(
+      (await hoard(['init', '--yes', '--no-backup', '--files', 'uploads'], { cwd: dir, env: CLEAN_ENV })).code,
+      0,
+    );
     const b = await hoard(['backup', 'daily', '--json'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(b.code, 0, b.stderr);
-    const [db, files] = b.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.message_type === 'summary');
-    const whole = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick', '--json'], { cwd: dir, env: CLEAN_ENV });
+    const [db, files] = b.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((x) => x.message_type === 'summary');
+    const whole = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick', '--json'], {
+      cwd: dir,
+      env: CLEAN_ENV,
+    });
     assert.equal(whole.code, 0, whole.stdout);
-    assert.ok(JSON.parse(whole.stdout).checks.some((c: { name: string; message: string }) => c.name === 'complete' && /all 2 sources of job daily are in run/.test(c.message)));
+    assert.ok(
+      JSON.parse(whole.stdout).checks.some(
+        (c: { name: string; message: string }) =>
+          c.name === 'complete' && /all 2 sources of job daily are in run/.test(c.message),
+      ),
+    );
     assert.equal((await hoard(['delete', files.snapshot_id.slice(0, 10)], { cwd: dir, env: CLEAN_ENV })).code, 0);
     const partial = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(partial.code, 5);
     assert.match(partial.stdout, /run \S+ of job daily lacks files/);
-    const small = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick', '--min-size', '1GB'], { cwd: dir, env: CLEAN_ENV });
+    const small = await hoard(['verify', db.snapshot_id.slice(0, 10), '--quick', '--min-size', '1GB'], {
+      cwd: dir,
+      env: CLEAN_ENV,
+    });
     assert.equal(small.code, 5);
     assert.match(small.stdout, /the backup is 81920 bytes, below the minimum of 1000000000/);
   });
@@ -125,7 +163,11 @@ describe('hoard verify', () => {
     const empty = await hoard(['verify', '--all'], { env });
     assert.equal(empty.code, 1);
     assert.match(empty.stderr, /the repository has no snapshots/);
-    for (const [args, re] of [[['--quick', '--drill', '--latest'], /choose --quick or --drill/], [['--subset', '0%', '--latest'], /--subset must be a percentage/], [['--min-size', 'lots', '--latest'], /--min-size must be a size/]] as [string[], RegExp][]) {
+    for (const [args, re] of [
+      [['--quick', '--drill', '--latest'], /choose --quick or --drill/],
+      [['--subset', '0%', '--latest'], /--subset must be a percentage/],
+      [['--min-size', 'lots', '--latest'], /--min-size must be a size/],
+    ] as [string[], RegExp][]) {
       const r = await hoard(['verify', ...args], { env });
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, re);

@@ -18,7 +18,10 @@ const PW = 'concurrent';
 
 async function hashes(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash('sha256').update(await readFile(path.join(dir, f))).digest('hex');
+  for (const f of (await readdir(dir)).sort())
+    out[f] = createHash('sha256')
+      .update(await readFile(path.join(dir, f)))
+      .digest('hex');
   return out;
 }
 
@@ -34,22 +37,39 @@ async function repository(t: import('node:test').TestContext) {
  * hoard check --read-data and restic check --read-data both pass; every snapshot tagged with a key
  * of `expected` restores (its folder `folder`, default the tag) to those hashes.
  */
-async function consistent(repo: string, env: NodeJS.ProcessEnv, dir: string, expected: Record<string, Record<string, string>>, folder?: string): Promise<void> {
+async function consistent(
+  repo: string,
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  expected: Record<string, Record<string, string>>,
+  folder?: string,
+): Promise<void> {
   const hc = await hoard(['check', '--read-data'], { env });
   assert.equal(hc.code, 0, hc.stdout + hc.stderr);
   const rc = await restic(repo, PW, ['check', '--read-data']);
   assert.equal(rc.code, 0, rc.stdout + rc.stderr);
-  const snaps = JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout) as { id: string; tags: string[] | null }[];
+  const snaps = JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout) as {
+    id: string;
+    tags: string[] | null;
+  }[];
   for (const s of snaps) {
     const tag = (s.tags ?? []).find((x) => x in expected);
     if (!tag) continue;
     const out = path.join(dir, `restore-${s.id.slice(0, 8)}`);
     assert.equal((await hoard(['restore', s.id, '--target', out], { env, cwd: dir })).code, 0);
-    assert.deepEqual(await hashes(path.join(out, folder ?? tag)), expected[tag], `snapshot ${s.id.slice(0, 8)} (${tag})`);
+    assert.deepEqual(
+      await hashes(path.join(out, folder ?? tag)),
+      expected[tag],
+      `snapshot ${s.id.slice(0, 8)} (${tag})`,
+    );
   }
 }
 
-const lockedClean = (r: RunResult) => r.code === 11 && /repository is locked: .*lock held by PID \d+/.test(r.stderr) && /hoard unlock/.test(r.stderr) && !/\n\s+at /.test(r.stderr);
+const lockedClean = (r: RunResult) =>
+  r.code === 11 &&
+  /repository is locked: .*lock held by PID \d+/.test(r.stderr) &&
+  /hoard unlock/.test(r.stderr) &&
+  !/\n\s+at /.test(r.stderr);
 
 describe('concurrency', () => {
   it('three backups into one repository at once: all succeed, nothing is lost, prune afterwards keeps all three', async (t) => {
@@ -81,7 +101,8 @@ describe('concurrency', () => {
     await mkdir(path.join(dir, 'src'));
     await writeFile(path.join(dir, 'src', 'x.bin'), randomBytes(4 * 1024 * 1024));
     await writeFile(path.join(dir, 'src', 'y.bin'), randomBytes(4 * 1024 * 1024));
-    const first = JSON.parse((await hoard(['backup', 'src', '--json'], { env, cwd: dir })).stdout).snapshot_id as string;
+    const first = JSON.parse((await hoard(['backup', 'src', '--json'], { env, cwd: dir })).stdout)
+      .snapshot_id as string;
     await writeFile(path.join(dir, 'src', 'y.bin'), 'y is gone\n');
     assert.equal((await hoard(['backup', 'src', '--tag', 'src'], { env, cwd: dir })).code, 0);
     assert.equal((await hoard(['forget', first], { env })).code, 0);
@@ -89,9 +110,14 @@ describe('concurrency', () => {
 
     const prune = hoard(['prune', '--max-unused', '0%', '--limit-download', '1024'], { env });
     let pruneEnded = 0;
-    void prune.then(() => { pruneEnded = Date.now(); });
+    void prune.then(() => {
+      pruneEnded = Date.now();
+    });
     await waitForLock(repo);
-    const waiting = hoard(['backup', 'src', '--tag', 'src', '--retry-lock', '2m'], { env, cwd: dir }).then((r) => ({ ...r, ended: Date.now() }));
+    const waiting = hoard(['backup', 'src', '--tag', 'src', '--retry-lock', '2m'], { env, cwd: dir }).then((r) => ({
+      ...r,
+      ended: Date.now(),
+    }));
     const refused = await hoard(['backup', 'src', '--tag', 'src'], { env, cwd: dir });
     assert.equal(pruneEnded, 0, 'prune still ran when the second backup asked for its lock');
     assert.ok(lockedClean(refused), `exit ${refused.code}: ${refused.stderr}`);
@@ -132,7 +158,10 @@ describe('concurrency', () => {
     for (let i = 0; i < 5; i++) {
       await writeFile(path.join(dir, 'src', `f${i}.txt`), textLike(300_000, 40 + i));
       expected[`round${i}`] = await hashes(path.join(dir, 'src'));
-      const [b, p] = await Promise.all([hoard(['backup', 'src', '--tag', `round${i}`], { env, cwd: dir }), hoard(['prune'], { env })]);
+      const [b, p] = await Promise.all([
+        hoard(['backup', 'src', '--tag', `round${i}`], { env, cwd: dir }),
+        hoard(['prune'], { env }),
+      ]);
       for (const r of [b, p]) {
         assert.ok(r.code === 0 || lockedClean(r), `exit ${r.code}: ${r.stderr}`);
         codes.push(r.code);
@@ -145,18 +174,29 @@ describe('concurrency', () => {
   it('two schedulers started at the same moment on one project: exactly one runs, the other exits 11 naming it', async (t) => {
     const dir = await tempDir(t, 'hoard-conc-sched-');
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
-    const init = await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], { cwd: dir, env: CLEAN_ENV });
+    const init = await hoard(['init', '--yes', '--no-backup', '--schedule', 'weekly on sunday at 03:00'], {
+      cwd: dir,
+      env: CLEAN_ENV,
+    });
     assert.equal(init.code, 0, init.stderr);
     for (let round = 0; round < 5; round++) {
       const start = () => {
-        const child = spawn(process.execPath, [CLI, 'scheduler', 'start'], { cwd: dir, env: { ...process.env, ...CLEAN_ENV }, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, 'scheduler', 'start'], {
+          cwd: dir,
+          env: { ...process.env, ...CLEAN_ENV },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let err = '';
-        child.stderr!.on('data', (d) => { err += d; });
+        child.stderr!.on('data', (d) => {
+          err += d;
+        });
         const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
         return { child, exited, err: () => err };
       };
       const both = [start(), start()];
-      t.after(() => { for (const d of both) d.child.kill('SIGKILL'); });
+      t.after(() => {
+        for (const d of both) d.child.kill('SIGKILL');
+      });
       const loser = await Promise.race(both.map((d) => d.exited.then(() => d)));
       const winner = both.find((d) => d !== loser)!;
       assert.equal(await loser.exited, 11, loser.err());

@@ -13,9 +13,20 @@ describe('damage sweep', () => {
     const f = await damageSweep({ seed: 3, perFile: Number(process.env.HOARD_SWEEP_PER_FILE) || 4 });
     assert.deepEqual(f.problems, []);
     assert.equal(f.cases, 7 * (Number(process.env.HOARD_SWEEP_PER_FILE) || 4));
-    assert.deepEqual(Object.keys(f.byKind).sort(), ['config', 'data pack', 'index', 'key', 'lock', 'snapshot', 'tree pack']);
+    assert.deepEqual(Object.keys(f.byKind).sort(), [
+      'config',
+      'data pack',
+      'index',
+      'key',
+      'lock',
+      'snapshot',
+      'tree pack',
+    ]);
     // every damage to an encrypted file was detected; only key and lock cases may be harmless
-    assert.ok(f.detected >= f.cases - 2 * (Number(process.env.HOARD_SWEEP_PER_FILE) || 4), `detected ${f.detected} of ${f.cases}`);
+    assert.ok(
+      f.detected >= f.cases - 2 * (Number(process.env.HOARD_SWEEP_PER_FILE) || 4),
+      `detected ${f.detected} of ${f.cases}`,
+    );
     assert.equal(f.detected + f.harmless, f.cases);
   });
 });

@@ -37,16 +37,25 @@ export interface SweepFigures {
   byKind: Record<string, number>;
 }
 
-interface Fixture { dir: string; repo: string; src: string; expected: Record<string, string>; files: Record<FileKind, string> }
+interface Fixture {
+  dir: string;
+  repo: string;
+  src: string;
+  expected: Record<string, string>;
+  files: Record<FileKind, string>;
+}
 
 async function sha(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /** A repository with one snapshot of a few files (one large enough to span several blobs) and a stale lock. */
 async function fixture(): Promise<Fixture> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hoard-sweep-'));
-  const repo = path.join(dir, 'repo'), src = path.join(dir, 'src');
+  const repo = path.join(dir, 'repo'),
+    src = path.join(dir, 'src');
   const env = { HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
   await mkdir(path.join(src, 'sub'), { recursive: true });
   await writeFile(path.join(src, 'dump.sql'), textLike(3 * 1024 * 1024, 11));
@@ -62,13 +71,27 @@ async function fixture(): Promise<Fixture> {
   await r.loadIndex();
   const packsByType: Record<string, string> = {};
   for (const [id, blobs] of r.index.packs) packsByType[blobs[0].type] ??= id;
-  await r.saveUnpacked('lock', encodeLock({ time: formatGoTime(goTimeFromMs(Date.now())), exclusive: false, hostname: os.hostname(), username: 'x', pid: 2 ** 22 + 7 }));
+  await r.saveUnpacked(
+    'lock',
+    encodeLock({
+      time: formatGoTime(goTimeFromMs(Date.now())),
+      exclusive: false,
+      hostname: os.hostname(),
+      username: 'x',
+      pid: 2 ** 22 + 7,
+    }),
+  );
   await r.close();
   const one = async (sub: string) => path.join(repo, sub, (await readdir(path.join(repo, sub)))[0]);
   const packPath = (id: string) => path.join(repo, 'data', id.slice(0, 2), id);
   const files: Record<FileKind, string> = {
-    config: path.join(repo, 'config'), key: await one('keys'), lock: await one('locks'), snapshot: await one('snapshots'),
-    index: await one('index'), 'data pack': packPath(packsByType.data), 'tree pack': packPath(packsByType.tree),
+    config: path.join(repo, 'config'),
+    key: await one('keys'),
+    lock: await one('locks'),
+    snapshot: await one('snapshots'),
+    index: await one('index'),
+    'data pack': packPath(packsByType.data),
+    'tree pack': packPath(packsByType.tree),
   };
   return { dir, repo, src, expected, files };
 }
@@ -78,11 +101,23 @@ type Damage = { label: string; apply(file: string): Promise<void> };
 function damages(size: number, r: () => number): Damage[] {
   const flip = (at: number): Damage => ({
     label: `byte ${at} flipped`,
-    async apply(f) { const b = await readFile(f); b[at] ^= 1 << Math.floor(r() * 8); await writeFile(f, b); },
+    async apply(f) {
+      const b = await readFile(f);
+      b[at] ^= 1 << Math.floor(r() * 8);
+      await writeFile(f, b);
+    },
   });
   const cut = (len: number): Damage => ({ label: `truncated to ${len} bytes`, apply: (f) => truncate(f, len) });
   // mixed so that a short run (perFile) still has flips and truncations
-  return [flip(0), cut(Math.floor(size / 2)), flip(Math.floor(size / 2)), cut(0), flip(size - 1), flip(Math.floor(r() * size)), cut(size - 1)];
+  return [
+    flip(0),
+    cut(Math.floor(size / 2)),
+    flip(Math.floor(size / 2)),
+    cut(0),
+    flip(size - 1),
+    flip(Math.floor(r() * size)),
+    cut(size - 1),
+  ];
 }
 
 /** Runs the sweep; `perFile` limits the damages per file (all 7 by default); prints nothing. */
@@ -103,7 +138,9 @@ export async function damageSweep(o: { perFile?: number; seed?: number } = {}): 
       }
     }
     // two cases at a time (each on its own copy): the machine has two cores
-    const next = async (): Promise<void> => { for (let c = cases.shift(); c; c = cases.shift()) await c(); };
+    const next = async (): Promise<void> => {
+      for (let c = cases.shift(); c; c = cases.shift()) await c();
+    };
     await Promise.all([next(), next()]);
   } finally {
     await rm(fx.dir, { recursive: true, force: true });
@@ -111,7 +148,14 @@ export async function damageSweep(o: { perFile?: number; seed?: number } = {}): 
   return f;
 }
 
-async function oneCase(fx: Fixture, kind: FileKind, file: string, d: Damage, label: string, f: SweepFigures): Promise<void> {
+async function oneCase(
+  fx: Fixture,
+  kind: FileKind,
+  file: string,
+  d: Damage,
+  label: string,
+  f: SweepFigures,
+): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'hoard-sweep-case-'));
   try {
     const repo = path.join(work, 'repo');
@@ -123,9 +167,14 @@ async function oneCase(fx: Fixture, kind: FileKind, file: string, d: Damage, lab
     const check = await hoard(['check', '--read-data'], { env });
     const out = path.join(work, 'out');
     const restore = await hoard(['restore', 'latest', '--target', out], { env });
-    for (const [what, res] of [['check', check], ['restore', restore]] as const) {
-      if (!DOCUMENTED.has(res.code)) f.problems.push(`${label}: ${what} exited ${res.code} (not a documented code): ${res.stderr.slice(0, 300)}`);
-      if (/internal error|\n\s+at /.test(res.stderr)) f.problems.push(`${label}: ${what} crashed: ${res.stderr.slice(0, 300)}`);
+    for (const [what, res] of [
+      ['check', check],
+      ['restore', restore],
+    ] as const) {
+      if (!DOCUMENTED.has(res.code))
+        f.problems.push(`${label}: ${what} exited ${res.code} (not a documented code): ${res.stderr.slice(0, 300)}`);
+      if (/internal error|\n\s+at /.test(res.stderr))
+        f.problems.push(`${label}: ${what} crashed: ${res.stderr.slice(0, 300)}`);
     }
     // every file under its final name is right, whatever the exit code
     let right = 0;
@@ -137,16 +186,23 @@ async function oneCase(fx: Fixture, kind: FileKind, file: string, d: Damage, lab
       else right++;
     }
     const leftovers = await listAll(out).catch(() => [] as string[]);
-    if (restore.code === 0 && right !== Object.keys(fx.expected).length) f.problems.push(`${label}: restore exited 0 but restored ${right} of ${Object.keys(fx.expected).length} files`);
-    if (restore.code === 0 && leftovers.some((x) => /\.hoard-tmp|\.tmp/.test(x))) f.problems.push(`${label}: restore exited 0 and left temporary files`);
+    if (restore.code === 0 && right !== Object.keys(fx.expected).length)
+      f.problems.push(`${label}: restore exited 0 but restored ${right} of ${Object.keys(fx.expected).length} files`);
+    if (restore.code === 0 && leftovers.some((x) => /\.hoard-tmp|\.tmp/.test(x)))
+      f.problems.push(`${label}: restore exited 0 and left temporary files`);
     const named = new RegExp(`${path.basename(file).slice(0, 8)}|config|key`).test(check.stdout + check.stderr);
     if (check.code === 0 && restore.code === 0) {
-      if (ENCRYPTED.includes(kind)) f.problems.push(`${label}: damage to an encrypted file went unnoticed by check --read-data`);
+      if (ENCRYPTED.includes(kind))
+        f.problems.push(`${label}: damage to an encrypted file went unnoticed by check --read-data`);
       else f.harmless++;
     } else if (check.code === 5 && !named && kind !== 'key' && kind !== 'config') {
-      f.problems.push(`${label}: check failed without naming the damaged file: ${(check.stdout + check.stderr).slice(0, 300)}`);
+      f.problems.push(
+        `${label}: check failed without naming the damaged file: ${(check.stdout + check.stderr).slice(0, 300)}`,
+      );
     } else if (kind === 'lock' && (check.code !== 0 || restore.code !== 0)) {
-      f.problems.push(`${label}: a damaged lock stopped work: check ${check.code}, restore ${restore.code}: ${(check.stderr + restore.stderr).slice(0, 300)}`);
+      f.problems.push(
+        `${label}: a damaged lock stopped work: check ${check.code}, restore ${restore.code}: ${(check.stderr + restore.stderr).slice(0, 300)}`,
+      );
     } else {
       f.detected++;
     }

@@ -46,8 +46,12 @@ async function files(dir: string): Promise<string[]> {
   return out;
 }
 
-const sha = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
-const oneClearLine = (stderr: string) => /^hoard: no space left on the device.*\n\s+free some space/.test(stderr) && !/\n\s+at |internal error/.test(stderr);
+const sha = async (f: string) =>
+  createHash('sha256')
+    .update(await readFile(f))
+    .digest('hex');
+const oneClearLine = (stderr: string) =>
+  /^hoard: no space left on the device.*\n\s+free some space/.test(stderr) && !/\n\s+at |internal error/.test(stderr);
 
 describe('full disks', () => {
   it('a backup into a repository whose disk fills up: exit 2, no snapshot, a clean repository, and it works once there is room', async (t) => {
@@ -67,9 +71,16 @@ describe('full disks', () => {
     const b = await hoard(['backup', 'big'], { env, cwd: dir });
     assert.equal(b.code, 2, b.stderr);
     assert.ok(oneClearLine(b.stderr), b.stderr);
-    assert.equal(JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout).length, 1, 'the failed backup left no snapshot');
+    assert.equal(
+      JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout).length,
+      1,
+      'the failed backup left no snapshot',
+    );
     // no temporary file is left behind to hold the space
-    assert.deepEqual((await files(repo)).filter((f) => /tmp|\.partial/.test(path.basename(f))), []);
+    assert.deepEqual(
+      (await files(repo)).filter((f) => /tmp|\.partial/.test(path.basename(f))),
+      [],
+    );
     const hc = await hoard(['check', '--read-data'], { env });
     assert.equal(hc.code, 0, hc.stdout + hc.stderr);
     const rc = await restic(repo, PW, ['check', '--read-data']);
@@ -80,7 +91,8 @@ describe('full disks', () => {
     assert.equal((await hoard(['backup', 'big'], { env, cwd: dir })).code, 0);
     const out = path.join(dir, 'out');
     assert.equal((await hoard(['restore', 'latest', '--target', out], { env })).code, 0);
-    for (let i = 0; i < 4; i++) assert.equal(await sha(path.join(out, 'big', `f${i}.bin`)), await sha(path.join(dir, 'big', `f${i}.bin`)));
+    for (let i = 0; i < 4; i++)
+      assert.equal(await sha(path.join(out, 'big', `f${i}.bin`)), await sha(path.join(dir, 'big', `f${i}.bin`)));
     assert.equal((await restic(repo, PW, ['check', '--read-data'])).code, 0);
   });
 
@@ -90,7 +102,10 @@ describe('full disks', () => {
     if (!disk) return;
     const db = await pgDatabase(t);
     // about 12 MB of random bytes: they do not compress, so the dump stores about that much
-    await pgExec(db, "CREATE TABLE blobs AS SELECT g AS id, decode(string_agg(md5(random()::text || g || s), ''), 'hex') AS data FROM generate_series(1, 1500) g, generate_series(1, 500) s GROUP BY g");
+    await pgExec(
+      db,
+      "CREATE TABLE blobs AS SELECT g AS id, decode(string_agg(md5(random()::text || g || s), ''), 'hex') AS data FROM generate_series(1, 1500) g, generate_series(1, 500) s GROUP BY g",
+    );
     const repo = path.join(disk, 'repo');
     const env = { ...CLEAN_ENV, HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };
     assert.equal((await hoard(['init'], { env })).code, 0);
@@ -109,7 +124,11 @@ describe('full disks', () => {
     assert.equal(b.code, 2, b.stdout + b.stderr);
     assert.ok(oneClearLine(b.stderr), b.stderr);
     await rm(path.join(disk, 'filler'));
-    assert.equal(JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout).length, 0, 'the failed dump left no snapshot');
+    assert.equal(
+      JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout).length,
+      0,
+      'the failed dump left no snapshot',
+    );
     const hc = await hoard(['check', '--read-data'], { env });
     assert.equal(hc.code, 0, hc.stdout + hc.stderr);
     assert.equal((await restic(repo, PW, ['check', '--read-data'])).code, 0);
@@ -137,7 +156,11 @@ describe('full disks', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
     // what is there under a final name is complete and right; nothing temporary stays behind
     const left = await files(target);
-    assert.deepEqual(left.filter((f) => !/^f\d\.bin$/.test(path.basename(f))), [], 'no temporary files');
+    assert.deepEqual(
+      left.filter((f) => !/^f\d\.bin$/.test(path.basename(f))),
+      [],
+      'no temporary files',
+    );
     for (const f of left) assert.equal(await sha(f), want[path.basename(f)], `${path.basename(f)} is complete`);
     assert.ok(left.length < 5, 'the disk was too small for all of it');
 

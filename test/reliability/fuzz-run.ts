@@ -13,7 +13,8 @@ if (process.argv[2] === 'run') {
   const cases = Number(process.env.HOARD_FUZZ_CASES) || 20_000;
   const seed = Number(process.env.HOARD_FUZZ_SEED) || 1;
   const only = process.env.HOARD_FUZZ_TARGETS?.split(',');
-  let bad = 0, total = 0;
+  let bad = 0,
+    total = 0;
   for (const t of TARGETS.filter((x) => !only || only.includes(x.name))) {
     const f = await fuzzTarget(t, cases, seed);
     console.log(figuresLine(f));
@@ -24,7 +25,11 @@ if (process.argv[2] === 'run') {
   if (!only || only.includes('API requests')) {
     const cleanups: (() => unknown)[] = [];
     try {
-      const p = await servedProject({ after: (fn: () => unknown) => { cleanups.push(fn); } } as never);
+      const p = await servedProject({
+        after: (fn: () => unknown) => {
+          cleanups.push(fn);
+        },
+      } as never);
       const f = await fuzzApi(p.base, p.token, Math.min(cases, 5000), seed);
       console.log(figuresLine(f));
       for (const c of [...f.crashes, ...f.hangs].slice(0, 5)) console.log(`  ${c}`);

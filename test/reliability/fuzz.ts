@@ -21,8 +21,13 @@ export interface FuzzFigures {
   slowestMs: number;
 }
 
-const describe = (e: unknown) => (e instanceof Error ? `${e.constructor.name}${'kind' in e ? `(${String(e.kind)})` : ''}: ${e.message}` : String(e)).slice(0, 300);
-const sample = (b: Buffer) => (b.length > 120 ? `${b.subarray(0, 120).toString('hex')}… (${b.length} bytes)` : b.toString('hex'));
+const describe = (e: unknown) =>
+  (e instanceof Error
+    ? `${e.constructor.name}${'kind' in e ? `(${String(e.kind)})` : ''}: ${e.message}`
+    : String(e)
+  ).slice(0, 300);
+const sample = (b: Buffer) =>
+  b.length > 120 ? `${b.subarray(0, 120).toString('hex')}… (${b.length} bytes)` : b.toString('hex');
 
 /** Runs one target for `cases` inputs. */
 export async function fuzzTarget(t: FuzzTarget, cases: number, seed = 1): Promise<FuzzFigures> {
@@ -37,7 +42,9 @@ export async function fuzzTarget(t: FuzzTarget, cases: number, seed = 1): Promis
     try {
       await Promise.race([
         Promise.resolve().then(() => t.run(input)),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new HangError()), HANG_MS); }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new HangError()), HANG_MS);
+        }),
       ]);
       f.accepted++;
     } catch (e) {
@@ -49,7 +56,8 @@ export async function fuzzTarget(t: FuzzTarget, cases: number, seed = 1): Promis
     }
     const ms = performance.now() - t0;
     f.slowestMs = Math.max(f.slowestMs, ms);
-    if (ms > HANG_MS && !f.hangs.some((h) => h.startsWith(`case ${i}:`))) f.hangs.push(`case ${i}: took ${ms.toFixed(0)} ms; input ${sample(input)}`);
+    if (ms > HANG_MS && !f.hangs.some((h) => h.startsWith(`case ${i}:`)))
+      f.hangs.push(`case ${i}: took ${ms.toFixed(0)} ms; input ${sample(input)}`);
     f.cases++;
   }
   return f;

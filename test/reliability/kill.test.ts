@@ -20,7 +20,10 @@ describe('kill -9 torture (short)', () => {
       assert.equal(f.inconsistent, 0);
       assert.equal(f.snapshotsLost, 0);
       assert.equal(f.kills + f.completed, ITERATIONS);
-      assert.ok(f.kills >= ITERATIONS * 0.3, `runs were killed mid-way, not after they finished (${f.kills} of ${ITERATIONS})`);
+      assert.ok(
+        f.kills >= ITERATIONS * 0.3,
+        `runs were killed mid-way, not after they finished (${f.kills} of ${ITERATIONS})`,
+      );
       assert.ok(f.restoresChecked > 0);
     });
   }

@@ -33,7 +33,10 @@ const FILES = 16;
 /** Tree hash: relative path → sha256 of the content. */
 async function treeHash(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash('sha256').update(await readFile(path.join(dir, f))).digest('hex');
+  for (const f of (await readdir(dir)).sort())
+    out[f] = createHash('sha256')
+      .update(await readFile(path.join(dir, f)))
+      .digest('hex');
   return out;
 }
 
@@ -50,12 +53,20 @@ function runAndKill(args: string[], env: NodeJS.ProcessEnv, cwd: string, delayMs
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-    child.on('exit', (_code, signal) => { clearTimeout(timer); resolve(signal === 'SIGKILL'); });
+    child.on('exit', (_code, signal) => {
+      clearTimeout(timer);
+      resolve(signal === 'SIGKILL');
+    });
   });
 }
 
 /** `restored`: snapshots already restored and compared once; `turn` rotates the re-checked ones. */
-interface Repo { path: string; expected: Map<string, Record<string, string>>; restored: Set<string>; turn: number }
+interface Repo {
+  path: string;
+  expected: Map<string, Record<string, string>>;
+  restored: Set<string>;
+  turn: number;
+}
 
 /** Snapshots restored again after each kill besides the new ones (in rotation, so each old one comes round). */
 const RECHECKED = 2;
@@ -66,7 +77,14 @@ const RECHECKED = 2;
  * RECHECKED older ones in rotation (all of them with `all`, as after the last kill). Restoring
  * every snapshot after every kill made the work grow with the square of the kills.
  */
-async function verify(repo: Repo, work: string, f: KillFigures, label: string, before: Set<string>, all = false): Promise<void> {
+async function verify(
+  repo: Repo,
+  work: string,
+  f: KillFigures,
+  label: string,
+  before: Set<string>,
+  all = false,
+): Promise<void> {
   const env = { ...process.env, HOARD_REPOSITORY: repo.path, HOARD_PASSWORD: PW, HOARD_CONFIG: '' };
   const hc = await hoard(['check'], { env });
   // the killed process's lock: hoard ignores a dead local process's lock, restic needs it removed
@@ -74,14 +92,27 @@ async function verify(repo: Repo, work: string, f: KillFigures, label: string, b
   const rc = await restic(repo.path, PW, ['check', '--read-data']);
   if (hc.code !== 0 || rc.code !== 0) {
     f.inconsistent++;
-    f.problems.push(`${label}: hoard check ${hc.code} ${hc.stdout.slice(-300)} ${hc.stderr.slice(-300)}; restic check ${rc.code} ${rc.stdout.slice(-300)} ${rc.stderr.slice(-300)}`);
+    f.problems.push(
+      `${label}: hoard check ${hc.code} ${hc.stdout.slice(-300)} ${hc.stderr.slice(-300)}; restic check ${rc.code} ${rc.stdout.slice(-300)} ${rc.stderr.slice(-300)}`,
+    );
   }
-  const snaps = JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout || '[]') as { id: string; tags: string[] }[];
+  const snaps = JSON.parse((await hoard(['snapshots', '--json'], { env })).stdout || '[]') as {
+    id: string;
+    tags: string[];
+  }[];
   const h = await openHoard({ cwd: work, repository: repo.path, password: PW, vars: { PATH: process.env.PATH } });
   const now = new Set(snaps.map((s) => s.id));
-  for (const id of before) if (!now.has(id)) { f.snapshotsLost++; f.problems.push(`${label}: snapshot ${id.slice(0, 8)} is gone`); }
+  for (const id of before)
+    if (!now.has(id)) {
+      f.snapshotsLost++;
+      f.problems.push(`${label}: snapshot ${id.slice(0, 8)} is gone`);
+    }
   const old = snaps.filter((s) => repo.restored.has(s.id));
-  const again = new Set(all ? old.map((s) => s.id) : Array.from({ length: Math.min(RECHECKED, old.length) }, () => old[repo.turn++ % old.length].id));
+  const again = new Set(
+    all
+      ? old.map((s) => s.id)
+      : Array.from({ length: Math.min(RECHECKED, old.length) }, () => old[repo.turn++ % old.length].id),
+  );
   for (const s of snaps) {
     if (repo.restored.has(s.id) && !again.has(s.id)) continue;
     const tag = s.tags.find((t) => t.startsWith('state-'));
@@ -89,10 +120,16 @@ async function verify(repo: Repo, work: string, f: KillFigures, label: string, b
     if (!want) continue;
     const target = path.join(work, `check-${s.id.slice(0, 8)}`);
     await rm(target, { recursive: true, force: true });
-    const err = await h.restore({ ref: s.id, target }).then(() => '', (e: Error) => e.message);
+    const err = await h.restore({ ref: s.id, target }).then(
+      () => '',
+      (e: Error) => e.message,
+    );
     const got = err ? {} : await treeHash(path.join(target, 'data')).catch(() => ({}));
     f.restoresChecked++;
-    if (JSON.stringify(got) !== JSON.stringify(want)) { f.inconsistent++; f.problems.push(`${label}: snapshot ${s.id.slice(0, 8)} (${tag}) restores to other content ${err}`); }
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      f.inconsistent++;
+      f.problems.push(`${label}: snapshot ${s.id.slice(0, 8)} (${tag}) restores to other content ${err}`);
+    }
     repo.restored.add(s.id);
     await rm(target, { recursive: true, force: true });
   }
@@ -101,15 +138,30 @@ async function verify(repo: Repo, work: string, f: KillFigures, label: string, b
 /** Kills `operation` `iterations` times; returns the figures. */
 export async function killTorture(operation: Operation, iterations: number, seed = 1): Promise<KillFigures> {
   const r = prng(seed);
-  const f: KillFigures = { operation, kills: 0, completed: 0, inconsistent: 0, snapshotsLost: 0, restoresChecked: 0, problems: [] };
+  const f: KillFigures = {
+    operation,
+    kills: 0,
+    completed: 0,
+    inconsistent: 0,
+    snapshotsLost: 0,
+    restoresChecked: 0,
+    problems: [],
+  };
   const work = await mkdtemp(path.join(os.tmpdir(), `hoard-kill-${operation}-`));
   const data = path.join(work, 'data');
   await mkdir(data);
   const repo: Repo = { path: path.join(work, 'repo'), expected: new Map(), restored: new Set(), turn: 0 };
   const other: Repo = { path: path.join(work, 'copy'), expected: repo.expected, restored: new Set(), turn: 0 };
-  const env = (p: string) => ({ ...process.env, HOARD_REPOSITORY: p, HOARD_PASSWORD: PW, HOARD_CONFIG: '', HOARD_ENVIRONMENT: '' });
+  const env = (p: string) => ({
+    ...process.env,
+    HOARD_REPOSITORY: p,
+    HOARD_PASSWORD: PW,
+    HOARD_CONFIG: '',
+    HOARD_ENVIRONMENT: '',
+  });
   try {
-    for (const p of [repo.path, other.path]) if ((await hoard(['init'], { env: env(p) })).code !== 0) throw new Error('init failed');
+    for (const p of [repo.path, other.path])
+      if ((await hoard(['init'], { env: env(p) })).code !== 0) throw new Error('init failed');
     const snapshot = async (round: number, kill: boolean) => {
       await mutate(data, r, round);
       const tag = `state-${round}`;
@@ -120,7 +172,12 @@ export async function killTorture(operation: Operation, iterations: number, seed
     };
     // a few complete snapshots to work on
     for (let i = 0; i < 3; i++) await snapshot(i, false);
-    const ids = async (p: string) => new Set((JSON.parse((await hoard(['snapshots', '--json'], { env: env(p) })).stdout) as { id: string }[]).map((s) => s.id));
+    const ids = async (p: string) =>
+      new Set(
+        (JSON.parse((await hoard(['snapshots', '--json'], { env: env(p) })).stdout) as { id: string }[]).map(
+          (s) => s.id,
+        ),
+      );
     for (let it = 0; it < iterations; it++) {
       const round = 3 + it;
       const before = await ids(repo.path);
@@ -135,7 +192,9 @@ export async function killTorture(operation: Operation, iterations: number, seed
       } else if (operation === 'prune') {
         await snapshot(round, false);
         // forget the oldest (recorded as intended), then prune under the knife
-        const all = JSON.parse((await hoard(['snapshots', '--json'], { env: env(repo.path) })).stdout) as { id: string }[];
+        const all = JSON.parse((await hoard(['snapshots', '--json'], { env: env(repo.path) })).stdout) as {
+          id: string;
+        }[];
         const victim = all[0];
         await hoard(['forget', victim.id], { env: env(repo.path) });
         before.delete(victim.id);
@@ -155,14 +214,21 @@ export async function killTorture(operation: Operation, iterations: number, seed
         const dir = path.join(target, 'data');
         for (const name of await readdir(dir).catch(() => [] as string[])) {
           if (!(name in want)) continue; // a temporary name: never presented as a file of the snapshot
-          const h = createHash('sha256').update(await readFile(path.join(dir, name))).digest('hex');
-          if (h !== want[name]) { f.inconsistent++; f.problems.push(`restore ${it}: ${name} is under its final name but incomplete or wrong`); }
+          const h = createHash('sha256')
+            .update(await readFile(path.join(dir, name)))
+            .digest('hex');
+          if (h !== want[name]) {
+            f.inconsistent++;
+            f.problems.push(`restore ${it}: ${name} is under its final name but incomplete or wrong`);
+          }
         }
       }
-      if (landed) f.kills++; else f.completed++;
+      if (landed) f.kills++;
+      else f.completed++;
       await verify(repo, work, f, `${operation} ${it}`, before, it === iterations - 1);
     }
-    if (operation === 'copy' && iterations > 0) await verify(other, work, f, 'copy (destination, at the end)', await ids(other.path), true);
+    if (operation === 'copy' && iterations > 0)
+      await verify(other, work, f, 'copy (destination, at the end)', await ids(other.path), true);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

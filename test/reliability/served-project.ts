@@ -7,7 +7,9 @@ import { ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
 import { addServerSection, serve } from '../helpers/api.js';
 
-export async function servedProject(t: Pick<TestContext, 'after'>): Promise<{ dir: string; base: string; token: string }> {
+export async function servedProject(
+  t: Pick<TestContext, 'after'>,
+): Promise<{ dir: string; base: string; token: string }> {
   const dir = await tempDir(t as TestContext, 'hoard-fuzz-api-');
   await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
   const init = await hoard(['init', '--yes'], { cwd: dir, env: CLEAN_ENV });

@@ -17,7 +17,13 @@ if (process.argv[2] === 'run') {
   if (chosen.includes('sweep')) {
     const t0 = Date.now();
     const s = await damageSweep({ seed: Number(process.env.HOARD_TORTURE_SEED) || 1 });
-    console.log(`damage sweep: ${s.cases} damaged repositories (${Object.entries(s.byKind).map(([k, n]) => `${n} ${k}`).join(', ')}), ${s.detected} detected, ${s.harmless} harmless, ${s.problems.length} problems, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+      `damage sweep: ${s.cases} damaged repositories (${Object.entries(s.byKind)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(
+          ', ',
+        )}), ${s.detected} detected, ${s.harmless} harmless, ${s.problems.length} problems, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
     for (const p of s.problems) console.log(`  PROBLEM ${p}`);
     sweepProblems = s.problems.length;
   }
@@ -25,10 +31,14 @@ if (process.argv[2] === 'run') {
     const t0 = Date.now();
     const f = await killTorture(op, n, Number(process.env.HOARD_TORTURE_SEED) || 1);
     all.push(f);
-    console.log(`${op}: ${f.kills} kills (${f.completed} runs finished first), ${f.inconsistent} inconsistent, ${f.snapshotsLost} snapshots lost, ${f.restoresChecked} restores compared, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+      `${op}: ${f.kills} kills (${f.completed} runs finished first), ${f.inconsistent} inconsistent, ${f.snapshotsLost} snapshots lost, ${f.restoresChecked} restores compared, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
     for (const p of f.problems) console.log(`  PROBLEM ${p}`);
   }
   const sum = (k: 'kills' | 'inconsistent' | 'snapshotsLost' | 'restoresChecked') => all.reduce((a, f) => a + f[k], 0);
-  console.log(`\ntotal: ${sum('kills')} kills injected, ${sum('inconsistent')} inconsistent, ${sum('snapshotsLost')} snapshots lost, ${sum('restoresChecked')} restores compared`);
+  console.log(
+    `\ntotal: ${sum('kills')} kills injected, ${sum('inconsistent')} inconsistent, ${sum('snapshotsLost')} snapshots lost, ${sum('restoresChecked')} restores compared`,
+  );
   process.exitCode = sum('inconsistent') + sum('snapshotsLost') + sweepProblems > 0 ? 1 : 0;
 }

@@ -19,7 +19,10 @@ backendConformance('local', async () => {
   return {
     backend: createLocalBackend(root),
     cleanup: () => fsp.rm(dir, { recursive: true, force: true }),
-    plantJunk: async (p) => { await fsp.mkdir(path.dirname(path.join(root, p)), { recursive: true }); await fsp.writeFile(path.join(root, p), 'junk'); },
+    plantJunk: async (p) => {
+      await fsp.mkdir(path.dirname(path.join(root, p)), { recursive: true });
+      await fsp.writeFile(path.join(root, p), 'junk');
+    },
   };
 });
 
@@ -34,7 +37,7 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 describe('local backend specifics', () => {
-  it('uses restic\'s modes: folders 0700, files 0400, no temp files left', async (t) => {
+  it("uses restic's modes: folders 0700, files 0400, no temp files left", async (t) => {
     const dir = await tmp();
     t.after(() => fsp.rm(dir, { recursive: true, force: true }));
     const b = createLocalBackend(path.join(dir, 'r'));
@@ -47,24 +50,39 @@ describe('local backend specifics', () => {
     for (const d of ['keys', 'locks', 'snapshots', 'index', 'data', 'data/00', 'data/ff']) {
       assert.equal((await fsp.stat(path.join(dir, 'r', d))).mode & 0o777, 0o700, d);
     }
-    assert.deepEqual((await walk(path.join(dir, 'r'))).filter((p) => p.includes('-tmp-')), []);
+    assert.deepEqual(
+      (await walk(path.join(dir, 'r'))).filter((p) => p.includes('-tmp-')),
+      [],
+    );
     assert.equal((await fsp.readdir(path.join(dir, 'r', 'data'))).length, 256);
   });
 
   it('a full disk fails with no-space and leaves neither the file nor a temp file', async (t) => {
-    if (process.getuid?.() !== 0) { t.skip('mounting a tmpfs needs root'); return; }
+    if (process.getuid?.() !== 0) {
+      t.skip('mounting a tmpfs needs root');
+      return;
+    }
     const dir = await tmp();
-    try { await exec('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]); } catch (e) {
+    try {
+      await exec('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+    } catch (e) {
       if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1') throw e;
       t.skip(`cannot mount a tmpfs: ${(e as Error).message}`);
       return;
     }
-    t.after(async () => { await exec('umount', [dir]).catch(() => {}); await fsp.rm(dir, { recursive: true, force: true }); });
+    t.after(async () => {
+      await exec('umount', [dir]).catch(() => {});
+      await fsp.rm(dir, { recursive: true, force: true });
+    });
     const b = createLocalBackend(path.join(dir, 'r'));
     await b.create();
     const n = randomBytes(32).toString('hex');
-    await assert.rejects(b.save({ type: 'data', name: n }, randomBytes(2 * 1024 * 1024)), (e) => isHoardError(e, 'no-space'));
-    const files = (await walk(path.join(dir, 'r'))).filter((p) => !(p.endsWith('/data') || /\/data\/[0-9a-f]{2}$/.test(p) || /\/(keys|locks|snapshots|index)$/.test(p)));
+    await assert.rejects(b.save({ type: 'data', name: n }, randomBytes(2 * 1024 * 1024)), (e) =>
+      isHoardError(e, 'no-space'),
+    );
+    const files = (await walk(path.join(dir, 'r'))).filter(
+      (p) => !(p.endsWith('/data') || /\/data\/[0-9a-f]{2}$/.test(p) || /\/(keys|locks|snapshots|index)$/.test(p)),
+    );
     assert.deepEqual(files, []);
   });
 });

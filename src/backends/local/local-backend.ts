@@ -7,14 +7,31 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { type Backend, FILE_TYPES, type FileInfo, type Handle, HoardError, isHoardError, layoutDir, layoutPath, type LoadOptions, NAME_RE } from '../../core/index.js';
+import {
+  type Backend,
+  FILE_TYPES,
+  type FileInfo,
+  type Handle,
+  HoardError,
+  isHoardError,
+  layoutDir,
+  layoutPath,
+  type LoadOptions,
+  NAME_RE,
+} from '../../core/index.js';
 import { fsError } from './local-errors.js';
 
 const HEX = '0123456789abcdef';
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r');
-  try { await fh.sync(); } catch { /* some file systems refuse directory fsync */ } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } catch {
+    /* some file systems refuse directory fsync */
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A backend rooted at `dir` (absolute or relative to the current folder). */
@@ -44,7 +61,10 @@ export function createLocalBackend(dir: string): Backend {
       await fh.sync();
       await fh.close();
       fh = undefined;
-      if (await sameFileExists(dest, data)) { await fsp.rm(tmp, { force: true }); return; }
+      if (await sameFileExists(dest, data)) {
+        await fsp.rm(tmp, { force: true });
+        return;
+      }
       await fsp.rename(tmp, dest);
       await fsyncDir(path.dirname(dest));
       await fsp.chmod(dest, 0o400);
@@ -57,7 +77,11 @@ export function createLocalBackend(dir: string): Backend {
 
   async function sameFileExists(dest: string, data: Uint8Array): Promise<boolean> {
     let existing: Buffer;
-    try { existing = await fsp.readFile(dest); } catch { return false; }
+    try {
+      existing = await fsp.readFile(dest);
+    } catch {
+      return false;
+    }
     if (existing.equals(data)) return true;
     throw new HoardError('io', `${dest} already exists with different content`, { hint: 'run `hoard check`' });
   }
@@ -66,13 +90,28 @@ export function createLocalBackend(dir: string): Backend {
     location: root,
     async create() {
       let st;
-      try { st = await fsp.stat(root); } catch { /* to be created */ }
-      if (st && !st.isDirectory()) throw new HoardError('io', `${root} is a file, not a folder`, { hint: 'choose a folder path for the repository' });
-      try { await fsp.access(path.join(root, 'config')); throw new HoardError('io', `a repository already exists at ${root}`); } catch (e) { if (isHoardError(e)) throw e; }
+      try {
+        st = await fsp.stat(root);
+      } catch {
+        /* to be created */
+      }
+      if (st && !st.isDirectory())
+        throw new HoardError('io', `${root} is a file, not a folder`, {
+          hint: 'choose a folder path for the repository',
+        });
+      try {
+        await fsp.access(path.join(root, 'config'));
+        throw new HoardError('io', `a repository already exists at ${root}`);
+      } catch (e) {
+        if (isHoardError(e)) throw e;
+      }
       try {
         await fsp.mkdir(root, { recursive: true, mode: 0o700 });
-        for (const t of FILE_TYPES) if (t !== 'config' && t !== 'verification') await fsp.mkdir(path.join(root, layoutDir(t)), { recursive: true, mode: 0o700 });
-        for (const a of HEX) for (const b of HEX) await fsp.mkdir(path.join(root, 'data', a + b), { recursive: true, mode: 0o700 });
+        for (const t of FILE_TYPES)
+          if (t !== 'config' && t !== 'verification')
+            await fsp.mkdir(path.join(root, layoutDir(t)), { recursive: true, mode: 0o700 });
+        for (const a of HEX)
+          for (const b of HEX) await fsp.mkdir(path.join(root, 'data', a + b), { recursive: true, mode: 0o700 });
       } catch (e) {
         throw fsError(e, 'create', root);
       }
@@ -81,17 +120,30 @@ export function createLocalBackend(dir: string): Backend {
       try {
         const st = await fsp.stat(path.join(root, 'config'));
         return st.isFile();
-      } catch { return false; }
+      } catch {
+        return false;
+      }
     },
-    async save(h, data, o) { await writeAtomic(h, data, o?.signal); },
+    async save(h, data, o) {
+      await writeAtomic(h, data, o?.signal);
+    },
     async load(h, o: LoadOptions = {}) {
       const p = full(h);
       if (h.type === 'data' && o.length !== undefined) return readRange(p, o.offset ?? 0, o.length);
       let fh: fsp.FileHandle;
-      try { fh = await fsp.open(p, 'r'); } catch (e) {
+      try {
+        fh = await fsp.open(p, 'r');
+      } catch (e) {
         const err = fsError(e, 'read', p);
         if (h.type === 'config' && (err.kind === 'not-found' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')) {
-          try { if ((await fsp.stat(root)).isFile()) throw new HoardError('repo-missing', `${root} is a file, not a repository`, { hint: 'check --repo / HOARD_REPOSITORY' }); } catch (x) { if (isHoardError(x, 'repo-missing')) throw x; }
+          try {
+            if ((await fsp.stat(root)).isFile())
+              throw new HoardError('repo-missing', `${root} is a file, not a repository`, {
+                hint: 'check --repo / HOARD_REPOSITORY',
+              });
+          } catch (x) {
+            if (isHoardError(x, 'repo-missing')) throw x;
+          }
           throw new HoardError('not-found', `${p} does not exist`, { cause: e });
         }
         throw err;
@@ -100,7 +152,10 @@ export function createLocalBackend(dir: string): Backend {
         const size = (await fh.stat()).size;
         const off = o.offset ?? 0;
         const len = o.length ?? size - off;
-        if (off < 0 || len < 0 || off + len > size) throw new HoardError('corrupt', `${p} is truncated (${size} bytes, expected at least ${off + len})`, { hint: 'run `hoard check --read-data`' });
+        if (off < 0 || len < 0 || off + len > size)
+          throw new HoardError('corrupt', `${p} is truncated (${size} bytes, expected at least ${off + len})`, {
+            hint: 'run `hoard check --read-data`',
+          });
         const buf = Buffer.allocUnsafe(len);
         let got = 0;
         while (got < len) {
@@ -116,25 +171,40 @@ export function createLocalBackend(dir: string): Backend {
       }
     },
     async stat(h): Promise<FileInfo> {
-      try { return { name: h.name, size: (await fsp.stat(full(h))).size }; } catch (e) { throw fsError(e, 'stat', full(h)); }
+      try {
+        return { name: h.name, size: (await fsp.stat(full(h))).size };
+      } catch (e) {
+        throw fsError(e, 'stat', full(h));
+      }
     },
     async remove(h) {
       void drop(full(h));
-      try { await fsp.unlink(full(h)); } catch (e) {
+      try {
+        await fsp.unlink(full(h));
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, 'remove', full(h));
       }
     },
     async *list(type) {
       const dir = path.join(root, layoutDir(type));
-      const dirs = type === 'data' ? (await readdirOrEmpty(dir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join(dir, d)) : [dir];
+      const dirs =
+        type === 'data'
+          ? (await readdirOrEmpty(dir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join(dir, d))
+          : [dir];
       for (const d of dirs) {
         for (const name of await readdirOrEmpty(d)) {
           if (!NAME_RE.test(name)) continue;
-          try { yield { name, size: (await fsp.stat(path.join(d, name))).size }; } catch { /* removed meanwhile */ }
+          try {
+            yield { name, size: (await fsp.stat(path.join(d, name))).size };
+          } catch {
+            /* removed meanwhile */
+          }
         }
       }
     },
-    async close() { await closeHandles(); },
+    async close() {
+      await closeHandles();
+    },
   };
 
   /**
@@ -146,7 +216,12 @@ export function createLocalBackend(dir: string): Backend {
     if (!h) {
       h = { fh: fsp.open(p, 'r'), users: 0, dropped: false };
       handles.set(p, h);
-      try { await h.fh; } catch (e) { handles.delete(p); throw fsError(e, 'read', p); }
+      try {
+        await h.fh;
+      } catch (e) {
+        handles.delete(p);
+        throw fsError(e, 'read', p);
+      }
       if (handles.size > 32) void drop(handles.keys().next().value!);
     }
     h.users++;
@@ -156,7 +231,10 @@ export function createLocalBackend(dir: string): Backend {
       let got = 0;
       while (got < len) {
         const { bytesRead } = await file.read(buf, got, len - got, off + got);
-        if (bytesRead === 0) throw new HoardError('corrupt', `${p} is truncated (wanted bytes ${off}..${off + len})`, { hint: 'run `hoard check --read-data`' });
+        if (bytesRead === 0)
+          throw new HoardError('corrupt', `${p} is truncated (wanted bytes ${off}..${off + len})`, {
+            hint: 'run `hoard check --read-data`',
+          });
         got += bytesRead;
       }
       return buf;
@@ -184,10 +262,16 @@ export function createLocalBackend(dir: string): Backend {
   }
 }
 
-interface CachedHandle { fh: Promise<fsp.FileHandle>; users: number; dropped: boolean }
+interface CachedHandle {
+  fh: Promise<fsp.FileHandle>;
+  users: number;
+  dropped: boolean;
+}
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try { return await fsp.readdir(dir); } catch (e) {
+  try {
+    return await fsp.readdir(dir);
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw fsError(e, 'list', dir);
   }

@@ -7,10 +7,29 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { type Backend, type FileInfo, type Handle, HoardError, layoutDir, layoutPath, type LoadOptions, NAME_RE } from '../../core/index.js';
+import {
+  type Backend,
+  type FileInfo,
+  type Handle,
+  HoardError,
+  layoutDir,
+  layoutPath,
+  type LoadOptions,
+  NAME_RE,
+} from '../../core/index.js';
 import { type S3Location, type S3Settings, clientConfig, s3Where } from './s3-config.js';
 import { s3Error } from './s3-errors.js';
 
@@ -19,7 +38,10 @@ const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('base64');
 export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Backend {
   // created on first use and destroyed by close(), so a closed backend reopens on demand
   let made: S3Client | undefined;
-  const client = { send: ((cmd: never, o?: never) => (made ??= new S3Client(clientConfig(loc, settings))).send(cmd, o)) as S3Client['send'] };
+  const client = {
+    send: ((cmd: never, o?: never) =>
+      (made ??= new S3Client(clientConfig(loc, settings))).send(cmd, o)) as S3Client['send'],
+  };
   const bucket = loc.bucket;
   const key = (h: Handle) => (loc.prefix ? `${loc.prefix}/${layoutPath(h)}` : layoutPath(h));
   const partBytes = settings.multipartBytes ?? 8 << 20;
@@ -38,7 +60,9 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
 
   async function get(h: Handle, range?: string, signal?: AbortSignal): Promise<Buffer> {
     try {
-      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key(h), Range: range }), { abortSignal: signal });
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key(h), Range: range }), {
+        abortSignal: signal,
+      });
       return Buffer.from(await r.Body!.transformToByteArray());
     } catch (e) {
       throw fail(e, 'read', key(h));
@@ -46,15 +70,23 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
   }
 
   async function putMultipart(k: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
-    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: k }), { abortSignal: signal });
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: k }), {
+      abortSignal: signal,
+    });
     try {
       const parts: { ETag: string; PartNumber: number }[] = [];
       for (let off = 0, n = 1; off < data.length; off += partBytes, n++) {
         const body = data.subarray(off, Math.min(off + partBytes, data.length));
-        const r = await client.send(new UploadPartCommand({ Bucket: bucket, Key: k, UploadId, PartNumber: n, Body: body, ContentMD5: md5(body) }), { abortSignal: signal });
+        const r = await client.send(
+          new UploadPartCommand({ Bucket: bucket, Key: k, UploadId, PartNumber: n, Body: body, ContentMD5: md5(body) }),
+          { abortSignal: signal },
+        );
         parts.push({ ETag: r.ETag!, PartNumber: n });
       }
-      await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: k, UploadId, MultipartUpload: { Parts: parts } }), { abortSignal: signal });
+      await client.send(
+        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: k, UploadId, MultipartUpload: { Parts: parts } }),
+        { abortSignal: signal },
+      );
     } catch (e) {
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: k, UploadId })).catch(() => {});
       throw e;
@@ -69,9 +101,16 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
       } catch (e) {
         const err = fail(e, 'open', `bucket ${bucket}`);
         if (err.kind !== 'not-found') throw err;
-        try { await client.send(new CreateBucketCommand({ Bucket: bucket })); } catch (x) { throw fail(x, 'create', `bucket ${bucket}`); }
+        try {
+          await client.send(new CreateBucketCommand({ Bucket: bucket }));
+        } catch (x) {
+          throw fail(x, 'create', `bucket ${bucket}`);
+        }
       }
-      if ((await head({ type: 'config', name: '' })) !== undefined) throw new HoardError('io', `a repository already exists at ${where}`, { hint: 'use it as it is, or choose another prefix' });
+      if ((await head({ type: 'config', name: '' })) !== undefined)
+        throw new HoardError('io', `a repository already exists at ${where}`, {
+          hint: 'use it as it is, or choose another prefix',
+        });
     },
     async exists() {
       try {
@@ -89,7 +128,17 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
       }
       try {
         if (data.length >= partBytes) await putMultipart(key(h), data, o?.signal);
-        else await client.send(new PutObjectCommand({ Bucket: bucket, Key: key(h), Body: data, ContentMD5: md5(data), ContentLength: data.length }), { abortSignal: o?.signal });
+        else
+          await client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key(h),
+              Body: data,
+              ContentMD5: md5(data),
+              ContentLength: data.length,
+            }),
+            { abortSignal: o?.signal },
+          );
       } catch (e) {
         throw fail(e, 'write', key(h));
       }
@@ -99,12 +148,19 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
       if (o.length === 0) {
         const size = await head(h);
         if (size === undefined) throw new HoardError('not-found', `${key(h)} does not exist`);
-        if (off > size) throw new HoardError('corrupt', `${key(h)} is truncated (${size} bytes, expected at least ${off})`);
+        if (off > size)
+          throw new HoardError('corrupt', `${key(h)} is truncated (${size} bytes, expected at least ${off})`);
         return Buffer.alloc(0);
       }
-      const range = o.length !== undefined ? `bytes=${off}-${off + o.length - 1}` : off > 0 ? `bytes=${off}-` : undefined;
+      const range =
+        o.length !== undefined ? `bytes=${off}-${off + o.length - 1}` : off > 0 ? `bytes=${off}-` : undefined;
       const buf = await get(h, range, o.signal);
-      if (o.length !== undefined && buf.length !== o.length) throw new HoardError('corrupt', `${key(h)} is truncated (wanted ${o.length} bytes at ${off}, got ${buf.length})`, { hint: 'run `hoard check --read-data`' });
+      if (o.length !== undefined && buf.length !== o.length)
+        throw new HoardError(
+          'corrupt',
+          `${key(h)} is truncated (wanted ${o.length} bytes at ${off}, got ${buf.length})`,
+          { hint: 'run `hoard check --read-data`' },
+        );
       return buf;
     },
     async stat(h): Promise<FileInfo> {
@@ -113,7 +169,9 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
       return { name: h.name, size };
     },
     async remove(h) {
-      try { await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key(h) })); } catch (e) {
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key(h) }));
+      } catch (e) {
         const err = fail(e, 'remove', key(h));
         if (err.kind !== 'not-found') throw err;
       }
@@ -124,7 +182,10 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
       do {
         let page;
         try {
-          page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: dir, ContinuationToken: token }), { abortSignal: o?.signal });
+          page = await client.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: dir, ContinuationToken: token }),
+            { abortSignal: o?.signal },
+          );
         } catch (e) {
           throw fail(e, 'list', dir);
         }
@@ -138,6 +199,9 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     },
-    async close() { made?.destroy(); made = undefined; },
+    async close() {
+      made?.destroy();
+      made = undefined;
+    },
   };
 }

@@ -43,11 +43,21 @@ export function s3Where(loc: S3Location): string {
 
 export function parseS3Url(rest: string): S3Location {
   const m = /^(?:(https?):\/\/)?([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(rest);
-  if (!m) throw new HoardError('usage', `s3:${rest} is not an S3 repository URL`, { hint: 'use s3:https://HOST[:PORT]/BUCKET[/PREFIX] or s3:s3.amazonaws.com/BUCKET[/PREFIX]' });
+  if (!m)
+    throw new HoardError('usage', `s3:${rest} is not an S3 repository URL`, {
+      hint: 'use s3:https://HOST[:PORT]/BUCKET[/PREFIX] or s3:s3.amazonaws.com/BUCKET[/PREFIX]',
+    });
   const [, scheme, host, bucket, prefix] = m;
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new HoardError('usage', `${bucket} is not a valid bucket name`, { hint: 'bucket names are 3–63 lowercase letters, digits, dots and hyphens' });
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new HoardError('usage', `${bucket} is not a valid bucket name`, {
+      hint: 'bucket names are 3–63 lowercase letters, digits, dots and hyphens',
+    });
   const aws = !scheme && /^s3([.-][a-z0-9-]+)?\.amazonaws\.com$/.test(host);
-  return { endpoint: aws ? undefined : `${scheme ?? 'https'}://${host}`, bucket, prefix: (prefix ?? '').replace(/^\/+|\/+$/g, '') };
+  return {
+    endpoint: aws ? undefined : `${scheme ?? 'https'}://${host}`,
+    bucket,
+    prefix: (prefix ?? '').replace(/^\/+|\/+$/g, ''),
+  };
 }
 
 /** The SDK client configuration. Retries are the retry wrapper's job (src/backends/compose.ts), so the SDK makes one attempt. */
@@ -59,8 +69,16 @@ export function clientConfig(loc: S3Location, s: S3Settings): S3ClientConfig {
     region: s.region ?? v.AWS_REGION ?? v.AWS_DEFAULT_REGION ?? 'us-east-1',
     endpoint: loc.endpoint,
     forcePathStyle: s.pathStyle ?? loc.endpoint !== undefined,
-    ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret, sessionToken: s.sessionToken ?? v.AWS_SESSION_TOKEN } } : {}),
-    ...(s.profile ?? v.AWS_PROFILE ? { profile: s.profile ?? v.AWS_PROFILE } : {}),
+    ...(id && secret
+      ? {
+          credentials: {
+            accessKeyId: id,
+            secretAccessKey: secret,
+            sessionToken: s.sessionToken ?? v.AWS_SESSION_TOKEN,
+          },
+        }
+      : {}),
+    ...((s.profile ?? v.AWS_PROFILE) ? { profile: s.profile ?? v.AWS_PROFILE } : {}),
     maxAttempts: 1,
     // plain Content-MD5 bodies, no aws-chunked trailers: what every S3-compatible server accepts
     requestChecksumCalculation: 'WHEN_REQUIRED',

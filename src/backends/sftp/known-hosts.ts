@@ -25,11 +25,18 @@ function nameMatches(pattern: string, names: string[]): boolean {
  * Checks `keyBlob` for host:port. Throws kind "usage" with the fingerprint and what to do when the
  * host is unknown, and a loud error when known_hosts lists other keys for it (a changed key).
  */
-export function checkHostKey(keyBlob: Buffer, host: string, port: number, o: { knownHosts?: string; hostKey?: string; file: string }): void {
+export function checkHostKey(
+  keyBlob: Buffer,
+  host: string,
+  port: number,
+  o: { knownHosts?: string; hostKey?: string; file: string },
+): void {
   const fp = fingerprint(keyBlob);
   if (o.hostKey) {
     if (o.hostKey.replace(/=+$/, '') === fp) return;
-    throw new HoardError('usage', `the host key of ${host}:${port} is ${fp}, not the configured ${o.hostKey}`, { hint: 'someone may be intercepting the connection; check the server before changing sftp.host_key' });
+    throw new HoardError('usage', `the host key of ${host}:${port} is ${fp}, not the configured ${o.hostKey}`, {
+      hint: 'someone may be intercepting the connection; check the server before changing sftp.host_key',
+    });
   }
   const names = namesFor(host, port);
   const listed: Buffer[] = [];
@@ -42,7 +49,13 @@ export function checkHostKey(keyBlob: Buffer, host: string, port: number, o: { k
   }
   if (listed.some((k) => k.equals(keyBlob))) return;
   if (listed.length) {
-    throw new HoardError('usage', `the host key of ${host}:${port} (${fp}) differs from the one in ${o.file}: it may have been replaced, or someone may be intercepting the connection`, { hint: `check with the server's administrator; if the change is expected, remove the old line from ${o.file}` });
+    throw new HoardError(
+      'usage',
+      `the host key of ${host}:${port} (${fp}) differs from the one in ${o.file}: it may have been replaced, or someone may be intercepting the connection`,
+      { hint: `check with the server's administrator; if the change is expected, remove the old line from ${o.file}` },
+    );
   }
-  throw new HoardError('usage', `${host}:${port} is not a known host (its key is ${fp})`, { hint: `check the fingerprint with the server's administrator, then add it: ssh-keyscan -p ${port} ${host} >> ${o.file} (or set sftp.host_key: ${fp} in hoard.yaml)` });
+  throw new HoardError('usage', `${host}:${port} is not a known host (its key is ${fp})`, {
+    hint: `check the fingerprint with the server's administrator, then add it: ssh-keyscan -p ${port} ${host} >> ${o.file} (or set sftp.host_key: ${fp} in hoard.yaml)`,
+  });
 }

@@ -29,20 +29,35 @@ export interface SftpSettings {
  * `sftp://[user@]host[:port]/PATH` (relative; `//PATH` is absolute), as restic does.
  */
 /** How messages name the repository: sftp:[USER@]HOST[:PORT]:PATH, with the user and port in effect. */
-export function sftpWhere(loc: SftpLocation, s: Pick<SftpSettings, 'user' | 'port'> & { defaultUser?: string }): string {
+export function sftpWhere(
+  loc: SftpLocation,
+  s: Pick<SftpSettings, 'user' | 'port'> & { defaultUser?: string },
+): string {
   const user = loc.user ?? s.user ?? s.defaultUser;
   const port = s.port ?? loc.port;
   return `sftp:${user ? `${user}@` : ''}${loc.host}${port === 22 ? '' : `:${port}`}:${loc.path}`;
 }
 
 export function parseSftpUrl(url: string): SftpLocation {
-  const bad = () => new HoardError('usage', `${url} is not an SFTP repository URL`, { hint: 'use sftp:user@host:/srv/repo or sftp://user@host:2222//srv/repo' });
+  const bad = () =>
+    new HoardError('usage', `${url} is not an SFTP repository URL`, {
+      hint: 'use sftp:user@host:/srv/repo or sftp://user@host:2222//srv/repo',
+    });
   if (url.startsWith('sftp://')) {
     const m = /^sftp:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d{1,5}))?\/(.+)$/.exec(url);
     if (!m || (m[3] && Number(m[3]) > 65535)) throw bad();
     let user: string | undefined;
-    try { user = m[1] && decodeURIComponent(m[1]); } catch { throw bad(); }
-    return { user, host: m[2].replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22, path: m[4].startsWith('/') ? m[4].replace(/^\/+/, '/') : m[4] };
+    try {
+      user = m[1] && decodeURIComponent(m[1]);
+    } catch {
+      throw bad();
+    }
+    return {
+      user,
+      host: m[2].replace(/^\[|\]$/g, ''),
+      port: m[3] ? Number(m[3]) : 22,
+      path: m[4].startsWith('/') ? m[4].replace(/^\/+/, '/') : m[4],
+    };
   }
   const m = /^sftp:(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+):(.+)$/.exec(url);
   if (!m) throw bad();

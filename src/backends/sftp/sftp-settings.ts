@@ -24,16 +24,31 @@ function read(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new HoardError('usage', `cannot read the ${what} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { hint: `check sftp.${what === 'SSH key' ? 'key' : 'known_hosts'} in hoard.yaml` });
+    throw new HoardError(
+      'usage',
+      `cannot read the ${what} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { hint: `check sftp.${what === 'SSH key' ? 'key' : 'known_hosts'} in hoard.yaml` },
+    );
   }
 }
 
-export function sftpSettings(o: SftpOptions, vars: NodeJS.ProcessEnv): SftpSettings & { knownHostsFile: string; defaultUser: string } {
+export function sftpSettings(
+  o: SftpOptions,
+  vars: NodeJS.ProcessEnv,
+): SftpSettings & { knownHostsFile: string; defaultUser: string } {
   const home = vars.HOME || os.homedir();
-  const keyFile = o.keyFile ?? (o.password ? undefined : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => path.join(home, '.ssh', k)).find((f) => existsSync(f)));
+  const keyFile =
+    o.keyFile ??
+    (o.password
+      ? undefined
+      : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => path.join(home, '.ssh', k)).find((f) => existsSync(f)));
   const knownHostsFile = o.knownHostsFile ?? path.join(home, '.ssh', 'known_hosts');
   return {
-    user: o.user, port: o.port, password: o.password, passphrase: o.passphrase, hostKey: o.hostKey,
+    user: o.user,
+    port: o.port,
+    password: o.password,
+    passphrase: o.passphrase,
+    hostKey: o.hostKey,
     privateKey: keyFile ? read(keyFile, 'SSH key') : undefined,
     knownHosts: o.hostKey ? undefined : existsSync(knownHostsFile) ? read(knownHostsFile, 'known_hosts file') : '',
     knownHostsFile,

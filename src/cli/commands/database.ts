@@ -35,14 +35,21 @@ export function connectionFrom(ctx: CommandContext, value: string): Connection {
   let c: Connection;
   if (value.startsWith('env:')) {
     const v = ctx.env.vars[value.slice(4)];
-    if (!v) throw new HoardError('usage', `${value.slice(4)} is not set`, { hint: `export ${value.slice(4)}=postgres://user@host/db (or give the URL)` });
+    if (!v)
+      throw new HoardError('usage', `${value.slice(4)} is not set`, {
+        hint: `export ${value.slice(4)}=postgres://user@host/db (or give the URL)`,
+      });
     c = parseDatabaseUrl(v);
   } else {
     c = parseDatabaseUrl(value);
-    if (c.password !== undefined) process.stderr.write('hoard: warning: a password on the command line is visible to other users (ps); put the URL in a variable and pass env:VAR\n');
+    if (c.password !== undefined)
+      process.stderr.write(
+        'hoard: warning: a password on the command line is visible to other users (ps); put the URL in a variable and pass env:VAR\n',
+      );
   }
   if (c.engine === 'sqlite' && c.path) c.path = path.resolve(ctx.env.cwd, c.path); // stored absolute: restores find it from anywhere
-  const shell = c.engine === 'postgres' ? ctx.env.vars.PGPASSWORD : c.engine === 'mysql' ? ctx.env.vars.MYSQL_PWD : undefined;
+  const shell =
+    c.engine === 'postgres' ? ctx.env.vars.PGPASSWORD : c.engine === 'mysql' ? ctx.env.vars.MYSQL_PWD : undefined;
   if (c.password === undefined && shell) c.password = shell;
   return c;
 }
@@ -57,9 +64,13 @@ export function labelsFrom(ctx: CommandContext): SnapshotLabels {
   const f = ctx.args.flags;
   const days = retentionFlag(f.retention);
   return {
-    retentionDays: days ?? null, expiresAt: days === undefined ? null : new Date(ctx.env.clock.now() + days * 86_400_000).toISOString(),
-    kind: textFlag(ctx.args, 'kind'), label: textFlag(ctx.args, 'label') ?? textFlag(ctx.args, 'name'), reason: textFlag(ctx.args, 'reason'),
-    description: textFlag(ctx.args, 'description'), environment: textFlag(ctx.args, 'environment') ?? ctx.env.vars.HOARD_ENVIRONMENT,
+    retentionDays: days ?? null,
+    expiresAt: days === undefined ? null : new Date(ctx.env.clock.now() + days * 86_400_000).toISOString(),
+    kind: textFlag(ctx.args, 'kind'),
+    label: textFlag(ctx.args, 'label') ?? textFlag(ctx.args, 'name'),
+    reason: textFlag(ctx.args, 'reason'),
+    description: textFlag(ctx.args, 'description'),
+    environment: textFlag(ctx.args, 'environment') ?? ctx.env.vars.HOARD_ENVIRONMENT,
   };
 }
 
@@ -74,35 +85,75 @@ export function backupOptions(ctx: CommandContext, extra: Partial<BackupOptions>
   const id = identity(ctx.env);
   const f = ctx.args.flags;
   return {
-    clock: ctx.env.clock, signal: ctx.signal, report: ctx.report, dryRun: f['dry-run'] === true,
-    info: { hostname: textFlag(ctx.args, 'host') ?? id.hostname, username: id.username, uid: id.uid, gid: id.gid, tags: listFlag(ctx.args, 'tag'), programVersion: `hoard ${VERSION}` },
+    clock: ctx.env.clock,
+    signal: ctx.signal,
+    report: ctx.report,
+    dryRun: f['dry-run'] === true,
+    info: {
+      hostname: textFlag(ctx.args, 'host') ?? id.hostname,
+      username: id.username,
+      uid: id.uid,
+      gid: id.gid,
+      tags: listFlag(ctx.args, 'tag'),
+      programVersion: `hoard ${VERSION}`,
+    },
     ...extra,
   };
 }
 
 /** The database backup the flags ask for (--db, --format, --jobs, --all and the labels). */
-export function databaseRequest(ctx: CommandContext, labels: SnapshotLabels = labelsFrom(ctx)): Omit<DatabaseBackupRequest, 'localRepoPath'> {
+export function databaseRequest(
+  ctx: CommandContext,
+  labels: SnapshotLabels = labelsFrom(ctx),
+): Omit<DatabaseBackupRequest, 'localRepoPath'> {
   const f = ctx.args.flags;
-  return { ...labels, connection: connectionFrom(ctx, textFlag(ctx.args, 'db')!), format: f.format as DumpFormat | undefined, jobs: jobs(ctx), all: f.all === true };
+  return {
+    ...labels,
+    connection: connectionFrom(ctx, textFlag(ctx.args, 'db')!),
+    format: f.format as DumpFormat | undefined,
+    jobs: jobs(ctx),
+    all: f.all === true,
+  };
 }
 
 export function reportDatabaseBackup(ctx: CommandContext, r: DatabaseBackupResult, dry: boolean): number {
-  const h = r.snapshot.hoard as { size: { dump_bytes: number; files: { name: string; size: number }[] }; duration_ms: number; kind: string };
+  const h = r.snapshot.hoard as {
+    size: { dump_bytes: number; files: { name: string; size: number }[] };
+    duration_ms: number;
+    kind: string;
+  };
   if (ctx.json) {
-    ctx.out(JSON.stringify({
-      message_type: 'summary', status: 'success', snapshot_id: r.snapshotId ?? null, dry_run: dry, kind: h.kind,
-      filename: h.size.files.map((x) => x.name).join(','), files: h.size.files, size: h.size.dump_bytes,
-      data_added: r.stats.data_added, data_added_packed: r.stats.data_added_packed, duration: h.duration_ms / 1000,
-      timestamp: r.snapshot.time, databases: r.facts,
-    }));
+    ctx.out(
+      JSON.stringify({
+        message_type: 'summary',
+        status: 'success',
+        snapshot_id: r.snapshotId ?? null,
+        dry_run: dry,
+        kind: h.kind,
+        filename: h.size.files.map((x) => x.name).join(','),
+        files: h.size.files,
+        size: h.size.dump_bytes,
+        data_added: r.stats.data_added,
+        data_added_packed: r.stats.data_added_packed,
+        duration: h.duration_ms / 1000,
+        timestamp: r.snapshot.time,
+        databases: r.facts,
+      }),
+    );
     return 0;
   }
   for (const fct of r.facts) {
     const rows = fct.tables.reduce((s, t) => s + t.rows, 0);
-    const mig = fct.migrations.map((m) => `${m.framework} ${m.applied} applied${m.last ? `, last ${m.last}` : ''}`).join('; ');
-    ctx.out(`${fct.engine} ${fct.database} (${fct.format}, server ${fct.server_version}): ${fct.tables.length} tables, ${rows} rows${mig ? `; migrations: ${mig}` : ''}`);
+    const mig = fct.migrations
+      .map((m) => `${m.framework} ${m.applied} applied${m.last ? `, last ${m.last}` : ''}`)
+      .join('; ');
+    ctx.out(
+      `${fct.engine} ${fct.database} (${fct.format}, server ${fct.server_version}): ${fct.tables.length} tables, ${rows} rows${mig ? `; migrations: ${mig}` : ''}`,
+    );
   }
-  ctx.out(`dump: ${formatBytes(h.size.dump_bytes)} in ${(h.duration_ms / 1000).toFixed(1)}s; added to the repository: ${formatBytes(r.stats.data_added)} (${formatBytes(r.stats.data_added_packed)} stored)`);
+  ctx.out(
+    `dump: ${formatBytes(h.size.dump_bytes)} in ${(h.duration_ms / 1000).toFixed(1)}s; added to the repository: ${formatBytes(r.stats.data_added)} (${formatBytes(r.stats.data_added_packed)} stored)`,
+  );
   ctx.out(dry ? 'dry run: nothing was written' : `snapshot ${r.snapshotId!.slice(0, 8)} saved`);
   return 0;
 }
@@ -111,7 +162,12 @@ export const DB_RESTORE_FLAGS: FlagSpecs = {
   'target-db': { type: 'string', help: 'database snapshots: restore into this database name (created when missing)' },
   database: { type: 'string', help: 'from a server-wide (--all) snapshot: the database to restore' },
   'dry-run': { type: 'boolean', short: 'n', help: 'print what would be restored where, change nothing' },
-  yes: { type: 'boolean', short: 'y', aliases: ['confirm'], help: 'confirm overwriting data in a protected environment' },
+  yes: {
+    type: 'boolean',
+    short: 'y',
+    aliases: ['confirm'],
+    help: 'confirm overwriting data in a protected environment',
+  },
   jobs: DB_BACKUP_FLAGS.jobs,
   environment: LABEL_FLAGS.environment,
 };
@@ -134,12 +190,31 @@ export function jobsFlag(ctx: CommandContext): number | undefined {
 /** Prints a database restore's outcome (text or --json). */
 export function reportDatabaseRestore(ctx: CommandContext, res: RestoreResult): number {
   const r = res.database!;
-  if (ctx.json) { ctx.out(JSON.stringify({ message_type: 'summary', status: 'success', ...r, ...r.plan, protected_environment: res.protected_environment })); return 0; }
+  if (ctx.json) {
+    ctx.out(
+      JSON.stringify({
+        message_type: 'summary',
+        status: 'success',
+        ...r,
+        ...r.plan,
+        protected_environment: res.protected_environment,
+      }),
+    );
+    return 0;
+  }
   const p = r.plan;
   const verb = r.dry_run ? 'would restore' : 'restored';
   ctx.out(`${verb} ${p.file} of snapshot ${p.snapshot_id.slice(0, 8)} (${p.engine}, ${p.format}) into ${p.target}`);
   const env = res.protected_environment;
-  if (r.dry_run) ctx.out(p.target_exists ? `the target holds data: a pre-restore snapshot would be taken first${env ? ` (protected environment ${env}: needs confirmation)` : ''}; nothing was changed` : 'the target is empty or missing (it would be created); nothing was changed');
-  else if (r.pre_restore_snapshot_id) ctx.out(`the previous contents are in pre-restore snapshot ${r.pre_restore_snapshot_id.slice(0, 8)} (undo: hoard restore ${r.pre_restore_snapshot_id.slice(0, 8)} --target ${p.target})`);
+  if (r.dry_run)
+    ctx.out(
+      p.target_exists
+        ? `the target holds data: a pre-restore snapshot would be taken first${env ? ` (protected environment ${env}: needs confirmation)` : ''}; nothing was changed`
+        : 'the target is empty or missing (it would be created); nothing was changed',
+    );
+  else if (r.pre_restore_snapshot_id)
+    ctx.out(
+      `the previous contents are in pre-restore snapshot ${r.pre_restore_snapshot_id.slice(0, 8)} (undo: hoard restore ${r.pre_restore_snapshot_id.slice(0, 8)} --target ${p.target})`,
+    );
   return 0;
 }

@@ -8,7 +8,10 @@ import { type Paint, paint, relative, size, span, table, when } from '../render.
 
 /** The CLI's read options: a line on stderr while a prune's lock is waited for. */
 /** How the read commands wait for a prune: told on stderr. */
-export const reading = (ctx: CommandContext) => ({ signal: ctx.signal, onWait: (h: string) => process.stderr.write(`hoard: the repository is locked (${h}); waiting\n`) });
+export const reading = (ctx: CommandContext) => ({
+  signal: ctx.signal,
+  onWait: (h: string) => process.stderr.write(`hoard: the repository is locked (${h}); waiting\n`),
+});
 
 function warnDamaged(damaged: { id: string; error: string }[]): void {
   for (const d of damaged) process.stderr.write(`warning: snapshot ${d.id.slice(0, 8)} cannot be read: ${d.error}\n`);
@@ -20,8 +23,11 @@ export function statusText(r: BackupRecord, now: number, c: Paint): string {
   const pin = r.pinned ? ' · pinned' : '';
   if (!v) return `${c.dim('not verified')}${pin}`;
   const ago = relative(Date.parse(v.at), now);
-  const done = ({ quick: 'checked', 'read-back': 'read back', drill: 'drilled' } as Record<string, string>)[v.level] ?? v.level;
-  return v.ok ? `${c.green('valid')} · ${done} ${ago}${pin}` : `${c.red(`FAILED ${v.level} ${ago}`)}${v.message ? `: ${v.message}` : ''}${pin}`;
+  const done =
+    ({ quick: 'checked', 'read-back': 'read back', drill: 'drilled' } as Record<string, string>)[v.level] ?? v.level;
+  return v.ok
+    ? `${c.green('valid')} · ${done} ${ago}${pin}`
+    : `${c.red(`FAILED ${v.level} ${ago}`)}${v.message ? `: ${v.message}` : ''}${pin}`;
 }
 
 function expiresText(r: BackupRecord, now: number, c: Paint): string {
@@ -31,7 +37,8 @@ function expiresText(r: BackupRecord, now: number, c: Paint): string {
 }
 
 export const listCommand: Command = {
-  name: 'list', summary: 'list backups: created, kind, label, environment, source, size, status, expiry',
+  name: 'list',
+  summary: 'list backups: created, kind, label, environment, source, size, status, expiry',
   usage: 'hoard list [--kind K] [--days N] [--env E] [--source S] [--label L] [--show-size] [--json]',
   flags: {
     kind: { type: 'string', aliases: ['type'], help: 'only backups of this kind (daily, manual, pre-migration, …)' },
@@ -45,34 +52,93 @@ export const listCommand: Command = {
   async run(ctx) {
     const f = ctx.args.flags;
     const now = ctx.env.clock.now();
-    const q = { kind: textFlag(ctx.args, 'kind'), days: daysFlag(f.days, '--days'), environment: textFlag(ctx.args, 'env'), source: textFlag(ctx.args, 'source'), label: textFlag(ctx.args, 'label'), host: textFlag(ctx.args, 'host') };
+    const q = {
+      kind: textFlag(ctx.args, 'kind'),
+      days: daysFlag(f.days, '--days'),
+      environment: textFlag(ctx.args, 'env'),
+      source: textFlag(ctx.args, 'source'),
+      label: textFlag(ctx.args, 'label'),
+      host: textFlag(ctx.args, 'host'),
+    };
     const { backups: shown, total, damaged } = await listBackups(ctx.env, await ctx.project(), q, reading(ctx));
     warnDamaged(damaged);
-    if (ctx.json) { ctx.out(JSON.stringify(shown)); return 0; }
-    if (!shown.length) { ctx.out(total ? `no backups match (${total} in the repository)` : 'no backups yet: run `hoard backup`'); return 0; }
+    if (ctx.json) {
+      ctx.out(JSON.stringify(shown));
+      return 0;
+    }
+    if (!shown.length) {
+      ctx.out(total ? `no backups match (${total} in the repository)` : 'no backups yet: run `hoard backup`');
+      return 0;
+    }
     const c = paint(ctx.env.isTTY, ctx.env.vars);
     const showSize = f['show-size'] === true;
-    const head = ['ID', 'Created', 'Kind', 'Label', 'Env', 'Source', 'Size', ...(showSize ? ['Added'] : []), 'Status', 'Expires'];
-    const rows = shown.map((r) => [r.short_id, when(r.created_ms), r.kind, r.label ?? '', r.environment ?? '', r.source ?? (r.paths.join(' ') || ''), size(r.size), ...(showSize ? [size(r.data_added)] : []), statusText(r, now, c), expiresText(r, now, c)]);
+    const head = [
+      'ID',
+      'Created',
+      'Kind',
+      'Label',
+      'Env',
+      'Source',
+      'Size',
+      ...(showSize ? ['Added'] : []),
+      'Status',
+      'Expires',
+    ];
+    const rows = shown.map((r) => [
+      r.short_id,
+      when(r.created_ms),
+      r.kind,
+      r.label ?? '',
+      r.environment ?? '',
+      r.source ?? (r.paths.join(' ') || ''),
+      size(r.size),
+      ...(showSize ? [size(r.data_added)] : []),
+      statusText(r, now, c),
+      expiresText(r, now, c),
+    ]);
     for (const l of table(head, rows, c)) ctx.out(l);
     const bytes = shown.reduce((s, r) => s + (r.size ?? 0), 0);
-    ctx.out(c.dim(`${shown.length} backup${shown.length === 1 ? '' : 's'}${shown.length < total ? ` of ${total}` : ''}, ${size(bytes)} backed up`));
+    ctx.out(
+      c.dim(
+        `${shown.length} backup${shown.length === 1 ? '' : 's'}${shown.length < total ? ` of ${total}` : ''}, ${size(bytes)} backed up`,
+      ),
+    );
     return 0;
   },
 };
 
 export const infoCommand: Command = {
-  name: 'info', summary: 'show one backup in full', usage: 'hoard info ID|latest|LABEL [--source S] [--json]',
+  name: 'info',
+  summary: 'show one backup in full',
+  usage: 'hoard info ID|latest|LABEL [--source S] [--json]',
   flags: { source: { type: 'string', help: 'with "latest": the newest backup of this source' } },
   async run(ctx) {
     const ref = ctx.args.positionals[0];
-    if (!ref) throw new HoardError('usage', 'info needs a snapshot id', { hint: 'give an id, a unique prefix, "latest" or a label (see `hoard list`)' });
+    if (!ref)
+      throw new HoardError('usage', 'info needs a snapshot id', {
+        hint: 'give an id, a unique prefix, "latest" or a label (see `hoard list`)',
+      });
     const now = ctx.env.clock.now();
-    const { backup: r, entry: e } = await backupInfo(ctx.env, await ctx.project(), ref, { ...reading(ctx), source: textFlag(ctx.args, 'source') });
+    const { backup: r, entry: e } = await backupInfo(ctx.env, await ctx.project(), ref, {
+      ...reading(ctx),
+      source: textFlag(ctx.args, 'source'),
+    });
     const h = (e.snapshot.hoard ?? {}) as Record<string, unknown>;
-    if (ctx.json) { ctx.out(JSON.stringify({ ...r, hoard: e.snapshot.hoard ?? null, summary: e.snapshot.summary ?? null, tree: e.snapshot.tree })); return 0; }
+    if (ctx.json) {
+      ctx.out(
+        JSON.stringify({
+          ...r,
+          hoard: e.snapshot.hoard ?? null,
+          summary: e.snapshot.summary ?? null,
+          tree: e.snapshot.tree,
+        }),
+      );
+      return 0;
+    }
     const c = paint(ctx.env.isTTY, ctx.env.vars);
-    const line = (k: string, v: string | null | undefined) => { if (v) ctx.out(`${c.bold(k.padEnd(12))} ${v}`); };
+    const line = (k: string, v: string | null | undefined) => {
+      if (v) ctx.out(`${c.bold(k.padEnd(12))} ${v}`);
+    };
     line('snapshot', r.id);
     line('created', `${when(r.created_ms)} (${relative(r.created_ms, now)}) on ${r.hostname}`);
     line('kind', r.kind);
@@ -81,16 +147,34 @@ export const infoCommand: Command = {
     line('description', r.description);
     line('environment', r.environment);
     line('source', r.source ? `${r.source} (${r.source_type})` : null);
-    const db = h.database as { engine: string; name: string | null; url: string; format: string; server_version?: string } | undefined;
-    if (db) line('database', `${db.engine} ${db.name ?? '(all)'} at ${db.url}, ${db.format} format${db.server_version ? `, server ${db.server_version}` : ''}`);
+    const db = h.database as
+      | { engine: string; name: string | null; url: string; format: string; server_version?: string }
+      | undefined;
+    if (db)
+      line(
+        'database',
+        `${db.engine} ${db.name ?? '(all)'} at ${db.url}, ${db.format} format${db.server_version ? `, server ${db.server_version}` : ''}`,
+      );
     line('paths', r.paths.join(' '));
-    line('size', `${size(r.size)}${r.data_added !== null ? ` (added ${size(r.data_added)} to the repository)` : ''}${r.duration_ms !== null ? ` in ${span(r.duration_ms)}` : ''}`);
+    line(
+      'size',
+      `${size(r.size)}${r.data_added !== null ? ` (added ${size(r.data_added)} to the repository)` : ''}${r.duration_ms !== null ? ` in ${span(r.duration_ms)}` : ''}`,
+    );
     const tables = h.tables as { name: string; rows: number }[] | undefined;
     if (tables?.length) line('tables', tables.map((t) => `${t.name} ${t.rows}`).join(', '));
     const mig = h.migrations as { framework: string; applied: number; last?: string }[] | undefined;
-    if (mig?.length) line('migrations', mig.map((m) => `${m.framework}: ${m.applied} applied${m.last ? `, last ${m.last}` : ''}`).join('; '));
+    if (mig?.length)
+      line(
+        'migrations',
+        mig.map((m) => `${m.framework}: ${m.applied} applied${m.last ? `, last ${m.last}` : ''}`).join('; '),
+      );
     line('status', statusText(r, now, c));
-    line('expires', r.expires_at ? `${r.expires_at.slice(0, 10)} (${expiresText(r, now, c)}; retention ${r.retention_days} d)` : 'never');
+    line(
+      'expires',
+      r.expires_at
+        ? `${r.expires_at.slice(0, 10)} (${expiresText(r, now, c)}; retention ${r.retention_days} d)`
+        : 'never',
+    );
     line('tags', r.tags.join(', '));
     line('restore', `hoard restore ${r.short_id}${r.source_type === 'files' || !db ? ' --target DIR' : ''}`);
     return 0;

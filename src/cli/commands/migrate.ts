@@ -19,8 +19,10 @@ async function migrationTargets(ctx: CommandContext): Promise<MigrationRequest['
 }
 
 export const migrateCommand: Command = {
-  name: 'migrate', summary: 'snapshot databases, run a migration, restore them if it fails',
-  usage: 'hoard migrate [--db URL|env:VAR]... [--source NAME]... [--no-restore] -- CMD ARGS...\n       (neither --db nor --source: every database source of hoard.yaml)',
+  name: 'migrate',
+  summary: 'snapshot databases, run a migration, restore them if it fails',
+  usage:
+    'hoard migrate [--db URL|env:VAR]... [--source NAME]... [--no-restore] -- CMD ARGS...\n       (neither --db nor --source: every database source of hoard.yaml)',
   flags: {
     db: { type: 'list', help: 'a database the migration changes (repeatable): URL, sqlite:PATH or env:VAR' },
     source: { type: 'list', help: 'a database source of hoard.yaml the migration changes (repeatable)' },
@@ -30,20 +32,44 @@ export const migrateCommand: Command = {
   },
   async run(ctx) {
     const f = ctx.args.flags;
-    if (!ctx.args.rest.length) throw new HoardError('usage', 'migrate needs a command after --', { hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest' });
+    if (!ctx.args.rest.length)
+      throw new HoardError('usage', 'migrate needs a command after --', {
+        hint: 'e.g. hoard migrate --db env:DATABASE_URL -- npx knex migrate:latest',
+      });
     const targets = await migrationTargets(ctx);
     const labels = labelsFrom(ctx);
-    const out = await migrateProject(ctx.env, await ctx.project(),
-      { targets, command: ctx.args.rest, restoreOnFailure: f['no-restore'] !== true, label: labels.label, environment: labels.environment },
-      backupOptions(ctx, { dryRun: false }), runInherited);
+    const out = await migrateProject(
+      ctx.env,
+      await ctx.project(),
+      {
+        targets,
+        command: ctx.args.rest,
+        restoreOnFailure: f['no-restore'] !== true,
+        label: labels.label,
+        environment: labels.environment,
+      },
+      backupOptions(ctx, { dryRun: false }),
+      runInherited,
+    );
     const { snapshots: _s, ...shown } = out;
-    if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', status: out.outcome === 'succeeded' ? 'success' : 'failed', ...shown }));
+    if (ctx.json)
+      ctx.out(
+        JSON.stringify({
+          message_type: 'summary',
+          status: out.outcome === 'succeeded' ? 'success' : 'failed',
+          ...shown,
+        }),
+      );
     else {
       for (const d of out.databases) ctx.out(`pre-migration snapshot ${d.snapshot_id.slice(0, 8)} of ${d.target}`);
       if (out.outcome === 'succeeded') ctx.out('the migration succeeded');
       else if (out.outcome === 'failed-restored') {
-        ctx.out(`the migration failed (exit ${out.command_exit_code}); the databases were restored to their pre-migration state`);
-        for (const d of out.databases) if (d.pre_restore_snapshot_id) ctx.out(`  the failed state of ${d.target} is kept in snapshot ${d.pre_restore_snapshot_id.slice(0, 8)}`);
+        ctx.out(
+          `the migration failed (exit ${out.command_exit_code}); the databases were restored to their pre-migration state`,
+        );
+        for (const d of out.databases)
+          if (d.pre_restore_snapshot_id)
+            ctx.out(`  the failed state of ${d.target} is kept in snapshot ${d.pre_restore_snapshot_id.slice(0, 8)}`);
       } else {
         ctx.out(`the migration failed (exit ${out.command_exit_code}); nothing was restored. To go back:`);
         for (const d of out.databases) ctx.out(`  ${d.restore_command}`);

@@ -15,7 +15,12 @@ describe('--max-unused', () => {
   });
   it('refuses the rest with one usage message that lists the forms', () => {
     for (const v of ['101%', '-5%', 'lots', '5 %%', '']) {
-      assert.throws(() => maxUnusedFlag(v), (e) => isHoardError(e, 'usage') && /a percentage from 0% to 100%, a size such as 100M, or unlimited/.test(e.message), v);
+      assert.throws(
+        () => maxUnusedFlag(v),
+        (e) =>
+          isHoardError(e, 'usage') && /a percentage from 0% to 100%, a size such as 100M, or unlimited/.test(e.message),
+        v,
+      );
     }
   });
 });

@@ -13,13 +13,22 @@ export const RETENTION_FLAGS: FlagSpecs = {
   'keep-weekly': { type: 'string', help: 'keep the last N weekly snapshots' },
   'keep-monthly': { type: 'string', help: 'keep the last N monthly snapshots' },
   'keep-yearly': { type: 'string', help: 'keep the last N yearly snapshots' },
-  'keep-within': { type: 'string', help: 'keep snapshots within DURATION of the group\'s newest (restic\'s 1y2m3d4h: m = months)' },
+  'keep-within': {
+    type: 'string',
+    help: "keep snapshots within DURATION of the group's newest (restic's 1y2m3d4h: m = months)",
+  },
   'keep-tag': { type: 'list', help: 'keep snapshots with this tag (repeatable)' },
   'group-by': { type: 'string', help: 'group by source (default), or host,paths,tags like restic' },
-  'time-zone': { type: 'string', help: 'time zone for daily/weekly/monthly buckets (default: this machine\'s)' },
-  expired: { type: 'boolean', help: 'remove backups past their expiry (cleanup\'s default when no other rule is given)' },
+  'time-zone': { type: 'string', help: "time zone for daily/weekly/monthly buckets (default: this machine's)" },
+  expired: {
+    type: 'boolean',
+    help: "remove backups past their expiry (cleanup's default when no other rule is given)",
+  },
   'older-than': { type: 'string', help: 'remove backups older than DAYS (or a duration: 12h, 30d)' },
-  'allow-empty': { type: 'boolean', help: 'allow rules that would remove every backup of a source (the newest is kept anyway)' },
+  'allow-empty': {
+    type: 'boolean',
+    help: 'allow rules that would remove every backup of a source (the newest is kept anyway)',
+  },
 };
 
 function count(ctx: CommandContext, name: string): number | undefined {
@@ -32,7 +41,8 @@ function count(ctx: CommandContext, name: string): number | undefined {
 /** restic's --keep-within duration: 1y2m3d4h (calendar years and months, days, hours). */
 export function resticDuration(v: string, flag: string): Span {
   const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(v);
-  if (!m || v === '') throw new HoardError('usage', `--${flag} must be a duration such as 30d, 12h or 1y2m (m: months), not ${v}`);
+  if (!m || v === '')
+    throw new HoardError('usage', `--${flag} must be a duration such as 30d, 12h or 1y2m (m: months), not ${v}`);
   const [years, months, days, hours] = m.slice(1).map((x) => Number(x ?? 0));
   return { years, months, days, hours };
 }
@@ -49,14 +59,28 @@ export async function retentionRequest(ctx: CommandContext): Promise<CleanupRequ
   if (f['keep-within'] !== undefined) gfs.within = resticDuration(textFlag(ctx.args, 'keep-within')!, 'keep-within');
   if (listFlag(ctx.args, 'keep-tag')?.length) gfs.tags = listFlag(ctx.args, 'keep-tag')!;
   const older = textFlag(ctx.args, 'older-than');
-  const olderThanMs = older === undefined ? undefined : /^-?\d+$/.test(older) ? Number(older) * 86_400_000 : parseDuration(older);
-  if (older !== undefined && olderThanMs === undefined) throw new HoardError('usage', `--older-than must be days or a duration such as 12h or 30d, not ${older}`);
-  const groupBy = f['group-by'] === undefined ? undefined : textFlag(ctx.args, 'group-by')!.split(',').map((g) => g.trim()) as GroupKey[];
-  for (const g of groupBy ?? []) if (!['source', 'host', 'paths', 'tags'].includes(g)) throw new HoardError('usage', `--group-by takes source, host, paths and tags, not ${g}`);
+  const olderThanMs =
+    older === undefined ? undefined : /^-?\d+$/.test(older) ? Number(older) * 86_400_000 : parseDuration(older);
+  if (older !== undefined && olderThanMs === undefined)
+    throw new HoardError('usage', `--older-than must be days or a duration such as 12h or 30d, not ${older}`);
+  const groupBy =
+    f['group-by'] === undefined
+      ? undefined
+      : (textFlag(ctx.args, 'group-by')!
+          .split(',')
+          .map((g) => g.trim()) as GroupKey[]);
+  for (const g of groupBy ?? [])
+    if (!['source', 'host', 'paths', 'tags'].includes(g))
+      throw new HoardError('usage', `--group-by takes source, host, paths and tags, not ${g}`);
   return {
-    gfs: Object.keys(gfs).length ? gfs : undefined, expired: f.expired === true ? true : undefined, olderThanMs, groupBy,
-    timeZone: textFlag(ctx.args, 'time-zone'), allowEmpty: f['allow-empty'] === true,
+    gfs: Object.keys(gfs).length ? gfs : undefined,
+    expired: f.expired === true ? true : undefined,
+    olderThanMs,
+    groupBy,
+    timeZone: textFlag(ctx.args, 'time-zone'),
+    allowEmpty: f['allow-empty'] === true,
     preMigrationDays: retentionRuleDays(p.config.retention?.['pre-migration']) ?? undefined,
-    source: textFlag(ctx.args, 'source'), environment: textFlag(ctx.args, 'env'),
+    source: textFlag(ctx.args, 'source'),
+    environment: textFlag(ctx.args, 'env'),
   };
 }

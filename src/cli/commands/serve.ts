@@ -21,7 +21,11 @@ async function tlsFiles(p: Project): Promise<{ cert: Buffer; key: Buffer } | und
     try {
       return await readFile(full);
     } catch (e) {
-      throw new HoardError('config', `server.tls.${what}: cannot read ${full} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { hint: 'point it at a PEM file (paths are relative to hoard.yaml)' });
+      throw new HoardError(
+        'config',
+        `server.tls.${what}: cannot read ${full} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        { hint: 'point it at a PEM file (paths are relative to hoard.yaml)' },
+      );
     }
   };
   return { cert: await read('cert', tls.cert), key: await read('key', tls.key) };
@@ -36,16 +40,24 @@ function isLoopback(host: string): boolean {
 }
 
 export const serveCommand: Command = {
-  name: 'serve', summary: 'serve the REST API (bearer tokens from hoard.yaml server.tokens)', usage: 'hoard serve [--listen HOST:PORT] [--scheduler]',
+  name: 'serve',
+  summary: 'serve the REST API (bearer tokens from hoard.yaml server.tokens)',
+  usage: 'hoard serve [--listen HOST:PORT] [--scheduler]',
   flags: {
     listen: { type: 'string', help: 'address to listen on (default: server.listen, else 127.0.0.1:7420)' },
-    scheduler: { type: 'boolean', help: 'also run the scheduler (hoard.yaml\'s schedules) in this process' },
+    scheduler: { type: 'boolean', help: "also run the scheduler (hoard.yaml's schedules) in this process" },
   },
   async run(ctx) {
     const p = await ctx.project();
-    if (!p.loaded) throw new HoardError('config', 'hoard serve needs a hoard.yaml here or in a parent folder', { hint: 'run `hoard init`, or pass --config FILE' });
+    if (!p.loaded)
+      throw new HoardError('config', 'hoard serve needs a hoard.yaml here or in a parent folder', {
+        hint: 'run `hoard init`, or pass --config FILE',
+      });
     const tokens = p.config.server?.tokens ?? [];
-    if (!tokens.length) throw new HoardError('config', `${p.loaded.file} has no server.tokens: every route but /healthz needs one`, { hint: 'create one with `hoard token new --name ci --scopes read` and add the line it prints' });
+    if (!tokens.length)
+      throw new HoardError('config', `${p.loaded.file} has no server.tokens: every route but /healthz needs one`, {
+        hint: 'create one with `hoard token new --name ci --scopes read` and add the line it prints',
+      });
     const listen = textFlag(ctx.args, 'listen') ?? p.config.server?.listen ?? '127.0.0.1:7420';
     const m = /^(.+):(\d{1,5})$/.exec(listen);
     if (!m) throw new HoardError('usage', `--listen must be HOST:PORT, not ${listen}`);
@@ -56,12 +68,26 @@ export const serveCommand: Command = {
     const abort = new AbortController();
     // the server (Fastify) is loaded by the command that serves, not by every command
     const { buildServer } = await import('../../server/app.js');
-    const app = await buildServer({ project: p, env: ctx.env, tokens: tokens as never, version: VERSION, maxFailuresPerMinute: p.config.server?.max_failures_per_minute, maxTasks: p.config.server?.max_tasks, tls, abort: abort.signal });
+    const app = await buildServer({
+      project: p,
+      env: ctx.env,
+      tokens: tokens as never,
+      version: VERSION,
+      maxFailuresPerMinute: p.config.server?.max_failures_per_minute,
+      maxTasks: p.config.server?.max_tasks,
+      tls,
+      abort: abort.signal,
+    });
     const host = m[1].replace(/^\[|\]$/g, '');
     const addr = await app.listen({ host, port: Number(m[2]) });
-    ctx.out(`hoard API listening on ${addr} (${tokens.length} token(s)${tls ? ', TLS' : ''}${daemon ? ', with the scheduler' : ''})`);
+    ctx.out(
+      `hoard API listening on ${addr} (${tokens.length} token(s)${tls ? ', TLS' : ''}${daemon ? ', with the scheduler' : ''})`,
+    );
     // tokens and backup data would cross the network in clear text
-    if (!tls && !isLoopback(host)) process.stderr.write(`hoard: warning: serving on ${host} without TLS: tokens and data cross the network unencrypted; set server.tls (cert and key) in hoard.yaml, or listen on 127.0.0.1 or ::1\n`);
+    if (!tls && !isLoopback(host))
+      process.stderr.write(
+        `hoard: warning: serving on ${host} without TLS: tokens and data cross the network unencrypted; set server.tls (cert and key) in hoard.yaml, or listen on 127.0.0.1 or ::1\n`,
+      );
     // the first signal stops new requests and lets running tasks finish; a second one aborts them
     await new Promise<void>((resolve) => {
       let signals = 0;
@@ -81,17 +107,29 @@ export const serveCommand: Command = {
 };
 
 export const tokenCommand: Command = {
-  name: 'token', summary: 'create an API token: token new --name NAME --scopes read,backup', usage: 'hoard token new --name NAME --scopes read[,download,backup,restore,admin]',
-  flags: { name: { type: 'string', help: 'a name for the token (shown in the audit log)' }, scopes: { type: 'string', help: 'comma-separated: read, download, backup, restore, admin' } },
+  name: 'token',
+  summary: 'create an API token: token new --name NAME --scopes read,backup',
+  usage: 'hoard token new --name NAME --scopes read[,download,backup,restore,admin]',
+  flags: {
+    name: { type: 'string', help: 'a name for the token (shown in the audit log)' },
+    scopes: { type: 'string', help: 'comma-separated: read, download, backup, restore, admin' },
+  },
   async run(ctx) {
-    if (ctx.args.positionals[0] !== 'new') throw new HoardError('usage', 'use `hoard token new --name NAME --scopes read`');
+    if (ctx.args.positionals[0] !== 'new')
+      throw new HoardError('usage', 'use `hoard token new --name NAME --scopes read`');
     const name = textFlag(ctx.args, 'name');
-    if (!name || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new HoardError('usage', '--name must be a name (letters, digits, . _ -)');
+    if (!name || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name))
+      throw new HoardError('usage', '--name must be a name (letters, digits, . _ -)');
     const scopes = (textFlag(ctx.args, 'scopes') ?? 'read').split(',').map((s) => s.trim()) as Scope[];
-    for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new HoardError('usage', `unknown scope ${s}`, { hint: `use ${SCOPES.join(', ')}` });
+    for (const s of scopes)
+      if (!(SCOPES as readonly string[]).includes(s))
+        throw new HoardError('usage', `unknown scope ${s}`, { hint: `use ${SCOPES.join(', ')}` });
     const token = `hoard_${randomBytes(24).toString('base64url')}`;
     const hash = `sha256:${createHash('sha256').update(token).digest('hex')}`;
-    if (ctx.json) { ctx.out(JSON.stringify({ name, scopes, token, hash })); return 0; }
+    if (ctx.json) {
+      ctx.out(JSON.stringify({ name, scopes, token, hash }));
+      return 0;
+    }
     ctx.out(`token (shown once; give it to the client): ${token}`);
     ctx.out('add to hoard.yaml under server: tokens:');
     ctx.out(`    - { name: ${name}, hash: "${hash}", scopes: [${scopes.join(', ')}] }`);

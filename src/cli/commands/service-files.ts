@@ -24,7 +24,13 @@ function refuseControl(value: string, what: string): string {
   // eslint-disable-next-line no-control-regex
   const bad = /[\u0000-\u001f\u007f]/.exec(value);
   if (bad) {
-    throw new HoardError('usage', `cannot write the service file: ${what} ${JSON.stringify(value)} holds a control character (U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}), which a service file cannot carry`, { hint: 'use a folder or value without newlines and other control characters, or write the service file by hand' });
+    throw new HoardError(
+      'usage',
+      `cannot write the service file: ${what} ${JSON.stringify(value)} holds a control character (U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}), which a service file cannot carry`,
+      {
+        hint: 'use a folder or value without newlines and other control characters, or write the service file by hand',
+      },
+    );
   }
   return value;
 }
@@ -48,7 +54,11 @@ function systemdAssignment(name: string, value: string): string {
  */
 function systemdPath(value: string, what: string): string {
   if (/^\s|\s$|\\$/.test(refuseControl(value, what))) {
-    throw new HoardError('usage', `cannot write the systemd unit: ${what} ${JSON.stringify(value)} begins or ends with white space or ends with \\, which systemd would change`, { hint: 'rename the folder, or write the unit by hand' });
+    throw new HoardError(
+      'usage',
+      `cannot write the systemd unit: ${what} ${JSON.stringify(value)} begins or ends with white space or ends with \\, which systemd would change`,
+      { hint: 'rename the folder, or write the unit by hand' },
+    );
   }
   return specifiers(value);
 }
@@ -56,12 +66,23 @@ function systemdPath(value: string, what: string): string {
 /** The systemd user unit that runs the scheduler. */
 export function systemdUnit(s: ServiceSpec): string {
   return [
-    '[Unit]', `Description=hoard scheduler (${s.name})`, 'After=network-online.target postgresql.service mariadb.service', '',
-    '[Service]', 'Type=simple', `WorkingDirectory=${systemdPath(s.dir, 'the project folder')}`,
+    '[Unit]',
+    `Description=hoard scheduler (${s.name})`,
+    'After=network-online.target postgresql.service mariadb.service',
+    '',
+    '[Service]',
+    'Type=simple',
+    `WorkingDirectory=${systemdPath(s.dir, 'the project folder')}`,
     `ExecStart=${s.argv.map((a) => systemdWord(a, 'the command word')).join(' ')}`,
-    'ExecReload=/bin/kill -HUP $MAINPID', 'KillSignal=SIGTERM', 'TimeoutStopSec=15min', 'Restart=on-failure',
-    ...s.env.map(([k, v]) => `Environment=${systemdAssignment(k, v)}`), '',
-    '[Install]', 'WantedBy=default.target', '',
+    'ExecReload=/bin/kill -HUP $MAINPID',
+    'KillSignal=SIGTERM',
+    'TimeoutStopSec=15min',
+    'Restart=on-failure',
+    ...s.env.map(([k, v]) => `Environment=${systemdAssignment(k, v)}`),
+    '',
+    '[Install]',
+    'WantedBy=default.target',
+    '',
   ].join('\n');
 }
 
@@ -81,10 +102,16 @@ export function launchdPlist(s: ServiceSpec): string {
     `  <key>Label</key>${str(`dev.hoard.${s.name}`, 'the label')}`,
     `  <key>ProgramArguments</key><array>${s.argv.map((a) => str(a, 'the command word')).join('')}</array>`,
     `  <key>WorkingDirectory</key>${str(s.dir, 'the project folder')}`,
-    '  <key>RunAtLoad</key><true/>', '  <key>KeepAlive</key><true/>',
+    '  <key>RunAtLoad</key><true/>',
+    '  <key>KeepAlive</key><true/>',
     `  <key>StandardOutPath</key>${str(s.log, 'the log file')}`,
     `  <key>StandardErrorPath</key>${str(s.log, 'the log file')}`,
-    ...(s.env.length ? [`  <key>EnvironmentVariables</key><dict>${s.env.map(([k, v]) => `<key>${xml(k, 'the variable')}</key>${str(v, k)}`).join('')}</dict>`] : []),
-    '</dict></plist>', '',
+    ...(s.env.length
+      ? [
+          `  <key>EnvironmentVariables</key><dict>${s.env.map(([k, v]) => `<key>${xml(k, 'the variable')}</key>${str(v, k)}`).join('')}</dict>`,
+        ]
+      : []),
+    '</dict></plist>',
+    '',
   ].join('\n');
 }

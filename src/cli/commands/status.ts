@@ -4,23 +4,45 @@ import type { Command } from '../context.js';
 import { paint, relative, size, table, when } from '../render.js';
 
 export const statusCommand: Command = {
-  name: 'status', summary: 'per source: last backup and its age, next run, last verification; repository size; warnings',
+  name: 'status',
+  summary: 'per source: last backup and its age, next run, last verification; repository size; warnings',
   usage: 'hoard status [--verbose] [--json]',
   flags: { verbose: { type: 'boolean', short: 'v', help: 'also show jobs, schedules and lock details' } },
   async run(ctx) {
     const s = await readStatus(ctx.env, await ctx.project(), ctx.signal);
-    if (ctx.json) { ctx.out(JSON.stringify(s)); return 0; }
+    if (ctx.json) {
+      ctx.out(JSON.stringify(s));
+      return 0;
+    }
     const c = paint(ctx.env.isTTY, ctx.env.vars);
     const now = ctx.env.clock.now();
     const verbose = ctx.args.flags.verbose === true;
-    ctx.out(`${c.bold('repository')} ${s.repository.url}: ${size(s.repository.size_bytes)}, ${s.repository.snapshots} snapshot(s)${s.locks.total ? `, ${s.locks.total} lock(s)${s.locks.stale ? ` (${s.locks.stale} stale)` : ''}` : ''}`);
-    if (s.config) ctx.out(`${c.bold('config')}     ${s.config}${s.environment ? ` (environment ${s.environment})` : ''}`);
+    ctx.out(
+      `${c.bold('repository')} ${s.repository.url}: ${size(s.repository.size_bytes)}, ${s.repository.snapshots} snapshot(s)${s.locks.total ? `, ${s.locks.total} lock(s)${s.locks.stale ? ` (${s.locks.stale} stale)` : ''}` : ''}`,
+    );
+    if (s.config)
+      ctx.out(`${c.bold('config')}     ${s.config}${s.environment ? ` (environment ${s.environment})` : ''}`);
     if (s.sources.length) {
-      const head = ['Source', 'Type', 'Env', 'Last backup', 'Age', 'Next run', 'Verified', ...(verbose ? ['Jobs', 'Schedule', 'Backups'] : [])];
+      const head = [
+        'Source',
+        'Type',
+        'Env',
+        'Last backup',
+        'Age',
+        'Next run',
+        'Verified',
+        ...(verbose ? ['Jobs', 'Schedule', 'Backups'] : []),
+      ];
       const rows = s.sources.map((x) => [
-        x.source, x.type, x.environment ?? '', x.last_backup ? `${x.last_backup.id.slice(0, 8)} ${when(Date.parse(x.last_backup.time))}` : c.yellow('never'),
-        x.last_backup ? `${x.last_backup.age_hours.toFixed(1)} h` : '-', x.next_run ? relative(Date.parse(x.next_run), now) : '-',
-        x.last_verification ? `${x.last_verification.ok ? c.green('ok') : c.red('FAILED')} ${relative(Date.parse(x.last_verification.at), now)}` : c.dim('never'),
+        x.source,
+        x.type,
+        x.environment ?? '',
+        x.last_backup ? `${x.last_backup.id.slice(0, 8)} ${when(Date.parse(x.last_backup.time))}` : c.yellow('never'),
+        x.last_backup ? `${x.last_backup.age_hours.toFixed(1)} h` : '-',
+        x.next_run ? relative(Date.parse(x.next_run), now) : '-',
+        x.last_verification
+          ? `${x.last_verification.ok ? c.green('ok') : c.red('FAILED')} ${relative(Date.parse(x.last_verification.at), now)}`
+          : c.dim('never'),
         ...(verbose ? [x.jobs.join(',') || '-', x.schedule ?? '-', String(x.snapshots)] : []),
       ]);
       ctx.out('');
@@ -28,7 +50,17 @@ export const statusCommand: Command = {
     } else ctx.out('no sources configured (hoard.yaml): run `hoard init` to set them up');
     if (s.copies.length) {
       ctx.out('');
-      for (const l of table(['Copy to', 'Jobs', 'Missing', 'Lag'], s.copies.map((x) => [x.destination, x.jobs.join(','), x.error ? c.red('unreadable') : x.missing ? c.yellow(String(x.missing)) : c.green('0'), x.lag_hours === null ? '-' : x.lag_hours ? `${x.lag_hours.toFixed(1)} h` : 'up to date']), c)) ctx.out(l);
+      for (const l of table(
+        ['Copy to', 'Jobs', 'Missing', 'Lag'],
+        s.copies.map((x) => [
+          x.destination,
+          x.jobs.join(','),
+          x.error ? c.red('unreadable') : x.missing ? c.yellow(String(x.missing)) : c.green('0'),
+          x.lag_hours === null ? '-' : x.lag_hours ? `${x.lag_hours.toFixed(1)} h` : 'up to date',
+        ]),
+        c,
+      ))
+        ctx.out(l);
     }
     if (s.other_snapshots && verbose) ctx.out(`${s.other_snapshots} snapshot(s) belong to no configured source`);
     if (s.warnings.length) {

@@ -53,10 +53,23 @@ export interface BackupSummary {
 }
 
 function emptyStats(): FileBackupStats {
-  return { files_new: 0, files_changed: 0, files_unmodified: 0, dirs_new: 0, dirs_changed: 0, dirs_unmodified: 0, total_files_processed: 0, total_bytes_processed: 0, errors: [] };
+  return {
+    files_new: 0,
+    files_changed: 0,
+    files_unmodified: 0,
+    dirs_new: 0,
+    dirs_changed: 0,
+    dirs_unmodified: 0,
+    total_files_processed: 0,
+    total_bytes_processed: 0,
+    errors: [],
+  };
 }
 
-interface VDir { children: Map<string, VDir | Buffer>; path: Buffer }
+interface VDir {
+  children: Map<string, VDir | Buffer>;
+  path: Buffer;
+}
 
 /** Restic's root tree shape: path components of each target (relative targets from their first component). */
 function buildVirtualRoot(targets: string[], cwd: string): { root: VDir; abs: string[] } {
@@ -65,16 +78,27 @@ function buildVirtualRoot(targets: string[], cwd: string): { root: VDir; abs: st
   for (const t of targets) {
     const full = nodePath.resolve(cwd, t);
     abs.push(full);
-    const rel = nodePath.isAbsolute(t) ? full.slice(1) : nodePath.normalize(t).replace(/^(\.\.\/)+/, '').replace(/\/$/, '');
+    const rel = nodePath.isAbsolute(t)
+      ? full.slice(1)
+      : nodePath
+          .normalize(t)
+          .replace(/^(\.\.\/)+/, '')
+          .replace(/\/$/, '');
     const comps = rel.split('/').filter((c) => c !== '' && c !== '.');
     const base = full.slice(0, full.length - comps.join('/').length) || '/';
     let d = root;
     let p = base.replace(/\/$/, '');
     comps.forEach((c, i) => {
       p = `${p}/${c}`;
-      if (i === comps.length - 1) { d.children.set(c, Buffer.from(p)); return; }
+      if (i === comps.length - 1) {
+        d.children.set(c, Buffer.from(p));
+        return;
+      }
       let next = d.children.get(c);
-      if (!next || Buffer.isBuffer(next)) { next = { children: new Map(), path: Buffer.from(p) }; d.children.set(c, next); }
+      if (!next || Buffer.isBuffer(next)) {
+        next = { children: new Map(), path: Buffer.from(p) };
+        d.children.set(c, next);
+      }
       d = next;
     });
   }
@@ -107,24 +131,60 @@ export function pickParent(history: SnapshotEntry[], host: string, paths: string
 }
 
 /** When a backup started, and the repository's write counters then. */
-interface Start { ms: number; stats: WriteStats }
+interface Start {
+  ms: number;
+  stats: WriteStats;
+}
 
-async function finish(repo: Repository, saver: BlobSaver, tree: string, paths: string[], stats: FileBackupStats, o: BackupOptions, start: Start, parent?: string, excludes?: string[], files?: StreamsOutcome['files']): Promise<BackupSummary> {
+async function finish(
+  repo: Repository,
+  saver: BlobSaver,
+  tree: string,
+  paths: string[],
+  stats: FileBackupStats,
+  o: BackupOptions,
+  start: Start,
+  parent?: string,
+  excludes?: string[],
+  files?: StreamsOutcome['files'],
+): Promise<BackupSummary> {
   await saver.drain();
   await repo.flush();
   const end = o.clock.now();
   const started = start.ms;
   const b = start.stats;
-  const extra = o.finalize?.({ files: files ?? paths.map((name) => ({ name, size: stats.total_bytes_processed })), durationMs: end - started });
+  const extra = o.finalize?.({
+    files: files ?? paths.map((name) => ({ name, size: stats.total_bytes_processed })),
+    durationMs: end - started,
+  });
   const hoard = extra ? { ...o.info.hoard, ...extra } : o.info.hoard;
   const r = repo.stats; // this backup's share: the repository may have served others since it was opened
-  const all = { ...stats, data_blobs: r.dataBlobs - b.dataBlobs, tree_blobs: r.treeBlobs - b.treeBlobs, data_added: r.bytesAdded - b.bytesAdded, data_added_packed: r.bytesStored - b.bytesStored };
+  const all = {
+    ...stats,
+    data_blobs: r.dataBlobs - b.dataBlobs,
+    tree_blobs: r.treeBlobs - b.treeBlobs,
+    data_added: r.bytesAdded - b.bytesAdded,
+    data_added_packed: r.bytesStored - b.bytesStored,
+  };
   const { errors: _e, ...counted } = all;
   const snapshot: Snapshot = {
-    time: formatGoTime(goTimeFromMs(started)), tree, paths, hostname: o.info.hostname, username: o.info.username,
-    uid: o.info.uid, gid: o.info.gid, tags: o.info.tags, excludes, program_version: o.info.programVersion,
-    summary: { backup_start: formatGoTime(goTimeFromMs(started)), backup_end: formatGoTime(goTimeFromMs(end)), ...counted },
-    ...(parent ? { parent } : {}), ...(hoard ? { hoard } : {}),
+    time: formatGoTime(goTimeFromMs(started)),
+    tree,
+    paths,
+    hostname: o.info.hostname,
+    username: o.info.username,
+    uid: o.info.uid,
+    gid: o.info.gid,
+    tags: o.info.tags,
+    excludes,
+    program_version: o.info.programVersion,
+    summary: {
+      backup_start: formatGoTime(goTimeFromMs(started)),
+      backup_end: formatGoTime(goTimeFromMs(end)),
+      ...counted,
+    },
+    ...(parent ? { parent } : {}),
+    ...(hoard ? { hoard } : {}),
   };
   const snapshotId = o.dryRun ? undefined : await saveSnapshot(repo, snapshot);
   return { snapshotId, snapshot, stats: all, durationMs: end - started };
@@ -146,10 +206,16 @@ async function guarded<T>(repo: Repository, saver: BlobSaver, work: () => Promis
  * Unreadable entries are skipped and listed in stats.errors (the caller reports "partial").
  * `recordPaths` replaces the absolute paths recorded in the snapshot (and used to find the parent).
  */
-export async function backupFiles(repo: Repository, targets: string[], o: BackupOptions & { cwd: string; excludes?: string[]; recordPaths?: string[] }): Promise<BackupSummary> {
+export async function backupFiles(
+  repo: Repository,
+  targets: string[],
+  o: BackupOptions & { cwd: string; excludes?: string[]; recordPaths?: string[] },
+): Promise<BackupSummary> {
   if (targets.length === 0) throw new HoardError('usage', 'nothing to back up', { hint: 'give one or more paths' });
   for (const t of targets) {
-    try { await fsp.lstat(nodePath.resolve(o.cwd, t)); } catch {
+    try {
+      await fsp.lstat(nodePath.resolve(o.cwd, t));
+    } catch {
       throw new HoardError('usage', `path ${t} does not exist`, { hint: 'check the path; nothing was backed up' });
     }
   }
@@ -162,10 +228,28 @@ export async function backupFiles(repo: Repository, targets: string[], o: Backup
   if (parent) repo.enableReadAhead(); // the parent's trees sit together in tree packs
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
-  const ctx: FileWalkContext = { repo, saver, exclude: compileExcludes(o.excludes ?? []), report: o.report ?? silent, signal: o.signal, stats, withAtime: o.withAtime };
+  const ctx: FileWalkContext = {
+    repo,
+    saver,
+    exclude: compileExcludes(o.excludes ?? []),
+    report: o.report ?? silent,
+    signal: o.signal,
+    stats,
+    withAtime: o.withAtime,
+  };
   return guarded(repo, saver, async () => {
     const tree = await backupVDir(ctx, root, parent?.snapshot.tree);
-    return finish(repo, saver, tree, abs, stats, o, { ms: started, stats: base }, parent?.id, ctx.exclude.patterns.length ? ctx.exclude.patterns : undefined);
+    return finish(
+      repo,
+      saver,
+      tree,
+      abs,
+      stats,
+      o,
+      { ms: started, stats: base },
+      parent?.id,
+      ctx.exclude.patterns.length ? ctx.exclude.patterns : undefined,
+    );
   });
 }
 
@@ -202,13 +286,19 @@ export async function backupStream(repo: Repository, input: StreamInput, o: Back
  * failure leaves no snapshot.
  */
 export async function backupStreams(
-  repo: Repository, inputs: LazyStreamInput[], o: BackupOptions,
+  repo: Repository,
+  inputs: LazyStreamInput[],
+  o: BackupOptions,
 ): Promise<BackupSummary> {
   const names = inputs.map((i) => i.filename.replace(/^\/+/, ''));
   for (const [i, name] of names.entries()) {
-    if (name === '' || name.includes('/')) throw new HoardError('usage', `invalid stream file name ${JSON.stringify(inputs[i].filename)}`, { hint: 'use a plain name such as dump.sql' });
+    if (name === '' || name.includes('/'))
+      throw new HoardError('usage', `invalid stream file name ${JSON.stringify(inputs[i].filename)}`, {
+        hint: 'use a plain name such as dump.sql',
+      });
   }
-  if (new Set(names).size !== names.length) throw new HoardError('usage', `duplicate stream file names: ${names.join(', ')}`);
+  if (new Set(names).size !== names.length)
+    throw new HoardError('usage', `duplicate stream file names: ${names.join(', ')}`);
   const started = o.clock.now();
   const base = { ...repo.stats };
   repo.dryRun = o.dryRun === true;
@@ -222,12 +312,27 @@ export async function backupStreams(
       const opened = await input.open();
       const saved = await saveContent(opened.stream, repo.config.chunkerPolynomial, saver, o.signal, (n) => {
         stats.total_bytes_processed += n;
-        o.report?.({ type: 'backup.progress', files: i, dirs: 0, bytes: stats.total_bytes_processed, bytesAdded: repo.stats.bytesAdded, current: name });
+        o.report?.({
+          type: 'backup.progress',
+          files: i,
+          dirs: 0,
+          bytes: stats.total_bytes_processed,
+          bytesAdded: repo.stats.bytesAdded,
+          current: name,
+        });
       });
       await opened.done;
       nodes.push({
-        name: Buffer.from(name), type: 'file', mode: 0o644, mtime: t, atime: t, ctime: t,
-        uid: o.info.uid, gid: o.info.gid, size: saved.size, content: saved.content,
+        name: Buffer.from(name),
+        type: 'file',
+        mode: 0o644,
+        mtime: t,
+        atime: t,
+        ctime: t,
+        uid: o.info.uid,
+        gid: o.info.gid,
+        size: saved.size,
+        content: saved.content,
       });
       stats.files_new += 1;
       stats.total_files_processed += 1;
@@ -235,6 +340,17 @@ export async function backupStreams(
     nodes.sort((a, b) => Buffer.compare(a.name, b.name));
     const tree = await saveTree({ saver }, nodes);
     const files = nodes.map((n) => ({ name: n.name.toString(), size: n.size ?? 0 }));
-    return finish(repo, saver, tree, names.map((n) => `/${n}`), stats, o, { ms: started, stats: base }, undefined, undefined, files);
+    return finish(
+      repo,
+      saver,
+      tree,
+      names.map((n) => `/${n}`),
+      stats,
+      o,
+      { ms: started, stats: base },
+      undefined,
+      undefined,
+      files,
+    );
   });
 }

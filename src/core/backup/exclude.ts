@@ -14,7 +14,13 @@ function componentRe(c: string): RegExp {
     else if (ch === '[') {
       const end = c.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
-      else { re += `[${c.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`; i = end; }
+      else {
+        re += `[${c
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
     } else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`, 's');
@@ -43,7 +49,10 @@ export function compileExcludes(patterns: string[]): ExcludeMatcher {
   const clean = patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
   const compiled = clean.map((p) => ({
     anchored: p.startsWith('/'),
-    parts: p.split('/').filter((c) => c !== '').map((c): Part => (c === '**' ? '**' : componentRe(c))),
+    parts: p
+      .split('/')
+      .filter((c) => c !== '')
+      .map((c): Part => (c === '**' ? '**' : componentRe(c))),
   }));
   return {
     patterns: clean,

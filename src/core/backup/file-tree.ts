@@ -18,9 +18,14 @@ import type { ExcludeMatcher } from './exclude.js';
 
 /** Counters of one file backup (restic's summary fields). */
 export interface FileBackupStats {
-  files_new: number; files_changed: number; files_unmodified: number;
-  dirs_new: number; dirs_changed: number; dirs_unmodified: number;
-  total_files_processed: number; total_bytes_processed: number;
+  files_new: number;
+  files_changed: number;
+  files_unmodified: number;
+  dirs_new: number;
+  dirs_changed: number;
+  dirs_unmodified: number;
+  total_files_processed: number;
+  total_bytes_processed: number;
   errors: { path: string; message: string }[];
 }
 
@@ -36,7 +41,8 @@ export interface FileWalkContext {
 }
 
 const SLASH = Buffer.from('/');
-const join = (dir: Buffer, name: Buffer): Buffer => (dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]));
+const join = (dir: Buffer, name: Buffer): Buffer =>
+  dir.length === 1 && dir[0] === 0x2f ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]);
 /** uid/gid → name lookups, shared by the whole walk. */
 export const names = createNameLookup();
 const MIN_CHUNK = 512 * 1024;
@@ -107,7 +113,9 @@ export async function loadParent(repo: Repository, id: string | undefined): Prom
   if (!id) return m;
   try {
     for (const n of decodeTree(await repo.loadBlob('tree', id))) m.set(n.name.toString('latin1'), n);
-  } catch { /* an unreadable parent only costs rereading */ }
+  } catch {
+    /* an unreadable parent only costs rereading */
+  }
   return m;
 }
 
@@ -116,9 +124,16 @@ export async function loadParent(repo: Repository, id: string | undefined): Prom
  * blob still indexed. An empty file's node has no size field and null or empty content.
  */
 function unchanged(prev: TreeNode | undefined, st: BigIntStats, fresh: TreeNode, repo: Repository): boolean {
-  return !!prev && prev.type === 'file' && (prev.size ?? 0) === Number(st.size) &&
-    (prev.content !== null || st.size === 0n) && prev.mtime === fresh.mtime && prev.ctime === fresh.ctime &&
-    BigInt(prev.inode ?? 0) === st.ino && (prev.content ?? []).every((id) => repo.index.has('data', id));
+  return (
+    !!prev &&
+    prev.type === 'file' &&
+    (prev.size ?? 0) === Number(st.size) &&
+    (prev.content !== null || st.size === 0n) &&
+    prev.mtime === fresh.mtime &&
+    prev.ctime === fresh.ctime &&
+    BigInt(prev.inode ?? 0) === st.ino &&
+    (prev.content ?? []).every((id) => repo.index.has('data', id))
+  );
 }
 
 /** Counts a finished file and reports progress (the reporter throttles). */
@@ -126,7 +141,14 @@ function progress(ctx: FileWalkContext, path: Buffer, size: number): void {
   const s = ctx.stats;
   s.total_files_processed++;
   s.total_bytes_processed += size;
-  ctx.report({ type: 'backup.progress', files: s.total_files_processed, dirs: s.dirs_new + s.dirs_changed + s.dirs_unmodified, bytes: s.total_bytes_processed, bytesAdded: ctx.repo.stats.bytesAdded, current: path.toString() });
+  ctx.report({
+    type: 'backup.progress',
+    files: s.total_files_processed,
+    dirs: s.dirs_new + s.dirs_changed + s.dirs_unmodified,
+    bytes: s.total_bytes_processed,
+    bytesAdded: ctx.repo.stats.bytesAdded,
+    current: path.toString(),
+  });
 }
 
 function warn(ctx: FileWalkContext, path: Buffer, e: unknown): void {
@@ -139,7 +161,13 @@ function warn(ctx: FileWalkContext, path: Buffer, e: unknown): void {
  * Builds the node for one path (which the caller lstat'ed), recursing into folders.
  * Returns undefined for skipped entries (sockets, unreadable files).
  */
-export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffer, st: BigIntStats, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
+export async function backupPath(
+  ctx: FileWalkContext,
+  path: Buffer,
+  name: Buffer,
+  st: BigIntStats,
+  prev: TreeNode | undefined,
+): Promise<TreeNode | undefined> {
   throwIfAborted(ctx.signal);
   const type = nodeTypeOf(Number(st.mode));
   if (!type) return undefined;
@@ -188,7 +216,11 @@ export async function backupPath(ctx: FileWalkContext, path: Buffer, name: Buffe
 }
 
 /** Backs up a folder's entries; returns the tree id, or undefined when the folder is unreadable. */
-export async function backupDir(ctx: FileWalkContext, dir: Buffer, parentTree: string | undefined): Promise<string | undefined> {
+export async function backupDir(
+  ctx: FileWalkContext,
+  dir: Buffer,
+  parentTree: string | undefined,
+): Promise<string | undefined> {
   let entries: Buffer[];
   try {
     entries = fs.readdirSync(dir, { encoding: 'buffer' });
@@ -221,7 +253,10 @@ export async function backupDir(ctx: FileWalkContext, dir: Buffer, parentTree: s
     nodes.push(p);
   }
   const done = await Promise.all(nodes);
-  return saveTree(ctx, done.filter((n): n is TreeNode => n !== undefined));
+  return saveTree(
+    ctx,
+    done.filter((n): n is TreeNode => n !== undefined),
+  );
 }
 
 /** Encodes and schedules a tree blob; returns its id. */

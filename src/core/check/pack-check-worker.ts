@@ -5,7 +5,11 @@ import type { PackedBlob } from '../format/pack.js';
 import { verifyPack } from './pack-verify.js';
 
 /** One pack to verify (pool → worker); the reply is `{ problem }`, undefined when sound. */
-export interface PackJob { id: string; bytes: Uint8Array; indexed: PackedBlob[] }
+export interface PackJob {
+  id: string;
+  bytes: Uint8Array;
+  indexed: PackedBlob[];
+}
 
 if (parentPort) {
   const port = parentPort;

@@ -28,6 +28,10 @@ describe('check --read-data with pack-checker threads', () => {
     const s = await checkRepository(repo, { readData: true });
     assert.equal(s.packsRead, packs.length);
     assert.deepEqual(s.damagedPacks, damaged);
-    assert.deepEqual(s.errors.map((e) => e.slice(5, 13)), damaged.map((p) => p.slice(0, 8)), 'problems in pack order');
+    assert.deepEqual(
+      s.errors.map((e) => e.slice(5, 13)),
+      damaged.map((p) => p.slice(0, 8)),
+      'problems in pack order',
+    );
   });
 });

@@ -18,10 +18,15 @@ export interface PackChecker {
   close(): Promise<void>;
 }
 
-interface Waiting { job: PackJob; resolve(p: string | undefined): void; reject(e: unknown): void }
+interface Waiting {
+  job: PackJob;
+  resolve(p: string | undefined): void;
+  reject(e: unknown): void;
+}
 
 export function createPackChecker(key: Key, version: number, threads: number): PackChecker {
-  if (threads <= 0) return { check: async (id, bytes, indexed) => verifyPack(key, version, id, bytes, indexed), close: async () => {} };
+  if (threads <= 0)
+    return { check: async (id, bytes, indexed) => verifyPack(key, version, id, bytes, indexed), close: async () => {} };
   const queue: Waiting[] = [];
   const idle: Worker[] = [];
   const busy = new Map<Worker, Waiting>();
@@ -48,18 +53,23 @@ export function createPackChecker(key: Key, version: number, threads: number): P
   });
   const pump = () => {
     while (idle.length && queue.length) {
-      const w = idle.pop()!, q = queue.shift()!;
+      const w = idle.pop()!,
+        q = queue.shift()!;
       busy.set(w, q);
       const b = q.job.bytes;
       const own = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
       w.postMessage(q.job, own ? [b.buffer as ArrayBuffer] : []);
     }
-    for (const w of workers) (busy.has(w) ? w.ref() : w.unref());
+    for (const w of workers) busy.has(w) ? w.ref() : w.unref();
   };
   return {
     check(id, bytes, indexed) {
-      if (alive === 0 || closed) return Promise.reject(new HoardError(closed ? 'interrupted' : 'internal', 'the pack-checker threads stopped'));
-      return new Promise((resolve, reject) => { queue.push({ job: { id, bytes, indexed }, resolve, reject }); pump(); });
+      if (alive === 0 || closed)
+        return Promise.reject(new HoardError(closed ? 'interrupted' : 'internal', 'the pack-checker threads stopped'));
+      return new Promise((resolve, reject) => {
+        queue.push({ job: { id, bytes, indexed }, resolve, reject });
+        pump();
+      });
     },
     async close() {
       closed = true;

@@ -9,15 +9,23 @@ import { type PackedBlob, decodePackHeader, headerLocation } from '../format/pac
 import { checkBlobSize, decodeBlob } from '../repository/blob-codec.js';
 
 /** A description of the pack's first problem, or undefined when it is sound. `indexed` is what the index lists in it. */
-export function verifyPack(key: Key, version: number, id: string, bytes: Uint8Array, indexed: PackedBlob[]): string | undefined {
-  if (createHash('sha256').update(bytes).digest('hex') !== id) return 'content does not match its name (the file is damaged)';
+export function verifyPack(
+  key: Key,
+  version: number,
+  id: string,
+  bytes: Uint8Array,
+  indexed: PackedBlob[],
+): string | undefined {
+  if (createHash('sha256').update(bytes).digest('hex') !== id)
+    return 'content does not match its name (the file is damaged)';
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     const loc = headerLocation(buf.length, buf.subarray(buf.length - 4));
     const header = decodePackHeader(key, buf.subarray(loc.offset, loc.offset + loc.length), version);
     const name = (b: PackedBlob) => `${b.type}:${b.id}:${b.offset}:${b.length}:${b.uncompressedLength ?? ''}`;
     const inHeader = new Set(header.map(name));
-    for (const b of indexed) if (!inHeader.has(name(b))) return `blob ${b.id.slice(0, 8)} in the index does not match the pack header`;
+    for (const b of indexed)
+      if (!inHeader.has(name(b))) return `blob ${b.id.slice(0, 8)} in the index does not match the pack header`;
     for (const b of header) {
       checkBlobSize(b.type, b);
       decodeBlob(key, buf.subarray(b.offset, b.offset + b.length), b.id, b.uncompressedLength);

@@ -24,7 +24,13 @@ export const MAX_SIZE = 8 * 1024 * 1024;
 const ASYNC_FEED_MIN = 64 * 1024;
 
 /** outHi, outLo, modHi, modLo: four 256-entry views on one 1024-entry array (the C loop takes it whole). */
-interface Tables { all: Int32Array; outHi: Int32Array; outLo: Int32Array; modHi: Int32Array; modLo: Int32Array }
+interface Tables {
+  all: Int32Array;
+  outHi: Int32Array;
+  outLo: Int32Array;
+  modHi: Int32Array;
+  modLo: Int32Array;
+}
 const tableCache = new Map<bigint, Tables>();
 
 function bigMod(x: bigint, pol: bigint, deg: number): bigint {
@@ -38,7 +44,13 @@ function tablesFor(pol: bigint): Tables {
   const deg = polynomialDegree(pol);
   if (deg !== 53) throw new Error(`chunker polynomial must have degree 53, got ${deg}`);
   const all = new Int32Array(1024);
-  t = { all, outHi: all.subarray(0, 256), outLo: all.subarray(256, 512), modHi: all.subarray(512, 768), modLo: all.subarray(768, 1024) };
+  t = {
+    all,
+    outHi: all.subarray(0, 256),
+    outLo: all.subarray(256, 512),
+    modHi: all.subarray(512, 768),
+    modLo: all.subarray(768, 1024),
+  };
   const mask32 = 0xffffffffn;
   for (let b = 0; b < 256; b++) {
     let h = bigMod(BigInt(b), pol, deg);
@@ -56,7 +68,14 @@ function tablesFor(pol: bigint): Tables {
 }
 
 // Indexes into the state array shared with the C loop.
-const HI = 0, LO = 1, WPOS = 2, COUNT = 3, PRE = 4, MIN = 5, MAX = 6, MASK = 7;
+const HI = 0,
+  LO = 1,
+  WPOS = 2,
+  COUNT = 3,
+  PRE = 4,
+  MIN = 5,
+  MAX = 6,
+  MASK = 7;
 
 /** Streaming chunker: state carries across feed() calls. */
 export class Chunker {
@@ -145,7 +164,11 @@ export class Chunker {
   private feedJs(data: Uint8Array): number[] {
     const cuts: number[] = [];
     const { outHi, outLo, modHi, modLo } = this.t;
-    const st = this.st, win = this.win, mask = st[MASK], minSize = st[MIN], maxSize = st[MAX];
+    const st = this.st,
+      win = this.win,
+      mask = st[MASK],
+      minSize = st[MIN],
+      maxSize = st[MAX];
     const n = data.length;
     let i = 0;
     while (i < n) {
@@ -156,7 +179,10 @@ export class Chunker {
         i += skip;
         continue;
       }
-      let hi = st[HI], lo = st[LO], wpos = st[WPOS], count = st[COUNT];
+      let hi = st[HI],
+        lo = st[LO],
+        wpos = st[WPOS],
+        count = st[COUNT];
       let cut = -1;
       while (i < n) {
         const b = data[i++];
@@ -169,13 +195,19 @@ export class Chunker {
         hi = (((hi << 8) | (lo >>> 24)) & 0x1fffff) ^ modHi[index];
         lo = ((lo << 8) | b) ^ modLo[index];
         count++;
-        if (count >= minSize && ((lo & mask) === 0 || count >= maxSize)) { cut = i; break; }
+        if (count >= minSize && ((lo & mask) === 0 || count >= maxSize)) {
+          cut = i;
+          break;
+        }
       }
       if (cut >= 0) {
         cuts.push(cut);
         this.startChunk();
       } else {
-        st[HI] = hi; st[LO] = lo; st[WPOS] = wpos; st[COUNT] = count;
+        st[HI] = hi;
+        st[LO] = lo;
+        st[WPOS] = wpos;
+        st[COUNT] = count;
       }
     }
     return cuts;
@@ -187,7 +219,10 @@ export function chunkBuffer(pol: bigint, data: Uint8Array, opts?: ChunkerOptions
   const c = new Chunker(pol, opts);
   const lens: number[] = [];
   let last = 0;
-  for (const cut of c.feed(data)) { lens.push(cut - last); last = cut; }
+  for (const cut of c.feed(data)) {
+    lens.push(cut - last);
+    last = cut;
+  }
   if (last < data.length) lens.push(data.length - last);
   return lens;
 }

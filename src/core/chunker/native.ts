@@ -5,7 +5,13 @@ export interface NativeChunker {
   /** See native/chunker.c: returns how many cut offsets were written to `cuts`. */
   feed(tables: Int32Array, state: Int32Array, window: Uint8Array, data: Uint8Array, cuts: Int32Array): number;
   /** The same on libuv's thread pool (absent in older builds). */
-  feedAsync?(tables: Int32Array, state: Int32Array, window: Uint8Array, data: Uint8Array, cuts: Int32Array): Promise<number>;
+  feedAsync?(
+    tables: Int32Array,
+    state: Int32Array,
+    window: Uint8Array,
+    data: Uint8Array,
+    cuts: Int32Array,
+  ): Promise<number>;
 }
 
 /** The native chunker, or null when the addon is not built. */

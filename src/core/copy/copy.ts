@@ -10,7 +10,12 @@ import type { Repository } from '../repository/repository.js';
 import { type SnapshotEntry, saveSnapshot } from '../repository/snapshots.js';
 import { throwIfAborted } from '../errors.js';
 
-export interface CopyProgress { type: 'copy.progress'; snapshot: string; blobs: number; bytes: number }
+export interface CopyProgress {
+  type: 'copy.progress';
+  snapshot: string;
+  blobs: number;
+  bytes: number;
+}
 
 export interface CopyResult {
   /** Source snapshot id → destination snapshot id. */
@@ -25,11 +30,25 @@ export interface CopyResult {
 export function alreadyCopied(src: SnapshotEntry[], dst: SnapshotEntry[]): Set<string> {
   const originals = new Set(dst.map((d) => d.snapshot.original ?? d.id));
   const shapes = new Set(dst.map((d) => `${d.snapshot.tree} ${d.snapshot.time} ${d.snapshot.hostname ?? ''}`));
-  return new Set(src.filter((s) => originals.has(s.snapshot.original ?? s.id) || shapes.has(`${s.snapshot.tree} ${s.snapshot.time} ${s.snapshot.hostname ?? ''}`)).map((s) => s.id));
+  return new Set(
+    src
+      .filter(
+        (s) =>
+          originals.has(s.snapshot.original ?? s.id) ||
+          shapes.has(`${s.snapshot.tree} ${s.snapshot.time} ${s.snapshot.hostname ?? ''}`),
+      )
+      .map((s) => s.id),
+  );
 }
 
 /** Copies `snapshots` of `src` that `dst` lacks (`dstSnapshots`: what it holds now). Both indexes must be loaded. */
-export async function copySnapshots(src: Repository, dst: Repository, snapshots: SnapshotEntry[], dstSnapshots: SnapshotEntry[], o: { signal?: AbortSignal; report?: (e: CopyProgress) => void } = {}): Promise<CopyResult> {
+export async function copySnapshots(
+  src: Repository,
+  dst: Repository,
+  snapshots: SnapshotEntry[],
+  dstSnapshots: SnapshotEntry[],
+  o: { signal?: AbortSignal; report?: (e: CopyProgress) => void } = {},
+): Promise<CopyResult> {
   const have = alreadyCopied(snapshots, dstSnapshots);
   const result: CopyResult = { copied: [], skipped: [...have], blobs: 0, bytes: 0 };
   const visited = new Set<string>();
@@ -44,10 +63,17 @@ export async function copySnapshots(src: Repository, dst: Repository, snapshots:
       for (const b of n.content ?? []) {
         if (dst.hasBlob('data', b)) continue;
         const data = await src.loadBlob('data', b, o.signal);
-        if (await dst.saveBlob('data', b, data)) { result.blobs++; result.bytes += data.length; o.report?.({ type: 'copy.progress', snapshot, blobs: result.blobs, bytes: result.bytes }); }
+        if (await dst.saveBlob('data', b, data)) {
+          result.blobs++;
+          result.bytes += data.length;
+          o.report?.({ type: 'copy.progress', snapshot, blobs: result.blobs, bytes: result.bytes });
+        }
       }
     }
-    if (await dst.saveBlob('tree', id, raw)) { result.blobs++; result.bytes += raw.length; }
+    if (await dst.saveBlob('tree', id, raw)) {
+      result.blobs++;
+      result.bytes += raw.length;
+    }
   }
 
   for (const s of snapshots) {

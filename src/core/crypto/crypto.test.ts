@@ -9,9 +9,27 @@ const hex = (s: string) => Buffer.from(s, 'hex');
 
 describe('crypto (restic-format.md §15 vectors)', () => {
   const macVectors = [
-    { msg: 'f3f6', r: '851fc40c3467ac0be05cc20404f3f700', k: 'ec074c835580741701425b623235add6', nonce: 'fb447350c4e868c52ac3275cf9d4327e', mac: 'f4c633c3044fc145f84f335cb81953de' },
-    { msg: '', r: 'a0f3080000f46400d0c7e9076c834403', k: '75deaa25c09f208e1dc4ce6b5cad3fbf', nonce: '61ee09218d29b0aaed7e154a2c5509cc', mac: 'dd3fab2251f11ac759f0887129cc2ee7' },
-    { msg: '663cea190ffb83d89593f3f476b6bc24d7e679107ea26adb8caf6652d0656136', r: '48443d0bb0d21109c89a100b5ce2c208', k: '6acb5f61a7176dd320c5c1eb2edcdc74', nonce: 'ae212a55399729595dea458bc621ff0e', mac: '0ee1c16bb73f0f4fd19881753c01cdbe' },
+    {
+      msg: 'f3f6',
+      r: '851fc40c3467ac0be05cc20404f3f700',
+      k: 'ec074c835580741701425b623235add6',
+      nonce: 'fb447350c4e868c52ac3275cf9d4327e',
+      mac: 'f4c633c3044fc145f84f335cb81953de',
+    },
+    {
+      msg: '',
+      r: 'a0f3080000f46400d0c7e9076c834403',
+      k: '75deaa25c09f208e1dc4ce6b5cad3fbf',
+      nonce: '61ee09218d29b0aaed7e154a2c5509cc',
+      mac: 'dd3fab2251f11ac759f0887129cc2ee7',
+    },
+    {
+      msg: '663cea190ffb83d89593f3f476b6bc24d7e679107ea26adb8caf6652d0656136',
+      r: '48443d0bb0d21109c89a100b5ce2c208',
+      k: '6acb5f61a7176dd320c5c1eb2edcdc74',
+      nonce: 'ae212a55399729595dea458bc621ff0e',
+      mac: '0ee1c16bb73f0f4fd19881753c01cdbe',
+    },
   ];
   for (const [i, v] of macVectors.entries()) {
     it(`Poly1305-AES vector ${i + 1}`, () => {
@@ -25,9 +43,11 @@ describe('crypto (restic-format.md §15 vectors)', () => {
     macK: hex('ef4d8824cb80b2bcc5fbff8a9b12a42c'),
     macR: hex('cc8d4b948ee0ebfe1d415de921d10353'),
   };
-  const vecObj = hex('69fb41c62d12def4593bd71757138606338f621aeaeb39da0fe4f99233f8037a54ea63338a813bcf3f75d8c3cc75dddf8750');
+  const vecObj = hex(
+    '69fb41c62d12def4593bd71757138606338f621aeaeb39da0fe4f99233f8037a54ea63338a813bcf3f75d8c3cc75dddf8750',
+  );
 
-  it('opens restic\'s sealed test object', () => {
+  it("opens restic's sealed test object", () => {
     assert.equal(open(vecKey, vecObj).toString(), 'Dies ist ein Test!');
   });
 
@@ -56,9 +76,13 @@ describe('crypto (restic-format.md §15 vectors)', () => {
 
   it('scrypt KDF vector (N=128, r=1, p=1)', async () => {
     // restic's repo-layout-default fixture key: salt from its key file, password "geheim".
-    const salt = Buffer.from('GbXRH9OqpfeqNMpyu8EbkQmHCBw4bIf4JqvGT+tqAeo//iy8Qqw2DV2Bj1CcENqpV5es7wfyX4HSIuSm6lF2ng==', 'base64');
+    const salt = Buffer.from(
+      'GbXRH9OqpfeqNMpyu8EbkQmHCBw4bIf4JqvGT+tqAeo//iy8Qqw2DV2Bj1CcENqpV5es7wfyX4HSIuSm6lF2ng==',
+      'base64',
+    );
     const k = await deriveKey('geheim', salt, { N: 128, r: 1, p: 1 });
-    const want = 'c0a734904ea1ec3674d7043d5b2f882ceec9be76649d936e68845f42c4c1f96df4aad440baaa2a0b44f5def630442f083ab461b1134ff885d8d382ebf77e0de9';
+    const want =
+      'c0a734904ea1ec3674d7043d5b2f882ceec9be76649d936e68845f42c4c1f96df4aad440baaa2a0b44f5def630442f083ab461b1134ff885d8d382ebf77e0de9';
     assert.equal(Buffer.concat([k.encrypt, k.macK, k.macR]).toString('hex'), want);
   });
 
@@ -74,7 +98,8 @@ describe('crypto (restic-format.md §15 vectors)', () => {
 describe('Poly1305: native addon against @noble/ciphers', () => {
   it('gives the same tag for random keys and messages of every length up to 300 bytes and a few large ones', (t) => {
     if (!nativeAddon()) {
-      if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1') assert.fail('the native addon is not built (npm install runs node-gyp)');
+      if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1')
+        assert.fail('the native addon is not built (npm install runs node-gyp)');
       t.skip('native addon not built');
       return;
     }
@@ -92,11 +117,18 @@ describe('SHA-256 of chunk parts on the thread pool', () => {
   it('the native addon and WebCrypto give hashId of the joined parts, for empty, single and many parts', async (t) => {
     const native = nativeAddon()?.sha256;
     if (!native) {
-      if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1') assert.fail('the native addon is not built, or lacks sha256 (npm install runs node-gyp)');
+      if (process.env.HOARD_TEST_REQUIRE_SERVICES === '1')
+        assert.fail('the native addon is not built, or lacks sha256 (npm install runs node-gyp)');
       t.skip('native addon not built');
     }
-    const cases: Buffer[][] = [[Buffer.alloc(0)], [randomBytes(1)], [randomBytes(1 << 20)], [randomBytes(3), Buffer.alloc(0), randomBytes(70_000)],
-      Array.from({ length: 8 }, (_, i) => randomBytes(1000 * i + 1)), Array.from({ length: 11 }, () => randomBytes(4096))];
+    const cases: Buffer[][] = [
+      [Buffer.alloc(0)],
+      [randomBytes(1)],
+      [randomBytes(1 << 20)],
+      [randomBytes(3), Buffer.alloc(0), randomBytes(70_000)],
+      Array.from({ length: 8 }, (_, i) => randomBytes(1000 * i + 1)),
+      Array.from({ length: 11 }, () => randomBytes(4096)),
+    ];
     for (const parts of cases) {
       const want = hashId(Buffer.concat(parts));
       assert.equal(hashIdOfParts(parts), want);

@@ -3,7 +3,14 @@
  * Object layout: IV(16) || ciphertext || MAC(16); the MAC covers the ciphertext only and its
  * one-time key is r || AES-128_k(IV).
  */
-import { type Cipher, createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import {
+  type Cipher,
+  createCipheriv,
+  createDecipheriv,
+  randomBytes,
+  scrypt as scryptCb,
+  timingSafeEqual,
+} from 'node:crypto';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { HoardError } from '../errors.js';
 import { nativeAddon } from '../native.js';
@@ -11,8 +18,8 @@ import { nativeAddon } from '../native.js';
 /** 64 bytes of key material split as restic does. All parts must be non-zero. */
 export interface Key {
   encrypt: Buffer; // 32 bytes, AES-256-CTR
-  macK: Buffer;    // 16 bytes, AES-128 key for the nonce
-  macR: Buffer;    // 16 bytes, Poly1305 r (clamped by poly1305 itself)
+  macK: Buffer; // 16 bytes, AES-128 key for the nonce
+  macR: Buffer; // 16 bytes, Poly1305 r (clamped by poly1305 itself)
 }
 
 /** Bytes an encrypted object adds to its plaintext. */
@@ -39,8 +46,13 @@ export function keyValid(k: Key): boolean {
 }
 
 function clampR(r: Buffer): void {
-  r[3] &= 0x0f; r[7] &= 0x0f; r[11] &= 0x0f; r[15] &= 0x0f;
-  r[4] &= 0xfc; r[8] &= 0xfc; r[12] &= 0xfc;
+  r[3] &= 0x0f;
+  r[7] &= 0x0f;
+  r[11] &= 0x0f;
+  r[15] &= 0x0f;
+  r[4] &= 0xfc;
+  r[8] &= 0xfc;
+  r[12] &= 0xfc;
 }
 
 /** One AES-128-ECB cipher per MAC key: ECB without padding keeps no state between update() calls. */
@@ -120,7 +132,11 @@ export function open(k: Key, obj: Uint8Array): Buffer {
 }
 
 /** scrypt cost parameters as stored in key files. */
-export interface KdfParams { N: number; r: number; p: number }
+export interface KdfParams {
+  N: number;
+  r: number;
+  p: number;
+}
 
 /** Default parameters for new key files (restic's usual N and r; p = 1 keeps unlock fast). */
 export const DEFAULT_KDF: KdfParams = { N: 32768, r: 8, p: 1 };
@@ -133,9 +149,18 @@ const MAX_KDF_WORK = 2 ** 26;
  * memory), and bounds the work so that a damaged key file cannot stall an unlock; kind "corrupt".
  */
 export function checkKdfParams(p: KdfParams): void {
-  const ok = Number.isInteger(p.N) && Number.isInteger(p.r) && Number.isInteger(p.p) &&
-    p.N > 1 && p.N <= 2 ** 22 && (p.N & (p.N - 1)) === 0 && p.r >= 1 && p.p >= 1 && p.r * p.p < 2 ** 30 &&
-    p.N <= (2 ** 31 - 1) / 128 / p.r && p.N * p.r * p.p <= MAX_KDF_WORK;
+  const ok =
+    Number.isInteger(p.N) &&
+    Number.isInteger(p.r) &&
+    Number.isInteger(p.p) &&
+    p.N > 1 &&
+    p.N <= 2 ** 22 &&
+    (p.N & (p.N - 1)) === 0 &&
+    p.r >= 1 &&
+    p.p >= 1 &&
+    p.r * p.p < 2 ** 30 &&
+    p.N <= (2 ** 31 - 1) / 128 / p.r &&
+    p.N * p.r * p.p <= MAX_KDF_WORK;
   if (!ok) throw new HoardError('corrupt', `invalid scrypt parameters N=${p.N} r=${p.r} p=${p.p}`);
 }
 
@@ -143,7 +168,10 @@ export function checkKdfParams(p: KdfParams): void {
 export function deriveKey(password: string | Uint8Array, salt: Uint8Array, p: KdfParams): Promise<Key> {
   checkKdfParams(p);
   const maxmem = 128 * p.r * (p.N + p.p + 2) + 16 * 1024 * 1024;
-  const failed = (err: Error) => new HoardError('corrupt', `scrypt refused the key file's parameters N=${p.N} r=${p.r} p=${p.p}: ${err.message}`, { cause: err });
+  const failed = (err: Error) =>
+    new HoardError('corrupt', `scrypt refused the key file's parameters N=${p.N} r=${p.r} p=${p.p}: ${err.message}`, {
+      cause: err,
+    });
   return new Promise((resolve, reject) => {
     try {
       scryptCb(password, salt, 64, { N: p.N, r: p.r, p: p.p, maxmem }, (err, dk) => {

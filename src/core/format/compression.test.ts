@@ -42,7 +42,10 @@ describe('zstd decompression is bounded', () => {
 
   it('refuses a frame that declares more than the bound, and truncated frames', () => {
     assert.throws(() => zstdDecompress(zstdCompress(Buffer.alloc(5000, 7)), 4999), /declares 5000 bytes/);
-    assert.throws(() => zstdDecompress(rleFrame(300_000).subarray(0, 12), 1 << 20), (e: Error & { kind?: string }) => e.kind === 'corrupt');
+    assert.throws(
+      () => zstdDecompress(rleFrame(300_000).subarray(0, 12), 1 << 20),
+      (e: Error & { kind?: string }) => e.kind === 'corrupt',
+    );
     const ok = zstdCompress(Buffer.from('hello hello hello hello'));
     assert.equal(zstdDecompress(ok, 100).toString(), 'hello hello hello hello');
   });

@@ -94,9 +94,13 @@ export function frameContentSize(d: Uint8Array): number | undefined {
   if (d.length < at + fcsBytes) return undefined;
   const v = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
   switch (fcsBytes) {
-    case 1: return v[at];
-    case 2: return v.readUInt16LE(at) + 256;
-    case 4: return v.readUInt32LE(at);
-    default: return Number(v.readBigUInt64LE(at));
+    case 1:
+      return v[at];
+    case 2:
+      return v.readUInt16LE(at) + 256;
+    case 4:
+      return v.readUInt32LE(at);
+    default:
+      return Number(v.readBigUInt64LE(at));
   }
 }

@@ -11,7 +11,9 @@ export interface RepoConfig {
 
 /** Serializes as restic 0.14 does (json.Marshal, no newline). */
 export function encodeConfig(c: RepoConfig): Buffer {
-  return Buffer.from(`{"version":${c.version},"id":"${c.id}","chunker_polynomial":"${polynomialToHex(c.chunkerPolynomial)}"}`);
+  return Buffer.from(
+    `{"version":${c.version},"id":"${c.id}","chunker_polynomial":"${polynomialToHex(c.chunkerPolynomial)}"}`,
+  );
 }
 
 /** Parses and validates a config plaintext; kind "corrupt" with the reason when invalid. */
@@ -19,7 +21,9 @@ export function decodeConfig(pt: Buffer): RepoConfig {
   const j = decodeJsonObject(pt, 'repository config');
   const version = j.version;
   if (version !== 1 && version !== 2) {
-    throw new HoardError('corrupt', `unsupported repository version ${String(version)}`, { hint: 'hoard reads versions 1 and 2' });
+    throw new HoardError('corrupt', `unsupported repository version ${String(version)}`, {
+      hint: 'hoard reads versions 1 and 2',
+    });
   }
   if (typeof j.id !== 'string' || j.id === '') throw new HoardError('corrupt', 'repository config has no id');
   let pol: bigint;

@@ -23,12 +23,34 @@ export function goQuoteJsonString(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     let esc: string | undefined;
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) {
-      esc = c === 0x22 ? '\\"' : c === 0x5c ? '\\\\' : c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t'
-        : `\\u${c < 0x100 ? '00' + HEX[c >> 4] + HEX[c & 15] : c.toString(16)}`;
+    if (
+      c < 0x20 ||
+      c === 0x22 ||
+      c === 0x5c ||
+      c === 0x3c ||
+      c === 0x3e ||
+      c === 0x26 ||
+      c === 0x2028 ||
+      c === 0x2029
+    ) {
+      esc =
+        c === 0x22
+          ? '\\"'
+          : c === 0x5c
+            ? '\\\\'
+            : c === 0x0a
+              ? '\\n'
+              : c === 0x0d
+                ? '\\r'
+                : c === 0x09
+                  ? '\\t'
+                  : `\\u${c < 0x100 ? '00' + HEX[c >> 4] + HEX[c & 15] : c.toString(16)}`;
     } else if (c >= 0xd800 && c <= 0xdfff) {
       const next = s.charCodeAt(i + 1);
-      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) { i++; continue; }
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
       esc = '\\ufffd';
     }
     if (esc !== undefined) {
@@ -46,14 +68,19 @@ export function goQuoteJsonString(s: string): string {
 export function goStringify(v: unknown): string {
   if (v === null) return 'null';
   switch (typeof v) {
-    case 'string': return goQuoteJsonString(v);
+    case 'string':
+      return goQuoteJsonString(v);
     case 'number':
       if (!Number.isFinite(v)) throw new TypeError('cannot encode a non-finite number');
       return String(v);
-    case 'bigint': return v.toString();
-    case 'boolean': return v ? 'true' : 'false';
-    case 'object': break;
-    default: throw new TypeError(`cannot encode ${typeof v}`);
+    case 'bigint':
+      return v.toString();
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      throw new TypeError(`cannot encode ${typeof v}`);
   }
   if (v instanceof RawJson) return v.text;
   if (v instanceof Uint8Array) return `"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}"`;
@@ -77,7 +104,8 @@ export function decodeJsonObject(json: Uint8Array, what: string): Record<string,
   } catch {
     throw new HoardError('corrupt', `${what} is not valid JSON`);
   }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new HoardError('corrupt', `${what} is not a JSON object`);
+  if (typeof j !== 'object' || j === null || Array.isArray(j))
+    throw new HoardError('corrupt', `${what} is not a JSON object`);
   return j as Record<string, unknown>;
 }
 
@@ -99,7 +127,8 @@ export function mayHoldBigInt(s: string): boolean {
  * Throws SyntaxError on malformed input (and beyond a nesting depth of 1000).
  */
 export function parseJson(text: string | Uint8Array): unknown {
-  const s = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
+  const s =
+    typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
   if (!mayHoldBigInt(s)) {
     checkDepth(s);
     return JSON.parse(s);
@@ -109,13 +138,19 @@ export function parseJson(text: string | Uint8Array): unknown {
 
 /** JSON.parse recurses natively; refuse absurd nesting before it can exhaust the stack. */
 function checkDepth(s: string): void {
-  let depth = 0, inStr = false;
+  let depth = 0,
+    inStr = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (inStr) { if (c === 0x5c) i++; else if (c === 0x22) inStr = false; continue; }
+    if (inStr) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inStr = false;
+      continue;
+    }
     if (c === 0x22) inStr = true;
-    else if (c === 0x7b || c === 0x5b) { if (++depth > 1000) throw new SyntaxError('JSON nested too deeply'); }
-    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > 1000) throw new SyntaxError('JSON nested too deeply');
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
 }
 
@@ -150,8 +185,15 @@ class Parser {
     }
     if (c === '"') return this.string();
     if (c === '-' || (c >= '0' && c <= '9')) return this.number();
-    for (const [lit, val] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (this.s.startsWith(lit, this.i)) { this.i += lit.length; return val; }
+    for (const [lit, val] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
+      if (this.s.startsWith(lit, this.i)) {
+        this.i += lit.length;
+        return val;
+      }
     }
     return this.fail('unexpected character');
   }
@@ -160,7 +202,10 @@ class Parser {
     const o: Record<string, unknown> = {};
     this.i++;
     this.ws();
-    if (this.s[this.i] === '}') { this.i++; return o; }
+    if (this.s[this.i] === '}') {
+      this.i++;
+      return o;
+    }
     for (;;) {
       this.ws();
       if (this.s[this.i] !== '"') this.fail('expected a key');
@@ -179,7 +224,10 @@ class Parser {
     const a: unknown[] = [];
     this.i++;
     this.ws();
-    if (this.s[this.i] === ']') { this.i++; return a; }
+    if (this.s[this.i] === ']') {
+      this.i++;
+      return a;
+    }
     for (;;) {
       a.push(this.value());
       this.ws();

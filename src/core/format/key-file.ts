@@ -18,25 +18,46 @@ export interface KeyFile {
 
 /** Serializes as restic does (field order, json.Marshal, no newline). */
 export function encodeKeyFile(k: KeyFile): Buffer {
-  return Buffer.from(goStringify({
-    created: k.created, username: k.username, hostname: k.hostname, kdf: k.kdf,
-    N: k.N, r: k.r, p: k.p, salt: k.salt, data: k.data,
-  }));
+  return Buffer.from(
+    goStringify({
+      created: k.created,
+      username: k.username,
+      hostname: k.hostname,
+      kdf: k.kdf,
+      N: k.N,
+      r: k.r,
+      p: k.p,
+      salt: k.salt,
+      data: k.data,
+    }),
+  );
 }
 
 /** Parses a key file; kind "corrupt" naming what is wrong. */
 export function decodeKeyFile(raw: Buffer): KeyFile {
   const j = decodeJsonObject(raw, 'key file');
-  if (j.kdf !== 'scrypt') throw new HoardError('corrupt', `key file uses unsupported kdf ${typeof j.kdf === 'string' ? JSON.stringify(j.kdf.slice(0, 40)) : `(a ${typeof j.kdf})`}`);
+  if (j.kdf !== 'scrypt')
+    throw new HoardError(
+      'corrupt',
+      `key file uses unsupported kdf ${typeof j.kdf === 'string' ? JSON.stringify(j.kdf.slice(0, 40)) : `(a ${typeof j.kdf})`}`,
+    );
   const salt = b64(j.salt, 'salt');
   if (salt.length !== 64) throw new HoardError('corrupt', `key file salt must be 64 bytes, got ${salt.length}`);
   const num = (v: unknown, n: string): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new HoardError('corrupt', `key file field ${n} is not an integer`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw new HoardError('corrupt', `key file field ${n} is not an integer`);
     return v;
   };
   return {
-    created: String(j.created ?? ''), username: String(j.username ?? ''), hostname: String(j.hostname ?? ''),
-    kdf: 'scrypt', N: num(j.N, 'N'), r: num(j.r, 'r'), p: num(j.p, 'p'), salt, data: b64(j.data, 'data'),
+    created: String(j.created ?? ''),
+    username: String(j.username ?? ''),
+    hostname: String(j.hostname ?? ''),
+    kdf: 'scrypt',
+    N: num(j.N, 'N'),
+    r: num(j.r, 'r'),
+    p: num(j.p, 'p'),
+    salt,
+    data: b64(j.data, 'data'),
   };
 }
 
@@ -60,8 +81,11 @@ export function decodeMasterKey(pt: Buffer): Key {
   } catch {
     throw new HoardError('corrupt', 'master key is not valid JSON');
   }
-  const k = b64(j?.mac?.k, 'mac.k'), r = b64(j?.mac?.r, 'mac.r'), e = b64(j?.encrypt, 'encrypt');
-  if (k.length !== 16 || r.length !== 16 || e.length !== 32) throw new HoardError('corrupt', 'master key has wrong sizes');
+  const k = b64(j?.mac?.k, 'mac.k'),
+    r = b64(j?.mac?.r, 'mac.r'),
+    e = b64(j?.encrypt, 'encrypt');
+  if (k.length !== 16 || r.length !== 16 || e.length !== 32)
+    throw new HoardError('corrupt', 'master key has wrong sizes');
   return { encrypt: e, macK: k, macR: r };
 }
 
@@ -69,7 +93,12 @@ export function decodeMasterKey(pt: Buffer): Key {
  * Wraps `master` under `password`. Returns the key file; its bytes are encodeKeyFile(result).
  * `created` is a Go time string supplied by the caller (core reads no clock).
  */
-export async function createKeyFile(master: Key, password: string, info: { created: string; username: string; hostname: string }, params: KdfParams = DEFAULT_KDF): Promise<KeyFile> {
+export async function createKeyFile(
+  master: Key,
+  password: string,
+  info: { created: string; username: string; hostname: string },
+  params: KdfParams = DEFAULT_KDF,
+): Promise<KeyFile> {
   const salt = randomBytes(64);
   const user = await deriveKey(password, salt, params);
   return { ...info, kdf: 'scrypt', ...params, salt, data: seal(user, encodeMasterKey(master)) };

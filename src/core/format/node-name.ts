@@ -27,9 +27,13 @@ function utf8At(b: Uint8Array, i: number): [number, number] | undefined {
 /** Quotes raw name bytes as restic stores Node.Name (before JSON string escaping). */
 export function quoteNodeName(name: Uint8Array): string {
   let out = '';
-  for (let i = 0; i < name.length;) {
+  for (let i = 0; i < name.length; ) {
     const r = utf8At(name, i);
-    if (!r) { out += `\\x${hex2(name[i])}`; i++; continue; }
+    if (!r) {
+      out += `\\x${hex2(name[i])}`;
+      i++;
+      continue;
+    }
     const [cp, len] = r;
     i += len;
     if (cp === 0x22) out += '\\"';
@@ -43,7 +47,18 @@ export function quoteNodeName(name: Uint8Array): string {
   return out;
 }
 
-const UNESC: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 0x5c, '"': 0x22, "'": 0x27 };
+const UNESC: Record<string, number> = {
+  a: 7,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+  v: 11,
+  '\\': 0x5c,
+  '"': 0x22,
+  "'": 0x27,
+};
 
 /** Inverse of quoteNodeName (Go strconv.Unquote of '"' + s + '"'); throws Error when malformed. */
 export function unquoteNodeName(stored: string): Buffer {
@@ -53,10 +68,18 @@ export function unquoteNodeName(stored: string): Buffer {
   for (let i = 0; i < stored.length; i++) {
     const ch = stored[i];
     if (ch === '"' || ch === '\n') throw new Error('unescaped quote or newline in name');
-    if (ch !== '\\') { const cp = stored.codePointAt(i)!; pushCp(cp); if (cp > 0xffff) i++; continue; }
+    if (ch !== '\\') {
+      const cp = stored.codePointAt(i)!;
+      pushCp(cp);
+      if (cp > 0xffff) i++;
+      continue;
+    }
     const e = stored[++i];
     if (e === undefined) throw new Error('name ends with a backslash');
-    if (e in UNESC && e !== "'") { out.push(UNESC[e]); continue; }
+    if (e in UNESC && e !== "'") {
+      out.push(UNESC[e]);
+      continue;
+    }
     const take = (n: number, re: RegExp) => {
       const h = stored.slice(i + 1, i + 1 + n);
       if (h.length !== n || !re.test(h)) throw new Error(`bad escape \\${e}${h}`);
@@ -66,8 +89,12 @@ export function unquoteNodeName(stored: string): Buffer {
     if (e === 'x') out.push(take(2, HEXRE));
     else if (e === 'u') pushCp(checkCp(take(4, HEXRE)));
     else if (e === 'U') pushCp(checkCp(take(8, HEXRE)));
-    else if (e >= '0' && e <= '7') { i--; const v = take(3, OCT); if (v > 255) throw new Error('octal escape out of range'); out.push(v); }
-    else throw new Error(`unknown escape \\${e}`);
+    else if (e >= '0' && e <= '7') {
+      i--;
+      const v = take(3, OCT);
+      if (v > 255) throw new Error('octal escape out of range');
+      out.push(v);
+    } else throw new Error(`unknown escape \\${e}`);
   }
   return Buffer.from(out);
 }

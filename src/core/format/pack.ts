@@ -41,7 +41,10 @@ export function encodePackTrailer(key: Key, blobs: readonly PackedBlob[]): Buffe
     h[at] = (b.type === 'tree' ? 1 : 0) + (compressed ? 2 : 0);
     h.writeUInt32LE(b.length, at + 1);
     at += 5;
-    if (compressed) { h.writeUInt32LE(b.uncompressedLength!, at); at += 4; }
+    if (compressed) {
+      h.writeUInt32LE(b.uncompressedLength!, at);
+      at += 4;
+    }
     at += h.write(b.id, at, 'hex');
   }
   const sealed = seal(key, h);
@@ -75,7 +78,13 @@ export function decodePackHeader(key: Key, sealed: Buffer, version: number): Pac
     const length = h.readUInt32LE(at + 1);
     const ul = compressed ? h.readUInt32LE(at + 5) : undefined;
     const id = h.subarray(at + need - 32, at + need).toString('hex');
-    out.push({ id, type: t % 2 === 1 ? 'tree' : 'data', offset, length, ...(ul !== undefined ? { uncompressedLength: ul } : {}) });
+    out.push({
+      id,
+      type: t % 2 === 1 ? 'tree' : 'data',
+      offset,
+      length,
+      ...(ul !== undefined ? { uncompressedLength: ul } : {}),
+    });
     offset += length;
     at += need;
   }

@@ -22,8 +22,22 @@ export interface Snapshot {
   extra?: Record<string, unknown>;
 }
 
-const KNOWN = ['time', 'parent', 'tree', 'paths', 'hostname', 'username', 'uid', 'gid', 'excludes', 'tags',
-  'original', 'program_version', 'summary', 'hoard'] as const;
+const KNOWN = [
+  'time',
+  'parent',
+  'tree',
+  'paths',
+  'hostname',
+  'username',
+  'uid',
+  'gid',
+  'excludes',
+  'tags',
+  'original',
+  'program_version',
+  'summary',
+  'hoard',
+] as const;
 
 /** Serializes in Go field order with restic's omitempty rules, then hoard, then unknown fields. */
 export function encodeSnapshot(s: Snapshot): string {
@@ -52,7 +66,8 @@ const strings = (v: unknown): string[] | undefined =>
 /** Parses a snapshot; kind "corrupt" when it has no valid tree or time. */
 export function decodeSnapshot(json: Buffer): Snapshot {
   const j = decodeJsonObject(json, 'snapshot');
-  if (typeof j.tree !== 'string' || !HEX64.test(j.tree)) throw new HoardError('corrupt', 'snapshot has no valid tree id');
+  if (typeof j.tree !== 'string' || !HEX64.test(j.tree))
+    throw new HoardError('corrupt', 'snapshot has no valid tree id');
   if (typeof j.time !== 'string') throw new HoardError('corrupt', 'snapshot has no time');
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(j)) if (!(KNOWN as readonly string[]).includes(k)) extra[k] = v;
@@ -62,12 +77,14 @@ export function decodeSnapshot(json: Buffer): Snapshot {
   if (typeof j.username === 'string' && j.username) s.username = j.username;
   if (typeof j.uid === 'number') s.uid = j.uid;
   if (typeof j.gid === 'number') s.gid = j.gid;
-  const ex = strings(j.excludes), tags = strings(j.tags);
+  const ex = strings(j.excludes),
+    tags = strings(j.tags);
   if (ex?.length) s.excludes = ex;
   if (tags?.length) s.tags = tags;
   if (typeof j.original === 'string' && j.original) s.original = j.original;
   if (typeof j.program_version === 'string' && j.program_version) s.program_version = j.program_version;
-  if (typeof j.summary === 'object' && j.summary !== null) s.summary = plainNumbers(j.summary) as Record<string, unknown>;
+  if (typeof j.summary === 'object' && j.summary !== null)
+    s.summary = plainNumbers(j.summary) as Record<string, unknown>;
   if (typeof j.hoard === 'object' && j.hoard !== null) s.hoard = plainNumbers(j.hoard) as Record<string, unknown>;
   if (Object.keys(extra).length) s.extra = extra;
   return s;
@@ -80,6 +97,7 @@ export function decodeSnapshot(json: Buffer): Snapshot {
 function plainNumbers(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map(plainNumbers);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)]));
   return v;
 }

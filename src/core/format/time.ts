@@ -17,7 +17,10 @@ export function formatGoTime(t: GoTime): string {
   const local = t.ns + BigInt(t.offsetMinutes) * 60n * NS_PER_S;
   let secs = local / NS_PER_S;
   let frac = local % NS_PER_S;
-  if (frac < 0n) { frac += NS_PER_S; secs -= 1n; }
+  if (frac < 0n) {
+    frac += NS_PER_S;
+    secs -= 1n;
+  }
   const d = new Date(Number(secs) * 1000);
   const y = d.getUTCFullYear();
   if (y < 0 || y > 9999) throw new RangeError(`year ${y} outside 0000..9999`);
@@ -35,12 +38,16 @@ export function parseGoTime(s: string): GoTime {
   const m = RE.exec(s);
   if (!m) throw new Error(`invalid time ${JSON.stringify(s)}`);
   const [, y, mo, d, h, mi, se, fr, , sign, oh, om] = m;
-  if (+mo < 1 || +mo > 12 || +d < 1 || +d > 31 || +h > 23 || +mi > 59 || +se > 60) throw new Error(`invalid time ${JSON.stringify(s)}`);
+  if (+mo < 1 || +mo > 12 || +d < 1 || +d > 31 || +h > 23 || +mi > 59 || +se > 60)
+    throw new Error(`invalid time ${JSON.stringify(s)}`);
   const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +se);
   const base = new Date(ms);
   if (+y < 100) base.setUTCFullYear(+y); // Date.UTC maps years 0..99 to 1900..1999
   const offsetMinutes = sign ? (sign === '-' ? -1 : 1) * (+oh * 60 + +om) : 0;
-  const ns = BigInt(base.getTime()) * NS_PER_MS + BigInt((fr ?? '').padEnd(9, '0') || '0') - BigInt(offsetMinutes) * 60n * NS_PER_S;
+  const ns =
+    BigInt(base.getTime()) * NS_PER_MS +
+    BigInt((fr ?? '').padEnd(9, '0') || '0') -
+    BigInt(offsetMinutes) * 60n * NS_PER_S;
   return { ns, offsetMinutes };
 }
 

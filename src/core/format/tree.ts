@@ -38,8 +38,15 @@ export interface TreeNode {
 
 /** Go's os.FileMode bits (restic-format.md §10.3). */
 export const GoMode = {
-  dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, namedPipe: 2 ** 25, socket: 2 ** 24,
-  setuid: 2 ** 23, setgid: 2 ** 22, charDevice: 2 ** 21, sticky: 2 ** 20,
+  dir: 2 ** 31,
+  symlink: 2 ** 27,
+  device: 2 ** 26,
+  namedPipe: 2 ** 25,
+  socket: 2 ** 24,
+  setuid: 2 ** 23,
+  setgid: 2 ** 22,
+  charDevice: 2 ** 21,
+  sticky: 2 ** 20,
 } as const;
 
 const nz = (v: U64 | undefined): boolean => v !== undefined && v !== 0 && v !== 0n;
@@ -47,8 +54,11 @@ const nz = (v: U64 | undefined): boolean => v !== undefined && v !== 0 && v !== 
 function nodeObject(n: TreeNode): Record<string, unknown> {
   const o: Record<string, unknown> = { name: quoteNodeName(n.name), type: n.type };
   if (n.mode) o.mode = n.mode;
-  o.mtime = n.mtime; o.atime = n.atime; o.ctime = n.ctime;
-  o.uid = n.uid; o.gid = n.gid;
+  o.mtime = n.mtime;
+  o.atime = n.atime;
+  o.ctime = n.ctime;
+  o.uid = n.uid;
+  o.gid = n.gid;
   if (n.user) o.user = n.user;
   if (n.group) o.group = n.group;
   if (nz(n.inode)) o.inode = n.inode;
@@ -70,7 +80,8 @@ function nodeObject(n: TreeNode): Record<string, unknown> {
 export function sortNodes(nodes: TreeNode[]): TreeNode[] {
   const sorted = [...nodes].sort((a, b) => Buffer.compare(a.name, b.name));
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i - 1].name.equals(sorted[i].name)) throw new HoardError('internal', `duplicate name in tree: ${sorted[i].name.toString()}`);
+    if (sorted[i - 1].name.equals(sorted[i].name))
+      throw new HoardError('internal', `duplicate name in tree: ${sorted[i].name.toString()}`);
   }
   return sorted;
 }
@@ -110,7 +121,12 @@ export function decodeTree(buf: Buffer): TreeNode[] {
 
 /** True for a name that stays inside its folder: not empty, ".", "..", and without "/" or NUL. */
 function safeName(n: Buffer): boolean {
-  return n.length > 0 && !n.includes(0x2f) && !n.includes(0) && !(n[0] === 0x2e && (n.length === 1 || (n.length === 2 && n[1] === 0x2e)));
+  return (
+    n.length > 0 &&
+    !n.includes(0x2f) &&
+    !n.includes(0) &&
+    !(n[0] === 0x2e && (n.length === 1 || (n.length === 2 && n[1] === 0x2e)))
+  );
 }
 
 const MAX_U32 = 2 ** 32 - 1;
@@ -129,32 +145,45 @@ function unsigned(v: unknown, field: string, name: Buffer, width: 32 | 53 | 64):
 
 function decodeNode(x: unknown): TreeNode {
   const o = x as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || typeof o.name !== 'string') throw new HoardError('corrupt', 'tree node without a name');
+  if (typeof o !== 'object' || o === null || typeof o.name !== 'string')
+    throw new HoardError('corrupt', 'tree node without a name');
   let name: Buffer;
   try {
     name = unquoteNodeName(o.name);
   } catch {
     throw new HoardError('corrupt', `tree node name cannot be unquoted: ${JSON.stringify(o.name)}`);
   }
-  if (!safeName(name)) throw new HoardError('corrupt', `tree node with an invalid name ${JSON.stringify(name.toString())}`);
-  if (typeof o.type !== 'string' || !NODE_TYPES.includes(o.type)) throw new HoardError('corrupt', `node ${name} has unknown type ${String(o.type)}`);
+  if (!safeName(name))
+    throw new HoardError('corrupt', `tree node with an invalid name ${JSON.stringify(name.toString())}`);
+  if (typeof o.type !== 'string' || !NODE_TYPES.includes(o.type))
+    throw new HoardError('corrupt', `node ${name} has unknown type ${String(o.type)}`);
   const ids = (v: unknown): string[] | null => {
     if (v === null || v === undefined) return null;
-    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && HEX64.test(s))) throw new HoardError('corrupt', `node ${name} has invalid content ids`);
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && HEX64.test(s)))
+      throw new HoardError('corrupt', `node ${name} has invalid content ids`);
     return v as string[];
   };
   const u64 = (v: unknown, field: string): U64 | undefined => unsigned(v, field, name, 64);
   const u32 = (v: unknown, field: string): number | undefined => unsigned(v, field, name, 32) as number | undefined;
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const n: TreeNode = {
-    name, type: o.type as NodeType, mtime: String(o.mtime ?? ''), atime: String(o.atime ?? ''), ctime: String(o.ctime ?? ''),
-    uid: u32(o.uid, 'uid') ?? 0, gid: u32(o.gid, 'gid') ?? 0, content: ids(o.content),
+    name,
+    type: o.type as NodeType,
+    mtime: String(o.mtime ?? ''),
+    atime: String(o.atime ?? ''),
+    ctime: String(o.ctime ?? ''),
+    uid: u32(o.uid, 'uid') ?? 0,
+    gid: u32(o.gid, 'gid') ?? 0,
+    content: ids(o.content),
   };
   const mode = u32(o.mode, 'mode');
   if (mode !== undefined) n.mode = mode;
   if (str(o.user)) n.user = str(o.user);
   if (str(o.group)) n.group = str(o.group);
-  const inode = u64(o.inode, 'inode'), deviceId = u64(o.device_id, 'device_id'), links = u64(o.links, 'links'), device = u64(o.device, 'device');
+  const inode = u64(o.inode, 'inode'),
+    deviceId = u64(o.device_id, 'device_id'),
+    links = u64(o.links, 'links'),
+    device = u64(o.device, 'device');
   const size = unsigned(o.size, 'size', name, 53) as number | undefined;
   if (inode !== undefined) n.inode = inode;
   if (deviceId !== undefined) n.device_id = deviceId;
@@ -164,10 +193,12 @@ function decodeNode(x: unknown): TreeNode {
   if (typeof o.linktarget_raw === 'string') n.linktarget_raw = Buffer.from(o.linktarget_raw, 'base64');
   if (Array.isArray(o.extended_attributes)) {
     n.extended_attributes = o.extended_attributes.map((a: { name?: unknown; value?: unknown }) => ({
-      name: String(a?.name ?? ''), value: typeof a?.value === 'string' ? Buffer.from(a.value, 'base64') : null,
+      name: String(a?.name ?? ''),
+      value: typeof a?.value === 'string' ? Buffer.from(a.value, 'base64') : null,
     }));
   }
-  if (typeof o.generic_attributes === 'object' && o.generic_attributes !== null) n.generic_attributes = o.generic_attributes as Record<string, unknown>;
+  if (typeof o.generic_attributes === 'object' && o.generic_attributes !== null)
+    n.generic_attributes = o.generic_attributes as Record<string, unknown>;
   if (device !== undefined) n.device = device;
   if (typeof o.subtree === 'string') {
     if (!HEX64.test(o.subtree)) throw new HoardError('corrupt', `node ${name} has an invalid subtree id`);

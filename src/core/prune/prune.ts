@@ -76,19 +76,27 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
     try {
       await reachableBlobs(repo, [s.snapshot.tree], o.signal, used);
     } catch (e) {
-      if (e instanceof HoardError && e.kind !== 'interrupted') throw refuse(`snapshot ${s.id.slice(0, 8)} needs data that cannot be read (${e.message})`);
+      if (e instanceof HoardError && e.kind !== 'interrupted')
+        throw refuse(`snapshot ${s.id.slice(0, 8)} needs data that cannot be read (${e.message})`);
       throw e;
     }
   }
   for (const k of used) {
     const [type, id] = k.split(':') as [BlobType, string];
-    if (!repo.index.has(type, id)) throw refuse(`${type} blob ${id.slice(0, 8)} is used by a snapshot but is in no index`);
+    if (!repo.index.has(type, id))
+      throw refuse(`${type} blob ${id.slice(0, 8)} is used by a snapshot but is in no index`);
   }
   const stored = new Map<string, number>();
   for await (const f of repo.backend.list('data', { signal: o.signal })) stored.set(f.name, f.size);
   const plan: PrunePlan = {
-    snapshots: snapshots.length, blobs: { used: 0, unused: 0 }, remove: [], repack: [], unindexed: [], keep: 0,
-    bytes: { total: 0, unused: 0, repack: 0, freed: 0 }, indexFiles: [],
+    snapshots: snapshots.length,
+    blobs: { used: 0, unused: 0 },
+    remove: [],
+    repack: [],
+    unindexed: [],
+    keep: 0,
+    bytes: { total: 0, unused: 0, repack: 0, freed: 0 },
+    indexFiles: [],
   };
   const live = new Map<string, PackedBlob[]>();
   liveBlobs.set(plan, live);
@@ -98,12 +106,26 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
     const size = stored.get(pack);
     if (size === undefined) throw refuse(`pack ${pack.slice(0, 8)} is listed in the index but missing`);
     const types = new Set(blobs.map((b) => b.type));
-    const u: PackUsage = { pack, usedBlobs: 0, used: 0, unused: 0, size, kind: types.size > 1 ? 'mixed' : types.has('tree') ? 'tree' : 'data' };
+    const u: PackUsage = {
+      pack,
+      usedBlobs: 0,
+      used: 0,
+      unused: 0,
+      size,
+      kind: types.size > 1 ? 'mixed' : types.has('tree') ? 'tree' : 'data',
+    };
     const liveHere: PackedBlob[] = [];
     for (const b of blobs) {
       // a blob stored twice counts as used only where the index points (the other copy is a duplicate)
-      if (used.has(key(b)) && repo.index.lookup(b.type, b.id)?.pack === pack) { u.used += b.length; u.usedBlobs++; plan.blobs.used++; liveHere.push(b); }
-      else { u.unused += b.length; plan.blobs.unused++; }
+      if (used.has(key(b)) && repo.index.lookup(b.type, b.id)?.pack === pack) {
+        u.used += b.length;
+        u.usedBlobs++;
+        plan.blobs.used++;
+        liveHere.push(b);
+      } else {
+        u.unused += b.length;
+        plan.blobs.unused++;
+      }
     }
     live.set(pack, liveHere);
     usage.push(u);
@@ -114,14 +136,21 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
   plan.remove = choice.remove;
   plan.repack = choice.repack;
   plan.keep = usage.length - choice.remove.length - choice.repack.length;
-  const removing = new Set(choice.remove), repacking = new Set(choice.repack);
+  const removing = new Set(choice.remove),
+    repacking = new Set(choice.repack);
   for (const u of usage) {
     if (removing.has(u.pack)) plan.bytes.freed += u.size;
-    else if (repacking.has(u.pack)) { plan.bytes.repack += u.used; plan.bytes.freed += u.unused; }
-    else live.delete(u.pack);
+    else if (repacking.has(u.pack)) {
+      plan.bytes.repack += u.used;
+      plan.bytes.freed += u.unused;
+    } else live.delete(u.pack);
   }
   for (const [pack, size] of stored) {
-    if (!repo.index.packs.has(pack)) { plan.unindexed.push(pack); plan.bytes.total += size; plan.bytes.freed += size; }
+    if (!repo.index.packs.has(pack)) {
+      plan.unindexed.push(pack);
+      plan.bytes.total += size;
+      plan.bytes.freed += size;
+    }
   }
   for await (const f of repo.backend.list('index', { signal: o.signal })) plan.indexFiles.push(f.name);
   return plan;
@@ -132,7 +161,14 @@ export async function planPrune(repo: Repository, o: PruneOptions = {}): Promise
  * pack file's size (which also holds its header); `kind` is the type of its blobs ("mixed" for
  * both: restic writes none, but older tools did).
  */
-export interface PackUsage { pack: string; usedBlobs: number; used: number; unused: number; size: number; kind: 'data' | 'tree' | 'mixed' }
+export interface PackUsage {
+  pack: string;
+  usedBlobs: number;
+  used: number;
+  unused: number;
+  size: number;
+  kind: 'data' | 'tree' | 'mixed';
+}
 
 /**
  * Which packs to delete and which to repack, by restic's rule (restic 0.14 `prune`): packs no
@@ -144,22 +180,34 @@ export interface PackUsage { pack: string; usedBlobs: number; used: number; unus
  * kept. As restic does, a pack's header counts as used when packs are ranked, and limits are
  * whole bytes.
  */
-export function choosePacks(packs: PackUsage[], maxUnused: number | { bytes: number }, packSize: number): { remove: string[]; repack: string[] } {
+export function choosePacks(
+  packs: PackUsage[],
+  maxUnused: number | { bytes: number },
+  packSize: number,
+): { remove: string[]; repack: string[] } {
   const remove: string[] = [];
   const candidates: PackUsage[] = [];
   const tinyFull: PackUsage[] = [];
   const tinyBelow = Math.floor(packSize / 25);
   const tiny = (p: PackUsage) => p.size < tinyBelow;
-  let used = 0, unusedLeft = 0;
+  let used = 0,
+    unusedLeft = 0;
   for (const p of packs) {
     used += p.used;
     if (p.usedBlobs === 0) remove.push(p.pack);
-    else if (p.unused > 0 || p.kind === 'mixed') { candidates.push(p); unusedLeft += p.unused; }
-    else if (tiny(p)) tinyFull.push(p);
+    else if (p.unused > 0 || p.kind === 'mixed') {
+      candidates.push(p);
+      unusedLeft += p.unused;
+    } else if (tiny(p)) tinyFull.push(p);
   }
   if (tinyFull.length >= 10) candidates.push(...tinyFull); // fewer are not worth a rewrite (and one would be rewritten forever)
   const share = typeof maxUnused === 'number' ? maxUnused : undefined;
-  const allowed = share === undefined ? (maxUnused as { bytes: number }).bytes : share >= 1 ? Infinity : Math.floor((used * share) / (1 - share));
+  const allowed =
+    share === undefined
+      ? (maxUnused as { bytes: number }).bytes
+      : share >= 1
+        ? Infinity
+        : Math.floor((used * share) / (1 - share));
   // trees and mixed packs first, then tiny packs, then by unused share: unused / (size − unused), compared as a·d > c·b
   const rank = (p: PackUsage) => (p.kind !== 'data' ? 0 : tiny(p) ? 1 : 2);
   candidates.sort((a, b) => rank(a) - rank(b) || b.unused * (a.size - a.unused) - a.unused * (b.size - b.unused));
@@ -173,7 +221,9 @@ export function choosePacks(packs: PackUsage[], maxUnused: number | { bytes: num
 }
 
 function refuse(why: string): HoardError {
-  return new HoardError('corrupt', `prune refuses to run: ${why}; nothing was deleted`, { hint: 'run `hoard check` (and repair the repository) first' });
+  return new HoardError('corrupt', `prune refuses to run: ${why}; nothing was deleted`, {
+    hint: 'run `hoard check` (and repair the repository) first',
+  });
 }
 
 /**
@@ -193,7 +243,8 @@ export async function executePrune(repo: Repository, plan: PrunePlan, o: PruneOp
   const removed = new Set(plan.remove);
   const live = liveBlobs.get(plan);
   if (!live) throw new HoardError('internal', 'executePrune needs a plan from planPrune on the same repository');
-  if (!plan.remove.length && !plan.repack.length && !plan.unindexed.length) return { ...plan, written: 0, freedActual: 0 }; // nothing to do: leave the index as it is
+  if (!plan.remove.length && !plan.repack.length && !plan.unindexed.length)
+    return { ...plan, written: 0, freedActual: 0 }; // nothing to do: leave the index as it is
   repo.enableReadAhead(READ_AHEAD_SLOTS); // one read serves a run of neighbouring blobs
   const before = repo.stats.bytesStored;
   const oldPacks = new Set(repo.index.packs.keys());
@@ -229,7 +280,10 @@ export async function executePrune(repo: Repository, plan: PrunePlan, o: PruneOp
   let deleted = 0;
   for (const pack of [...plan.remove, ...plan.repack, ...plan.unindexed]) {
     throwIfAborted(o.signal);
-    const size = await repo.backend.stat({ type: 'data', name: pack }).then((s) => s.size, () => 0);
+    const size = await repo.backend.stat({ type: 'data', name: pack }).then(
+      (s) => s.size,
+      () => 0,
+    );
     await repo.backend.remove({ type: 'data', name: pack });
     deleted += size;
   }
@@ -242,7 +296,11 @@ function chunkPacks(packs: IndexPack[]): IndexPack[][] {
   let cur: IndexPack[] = [];
   let n = 0;
   for (const p of packs) {
-    if (n > 0 && n + p.blobs.length > BLOBS_PER_INDEX) { out.push(cur); cur = []; n = 0; }
+    if (n > 0 && n + p.blobs.length > BLOBS_PER_INDEX) {
+      out.push(cur);
+      cur = [];
+      n = 0;
+    }
     cur.push(p);
     n += p.blobs.length;
   }

@@ -8,13 +8,20 @@ import { fixedClock } from '../clock.js';
 import { exclusiveBytes, reachableBlobs } from './usage.js';
 
 const who = { username: 'u', hostname: 'h', now: '2026-01-01T00:00:00Z' };
-async function* once(b: Buffer): AsyncGenerator<Buffer> { yield b; }
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}
 const info = { hostname: 'h', username: 'u', uid: 0, gid: 0, programVersion: 'test' };
 
 describe('blob usage', () => {
   it('counts only the data no kept snapshot shares', async () => {
-    const repo = await initRepository(createMemoryBackend(), 'pw', who, { kdf: { N: 1024, r: 1, p: 1 }, compression: 'off' });
-    const shared = randomBytes(16 << 20), onlyA = randomBytes(2 << 20), onlyB = randomBytes(1 << 20);
+    const repo = await initRepository(createMemoryBackend(), 'pw', who, {
+      kdf: { N: 1024, r: 1, p: 1 },
+      compression: 'off',
+    });
+    const shared = randomBytes(16 << 20),
+      onlyA = randomBytes(2 << 20),
+      onlyB = randomBytes(1 << 20);
     const o = { clock: fixedClock(Date.UTC(2026, 0, 1)), info };
     const a = await backupStream(repo, { stream: once(Buffer.concat([shared, onlyA])), filename: 'a' }, o);
     const b = await backupStream(repo, { stream: once(Buffer.concat([shared, onlyB])), filename: 'b' }, o);

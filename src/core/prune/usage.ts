@@ -14,12 +14,22 @@ const TREE_LOADS = 8;
  * TREE_LOADS trees at once. Kind "not-found"/"corrupt" when a tree cannot be read (the first
  * failure; loads already started are left to settle).
  */
-export async function reachableBlobs(repo: Repository, roots: string[], signal?: AbortSignal, into = new Set<string>()): Promise<Set<string>> {
+export async function reachableBlobs(
+  repo: Repository,
+  roots: string[],
+  signal?: AbortSignal,
+  into = new Set<string>(),
+): Promise<Set<string>> {
   const queue = [...roots];
   let running = 0;
   let failed = false;
   await new Promise<void>((resolve, reject) => {
-    const fail = (e: unknown) => { if (!failed) { failed = true; reject(e); } };
+    const fail = (e: unknown) => {
+      if (!failed) {
+        failed = true;
+        reject(e);
+      }
+    };
     const pump = (): void => {
       if (failed) return;
       try {
@@ -33,14 +43,17 @@ export async function reachableBlobs(repo: Repository, roots: string[], signal?:
         if (into.has(`tree:${id}`)) continue;
         into.add(`tree:${id}`);
         running++;
-        repo.loadBlob('tree', id, signal).then((buf) => {
-          running--;
-          for (const n of decodeTree(buf)) {
-            for (const c of n.content ?? []) into.add(`data:${c}`);
-            if (n.subtree) queue.push(n.subtree);
-          }
-          pump();
-        }).catch(fail);
+        repo
+          .loadBlob('tree', id, signal)
+          .then((buf) => {
+            running--;
+            for (const n of decodeTree(buf)) {
+              for (const c of n.content ?? []) into.add(`data:${c}`);
+              if (n.subtree) queue.push(n.subtree);
+            }
+            pump();
+          })
+          .catch(fail);
       }
       if (running === 0 && queue.length === 0) resolve();
     };
@@ -53,7 +66,12 @@ export async function reachableBlobs(repo: Repository, roots: string[], signal?:
  * Stored bytes of the blobs that `removed` trees use and `kept` trees do not: what a prune frees
  * once the removed snapshots are gone (packs it repacks aside). Needs the index loaded.
  */
-export async function exclusiveBytes(repo: Repository, removed: string[], kept: string[], signal?: AbortSignal): Promise<number> {
+export async function exclusiveBytes(
+  repo: Repository,
+  removed: string[],
+  kept: string[],
+  signal?: AbortSignal,
+): Promise<number> {
   if (!removed.length) return 0;
   const keep = await reachableBlobs(repo, kept, signal);
   const gone = await reachableBlobs(repo, removed, signal);

@@ -34,11 +34,15 @@ export function decodeBlob(key: Key, stored: Uint8Array, id: string, uncompresse
   if (uncompressedLength !== undefined) {
     pt = zstdDecompress(pt, uncompressedLength);
     if (pt.length !== uncompressedLength) {
-      throw new HoardError('corrupt', `blob ${id.slice(0, 8)} decompressed to ${pt.length} bytes, index says ${uncompressedLength}`);
+      throw new HoardError(
+        'corrupt',
+        `blob ${id.slice(0, 8)} decompressed to ${pt.length} bytes, index says ${uncompressedLength}`,
+      );
     }
   }
   const got = createHash('sha256').update(pt).digest('hex');
-  if (got !== id) throw new HoardError('corrupt', `blob ${id.slice(0, 8)} has the wrong content (hash ${got.slice(0, 8)})`);
+  if (got !== id)
+    throw new HoardError('corrupt', `blob ${id.slice(0, 8)} has the wrong content (hash ${got.slice(0, 8)})`);
   return pt;
 }
 
@@ -53,17 +57,27 @@ export const MAX_TREE_BLOB = 1024 * 1024 * 1024;
 const SEAL_SLACK = 1024;
 
 /** Kind "corrupt" when the index or a pack header gives a blob more bytes than a blob of its type can have. */
-export function checkBlobSize(type: 'data' | 'tree', b: { id: string; length: number; uncompressedLength?: number }): void {
+export function checkBlobSize(
+  type: 'data' | 'tree',
+  b: { id: string; length: number; uncompressedLength?: number },
+): void {
   const max = type === 'data' ? MAX_DATA_BLOB : MAX_TREE_BLOB;
   const plain = b.uncompressedLength ?? b.length - 32;
   if (plain > max || b.length > max + SEAL_SLACK) {
-    throw new HoardError('corrupt', `${type} blob ${b.id.slice(0, 8)} is listed with ${Math.max(plain, b.length)} bytes; a ${type} blob has at most ${max}`, { hint: 'the index or pack is damaged or was tampered with; run `hoard check`' });
+    throw new HoardError(
+      'corrupt',
+      `${type} blob ${b.id.slice(0, 8)} is listed with ${Math.max(plain, b.length)} bytes; a ${type} blob has at most ${max}`,
+      { hint: 'the index or pack is damaged or was tampered with; run `hoard check`' },
+    );
   }
 }
 
 /** The error for a stored blob that fails to decode: kind "corrupt", naming the pack. */
 export function blobDamage(pack: string, blob: string, e: unknown): HoardError {
-  return new HoardError('corrupt', `pack ${pack.slice(0, 8)}: ${(e as Error).message}`, { context: { pack, blob }, cause: e });
+  return new HoardError('corrupt', `pack ${pack.slice(0, 8)}: ${(e as Error).message}`, {
+    context: { pack, blob },
+    cause: e,
+  });
 }
 
 /** Anything that can encode blobs, inline or on worker threads. */
@@ -76,7 +90,8 @@ export interface BlobEncoder {
 /** Encodes on the calling thread. */
 export function createInlineEncoder(key: Key): BlobEncoder {
   return {
-    encode: async (parts, size, mode) => encodeBlob(key, parts.length === 1 ? parts[0] : Buffer.concat(parts, size), mode),
+    encode: async (parts, size, mode) =>
+      encodeBlob(key, parts.length === 1 ? parts[0] : Buffer.concat(parts, size), mode),
     close: async () => {},
   };
 }

@@ -12,8 +12,16 @@ describe('decoding on worker threads', () => {
   it('returns what was stored, big and small blobs, compressed and not, many at once', async () => {
     const mem = createMemoryBackend();
     const w = await initRepository(mem, 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } });
-    const text = (n: number, s: number) => Buffer.from(Array.from({ length: n }, (_, i) => String.fromCharCode(97 + ((i * s) % 26))).join(''));
-    const blobs = [randomBytes(3 * 1024 * 1024), text(2 * 1024 * 1024, 7), randomBytes(100), text(3000, 3), Buffer.alloc(0), randomBytes(700 * 1024)];
+    const text = (n: number, s: number) =>
+      Buffer.from(Array.from({ length: n }, (_, i) => String.fromCharCode(97 + ((i * s) % 26))).join(''));
+    const blobs = [
+      randomBytes(3 * 1024 * 1024),
+      text(2 * 1024 * 1024, 7),
+      randomBytes(100),
+      text(3000, 3),
+      Buffer.alloc(0),
+      randomBytes(700 * 1024),
+    ];
     for (const b of blobs) await w.saveBlob('data', sha(b), b);
     await w.flush();
     const r = await openRepository(mem, 'pw');

@@ -21,9 +21,21 @@ if (parentPort) {
       }
     });
     // a plaintext that fills a buffer of its own (a big blob) is transferred; the rest are copied into one
-    const own = plain.map((p) => (p.byteOffset === 0 && p.byteLength === p.buffer.byteLength && p.byteLength > 0 ? p : null));
+    const own = plain.map((p) =>
+      p.byteOffset === 0 && p.byteLength === p.buffer.byteLength && p.byteLength > 0 ? p : null,
+    );
     const { bytes } = concatParts(plain.filter((_, i) => !own[i]));
-    const reply: DecodedBatch = { lengths: plain.map((p) => p.byteLength), own, errors, bytes, input: b.bytes.buffer as ArrayBuffer };
-    port.postMessage(reply, [bytes.buffer, reply.input, ...own.filter((p) => p !== null).map((p) => p.buffer as ArrayBuffer)]);
+    const reply: DecodedBatch = {
+      lengths: plain.map((p) => p.byteLength),
+      own,
+      errors,
+      bytes,
+      input: b.bytes.buffer as ArrayBuffer,
+    };
+    port.postMessage(reply, [
+      bytes.buffer,
+      reply.input,
+      ...own.filter((p) => p !== null).map((p) => p.buffer as ArrayBuffer),
+    ]);
   });
 }

@@ -6,17 +6,35 @@
 import type { CompressionMode } from '../format/compression.js';
 
 /** Jobs to encode (pool → worker). */
-export interface JobBatch { ids: number[]; lengths: number[]; modes: CompressionMode[]; bytes: Uint8Array }
+export interface JobBatch {
+  ids: number[];
+  lengths: number[];
+  modes: CompressionMode[];
+  bytes: Uint8Array;
+}
 /** Results (worker → pool): `uncompressed[i]` is -1 when stored uncompressed; `errors[i]` set on failure; `input` is the job's buffer, sent back for reuse. */
-export interface ReplyBatch { ids: number[]; lengths: number[]; uncompressed: number[]; errors: (string | null)[]; bytes: Uint8Array; input: ArrayBuffer }
+export interface ReplyBatch {
+  ids: number[];
+  lengths: number[];
+  uncompressed: number[];
+  errors: (string | null)[];
+  bytes: Uint8Array;
+  input: ArrayBuffer;
+}
 
 /** Concatenates `parts` into one buffer (fresh, or from `pool`); returns it with the lengths. */
-export function concatParts(parts: Uint8Array[], pool?: BufferPool): { bytes: Uint8Array<ArrayBuffer>; lengths: number[] } {
+export function concatParts(
+  parts: Uint8Array[],
+  pool?: BufferPool,
+): { bytes: Uint8Array<ArrayBuffer>; lengths: number[] } {
   const lengths = parts.map((p) => p.byteLength);
   const total = lengths.reduce((a, b) => a + b, 0);
   const bytes = pool ? pool.take(total) : new Uint8Array(total);
   let at = 0;
-  for (const p of parts) { bytes.set(p, at); at += p.byteLength; }
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.byteLength;
+  }
   return { bytes, lengths };
 }
 
@@ -33,7 +51,10 @@ export function splitParts(bytes: Uint8Array, lengths: number[]): Uint8Array[] {
 export class BufferPool {
   private free: ArrayBuffer[] = [];
 
-  constructor(private readonly keep = 8, private readonly minSize = 1 << 20) {}
+  constructor(
+    private readonly keep = 8,
+    private readonly minSize = 1 << 20,
+  ) {}
 
   /** A view of `n` bytes (contents undefined) on a pooled buffer, or on a new one of at least minSize. */
   take(n: number): Uint8Array<ArrayBuffer> {

@@ -14,9 +14,20 @@ import type { CompressionMode } from '../format/compression.js';
 import type { BlobEncoder, EncodedBlob } from './blob-codec.js';
 import { BufferPool, type JobBatch, type ReplyBatch, splitParts } from './encoder-batch.js';
 
-interface Pending { resolve(e: EncodedBlob): void; reject(e: unknown): void }
-interface Slot { worker: Worker; load: number }
-interface Job { id: number; parts: Uint8Array[]; size: number; mode: CompressionMode }
+interface Pending {
+  resolve(e: EncodedBlob): void;
+  reject(e: unknown): void;
+}
+interface Slot {
+  worker: Worker;
+  load: number;
+}
+interface Job {
+  id: number;
+  parts: Uint8Array[];
+  size: number;
+  mode: CompressionMode;
+}
 
 const BATCH_BYTES = 512 * 1024;
 const BATCH_BLOBS = 64;
@@ -35,7 +46,10 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
       pending.delete(id);
       if (!p) return;
       const err = reply.errors[i];
-      if (err !== null) { p.reject(new HoardError('internal', `blob encoding failed: ${err}`)); return; }
+      if (err !== null) {
+        p.reject(new HoardError('internal', `blob encoding failed: ${err}`));
+        return;
+      }
       const sealed = Buffer.from(parts[i].buffer, parts[i].byteOffset, parts[i].byteLength);
       p.resolve(reply.uncompressed[i] >= 0 ? { sealed, uncompressedLength: reply.uncompressed[i] } : { sealed });
     });
@@ -43,18 +57,22 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
 
   // Threads start with the first blob: commands that only read never pay for them.
   let started: Slot[] | undefined;
-  const spawn = (): Slot[] => Array.from({ length: Math.max(1, size) }, () => {
-    const worker = startWorker(new URL('./encoder-worker.js', import.meta.url), workerOptions(key));
-    const slot = { worker, load: 0 };
-    worker.on('message', (reply: ReplyBatch) => {
-      if (--slot.load === 0) worker.unref();
-      buffers.give(reply.input);
-      settle(reply);
+  const spawn = (): Slot[] =>
+    Array.from({ length: Math.max(1, size) }, () => {
+      const worker = startWorker(new URL('./encoder-worker.js', import.meta.url), workerOptions(key));
+      const slot = { worker, load: 0 };
+      worker.on('message', (reply: ReplyBatch) => {
+        if (--slot.load === 0) worker.unref();
+        buffers.give(reply.input);
+        settle(reply);
+      });
+      worker.on('error', (e) => {
+        for (const p of pending.values()) p.reject(e);
+        pending.clear();
+      });
+      worker.unref();
+      return slot;
     });
-    worker.on('error', (e) => { for (const p of pending.values()) p.reject(e); pending.clear(); });
-    worker.unref();
-    return slot;
-  });
 
   const send = (jobs: Job[]) => {
     started ??= spawn();
@@ -63,8 +81,17 @@ export function createEncoderPool(key: Key, size: number): BlobEncoder {
     // the parts go straight into one pooled buffer: the only copy a new chunk's bytes get on this thread
     const bytes = buffers.take(jobs.reduce((n, j) => n + j.size, 0));
     let at = 0;
-    for (const j of jobs) for (const p of j.parts) { bytes.set(p, at); at += p.byteLength; }
-    const batch: JobBatch = { ids: jobs.map((j) => j.id), lengths: jobs.map((j) => j.size), modes: jobs.map((j) => j.mode), bytes };
+    for (const j of jobs)
+      for (const p of j.parts) {
+        bytes.set(p, at);
+        at += p.byteLength;
+      }
+    const batch: JobBatch = {
+      ids: jobs.map((j) => j.id),
+      lengths: jobs.map((j) => j.size),
+      modes: jobs.map((j) => j.mode),
+      bytes,
+    };
     slot.worker.postMessage(batch, [bytes.buffer]);
   };
   const batcher = new Batcher<Job>(send, BATCH_BYTES, BATCH_BLOBS);

@@ -24,7 +24,14 @@ if (parentPort) {
       }
     });
     const { bytes, lengths } = concatParts(sealed);
-    const reply: ReplyBatch = { ids: job.ids, lengths, uncompressed, errors, bytes, input: job.bytes.buffer as ArrayBuffer };
+    const reply: ReplyBatch = {
+      ids: job.ids,
+      lengths,
+      uncompressed,
+      errors,
+      bytes,
+      input: job.bytes.buffer as ArrayBuffer,
+    };
     port.postMessage(reply, [bytes.buffer, reply.input]);
   });
 }

@@ -11,7 +11,11 @@ import type { Repository } from './repository.js';
 
 const who = { username: 'u', hostname: 'h', now: '2026-01-01T00:00:00Z' };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const lockOptions = { clock: { now: () => Date.now() }, settleMs: 1, owner: { hostname: 'h', username: 'u', pid: process.pid, isProcessAlive: () => true } };
+const lockOptions = {
+  clock: { now: () => Date.now() },
+  settleMs: 1,
+  owner: { hostname: 'h', username: 'u', pid: process.pid, isProcessAlive: () => true },
+};
 
 async function store(repo: Repository, n: number): Promise<string[]> {
   const ids: string[] = [];
@@ -36,7 +40,10 @@ describe('the index is read under the lock', () => {
     const mem = createMemoryBackend();
     await store(await initRepository(mem, 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } }), 3);
     const repo = await underLock(mem);
-    assert.throws(() => repo.hasBlob('data', '00'.repeat(32)), (e) => isHoardError(e, 'internal'));
+    assert.throws(
+      () => repo.hasBlob('data', '00'.repeat(32)),
+      (e) => isHoardError(e, 'internal'),
+    );
     const lock = await acquireLock(repo, false, lockOptions);
     assert.equal(repo.index.blobCount, 3);
     await lock.release();
@@ -69,7 +76,10 @@ describe('the index is read under the lock', () => {
 
     lock = await acquireLock(repo, false, lockOptions);
     assert.equal(repo.index.blobCount, added.length, 'blobs the prune dropped are gone from the index');
-    assert.ok(!first.some((id) => repo.hasBlob('data', id)), 'a backup now would store these again instead of pointing at deleted data');
+    assert.ok(
+      !first.some((id) => repo.hasBlob('data', id)),
+      'a backup now would store these again instead of pointing at deleted data',
+    );
     await lock.release();
   });
 });

@@ -79,7 +79,12 @@ function describe(l: LockRecord): string {
 }
 
 /** The first lock that conflicts with taking one; stale locks (a dead process on this host, or older than 30 min) never do. */
-async function conflict(repo: Repository, exclusive: boolean, o: LockOptions, ownId?: string): Promise<LockRecord | undefined> {
+async function conflict(
+  repo: Repository,
+  exclusive: boolean,
+  o: LockOptions,
+  ownId?: string,
+): Promise<LockRecord | undefined> {
   for (const { id, lock } of await listLocks(repo)) {
     if (id === ownId || !lock || isStale(lock, o.clock.now(), o.owner)) continue;
     if (exclusive || lock.exclusive) return lock;
@@ -101,7 +106,10 @@ export async function acquireLock(repo: Repository, exclusive: boolean, o: LockO
   for (;;) {
     throwIfAborted(o.signal);
     const c = await conflict(repo, exclusive, o);
-    if (c && !told && (o.retryMs ?? 0) > 0) { told = true; o.onWait?.(describe(c)); }
+    if (c && !told && (o.retryMs ?? 0) > 0) {
+      told = true;
+      o.onWait?.(describe(c));
+    }
     if (!c) {
       const id = await writeLock(repo, exclusive, o);
       // the index is read while the lock settles: from here on, no exclusive holder can change it
@@ -138,7 +146,10 @@ export async function waitForExclusive(repo: Repository, o: LockOptions): Promis
     throwIfAborted(o.signal);
     const c = await conflict(repo, false, o);
     if (!c) return;
-    if (!told && (o.retryMs ?? 0) > 0) { told = true; o.onWait?.(describe(c)); }
+    if (!told && (o.retryMs ?? 0) > 0) {
+      told = true;
+      o.onWait?.(describe(c));
+    }
     if (o.clock.now() >= deadline) throw lockedError(c);
     await sleep(Math.min(5000, Math.max(100, deadline - o.clock.now())));
   }
@@ -146,10 +157,21 @@ export async function waitForExclusive(repo: Repository, o: LockOptions): Promis
 
 /** A sleep that ends early when the signal aborts. */
 function sleeper(o: LockOptions): (ms: number) => Promise<void> {
-  return o.sleep ?? ((ms: number) => new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    o.signal?.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
-  }));
+  return (
+    o.sleep ??
+    ((ms: number) =>
+      new Promise<void>((r) => {
+        const t = setTimeout(r, ms);
+        o.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            r();
+          },
+          { once: true },
+        );
+      }))
+  );
 }
 
 function lockedError(l: LockRecord): HoardError {
@@ -160,23 +182,36 @@ function lockedError(l: LockRecord): HoardError {
 
 async function writeLock(repo: Repository, exclusive: boolean, o: LockOptions): Promise<string> {
   const w = o.owner;
-  return repo.saveUnpacked('lock', encodeLock({
-    time: formatGoTime(goTimeFromMs(o.clock.now())), exclusive, hostname: w.hostname, username: w.username,
-    pid: w.pid, uid: w.uid, gid: w.gid,
-  }));
+  return repo.saveUnpacked(
+    'lock',
+    encodeLock({
+      time: formatGoTime(goTimeFromMs(o.clock.now())),
+      exclusive,
+      hostname: w.hostname,
+      username: w.username,
+      pid: w.pid,
+      uid: w.uid,
+      gid: w.gid,
+    }),
+  );
 }
 
 function holder(repo: Repository, firstId: string, exclusive: boolean, o: LockOptions): HeldLock {
   let id = firstId;
   let released = false;
   let refreshing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    refreshing = (async () => {
-      const old = id;
-      id = await writeLock(repo, exclusive, o);
-      await repo.backend.remove({ type: 'lock', name: old });
-    })().catch(() => { /* a failed refresh is retried at the next interval */ });
-  }, o.refreshMs ?? 5 * 60 * 1000);
+  const timer = setInterval(
+    () => {
+      refreshing = (async () => {
+        const old = id;
+        id = await writeLock(repo, exclusive, o);
+        await repo.backend.remove({ type: 'lock', name: old });
+      })().catch(() => {
+        /* a failed refresh is retried at the next interval */
+      });
+    },
+    o.refreshMs ?? 5 * 60 * 1000,
+  );
   timer.unref();
   return {
     async release() {
@@ -190,7 +225,10 @@ function holder(repo: Repository, firstId: string, exclusive: boolean, o: LockOp
 }
 
 /** Removes stale locks (or all with removeAll); returns the ids removed. */
-export async function removeLocks(repo: Repository, o: { clock: Clock; owner: LockOwner; removeAll?: boolean }): Promise<string[]> {
+export async function removeLocks(
+  repo: Repository,
+  o: { clock: Clock; owner: LockOwner; removeAll?: boolean },
+): Promise<string[]> {
   const removed: string[] = [];
   const now = o.clock.now();
   for (const { id, lock } of await listLocks(repo)) {

@@ -28,7 +28,8 @@ const [SEED_A, SEED_B] = new Uint32Array(randomBytes(8).buffer);
 function parseId(hex: string, out: Uint8Array, at: number): boolean {
   if (hex.length !== 64) return false;
   for (let i = 0; i < 32; i++) {
-    const hi = digit(hex.charCodeAt(2 * i)), lo = digit(hex.charCodeAt(2 * i + 1));
+    const hi = digit(hex.charCodeAt(2 * i)),
+      lo = digit(hex.charCodeAt(2 * i + 1));
     if (hi < 0 || lo < 0) return false;
     out[at + i] = (hi << 4) | lo;
   }
@@ -171,7 +172,9 @@ export class MasterIndex {
   }
 
   private sameId(r: number): boolean {
-    const at = r * 32, ids = this.ids, p = this.probe;
+    const at = r * 32,
+      ids = this.ids,
+      p = this.probe;
     for (let i = 0; i < 32; i++) if (ids[at + i] !== p[i]) return false;
     return true;
   }
@@ -208,8 +211,11 @@ export class MasterIndex {
 
   private location(r: number): BlobLocation {
     const b: BlobLocation = {
-      id: Buffer.from(this.ids.buffer, r * 32, 32).toString('hex'), type: this.tree[r] ? 'tree' : 'data',
-      offset: this.nums[3 * r], length: this.nums[3 * r + 1], pack: this.packIds[this.packOf[r]],
+      id: Buffer.from(this.ids.buffer, r * 32, 32).toString('hex'),
+      type: this.tree[r] ? 'tree' : 'data',
+      offset: this.nums[3 * r],
+      length: this.nums[3 * r + 1],
+      pack: this.packIds[this.packOf[r]],
     };
     const u = this.nums[3 * r + 2];
     if (u !== NO_LENGTH) b.uncompressedLength = u;

@@ -28,17 +28,36 @@ export interface InitOptions extends RepositoryOptions {
 const MAX_KEYS_TRIED = 20;
 
 /** Creates a new repository. Fails with kind "io" if one already exists at the location. */
-export async function initRepository(backend: Backend, password: string, who: Identity, opts: InitOptions = {}): Promise<Repository> {
-  if (password === '') throw new HoardError('usage', 'an empty password is not allowed', { hint: 'set HOARD_PASSWORD or HOARD_PASSWORD_FILE' });
+export async function initRepository(
+  backend: Backend,
+  password: string,
+  who: Identity,
+  opts: InitOptions = {},
+): Promise<Repository> {
+  if (password === '')
+    throw new HoardError('usage', 'an empty password is not allowed', {
+      hint: 'set HOARD_PASSWORD or HOARD_PASSWORD_FILE',
+    });
   if (await backend.exists()) {
-    throw new HoardError('io', `a repository already exists at ${backend.location}`, { hint: 'use it as it is, or choose another location' });
+    throw new HoardError('io', `a repository already exists at ${backend.location}`, {
+      hint: 'use it as it is, or choose another location',
+    });
   }
   await backend.create();
   const master = randomKey();
-  const kf = await createKeyFile(master, password, { created: who.now, username: who.username, hostname: who.hostname }, opts.kdf ?? DEFAULT_KDF);
+  const kf = await createKeyFile(
+    master,
+    password,
+    { created: who.now, username: who.username, hostname: who.hostname },
+    opts.kdf ?? DEFAULT_KDF,
+  );
   const kfBytes = encodeKeyFile(kf);
   const keyId = hashId(kfBytes);
-  const config = { version: opts.version ?? 2, id: randomId(), chunkerPolynomial: opts.chunkerPolynomial ?? randomPolynomial() };
+  const config = {
+    version: opts.version ?? 2,
+    id: randomId(),
+    chunkerPolynomial: opts.chunkerPolynomial ?? randomPolynomial(),
+  };
   // Key first, config last: a location with a config is a repository, so it must be openable.
   await backend.save({ type: 'key', name: keyId }, kfBytes);
   await backend.save({ type: 'config', name: '' }, seal(master, encodeConfig(config)));
@@ -50,13 +69,19 @@ export async function initRepository(backend: Backend, password: string, who: Id
  * Kinds: "repo-missing" (no config), "wrong-password" (no key file fits), "corrupt" (damaged key or config).
  * The index is not loaded; call repo.loadIndex().
  */
-export async function openRepository(backend: Backend, password: string, opts: RepositoryOptions & { keyHint?: string; keyCache?: KeyCache } = {}): Promise<Repository> {
+export async function openRepository(
+  backend: Backend,
+  password: string,
+  opts: RepositoryOptions & { keyHint?: string; keyCache?: KeyCache } = {},
+): Promise<Repository> {
   let cfgRaw: Buffer;
   try {
     cfgRaw = await backend.load({ type: 'config', name: '' });
   } catch (e) {
     if (isHoardError(e, 'not-found')) {
-      throw new HoardError('repo-missing', `no repository at ${backend.location}`, { hint: 'create one with `hoard init`, or check --repo / HOARD_REPOSITORY' });
+      throw new HoardError('repo-missing', `no repository at ${backend.location}`, {
+        hint: 'create one with `hoard init`, or check --repo / HOARD_REPOSITORY',
+      });
     }
     throw e;
   }
@@ -65,12 +90,20 @@ export async function openRepository(backend: Backend, password: string, opts: R
   try {
     config = decodeConfig(open(key, cfgRaw));
   } catch (e) {
-    throw new HoardError('corrupt', `repository config is damaged: ${(e as Error).message}`, { hint: 'restore the config file from a copy of this repository', cause: e });
+    throw new HoardError('corrupt', `repository config is damaged: ${(e as Error).message}`, {
+      hint: 'restore the config file from a copy of this repository',
+      cause: e,
+    });
   }
   return new Repository(backend, key, config, keyId, opts);
 }
 
-async function findKey(backend: Backend, password: string, hint?: string, cache?: KeyCache): Promise<{ key: Key; keyId: string }> {
+async function findKey(
+  backend: Backend,
+  password: string,
+  hint?: string,
+  cache?: KeyCache,
+): Promise<{ key: Key; keyId: string }> {
   const names: string[] = [];
   for await (const f of backend.list('key')) names.push(f.name);
   if (names.length === 0) throw new HoardError('corrupt', `the repository at ${backend.location} has no key files`);
@@ -94,7 +127,9 @@ async function findKey(backend: Backend, password: string, hint?: string, cache?
     }
   }
   if (damaged && names.length === 1) throw damaged;
-  throw new HoardError('wrong-password', 'wrong password: no key in the repository fits it', { hint: 'check HOARD_PASSWORD, HOARD_PASSWORD_FILE or HOARD_PASSWORD_COMMAND' });
+  throw new HoardError('wrong-password', 'wrong password: no key in the repository fits it', {
+    hint: 'check HOARD_PASSWORD, HOARD_PASSWORD_FILE or HOARD_PASSWORD_COMMAND',
+  });
 }
 
 /** Summary of a key file for `key list`. */
@@ -112,16 +147,31 @@ export async function listKeys(repo: Repository): Promise<KeyInfo[]> {
   for await (const f of repo.backend.list('key')) {
     try {
       const kf = decodeKeyFile(await repo.backend.load({ type: 'key', name: f.name }));
-      out.push({ id: f.name, current: f.name === repo.keyId, username: kf.username, hostname: kf.hostname, created: kf.created });
-    } catch { /* a damaged key file is not a usable key */ }
+      out.push({
+        id: f.name,
+        current: f.name === repo.keyId,
+        username: kf.username,
+        hostname: kf.hostname,
+        created: kf.created,
+      });
+    } catch {
+      /* a damaged key file is not a usable key */
+    }
   }
   return out;
 }
 
 /** Adds a key file wrapping the repository's master key under a new password; returns its id. */
-export async function addKey(repo: Repository, password: string, who: Identity, kdf: KdfParams = DEFAULT_KDF): Promise<string> {
+export async function addKey(
+  repo: Repository,
+  password: string,
+  who: Identity,
+  kdf: KdfParams = DEFAULT_KDF,
+): Promise<string> {
   if (password === '') throw new HoardError('usage', 'an empty password is not allowed');
-  const bytes = encodeKeyFile(await createKeyFile(repo.key, password, { created: who.now, username: who.username, hostname: who.hostname }, kdf));
+  const bytes = encodeKeyFile(
+    await createKeyFile(repo.key, password, { created: who.now, username: who.username, hostname: who.hostname }, kdf),
+  );
   const id = hashId(bytes);
   await repo.backend.save({ type: 'key', name: id }, bytes);
   return id;
@@ -129,7 +179,10 @@ export async function addKey(repo: Repository, password: string, who: Identity, 
 
 /** Removes a key file. Refuses to remove the key in use (kind "usage"); "not-found" when absent. */
 export async function removeKey(repo: Repository, id: string): Promise<void> {
-  if (id === repo.keyId) throw new HoardError('usage', 'refusing to remove the key in use', { hint: 'open the repository with another password first' });
+  if (id === repo.keyId)
+    throw new HoardError('usage', 'refusing to remove the key in use', {
+      hint: 'open the repository with another password first',
+    });
   await repo.backend.stat({ type: 'key', name: id });
   await repo.backend.remove({ type: 'key', name: id });
 }

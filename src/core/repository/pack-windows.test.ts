@@ -12,7 +12,10 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 function counting(b: Backend): { backend: Backend; reads: () => number } {
   let n = 0;
   const backend: Backend = Object.create(b);
-  backend.load = (h, o) => { if (h.type === 'data') n++; return b.load(h, o); };
+  backend.load = (h, o) => {
+    if (h.type === 'data') n++;
+    return b.load(h, o);
+  };
   return { backend, reads: () => n };
 }
 

@@ -10,13 +10,23 @@ import type { Backend } from '../storage/backend.js';
 import type { PackedBlob } from '../format/pack.js';
 import type { BlobLocation, MasterIndex } from './master-index.js';
 
-interface Window { pack: string; start: number; end: number; bytes: Promise<Buffer> }
+interface Window {
+  pack: string;
+  start: number;
+  end: number;
+  bytes: Promise<Buffer>;
+}
 
 export class PackWindows {
   private readonly windows: Window[] = [];
   private readonly extents = new Map<string, PackedBlob[]>();
 
-  constructor(private readonly backend: Backend, private readonly index: MasterIndex, private readonly windowBytes = 4 << 20, private readonly slots = 8) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly index: MasterIndex,
+    private readonly windowBytes = 4 << 20,
+    private readonly slots = 8,
+  ) {}
 
   /** The stored bytes of the blob at `loc` (not yet verified: the caller decodes them). */
   async read(loc: BlobLocation, signal?: AbortSignal): Promise<Buffer> {
@@ -39,11 +49,17 @@ export class PackWindows {
   /** Starts reading the window that begins with the blob `first`; keeps the newest `slots` windows. */
   private open(pack: string, first: { offset: number; length: number }, signal?: AbortSignal): Window {
     const wEnd = this.windowEnd(pack, first);
-    const bytes = this.backend.load({ type: 'data', name: pack }, { offset: first.offset, length: wEnd - first.offset, signal });
+    const bytes = this.backend.load(
+      { type: 'data', name: pack },
+      { offset: first.offset, length: wEnd - first.offset, signal },
+    );
     const w = { pack, start: first.offset, end: wEnd, bytes };
     this.windows.push(w);
     if (this.windows.length > this.slots) this.windows.shift();
-    bytes.catch(() => { const i = this.windows.indexOf(w); if (i >= 0) this.windows.splice(i, 1); });
+    bytes.catch(() => {
+      const i = this.windows.indexOf(w);
+      if (i >= 0) this.windows.splice(i, 1);
+    });
     return w;
   }
 
@@ -57,7 +73,11 @@ export class PackWindows {
   private firstAtOrAfter(blobs: PackedBlob[], offset: number): number {
     let lo = 0;
     let hi = blobs.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (blobs[mid].offset < offset) lo = mid + 1; else hi = mid; }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (blobs[mid].offset < offset) lo = mid + 1;
+      else hi = mid;
+    }
     return lo;
   }
 

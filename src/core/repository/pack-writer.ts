@@ -28,7 +28,12 @@ export class PackWriter {
   private headerSize = 32;
 
   /** With `pool`, packs are assembled in its buffers (the uploader gives each back once stored). */
-  constructor(readonly type: BlobType, private readonly key: Key, private readonly target = DEFAULT_PACK_SIZE, private readonly pool?: BufferPool) {}
+  constructor(
+    readonly type: BlobType,
+    private readonly key: Key,
+    private readonly target = DEFAULT_PACK_SIZE,
+    private readonly pool?: BufferPool,
+  ) {}
 
   /** Appends a blob (copying its bytes). Returns true when the pack has reached its target and should be finished. */
   add(id: string, enc: EncodedBlob): boolean {

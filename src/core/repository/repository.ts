@@ -45,8 +45,8 @@ export interface WriteStats {
   blobsAdded: number;
   dataBlobs: number;
   treeBlobs: number;
-  bytesAdded: number;      // plaintext bytes of new blobs
-  bytesStored: number;     // pack bytes written
+  bytesAdded: number; // plaintext bytes of new blobs
+  bytesStored: number; // pack bytes written
   packsWritten: number;
 }
 
@@ -61,7 +61,14 @@ export class Repository {
    * could predate a prune that ran meanwhile. Until then, using the index is a programming error.
    */
   indexUnderLock = false;
-  readonly stats: WriteStats = { blobsAdded: 0, dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, bytesStored: 0, packsWritten: 0 };
+  readonly stats: WriteStats = {
+    blobsAdded: 0,
+    dataBlobs: 0,
+    treeBlobs: 0,
+    bytesAdded: 0,
+    bytesStored: 0,
+    packsWritten: 0,
+  };
   readonly compression: CompressionMode;
   /** When set, saveBlob only counts what it would store and flush writes nothing (backup --dry-run). */
   dryRun = false;
@@ -83,11 +90,20 @@ export class Repository {
   /** The size new packs are cut at (prune calls packs far below it tiny). */
   readonly packSize: number;
 
-  constructor(readonly backend: Backend, readonly key: Key, readonly config: RepoConfig, readonly keyId: string, opts: RepositoryOptions = {}) {
+  constructor(
+    readonly backend: Backend,
+    readonly key: Key,
+    readonly config: RepoConfig,
+    readonly keyId: string,
+    opts: RepositoryOptions = {},
+  ) {
     this.compression = opts.compression ?? 'auto';
-    const ps = this.packSize = opts.packSize ?? DEFAULT_PACK_SIZE;
+    const ps = (this.packSize = opts.packSize ?? DEFAULT_PACK_SIZE);
     // pack buffers are reused once stored: a fresh 16 MiB buffer costs thousands of page faults
-    this.writers = { data: new PackWriter('data', key, ps, this.packBuffers), tree: new PackWriter('tree', key, ps, this.packBuffers) };
+    this.writers = {
+      data: new PackWriter('data', key, ps, this.packBuffers),
+      tree: new PackWriter('tree', key, ps, this.packBuffers),
+    };
     this.encoder = opts.encoder ?? (opts.workers ? createEncoderPool(key, opts.workers) : createInlineEncoder(key));
     this.maxUploads = opts.uploads ?? 2;
     this.indexEvery = opts.indexEvery ?? 8;
@@ -99,7 +115,8 @@ export class Repository {
 
   /** The in-memory index: every loaded index file plus what this process stored. */
   get index(): MasterIndex {
-    if (this.indexUnderLock && !this.indexLoaded) throw new HoardError('internal', 'the index was used before a lock was taken');
+    if (this.indexUnderLock && !this.indexLoaded)
+      throw new HoardError('internal', 'the index was used before a lock was taken');
     return this.masterIndex;
   }
 
@@ -121,13 +138,19 @@ export class Repository {
       try {
         return decodeIndex(json, this.version);
       } catch (e) {
-        throw new HoardError('corrupt', `index ${name.slice(0, 8)}: ${(e as Error).message}`, { hint: 'run `hoard check` to see the extent of the damage', cause: e });
+        throw new HoardError('corrupt', `index ${name.slice(0, 8)}: ${(e as Error).message}`, {
+          hint: 'run `hoard check` to see the extent of the damage',
+          cause: e,
+        });
       }
     };
     const todo = names.filter((n) => !this.indexFiles.has(n));
     const loaded = await mapLimit(todo, 4, load);
     // added in listing order, so that a blob stored twice resolves the same way on every load
-    todo.forEach((n, i) => { this.masterIndex.addIndexFile(loaded[i]); this.indexFiles.add(n); });
+    todo.forEach((n, i) => {
+      this.masterIndex.addIndexFile(loaded[i]);
+      this.indexFiles.add(n);
+    });
     this.indexLoaded = true;
   }
 
@@ -147,9 +170,17 @@ export class Repository {
     const k = type[0] + id;
     if (this.index.has(type, id) || this.packed.has(k) || (this.dryRun && this.counted.has(k))) return false;
     const running = this.inflight.get(k);
-    if (running) { await running; return false; }
+    if (running) {
+      await running;
+      return false;
+    }
     const parts = Array.isArray(data) ? data : [data];
-    const p = this.storeBlob(type, id, parts, parts.reduce((n, b) => n + b.length, 0));
+    const p = this.storeBlob(
+      type,
+      id,
+      parts,
+      parts.reduce((n, b) => n + b.length, 0),
+    );
     this.inflight.set(k, p);
     try {
       return await p;
@@ -211,8 +242,11 @@ export class Repository {
       this.stats.packsWritten++;
       this.index.addStoredPack({ id: p.id, blobs: p.blobs });
       for (const b of p.blobs) this.packed.delete(b.type[0] + b.id);
-      if (this.index.pendingCount >= this.indexEvery || this.index.pendingBlobs >= INDEX_MAX_BLOBS) await this.writeIndex();
-    })().catch((e) => { this.uploadError ??= e; });
+      if (this.index.pendingCount >= this.indexEvery || this.index.pendingBlobs >= INDEX_MAX_BLOBS)
+        await this.writeIndex();
+    })().catch((e) => {
+      this.uploadError ??= e;
+    });
     this.uploads.add(task);
     void task.finally(() => this.uploads.delete(task));
   }
@@ -235,7 +269,11 @@ export class Repository {
    */
   async abandon(): Promise<void> {
     await this.settleUploads();
-    try { await this.writeIndex(); } catch { /* the failure that brought us here is reported instead */ }
+    try {
+      await this.writeIndex();
+    } catch {
+      /* the failure that brought us here is reported instead */
+    }
   }
 
   private async settleUploads(): Promise<void> {
@@ -270,7 +308,9 @@ export class Repository {
     const { stored, loc } = await this.loadStoredBlob(type, id, signal);
     try {
       // trees stay on this thread: they are small, and a walk waits for each one
-      return this.decoder && type === 'data' ? await this.decoder.decode(stored, id, loc.uncompressedLength) : decodeBlob(this.key, stored, id, loc.uncompressedLength);
+      return this.decoder && type === 'data'
+        ? await this.decoder.decode(stored, id, loc.uncompressedLength)
+        : decodeBlob(this.key, stored, id, loc.uncompressedLength);
     } catch (e) {
       if (isHoardError(e, 'interrupted')) throw e;
       throw blobDamage(loc.pack, id, e);
@@ -281,17 +321,39 @@ export class Repository {
    * A blob's bytes as stored in its pack, not yet verified (for decoding elsewhere, e.g. on a worker
    * thread, with decodeBlob and blobDamage from blob-codec.ts). Fails like loadBlob when the index or pack lacks it.
    */
-  async loadStoredBlob(type: BlobType, id: string, signal?: AbortSignal): Promise<{ stored: Buffer; loc: BlobLocation }> {
+  async loadStoredBlob(
+    type: BlobType,
+    id: string,
+    signal?: AbortSignal,
+  ): Promise<{ stored: Buffer; loc: BlobLocation }> {
     const loc = this.index.lookup(type, id);
-    if (!loc) throw new HoardError('not-found', `${type} blob ${id.slice(0, 8)} is not in the index`, { hint: 'run `hoard check`' });
+    if (!loc)
+      throw new HoardError('not-found', `${type} blob ${id.slice(0, 8)} is not in the index`, {
+        hint: 'run `hoard check`',
+      });
     checkBlobSize(type, loc);
     if (this.windows) {
-      try { return { stored: await this.windows.read(loc, signal), loc }; } catch { /* read it alone below, for a precise error */ }
+      try {
+        return { stored: await this.windows.read(loc, signal), loc };
+      } catch {
+        /* read it alone below, for a precise error */
+      }
     }
     try {
-      return { stored: await this.backend.load({ type: 'data', name: loc.pack }, { offset: loc.offset, length: loc.length, signal }), loc };
+      return {
+        stored: await this.backend.load(
+          { type: 'data', name: loc.pack },
+          { offset: loc.offset, length: loc.length, signal },
+        ),
+        loc,
+      };
     } catch (e) {
-      if (isHoardError(e, 'not-found')) throw new HoardError('corrupt', `pack ${loc.pack.slice(0, 8)} holding ${type} blob ${id.slice(0, 8)} is missing`, { context: { pack: loc.pack }, cause: e });
+      if (isHoardError(e, 'not-found'))
+        throw new HoardError(
+          'corrupt',
+          `pack ${loc.pack.slice(0, 8)} holding ${type} blob ${id.slice(0, 8)} is missing`,
+          { context: { pack: loc.pack }, cause: e },
+        );
       throw e;
     }
   }
@@ -305,14 +367,21 @@ export class Repository {
   }
 
   /** Loads, verifies (name = hash), decrypts and decodes an unpacked file; kind "corrupt" naming it. */
-  async loadUnpacked(type: Exclude<FileType, 'config' | 'key' | 'data'>, id: string, signal?: AbortSignal): Promise<Buffer> {
+  async loadUnpacked(
+    type: Exclude<FileType, 'config' | 'key' | 'data'>,
+    id: string,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     const h: Handle = { type, name: id };
     const raw = await this.backend.load(h, { signal });
     try {
       if (hashId(raw) !== id) throw new HoardError('corrupt', 'content does not match its name');
       return decodeUnpacked(open(this.key, raw), this.version);
     } catch (e) {
-      throw new HoardError('corrupt', `${type} ${id.slice(0, 8)}: ${(e as Error).message}`, { context: { type, id }, cause: e });
+      throw new HoardError('corrupt', `${type} ${id.slice(0, 8)}: ${(e as Error).message}`, {
+        context: { type, id },
+        cause: e,
+      });
     }
   }
 

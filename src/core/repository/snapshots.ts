@@ -24,7 +24,11 @@ export async function listSnapshots(repo: Repository, signal?: AbortSignal): Pro
     try {
       const snapshot = decodeSnapshot(await repo.loadUnpacked('snapshot', f.name, signal));
       let timeMs = 0;
-      try { timeMs = goTimeToMs(parseGoTime(snapshot.time)); } catch { /* keep 0: sorts first */ }
+      try {
+        timeMs = goTimeToMs(parseGoTime(snapshot.time));
+      } catch {
+        /* keep 0: sorts first */
+      }
       out.snapshots.push({ id: f.name, snapshot, timeMs });
     } catch (e) {
       if (isHoardError(e, 'not-found')) continue;
@@ -43,16 +47,24 @@ export async function listSnapshots(repo: Repository, signal?: AbortSignal): Pro
 export function findSnapshot(list: SnapshotEntry[], ref: string, filter: SnapshotFilter = {}): SnapshotEntry {
   if (ref === 'latest') {
     const m = filterSnapshots(list, filter);
-    if (m.length === 0) throw new HoardError('not-found', 'no snapshot found', { hint: 'run `hoard snapshots` to see what exists' });
+    if (m.length === 0)
+      throw new HoardError('not-found', 'no snapshot found', { hint: 'run `hoard snapshots` to see what exists' });
     return m[m.length - 1];
   }
   const m = /^[0-9a-f]{1,64}$/.test(ref) ? list.filter((s) => s.id.startsWith(ref)) : [];
   if (m.length === 0) {
-    const labelled = filterSnapshots(list, filter).filter((s) => (s.snapshot.hoard as { label?: unknown } | undefined)?.label === ref);
+    const labelled = filterSnapshots(list, filter).filter(
+      (s) => (s.snapshot.hoard as { label?: unknown } | undefined)?.label === ref,
+    );
     if (labelled.length) return labelled[labelled.length - 1];
-    throw new HoardError('not-found', `no snapshot with id or label ${JSON.stringify(ref)}`, { hint: 'run `hoard snapshots` to see what exists' });
+    throw new HoardError('not-found', `no snapshot with id or label ${JSON.stringify(ref)}`, {
+      hint: 'run `hoard snapshots` to see what exists',
+    });
   }
-  if (m.length > 1) throw new HoardError('usage', `snapshot prefix ${ref} is ambiguous (${m.length} snapshots match)`, { hint: 'give more characters of the id' });
+  if (m.length > 1)
+    throw new HoardError('usage', `snapshot prefix ${ref} is ambiguous (${m.length} snapshots match)`, {
+      hint: 'give more characters of the id',
+    });
   return m[0];
 }
 
@@ -64,10 +76,12 @@ export interface SnapshotFilter {
 
 /** Snapshots matching host, all given paths and all given tags (oldest first). */
 export function filterSnapshots(list: SnapshotEntry[], f: SnapshotFilter): SnapshotEntry[] {
-  return list.filter(({ snapshot: s }) =>
-    (!f.host || s.hostname === f.host) &&
-    (!f.paths?.length || f.paths.every((p) => s.paths?.includes(p))) &&
-    (!f.tags?.length || f.tags.every((t) => s.tags?.includes(t))));
+  return list.filter(
+    ({ snapshot: s }) =>
+      (!f.host || s.hostname === f.host) &&
+      (!f.paths?.length || f.paths.every((p) => s.paths?.includes(p))) &&
+      (!f.tags?.length || f.tags.every((t) => s.tags?.includes(t))),
+  );
 }
 
 /** Writes a snapshot file; returns its id. Callers must have flushed the data it references. */
@@ -85,8 +99,16 @@ export async function removeSnapshot(repo: Repository, id: string): Promise<void
  * snapshot records the first `original` id, then the old file is removed. Returns the new id.
  * Needs an exclusive lock held by the caller.
  */
-export async function amendSnapshot(repo: Repository, entry: SnapshotEntry, patch: Record<string, unknown>): Promise<string> {
-  const s: Snapshot = { ...entry.snapshot, original: entry.snapshot.original ?? entry.id, hoard: { ...entry.snapshot.hoard, ...patch } };
+export async function amendSnapshot(
+  repo: Repository,
+  entry: SnapshotEntry,
+  patch: Record<string, unknown>,
+): Promise<string> {
+  const s: Snapshot = {
+    ...entry.snapshot,
+    original: entry.snapshot.original ?? entry.id,
+    hoard: { ...entry.snapshot.hoard, ...patch },
+  };
   const id = await saveSnapshot(repo, s);
   if (id !== entry.id) await removeSnapshot(repo, entry.id);
   return id;

@@ -8,7 +8,11 @@ import { acquireLock, waitForExclusive } from './locks.js';
 const who = { username: 'u', hostname: 'h', now: '2026-01-01T00:00:00Z' };
 const owner = { hostname: 'h', username: 'u', pid: process.pid, isProcessAlive: () => true };
 const lockOptions = { clock: { now: () => Date.now() }, settleMs: 1, owner };
-const lockCount = async (b: ReturnType<typeof createMemoryBackend>) => { let n = 0; for await (const _ of b.list('lock')) n++; return n; };
+const lockCount = async (b: ReturnType<typeof createMemoryBackend>) => {
+  let n = 0;
+  for await (const _ of b.list('lock')) n++;
+  return n;
+};
 
 describe('waitForExclusive', () => {
   it('passes a shared lock, waits out an exclusive one, and writes no lock itself', async () => {
@@ -20,9 +24,18 @@ describe('waitForExclusive', () => {
     await shared.release();
 
     const ex = await acquireLock(repo, true, lockOptions);
-    await assert.rejects(waitForExclusive(repo, { ...lockOptions, retryMs: 0 }), (e) => isHoardError(e, 'locked') && /an exclusive lock held by PID/.test(e.message));
+    await assert.rejects(
+      waitForExclusive(repo, { ...lockOptions, retryMs: 0 }),
+      (e) => isHoardError(e, 'locked') && /an exclusive lock held by PID/.test(e.message),
+    );
     let told = '';
-    const waiting = waitForExclusive(repo, { ...lockOptions, retryMs: 10_000, onWait: (h) => { told = h; } });
+    const waiting = waitForExclusive(repo, {
+      ...lockOptions,
+      retryMs: 10_000,
+      onWait: (h) => {
+        told = h;
+      },
+    });
     setTimeout(() => void ex.release(), 150);
     await waiting;
     assert.match(told, /an exclusive lock/);

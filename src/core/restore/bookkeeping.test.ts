@@ -14,7 +14,12 @@ import { tempDir } from '../../../test/helpers/services.js';
 import { type NodeSpec, memoryRepository, saveSnapshotOf } from '../../../test/helpers/node-tree.js';
 
 function listing(dir: string): string {
-  return JSON.stringify(fs.readdirSync(dir, { recursive: true }).sort().map((p) => [p, fs.lstatSync(path.join(dir, String(p))).size]));
+  return JSON.stringify(
+    fs
+      .readdirSync(dir, { recursive: true })
+      .sort()
+      .map((p) => [p, fs.lstatSync(path.join(dir, String(p))).size]),
+  );
 }
 
 describe('restore bookkeeping', () => {
@@ -44,8 +49,18 @@ describe('restore bookkeeping', () => {
       return load(type, id, signal);
     };
     await assert.rejects(restoreTree(repo, tree, { target, signal: ac.signal }), (e) => isHoardError(e, 'interrupted'));
-    const open = fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return '?'; } });
-    assert.deepEqual(open.filter((l) => l.startsWith(target)), [], 'no descriptor left open in the target');
+    const open = fs.readdirSync('/proc/self/fd').map((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '?';
+      }
+    });
+    assert.deepEqual(
+      open.filter((l) => l.startsWith(target)),
+      [],
+      'no descriptor left open in the target',
+    );
     const now = listing(target);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(listing(target), now, 'nothing written after it returned');
@@ -54,7 +69,11 @@ describe('restore bookkeeping', () => {
   it('a tree that fails to load while small files are still loading fails the restore, never hangs it', async (t) => {
     const target = await tempDir(t, 'hoard-bookkeeping-');
     const repo = await memoryRepository();
-    const tree = await saveSnapshotOf(repo, { a: { file: 'small a' }, b: { file: 'small b' }, sub: { dir: { c: { file: 'small c' } } } });
+    const tree = await saveSnapshotOf(repo, {
+      a: { file: 'small a' },
+      b: { file: 'small b' },
+      sub: { dir: { c: { file: 'small c' } } },
+    });
     const loadStored = repo.loadStoredBlob.bind(repo);
     // the small files' blobs arrive only after the walk has failed and the writer has closed
     repo.loadStoredBlob = async (type, id, signal) => {

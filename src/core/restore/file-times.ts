@@ -8,16 +8,27 @@ import { parseGoTime } from '../format/time.js';
 import { nativeAddon } from '../native.js';
 
 /** A point in time as whole seconds since the epoch (negative before 1970) and nanoseconds 0–999,999,999. */
-export interface FileTime { s: number; ns: number }
+export interface FileTime {
+  s: number;
+  ns: number;
+}
 
 const BILLION = 1_000_000_000n;
 
 /** The snapshot's time string as a FileTime; the epoch for a string that does not parse. */
 export function fileTime(goTime: string): FileTime {
   let t: bigint;
-  try { t = parseGoTime(goTime).ns; } catch { return { s: 0, ns: 0 }; }
-  let s = t / BILLION, ns = t % BILLION;
-  if (ns < 0n) { s -= 1n; ns += BILLION; }
+  try {
+    t = parseGoTime(goTime).ns;
+  } catch {
+    return { s: 0, ns: 0 };
+  }
+  let s = t / BILLION,
+    ns = t % BILLION;
+  if (ns < 0n) {
+    s -= 1n;
+    ns += BILLION;
+  }
   return { s: Number(s), ns: Number(ns) };
 }
 

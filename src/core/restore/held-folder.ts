@@ -91,7 +91,8 @@ const procPrefix = (fd: number) => Buffer.from(`/proc/self/fd/${fd}/`);
 /** Whether /proc/self/fd/<fd> is the folder open as fd (Linux with /proc mounted). */
 function procNamesFolder(fd: number): boolean {
   try {
-    const a = fs.statSync(`/proc/self/fd/${fd}`), b = fs.fstatSync(fd);
+    const a = fs.statSync(`/proc/self/fd/${fd}`),
+      b = fs.fstatSync(fd);
     return a.ino === b.ino && a.dev === b.dev;
   } catch {
     return false;
@@ -102,9 +103,14 @@ function procNamesFolder(fd: number): boolean {
 async function openFolder(path: Buffer): Promise<{ fd: number; created: boolean }> {
   let created = false;
   for (let attempt = 0; ; attempt++) {
-    await fs.promises.mkdir(path, 0o700).then(() => { created = true; }, (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
+    await fs.promises.mkdir(path, 0o700).then(
+      () => {
+        created = true;
+      },
+      (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      },
+    );
     try {
       return { fd: await openFd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), created };
     } catch (e) {
@@ -112,7 +118,11 @@ async function openFolder(path: Buffer): Promise<{ fd: number; created: boolean 
       if (code !== 'ENOTDIR' && code !== 'ELOOP') throw e;
       const st = await fs.promises.lstat(path);
       const retry = attempt === 0 && (st.isSymbolicLink() || st.isDirectory()); // a folder: swapped in meanwhile
-      if (!retry) throw new HoardError('io', `${what(st)} is in the way of this folder (left as it is, the folder is not restored)`);
+      if (!retry)
+        throw new HoardError(
+          'io',
+          `${what(st)} is in the way of this folder (left as it is, the folder is not restored)`,
+        );
       if (st.isSymbolicLink()) await fs.promises.unlink(path); // the link itself, never what it points to
     }
   }

@@ -26,8 +26,16 @@ async function outsideDir(base: string): Promise<{ dir: string; untouched(): voi
   await fsp.chmod(dir, 0o711);
   await fsp.utimes(dir, 2000, 2000);
   const look = () => {
-    const st = (p: string) => { const s = fs.lstatSync(p); return [s.mode, s.uid, s.gid, s.mtimeMs, s.size]; };
-    return JSON.stringify([fs.readdirSync(dir).sort(), st(dir), st(path.join(dir, 'victim')), fs.readFileSync(path.join(dir, 'victim'), 'utf8')]);
+    const st = (p: string) => {
+      const s = fs.lstatSync(p);
+      return [s.mode, s.uid, s.gid, s.mtimeMs, s.size];
+    };
+    return JSON.stringify([
+      fs.readdirSync(dir).sort(),
+      st(dir),
+      st(path.join(dir, 'victim')),
+      fs.readFileSync(path.join(dir, 'victim'), 'utf8'),
+    ]);
   };
   const before = look();
   return { dir, untouched: () => assert.equal(look(), before, 'the folder outside the target changed') };
@@ -50,23 +58,32 @@ function onLoad(repo: Repository, content: Buffer, swap: () => void): void {
   const ids = new Set([sha(content.subarray(0, 512 * 1024))]);
   let done = false;
   repo.loadStoredBlob = async (type, id, signal) => {
-    if (type === 'data' && ids.has(id) && !done) { done = true; swap(); }
+    if (type === 'data' && ids.has(id) && !done) {
+      done = true;
+      swap();
+    }
     return load(type, id, signal);
   };
 }
 
-const modes: [string, RestoreSeams][] = [['held by descriptor', {}], ['by path (no /proc/self/fd)', { byPath: true }]];
+const modes: [string, RestoreSeams][] = [
+  ['held by descriptor', {}],
+  ['by path (no /proc/self/fd)', { byPath: true }],
+];
 
 describe('restore into a hostile target', () => {
   for (const [how, seams] of modes) {
     describe(how, () => {
-      it('a symlink at a file\'s name is replaced; the file it points to is untouched', async (t) => {
+      it("a symlink at a file's name is replaced; the file it points to is untouched", async (t) => {
         const { out, target } = await scene(t);
         await fsp.symlink(path.join(out.dir, 'victim'), path.join(target, 'f'));
         await fsp.symlink(path.join(out.dir, 'victim'), path.join(target, 'big'));
         const repo = await memoryRepository();
         const big = Buffer.alloc(1536 * 1024, 7);
-        const tree = await saveSnapshotOf(repo, { f: { file: 'new', perms: 0o600, uid: 1234 }, big: { file: big, perms: 0o600, uid: 1234 } });
+        const tree = await saveSnapshotOf(repo, {
+          f: { file: 'new', perms: 0o600, uid: 1234 },
+          big: { file: big, perms: 0o600, uid: 1234 },
+        });
         const sum = await restoreTreeWith(repo, tree, { target, restoreOwner: true }, seams);
         assert.deepEqual(sum.errors, []);
         assert.ok(fs.lstatSync(path.join(target, 'f')).isFile());
@@ -79,7 +96,9 @@ describe('restore into a hostile target', () => {
         const { out, target } = await scene(t);
         const repo = await memoryRepository();
         const first = await saveSnapshotOf(repo, { a: { link: out.dir } });
-        const second = await saveSnapshotOf(repo, { a: { perms: 0o700, uid: 1234, dir: { x: { file: 'x', perms: 0o666 }, victim: { file: 'no' } } } });
+        const second = await saveSnapshotOf(repo, {
+          a: { perms: 0o700, uid: 1234, dir: { x: { file: 'x', perms: 0o666 }, victim: { file: 'no' } } },
+        });
         assert.deepEqual((await restoreTreeWith(repo, first, { target }, seams)).errors, []);
         assert.ok(fs.lstatSync(path.join(target, 'a')).isSymbolicLink());
         const sum = await restoreTreeWith(repo, second, { target, restoreOwner: true }, seams);
@@ -97,7 +116,9 @@ describe('restore into a hostile target', () => {
         const { out, target } = await scene(t);
         await fsp.symlink(out.dir, path.join(target, 'sub'));
         const repo = await memoryRepository();
-        const tree = await saveSnapshotOf(repo, { sub: { perms: 0o777, dir: { deep: { dir: { file: { file: 'f' } } }, victim: { file: 'overwritten' } } } });
+        const tree = await saveSnapshotOf(repo, {
+          sub: { perms: 0o777, dir: { deep: { dir: { file: { file: 'f' } } }, victim: { file: 'overwritten' } } },
+        });
         const sum = await restoreTreeWith(repo, tree, { target }, seams);
         assert.deepEqual(sum.errors, []);
         out.untouched();
@@ -109,13 +130,25 @@ describe('restore into a hostile target', () => {
         const { target } = await scene(t);
         await fsp.writeFile(path.join(target, 'a'), 'keep me');
         const repo = await memoryRepository();
-        const tree = await saveSnapshotOf(repo, { a: { dir: { x: { file: 'x' }, sub: { dir: { y: { file: 'y' } } } } }, b: { file: 'b' } });
+        const tree = await saveSnapshotOf(repo, {
+          a: { dir: { x: { file: 'x' }, sub: { dir: { y: { file: 'y' } } } } },
+          b: { file: 'b' },
+        });
         const sum = await restoreTreeWith(repo, tree, { target }, seams);
         assert.equal(fs.readFileSync(path.join(target, 'a'), 'utf8'), 'keep me');
         assert.equal(fs.readFileSync(path.join(target, 'b'), 'utf8'), 'b', 'the rest is restored');
-        assert.deepEqual(sum.errors.map((e) => [e.path, e.kind]), [['/a', 'io'], ['/a/sub', 'io'], ['/a/sub/y', 'io'], ['/a/x', 'io']]);
+        assert.deepEqual(
+          sum.errors.map((e) => [e.path, e.kind]),
+          [
+            ['/a', 'io'],
+            ['/a/sub', 'io'],
+            ['/a/sub/y', 'io'],
+            ['/a/x', 'io'],
+          ],
+        );
         assert.match(sum.errors[0].message, /a regular file is in the way/);
-        for (const e of sum.errors.slice(1)) assert.match(e.message, /not restored: the folder \/a could not be restored/);
+        for (const e of sum.errors.slice(1))
+          assert.match(e.message, /not restored: the folder \/a could not be restored/);
       });
 
       it('a symlink to a file where a folder goes: the link is removed, not followed, and a folder made', async (t) => {
@@ -130,12 +163,17 @@ describe('restore into a hostile target', () => {
     });
   }
 
-  for (const [size, label] of [[100, 'small file (worker thread)'], [1536 * 1024, 'large file (main thread)']] as const) {
+  for (const [size, label] of [
+    [100, 'small file (worker thread)'],
+    [1536 * 1024, 'large file (main thread)'],
+  ] as const) {
     it(`a folder swapped for a symlink while the restore runs, ${label}: written into the held folder, nothing outside`, async (t) => {
       const { out, target } = await scene(t);
       const repo = await memoryRepository();
       const content = Buffer.alloc(size, 3);
-      const tree = await saveSnapshotOf(repo, { a: { perms: 0o750, dir: { sub: { perms: 0o750, dir: { victim: { file: content, perms: 0o777 } } } } } });
+      const tree = await saveSnapshotOf(repo, {
+        a: { perms: 0o750, dir: { sub: { perms: 0o750, dir: { victim: { file: content, perms: 0o777 } } } } },
+      });
       // Once a/sub/ is made (the file's content is being fetched): it goes, a symlink to outside takes its name.
       const sub = path.join(target, 'a', 'sub');
       onLoad(repo, content, () => {
@@ -145,7 +183,10 @@ describe('restore into a hostile target', () => {
       const sum = await restoreTree(repo, tree, { target, restoreOwner: true });
       assert.deepEqual(sum.errors, []);
       out.untouched();
-      assert.ok(fs.readFileSync(path.join(`${sub}.moved`, 'victim')).equals(content), 'written into the folder it made');
+      assert.ok(
+        fs.readFileSync(path.join(`${sub}.moved`, 'victim')).equals(content),
+        'written into the folder it made',
+      );
       assert.equal(fs.lstatSync(`${sub}.moved`).mode & 0o7777, 0o750, 'and its metadata set there');
       assert.ok(fs.lstatSync(sub).isSymbolicLink(), 'the planted link is left alone');
     });
@@ -161,7 +202,10 @@ describe('restore into a hostile target', () => {
     const before = fds();
     let most = 0;
     const load = repo.loadStoredBlob.bind(repo);
-    repo.loadStoredBlob = async (type, id, signal) => { most = Math.max(most, fds()); return load(type, id, signal); };
+    repo.loadStoredBlob = async (type, id, signal) => {
+      most = Math.max(most, fds());
+      return load(type, id, signal);
+    };
     const sum = await restoreTree(repo, tree, { target, workers: 0 });
     assert.equal(sum.files, 1000);
     // at most one folder per file in flight (256) and the folders above them

@@ -29,7 +29,7 @@ function childAfter(parent: string, name: string, gid: number): fs.Stats {
 }
 
 describe('applyMetaSync without a mode', () => {
-  it('drops an inherited setgid bit when the group is not the node\'s, keeps it when it is, and leaves the rest', (t) => {
+  it("drops an inherited setgid bit when the group is not the node's, keeps it when it is, and leaves the rest", (t) => {
     const parent = setgidFolder(t);
     const other = childAfter(parent, 'other', 0);
     assert.equal(other.mode & 0o7777, 0o750);

@@ -41,7 +41,11 @@ export function allowedPerms(perms: number, st: { uid: number; gid: number }, m:
  */
 export function applyMetaSync(fd: number, m: ItemMeta): void {
   if (m.owner) {
-    try { fs.fchownSync(fd, m.uid, m.gid); } catch { /* not permitted: keep ours */ }
+    try {
+      fs.fchownSync(fd, m.uid, m.gid);
+    } catch {
+      /* not permitted: keep ours */
+    }
   }
   let perms = m.perms;
   if (perms === undefined || perms & (SETUID | SETGID)) {

@@ -50,7 +50,11 @@ export interface RestoreSeams {
 }
 
 /** What the per-node functions share during one restore; `failed`: no more folder metadata. */
-interface Ctx extends RestoreOptions { writer: SmallFileWriter; running: Budget; failed: boolean }
+interface Ctx extends RestoreOptions {
+  writer: SmallFileWriter;
+  running: Budget;
+  failed: boolean;
+}
 
 export interface RestoreSummary {
   files: number;
@@ -101,8 +105,15 @@ let tmpCounter = 0;
 
 function metaOf(n: TreeNode, o: Ctx): ItemMeta {
   const mtime = fileTime(n.mtime); // the atime field holds the mtime unless --with-atime: parse it once
-  const m: ItemMeta = { owner: !!o.restoreOwner, uid: n.uid, gid: n.gid, atime: n.atime === n.mtime ? mtime : fileTime(n.atime), mtime };
-  if (n.mode !== undefined) m.perms = o.keepSetId === false && n.type !== 'dir' ? posixPermsOf(n.mode) & ~0o6000 : posixPermsOf(n.mode);
+  const m: ItemMeta = {
+    owner: !!o.restoreOwner,
+    uid: n.uid,
+    gid: n.gid,
+    atime: n.atime === n.mtime ? mtime : fileTime(n.atime),
+    mtime,
+  };
+  if (n.mode !== undefined)
+    m.perms = o.keepSetId === false && n.type !== 'dir' ? posixPermsOf(n.mode) & ~0o6000 : posixPermsOf(n.mode);
   return m;
 }
 
@@ -112,8 +123,16 @@ async function writeFile(repo: Repository, dir: HeldFolder, n: TreeNode, o: Ctx)
   const dest = dir.child(n.name);
   if ((n.size ?? 0) <= SMALL_FILE) {
     const loaded = await Promise.all((n.content ?? []).map((id) => repo.loadStoredBlob('data', id, o.signal)));
-    const blobs = loaded.map(({ loc, stored }) => ({ id: loc.id, pack: loc.pack, length: stored.length, ...(loc.uncompressedLength !== undefined ? { uncompressedLength: loc.uncompressedLength } : {}) }));
-    return o.writer.write({ tmp: tmp.toString('latin1'), dest: dest.toString('latin1'), ...metaOf(n, o), blobs }, loaded.map((l) => l.stored));
+    const blobs = loaded.map(({ loc, stored }) => ({
+      id: loc.id,
+      pack: loc.pack,
+      length: stored.length,
+      ...(loc.uncompressedLength !== undefined ? { uncompressedLength: loc.uncompressedLength } : {}),
+    }));
+    return o.writer.write(
+      { tmp: tmp.toString('latin1'), dest: dest.toString('latin1'), ...metaOf(n, o), blobs },
+      loaded.map((l) => l.stored),
+    );
   }
   const fh = await fsp.open(tmp, 'wx', 0o600);
   let bytes = 0;
@@ -122,7 +141,8 @@ async function writeFile(repo: Repository, dir: HeldFolder, n: TreeNode, o: Ctx)
       await writeAll(fh, chunk);
       bytes += chunk.length;
     }
-    if (n.size !== undefined && bytes !== n.size) throw new HoardError('corrupt', `the stored content has ${bytes} bytes, the snapshot says ${n.size}`);
+    if (n.size !== undefined && bytes !== n.size)
+      throw new HoardError('corrupt', `the stored content has ${bytes} bytes, the snapshot says ${n.size}`);
     applyMetaSync(fh.fd, metaOf(n, o));
     await fh.close();
     await fsp.rename(tmp, dest); // replaces an existing file or symlink atomically, never follows it
@@ -156,10 +176,20 @@ export async function restoreTree(repo: Repository, treeId: string, opts: Restor
  * restoreTree with test seams. Settles only when every file task it started has settled, so that
  * nothing is written into the target, and no folder of it is held open, after it returns or throws.
  */
-export async function restoreTreeWith(repo: Repository, treeId: string, opts: RestoreOptions, seams: RestoreSeams): Promise<RestoreSummary> {
+export async function restoreTreeWith(
+  repo: Repository,
+  treeId: string,
+  opts: RestoreOptions,
+  seams: RestoreSeams,
+): Promise<RestoreSummary> {
   repo.enableReadAhead();
   repo.enableParallelDecode(opts.workers ?? 1);
-  const o: Ctx = { ...opts, writer: createSmallFileWriter(repo.key, opts.workers ?? 1), running: new Budget(RESTORE_FILES, RESTORE_BYTES), failed: false };
+  const o: Ctx = {
+    ...opts,
+    writer: createSmallFileWriter(repo.key, opts.workers ?? 1),
+    running: new Budget(RESTORE_FILES, RESTORE_BYTES),
+    failed: false,
+  };
   try {
     return await restoreInto(repo, treeId, o, seams);
   } finally {
@@ -169,7 +199,9 @@ export async function restoreTreeWith(repo: Repository, treeId: string, opts: Re
 }
 
 /** A folder whose node could not be restored: what is below it is not restored either. */
-interface NotRestored { path: string }
+interface NotRestored {
+  path: string;
+}
 
 async function restoreInto(repo: Repository, treeId: string, o: Ctx, seams: RestoreSeams): Promise<RestoreSummary> {
   const report = o.report ?? silent;
@@ -197,14 +229,28 @@ async function restoreInto(repo: Repository, treeId: string, o: Ctx, seams: Rest
         if (w.node.type === 'dir') open.push(parent);
       } else if (w.node.type === 'dir') {
         const above = onlyAbove(p, o.include);
-        open.push(await restoreDir(parent, w.node, o, above).then((d) => { if (!above) sum.dirs++; return d; }, (e) => { fail(p, e); return { path: p }; }));
+        open.push(
+          await restoreDir(parent, w.node, o, above).then(
+            (d) => {
+              if (!above) sum.dirs++;
+              return d;
+            },
+            (e) => {
+              fail(p, e);
+              return { path: p };
+            },
+          ),
+        );
       } else {
         const weight = Math.min(w.node.size ?? 0, SMALL_FILE * 4);
         await o.running.take(weight);
         parent.hold();
         void restoreItem(repo, parent, w.node, o, sum)
           .catch((e) => (isHoardError(e, 'interrupted') ? void (interrupted ??= e) : fail(p, e)))
-          .finally(() => { parent.release(); o.running.give(weight); });
+          .finally(() => {
+            parent.release();
+            o.running.give(weight);
+          });
       }
     }
   } catch (e) {
@@ -228,7 +274,11 @@ async function restoreDir(parent: HeldFolder, n: TreeNode, o: Ctx, onlyAboveIncl
   const meta = metaOf(n, o);
   return parent.open(n.name, (fd, created) => {
     if (o.failed || (onlyAboveIncluded && !created)) return;
-    try { applyMetaSync(fd, meta); } catch { /* best effort for folders, as before: their content is restored */ }
+    try {
+      applyMetaSync(fd, meta);
+    } catch {
+      /* best effort for folders, as before: their content is restored */
+    }
   });
 }
 

@@ -34,15 +34,23 @@ async function restoreBoth(t: TestContext, entries: Record<string, NodeSpec>, wo
 }
 
 describe('setuid and setgid on restore', () => {
-  const cases = [['a small file on a writer thread', SMALL, 1], ['a small file on the calling thread', SMALL, 0], ['a large file', LARGE, 1]] as const;
+  const cases = [
+    ['a small file on a writer thread', SMALL, 1],
+    ['a small file on the calling thread', SMALL, 0],
+    ['a large file', LARGE, 1],
+  ] as const;
   for (const [label, file, workers] of cases) {
     it(`${label}: setuid only when owned by the node's uid, setgid only with its gid`, async (t) => {
-      const r = await restoreBoth(t, {
-        suid: { file, perms: 0o4755, uid: 1234, gid: 0 },
-        sgid: { file, perms: 0o2755, uid: 0, gid: 2345 },
-        both: { file, perms: 0o6755, uid: 1234, gid: 2345 },
-        rootsuid: { file, perms: 0o4711, uid: 0, gid: 0 },
-      }, workers);
+      const r = await restoreBoth(
+        t,
+        {
+          suid: { file, perms: 0o4755, uid: 1234, gid: 0 },
+          sgid: { file, perms: 0o2755, uid: 0, gid: 2345 },
+          both: { file, perms: 0o6755, uid: 1234, gid: 2345 },
+          rootsuid: { file, perms: 0o4711, uid: 0, gid: 0 },
+        },
+        workers,
+      );
       // as root without restoreOwner everything is owned by 0:0
       assert.deepEqual(r.plain.suid, { mode: 0o755, uid: 0, gid: 0 });
       assert.deepEqual(r.plain.sgid, { mode: 0o755, uid: 0, gid: 0 });
@@ -54,7 +62,7 @@ describe('setuid and setgid on restore', () => {
     });
   }
 
-  it('a folder: setgid (and setuid) only when its owner matches the node\'s', async (t) => {
+  it("a folder: setgid (and setuid) only when its owner matches the node's", async (t) => {
     const r = await restoreBoth(t, {
       sgid: { perms: 0o2775, uid: 0, gid: 2345, dir: { f: { file: 'f' } } },
       suid: { perms: 0o4755, uid: 1234, gid: 0, dir: {} },

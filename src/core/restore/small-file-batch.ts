@@ -4,7 +4,12 @@ import type { BufferPool } from '../repository/encoder-batch.js';
 import type { ItemMeta } from './item-meta.js';
 
 /** One stored blob of a file: what decodeBlob needs, and its byte count in the batch. */
-export interface StoredBlobRef { id: string; pack: string; uncompressedLength?: number; length: number }
+export interface StoredBlobRef {
+  id: string;
+  pack: string;
+  uncompressedLength?: number;
+  length: number;
+}
 
 /**
  * One file to write, with its metadata. Paths are latin1 strings of the path bytes (lossless for any
@@ -16,10 +21,16 @@ export interface SmallFileJob extends ItemMeta {
   blobs: StoredBlobRef[];
 }
 
-export interface SmallFileBatch { jobs: SmallFileJob[]; bytes: Uint8Array<ArrayBuffer> }
+export interface SmallFileBatch {
+  jobs: SmallFileJob[];
+  bytes: Uint8Array<ArrayBuffer>;
+}
 
 /** The worker's answer to a batch: per job, its result; `input` is the batch's buffer, sent back for reuse. */
-export interface SmallFileReply { results: SmallFileResult[]; input: ArrayBuffer }
+export interface SmallFileReply {
+  results: SmallFileResult[];
+  input: ArrayBuffer;
+}
 
 /** Per job: bytes written, or the error's kind ("corrupt" for damaged data, else "io") and message. */
 export type SmallFileResult = { bytes: number } | { kind: ErrorKind; message: string };
@@ -29,7 +40,10 @@ export function packBatch(jobs: SmallFileJob[], parts: Uint8Array[], pool?: Buff
   const total = parts.reduce((n, p) => n + p.byteLength, 0);
   const bytes = pool ? pool.take(total) : new Uint8Array(total);
   let at = 0;
-  for (const p of parts) { bytes.set(p, at); at += p.byteLength; }
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.byteLength;
+  }
   return { jobs, bytes };
 }
 

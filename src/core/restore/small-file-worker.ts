@@ -10,7 +10,13 @@ import type { Key } from '../crypto/crypto.js';
 import { failureKind } from '../errors.js';
 import { blobDamage, decodeBlob } from '../repository/blob-codec.js';
 import { applyMetaSync } from './item-meta.js';
-import { type SmallFileBatch, type SmallFileJob, type SmallFileReply, type SmallFileResult, splitBatch } from './small-file-batch.js';
+import {
+  type SmallFileBatch,
+  type SmallFileJob,
+  type SmallFileReply,
+  type SmallFileResult,
+  splitBatch,
+} from './small-file-batch.js';
 
 /**
  * Decodes every blob (kind "corrupt" on damage), then writes the file under `tmp` (created, never

@@ -13,8 +13,16 @@ import { type SmallFileJob, type SmallFileReply, type SmallFileResult, packBatch
 import { BufferPool } from '../repository/encoder-batch.js';
 import { attempt } from './small-file-worker.js';
 
-interface Queued { job: SmallFileJob; stored: Uint8Array[]; resolve(n: number): void; reject(e: unknown): void }
-interface Slot { worker: Worker; sent: Queued[][] }
+interface Queued {
+  job: SmallFileJob;
+  stored: Uint8Array[];
+  resolve(n: number): void;
+  reject(e: unknown): void;
+}
+interface Slot {
+  worker: Worker;
+  sent: Queued[][];
+}
 
 const BATCH_BYTES = 512 * 1024;
 const BATCH_FILES = 32;
@@ -25,12 +33,14 @@ export interface SmallFileWriter {
   close(): Promise<void>;
 }
 
-const settle = (q: Queued, r: SmallFileResult) => ('bytes' in r ? q.resolve(r.bytes) : q.reject(new HoardError(r.kind, r.message)));
+const settle = (q: Queued, r: SmallFileResult) =>
+  'bytes' in r ? q.resolve(r.bytes) : q.reject(new HoardError(r.kind, r.message));
 
 export function createSmallFileWriter(key: Key, workers: number): SmallFileWriter {
   if (workers <= 0) {
     return {
-      write: async (job, stored) => new Promise((resolve, reject) => settle({ job, stored, resolve, reject }, attempt(key, job, stored))),
+      write: async (job, stored) =>
+        new Promise((resolve, reject) => settle({ job, stored, resolve, reject }, attempt(key, job, stored))),
       close: async () => {},
     };
   }
@@ -54,17 +64,30 @@ export function createSmallFileWriter(key: Key, workers: number): SmallFileWrite
     });
     return slot;
   });
-  const batcher = new Batcher<Queued>((batch) => {
-    const slot = slots.reduce((a, b) => (b.sent.length < a.sent.length ? b : a));
-    const msg = packBatch(batch.map((q) => q.job), batch.flatMap((q) => q.stored), buffers);
-    if (slot.sent.length === 0) slot.worker.ref();
-    slot.sent.push(batch);
-    slot.worker.postMessage(msg, [msg.bytes.buffer]);
-  }, BATCH_BYTES, BATCH_FILES);
+  const batcher = new Batcher<Queued>(
+    (batch) => {
+      const slot = slots.reduce((a, b) => (b.sent.length < a.sent.length ? b : a));
+      const msg = packBatch(
+        batch.map((q) => q.job),
+        batch.flatMap((q) => q.stored),
+        buffers,
+      );
+      if (slot.sent.length === 0) slot.worker.ref();
+      slot.sent.push(batch);
+      slot.worker.postMessage(msg, [msg.bytes.buffer]);
+    },
+    BATCH_BYTES,
+    BATCH_FILES,
+  );
   return {
     write(job, stored) {
       if (failed) return Promise.reject(failed);
-      return new Promise<number>((resolve, reject) => batcher.add({ job, stored, resolve, reject }, stored.reduce((n, s) => n + s.byteLength, 0)));
+      return new Promise<number>((resolve, reject) =>
+        batcher.add(
+          { job, stored, resolve, reject },
+          stored.reduce((n, s) => n + s.byteLength, 0),
+        ),
+      );
     },
     async close() {
       failed ??= stopped; // a file whose blobs arrive after this must not wait for a thread that is gone

@@ -14,7 +14,13 @@ export interface WalkedNode {
 const SLASH = Buffer.from('/');
 
 /** Yields every node below `treeId`. Trees that fail to load throw (kind "corrupt"/"not-found"). */
-export async function* walkTree(repo: Repository, treeId: string, prefix: Buffer = Buffer.alloc(0), signal?: AbortSignal, depth = 1): AsyncGenerator<WalkedNode> {
+export async function* walkTree(
+  repo: Repository,
+  treeId: string,
+  prefix: Buffer = Buffer.alloc(0),
+  signal?: AbortSignal,
+  depth = 1,
+): AsyncGenerator<WalkedNode> {
   throwIfAborted(signal);
   const nodes = decodeTree(await repo.loadBlob('tree', treeId, signal));
   for (const node of nodes) {
@@ -28,7 +34,17 @@ export async function* walkTree(repo: Repository, treeId: string, prefix: Buffer
 export async function findNode(repo: Repository, rootTree: string, path: string): Promise<TreeNode | undefined> {
   const comps = path.split('/').filter((c) => c !== '');
   let tree = rootTree;
-  let found: TreeNode = { name: Buffer.from('/'), type: 'dir', mtime: '', atime: '', ctime: '', uid: 0, gid: 0, content: null, subtree: rootTree };
+  let found: TreeNode = {
+    name: Buffer.from('/'),
+    type: 'dir',
+    mtime: '',
+    atime: '',
+    ctime: '',
+    uid: 0,
+    gid: 0,
+    content: null,
+    subtree: rootTree,
+  };
   for (const c of comps) {
     const n = decodeTree(await repo.loadBlob('tree', tree)).find((x) => x.name.equals(Buffer.from(c)));
     if (!n) return undefined;
@@ -43,7 +59,12 @@ export async function findNode(repo: Repository, rootTree: string, path: string)
  * Streams a file node's content blob by blob, in order, each verified; up to `ahead` blobs are
  * loaded while the caller writes the current one.
  */
-export async function* fileContent(repo: Repository, node: TreeNode, signal?: AbortSignal, ahead = 3): AsyncGenerator<Buffer> {
+export async function* fileContent(
+  repo: Repository,
+  node: TreeNode,
+  signal?: AbortSignal,
+  ahead = 3,
+): AsyncGenerator<Buffer> {
   const ids = node.content ?? [];
   const loading: Promise<Buffer>[] = [];
   let next = 0;

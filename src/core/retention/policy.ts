@@ -42,7 +42,12 @@ export interface GfsRules {
 }
 
 /** A calendar span: years and months are calendar units, as Go's AddDate counts them. */
-export interface Span { years: number; months: number; days: number; hours: number }
+export interface Span {
+  years: number;
+  months: number;
+  days: number;
+  hours: number;
+}
 
 /** A span's rough length in ms (a year 365 d, a month 30 d), for comparisons between rules. */
 export function spanMs(s: Span): number {
@@ -85,26 +90,58 @@ const GFS_ORDER = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as 
 export function checkPolicy(p: RetentionPolicy): void {
   for (const k of GFS_ORDER) {
     const v = p.gfs?.[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new HoardError('usage', `keep-${k} must be a whole number of 1 or more, not ${v}`, { hint: 'leave the rule out to keep none by it' });
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new HoardError('usage', `keep-${k} must be a whole number of 1 or more, not ${v}`, {
+        hint: 'leave the rule out to keep none by it',
+      });
   }
-  if (p.gfs?.within !== undefined && !(spanMs(p.gfs.within) > 0)) throw new HoardError('usage', 'keep-within must be a positive duration', { hint: 'e.g. --keep-within 30d' });
-  if (p.olderThanMs !== undefined && !(p.olderThanMs > 0)) throw new HoardError('usage', 'older-than must be a positive age, not zero', { hint: 'e.g. --older-than 30 (days) or --older-than 12h' });
+  if (p.gfs?.within !== undefined && !(spanMs(p.gfs.within) > 0))
+    throw new HoardError('usage', 'keep-within must be a positive duration', { hint: 'e.g. --keep-within 30d' });
+  if (p.olderThanMs !== undefined && !(p.olderThanMs > 0))
+    throw new HoardError('usage', 'older-than must be a positive age, not zero', {
+      hint: 'e.g. --older-than 30 (days) or --older-than 12h',
+    });
   if (p.olderThanMs !== undefined && p.gfs?.within !== undefined && spanMs(p.gfs.within) > p.olderThanMs) {
-    throw new HoardError('usage', 'contradictory rules: --older-than removes what --keep-within keeps', { hint: 'use one of them, or make keep-within shorter than older-than' });
+    throw new HoardError('usage', 'contradictory rules: --older-than removes what --keep-within keeps', {
+      hint: 'use one of them, or make keep-within shorter than older-than',
+    });
   }
   if (p.timeZone) {
-    try { new Intl.DateTimeFormat('en', { timeZone: p.timeZone }); } catch { throw new HoardError('usage', `unknown time zone ${p.timeZone}`, { hint: 'use an IANA name such as Europe/Paris or UTC' }); }
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: p.timeZone });
+    } catch {
+      throw new HoardError('usage', `unknown time zone ${p.timeZone}`, {
+        hint: 'use an IANA name such as Europe/Paris or UTC',
+      });
+    }
   }
 }
 
 function groupOf(s: RetentionItem, by: GroupKey[] | undefined): string {
   if (!by) return s.source ? `source:${s.source}` : `host:${s.hostname} paths:${[...s.paths].sort().join(',')}`;
-  return by.map((k) => (k === 'source' ? `source:${s.source ?? ''}` : k === 'host' ? `host:${s.hostname}` : k === 'paths' ? `paths:${[...s.paths].sort().join(',')}` : `tags:${[...s.tags].sort().join(',')}`)).join(' ');
+  return by
+    .map((k) =>
+      k === 'source'
+        ? `source:${s.source ?? ''}`
+        : k === 'host'
+          ? `host:${s.hostname}`
+          : k === 'paths'
+            ? `paths:${[...s.paths].sort().join(',')}`
+            : `tags:${[...s.tags].sort().join(',')}`,
+    )
+    .join(' ');
 }
 
 /** Calendar parts of a time in a zone. */
 function parts(ms: number, timeZone: string): { y: number; m: number; d: number; h: number } {
-  const f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
+  const f = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    hourCycle: 'h23',
+  });
   const o = Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
   return { y: Number(o.year), m: Number(o.month), d: Number(o.day), h: Number(o.hour) };
 }
@@ -125,16 +162,27 @@ function bucket(rule: (typeof GFS_ORDER)[number], ms: number, id: string, tz: st
   const p = parts(ms, tz);
   const two = (n: number) => String(n).padStart(2, '0');
   switch (rule) {
-    case 'hourly': return `${p.y}-${two(p.m)}-${two(p.d)} ${two(p.h)}h`;
-    case 'daily': return `${p.y}-${two(p.m)}-${two(p.d)}`;
-    case 'weekly': return isoWeek(p.y, p.m, p.d);
-    case 'monthly': return `${p.y}-${two(p.m)}`;
-    default: return String(p.y);
+    case 'hourly':
+      return `${p.y}-${two(p.m)}-${two(p.d)} ${two(p.h)}h`;
+    case 'daily':
+      return `${p.y}-${two(p.m)}-${two(p.d)}`;
+    case 'weekly':
+      return isoWeek(p.y, p.m, p.d);
+    case 'monthly':
+      return `${p.y}-${two(p.m)}`;
+    default:
+      return String(p.y);
   }
 }
 
 function age(ms: number): string {
-  return ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;
+  return ms % 86_400_000 === 0
+    ? `${ms / 86_400_000} d`
+    : ms % 3_600_000 === 0
+      ? `${ms / 3_600_000} h`
+      : ms % 60_000 === 0
+        ? `${ms / 60_000} min`
+        : `${ms / 1000} s`;
 }
 
 /** Decides every snapshot; checkPolicy first. Output in input order. */
@@ -188,7 +236,8 @@ export function applyPolicy(items: RetentionItem[], p: RetentionPolicy, nowMs: n
       if (p.expired && s.expiresMs <= nowMs) add(remove, s.id, `expired ${when}`);
       else if (s.expiresMs > nowMs) add(soft, s.id, `expires ${when}`);
     }
-    if (p.olderThanMs !== undefined && s.timeMs < nowMs - p.olderThanMs) add(remove, s.id, `older than ${age(p.olderThanMs)}`);
+    if (p.olderThanMs !== undefined && s.timeMs < nowMs - p.olderThanMs)
+      add(remove, s.id, `older than ${age(p.olderThanMs)}`);
   }
   return items.map((s) => {
     const group = groupOf(s, p.groupBy);
@@ -196,7 +245,17 @@ export function applyPolicy(items: RetentionItem[], p: RetentionPolicy, nowMs: n
     const kept = [...h, ...(keep.get(s.id) ?? [])];
     if (kept.length) {
       const floorOnly = kept.length === 1 && h.length === 1 && h[0].endsWith('(safety floor)') && remove.has(s.id);
-      return { id: s.id, group, keep: true, reasons: [...kept, ...(soft.get(s.id) ?? []), ...(floorOnly ? remove.get(s.id)!.map((r) => `(the rules alone: ${r})`) : [])], ...(floorOnly ? { floorOnly } : {}) };
+      return {
+        id: s.id,
+        group,
+        keep: true,
+        reasons: [
+          ...kept,
+          ...(soft.get(s.id) ?? []),
+          ...(floorOnly ? remove.get(s.id)!.map((r) => `(the rules alone: ${r})`) : []),
+        ],
+        ...(floorOnly ? { floorOnly } : {}),
+      };
     }
     const r = remove.get(s.id);
     if (r) return { id: s.id, group, keep: false, reasons: r };

@@ -9,13 +9,20 @@ const S_IFMT = 0o170000;
 /** The node type for a file's POSIX mode, or undefined for sockets (restic skips them). */
 export function nodeTypeOf(mode: number): NodeType | undefined {
   switch (mode & S_IFMT) {
-    case 0o100000: return 'file';
-    case 0o040000: return 'dir';
-    case 0o120000: return 'symlink';
-    case 0o060000: return 'dev';
-    case 0o020000: return 'chardev';
-    case 0o010000: return 'fifo';
-    default: return undefined;
+    case 0o100000:
+      return 'file';
+    case 0o040000:
+      return 'dir';
+    case 0o120000:
+      return 'symlink';
+    case 0o060000:
+      return 'dev';
+    case 0o020000:
+      return 'chardev';
+    case 0o010000:
+      return 'fifo';
+    default:
+      return undefined;
   }
 }
 
@@ -26,11 +33,21 @@ export function goModeOf(mode: number): number {
   if (mode & 0o2000) m += GoMode.setgid;
   if (mode & 0o1000) m += GoMode.sticky;
   switch (mode & S_IFMT) {
-    case 0o040000: m += GoMode.dir; break;
-    case 0o120000: m += GoMode.symlink; break;
-    case 0o060000: m += GoMode.device; break;
-    case 0o020000: m += GoMode.device + GoMode.charDevice; break;
-    case 0o010000: m += GoMode.namedPipe; break;
+    case 0o040000:
+      m += GoMode.dir;
+      break;
+    case 0o120000:
+      m += GoMode.symlink;
+      break;
+    case 0o060000:
+      m += GoMode.device;
+      break;
+    case 0o020000:
+      m += GoMode.device + GoMode.charDevice;
+      break;
+    case 0o010000:
+      m += GoMode.namedPipe;
+      break;
   }
   return m;
 }
@@ -55,7 +72,9 @@ export function createNameLookup(): { user(uid: number): string | undefined; gro
         const f = line.split(':');
         if (f.length > 2 && /^\d+$/.test(f[2])) m.set(Number(f[2]), f[0]);
       }
-    } catch { /* no names on this system */ }
+    } catch {
+      /* no names on this system */
+    }
     return m;
   };
   let users: Map<number, string> | undefined, groups: Map<number, string> | undefined;
@@ -71,13 +90,30 @@ export function createNameLookup(): { user(uid: number): string | undefined; gro
  * time changes whenever anything reads the item, and storing it would make every backup after a
  * read store a new tree for an unchanged folder.
  */
-export function nodeFromStat(name: Buffer, type: NodeType, st: BigIntStats, names: ReturnType<typeof createNameLookup>, withAtime = false): TreeNode {
-  const uid = Number(st.uid), gid = Number(st.gid);
+export function nodeFromStat(
+  name: Buffer,
+  type: NodeType,
+  st: BigIntStats,
+  names: ReturnType<typeof createNameLookup>,
+  withAtime = false,
+): TreeNode {
+  const uid = Number(st.uid),
+    gid = Number(st.gid);
   const mtime = formatGoTime(goTimeFromNs(st.mtimeNs));
   const n: TreeNode = {
-    name, type, mode: goModeOf(Number(st.mode)),
-    mtime, atime: withAtime ? formatGoTime(goTimeFromNs(st.atimeNs)) : mtime, ctime: formatGoTime(goTimeFromNs(st.ctimeNs)),
-    uid, gid, user: names.user(uid), group: names.group(gid), inode: u64(st.ino), device_id: u64(st.dev), content: null,
+    name,
+    type,
+    mode: goModeOf(Number(st.mode)),
+    mtime,
+    atime: withAtime ? formatGoTime(goTimeFromNs(st.atimeNs)) : mtime,
+    ctime: formatGoTime(goTimeFromNs(st.ctimeNs)),
+    uid,
+    gid,
+    user: names.user(uid),
+    group: names.group(gid),
+    inode: u64(st.ino),
+    device_id: u64(st.dev),
+    content: null,
   };
   if (type === 'file') n.size = Number(st.size);
   if (type === 'file' || type === 'symlink' || type === 'dev' || type === 'chardev') n.links = u64(st.nlink);

@@ -22,7 +22,8 @@ function tempFile(data: Buffer): { file: string; done: () => void } {
 /** Text-like bytes (deduplicable, compressible) with random stretches. */
 function sample(n: number): Buffer {
   const out = Buffer.alloc(n);
-  for (let at = 0; at < n; at += 4096) (at % 65536 === 0 ? randomBytes(4096) : Buffer.from(`row ${at} ${'x'.repeat(4080)}`)).copy(out, at);
+  for (let at = 0; at < n; at += 4096)
+    (at % 65536 === 0 ? randomBytes(4096) : Buffer.from(`row ${at} ${'x'.repeat(4080)}`)).copy(out, at);
   return out;
 }
 
@@ -50,19 +51,30 @@ describe('read-ahead source', () => {
     const repo = await initRepository(createMemoryBackend(), 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } });
     // a pipe's pieces: 64 KiB and odd sizes, each its own buffer
     async function* pipe(): AsyncGenerator<Buffer> {
-      for (let at = 0, i = 0; at < piped.length; i++) { const n = i % 3 === 0 ? 65536 : 1000 + i; yield Buffer.from(piped.subarray(at, at + n)); at += n; }
+      for (let at = 0, i = 0; at < piped.length; i++) {
+        const n = i % 3 === 0 ? 65536 : 1000 + i;
+        yield Buffer.from(piped.subarray(at, at + n));
+        at += n;
+      }
     }
     try {
       const before = blockCounts.reused;
       const saver = new BlobSaver(repo);
-      const saved = await Promise.all([...fds.map((fd) => saveContent(readAhead(fd, 1 << 20, 3), repo.config.chunkerPolynomial, saver)), saveContent(pipe(), repo.config.chunkerPolynomial, saver)]);
+      const saved = await Promise.all([
+        ...fds.map((fd) => saveContent(readAhead(fd, 1 << 20, 3), repo.config.chunkerPolynomial, saver)),
+        saveContent(pipe(), repo.config.chunkerPolynomial, saver),
+      ]);
       await saver.drain();
       await repo.flush();
       assert.ok(blockCounts.reused - before > 10, `blocks were reused (${blockCounts.reused - before})`);
       for (const [i, want] of [...inputs, piped].entries()) {
         assert.equal(saved[i].size, want.length);
         const back = Buffer.concat(await Promise.all(saved[i].content.map((id) => repo.loadBlob('data', id))));
-        assert.equal(createHash('sha256').update(back).digest('hex'), createHash('sha256').update(want).digest('hex'), `input ${i}`);
+        assert.equal(
+          createHash('sha256').update(back).digest('hex'),
+          createHash('sha256').update(want).digest('hex'),
+          `input ${i}`,
+        );
       }
     } finally {
       for (const fd of fds) closeSync(fd);

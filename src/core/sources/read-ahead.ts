@@ -50,12 +50,17 @@ export function readAhead(fd: number, blockSize = BLOCK, ahead = 3): AsyncIterab
           }
           if (failure) throw failure;
           if (done) return;
-          await new Promise<void>((r) => { wake = r; });
+          await new Promise<void>((r) => {
+            wake = r;
+          });
         }
       } finally {
         // a reader that stops early returns only once no read is running: the caller may close the descriptor
         done = true;
-        if (reading) await new Promise<void>((r) => { settled = r; });
+        if (reading)
+          await new Promise<void>((r) => {
+            settled = r;
+          });
         for (const b of ready.splice(0)) giveBlock(b); // read ahead, never handed out
       }
     },

@@ -65,17 +65,32 @@ export const NAME_RE = /^[0-9a-f]{64}$/;
 /** Restic's default layout path of a file, relative to the repository root. */
 export function layoutPath(h: Handle): string {
   switch (h.type) {
-    case 'config': return 'config';
-    case 'key': return `keys/${h.name}`;
-    case 'lock': return `locks/${h.name}`;
-    case 'snapshot': return `snapshots/${h.name}`;
-    case 'index': return `index/${h.name}`;
-    case 'data': return `data/${h.name.slice(0, 2)}/${h.name}`;
-    case 'verification': return `hoard/verifications/${h.name}`;
+    case 'config':
+      return 'config';
+    case 'key':
+      return `keys/${h.name}`;
+    case 'lock':
+      return `locks/${h.name}`;
+    case 'snapshot':
+      return `snapshots/${h.name}`;
+    case 'index':
+      return `index/${h.name}`;
+    case 'data':
+      return `data/${h.name.slice(0, 2)}/${h.name}`;
+    case 'verification':
+      return `hoard/verifications/${h.name}`;
   }
 }
 
 /** The folder of a file type in restic's default layout. */
 export function layoutDir(type: Exclude<FileType, 'config'>): string {
-  return type === 'key' ? 'keys' : type === 'lock' ? 'locks' : type === 'snapshot' ? 'snapshots' : type === 'verification' ? 'hoard/verifications' : type;
+  return type === 'key'
+    ? 'keys'
+    : type === 'lock'
+      ? 'locks'
+      : type === 'snapshot'
+        ? 'snapshots'
+        : type === 'verification'
+          ? 'hoard/verifications'
+          : type;
 }

@@ -18,21 +18,37 @@ export function createFaultyBackend(inner: Backend, failAfter: number): FaultyBa
   let tripped = false;
   const dead = () => new HoardError('io', `injected fault after ${mutations} writes`);
   const mutate = async (op: () => Promise<void>) => {
-    if (tripped || mutations >= failAfter) { tripped = true; throw dead(); }
+    if (tripped || mutations >= failAfter) {
+      tripped = true;
+      throw dead();
+    }
     await op();
     mutations++;
   };
   return {
     location: inner.location,
-    get mutations() { return mutations; },
-    get tripped() { return tripped; },
+    get mutations() {
+      return mutations;
+    },
+    get tripped() {
+      return tripped;
+    },
     create: () => inner.create(),
     exists: () => inner.exists(),
     save: (h, data, o) => mutate(() => inner.save(h, data, o)),
     remove: (h) => mutate(() => inner.remove(h)),
-    async load(h, o) { if (tripped) throw dead(); return inner.load(h, o); },
-    async stat(h) { if (tripped) throw dead(); return inner.stat(h); },
-    async *list(type, o) { if (tripped) throw dead(); yield* inner.list(type, o); },
+    async load(h, o) {
+      if (tripped) throw dead();
+      return inner.load(h, o);
+    },
+    async stat(h) {
+      if (tripped) throw dead();
+      return inner.stat(h);
+    },
+    async *list(type, o) {
+      if (tripped) throw dead();
+      yield* inner.list(type, o);
+    },
     close: () => inner.close(),
   };
 }

@@ -18,7 +18,9 @@ export function createMemoryBackend(opts: { location?: string } = {}): Backend {
     async create() {
       if (m.has('config')) throw new HoardError('io', `a repository already exists at ${location}`);
     },
-    async exists() { return m.has('config'); },
+    async exists() {
+      return m.has('config');
+    },
     async save(h, data) {
       const p = layoutPath(h);
       const old = m.get(p);
@@ -32,11 +34,19 @@ export function createMemoryBackend(opts: { location?: string } = {}): Backend {
       const buf = get(h);
       const off = o.offset ?? 0;
       const len = o.length ?? buf.length - off;
-      if (off < 0 || len < 0 || off + len > buf.length) throw new HoardError('corrupt', `${layoutPath(h)} is shorter than expected (${buf.length} bytes, wanted ${off}+${len})`);
+      if (off < 0 || len < 0 || off + len > buf.length)
+        throw new HoardError(
+          'corrupt',
+          `${layoutPath(h)} is shorter than expected (${buf.length} bytes, wanted ${off}+${len})`,
+        );
       return Buffer.from(buf.subarray(off, off + len));
     },
-    async stat(h): Promise<FileInfo> { return { name: h.name, size: get(h).length }; },
-    async remove(h) { m.delete(layoutPath(h)); },
+    async stat(h): Promise<FileInfo> {
+      return { name: h.name, size: get(h).length };
+    },
+    async remove(h) {
+      m.delete(layoutPath(h));
+    },
     async *list(type) {
       const dir = `${layoutDir(type)}/`;
       for (const [p, buf] of [...m]) {

@@ -59,15 +59,31 @@ export async function loadVerifications(repo: Repository, signal?: AbortSignal):
  */
 export function decodeVerification(json: Buffer): VerificationRecord | undefined {
   let r: Partial<Record<keyof VerificationRecord, unknown>>;
-  try { r = JSON.parse(json.toString('utf8')); } catch { return undefined; }
-  if (typeof r !== 'object' || r === null || typeof r.snapshot !== 'string' || typeof r.at !== 'string') return undefined;
+  try {
+    r = JSON.parse(json.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof r !== 'object' || r === null || typeof r.snapshot !== 'string' || typeof r.at !== 'string')
+    return undefined;
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   return {
-    snapshot: r.snapshot, original: str(r.original), at: r.at, ok: r.ok === true, message: str(r.message),
+    snapshot: r.snapshot,
+    original: str(r.original),
+    at: r.at,
+    ok: r.ok === true,
+    message: str(r.message),
     level: r.level === 'quick' || r.level === 'drill' ? r.level : 'read-back',
-    duration_ms: typeof r.duration_ms === 'number' ? r.duration_ms : 0, ...(typeof r.subset === 'number' ? { subset: r.subset } : {}),
-    checks: Array.isArray(r.checks) ? r.checks.filter((c): c is VerificationCheck => typeof c === 'object' && c !== null && typeof (c as VerificationCheck).name === 'string') : [],
-    hostname: str(r.hostname), program_version: str(r.program_version),
+    duration_ms: typeof r.duration_ms === 'number' ? r.duration_ms : 0,
+    ...(typeof r.subset === 'number' ? { subset: r.subset } : {}),
+    checks: Array.isArray(r.checks)
+      ? r.checks.filter(
+          (c): c is VerificationCheck =>
+            typeof c === 'object' && c !== null && typeof (c as VerificationCheck).name === 'string',
+        )
+      : [],
+    hostname: str(r.hostname),
+    program_version: str(r.program_version),
   };
 }
 

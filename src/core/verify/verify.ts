@@ -68,11 +68,21 @@ export async function verifySnapshotData(repo: Repository, e: SnapshotEntry, o: 
     const ok = size !== undefined && size === want;
     if (!ok && !badPacks.has(pack)) {
       badPacks.add(pack);
-      out.checks.push({ name: 'pack', ok: false, message: size === undefined ? `pack ${pack.slice(0, 8)} is missing` : `pack ${pack.slice(0, 8)} has ${size} bytes, the index says ${want}` });
+      out.checks.push({
+        name: 'pack',
+        ok: false,
+        message:
+          size === undefined
+            ? `pack ${pack.slice(0, 8)} is missing`
+            : `pack ${pack.slice(0, 8)} has ${size} bytes, the index says ${want}`,
+      });
     }
     return ok;
   };
-  const pick = o.level === 'read-back' && o.subset !== undefined && o.subset < 1 ? sampler(o.subset, o.random ?? Math.random) : () => true;
+  const pick =
+    o.level === 'read-back' && o.subset !== undefined && o.subset < 1
+      ? sampler(o.subset, o.random ?? Math.random)
+      : () => true;
   if (o.level === 'read-back') repo.enableReadAhead();
   const affected = new Set<string>();
   const stack: { tree: string; path: string }[] = [{ tree: e.snapshot.tree, path: '' }];
@@ -88,21 +98,35 @@ export async function verifySnapshotData(repo: Repository, e: SnapshotEntry, o: 
       nodes = decodeTree(await repo.loadBlob('tree', tree, o.signal));
     } catch (err) {
       if (err instanceof HoardError && err.kind === 'interrupted') throw err;
-      out.checks.push({ name: 'tree', ok: false, message: `the folder ${path || '/'} cannot be read: ${(err as Error).message}` });
+      out.checks.push({
+        name: 'tree',
+        ok: false,
+        message: `the folder ${path || '/'} cannot be read: ${(err as Error).message}`,
+      });
       affected.add(path || '/');
       continue;
     }
     for (const n of nodes) {
       const p = `${path}/${n.name.toString()}`;
       if (n.type === 'dir' && n.subtree) {
-        if (!seenTrees.has(`${n.subtree}${p}`)) { seenTrees.add(`${n.subtree}${p}`); stack.push({ tree: n.subtree, path: p }); }
+        if (!seenTrees.has(`${n.subtree}${p}`)) {
+          seenTrees.add(`${n.subtree}${p}`);
+          stack.push({ tree: n.subtree, path: p });
+        }
         continue;
       }
       for (const id of n.content ?? []) {
         out.blobs++;
         const loc = repo.index.lookup('data', id);
-        if (!loc) { out.checks.push({ name: 'blob', ok: false, message: `${p}: data blob ${id.slice(0, 8)} is in no index` }); affected.add(p); continue; }
-        if (!packOk(loc.pack)) { affected.add(p); continue; }
+        if (!loc) {
+          out.checks.push({ name: 'blob', ok: false, message: `${p}: data blob ${id.slice(0, 8)} is in no index` });
+          affected.add(p);
+          continue;
+        }
+        if (!packOk(loc.pack)) {
+          affected.add(p);
+          continue;
+        }
         if (o.level !== 'read-back' || !pick(loc.pack)) continue;
         try {
           await repo.loadBlob('data', id, o.signal);
@@ -121,7 +145,10 @@ export async function verifySnapshotData(repo: Repository, e: SnapshotEntry, o: 
   out.affected = [...affected].sort();
   out.packs = [...badPacks].sort();
   out.ok = out.checks.length === 0;
-  const what = o.level === 'quick' ? `${out.blobs} blobs indexed, their packs present` : `${out.blobsRead} of ${out.blobs} blobs read back and verified (${(out.bytesRead / 1048576).toFixed(1)} MiB)`;
+  const what =
+    o.level === 'quick'
+      ? `${out.blobs} blobs indexed, their packs present`
+      : `${out.blobsRead} of ${out.blobs} blobs read back and verified (${(out.bytesRead / 1048576).toFixed(1)} MiB)`;
   if (out.ok) out.checks.push({ name: o.level, ok: true, message: what });
   return out;
 }

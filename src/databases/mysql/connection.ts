@@ -18,7 +18,9 @@ export function findTool(names: string[]): string {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     for (const n of names) if (dir && existsSync(path.join(dir, n))) return path.join(dir, n);
   }
-  throw new HoardError('tool', `${names.join(' or ')} is not installed`, { hint: 'install the MariaDB client: apt-get install mariadb-client' });
+  throw new HoardError('tool', `${names.join(' or ')} is not installed`, {
+    hint: 'install the MariaDB client: apt-get install mariadb-client',
+  });
 }
 
 export const client = () => findTool(['mariadb', 'mysql']);
@@ -59,11 +61,18 @@ export function myLiteral(s: string): string {
 /** Undoes the batch-mode escapes of `mariadb -B` (\\t \\n \\0 \\\\). */
 function unescape(v: string): string | null {
   if (v === 'NULL') return null;
-  return v.replace(/\\(.)/g, (_, ch: string) => ({ t: '\t', n: '\n', '0': '\0', '\\': '\\' } as Record<string, string>)[ch] ?? ch);
+  return v.replace(
+    /\\(.)/g,
+    (_, ch: string) => (({ t: '\t', n: '\n', '0': '\0', '\\': '\\' }) as Record<string, string>)[ch] ?? ch,
+  );
 }
 
 /** Runs one query (on `database`, or on none when null); rows as text. */
-export async function myQuery(c: Connection, sql: string, database: string | null = c.database ?? null): Promise<(string | null)[][]> {
+export async function myQuery(
+  c: Connection,
+  sql: string,
+  database: string | null = c.database ?? null,
+): Promise<(string | null)[][]> {
   const argv = [client(), ...myArgs(c), '--batch', '--skip-column-names', '--execute', sql];
   if (database) argv.push(`--database=${database}`);
   let out: string;
@@ -72,14 +81,23 @@ export async function myQuery(c: Connection, sql: string, database: string | nul
   } catch (e) {
     throw myConnectionError(e, c);
   }
-  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t').map(unescape));
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t').map(unescape));
 }
 
 export function myConnectionError(e: unknown, c: Connection): unknown {
   if (!isHoardError(e, 'command-failed')) return e;
   const why = e.message.replace(/^\S+ exited with status \d+: /, '');
-  if (/ERROR (2002|2003|2005|2013|1045|1044|1049|1698)|Can't connect|Access denied|Unknown database|Unknown MySQL server host/i.test(why)) {
-    return new HoardError('db-connection', `cannot connect to ${describe(c)}: ${why}`, { hint: 'check the host, port, user, password (MYSQL_PWD or the URL) and database name' });
+  if (
+    /ERROR (2002|2003|2005|2013|1045|1044|1049|1698)|Can't connect|Access denied|Unknown database|Unknown MySQL server host/i.test(
+      why,
+    )
+  ) {
+    return new HoardError('db-connection', `cannot connect to ${describe(c)}: ${why}`, {
+      hint: 'check the host, port, user, password (MYSQL_PWD or the URL) and database name',
+    });
   }
   return e;
 }

@@ -9,15 +9,16 @@ const MARIADB = [
   'INSERT INTO `s` VALUES',
   "(1,'a),(b'),",
   "(2,'it\\'s \\\\ x'),",
-  "(3,NULL),",
+  '(3,NULL),',
   "(4,'ends with backslash \\\\'),",
   "(5,'line\\nbreak; (not a row)');",
   'UNLOCK TABLES;',
   'INSERT INTO `we``ird` VALUES',
-  "(1,0x00FF,'{\\\"a\\\":1}');",
+  '(1,0x00FF,\'{\\"a\\":1}\');',
   '',
 ].join('\n');
-const MYSQL = "-- dump\nINSERT INTO `t` VALUES (1,'x'),(2,'),(,'),(3,'\\''),(4,NULL);\nINSERT INTO `t` VALUES (5,'y');\nINSERT INTO `empty_next` VALUES (1,'z');\n";
+const MYSQL =
+  "-- dump\nINSERT INTO `t` VALUES (1,'x'),(2,'),(,'),(3,'\\''),(4,NULL);\nINSERT INTO `t` VALUES (5,'y');\nINSERT INTO `empty_next` VALUES (1,'z');\n";
 
 function count(text: string, size: number): [string, number][] {
   const bytes = Buffer.from(text);
@@ -29,8 +30,22 @@ function count(text: string, size: number): [string, number][] {
 describe('INSERT row counter', () => {
   it('counts tuples in both dump styles whatever the chunk boundaries, quotes, escapes and parentheses in strings', () => {
     for (const size of [1, 2, 3, 5, 17, 100, 1 << 20]) {
-      assert.deepEqual(count(MARIADB, size), [['s', 5], ['we`ird', 1]], `MariaDB style, chunks of ${size}`);
-      assert.deepEqual(count(MYSQL, size), [['t', 5], ['empty_next', 1]], `MySQL style, chunks of ${size}`);
+      assert.deepEqual(
+        count(MARIADB, size),
+        [
+          ['s', 5],
+          ['we`ird', 1],
+        ],
+        `MariaDB style, chunks of ${size}`,
+      );
+      assert.deepEqual(
+        count(MYSQL, size),
+        [
+          ['t', 5],
+          ['empty_next', 1],
+        ],
+        `MySQL style, chunks of ${size}`,
+      );
     }
   });
 });

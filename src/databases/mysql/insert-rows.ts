@@ -6,7 +6,11 @@
  * (escapes as the dump tools write them: \' \\ \n …), so the scan runs near memchr speed.
  */
 
-const QUOTE = 0x27, BACKSLASH = 0x5c, OPEN = 0x28, CLOSE = 0x29, SEMI = 0x3b;
+const QUOTE = 0x27,
+  BACKSLASH = 0x5c,
+  OPEN = 0x28,
+  CLOSE = 0x29,
+  SEMI = 0x3b;
 const HEAD = Buffer.from('\nINSERT INTO `');
 const VALUES = Buffer.from('` VALUES');
 /** Bytes kept between chunks while looking for the next INSERT (its head fits easily). */
@@ -43,11 +47,17 @@ export class InsertRowCounter {
             i += end + VALUES.length - carried;
             continue;
           }
-          if (whole) { this.carry = Buffer.from(joined.subarray(Math.max(0, at === -1 ? joined.length - CARRY : at))); return; }
+          if (whole) {
+            this.carry = Buffer.from(joined.subarray(Math.max(0, at === -1 ? joined.length - CARRY : at)));
+            return;
+          }
         }
         const at = buf.indexOf(HEAD, i);
         const end = at === -1 ? -1 : buf.indexOf(VALUES, at + HEAD.length);
-        if (at === -1 || end === -1) { this.carry = Buffer.from(buf.subarray(Math.max(i, at === -1 ? buf.length - CARRY : at))); return; }
+        if (at === -1 || end === -1) {
+          this.carry = Buffer.from(buf.subarray(Math.max(i, at === -1 ? buf.length - CARRY : at)));
+          return;
+        }
         this.begin(buf.toString('utf8', at + HEAD.length, end));
         i = end + VALUES.length;
         continue;
@@ -64,34 +74,57 @@ export class InsertRowCounter {
   /** Scans INSERT values from `i`; returns where it stopped (the end, or just after the closing ';'). */
   private values(buf: Buffer, i: number): number {
     const n = buf.length;
-    if (this.scanned !== buf) { this.scanned = buf; this.nextQuote = -2; this.nextBackslash = -2; }
-    let nextQuote = this.nextQuote, nextBackslash = this.nextBackslash;
+    if (this.scanned !== buf) {
+      this.scanned = buf;
+      this.nextQuote = -2;
+      this.nextBackslash = -2;
+    }
+    let nextQuote = this.nextQuote,
+      nextBackslash = this.nextBackslash;
     while (i < n) {
-      if (this.escaped) { this.escaped = false; i++; continue; }
+      if (this.escaped) {
+        this.escaped = false;
+        i++;
+        continue;
+      }
       if (this.inString) {
         // cached positions stay valid while ahead of i; -1 means none left in this chunk
         if (nextQuote < i && nextQuote !== -1) nextQuote = buf.indexOf(QUOTE, i);
         if (nextBackslash < i && nextBackslash !== -1) nextBackslash = buf.indexOf(BACKSLASH, i);
-        const stop = nextBackslash !== -1 && (nextQuote === -1 || nextBackslash < nextQuote) ? nextBackslash : nextQuote;
+        const stop =
+          nextBackslash !== -1 && (nextQuote === -1 || nextBackslash < nextQuote) ? nextBackslash : nextQuote;
         if (stop === -1) return n;
-        if (stop === nextBackslash) { this.escaped = true; i = stop + 1; continue; }
+        if (stop === nextBackslash) {
+          this.escaped = true;
+          i = stop + 1;
+          continue;
+        }
         this.inString = false;
         i = stop + 1;
         continue;
       }
       const c = buf[i++];
-      if (c === QUOTE) this.inString = true; // the dump tools quote every string value with '
+      if (c === QUOTE)
+        this.inString = true; // the dump tools quote every string value with '
       else if (c === OPEN) {
         if (this.depth++ === 0) this.rows.set(this.table!, this.rows.get(this.table!)! + 1);
       } else if (c === CLOSE) this.depth--;
-      else if (c === SEMI && this.depth === 0) { this.table = null; this.nextQuote = nextQuote; this.nextBackslash = nextBackslash; return i; }
+      else if (c === SEMI && this.depth === 0) {
+        this.table = null;
+        this.nextQuote = nextQuote;
+        this.nextBackslash = nextBackslash;
+        return i;
+      }
     }
     return n;
   }
 }
 
 /** Passes a dump through unchanged while `counter` counts its INSERT rows. */
-export async function* countingInserts(source: AsyncIterable<Buffer>, counter: InsertRowCounter): AsyncGenerator<Buffer> {
+export async function* countingInserts(
+  source: AsyncIterable<Buffer>,
+  counter: InsertRowCounter,
+): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     counter.feed(chunk);
     yield chunk;

@@ -23,9 +23,13 @@ export function restoreGuard(cmd: string): Promise<string[]> {
       const binary = /^\s+--binary-mode\b/m.test(help) ? ['--binary-mode'] : [];
       if (/^\s+--sandbox\b/m.test(help)) return ['--sandbox', ...binary, '--local-infile=0'];
       if (/^\s+--commands\b/m.test(help)) return ['--commands=OFF', ...binary, '--local-infile=0'];
-      throw new HoardError('tool', `${cmd} cannot refuse client commands (it has neither --sandbox nor --commands), so a dump could run programs on this host; nothing was restored`, {
-        hint: 'install a newer client: apt-get install mariadb-client (10.5.25, 10.6.18, 10.11.8 or later)',
-      });
+      throw new HoardError(
+        'tool',
+        `${cmd} cannot refuse client commands (it has neither --sandbox nor --commands), so a dump could run programs on this host; nothing was restored`,
+        {
+          hint: 'install a newer client: apt-get install mariadb-client (10.5.25, 10.6.18, 10.11.8 or later)',
+        },
+      );
     });
     guard.catch(() => guards.delete(cmd));
     guards.set(cmd, guard);
@@ -64,7 +68,11 @@ export function refusalError(e: unknown, notes: LineNotes): unknown {
   if (!cmd && !file) return e;
   const where = notes.describe(Number((cmd ?? file)![1]));
   const what = cmd ? 'run a client command' : 'read a file of this host (LOAD DATA LOCAL INFILE)';
-  return new HoardError('corrupt', `the dump tries to ${what} at ${where}, which no dump of mariadb-dump or mysqldump contains; the client refused it`, {
-    hint: 'the stored dump was changed after the backup: restore an older snapshot, and check who can write to the repository',
-  });
+  return new HoardError(
+    'corrupt',
+    `the dump tries to ${what} at ${where}, which no dump of mariadb-dump or mysqldump contains; the client refused it`,
+    {
+      hint: 'the stored dump was changed after the backup: restore an older snapshot, and check who can write to the repository',
+    },
+  );
 }

@@ -19,9 +19,15 @@ import type { Connection, TableRef } from '../types.js';
 export function pgEnv(c: Connection, database?: string): NodeJS.ProcessEnv {
   const o = c.options ?? {};
   return toolEnv({
-    PGAPPNAME: 'hoard', PGCONNECT_TIMEOUT: '10',
-    PGHOST: o.host ?? c.host, PGPORT: c.port ? String(c.port) : undefined, PGUSER: c.user,
-    PGPASSWORD: c.password, PGDATABASE: database ?? pgDatabase(c), PGSSLMODE: o.sslmode, PGPASSFILE: o.passfile,
+    PGAPPNAME: 'hoard',
+    PGCONNECT_TIMEOUT: '10',
+    PGHOST: o.host ?? c.host,
+    PGPORT: c.port ? String(c.port) : undefined,
+    PGUSER: c.user,
+    PGPASSWORD: c.password,
+    PGDATABASE: database ?? pgDatabase(c),
+    PGSSLMODE: o.sslmode,
+    PGPASSFILE: o.passfile,
   });
 }
 
@@ -31,7 +37,11 @@ export function pgDatabase(c: Connection): string {
 }
 
 function loginName(): string {
-  try { return os.userInfo().username; } catch { return 'postgres'; }
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'postgres';
+  }
 }
 
 /** "name" quoted as a PostgreSQL identifier. */
@@ -53,8 +63,30 @@ const RECORD = '\x1e';
 const NULL = '\x01';
 
 /** Runs one read-only query with psql; rows as text. */
-export async function pgQuery(psql: string, c: Connection, sql: string, database?: string): Promise<(string | null)[][]> {
-  const argv = [psql, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-F', FIELD, '-R', RECORD, '-P', `null=${NULL}`, '-w', '-c', sql];
+export async function pgQuery(
+  psql: string,
+  c: Connection,
+  sql: string,
+  database?: string,
+): Promise<(string | null)[][]> {
+  const argv = [
+    psql,
+    '-X',
+    '-q',
+    '-A',
+    '-t',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-F',
+    FIELD,
+    '-R',
+    RECORD,
+    '-P',
+    `null=${NULL}`,
+    '-w',
+    '-c',
+    sql,
+  ];
   let out: string;
   try {
     out = await captureTool(argv, { env: pgEnv(c, database) });
@@ -71,9 +103,13 @@ export function connectionError(e: unknown, c: Connection, database?: string): u
   if (!isHoardError(e, 'command-failed')) return e;
   const why = e.message.replace(/^\S+ exited with status \d+: /, '').replace(/^psql: error: /, '');
   // only failures to connect (psql says "connection to server ... failed: FATAL: ..."); a query error stays as it is
-  if (/connection to server|could not connect|could not translate host|timeout expired|no password supplied/i.test(why)) {
+  if (
+    /connection to server|could not connect|could not translate host|timeout expired|no password supplied/i.test(why)
+  ) {
     const where = describe({ ...c, database: database ?? pgDatabase(c) });
-    return new HoardError('db-connection', `cannot connect to ${where}: ${why}`, { hint: 'check the host, port, user, password (PGPASSWORD or the URL) and database name' });
+    return new HoardError('db-connection', `cannot connect to ${where}: ${why}`, {
+      hint: 'check the host, port, user, password (PGPASSWORD or the URL) and database name',
+    });
   }
   return e;
 }

@@ -6,7 +6,10 @@ const DUMP = [
   'SET statement_timeout = 0;',
   'CREATE TABLE public.t (x int);',
   'COPY public.t (x) FROM stdin;',
-  '1', '2', '\\\\.not-the-end', '3',
+  '1',
+  '2',
+  '\\\\.not-the-end',
+  '3',
   '\\.',
   '',
   'COPY public."Odd ""Name""" (a, b) FROM stdin;',
@@ -14,7 +17,7 @@ const DUMP = [
   'COPY billing.invoices (no, total) FROM stdin;',
   `${'x'.repeat(200000)}\t1`,
   '\\.',
-  'SELECT pg_catalog.setval(\'public.t_seq\', 3, true);',
+  "SELECT pg_catalog.setval('public.t_seq', 3, true);",
   '',
 ].join('\n');
 
@@ -32,7 +35,15 @@ describe('COPY row counter', () => {
     for (const size of [1, 2, 3, 7, 64, 1000, 65536, bytes.length]) {
       const c = new CopyRowCounter();
       for (let o = 0; o < bytes.length; o += size) c.feed(bytes.subarray(o, o + size));
-      assert.deepEqual([...c.rows], [['public.t', 4], ['public.Odd "Name"', 0], ['billing.invoices', 1]], `chunk size ${size}`);
+      assert.deepEqual(
+        [...c.rows],
+        [
+          ['public.t', 4],
+          ['public.Odd "Name"', 0],
+          ['billing.invoices', 1],
+        ],
+        `chunk size ${size}`,
+      );
     }
   });
 });

@@ -17,9 +17,16 @@ export function unquoteQualified(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') quoted = false; else cur += ch;
+      if (ch === '"' && text[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === '.') { parts.push(cur); cur = ''; } else cur += ch;
+    else if (ch === '.') {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
   }
   parts.push(cur);
   return parts.join('.');
@@ -62,13 +69,19 @@ export class CopyRowCounter {
 
   private line(bytes: Buffer, length: number, cut: boolean): void {
     if (this.table !== null) {
-      if (length === 2 && bytes[0] === 0x5c && bytes[1] === 0x2e) { this.table = null; return; } // "\."
+      if (length === 2 && bytes[0] === 0x5c && bytes[1] === 0x2e) {
+        this.table = null;
+        return;
+      } // "\."
       this.rows.set(this.table, (this.rows.get(this.table) ?? 0) + 1);
       return;
     }
     if (cut || length < 16 || bytes[0] !== 0x43 /* C */) return;
     const t = copyTarget(bytes.toString('utf8', 0, length));
-    if (t !== null) { this.table = t; this.rows.set(t, this.rows.get(t) ?? 0); }
+    if (t !== null) {
+      this.table = t;
+      this.rows.set(t, this.rows.get(t) ?? 0);
+    }
   }
 }
 

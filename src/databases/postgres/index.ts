@@ -10,7 +10,17 @@ import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
 import { captureTool, drainTool, observed, runTool } from '../process.js';
 import { describe } from '../url.js';
-import type { Connection, DatabaseEngine, DumpFormat, DumpOptions, DumpStream, ProbeResult, RestoreIntoOptions, ScratchDatabases, SqlAccess } from '../types.js';
+import type {
+  Connection,
+  DatabaseEngine,
+  DumpFormat,
+  DumpOptions,
+  DumpStream,
+  ProbeResult,
+  RestoreIntoOptions,
+  ScratchDatabases,
+  SqlAccess,
+} from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
 import { anyPsql, pgTools, requireRestrictMode } from './tools.js';
 import { refusalError, restrictedScript } from './restrict-filter.js';
@@ -47,22 +57,36 @@ function sql(c: Connection): SqlAccess {
   const q = async (text: string) => pgQuery(await (psql ??= anyPsql(process.env)), c, text);
   return {
     async tables(o) {
-      return (await q(TABLES_SQL(o?.count !== false))).map((r) => ({ schema: r[0]!, name: r[1]!, rows: Number(r[2] ?? 0) }));
+      return (await q(TABLES_SQL(o?.count !== false))).map((r) => ({
+        schema: r[0]!,
+        name: r[1]!,
+        rows: Number(r[2] ?? 0),
+      }));
     },
     async columns(t) {
-      return (await q(`SELECT attname FROM pg_attribute WHERE attrelid = ${pgLiteral(pgRef(t))}::regclass AND attnum > 0 AND NOT attisdropped`)).map((r) => r[0]!);
+      return (
+        await q(
+          `SELECT attname FROM pg_attribute WHERE attrelid = ${pgLiteral(pgRef(t))}::regclass AND attnum > 0 AND NOT attisdropped`,
+        )
+      ).map((r) => r[0]!);
     },
     query: q,
     ref: pgRef,
     async primaryKey(t) {
-      return (await q(`SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-        WHERE i.indrelid = ${pgLiteral(pgRef(t))}::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)`)).map((r) => r[0]!);
+      return (
+        await q(`SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+        WHERE i.indrelid = ${pgLiteral(pgRef(t))}::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)`)
+      ).map((r) => r[0]!);
     },
   };
 }
 
 async function probe(c: Connection): Promise<ProbeResult> {
-  const rows = await pgQuery(await anyPsql(process.env), c, "SELECT current_setting('server_version_num'), pg_database_size(current_database())");
+  const rows = await pgQuery(
+    await anyPsql(process.env),
+    c,
+    "SELECT current_setting('server_version_num'), pg_database_size(current_database())",
+  );
   const num = Number(rows[0]?.[0] ?? 0);
   const v = { major: Math.floor(num / 10000), version: `${Math.floor(num / 10000)}.${num % 10000}` };
   majors.set(`${describe(c)}|`, v);
@@ -72,10 +96,16 @@ async function probe(c: Connection): Promise<ProbeResult> {
 
 function dumpArgs(format: DumpOptions['format']): string[] {
   switch (format) {
-    case 'sql': return ['--format=plain', '--clean', '--if-exists'];
-    case 'custom': return ['--format=custom', '--compress=0'];
-    case 'directory': return ['--format=directory', '--compress=0'];
-    default: throw new HoardError('usage', `PostgreSQL has no dump format ${format}`, { hint: 'use sql, custom or directory' });
+    case 'sql':
+      return ['--format=plain', '--clean', '--if-exists'];
+    case 'custom':
+      return ['--format=custom', '--compress=0'];
+    case 'directory':
+      return ['--format=directory', '--compress=0'];
+    default:
+      throw new HoardError('usage', `PostgreSQL has no dump format ${format}`, {
+        hint: 'use sql, custom or directory',
+      });
   }
 }
 
@@ -90,26 +120,53 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
     const run = runTool(argv, { env: pgEnv(c), signal: o.signal });
     const counter = o.format === 'sql' ? new CopyRowCounter() : undefined;
     const stream = counter ? countingRows(run.stdout as AsyncIterable<Buffer>, counter) : run.stdout;
-    return { name, stream, rows: counter && (() => counter.rows), done: observed(run.done.catch((e) => { throw connectionError(e, c); })) };
+    return {
+      name,
+      stream,
+      rows: counter && (() => counter.rows),
+      done: observed(
+        run.done.catch((e) => {
+          throw connectionError(e, c);
+        }),
+      ),
+    };
   }
   // pg_dump -Fd writes files itself: a private folder, removed after the backup.
   const parent = await mkdtemp(path.join(os.tmpdir(), 'hoard-pgdump-'));
   const folder = path.join(parent, name);
   const run = runTool([...argv, `--jobs=${o.jobs ?? 2}`, `--file=${folder}`], { env: pgEnv(c), signal: o.signal });
-  const drain = (async () => { for await (const _ of run.stdout) { /* pg_dump -f prints nothing */ } })();
-  return { name, folder, done: observed(Promise.all([run.done, drain]).then(() => undefined)), cleanup: () => rm(parent, { recursive: true, force: true }) };
+  const drain = (async () => {
+    for await (const _ of run.stdout) {
+      /* pg_dump -f prints nothing */
+    }
+  })();
+  return {
+    name,
+    folder,
+    done: observed(Promise.all([run.done, drain]).then(() => undefined)),
+    cleanup: () => rm(parent, { recursive: true, force: true }),
+  };
 }
 
 async function databaseExists(c: Connection, db: string): Promise<boolean> {
-  const rows = await pgQuery(await anyPsql(process.env), c, `SELECT 1 FROM pg_database WHERE datname = ${pgLiteral(db)}`, MAINTENANCE_DB);
+  const rows = await pgQuery(
+    await anyPsql(process.env),
+    c,
+    `SELECT 1 FROM pg_database WHERE datname = ${pgLiteral(db)}`,
+    MAINTENANCE_DB,
+  );
   return rows.length > 0;
 }
 
 async function hasData(c: Connection): Promise<boolean> {
   const db = pgDatabase(c);
   if (!(await databaseExists(c, db))) return false;
-  const rows = await pgQuery(await anyPsql(process.env), c, `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r','p','v','m','S','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'`);
+  const rows = await pgQuery(
+    await anyPsql(process.env),
+    c,
+    `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r','p','v','m','S','f') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'`,
+  );
   return Number(rows[0]?.[0] ?? 0) > 0;
 }
 
@@ -119,9 +176,10 @@ async function hasData(c: Connection): Promise<boolean> {
  * server's defaults. Objects a dump does not name would otherwise survive or block it.
  */
 function clearSql(serverMajor: number): string {
-  const publicSchema = serverMajor >= 15
-    ? 'CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;'
-    : 'CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC;';
+  const publicSchema =
+    serverMajor >= 15
+      ? 'CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;'
+      : 'CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC;';
   return `DO $hoard$ DECLARE s name; BEGIN
   FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')
     AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' LOOP
@@ -146,51 +204,97 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   const { major } = await serverMajor(c, MAINTENANCE_DB);
   const t = await pgTools(major, process.env);
   const streamed = (o.format === 'sql' || o.format === 'custom') && typeof input !== 'string';
-  if (!streamed && !(o.format === 'directory' && typeof input === 'string')) throw new HoardError('usage', `PostgreSQL cannot restore a ${o.format} dump this way`);
+  if (!streamed && !(o.format === 'directory' && typeof input === 'string'))
+    throw new HoardError('usage', `PostgreSQL cannot restore a ${o.format} dump this way`);
   if (streamed) await requireRestrictMode(t.bin('psql'));
   if (!(await databaseExists(c, db))) await pgQuery(t.bin('psql'), c, `CREATE DATABASE ${pgIdent(db)}`, MAINTENANCE_DB);
   const env = pgEnv(c);
   const clear = o.replace ? clearSql(major) : '';
   if (typeof input !== 'string') {
-    const converter = o.format === 'custom' ? runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal }) : undefined;
+    const converter =
+      o.format === 'custom'
+        ? runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal })
+        : undefined;
     const { script, filter, offset } = restrictedScript(converter?.stdout ?? input, clear, converter?.done);
     const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'];
-    await drainTool(psql, { env, stdin: script, signal: o.signal })
-      .catch((e) => { throw refusalError(e, filter, offset, converter ? 'of the SQL pg_restore made of it' : ''); });
+    await drainTool(psql, { env, stdin: script, signal: o.signal }).catch((e) => {
+      throw refusalError(e, filter, offset, converter ? 'of the SQL pg_restore made of it' : '');
+    });
     return;
   }
-  if (clear) await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-c', clear], { env, signal: o.signal });
+  if (clear)
+    await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-c', clear], {
+      env,
+      signal: o.signal,
+    });
   // an empty --dbname: libpq takes the name from PGDATABASE (a name here would be parsed as a connection string)
-  await drainTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', input], { env, signal: o.signal });
+  await drainTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', input], {
+    env,
+    signal: o.signal,
+  });
 }
 
 async function listDatabases(c: Connection): Promise<string[]> {
-  const rows = await pgQuery(await anyPsql(process.env), c, 'SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1', MAINTENANCE_DB);
+  const rows = await pgQuery(
+    await anyPsql(process.env),
+    c,
+    'SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1',
+    MAINTENANCE_DB,
+  );
   return rows.map((r) => r[0]!);
 }
 
 async function dumpGlobals(c: Connection, signal?: AbortSignal): Promise<DumpStream> {
   const t = await tools(c, MAINTENANCE_DB);
-  const run = runTool([t.bin('pg_dumpall'), '--no-password', '--globals-only', '-l', MAINTENANCE_DB], { env: pgEnv(c), signal });
+  const run = runTool([t.bin('pg_dumpall'), '--no-password', '--globals-only', '-l', MAINTENANCE_DB], {
+    env: pgEnv(c),
+    signal,
+  });
   return { name: 'globals.sql', stream: run.stdout, done: run.done };
 }
 
 const scratch: ScratchDatabases = {
   exists: databaseExists,
   async drop(c, name) {
-    await pgQuery(await anyPsql(process.env), c, `DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`, MAINTENANCE_DB);
+    await pgQuery(
+      await anyPsql(process.env),
+      c,
+      `DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`,
+      MAINTENANCE_DB,
+    );
   },
   async list(c, prefix) {
     const like = prefix.replace(/[\\%_]/g, (x) => `\\${x}`);
-    return (await pgQuery(await anyPsql(process.env), c, `SELECT datname FROM pg_database WHERE datname LIKE ${pgLiteral(`${like}%`)} ORDER BY 1`, MAINTENANCE_DB)).map((r) => r[0]!);
+    return (
+      await pgQuery(
+        await anyPsql(process.env),
+        c,
+        `SELECT datname FROM pg_database WHERE datname LIKE ${pgLiteral(`${like}%`)} ORDER BY 1`,
+        MAINTENANCE_DB,
+      )
+    ).map((r) => r[0]!);
   },
 };
 
 export const postgres: DatabaseEngine = {
-  engine: 'postgres', formats: ['sql', 'custom', 'directory'], name: pgDatabase, fileName,
-  probe, sql, dump, hasData, restore, listDatabases, dumpGlobals, scratch,
+  engine: 'postgres',
+  formats: ['sql', 'custom', 'directory'],
+  name: pgDatabase,
+  fileName,
+  probe,
+  sql,
+  dump,
+  hasData,
+  restore,
+  listDatabases,
+  dumpGlobals,
+  scratch,
   async changeToken(c) {
-    const [r] = await pgQuery(await anyPsql(process.env), c, 'SELECT tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = current_database()');
+    const [r] = await pgQuery(
+      await anyPsql(process.env),
+      c,
+      'SELECT tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = current_database()',
+    );
     return (r ?? []).join(':');
   },
   countsFromDump: (format) => format === 'sql',

@@ -44,9 +44,15 @@ const DUMP = [
 
 describe('psql restricted-mode filter', () => {
   it("turns the dump's own \\restrict and \\unrestrict lines into empty lines, whatever the chunk boundaries", () => {
-    const expected = DUMP.replace(`\n\\restrict ${KEY}\n\nSET`, '\n\n\nSET').replace(`SELECT 1;\n\\unrestrict ${KEY}\n`, 'SELECT 1;\n\n');
+    const expected = DUMP.replace(`\n\\restrict ${KEY}\n\nSET`, '\n\n\nSET').replace(
+      `SELECT 1;\n\\unrestrict ${KEY}\n`,
+      'SELECT 1;\n\n',
+    );
     assert.equal(expected.split('\n').length, DUMP.split('\n').length, 'line numbers stay those of the dump');
-    assert.ok(expected.includes(`COPY public.t (x) FROM stdin;\n\\restrict ${KEY}\n\\unrestrict ${KEY}\n\\restrict x\n`), 'COPY data is untouched');
+    assert.ok(
+      expected.includes(`COPY public.t (x) FROM stdin;\n\\restrict ${KEY}\n\\unrestrict ${KEY}\n\\restrict x\n`),
+      'COPY data is untouched',
+    );
     allSizes(DUMP, expected);
   });
 
@@ -62,8 +68,12 @@ describe('psql restricted-mode filter', () => {
   });
 
   it('leaves every other line alone: other meta-commands (psql refuses them), look-alikes, a last line without newline', () => {
-    const text = '\\! touch /tmp/x\n\\restrictive\n\\unrestricted\n\\restrict\n\\\n\\r\n  \\restrict indented\nSELECT \'\\restrict\';\n\\unrestrict last';
-    allSizes(text, '\\! touch /tmp/x\n\\restrictive\n\\unrestricted\n\n\\\n\\r\n  \\restrict indented\nSELECT \'\\restrict\';\n');
+    const text =
+      "\\! touch /tmp/x\n\\restrictive\n\\unrestricted\n\\restrict\n\\\n\\r\n  \\restrict indented\nSELECT '\\restrict';\n\\unrestrict last";
+    allSizes(
+      text,
+      "\\! touch /tmp/x\n\\restrictive\n\\unrestricted\n\n\\\n\\r\n  \\restrict indented\nSELECT '\\restrict';\n",
+    );
     allSizes('SELECT 1;\n\\restri', 'SELECT 1;\n\\restri');
   });
 
@@ -79,7 +89,8 @@ describe('psql restricted-mode filter', () => {
   });
 
   it('notes the lines starting with a backslash outside COPY data, for the message when psql refuses one', () => {
-    const text = 'SELECT 1;\nCOPY public.t (x) FROM stdin;\n\\! inside copy\n\\.\n\\! touch /tmp/marker\n  \\o /tmp/out\n';
+    const text =
+      'SELECT 1;\nCOPY public.t (x) FROM stdin;\n\\! inside copy\n\\.\n\\! touch /tmp/marker\n  \\o /tmp/out\n';
     for (const size of [1, 5, text.length]) {
       const { filter } = run(text, size);
       assert.equal(filter.notes.describe(5), 'line 5 (`\\! touch /tmp/marker`)', `chunk size ${size}`);
@@ -89,7 +100,9 @@ describe('psql restricted-mode filter', () => {
   });
 
   it("starts psql's script with \\restrict and a fresh key, then the prelude; psql's refusal becomes kind corrupt naming the dump's line", async () => {
-    async function* dump() { yield Buffer.from('SELECT 1;\n\\! touch /tmp/marker\n'); }
+    async function* dump() {
+      yield Buffer.from('SELECT 1;\n\\! touch /tmp/marker\n');
+    }
     const a = restrictedScript(dump(), 'DO $$ BEGIN END $$;\nSELECT 2;\n');
     const b = restrictedScript(dump(), '');
     const parts: Buffer[] = [];
@@ -97,20 +110,34 @@ describe('psql restricted-mode filter', () => {
     const text = Buffer.concat(parts).toString();
     const key = /^\\restrict ([0-9a-f]{48})\n/.exec(text)?.[1];
     assert.ok(key, text);
-    assert.equal(text.slice(text.indexOf('\n') + 1), 'DO $$ BEGIN END $$;\nSELECT 2;\nSELECT 1;\n\\! touch /tmp/marker\n');
+    assert.equal(
+      text.slice(text.indexOf('\n') + 1),
+      'DO $$ BEGIN END $$;\nSELECT 2;\nSELECT 1;\n\\! touch /tmp/marker\n',
+    );
     assert.equal(a.offset, 3);
     for await (const p of b.script) assert.ok(!p.toString().includes(key), 'each script has its own key');
-    const psqlSaid = new HoardError('command-failed', 'psql exited with status 3: psql:<stdin>:5: error: backslash commands are restricted; only \\unrestrict is allowed');
+    const psqlSaid = new HoardError(
+      'command-failed',
+      'psql exited with status 3: psql:<stdin>:5: error: backslash commands are restricted; only \\unrestrict is allowed',
+    );
     const e = refusalError(psqlSaid, a.filter, a.offset) as HoardError;
     assert.equal(e.kind, 'corrupt');
-    assert.match(e.message, /^the dump tries to run a psql command at line 2 \(`\\! touch \/tmp\/marker`\), which no dump of pg_dump contains/);
-    const other = new HoardError('command-failed', 'psql exited with status 3: psql:<stdin>:9: ERROR:  relation "x" does not exist');
+    assert.match(
+      e.message,
+      /^the dump tries to run a psql command at line 2 \(`\\! touch \/tmp\/marker`\), which no dump of pg_dump contains/,
+    );
+    const other = new HoardError(
+      'command-failed',
+      'psql exited with status 3: psql:<stdin>:9: ERROR:  relation "x" does not exist',
+    );
     assert.equal(refusalError(other, a.filter, a.offset), other);
   });
 
   it('knows which psql versions have restricted mode', () => {
-    for (const v of ['13.22', '14.19', '15.14', '15.20', '16.10', '17.6', '18.0', '18.1', '19devel']) assert.ok(hasRestrictMode(`psql (PostgreSQL) ${v} (Debian)`), v);
-    for (const v of ['12.22', '13.21', '14.18', '15.13', '16.9', '17.5', '11.22', '9.6.24']) assert.ok(!hasRestrictMode(`psql (PostgreSQL) ${v}`), v);
+    for (const v of ['13.22', '14.19', '15.14', '15.20', '16.10', '17.6', '18.0', '18.1', '19devel'])
+      assert.ok(hasRestrictMode(`psql (PostgreSQL) ${v} (Debian)`), v);
+    for (const v of ['12.22', '13.21', '14.18', '15.13', '16.9', '17.5', '11.22', '9.6.24'])
+      assert.ok(!hasRestrictMode(`psql (PostgreSQL) ${v}`), v);
     assert.ok(!hasRestrictMode(''));
   });
 });

@@ -78,14 +78,20 @@ export class RestrictLineFilter {
       const nl = chunk.indexOf(NL);
       const end = nl === -1 ? chunk.length : nl;
       if (this.continueLine(chunk.subarray(0, end), nl !== -1, out)) emit = end;
-      if (nl === -1) { pushRange(out, chunk, emit, chunk.length); return out; } // the line goes on
+      if (nl === -1) {
+        pushRange(out, chunk, emit, chunk.length);
+        return out;
+      } // the line goes on
       this.finishLine(this.head, this.tail, this.len, false);
       pos = nl + 1;
     }
     while (pos < chunk.length) {
       const nl = chunk.indexOf(NL, pos);
       if (nl === -1) {
-        if (this.startLine(chunk.subarray(pos))) { pushRange(out, chunk, emit, pos); emit = chunk.length; }
+        if (this.startLine(chunk.subarray(pos))) {
+          pushRange(out, chunk, emit, pos);
+          emit = chunk.length;
+        }
         break;
       }
       if (this.inCopy) {
@@ -94,7 +100,10 @@ export class RestrictLineFilter {
       } else {
         const line = chunk.subarray(pos, nl);
         const drop = line[0] === BS && restrictVerdict(line, true) === 'drop';
-        if (drop) { pushRange(out, chunk, emit, pos); emit = nl; } // keep the newline: an empty line in its place
+        if (drop) {
+          pushRange(out, chunk, emit, pos);
+          emit = nl;
+        } // keep the newline: an empty line in its place
         this.finishLine(line, line, line.length, drop);
       }
       pos = nl + 1;
@@ -135,10 +144,16 @@ export class RestrictLineFilter {
     if (this.dropping) return true;
     if (!this.held) return false;
     const v = restrictVerdict(this.head, complete);
-    if (v === 'wait') { this.held.push(Buffer.from(part)); return true; }
+    if (v === 'wait') {
+      this.held.push(Buffer.from(part));
+      return true;
+    }
     const held = this.held;
     this.held = null;
-    if (v === 'drop') { this.dropping = true; return true; }
+    if (v === 'drop') {
+      this.dropping = true;
+      return true;
+    }
     out.push(...held);
     return false;
   }
@@ -173,8 +188,14 @@ export function restrictKey(): string {
  * through the filter. `after` (a converter's exit) must resolve before the input ends, so psql
  * never sees a clean end of a failed conversion. `offset` is the number of lines before the dump.
  */
-export function restrictedScript(dump: AsyncIterable<Buffer>, prelude: string, after?: Promise<void>): {
-  script: AsyncGenerator<Buffer>; filter: RestrictLineFilter; offset: number;
+export function restrictedScript(
+  dump: AsyncIterable<Buffer>,
+  prelude: string,
+  after?: Promise<void>,
+): {
+  script: AsyncGenerator<Buffer>;
+  filter: RestrictLineFilter;
+  offset: number;
 } {
   const filter = new RestrictLineFilter();
   const head = `\\restrict ${restrictKey()}\n${prelude}${prelude && !prelude.endsWith('\n') ? '\n' : ''}`;
@@ -199,7 +220,11 @@ export function refusalError(e: unknown, filter: RestrictLineFilter, offset: num
   const m = REFUSED.exec((e as Error)?.message ?? '');
   if (!m) return e;
   const where = filter.notes.describe(Number(m[1]) - offset);
-  return new HoardError('corrupt', `the dump tries to run a psql command at ${where}${of ? ` ${of}` : ''}, which no dump of pg_dump contains; psql refused it and ran none of the dump`, {
-    hint: 'the stored dump was changed after the backup: restore an older snapshot, and check who can write to the repository',
-  });
+  return new HoardError(
+    'corrupt',
+    `the dump tries to run a psql command at ${where}${of ? ` ${of}` : ''}, which no dump of pg_dump contains; psql refused it and ran none of the dump`,
+    {
+      hint: 'the stored dump was changed after the backup: restore an older snapshot, and check who can write to the repository',
+    },
+  );
 }

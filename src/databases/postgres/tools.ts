@@ -16,7 +16,11 @@ export interface PgTools {
   bin(name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall'): string;
 }
 
-export interface ToolCandidate { dir: string; major: number; version: string }
+export interface ToolCandidate {
+  dir: string;
+  major: number;
+  version: string;
+}
 
 /** Pure choice: the newest candidate with major >= the server's, or null. */
 export function chooseTools(candidates: ToolCandidate[], serverMajor: number): ToolCandidate | null {
@@ -33,13 +37,20 @@ export function candidateDirs(env: NodeJS.ProcessEnv): string[] {
   if (env.HOARD_PG_BINDIR) return [env.HOARD_PG_BINDIR];
   const dirs: string[] = [];
   try {
-    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) dirs.push(`/usr/lib/postgresql/${v}/bin`);
-  } catch { /* no versioned installs */ }
+    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)))
+      dirs.push(`/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    /* no versioned installs */
+  }
   dirs.push(...(env.PATH ?? '').split(':').filter(Boolean));
   const seen = new Set<string>();
   return dirs.filter((d) => {
     let real: string;
-    try { real = realpathSync(path.join(d, 'pg_dump')); } catch { return false; }
+    try {
+      real = realpathSync(path.join(d, 'pg_dump'));
+    } catch {
+      return false;
+    }
     if (seen.has(real)) return false;
     seen.add(real);
     // Debian's wrapper only picks one of the versioned binaries already listed
@@ -78,7 +89,9 @@ async function candidates(env: NodeJS.ProcessEnv): Promise<ToolCandidate[]> {
     try {
       const version = (await captureTool([path.join(dir, 'pg_dump'), '--version'], { env: toolEnv() })).trim();
       out.push({ dir, major: toolMajor(version), version });
-    } catch { /* unusable binary: skip */ }
+    } catch {
+      /* unusable binary: skip */
+    }
   }
   cache.set(key, out);
   return out;
@@ -90,9 +103,14 @@ export async function pgTools(serverMajor: number, env: NodeJS.ProcessEnv): Prom
   const pick = chooseTools(all, serverMajor);
   if (!pick) {
     const found = all.length ? `found ${all.map((c) => `${c.major} (${c.dir})`).join(', ')}` : 'found none';
-    throw new HoardError('tool', `the server runs PostgreSQL ${serverMajor} but no pg_dump of version ${serverMajor} or newer is installed (${found})`, {
-      hint: `install postgresql-client-${serverMajor} (or newer), e.g. from apt.postgresql.org`, context: { server_major: serverMajor },
-    });
+    throw new HoardError(
+      'tool',
+      `the server runs PostgreSQL ${serverMajor} but no pg_dump of version ${serverMajor} or newer is installed (${found})`,
+      {
+        hint: `install postgresql-client-${serverMajor} (or newer), e.g. from apt.postgresql.org`,
+        context: { server_major: serverMajor },
+      },
+    );
   }
   return { ...pick, bin: (name) => path.join(pick.dir, name) };
 }
@@ -110,9 +128,13 @@ export function requireRestrictMode(psql: string): Promise<void> {
       const line = out.trim();
       if (hasRestrictMode(line)) return;
       const [major, minor] = toolVersion(line);
-      throw new HoardError('tool', `${psql} is psql ${major ? `${major}.${minor}` : '(version unknown)'}, too old to restore a dump safely: it has no restricted mode (\\restrict), so a dump could run commands on this host`, {
-        hint: 'install a newer postgresql-client (13.22, 14.19, 15.14, 16.10, 17.6 or later), e.g. from apt.postgresql.org',
-      });
+      throw new HoardError(
+        'tool',
+        `${psql} is psql ${major ? `${major}.${minor}` : '(version unknown)'}, too old to restore a dump safely: it has no restricted mode (\\restrict), so a dump could run commands on this host`,
+        {
+          hint: 'install a newer postgresql-client (13.22, 14.19, 15.14, 16.10, 17.6 or later), e.g. from apt.postgresql.org',
+        },
+      );
     });
     check.catch(() => restrictChecks.delete(psql)); // a missing binary may be installed later
     restrictChecks.set(psql, check);
@@ -123,5 +145,7 @@ export function requireRestrictMode(psql: string): Promise<void> {
 /** psql from any candidate folder (for the first query, before the server's version is known). */
 export async function anyPsql(env: NodeJS.ProcessEnv): Promise<string> {
   for (const dir of candidateDirs(env)) if (existsSync(path.join(dir, 'psql'))) return path.join(dir, 'psql');
-  throw new HoardError('tool', 'psql is not installed', { hint: 'install the PostgreSQL client: apt-get install postgresql-client' });
+  throw new HoardError('tool', 'psql is not installed', {
+    hint: 'install the PostgreSQL client: apt-get install postgresql-client',
+  });
 }

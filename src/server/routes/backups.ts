@@ -13,41 +13,87 @@ const TEXT = /^[^\u0000-\u001f]{0,500}$/;
 export async function backupRoutes(app: FastifyInstance, r: Routed): Promise<void> {
   register(app, 'listBackups', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
-    for (const k of Object.keys(q)) if (!(LIST_QUERY as readonly string[]).includes(k)) return sendError(reply, 400, 'bad_request', `unknown query parameter ${k}`, `use ${LIST_QUERY.join(', ')}`);
-    for (const k of ['kind', 'env', 'source', 'label'] as const) if (q[k] !== undefined && !NAME.test(q[k]!)) return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
-    if (q.days !== undefined && !/^\d{1,5}$/.test(q.days)) return sendError(reply, 400, 'bad_request', 'days must be a whole number');
-    const backups = await r.hoard.list({ kind: q.kind, days: q.days === undefined ? undefined : Number(q.days), environment: q.env, source: q.source, label: q.label }, { signal: hungUp(reply) });
+    for (const k of Object.keys(q))
+      if (!(LIST_QUERY as readonly string[]).includes(k))
+        return sendError(reply, 400, 'bad_request', `unknown query parameter ${k}`, `use ${LIST_QUERY.join(', ')}`);
+    for (const k of ['kind', 'env', 'source', 'label'] as const)
+      if (q[k] !== undefined && !NAME.test(q[k]!))
+        return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
+    if (q.days !== undefined && !/^\d{1,5}$/.test(q.days))
+      return sendError(reply, 400, 'bad_request', 'days must be a whole number');
+    const backups = await r.hoard.list(
+      {
+        kind: q.kind,
+        days: q.days === undefined ? undefined : Number(q.days),
+        environment: q.env,
+        source: q.source,
+        label: q.label,
+      },
+      { signal: hungUp(reply) },
+    );
     return { status: 'success', count: backups.length, backups };
   });
 
   register(app, 'getBackup', async (req, reply) => {
     const { id } = req.params as { id: string };
-    if (!ID_PATTERN.test(id)) return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix, "latest" or a label', 'letters, digits, . _ - only');
+    if (!ID_PATTERN.test(id))
+      return sendError(
+        reply,
+        400,
+        'bad_request',
+        'the id must be a snapshot id, a unique prefix, "latest" or a label',
+        'letters, digits, . _ - only',
+      );
     return { status: 'success', backup: await r.hoard.info(id, { signal: hungUp(reply) }) };
   });
 
   register(app, 'createBackup', async (req, reply) => {
     const b = body(req.body, BODY_FIELDS.createBackup, reply);
     if (!b) return reply;
-    for (const k of ['source', 'job', 'label', 'kind']) if (b[k] !== undefined && (typeof b[k] !== 'string' || !NAME.test(b[k] as string))) return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
-    for (const k of ['reason', 'description']) if (b[k] !== undefined && (typeof b[k] !== 'string' || !TEXT.test(b[k] as string))) return sendError(reply, 400, 'bad_request', `${k} must be text of at most 500 characters`);
+    for (const k of ['source', 'job', 'label', 'kind'])
+      if (b[k] !== undefined && (typeof b[k] !== 'string' || !NAME.test(b[k] as string)))
+        return sendError(reply, 400, 'bad_request', `${k} must be a name (letters, digits, . _ -)`);
+    for (const k of ['reason', 'description'])
+      if (b[k] !== undefined && (typeof b[k] !== 'string' || !TEXT.test(b[k] as string)))
+        return sendError(reply, 400, 'bad_request', `${k} must be text of at most 500 characters`);
     if (b.source && b.job) return sendError(reply, 400, 'bad_request', 'give a source or a job, not both');
     const names = [b.source ?? b.job].filter((x): x is string => typeof x === 'string');
     const t = startTask(r, reply, 'backup', async (_report, signal) => {
-      const out = await r.hoard.backup({ sources: names, label: b.label as string | undefined, reason: b.reason as string | undefined, description: b.description as string | undefined, kind: b.kind as string | undefined, signal });
+      const out = await r.hoard.backup({
+        sources: names,
+        label: b.label as string | undefined,
+        reason: b.reason as string | undefined,
+        description: b.description as string | undefined,
+        kind: b.kind as string | undefined,
+        signal,
+      });
       if (out.problem) throw out.problem; // as hoard backup's exit code: a failed backup or verification fails the task
       return { backups: out.created, copies: out.copies ?? [] };
     });
     if (!t) return reply;
-    return reply.code(202).send({ status: 'accepted', message: `backup of ${names[0] ?? 'every source'} started`, task_id: t.id, timestamp: t.started });
+    return reply
+      .code(202)
+      .send({
+        status: 'accepted',
+        message: `backup of ${names[0] ?? 'every source'} started`,
+        task_id: t.id,
+        timestamp: t.started,
+      });
   });
 
   register(app, 'deleteBackup', async (req, reply) => {
     const { id } = req.params as { id: string };
-    if (!ID_PATTERN.test(id)) return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix or a label');
+    if (!ID_PATTERN.test(id))
+      return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix or a label');
     const confirm = (req.query as { confirm?: string }).confirm === 'true';
     const gone = await r.hoard.delete(id, { confirm });
     noteAudit(req, { backup: gone.id });
-    return { status: 'success', message: `deleted backup ${gone.short_id}`, deleted_count: 1, deleted_files: [gone.id], timestamp: new Date(r.o.env.clock.now()).toISOString() };
+    return {
+      status: 'success',
+      message: `deleted backup ${gone.short_id}`,
+      deleted_count: 1,
+      deleted_files: [gone.id],
+      timestamp: new Date(r.o.env.clock.now()).toISOString(),
+    };
   });
 }

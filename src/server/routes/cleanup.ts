@@ -8,18 +8,38 @@ export async function cleanupRoutes(app: FastifyInstance, r: Routed): Promise<vo
   register(app, 'cleanup', async (req, reply) => {
     const b = body(req.body, BODY_FIELDS.cleanup, reply);
     if (!b) return reply;
-    for (const k of ['older_than_days', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly']) if (b[k] !== undefined && !(Number.isInteger(b[k]) && (b[k] as number) >= 1)) return sendError(reply, 400, 'bad_request', `${k} must be a whole number of 1 or more`);
+    for (const k of ['older_than_days', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly'])
+      if (b[k] !== undefined && !(Number.isInteger(b[k]) && (b[k] as number) >= 1))
+        return sendError(reply, 400, 'bad_request', `${k} must be a whole number of 1 or more`);
     const bad = notName(b, ['source', 'environment']);
     if (bad) return sendError(reply, 400, 'bad_request', `${bad} must be a name`);
-    const gfs = Object.fromEntries([['last', b.keep_last], ['daily', b.keep_daily], ['weekly', b.keep_weekly], ['monthly', b.keep_monthly]].filter(([, v]) => v !== undefined));
+    const gfs = Object.fromEntries(
+      [
+        ['last', b.keep_last],
+        ['daily', b.keep_daily],
+        ['weekly', b.keep_weekly],
+        ['monthly', b.keep_monthly],
+      ].filter(([, v]) => v !== undefined),
+    );
     const run = async (dryRun: boolean) => {
       const out = await r.hoard.cleanup({
-        dryRun, confirm: b.confirm === true, allowEmpty: b.allow_empty === true, source: b.source as string | undefined, environment: b.environment as string | undefined,
-        olderThanMs: b.older_than_days === undefined ? undefined : (b.older_than_days as number) * 86_400_000, gfs: Object.keys(gfs).length ? gfs : undefined,
+        dryRun,
+        confirm: b.confirm === true,
+        allowEmpty: b.allow_empty === true,
+        source: b.source as string | undefined,
+        environment: b.environment as string | undefined,
+        olderThanMs: b.older_than_days === undefined ? undefined : (b.older_than_days as number) * 86_400_000,
+        gfs: Object.keys(gfs).length ? gfs : undefined,
       });
       return {
-        status: 'success', dry_run: dryRun, deleted_count: out.remove.length, deleted_files: out.remove.map((x) => x.id), total_size_freed: out.total_size_freed,
-        retention_days: b.older_than_days ?? null, retention: out.applied, decisions: out.decisions.map((d) => ({ id: d.record.id, remove: d.remove, reasons: d.reasons })),
+        status: 'success',
+        dry_run: dryRun,
+        deleted_count: out.remove.length,
+        deleted_files: out.remove.map((x) => x.id),
+        total_size_freed: out.total_size_freed,
+        retention_days: b.older_than_days ?? null,
+        retention: out.applied,
+        decisions: out.decisions.map((d) => ({ id: d.record.id, remove: d.remove, reasons: d.reasons })),
         timestamp: new Date(r.o.env.clock.now()).toISOString(),
       };
     };

@@ -23,8 +23,10 @@ export async function downloadRoutes(app: FastifyInstance, r: Routed): Promise<v
   register(app, 'download', async (req, reply) => {
     const { id } = req.params as { id: string };
     const format = (req.query as { format?: string }).format ?? 'raw';
-    if (!ID_PATTERN.test(id)) return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix or a label');
-    if (!['raw', 'gz', 'zstd'].includes(format)) return sendError(reply, 400, 'bad_request', 'format must be raw, gz or zstd');
+    if (!ID_PATTERN.test(id))
+      return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix or a label');
+    if (!['raw', 'gz', 'zstd'].includes(format))
+      return sendError(reply, 400, 'bad_request', 'format must be raw, gz or zstd');
     if (!r.busy.take(reply)) return reply;
     let a: Awaited<ReturnType<typeof openArtifact>>;
     try {
@@ -35,7 +37,13 @@ export async function downloadRoutes(app: FastifyInstance, r: Routed): Promise<v
     }
     noteAudit(req, { backup: a.snapshotId, file: a.filename, format });
     // a client that goes away ends the stream, which releases the lock (and the slot)
-    reply.raw.on('close', () => { r.busy.give(); if (!a.stream.readableEnded) a.stream.destroy(); });
-    return reply.header('content-disposition', contentDisposition(a.filename)).type('application/octet-stream').send(a.stream);
+    reply.raw.on('close', () => {
+      r.busy.give();
+      if (!a.stream.readableEnded) a.stream.destroy();
+    });
+    return reply
+      .header('content-disposition', contentDisposition(a.filename))
+      .type('application/octet-stream')
+      .send(a.stream);
   });
 }

@@ -29,29 +29,115 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
   const metric = (name: string, help: string, type: string, rows: [Record<string, string>, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of rows) {
-      const l = Object.entries(labels).map(([k, x]) => `${k}="${esc(x)}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, x]) => `${k}="${esc(x)}"`)
+        .join(',');
       out.push(`${name}${l ? `{${l}}` : ''} ${Number.isFinite(v) ? v : 'NaN'}`);
     }
   };
-  const src = (x: StatusReport['sources'][number]) => ({ source: x.source, type: x.type, environment: x.environment ?? '' });
+  const src = (x: StatusReport['sources'][number]) => ({
+    source: x.source,
+    type: x.type,
+    environment: x.environment ?? '',
+  });
   const withLast = s.sources.filter((x) => x.last_backup);
-  metric('hoard_backup_last_timestamp_seconds', 'Time of the newest backup of the source.', 'gauge', withLast.map((x) => [src(x), Date.parse(x.last_backup!.time) / 1000]));
-  metric('hoard_backup_last_size_bytes', 'Size of the newest backup of the source.', 'gauge', withLast.map((x) => [src(x), x.last_backup!.size ?? 0]));
-  metric('hoard_backup_age_hours', 'Age of the newest backup of the source.', 'gauge', withLast.map((x) => [src(x), x.last_backup!.age_hours]));
-  metric('hoard_backup_last_duration_seconds', 'How long the newest backup of the source took.', 'gauge', withLast.filter((x) => x.last_backup!.duration_ms !== null).map((x) => [src(x), x.last_backup!.duration_ms! / 1000]));
-  metric('hoard_backup_last_added_bytes', 'New bytes the newest backup of the source added to the repository.', 'gauge', withLast.filter((x) => x.last_backup!.data_added !== null).map((x) => [src(x), x.last_backup!.data_added!]));
-  metric('hoard_backups', 'Backups of the source in the repository.', 'gauge', s.sources.map((x) => [src(x), x.snapshots]));
-  const failedRuns = (job: string) => runs.filter((r) => r.task === job && (r.result === 'failed' || r.result === 'interrupted')).reduce((n, r) => n + r.runs, 0);
-  metric('hoard_backup_failures_total', 'Failed or interrupted scheduled runs of the jobs that back up the source.', 'counter', s.sources.map((x) => [src(x), x.jobs.reduce((n, j) => n + failedRuns(j), 0)]));
-  metric('hoard_job_runs_total', 'Scheduled runs by task and result (the scheduler\'s history).', 'counter', runs.map((r) => [{ task: r.task, result: r.result }, r.runs]));
-  metric('hoard_job_last_success_timestamp_seconds', 'When the newest successful scheduled run of the task ended.', 'gauge', runs.filter((r) => r.result === 'succeeded' && r.last_ended !== null).map((r) => [{ task: r.task }, r.last_ended! / 1000]));
+  metric(
+    'hoard_backup_last_timestamp_seconds',
+    'Time of the newest backup of the source.',
+    'gauge',
+    withLast.map((x) => [src(x), Date.parse(x.last_backup!.time) / 1000]),
+  );
+  metric(
+    'hoard_backup_last_size_bytes',
+    'Size of the newest backup of the source.',
+    'gauge',
+    withLast.map((x) => [src(x), x.last_backup!.size ?? 0]),
+  );
+  metric(
+    'hoard_backup_age_hours',
+    'Age of the newest backup of the source.',
+    'gauge',
+    withLast.map((x) => [src(x), x.last_backup!.age_hours]),
+  );
+  metric(
+    'hoard_backup_last_duration_seconds',
+    'How long the newest backup of the source took.',
+    'gauge',
+    withLast
+      .filter((x) => x.last_backup!.duration_ms !== null)
+      .map((x) => [src(x), x.last_backup!.duration_ms! / 1000]),
+  );
+  metric(
+    'hoard_backup_last_added_bytes',
+    'New bytes the newest backup of the source added to the repository.',
+    'gauge',
+    withLast.filter((x) => x.last_backup!.data_added !== null).map((x) => [src(x), x.last_backup!.data_added!]),
+  );
+  metric(
+    'hoard_backups',
+    'Backups of the source in the repository.',
+    'gauge',
+    s.sources.map((x) => [src(x), x.snapshots]),
+  );
+  const failedRuns = (job: string) =>
+    runs
+      .filter((r) => r.task === job && (r.result === 'failed' || r.result === 'interrupted'))
+      .reduce((n, r) => n + r.runs, 0);
+  metric(
+    'hoard_backup_failures_total',
+    'Failed or interrupted scheduled runs of the jobs that back up the source.',
+    'counter',
+    s.sources.map((x) => [src(x), x.jobs.reduce((n, j) => n + failedRuns(j), 0)]),
+  );
+  metric(
+    'hoard_job_runs_total',
+    "Scheduled runs by task and result (the scheduler's history).",
+    'counter',
+    runs.map((r) => [{ task: r.task, result: r.result }, r.runs]),
+  );
+  metric(
+    'hoard_job_last_success_timestamp_seconds',
+    'When the newest successful scheduled run of the task ended.',
+    'gauge',
+    runs
+      .filter((r) => r.result === 'succeeded' && r.last_ended !== null)
+      .map((r) => [{ task: r.task }, r.last_ended! / 1000]),
+  );
   const verified = s.sources.filter((x) => x.last_verification);
-  metric('hoard_verification_age_seconds', 'Time since the last verification of the source.', 'gauge', verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, Math.round((nowMs - Date.parse(x.last_verification!.at)) / 1000)]));
-  metric('hoard_verification_ok', 'Whether the last verification of the source passed (1) or failed (0).', 'gauge', verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, x.last_verification!.ok ? 1 : 0]));
+  metric(
+    'hoard_verification_age_seconds',
+    'Time since the last verification of the source.',
+    'gauge',
+    verified.map((x) => [
+      { ...src(x), level: x.last_verification!.level },
+      Math.round((nowMs - Date.parse(x.last_verification!.at)) / 1000),
+    ]),
+  );
+  metric(
+    'hoard_verification_ok',
+    'Whether the last verification of the source passed (1) or failed (0).',
+    'gauge',
+    verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, x.last_verification!.ok ? 1 : 0]),
+  );
   const readable = s.copies.filter((c) => c.error === null);
-  metric('hoard_copy_missing_backups', 'Backups of the jobs\' sources that the copy destination lacks.', 'gauge', readable.map((c) => [{ destination: c.destination }, c.missing ?? 0]));
-  metric('hoard_copy_lag_hours', 'Age of the oldest backup the copy destination lacks (0: up to date).', 'gauge', readable.map((c) => [{ destination: c.destination }, c.lag_hours ?? 0]));
-  metric('hoard_copy_destination_up', 'Whether the copy destination could be read (1) or not (0).', 'gauge', s.copies.map((c) => [{ destination: c.destination }, c.error === null ? 1 : 0]));
+  metric(
+    'hoard_copy_missing_backups',
+    "Backups of the jobs' sources that the copy destination lacks.",
+    'gauge',
+    readable.map((c) => [{ destination: c.destination }, c.missing ?? 0]),
+  );
+  metric(
+    'hoard_copy_lag_hours',
+    'Age of the oldest backup the copy destination lacks (0: up to date).',
+    'gauge',
+    readable.map((c) => [{ destination: c.destination }, c.lag_hours ?? 0]),
+  );
+  metric(
+    'hoard_copy_destination_up',
+    'Whether the copy destination could be read (1) or not (0).',
+    'gauge',
+    s.copies.map((c) => [{ destination: c.destination }, c.error === null ? 1 : 0]),
+  );
   metric('hoard_repository_size_bytes', 'Bytes stored in the repository.', 'gauge', [[{}, s.repository.size_bytes]]);
   metric('hoard_repository_snapshots', 'Snapshots in the repository.', 'gauge', [[{}, s.repository.snapshots]]);
   metric('hoard_repository_stale_locks', 'Stale locks in the repository.', 'gauge', [[{}, s.locks.stale]]);
@@ -61,5 +147,9 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
 
 export async function statusRoutes(app: FastifyInstance, r: Routed): Promise<void> {
   register(app, 'status', async () => ({ status: 'success', ...(await r.hoard.status()) }));
-  register(app, 'metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metricsText(await r.hoard.status(), r.o.env.clock.now(), runCounts(r.o))));
+  register(app, 'metrics', async (_req, reply) =>
+    reply
+      .type('text/plain; version=0.0.4')
+      .send(metricsText(await r.hoard.status(), r.o.env.clock.now(), runCounts(r.o))),
+  );
 }

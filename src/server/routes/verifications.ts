@@ -7,15 +7,29 @@ import { register } from '../routing.js';
 export async function verificationRoutes(app: FastifyInstance, r: Routed): Promise<void> {
   register(app, 'verify', async (req, reply) => {
     const { id } = req.params as { id: string };
-    if (!ID_PATTERN.test(id)) return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix, "latest" or a label');
+    if (!ID_PATTERN.test(id))
+      return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix, "latest" or a label');
     const b = body(req.body, BODY_FIELDS.verify, reply);
     if (!b) return reply;
     const level = (b.level ?? 'read-back') as string;
-    if (!['quick', 'read-back', 'drill'].includes(level)) return sendError(reply, 400, 'bad_request', 'level must be quick, read-back or drill');
-    if (b.subset !== undefined && !(typeof b.subset === 'number' && b.subset > 0 && b.subset <= 1)) return sendError(reply, 400, 'bad_request', 'subset must be a fraction above 0 and up to 1');
+    if (!['quick', 'read-back', 'drill'].includes(level))
+      return sendError(reply, 400, 'bad_request', 'level must be quick, read-back or drill');
+    if (b.subset !== undefined && !(typeof b.subset === 'number' && b.subset > 0 && b.subset <= 1))
+      return sendError(reply, 400, 'bad_request', 'subset must be a fraction above 0 and up to 1');
     const t = startTask(r, reply, 'verify', async () => {
-      const [out] = await r.hoard.verify({ ref: id, level: level as 'quick' | 'read-back' | 'drill', subset: b.subset as number | undefined });
-      return { ok: out.ok, level: out.level, message: out.message, checks: out.checks, affected: out.affected, snapshot_id: out.backup.id };
+      const [out] = await r.hoard.verify({
+        ref: id,
+        level: level as 'quick' | 'read-back' | 'drill',
+        subset: b.subset as number | undefined,
+      });
+      return {
+        ok: out.ok,
+        level: out.level,
+        message: out.message,
+        checks: out.checks,
+        affected: out.affected,
+        snapshot_id: out.backup.id,
+      };
     });
     return t ? accepted(reply, `${level} verification started`, t) : reply;
   });
