@@ -1,11 +1,5 @@
 /** A small typed client for `hoard serve` (used by the tests; usable by any Node program). */
-import {
-  type ApiError,
-  type GetBackupResponse,
-  type HealthResponse,
-  type ListBackupsResponse,
-  type ListQuery,
-} from './contract.js';
+import type { ApiError, GetBackupResponse, HealthResponse, ListBackupsResponse, ListQuery } from './contract.js';
 
 export class ApiRequestError extends Error {
   constructor(

@@ -4,7 +4,7 @@
  * overlap; a failed poll (server down) is retried at the next tick, and does not count as a change.
  */
 import { engineFor } from '../databases/index.js';
-import { type Project } from './project.js';
+import type { Project } from './project.js';
 import { sourceConnection } from './source-restore.js';
 
 /** A watcher for a postgres or mysql source, or undefined when its engine has no change token. */

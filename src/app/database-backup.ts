@@ -226,7 +226,7 @@ async function backupFolderDump(
 
 /** The catalog's tables with the dump's row counts (tables only in the dump are added). */
 function mergeRows(tables: DatabaseFacts['tables'], rows: Map<string, number>): DatabaseFacts['tables'] {
-  const out = tables.map((t) => ({ name: t.name, rows: rows.get(t.name) ?? (t.rows < 0 ? 0 : t.rows) }));
+  const out = tables.map((t) => ({ name: t.name, rows: rows.get(t.name) ?? Math.max(t.rows, 0) }));
   for (const [name, n] of rows) if (!tables.some((t) => t.name === name)) out.push({ name, rows: n });
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

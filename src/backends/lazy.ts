@@ -2,7 +2,7 @@
  * A backend whose implementation module is imported on first use. The S3 SDK and ssh2 take about
  * a tenth of a second each to load; commands on a local repository (most of them) never pay it.
  */
-import { type Backend } from '../core/index.js';
+import type { Backend } from '../core/index.js';
 
 export function lazyBackend(location: string, load: () => Promise<Backend>): Backend {
   let inner: Promise<Backend> | undefined;

@@ -1,7 +1,7 @@
 /** What every command receives: parsed flags, the environment, output helpers and the abort signal. */
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
-import { type Reporter } from '../core/index.js';
+import type { Reporter } from '../core/index.js';
 import type { FlagSpecs, Parsed } from './args.js';
 
 export interface CommandContext {

@@ -1,5 +1,5 @@
 /** The one exit-code table (DESIGN.md §6); README "Exit codes" documents the same. */
-import { type ErrorKind } from '../core/index.js';
+import type { ErrorKind } from '../core/index.js';
 
 export const EXIT = {
   ok: 0,

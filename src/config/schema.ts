@@ -16,11 +16,9 @@ const name = z
   .regex(NAME, { error: 'names use letters, digits, ".", "_" and "-" (at most 64), starting with a letter or digit' });
 const secret = z.string().min(1, { error: 'must not be empty: give env:NAME, file:PATH or cmd:COMMAND' });
 const days = z.int({ error: 'must be a whole number of days' }).min(1).max(36500);
-const kindName = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,31}$/, {
-    error: 'kinds are lower-case words such as daily, weekly, manual, pre-migration',
-  });
+const kindName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
+  error: 'kinds are lower-case words such as daily, weekly, manual, pre-migration',
+});
 const schedule = z.string().refine((s) => parseSchedule(s).ok, {
   error: (i) => `${(parseSchedule(String(i.input)) as { error?: string }).error ?? 'not a schedule'}`,
 });
@@ -29,11 +27,9 @@ const duration = z
   .refine((s) => parseDuration(s) !== undefined, { error: 'not a duration: write e.g. 30s, 5m, 2h or 1d' });
 const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, { error: 'write a percentage such as 5%' });
 const events = z.array(
-  z
-    .string()
-    .regex(/^(backup|restore|verify|cleanup|copy)\.(started|succeeded|failed|created|\*)$|^\*$/, {
-      error: 'events look like backup.failed, verify.succeeded, copy.failed or backup.*',
-    }),
+  z.string().regex(/^(backup|restore|verify|cleanup|copy)\.(started|succeeded|failed|created|\*)$|^\*$/, {
+    error: 'events look like backup.failed, verify.succeeded, copy.failed or backup.*',
+  }),
 );
 const strings = z.union([z.string(), z.array(z.string()).min(1)]);
 
@@ -219,11 +215,9 @@ const server = z.strictObject({
     .array(
       z.strictObject({
         name,
-        hash: z
-          .string()
-          .regex(/^sha256:[0-9a-f]{64}$/, {
-            error: 'store the token hashed: sha256:<64 hex digits> (see `hoard token hash`)',
-          }),
+        hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, {
+          error: 'store the token hashed: sha256:<64 hex digits> (see `hoard token hash`)',
+        }),
         scopes: z.array(z.enum(['read', 'download', 'backup', 'restore', 'admin'])).min(1),
       }),
     )

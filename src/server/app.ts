@@ -12,7 +12,7 @@ import { appendFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHoard } from '../app/hoard.js';
 import { createTaskManager } from '../app/task-manager.js';
-import { FailureLimiter, type TokenConfig, authorize, refuse, routeOf } from './auth.js';
+import { FailureLimiter, authorize, refuse, routeOf } from './auth.js';
 import { auditNotes, guardRoutes, register } from './routing.js';
 import { type ServerOptions, sendError, slots } from './http.js';
 import { backupRoutes } from './routes/backups.js';

@@ -38,6 +38,7 @@ export interface SnapshotJson {
   id: string;
   paths: string[];
   tags?: string[];
+  // biome-ignore lint/suspicious/noExplicitAny: snapshot metadata of every engine, read loosely by the shared checks
   hoard?: Record<string, any>;
 }
 

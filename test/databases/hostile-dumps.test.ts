@@ -209,10 +209,7 @@ describe('tampered PostgreSQL dumps', () => {
     assert.ok(!existsSync(marker), 'neither the restore nor the drill ran the command');
     assert.equal(await pgState(db), before);
     assert.equal(
-      await pgExec(
-        'postgres',
-        "SELECT count(*) FROM pg_database WHERE datname LIKE 'hoard\\_drill\\_" + process.pid + "%'",
-      ),
+      await pgExec('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE 'hoard\\_drill\\_${process.pid}%'`),
       '0',
     );
   });

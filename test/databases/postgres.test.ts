@@ -9,7 +9,7 @@ import { backup, databaseConformance, repo, snapshots } from './conformance.js';
 
 const SECRET = 'pg-s3cret-never-shown';
 const dbOf = (url: string) => new URL(url).pathname.slice(1);
-const urlOf = (db: string) => PG_URL.replace('://', `://root:${SECRET}@`) + `/${db}`;
+const urlOf = (db: string) => `${PG_URL.replace('://', `://root:${SECRET}@`)}/${db}`;
 
 const SCHEMA = `
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -255,14 +255,14 @@ describe('postgres specifics', () => {
     while (Number(await pgExec(db, 'SELECT count(*) FROM ticks')) < 50) await new Promise((r) => setTimeout(r, 20));
     const s = await backup(env, `${PG_URL}/${db}`);
     writer.kill();
-    const recorded = (s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.ticks')!.rows;
+    const recorded = (s.hoard!.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.ticks')!.rows;
     const target = uniqueName();
     t.after(() => dropPg(target));
     const r = await hoard(['restore', s.id, '--target', `${PG_URL}/${db}`, '--target-db', target], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(Number(await pgExec(target, 'SELECT count(*) FROM ticks')), recorded);
     assert.equal(
-      (s.hoard?.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.big')!.rows,
+      (s.hoard!.tables as { name: string; rows: number }[]).find((x) => x.name === 'public.big')!.rows,
       300000,
     );
     assert.equal(s.hoard?.rows_counted, 'from the dump');

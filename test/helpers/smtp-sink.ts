@@ -15,7 +15,7 @@ const server = new SMTPServer({
     stream.on('data', (d: Buffer) => parts.push(d));
     stream.on('end', () => {
       process.stdout.write(
-        `${JSON.stringify({ from: session.envelope.mailFrom && session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(parts).toString('utf8') })}\n`,
+        `${JSON.stringify({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : false, to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(parts).toString('utf8') })}\n`,
       );
       done();
     });

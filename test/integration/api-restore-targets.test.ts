@@ -59,7 +59,7 @@ describe('API restore targets', () => {
     await writeFile(path.join(dir, 'files', 'a.txt'), 'hello');
     const init = await hoard(['init', '--yes', '--files', 'files'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(init.code, 0, init.stderr);
-    assert.match(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'), /^  files:$/m);
+    assert.match(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'), /^ {2}files:$/m);
     await appendFile(path.join(dir, 'hoard.yaml'), 'restore_targets:\n  scratch: { path: scratch }\n');
     const { ops, restorer } = await addServerSection(dir, [
       ['ops', 'admin'],
@@ -138,7 +138,7 @@ describe('API restore targets', () => {
     await symlink(victim, planted);
     if (process.getuid?.() === 0) await lchown(planted, 1234, 1234);
     await appendFile(path.join(dir, 'hoard.yaml'), `restore_targets:\n  planted: { path: planted }\n`);
-    const source = /^  ([\w-]+):\n    type: files/m.exec(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'))![1];
+    const source = /^ {2}([\w-]+):\n {4}type: files/m.exec(await readFile(path.join(dir, 'hoard.yaml'), 'utf8'))![1];
     const b = await hoard(['backup', source], { cwd: dir, env: CLEAN_ENV });
     assert.equal(b.code, 0, b.stderr);
     await writeFile(path.join(dir, 'current', 'uploads', 'a.jpg'), 'ransomed');

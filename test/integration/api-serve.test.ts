@@ -194,7 +194,7 @@ describe('hoard serve', () => {
     await assert.rejects(get('/healthz', {}), /self-signed|unable to verify/i);
     assert.equal((await get('/healthz')).status, 200);
     // plain HTTP on the TLS port gets no API answer
-    const plain = await fetch(s.base.replace('https:', 'http:') + '/healthz').then(
+    const plain = await fetch(`${s.base.replace('https:', 'http:')}/healthz`).then(
       (r) => r.status,
       () => 'refused',
     );

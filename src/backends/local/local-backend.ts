@@ -89,7 +89,7 @@ export function createLocalBackend(dir: string): Backend {
   return {
     location: root,
     async create() {
-      let st;
+      let st: Awaited<ReturnType<typeof fsp.stat>> | undefined;
       try {
         st = await fsp.stat(root);
       } catch {

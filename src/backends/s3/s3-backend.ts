@@ -19,6 +19,7 @@ import {
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
+  type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import {
   type Backend,
@@ -180,7 +181,7 @@ export function createS3Backend(loc: S3Location, settings: S3Settings = {}): Bac
       const dir = `${loc.prefix ? `${loc.prefix}/` : ''}${layoutDir(type)}/`;
       let token: string | undefined;
       do {
-        let page;
+        let page: ListObjectsV2CommandOutput;
         try {
           page = await client.send(
             new ListObjectsV2Command({ Bucket: bucket, Prefix: dir, ContinuationToken: token }),

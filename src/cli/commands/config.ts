@@ -3,10 +3,11 @@ import { HoardError, isHoardError } from '../../core/index.js';
 import { checkSecrets } from '../../app/config-check.js';
 import { type ConfigProblem, defaultRepositoryName, environmentPolicy } from '../../config/index.js';
 import type { Command, CommandContext } from '../context.js';
+import type { Project } from '../../app/project.js';
 import { EXIT } from '../exit-codes.js';
 
 async function check(ctx: CommandContext): Promise<number> {
-  let p;
+  let p: Project;
   try {
     p = await ctx.project();
   } catch (e) {

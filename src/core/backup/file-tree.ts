@@ -12,7 +12,7 @@ import type { Reporter } from '../events.js';
 import { type TreeNode, decodeTree, encodeTree } from '../format/tree.js';
 import type { Repository } from '../repository/repository.js';
 import { createNameLookup, nodeFromStat, nodeTypeOf } from '../sources/node-from-stat.js';
-import { BlobSaver, type SavedContent, saveContent } from './blob-saver.js';
+import { type BlobSaver, type SavedContent, saveContent } from './blob-saver.js';
 import { readAhead } from '../sources/read-ahead.js';
 import type { ExcludeMatcher } from './exclude.js';
 

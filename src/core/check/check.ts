@@ -116,7 +116,7 @@ async function checkTree(
 ): Promise<void> {
   throwIfAborted(signal);
   const loc = repo.index.lookup('tree', id);
-  let nodes;
+  let nodes: ReturnType<typeof decodeTree>;
   try {
     if (loc && bad.has(loc.pack)) throw new HoardError('corrupt', `stored in damaged pack ${loc.pack.slice(0, 8)}`);
     nodes = decodeTree(await repo.loadBlob('tree', id, signal));

@@ -44,7 +44,7 @@ export function goQuoteJsonString(s: string): string {
                 ? '\\r'
                 : c === 0x09
                   ? '\\t'
-                  : `\\u${c < 0x100 ? '00' + HEX[c >> 4] + HEX[c & 15] : c.toString(16)}`;
+                  : `\\u${c < 0x100 ? `00${HEX[c >> 4]}${HEX[c & 15]}` : c.toString(16)}`;
     } else if (c >= 0xd800 && c <= 0xdfff) {
       const next = s.charCodeAt(i + 1);
       if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
@@ -58,7 +58,7 @@ export function goQuoteJsonString(s: string): string {
       start = i + 1;
     }
   }
-  return out + s.slice(start) + '"';
+  return `${out}${s.slice(start)}"`;
 }
 
 /**

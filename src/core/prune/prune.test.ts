@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash } from 'node:crypto';
 import { randomPolynomial } from '../chunker/polynomial.js';
-import { type Backend } from '../storage/backend.js';
+import type { Backend } from '../storage/backend.js';
 import { createMemoryBackend, memoryFiles } from '../storage/memory.js';
 import { createFaultyBackend } from '../storage/faulty.js';
 import { initRepository, openRepository } from '../repository/open.js';

@@ -86,7 +86,7 @@ export async function openRepository(
     throw e;
   }
   const { key, keyId } = await findKey(backend, password, opts.keyHint, opts.keyCache);
-  let config;
+  let config: ReturnType<typeof decodeConfig>;
   try {
     config = decodeConfig(open(key, cfgRaw));
   } catch (e) {

@@ -90,7 +90,7 @@ export async function verifySnapshotData(repo: Repository, e: SnapshotEntry, o: 
   while (stack.length) {
     throwIfAborted(o.signal);
     const { tree, path } = stack.pop()!;
-    let nodes;
+    let nodes: ReturnType<typeof decodeTree>;
     try {
       const loc = repo.index.lookup('tree', tree);
       if (!loc) throw new HoardError('not-found', `tree ${tree.slice(0, 8)} is in no index`);

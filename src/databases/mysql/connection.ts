@@ -59,7 +59,7 @@ export function myLiteral(s: string): string {
 }
 
 /** Undoes the batch-mode escapes of `mariadb -B` (\\t \\n \\0 \\\\). */
-function unescape(v: string): string | null {
+function unescapeBatch(v: string): string | null {
   if (v === 'NULL') return null;
   return v.replace(
     /\\(.)/g,
@@ -84,7 +84,7 @@ export async function myQuery(
   return out
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => l.split('\t').map(unescape));
+    .map((l) => l.split('\t').map(unescapeBatch));
 }
 
 export function myConnectionError(e: unknown, c: Connection): unknown {

@@ -30,7 +30,7 @@ export class InsertRowCounter {
   private carry: Buffer = Buffer.from('\n');
 
   feed(chunk: Buffer): void {
-    let buf = chunk;
+    const buf = chunk;
     let i = 0;
     while (i < buf.length) {
       if (this.table === null) {

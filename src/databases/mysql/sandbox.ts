@@ -10,7 +10,7 @@
  * to the server. A refusal fails the restore with kind "corrupt" (exit 5) naming the dump's line.
  */
 import { HoardError } from '../../core/index.js';
-import { LineNotes, backslashLine, noting } from '../line-notes.js';
+import { type LineNotes, backslashLine, noting } from '../line-notes.js';
 import { captureTool, toolEnv } from '../process.js';
 
 const guards = new Map<string, Promise<string[]>>();
