@@ -102,6 +102,45 @@ export interface CreateBackupRequest {
   description?: string;
   kind?: string;
 }
+/** Body of POST /backups/restore: the backup (id, or latest/source/name/at), the target hoard.yaml names, the options. */
+export interface RestoreBody {
+  id?: string;
+  latest?: boolean;
+  source?: string;
+  name?: string;
+  at?: string;
+  target?: string;
+  target_db?: string;
+  database?: string;
+  include?: string[];
+  dry_run?: boolean;
+  confirm?: boolean;
+}
+/** Body of POST /backups/cleanup: retention overrides (days, GFS counts), the scope, and the dry run. */
+export interface CleanupBody {
+  dry_run?: boolean;
+  older_than_days?: number;
+  source?: string;
+  environment?: string;
+  keep_last?: number;
+  keep_daily?: number;
+  keep_weekly?: number;
+  keep_monthly?: number;
+  allow_empty?: boolean;
+  confirm?: boolean;
+}
+/** Body of POST /backups/:id/verify. */
+export interface VerifyBody {
+  level?: 'quick' | 'read-back' | 'drill';
+  subset?: number;
+}
+/** The body type of each route that takes one. */
+export interface RequestBodies {
+  createBackup: CreateBackupRequest;
+  restore: RestoreBody;
+  cleanup: CleanupBody;
+  verify: VerifyBody;
+}
 export interface TaskAccepted {
   status: 'accepted';
   message: string;

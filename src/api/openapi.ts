@@ -160,15 +160,21 @@ const schemas: Record<string, Schema> = {
   }),
 };
 
-/** Request body schemas, from the accepted fields of contract.ts. */
-const bodies: Record<keyof typeof BODY_FIELDS, Schema> = {
+/** Free text (a reason, a description): no control characters, at most 500 of them. */
+const text: Schema = { type: 'string', pattern: '^[^\\u0000-\\u001f]{0,500}$' };
+
+/**
+ * Request body schemas, from the accepted fields of contract.ts: the document shows them and the
+ * server validates every body with them (server/http.ts `body`).
+ */
+export const REQUEST_BODIES: Record<keyof typeof BODY_FIELDS, Schema> = {
   createBackup: obj(
     {
       source: name,
       job: name,
       label: name,
-      reason: { type: 'string', maxLength: 500 },
-      description: { type: 'string', maxLength: 500 },
+      reason: text,
+      description: text,
       kind: name,
     },
     [...BODY_FIELDS.createBackup],
@@ -179,14 +185,22 @@ const bodies: Record<keyof typeof BODY_FIELDS, Schema> = {
       latest: bool,
       source: name,
       name,
-      at: str,
-      target: { ...name, description: 'a restore target or a source named in hoard.yaml (paths and URLs are refused)' },
+      at: {
+        type: 'string',
+        pattern: '^[0-9T:.+\\- Z]{10,40}$',
+        description: 'a date and time (RFC 3339, or 2026-11-20 14:30)',
+      },
+      target: {
+        type: 'string',
+        maxLength: 4096,
+        description: 'a restore target or a source named in hoard.yaml (paths and URLs are refused with 403)',
+      },
       target_db: name,
       database: { ...name, description: 'from a server-wide (--all) backup: which database' },
       include: {
         type: 'array',
         maxItems: 100,
-        items: { type: 'string', minLength: 1, maxLength: 4096 },
+        items: { type: 'string', pattern: '^[^\\u0000-\\u001f]{1,4096}$' },
         description: "files backups: only these snapshot paths and what is below them (the CLI's --include)",
       },
       dry_run: bool,
@@ -315,7 +329,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         413: error('the body is larger than 1 MiB'),
         415: error('the body is not application/json'),
       });
-    const body = key in bodies ? { requestBody: { required: false, ...json(ref(requestSchema(key))) } } : {};
+    const body = key in REQUEST_BODIES ? { requestBody: { required: false, ...json(ref(requestSchema(key))) } } : {};
     (paths[p] ??= {})[r.method.toLowerCase()] = {
       operationId: key,
       summary: r.summary,
@@ -337,7 +351,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
     security: [{ bearer: [] }],
     paths,
     components: {
-      schemas: { ...schemas, ...Object.fromEntries(Object.entries(bodies).map(([k, v]) => [requestSchema(k), v])) },
+      schemas: {
+        ...schemas,
+        ...Object.fromEntries(Object.entries(REQUEST_BODIES).map(([k, v]) => [requestSchema(k), v])),
+      },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     },
   };

@@ -7,7 +7,9 @@ import type { FastifyReply } from 'fastify';
 import { type HoardEvent, redact } from '../core/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
-import { type ApiError, NAME_PATTERN } from '../api/contract.js';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { type ApiError, BODY_FIELDS, NAME_PATTERN, type RequestBodies } from '../api/contract.js';
+import { REQUEST_BODIES } from '../api/openapi.js';
 import type { Hoard } from '../app/hoard.js';
 import type { TaskManager, TaskView } from '../app/task-manager.js';
 import type { TokenConfig } from './auth.js';
@@ -80,23 +82,42 @@ export interface Routed {
   busy: Slots;
 }
 
-/** The JSON object body with only `allowed` keys; sends 400 and returns undefined otherwise. */
-export function body(
+/** One compiled validator per request body, from the schemas the OpenAPI document shows. */
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validators = Object.fromEntries(
+  Object.entries(REQUEST_BODIES).map(([route, schema]) => [route, ajv.compile(schema)]),
+) as Record<keyof RequestBodies, ValidateFunction>;
+
+/** The one-line message (and hint) of a body's first schema violation. */
+function violation(e: ErrorObject, route: keyof RequestBodies): { message: string; hint?: string } {
+  const field = e.instancePath.split('/')[1];
+  if (e.keyword === 'additionalProperties')
+    return {
+      message: `unknown field ${String(e.params.additionalProperty)}`,
+      hint: `use ${BODY_FIELDS[route].join(', ')}`,
+    };
+  if (!field) return { message: 'the body must be a JSON object' };
+  if (e.keyword === 'pattern' && e.params.pattern === NAME_PATTERN.source)
+    return { message: `${field} must be a name (letters, digits, . _ -)` };
+  if (e.keyword === 'pattern') return { message: `${field} holds characters or a length it may not have` };
+  return { message: `${field}${e.instancePath.split('/').length > 2 ? ' item' : ''} ${e.message ?? 'is not valid'}` };
+}
+
+/**
+ * The body of `route`, checked against its JSON Schema (an absent body is an empty object); sends
+ * 400 naming the first problem and returns undefined when it does not fit.
+ */
+export function body<R extends keyof RequestBodies>(
   raw: unknown,
-  allowed: readonly string[],
+  route: R,
   reply: FastifyReply,
-): Record<string, unknown> | undefined {
-  const b = (raw ?? {}) as Record<string, unknown>;
-  if (typeof b !== 'object' || Array.isArray(b)) {
-    void sendError(reply, 400, 'bad_request', 'the body must be a JSON object');
-    return undefined;
-  }
-  const bad = Object.keys(b).find((k) => !allowed.includes(k));
-  if (bad) {
-    void sendError(reply, 400, 'bad_request', `unknown field ${bad}`, `use ${allowed.join(', ')}`);
-    return undefined;
-  }
-  return b;
+): RequestBodies[R] | undefined {
+  const b = raw ?? {};
+  const validate = validators[route];
+  if (validate(b)) return b as RequestBodies[R];
+  const v = violation(validate.errors![0], route);
+  void sendError(reply, 400, 'bad_request', v.message, v.hint);
+  return undefined;
 }
 
 /** Starts a task in a free slot (given back when it ends); sends 429 and returns undefined when none is free. */
@@ -113,10 +134,6 @@ export function startTask(
 /** The 202 answer to a started task. */
 export const accepted = (reply: FastifyReply, message: string, t: { id: string; started: string }) =>
   reply.code(202).send({ status: 'accepted', message, task_id: t.id, timestamp: t.started });
-
-/** The first of `keys` whose value is present but not a name, or undefined. */
-export const notName = (b: Record<string, unknown>, keys: string[]) =>
-  keys.find((k) => b[k] !== undefined && (typeof b[k] !== 'string' || !NAME_PATTERN.test(b[k] as string)));
 
 /** Aborts when the client goes away before its answer is sent. */
 export function hungUp(reply: FastifyReply): AbortSignal {

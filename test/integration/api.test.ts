@@ -300,8 +300,23 @@ describe('REST API', () => {
     assert.ok(
       (pb.decisions as { reasons: string[] }[]).some((d) => d.reasons.includes('manual (never removed by policy)')),
     );
-    for (const bad of [{ keep_last: 0 }, { older_than_days: '7; rm -rf /' }, { source: '../x' }, { what: 1 }]) {
-      assert.equal((await restorer.raw('POST', '/backups/cleanup', bad)).status, 400, JSON.stringify(bad));
+    // every body is checked against its schema in the OpenAPI document: a wrong type is refused, not
+    // read as absent (`dry_run: "true"` used to start the real cleanup, and restore, it meant to preview)
+    for (const bad of [
+      { keep_last: 0 },
+      { older_than_days: '7; rm -rf /' },
+      { source: '../x' },
+      { what: 1 },
+      { dry_run: 'true', older_than_days: 1, confirm: true },
+      { keep_last: 1.5 },
+    ]) {
+      const r = await restorer.raw('POST', '/backups/cleanup', bad);
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.match((r.body as { message: string }).message, /^(unknown field what|\w+ (must|holds) .+)$/, r.text);
+    }
+    for (const bad of [{ latest: true, source: 'app', dry_run: 'true' }, { latest: 'yes' }, { include: ['/a\n'] }]) {
+      const r = await restorer.raw('POST', '/backups/restore', bad);
+      assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`);
     }
     assert.equal((await ci.raw('POST', '/backups/latest/verify', { level: 'everything' })).status, 400);
     assert.equal(

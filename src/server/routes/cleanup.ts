@@ -1,18 +1,12 @@
 /** POST /backups/cleanup: apply retention as a task, or answer its preview at once with dry_run. */
 import type { FastifyInstance } from 'fastify';
-import { BODY_FIELDS } from '../../api/contract.js';
-import { type Routed, accepted, body, notName, sendError, startTask } from '../http.js';
+import { type Routed, accepted, body, startTask } from '../http.js';
 import { register } from '../routing.js';
 
 export async function cleanupRoutes(app: FastifyInstance, r: Routed): Promise<void> {
   register(app, 'cleanup', async (req, reply) => {
-    const b = body(req.body, BODY_FIELDS.cleanup, reply);
+    const b = body(req.body, 'cleanup', reply);
     if (!b) return reply;
-    for (const k of ['older_than_days', 'keep_last', 'keep_daily', 'keep_weekly', 'keep_monthly'])
-      if (b[k] !== undefined && !(Number.isInteger(b[k]) && (b[k] as number) >= 1))
-        return sendError(reply, 400, 'bad_request', `${k} must be a whole number of 1 or more`);
-    const bad = notName(b, ['source', 'environment']);
-    if (bad) return sendError(reply, 400, 'bad_request', `${bad} must be a name`);
     const gfs = Object.fromEntries(
       [
         ['last', b.keep_last],
@@ -26,9 +20,9 @@ export async function cleanupRoutes(app: FastifyInstance, r: Routed): Promise<vo
         dryRun,
         confirm: b.confirm === true,
         allowEmpty: b.allow_empty === true,
-        source: b.source as string | undefined,
-        environment: b.environment as string | undefined,
-        olderThanMs: b.older_than_days === undefined ? undefined : (b.older_than_days as number) * 86_400_000,
+        source: b.source,
+        environment: b.environment,
+        olderThanMs: b.older_than_days === undefined ? undefined : b.older_than_days * 86_400_000,
         gfs: Object.keys(gfs).length ? gfs : undefined,
       });
       return {

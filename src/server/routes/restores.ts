@@ -3,17 +3,15 @@
  * made first, so a missing backup, a refused target or a protected environment is answered at once.
  */
 import type { FastifyInstance } from 'fastify';
-import { BODY_FIELDS, NAME_PATTERN as NAME } from '../../api/contract.js';
-import { type Routed, accepted, body, notName, sendError, startTask } from '../http.js';
+import { NAME_PATTERN as NAME } from '../../api/contract.js';
+import { type Routed, accepted, body, sendError, startTask } from '../http.js';
 import { noteAudit, register } from '../routing.js';
 
 export async function restoreRoutes(app: FastifyInstance, r: Routed): Promise<void> {
   register(app, 'restore', async (req, reply) => {
-    const b = body(req.body, BODY_FIELDS.restore, reply);
+    const b = body(req.body, 'restore', reply);
     if (!b) return reply;
-    const bad = notName(b, ['id', 'source', 'name', 'target_db', 'database']);
-    if (bad) return sendError(reply, 400, 'bad_request', `${bad} must be a name (letters, digits, . _ -)`);
-    if (b.target !== undefined && (typeof b.target !== 'string' || !NAME.test(b.target))) {
+    if (b.target !== undefined && !NAME.test(b.target)) {
       return sendError(
         reply,
         403,
@@ -22,34 +20,16 @@ export async function restoreRoutes(app: FastifyInstance, r: Routed): Promise<vo
         'declare the place under restore_targets: in hoard.yaml and send its name',
       );
     }
-    if (
-      b.include !== undefined &&
-      !(
-        Array.isArray(b.include) &&
-        b.include.length <= 100 &&
-        b.include.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 4096 && !/[\u0000-\u001f]/.test(x))
-      )
-    ) {
-      return sendError(
-        reply,
-        400,
-        'bad_request',
-        'include must be a list of at most 100 snapshot paths',
-        'e.g. ["/srv/app/uploads"]',
-      );
-    }
-    if (b.at !== undefined && (typeof b.at !== 'string' || !/^[0-9T:.+\- Z]{10,40}$/.test(b.at)))
-      return sendError(reply, 400, 'bad_request', 'at must be a date and time');
     const choice = {
-      ref: b.id as string | undefined,
+      ref: b.id,
       latest: b.latest === true,
-      source: b.source as string | undefined,
-      name: b.name as string | undefined,
-      at: b.at as string | undefined,
-      targetName: b.target as string | undefined,
-      targetDb: b.target_db as string | undefined,
-      database: b.database as string | undefined,
-      include: b.include as string[] | undefined,
+      source: b.source,
+      name: b.name,
+      at: b.at,
+      targetName: b.target,
+      targetDb: b.target_db,
+      database: b.database,
+      include: b.include,
       configuredOnly: true,
     };
     noteAudit(req, {

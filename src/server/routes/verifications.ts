@@ -1,6 +1,6 @@
 /** POST /backups/:id/verify: a verification task (quick, read-back or drill) over the library's verify. */
 import type { FastifyInstance } from 'fastify';
-import { BODY_FIELDS, ID_PATTERN } from '../../api/contract.js';
+import { ID_PATTERN } from '../../api/contract.js';
 import { type Routed, accepted, body, sendError, startTask } from '../http.js';
 import { register } from '../routing.js';
 
@@ -9,18 +9,14 @@ export async function verificationRoutes(app: FastifyInstance, r: Routed): Promi
     const { id } = req.params as { id: string };
     if (!ID_PATTERN.test(id))
       return sendError(reply, 400, 'bad_request', 'the id must be a snapshot id, a unique prefix, "latest" or a label');
-    const b = body(req.body, BODY_FIELDS.verify, reply);
+    const b = body(req.body, 'verify', reply);
     if (!b) return reply;
-    const level = (b.level ?? 'read-back') as string;
-    if (!['quick', 'read-back', 'drill'].includes(level))
-      return sendError(reply, 400, 'bad_request', 'level must be quick, read-back or drill');
-    if (b.subset !== undefined && !(typeof b.subset === 'number' && b.subset > 0 && b.subset <= 1))
-      return sendError(reply, 400, 'bad_request', 'subset must be a fraction above 0 and up to 1');
+    const level = b.level ?? 'read-back';
     const t = startTask(r, reply, 'verify', async () => {
       const [out] = await r.hoard.verify({
         ref: id,
-        level: level as 'quick' | 'read-back' | 'drill',
-        subset: b.subset as number | undefined,
+        level,
+        subset: b.subset,
       });
       return {
         ok: out.ok,
