@@ -101,6 +101,38 @@ describe('layout', () => {
     assert.deepEqual(bad, []);
   });
 
+  it('no module imports itself through others (value imports; types are free)', () => {
+    const edges = new Map(
+      tsFiles(SRC).map((f) => [
+        f,
+        [...readFileSync(f, 'utf8').matchAll(/^import (?!type )[^;]*?from '(\.[^']+)'/gms)].map((m) =>
+          path.resolve(path.dirname(f), m[1]).replace(/\.js$/, '.ts'),
+        ),
+      ]),
+    );
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (f: string, stack: string[]): void => {
+      state.set(f, 'open');
+      stack.push(f);
+      for (const t of edges.get(f) ?? []) {
+        if (!edges.has(t)) continue;
+        if (state.get(t) === 'open')
+          cycles.push(
+            stack
+              .slice(stack.indexOf(t))
+              .map((x) => path.relative(SRC, x))
+              .join(' → '),
+          );
+        else if (!state.has(t)) visit(t, stack);
+      }
+      stack.pop();
+      state.set(f, 'done');
+    };
+    for (const f of edges.keys()) if (!state.has(f)) visit(f, []);
+    assert.deepEqual(cycles, []);
+  });
+
   it('core reads no environment, argv, console or exit', () => {
     const bad: string[] = [];
     for (const file of tsFiles(path.join(SRC, 'core'))) {
