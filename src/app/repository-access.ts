@@ -127,10 +127,13 @@ export function namedRepository(p: Project, ref: string): RepositorySetting {
 export async function openAt(env: Env, loc: RepositorySetting, o: OpenOptions): Promise<Repository> {
   const backend: Backend = openBackend(loc.url, await backendSettings(env, o.project, loc));
   const password = await repositoryPassword(env, o.project, loc);
-  const repo = await openRepository(backend, password, { workers: defaultWorkers(), keyCache: env.keys, ...o });
-  // read under the lock each command takes (acquireLock), not now: a prune could run in between
-  if (o.index !== false) repo.indexUnderLock = true;
-  return repo;
+  // the index is read under the lock each command takes (acquireLock), not now: a prune could run in between
+  return openRepository(backend, password, {
+    workers: defaultWorkers(),
+    keyCache: env.keys,
+    ...o,
+    indexUnderLock: o.index !== false,
+  });
 }
 
 /** Takes a lock (kind "locked" when one conflicts after env.lockWait); the caller releases it. */

@@ -190,15 +190,22 @@ async function finish(
   return { snapshotId, snapshot, stats: all, durationMs: end - started };
 }
 
-/** Runs `work`; on failure indexes completed packs (data stays reusable) and rethrows. */
-async function guarded<T>(repo: Repository, saver: BlobSaver, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    await saver.drain().catch(() => {});
-    await repo.abandon();
-    throw e;
-  }
+/** Runs `work` as one writing session (a dry run's when asked); on failure indexes completed packs (data stays reusable) and rethrows. */
+async function guarded<T>(
+  repo: Repository,
+  saver: BlobSaver,
+  dryRun: boolean | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  return repo.writing({ dryRun }, async () => {
+    try {
+      return await work();
+    } catch (e) {
+      await saver.drain().catch(() => {});
+      await repo.abandon();
+      throw e;
+    }
+  });
 }
 
 /**
@@ -221,7 +228,6 @@ export async function backupFiles(
   }
   const started = o.clock.now();
   const base = { ...repo.stats };
-  repo.dryRun = o.dryRun === true;
   const { root, abs: real } = buildVirtualRoot(targets, o.cwd);
   const abs = o.recordPaths ?? real; // a dump folder in a temp dir is recorded as /name.dir
   const parent = o.parent ?? pickParent(o.history ?? [], o.info.hostname, abs);
@@ -237,7 +243,7 @@ export async function backupFiles(
     stats,
     withAtime: o.withAtime,
   };
-  return guarded(repo, saver, async () => {
+  return guarded(repo, saver, o.dryRun, async () => {
     const tree = await backupVDir(ctx, root, parent?.snapshot.tree);
     return finish(
       repo,
@@ -301,10 +307,9 @@ export async function backupStreams(
     throw new HoardError('usage', `duplicate stream file names: ${names.join(', ')}`);
   const started = o.clock.now();
   const base = { ...repo.stats };
-  repo.dryRun = o.dryRun === true;
   const saver = new BlobSaver(repo);
   const stats = emptyStats();
-  return guarded(repo, saver, async () => {
+  return guarded(repo, saver, o.dryRun, async () => {
     const nodes: TreeNode[] = [];
     const t = formatGoTime(goTimeFromMs(started));
     for (const [i, input] of inputs.entries()) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryBackend } from '../storage/memory.js';
 import { initRepository, openRepository } from './open.js';
+import { isHoardError } from '../errors.js';
 
 const who = { username: 'u', hostname: 'h', now: '2026-01-01T00:00:00Z' };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -30,13 +31,40 @@ describe('deduplication inside one run', () => {
     const mem = createMemoryBackend();
     const repo = await initRepository(mem, 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } });
     const b = randomBytes(2000);
-    repo.dryRun = true;
-    assert.equal(await repo.saveBlob('data', sha(b), b), true);
-    assert.equal(await repo.saveBlob('data', sha(b), b), false, 'counted once');
+    await repo.writing({ dryRun: true }, async () => {
+      assert.equal(await repo.saveBlob('data', sha(b), b), true);
+      assert.equal(await repo.saveBlob('data', sha(b), b), false, 'counted once');
+      await repo.flush();
+    });
     assert.equal(repo.stats.blobsAdded, 1);
-    repo.dryRun = false;
+    assert.equal(repo.stats.packsWritten, 0, 'the dry run wrote nothing');
+    assert.equal(repo.dryRun, false, 'the mode ended with its operation');
     assert.equal(await repo.saveBlob('data', sha(b), b), true, 'the real run stores it');
     await repo.flush();
     assert.ok(repo.hasBlob('data', sha(b)));
+  });
+
+  it('a dry run and a real write cannot overlap on one handle, and a dry run forgets what it counted', async () => {
+    const mem = createMemoryBackend();
+    const repo = await initRepository(mem, 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } });
+    const b = randomBytes(2000);
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const dry = repo.writing({ dryRun: true }, async () => {
+      await repo.saveBlob('data', sha(b), b);
+      await held;
+    });
+    await assert.rejects(
+      repo.writing({}, async () => {}),
+      (e: unknown) => isHoardError(e, 'internal'),
+    );
+    release();
+    await dry;
+    // a second dry run on the same handle counts the blob again: it would still be added
+    await repo.writing({ dryRun: true }, async () => {
+      assert.equal(await repo.saveBlob('data', sha(b), b), true);
+    });
   });
 });

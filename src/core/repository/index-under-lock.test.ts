@@ -30,9 +30,7 @@ async function store(repo: Repository, n: number): Promise<string[]> {
 
 /** A handle as the CLI opens one: its index is read under each lock it takes. */
 async function underLock(backend: Backend): Promise<Repository> {
-  const repo = await openRepository(backend, 'pw');
-  repo.indexUnderLock = true;
-  return repo;
+  return openRepository(backend, 'pw', { indexUnderLock: true });
 }
 
 describe('the index is read under the lock', () => {

@@ -38,6 +38,11 @@ export interface RepositoryOptions {
   workers?: number;
   /** Pack uploads that may run at once. */
   uploads?: number;
+  /**
+   * Bring the index up to date whenever a lock is taken, and refuse to use it before (the handles
+   * the app layer opens for commands: see `indexUnderLock` below).
+   */
+  indexUnderLock?: boolean;
 }
 
 /** Counters of what a writer added (for summaries). */
@@ -60,7 +65,7 @@ export class Repository {
    * the lock settles), as restic reads the index only under a lock: an index read before the lock
    * could predate a prune that ran meanwhile. Until then, using the index is a programming error.
    */
-  indexUnderLock = false;
+  readonly indexUnderLock: boolean;
   readonly stats: WriteStats = {
     blobsAdded: 0,
     dataBlobs: 0,
@@ -70,8 +75,10 @@ export class Repository {
     packsWritten: 0,
   };
   readonly compression: CompressionMode;
-  /** When set, saveBlob only counts what it would store and flush writes nothing (backup --dry-run). */
-  dryRun = false;
+  /** Inside a dry-run `writing` session: saveBlob only counts what it would store and flush writes nothing. */
+  private dryRunMode = false;
+  /** Writing sessions running on this handle (they may overlap only in one mode). */
+  private sessions = 0;
   private readonly writers: Record<BlobType, PackWriter>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   /** Keys of blobs in a pack not yet in the index (being filled or uploaded): stored already, for dedup. */
@@ -97,6 +104,7 @@ export class Repository {
     readonly keyId: string,
     opts: RepositoryOptions = {},
   ) {
+    this.indexUnderLock = opts.indexUnderLock === true;
     this.compression = opts.compression ?? 'auto';
     const ps = (this.packSize = opts.packSize ?? DEFAULT_PACK_SIZE);
     // pack buffers are reused once stored: a fresh 16 MiB buffer costs thousands of page faults
@@ -165,6 +173,33 @@ export class Repository {
    * `data` may be given as the parts it spans (a chunk of a stream across reads): they are joined
    * only where the encoder needs them joined.
    */
+  /** True inside a dry-run writing session. */
+  get dryRun(): boolean {
+    return this.dryRunMode;
+  }
+
+  /**
+   * Runs one operation's writes: with `dryRun` (backup --dry-run), saveBlob only counts what it
+   * would store and flush writes nothing, until `work` settles. Sessions on one handle may overlap
+   * only in the same mode (kind "internal" otherwise); when the last ends, the handle writes for
+   * real again and forgets what dry runs counted. Outside any session the handle writes for real.
+   */
+  async writing<T>(o: { dryRun?: boolean }, work: () => Promise<T>): Promise<T> {
+    const dry = o.dryRun === true;
+    if (this.sessions > 0 && dry !== this.dryRunMode)
+      throw new HoardError('internal', 'a dry run and a real write cannot share a repository handle at once');
+    this.dryRunMode = dry;
+    this.sessions++;
+    try {
+      return await work();
+    } finally {
+      if (--this.sessions === 0) {
+        this.dryRunMode = false;
+        this.counted.clear();
+      }
+    }
+  }
+
   async saveBlob(type: BlobType, id: string, data: Buffer | Buffer[]): Promise<boolean> {
     if (this.uploadError) throw this.uploadError;
     const k = type[0] + id;
