@@ -15,7 +15,8 @@ const CHUNK = 64 << 10;
 /** A plain dump: DDL, then COPY blocks of rows like an application's (ids, names, timestamps, escapes). */
 function dumpLike(bytes: number): Buffer {
   const parts: string[] = [
-    '--\n-- PostgreSQL database dump\n--\n\n\\restrict 0ZnbNb4UKlisHfrC5pxylsgbIXpZ2ehYT7NInEhkIpPBunOMdly4IcaoxNgLASh\n\n',
+    '--\n-- PostgreSQL database dump\n--\n\n\\restrict ' +
+      '0ZnbNb4UKlisHfrC5pxylsgbIXpZ2ehYT7NInEhkIpPBunOMdly4IcaoxNgLASh\n\n',
   ];
   let size = parts[0].length;
   for (let table = 0; size < bytes; table++) {

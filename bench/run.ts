@@ -137,7 +137,8 @@ function main(): void {
   const lines = [
     `hoard vs restic ${execFileSync('restic', ['version']).toString().split(' ')[1]}, ${os.cpus().length} cores, same data, same run`,
     '',
-    '| case | hoard s | restic s | time ratio | hoard peak RSS MB | restic peak RSS MB | hoard repo MB | restic repo MB | size ratio |',
+    '| case | hoard s | restic s | time ratio | hoard peak RSS MB | restic peak RSS MB | hoard repo MB ' +
+      '| restic repo MB | size ratio |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>

@@ -345,7 +345,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
       title: 'hoard',
       version,
       description:
-        'The REST API of `hoard serve`. Every route but /healthz needs a bearer token with the scope named in x-scope (admin implies all). Only the methods listed here are served: HEAD, OPTIONS and any other pair are refused (401 without a valid token, else 404).',
+        'The REST API of `hoard serve`. Every route but /healthz needs a bearer token with the scope ' +
+        'named in x-scope (admin implies all). Only the methods listed here are served: HEAD, OPTIONS ' +
+        'and any other pair are refused (401 without a valid token, else 404).',
     },
     servers: [{ url: 'http://127.0.0.1:7420' }],
     security: [{ bearer: [] }],

@@ -55,7 +55,8 @@ describe('detecting databases for init', () => {
   it('reads a Prisma datasource (env URL or SQLite file)', async () => {
     const pg = await project({
       'prisma/schema.prisma':
-        'generator c { provider = "prisma-client-js" }\ndatasource db {\n  provider = "postgresql"\n  url      = env("PRISMA_DATABASE_URL")\n}\n',
+        'generator c { provider = "prisma-client-js" }\ndatasource db {\n  provider = "postgresql"\n  ' +
+        'url      = env("PRISMA_DATABASE_URL")\n}\n',
     });
     assert.deepEqual(
       (await detectSources(pg, {})).map((c) => [c.name, c.type, c.url, c.todo]),

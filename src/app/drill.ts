@@ -154,7 +154,9 @@ function scratchError(e: unknown, server: Connection, name: string): unknown {
       'db-connection',
       `the drill may not create the scratch database ${name} on ${server.host ?? 'the server'}: ${m.split('\n')[0]}`,
       {
-        hint: 'give the database user CREATEDB (PostgreSQL) or CREATE privileges (MySQL), or drill on another server with --drill-server URL',
+        hint:
+          'give the database user CREATEDB (PostgreSQL) or CREATE privileges (MySQL), or drill on ' +
+          'another server with --drill-server URL',
       },
     );
   }

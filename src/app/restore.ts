@@ -167,7 +167,8 @@ export function restoreError(r: RestoreResult): HoardError | undefined {
     {
       hint:
         kind === 'no-space'
-          ? 'free some space there (or restore elsewhere) and run the restore again; the files it did restore are complete'
+          ? 'free some space there (or restore elsewhere) and run the restore again; the files it did ' +
+            'restore are complete'
           : kind === 'corrupt'
             ? 'run `hoard check --read-data` to see what is damaged'
             : 'see the warnings above',

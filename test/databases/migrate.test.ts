@@ -145,13 +145,15 @@ describe('hoard migrate', () => {
     const file = path.join(dir, 'app.db');
     new Database(file).close();
     const said =
-      'echo --url=postgres://u:pw1@h/db VAR=mysql://u:pw2/x@h/db PGPASSWORD=pw3 host=h password=pw4 mysql -u root -ppw5 app; exit 1';
+      'echo --url=postgres://u:pw1@h/db VAR=mysql://u:pw2/x@h/db PGPASSWORD=pw3 host=h password=pw4 ' +
+      'mysql -u root -ppw5 app; exit 1';
     const r = await hoard(['migrate', '--db', `sqlite:${file}`, '--no-restore', '--', 'sh', '-c', said], { env });
     assert.equal(r.code, 1, r.stderr);
     const [s] = (await snapshots(env)).filter((x) => x.hoard?.kind === 'pre-migration');
     assert.equal(
       s.hoard?.migration.command,
-      'sh -c echo --url=postgres://u:***@h/db VAR=mysql://u:***@h/db PGPASSWORD=*** host=h password=*** mysql -u root -p*** app; exit 1',
+      'sh -c echo --url=postgres://u:***@h/db VAR=mysql://u:***@h/db PGPASSWORD=*** host=h password=*** ' +
+        'mysql -u root -p*** app; exit 1',
     );
     const stored = [JSON.stringify(s), (await hoard(['list', '--json'], { env })).stdout];
     if (await needRestic(t))

@@ -141,7 +141,8 @@ describe('bad input', () => {
     ],
     [
       'a wrong type',
-      'sources:\n  app:\n    type: sqlite\n    path: app.db\njobs:\n  nightly:\n    sources: [app]\n    retention_days: "thirty"\n',
+      'sources:\n  app:\n    type: sqlite\n    path: app.db\njobs:\n  nightly:\n    sources: [app]\n  ' +
+        '  retention_days: "thirty"\n',
       /bad\.yaml:8: jobs\.nightly\.retention_days: must be a number/,
       /write a number here/,
     ],
@@ -153,7 +154,8 @@ describe('bad input', () => {
     ],
     [
       'a bad schedule',
-      'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  nightly:\n    sources: [app]\n    schedule: "daily at 26:00"\n',
+      'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  nightly:\n    sources: [app]\n    ' +
+        'schedule: "daily at 26:00"\n',
       /bad\.yaml:6: jobs\.nightly\.schedule: daily at 26:00: the time must be between 00:00 and 23:59/,
       /fix the value/,
     ],
@@ -174,7 +176,8 @@ describe('bad input', () => {
     const f = path.join(dir, 'secret.yaml');
     await writeFile(
       f,
-      'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  shop:\n    type: postgres\n    url: env:SHOP_DATABASE_URL\n',
+      'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  ' +
+        'shop:\n    type: postgres\n    url: env:SHOP_DATABASE_URL\n',
     );
     const chk = await cli(['config', 'check', '--config', f]);
     assert.equal(chk.code, 1);
@@ -189,7 +192,8 @@ describe('bad input', () => {
     const f = path.join(dir, 'status.yaml');
     await writeFile(
       f,
-      'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  app: { type: sqlite, path: app.db }\n  later: { type: sqlite, path: later.db }\n',
+      'repositories:\n  local: { url: .hoard/repo, password: "file:.hoard/password" }\nsources:\n  app: ' +
+        '{ type: sqlite, path: app.db }\n  later: { type: sqlite, path: later.db }\n',
     );
     const child = spawn(process.execPath, [CLI, 'backup', '--stdin', '--stdin-filename', 'x', '--config', f], {
       cwd: dir,

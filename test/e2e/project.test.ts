@@ -33,7 +33,8 @@ describe('project CLI end to end', () => {
     const db = await pgDatabase(t);
     await pgExec(
       db,
-      'CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g;',
+      'CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, md5(g::text) ' +
+        'FROM generate_series(1, 500) g;',
     );
     await mkdir(path.join(dir, 'data'));
     await mkdir(path.join(dir, 'uploads'));

@@ -13,9 +13,9 @@ export function prng(seed: number): () => number {
 }
 
 const WORDS =
-  'alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy rupert sybil trent victor walter order shipped paid pending refunded invoice customer product widget gadget gizmo berlin paris tokyo lima oslo cairo'.split(
-    ' ',
-  );
+  'alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy rupert sybil trent ' +
+  'victor walter order shipped paid pending refunded invoice customer product widget gadget gizmo berlin ' +
+  'paris tokyo lima oslo cairo'.split(' ');
 
 /** `size` bytes of dump-like text lines (INSERT rows with names, emails, numbers, JSON). */
 export function textLike(size: number, seed = 1): Buffer {

@@ -105,7 +105,8 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
       req.resume();
       res.writeHead(503, { 'content-type': 'application/xml' });
       res.end(
-        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your ' +
+          'request rate.</Message></Error>',
       );
       return;
     }

@@ -167,7 +167,8 @@ describe('API restore targets', () => {
     const other = await pgDatabase(t);
     await pgExec(
       src,
-      'CREATE TABLE items (id int primary key, name text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 50) g;',
+      'CREATE TABLE items (id int primary key, name text); INSERT INTO items SELECT g, md5(g::text) ' +
+        'FROM generate_series(1, 50) g;',
     );
     await pgExec(other, 'CREATE TABLE old (id int);');
     const dir = await tempDir(t, 'hoard-targets-pg-');

@@ -41,7 +41,8 @@ describe('copies to several destinations', () => {
       )
       .replace(
         'jobs:\n',
-        'jobs:\n  nightly:\n    sources: [app]\n    destinations: [local, offsite]\n  risky:\n    sources: [app]\n    destinations: [local, broken]\n',
+        'jobs:\n  nightly:\n    sources: [app]\n    destinations: [local, offsite]\n  risky:\n    ' +
+          'sources: [app]\n    destinations: [local, broken]\n',
       );
     await writeFile(path.join(dir, 'hoard.yaml'), yaml);
     const init = await hoard(['init', '--repo', 'offsite'], { cwd: dir, env });

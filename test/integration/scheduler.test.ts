@@ -275,7 +275,8 @@ verify:
     }
     await writeFile(
       path.join(dir, 'hoard.yaml'),
-      'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  j:\n    sources: [app]\n    schedule: daily at 02:00\n    timezone: Mars/Olympus\n',
+      'sources:\n  app: { type: sqlite, path: app.db }\njobs:\n  j:\n    sources: [app]\n    schedule: ' +
+        'daily at 02:00\n    timezone: Mars/Olympus\n',
     );
     const tz = await hoard(['scheduler', 'status'], { cwd: dir, env: CLEAN_ENV });
     assert.equal(tz.code, 1);

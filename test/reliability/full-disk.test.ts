@@ -104,7 +104,8 @@ describe('full disks', () => {
     // about 12 MB of random bytes: they do not compress, so the dump stores about that much
     await pgExec(
       db,
-      "CREATE TABLE blobs AS SELECT g AS id, decode(string_agg(md5(random()::text || g || s), ''), 'hex') AS data FROM generate_series(1, 1500) g, generate_series(1, 500) s GROUP BY g",
+      "CREATE TABLE blobs AS SELECT g AS id, decode(string_agg(md5(random()::text || g || s), ''), " +
+        "'hex') AS data FROM generate_series(1, 1500) g, generate_series(1, 500) s GROUP BY g",
     );
     const repo = path.join(disk, 'repo');
     const env = { ...CLEAN_ENV, HOARD_REPOSITORY: repo, HOARD_PASSWORD: PW };

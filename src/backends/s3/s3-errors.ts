@@ -48,7 +48,9 @@ export function s3Error(e: unknown, op: string, what: string, where: string): Ho
         ? `HTTP ${status ?? '403'} Forbidden`
         : `${code} (${x.message.split('\n')[0]})`;
     return new HoardError('io', `${where} refused the ${op} of ${what}: ${why}`, {
-      hint: "check the S3 credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the repository's s3: settings in hoard.yaml",
+      hint:
+        'check the S3 credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the ' +
+        "repository's s3: settings in hoard.yaml",
       cause: e,
     });
   }

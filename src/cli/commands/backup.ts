@@ -30,7 +30,10 @@ export const backupCommand: Command = {
   name: 'backup',
   summary: "back up hoard.yaml's sources (or jobs, environments), or paths, a stream or a database",
   usage:
-    'hoard backup [SOURCE|JOB|ENVIRONMENT...] [--label L] [--reason R] [--retention DAYS] [--kind K]   (hoard.yaml)\n       hoard backup [flags] PATH...\n       hoard backup --db URL|env:VAR [--format sql|custom|directory] [--all]\n       hoard backup --stdin --stdin-filename NAME\n       hoard backup --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...',
+    'hoard backup [SOURCE|JOB|ENVIRONMENT...] [--label L] [--reason R] [--retention DAYS] [--kind K]  ' +
+    ' (hoard.yaml)\n       hoard backup [flags] PATH...\n       hoard backup --db URL|env:VAR [--format ' +
+    'sql|custom|directory] [--all]\n       hoard backup --stdin --stdin-filename NAME\n       hoard ' +
+    'backup --stdin-from-command [--stdin-filename NAME] -- CMD ARGS...',
   flags: {
     ...DB_BACKUP_FLAGS,
     ...LABEL_FLAGS,

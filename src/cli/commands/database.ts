@@ -44,7 +44,8 @@ export function connectionFrom(ctx: CommandContext, value: string): Connection {
     c = parseDatabaseUrl(value);
     if (c.password !== undefined)
       process.stderr.write(
-        'hoard: warning: a password on the command line is visible to other users (ps); put the URL in a variable and pass env:VAR\n',
+        'hoard: warning: a password on the command line is visible to other users (ps); put the URL in ' +
+          'a variable and pass env:VAR\n',
       );
   }
   if (c.engine === 'sqlite' && c.path) c.path = path.resolve(ctx.env.cwd, c.path); // stored absolute: restores find it from anywhere

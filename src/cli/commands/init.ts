@@ -230,7 +230,9 @@ export const initCommand: Command = {
   summary:
     'set up hoard for this project (hoard.yaml, repository, first backup), or create a bare repository with --repo',
   usage:
-    'hoard init [--yes] [--source NAME]... [--files PATH]... [--environment E] [--schedule S] [--retention DAYS] [--no-backup]\n       hoard init --repo URL [--repository-version 1|2]   (a bare repository, like restic init)',
+    'hoard init [--yes] [--source NAME]... [--files PATH]... [--environment E] [--schedule S] [--retention ' +
+    'DAYS] [--no-backup]\n       hoard init --repo URL [--repository-version 1|2]   (a bare repository, ' +
+    'like restic init)',
   flags: {
     yes: { type: 'boolean', short: 'y', help: 'ask nothing: back up every detected database, with the defaults' },
     source: { type: 'list', help: 'back up only this detected database (repeatable; default: all)' },

@@ -22,7 +22,8 @@ export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'snapshot databases, run a migration, restore them if it fails',
   usage:
-    'hoard migrate [--db URL|env:VAR]... [--source NAME]... [--no-restore] -- CMD ARGS...\n       (neither --db nor --source: every database source of hoard.yaml)',
+    'hoard migrate [--db URL|env:VAR]... [--source NAME]... [--no-restore] -- CMD ARGS...\n       ' +
+    '(neither --db nor --source: every database source of hoard.yaml)',
   flags: {
     db: { type: 'list', help: 'a database the migration changes (repeatable): URL, sqlite:PATH or env:VAR' },
     source: { type: 'list', help: 'a database source of hoard.yaml the migration changes (repeatable)' },

@@ -26,7 +26,9 @@ function choice(ctx: CommandContext, what: string): SnapshotChoice {
   };
   if (!c.ref && !c.latest && c.name === undefined && c.at === undefined) {
     throw new HoardError('usage', `${what} needs a snapshot`, {
-      hint: 'give an id, a unique prefix, "latest" or a label, or --latest / --name LABEL / --at TIME (see `hoard list`)',
+      hint:
+        'give an id, a unique prefix, "latest" or a label, or --latest / --name LABEL / --at TIME ' +
+        '(see `hoard list`)',
     });
   }
   return c;
@@ -98,19 +100,26 @@ export const restoreCommand: Command = {
   name: 'restore',
   summary: 'restore a snapshot into a folder or a database',
   usage:
-    'hoard restore ID|latest|LABEL --target DIR|NAME|--in-place [--include PATH]...\n       hoard restore ID|latest|LABEL [--target URL|env:VAR|NAME] [--target-db NAME] [--dry-run] [--yes]\n       hoard restore --latest|--name LABEL|--at TIME [--source S] [...]',
+    'hoard restore ID|latest|LABEL --target DIR|NAME|--in-place [--include PATH]...\n       hoard ' +
+    'restore ID|latest|LABEL [--target URL|env:VAR|NAME] [--target-db NAME] [--dry-run] [--yes]\n     ' +
+    '  hoard restore --latest|--name LABEL|--at TIME [--source S] [...]',
   flags: {
     ...DB_RESTORE_FLAGS,
     ...CHOICE_FLAGS,
     target: {
       type: 'string',
       short: 't',
-      help: 'a folder to restore files into (created when missing), a database URL or env:VAR for a database snapshot (default: its source as hoard.yaml configures it), or the name of a restore target in hoard.yaml',
+      help:
+        'a folder to restore files into (created when missing), a database URL or env:VAR for a ' +
+        'database snapshot (default: its source as hoard.yaml configures it), or the name of a restore ' +
+        'target in hoard.yaml',
     },
     include: { type: 'list', short: 'i', help: 'restore only this path of the snapshot (repeatable)' },
     'in-place': {
       type: 'boolean',
-      help: "restore into the backup's own source as hoard.yaml configures it (a files source's folders: after a pre-restore snapshot)",
+      help:
+        "restore into the backup's own source as hoard.yaml configures it (a files source's folders: " +
+        'after a pre-restore snapshot)',
     },
     'keep-set-id': { type: 'boolean', help: 'keep setuid/setgid bits of files (default: only with --in-place)' },
   },

@@ -128,7 +128,8 @@ export const cleanupCommand: Command = {
   name: 'cleanup',
   summary: 'remove expired or old backups by policy, then prune (--dry-run prints the plan and why)',
   usage:
-    'hoard cleanup [--expired] [--older-than DAYS] [--keep-daily N …] [--source S] [--env E] [--dry-run] [--yes] [--no-prune]',
+    'hoard cleanup [--expired] [--older-than DAYS] [--keep-daily N …] [--source S] [--env E] [--dry-run] ' +
+    '[--yes] [--no-prune]',
   flags: {
     ...RETENTION_FLAGS,
     ...PRUNE_FLAGS,
@@ -153,7 +154,8 @@ export const forgetCommand: Command = {
   name: 'forget',
   summary: "remove snapshots by id or by restic's keep-* policy (--prune to free the space)",
   usage:
-    'hoard forget ID...\n       hoard forget --keep-last N|--keep-daily N|… [--group-by host,paths] [--dry-run] [--prune]',
+    'hoard forget ID...\n       hoard forget --keep-last N|--keep-daily N|… [--group-by host,paths] ' +
+    '[--dry-run] [--prune]',
   flags: {
     ...RETENTION_FLAGS,
     ...PRUNE_FLAGS,

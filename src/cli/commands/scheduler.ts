@@ -214,7 +214,8 @@ export const schedulerCommand: Command = {
   name: 'scheduler',
   summary: "run hoard.yaml's schedules: scheduler start [--detach] | stop | status | install-service",
   usage:
-    'hoard scheduler start [--detach] | stop | status [--json] | install-service [--systemd|--launchd] [--output FILE] [--force]',
+    'hoard scheduler start [--detach] | stop | status [--json] | install-service [--systemd|--launchd] ' +
+    '[--output FILE] [--force]',
   flags: {
     detach: { type: 'boolean', help: 'start: run in the background (log in .hoard/scheduler.log)' },
     systemd: { type: 'boolean', help: 'install-service: write a systemd unit (default on Linux)' },

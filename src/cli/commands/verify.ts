@@ -65,7 +65,8 @@ export const verifyCommand: Command = {
   summary:
     'verify backups: --quick (structure), read-back (default) or --drill (restore into a scratch target and check)',
   usage:
-    'hoard verify ID|--latest|--all|--source NAME [--quick|--drill] [--subset N%] [--min-size SIZE] [--drill-server URL] [--drill-target NAME] [--sql QUERY]',
+    'hoard verify ID|--latest|--all|--source NAME [--quick|--drill] [--subset N%] [--min-size SIZE] ' +
+    '[--drill-server URL] [--drill-target NAME] [--sql QUERY]',
   flags: {
     latest: { type: 'boolean', help: 'the newest backup (of --source)' },
     all: { type: 'boolean', help: 'every backup (of --source)' },

@@ -193,7 +193,8 @@ export const mysql: DatabaseEngine = {
   async changeToken(c) {
     const [r] = await myQuery(
       c,
-      'SELECT MAX(UPDATE_TIME), SUM(TABLE_ROWS), COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()',
+      'SELECT MAX(UPDATE_TIME), SUM(TABLE_ROWS), COUNT(*) FROM information_schema.tables WHERE table_schema ' +
+        '= DATABASE()',
     );
     return (r ?? []).join(':');
   },

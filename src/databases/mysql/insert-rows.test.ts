@@ -18,7 +18,8 @@ const MARIADB = [
   '',
 ].join('\n');
 const MYSQL =
-  "-- dump\nINSERT INTO `t` VALUES (1,'x'),(2,'),(,'),(3,'\\''),(4,NULL);\nINSERT INTO `t` VALUES (5,'y');\nINSERT INTO `empty_next` VALUES (1,'z');\n";
+  "-- dump\nINSERT INTO `t` VALUES (1,'x'),(2,'),(,'),(3,'\\''),(4,NULL);\nINSERT INTO `t` VALUES " +
+  "(5,'y');\nINSERT INTO `empty_next` VALUES (1,'z');\n";
 
 function count(text: string, size: number): [string, number][] {
   const bytes = Buffer.from(text);

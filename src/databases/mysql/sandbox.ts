@@ -72,7 +72,9 @@ export function refusalError(e: unknown, notes: LineNotes): unknown {
     'corrupt',
     `the dump tries to ${what} at ${where}, which no dump of mariadb-dump or mysqldump contains; the client refused it`,
     {
-      hint: 'the stored dump was changed after the backup: restore an older snapshot, and check who can write to the repository',
+      hint:
+        'the stored dump was changed after the backup: restore an older snapshot, and check who ' +
+        'can write to the repository',
     },
   );
 }

@@ -69,7 +69,8 @@ describe('psql restricted-mode filter', () => {
 
   it('leaves every other line alone: other meta-commands (psql refuses them), look-alikes, a last line without newline', () => {
     const text =
-      "\\! touch /tmp/x\n\\restrictive\n\\unrestricted\n\\restrict\n\\\n\\r\n  \\restrict indented\nSELECT '\\restrict';\n\\unrestrict last";
+      '\\! touch /tmp/x\n\\restrictive\n\\unrestricted\n\\restrict\n\\\n\\r\n  \\restrict indented\nSELECT ' +
+      "'\\restrict';\n\\unrestrict last";
     allSizes(
       text,
       "\\! touch /tmp/x\n\\restrictive\n\\unrestricted\n\n\\\n\\r\n  \\restrict indented\nSELECT '\\restrict';\n",
@@ -118,7 +119,8 @@ describe('psql restricted-mode filter', () => {
     for await (const p of b.script) assert.ok(!p.toString().includes(key), 'each script has its own key');
     const psqlSaid = new HoardError(
       'command-failed',
-      'psql exited with status 3: psql:<stdin>:5: error: backslash commands are restricted; only \\unrestrict is allowed',
+      'psql exited with status 3: psql:<stdin>:5: error: backslash commands are restricted; only ' +
+        '\\unrestrict is allowed',
     );
     const e = refusalError(psqlSaid, a.filter, a.offset) as HoardError;
     assert.equal(e.kind, 'corrupt');

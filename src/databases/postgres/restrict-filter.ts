@@ -224,7 +224,9 @@ export function refusalError(e: unknown, filter: RestrictLineFilter, offset: num
     'corrupt',
     `the dump tries to run a psql command at ${where}${of ? ` ${of}` : ''}, which no dump of pg_dump contains; psql refused it and ran none of the dump`,
     {
-      hint: 'the stored dump was changed after the backup: restore an older snapshot, and check who can write to the repository',
+      hint:
+        'the stored dump was changed after the backup: restore an older snapshot, and check who ' +
+        'can write to the repository',
     },
   );
 }

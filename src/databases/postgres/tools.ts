@@ -132,7 +132,9 @@ export function requireRestrictMode(psql: string): Promise<void> {
         'tool',
         `${psql} is psql ${major ? `${major}.${minor}` : '(version unknown)'}, too old to restore a dump safely: it has no restricted mode (\\restrict), so a dump could run commands on this host`,
         {
-          hint: 'install a newer postgresql-client (13.22, 14.19, 15.14, 16.10, 17.6 or later), e.g. from apt.postgresql.org',
+          hint:
+            'install a newer postgresql-client (13.22, 14.19, 15.14, 16.10, 17.6 or later), e.g. ' +
+            'from apt.postgresql.org',
         },
       );
     });
