@@ -86,7 +86,8 @@ describe('config loading', () => {
     );
     assert.ok(p.every((x) => x.fix.length > 5));
     const refs = problems(
-      'sources:\n  db: { type: sqlite, path: a.db }\njobs:\n  j:\n    sources: [db, nope]\n    destinations: [offsite]\n',
+      'sources:\n  db: { type: sqlite, path: a.db }\njobs:\n  j:\n    sources: [db, nope]\n    ' +
+        'destinations: [offsite]\n',
     );
     assert.deepEqual(
       refs.map((x) => x.where),
@@ -109,7 +110,8 @@ describe('config loading', () => {
 
 describe('precedence', () => {
   const loaded = parseConfig(
-    'environment: staging\nrepositories:\n  local: { url: .hoard/repo, password: "env:PW" }\n  offsite: { url: "s3:https://s3/b" }\n',
+    'environment: staging\nrepositories:\n  local: { url: .hoard/repo, password: "env:PW" }\n  offsite: ' +
+      '{ url: "s3:https://s3/b" }\n',
     '/proj/hoard.yaml',
   );
   it('flags beat HOARD_* which beat the file; the file beats the defaults', () => {
@@ -178,11 +180,17 @@ describe('secrets', () => {
       C: '$raw',
       D: 'v',
     });
-    // a double-quoted value may span lines (a PEM key in .env), as dotenv and Node's parseEnv read it
-    assert.deepEqual(parseDotenv('KEY="-----BEGIN-----\nabc\n-----END-----"\nNEXT=1\r\n'), {
-      KEY: '-----BEGIN-----\nabc\n-----END-----',
-      NEXT: '1',
-    });
+    // values util.parseEnv would cut or merge: a # inside a password, an escaped quote, an unclosed quote
+    assert.deepEqual(
+      parseDotenv('PASSWORD=abc#123\nURL=postgres://u:p#w@h/db # note\nQ="x\\"y"\nA="oops\nDB_PASSWORD=s3cret\n'),
+      {
+        PASSWORD: 'abc#123',
+        URL: 'postgres://u:p#w@h/db',
+        Q: 'x"y',
+        A: '"oops',
+        DB_PASSWORD: 's3cret',
+      },
+    );
   });
 });
 
