@@ -44,7 +44,7 @@ describe('deduplication inside one run', () => {
     assert.ok(repo.hasBlob('data', sha(b)));
   });
 
-  it('a dry run and a real write cannot overlap on one handle, and a dry run forgets what it counted', async () => {
+  it('a dry run and a real write cannot overlap on one handle; a failed dry run leaves it dry', async () => {
     const mem = createMemoryBackend();
     const repo = await initRepository(mem, 'pw', who, { kdf: { N: 1024, r: 1, p: 1 } });
     const b = randomBytes(2000);
@@ -62,9 +62,21 @@ describe('deduplication inside one run', () => {
     );
     release();
     await dry;
-    // a second dry run on the same handle counts the blob again: it would still be added
+    // a second source's dry run on the same handle: the blob is counted already, as a real run stores it once
     await repo.writing({ dryRun: true }, async () => {
-      assert.equal(await repo.saveBlob('data', sha(b), b), true);
+      assert.equal(await repo.saveBlob('data', sha(b), b), false);
     });
+    // a dry run that fails: what it started may still save blobs afterwards, and they are only counted
+    await assert.rejects(
+      repo.writing({ dryRun: true }, async () => {
+        throw new Error('a file went away');
+      }),
+      /went away/,
+    );
+    const late = randomBytes(3000);
+    assert.equal(await repo.saveBlob('data', sha(late), late), true);
+    await repo.flush();
+    assert.equal(repo.stats.packsWritten, 0, 'nothing was stored after the failed dry run');
+    assert.equal(repo.hasBlob('data', sha(late)), false);
   });
 });

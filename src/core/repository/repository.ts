@@ -79,6 +79,8 @@ export class Repository {
   private dryRunMode = false;
   /** Writing sessions running on this handle (they may overlap only in one mode). */
   private sessions = 0;
+  /** Set when a dry run failed: the handle stays dry (see `writing`). */
+  private dryAfterFailure = false;
   private readonly writers: Record<BlobType, PackWriter>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   /** Keys of blobs in a pack not yet in the index (being filled or uploaded): stored already, for dedup. */
@@ -167,39 +169,41 @@ export class Repository {
     return this.index.has(type, id);
   }
 
-  /**
-   * Stores a blob unless a blob with that id is already stored or being stored.
-   * Returns true when this call added it. `id` must be the SHA-256 of `data` (the caller hashed it).
-   * `data` may be given as the parts it spans (a chunk of a stream across reads): they are joined
-   * only where the encoder needs them joined.
-   */
-  /** True inside a dry-run writing session. */
+  /** True inside a dry-run writing session, and for good once a dry run failed on this handle. */
   get dryRun(): boolean {
-    return this.dryRunMode;
+    return this.dryRunMode || this.dryAfterFailure;
   }
 
   /**
    * Runs one operation's writes: with `dryRun` (backup --dry-run), saveBlob only counts what it
    * would store and flush writes nothing, until `work` settles. Sessions on one handle may overlap
    * only in the same mode (kind "internal" otherwise); when the last ends, the handle writes for
-   * real again and forgets what dry runs counted. Outside any session the handle writes for real.
+   * real again (a later real run stores what dry runs counted). A dry run that fails leaves the
+   * handle dry for good: work it started may still be saving blobs, and they must not be stored.
+   * What dry runs counted stays counted for the handle's life, as a real run's blobs stay stored.
    */
   async writing<T>(o: { dryRun?: boolean }, work: () => Promise<T>): Promise<T> {
     const dry = o.dryRun === true;
-    if (this.sessions > 0 && dry !== this.dryRunMode)
+    if ((this.sessions > 0 && dry !== this.dryRunMode) || (!dry && this.dryAfterFailure))
       throw new HoardError('internal', 'a dry run and a real write cannot share a repository handle at once');
     this.dryRunMode = dry;
     this.sessions++;
     try {
       return await work();
+    } catch (e) {
+      if (dry) this.dryAfterFailure = true;
+      throw e;
     } finally {
-      if (--this.sessions === 0) {
-        this.dryRunMode = false;
-        this.counted.clear();
-      }
+      if (--this.sessions === 0) this.dryRunMode = false;
     }
   }
 
+  /**
+   * Stores a blob unless a blob with that id is already stored or being stored.
+   * Returns true when this call added it. `id` must be the SHA-256 of `data` (the caller hashed it).
+   * `data` may be given as the parts it spans (a chunk of a stream across reads): they are joined
+   * only where the encoder needs them joined.
+   */
   async saveBlob(type: BlobType, id: string, data: Buffer | Buffer[]): Promise<boolean> {
     if (this.uploadError) throw this.uploadError;
     const k = type[0] + id;
