@@ -22,7 +22,14 @@ const obj = (props: Record<string, Schema>, optional: string[] = []): Schema => 
 });
 const name: Schema = { type: 'string', pattern: NAME_PATTERN.source };
 
-const verification = nullable(obj({ level: str, ok: bool, at: time, message: str }, ['message']));
+const oneVerification = obj({ level: str, ok: bool, at: time, message: str }, ['message']);
+const verification = nullable(oneVerification);
+/** The newest verification of each level the backup (or source) has had. */
+const verificationLevels: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { quick: oneVerification, 'read-back': oneVerification, drill: oneVerification },
+};
 
 const schemas: Record<string, Schema> = {
   Error: obj(
@@ -58,6 +65,7 @@ const schemas: Record<string, Schema> = {
     expires_at: nullable(str),
     pinned: bool,
     verification,
+    verification_levels: verificationLevels,
   }),
   Health: obj({ status: { const: 'ok' }, version: str }),
   BackupList: obj({ status: { const: 'success' }, count: int, backups: { type: 'array', items: ref('Backup') } }),
@@ -82,6 +90,20 @@ const schemas: Record<string, Schema> = {
     ),
     next_run: nullable(str),
     last_verification: verification,
+    verification_levels: verificationLevels,
+    failed_verifications: { type: 'array', items: oneVerification },
+    recovery: obj({
+      objective_ms: nullable({ type: 'number' }),
+      last_drill: nullable(
+        obj({
+          at: time,
+          ok: bool,
+          restore_ms: nullable({ type: 'number' }),
+          restore_bytes: nullable({ type: 'number' }),
+        }),
+      ),
+      met: nullable(bool),
+    }),
     warnings: { type: 'array', items: str },
   }),
   Status: obj({

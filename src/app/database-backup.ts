@@ -23,8 +23,8 @@ import {
   defaultFormat,
   describe,
   engineFor,
-  inspect,
 } from '../databases/index.js';
+import { dumpWithFacts } from './database-facts.js';
 
 /** Why and how a snapshot was taken (shared by every source type). */
 export interface SnapshotLabels {
@@ -130,29 +130,22 @@ export async function backupDatabase(
   const targets: Connection[] = req.all
     ? (await engine.listDatabases!(c)).map((database) => ({ ...c, database }))
     : [c];
-  const counted = !engine.countsFromDump?.(format); // else the dump's own COPY rows are counted
-  const facts: DatabaseFacts[] = [];
-  const dumpRows: (() => Map<string, number>)[] = [];
-  for (const t of targets) {
-    const seen = await inspect(t, { count: counted });
-    facts.push({
-      engine: c.engine,
-      database: databaseName(t),
-      host: t.host,
-      server_version: probe.serverVersion,
-      tool_version: probe.toolVersion,
-      format,
-      ...seen,
-    });
-  }
+  // filled by dumpWithFacts as each dump runs: counts from the database, consistent with the dump
+  const facts: DatabaseFacts[] = targets.map((t) => ({
+    engine: c.engine,
+    database: databaseName(t),
+    host: t.host,
+    server_version: probe.serverVersion,
+    tool_version: probe.toolVersion,
+    format,
+    tables: [],
+    migrations: [],
+  }));
   const labels: SnapshotLabels = {
     ...req,
     source: req.source ?? (req.all ? `${c.host ?? 'local'}-all` : databaseName(c)),
   };
   const meta = (r: StreamsOutcome): Record<string, unknown> => {
-    dumpRows.forEach((rows, i) => {
-      if (rows) facts[i].tables = mergeRows(facts[i].tables, rows());
-    });
     return {
       ...labelMetadata(labels, c.engine),
       database: {
@@ -174,32 +167,26 @@ export async function backupDatabase(
         files: r.files,
         estimated_bytes: probe.estimatedBytes,
       },
-      rows_counted: counted ? 'count(*) before the dump' : 'from the dump',
+      rows_counted: facts[0].rows_counted ?? null,
       duration_ms: r.durationMs,
     };
   };
   const info = { ...o.info, tags: [...(o.info.tags ?? []), ...labelTags(labels, [`engine:${c.engine}`])] };
   const opts = { ...o, info };
-  if (format === 'directory') return { ...(await backupFolderDump(repo, c, req, opts, meta)), facts };
+  if (format === 'directory') return { ...(await backupFolderDump(repo, c, req, opts, meta, facts[0])), facts };
   const inputs: LazyStreamInput[] = [];
   const cleanups: (() => Promise<void>)[] = [];
-  const lazy = (name: string, start: () => Promise<DumpStream>, target?: number): LazyStreamInput => ({
+  const lazy = (name: string, start: () => Promise<DumpStream>): LazyStreamInput => ({
     filename: name,
     async open() {
       const d = await start();
       if (d.cleanup) cleanups.push(d.cleanup);
-      if (target !== undefined && d.rows) dumpRows[target] = d.rows;
       return { stream: d.stream!, done: d.done };
     },
   });
-  if (req.all) {
-    inputs.push(lazy('globals.sql', () => engine.dumpGlobals!(c, o.signal)));
-    targets.forEach((t, i) =>
-      inputs.push(lazy(fileNameFor(t, format), () => engine.dump(t, { format, jobs: req.jobs, signal: o.signal }), i)),
-    );
-  } else {
-    inputs.push(lazy(fileNameFor(c, format), () => engine.dump(c, { format, jobs: req.jobs, signal: o.signal }), 0));
-  }
+  const dumpOf = (i: number) => () => dumpWithFacts(targets[i], { format, jobs: req.jobs, signal: o.signal }, facts[i]);
+  if (req.all) inputs.push(lazy('globals.sql', () => engine.dumpGlobals!(c, o.signal)));
+  targets.forEach((t, i) => inputs.push(lazy(fileNameFor(t, format), dumpOf(i))));
   try {
     return { ...(await backupStreams(repo, inputs, { ...opts, finalize: meta })), facts };
   } finally {
@@ -213,8 +200,9 @@ async function backupFolderDump(
   req: DatabaseBackupRequest,
   o: BackupOptions,
   meta: (r: StreamsOutcome) => Record<string, unknown>,
+  facts: DatabaseFacts,
 ): Promise<BackupSummary> {
-  const d = await engineFor(c).dump(c, { format: 'directory', jobs: req.jobs, signal: o.signal });
+  const d = await dumpWithFacts(c, { format: 'directory', jobs: req.jobs, signal: o.signal }, facts);
   try {
     await d.done;
     const parent = d.folder!.slice(0, d.folder!.length - d.name.length - 1);
@@ -222,13 +210,6 @@ async function backupFolderDump(
   } finally {
     await d.cleanup?.();
   }
-}
-
-/** The catalog's tables with the dump's row counts (tables only in the dump are added). */
-function mergeRows(tables: DatabaseFacts['tables'], rows: Map<string, number>): DatabaseFacts['tables'] {
-  const out = tables.map((t) => ({ name: t.name, rows: rows.get(t.name) ?? Math.max(t.rows, 0) }));
-  for (const [name, n] of rows) if (!tables.some((t) => t.name === name)) out.push({ name, rows: n });
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export function databaseName(c: Connection): string {

@@ -21,7 +21,7 @@ import {
   restoreTree,
   walkTree,
 } from '../core/index.js';
-import { type Connection, type SqlAccess, engineFor } from '../databases/index.js';
+import { type Connection, type SqlAccess, type TableFact, engineFor } from '../databases/index.js';
 import { databaseMeta, restoreDatabase } from './database-restore.js';
 import type { Project } from './project.js';
 import { configuredTarget } from './source-restore.js';
@@ -40,6 +40,8 @@ export interface DrillOptions {
 
 export interface DrillResult {
   checks: VerificationCheck[];
+  /** How long the restore into the scratch target took (the sum over a server-wide snapshot's databases). */
+  restoreMs: number;
   /** Scratch databases of dead drills that this run dropped. */
   leftovers: string[];
 }
@@ -48,24 +50,42 @@ const pass = (name: string, message: string): VerificationCheck => ({ name, ok: 
 const fail = (name: string, message: string): VerificationCheck => ({ name, ok: false, message });
 const n = (x: number) => x.toLocaleString('en-US');
 
-/** Recorded tables of one database of the snapshot. */
-function recordedTables(s: SnapshotEntry, db: string | null): { name: string; rows: number }[] {
-  const h = s.snapshot.hoard as {
-    tables?: { name: string; rows: number }[];
-    databases?: { name: string; tables: { name: string; rows: number }[] }[];
-  };
-  return (db ? h.databases?.find((d) => d.name === db)?.tables : undefined) ?? h.tables ?? [];
+/** Recorded tables of one database of the snapshot (counts that are not numbers are dropped: untrusted). */
+function recordedTables(s: SnapshotEntry, db: string | null): TableFact[] {
+  const h = s.snapshot.hoard as { tables?: unknown; databases?: { name: string; tables: unknown }[] };
+  const list = (db ? h.databases?.find((d) => d.name === db)?.tables : undefined) ?? h.tables;
+  return (Array.isArray(list) ? list : []).flatMap((x: Partial<TableFact>) =>
+    typeof x?.name === 'string' && Number.isSafeInteger(x.rows)
+      ? [{ name: x.name, rows: x.rows!, rows_after: count(x.rows_after), dump_rows: count(x.dump_rows) }]
+      : [],
+  );
+}
+
+const count = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : undefined);
+
+/** What the backup recorded of a table, as a phrase: "5,001" or "5,001–5,020 (before and after the dump)". */
+function atBackup(r: TableFact): string {
+  const lo = Math.min(r.rows, r.rows_after ?? r.rows);
+  const hi = Math.max(r.rows, r.rows_after ?? r.rows);
+  return lo === hi ? n(lo) : `${n(lo)}–${n(hi)} (before and after the dump)`;
+}
+
+/** True when a restored count is what the backup recorded (within the bounds, where it has them). */
+function rowsMatch(r: TableFact, restored: number): boolean {
+  const other = r.rows_after ?? r.rows;
+  return restored >= Math.min(r.rows, other) && restored <= Math.max(r.rows, other);
+}
+
+/** ", the dump held 0": where the dump's own count differs from the database's (the loss was in the dump). */
+function dumpNote(r: TableFact): string {
+  return r.dump_rows !== undefined && !rowsMatch(r, r.dump_rows) ? `; the dump held ${n(r.dump_rows)}` : '';
 }
 
 const truthy = (v: string | null | undefined) =>
   v !== null && v !== undefined && !['', '0', 'f', 'false'].includes(v.toLowerCase());
 
 /** Tables, row counts, primary-key ranges, a sample row each, and the sanity SQL. */
-async function databaseChecks(
-  sql: SqlAccess,
-  recorded: { name: string; rows: number }[],
-  sanity: string[],
-): Promise<VerificationCheck[]> {
+async function databaseChecks(sql: SqlAccess, recorded: TableFact[], sanity: string[]): Promise<VerificationCheck[]> {
   const out: VerificationCheck[] = [];
   const live = new Map(
     (await sql.tables({ count: true })).map((t) => [t.schema ? `${t.schema}.${t.name}` : t.name, t]),
@@ -73,11 +93,11 @@ async function databaseChecks(
   for (const r of recorded) {
     const t = live.get(r.name);
     if (!t) {
-      out.push(fail('table', `table ${r.name} is missing, expected ${n(r.rows)} rows`));
+      out.push(fail('table', `table ${r.name}: missing after restore, ${atBackup(r)} rows at backup${dumpNote(r)}`));
       continue;
     }
-    if (t.rows !== r.rows) {
-      out.push(fail('rows', `table ${r.name} has ${n(t.rows)} rows, expected ${n(r.rows)}`));
+    if (!rowsMatch(r, t.rows)) {
+      out.push(fail('rows', `table ${r.name}: ${n(t.rows)} rows restored, ${atBackup(r)} at backup${dumpNote(r)}`));
       continue;
     }
     const ref = sql.ref(t);
@@ -189,6 +209,7 @@ async function drillServer(
     ? ((s.snapshot.hoard as { databases?: { name: string }[] }).databases ?? []).map((d) => d.name)
     : [meta.name];
   const checks: VerificationCheck[] = [];
+  let restoreMs = 0;
   for (const db of dbs) {
     const name = o.target ?? scratchName();
     if (await scratch.exists(server, name)) {
@@ -196,12 +217,14 @@ async function drillServer(
         hint: 'give a name that does not exist with --drill-target, or leave it out',
       });
     }
+    const started = bo.clock.now();
     try {
       await restoreDatabase(
         repo,
         { snapshot: s, target: server, targetDb: name, database: meta.all ? (db ?? undefined) : undefined },
         { ...bo, dryRun: false },
       );
+      restoreMs += bo.clock.now() - started;
     } catch (e) {
       await scratch.drop(server, name).catch(() => {});
       throw scratchError(e, server, name);
@@ -219,7 +242,7 @@ async function drillServer(
       await scratch.drop(server, name);
     }
   }
-  return { checks, leftovers };
+  return { checks, leftovers, restoreMs };
 }
 
 async function drillSqlite(
@@ -233,7 +256,9 @@ async function drillSqlite(
   try {
     // a fixed name: the snapshot's own name for its file is untrusted (it could be ../../x)
     const target: Connection = { engine: 'sqlite', path: path.join(dir, 'drill.sqlite') };
+    const started = bo.clock.now();
     await restoreDatabase(repo, { snapshot: s, target }, { ...bo, dryRun: false });
+    const restoreMs = bo.clock.now() - started;
     const sql = engineFor(target).sql(target);
     const checks: VerificationCheck[] = [
       pass('restore', `restored ${JSON.stringify(String(meta.name ?? 'the database'))} into a scratch file`),
@@ -251,7 +276,7 @@ async function drillSqlite(
         : fail('foreign_key_check', `${fk.length} row(s) violate foreign keys, e.g. in ${fk[0][0]}`),
     );
     checks.push(...(await databaseChecks(sql, recordedTables(s, null), o.sql ?? [])));
-    return { checks, leftovers: [] };
+    return { checks, leftovers: [], restoreMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -267,12 +292,14 @@ async function drillFiles(repo: Repository, s: SnapshotEntry, bo: BackupOptions)
         files++;
         bytes += node.size ?? 0;
       }
+    const started = bo.clock.now();
     const sum = await restoreTree(repo, s.snapshot.tree, { target: dir, signal: bo.signal });
+    const restoreMs = bo.clock.now() - started;
     const checks = sum.errors.map((e) => fail('file', `${e.path}: ${e.message}`));
     if (sum.files !== files) checks.push(fail('files', `${sum.files} of ${files} files restored`));
     if (!checks.length)
       checks.push(pass('files', `${files} files (${n(bytes)} bytes) restored and verified against the tree's hashes`));
-    return { checks, leftovers: [] };
+    return { checks, leftovers: [], restoreMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -302,7 +302,7 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
     },
 
     async verify(req) {
-      const results = await verifyBackups(env, project, req, { info: info(), report });
+      const results = await verifyBackups(env, project, { trigger: 'library', ...req }, { info: info(), report });
       for (const r of results) emit(r.ok ? 'verify.succeeded' : 'verify.failed', { result: r });
       return results;
     },

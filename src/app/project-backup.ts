@@ -169,7 +169,7 @@ async function backupOne(
   if (!level || level === 'none') return s;
   try {
     const [v] = await locked(() =>
-      verifySnapshots(p, repo, withVerifyDefaults(p, { ref: result.snapshotId, level }), {
+      verifySnapshots(p, repo, withVerifyDefaults(p, { ref: result.snapshotId, level, trigger: 'after-backup' }), {
         ...opts,
         dryRun: false,
         isProcessAlive: lockOwner(env).isProcessAlive,

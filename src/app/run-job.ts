@@ -24,6 +24,8 @@ export interface TaskOutcome {
   warnings?: string[];
   /** Copies to the job's other destinations (3-2-1); a failed copy does not fail the backup. */
   copies?: { destination: string; ok: boolean; copied: number; bytes: number; error: string | null }[];
+  /** Drills whose restore took longer than their source's recovery time objective (notified as rto.failed). */
+  objectives_missed?: string[];
 }
 
 export interface TaskOptions {
@@ -133,11 +135,12 @@ export async function runVerifyTask(
       const results = await verifyBackups(
         env,
         p,
-        { ...t, level, subset },
+        { ...t, level, subset, trigger: 'schedule' },
         { info: o.info, signal: o.signal, isProcessAlive: o.isProcessAlive, lockWaitMs: LOCK_WAIT_MS },
       );
       for (const r of results) {
         out.snapshots.push(r.backup.id);
+        if (r.objective_missed) (out.objectives_missed ??= []).push(r.objective_missed);
         if (!r.ok) {
           out.result = 'failed';
           out.error ??= `${r.backup.short_id}: ${r.message}`;

@@ -3,7 +3,21 @@
  * the API): who/what/when from restic's fields, why from hoard's metadata. Snapshots made by
  * restic itself have no hoard metadata; their fields are null and their kind is "restic".
  */
-import { type SnapshotEntry, type VerificationRecord, latestVerification } from '../core/index.js';
+import {
+  type SnapshotEntry,
+  type StandingVerification,
+  type VerificationRecord,
+  recordsOf,
+  standingVerification,
+} from '../core/index.js';
+
+/** One verification as the views show it. */
+export interface VerificationView {
+  level: string;
+  ok: boolean;
+  at: string;
+  message?: string;
+}
 
 export interface BackupRecord {
   id: string;
@@ -31,8 +45,13 @@ export interface BackupRecord {
   retention_days: number | null;
   expires_at: string | null;
   pinned: boolean;
-  /** The last verification recorded on the snapshot (verification issue), or null. */
-  verification: { level: string; ok: boolean; at: string; message?: string } | null;
+  /**
+   * The snapshot's standing verification, or null: its newest failure that no newer verification of
+   * at least that level has passed since, else its newest verification.
+   */
+  verification: VerificationView | null;
+  /** The newest verification of each level (quick, read-back, drill) the snapshot has had. */
+  verification_levels: Record<string, VerificationView>;
 }
 
 type Meta = {
@@ -64,7 +83,8 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 
 /** The record of one snapshot; with the repository's verification records, its latest verification. */
 export function toRecord(e: SnapshotEntry, verifications?: VerificationRecord[]): BackupRecord {
-  const v = verifications ? latestVerification(verifications, e) : undefined;
+  const standing = standingVerification(verifications ? recordsOf(verifications, e) : []);
+  const v = standing.shown;
   const s = e.snapshot;
   const h = (s.hoard ?? {}) as Meta;
   const sum = s.summary ?? {};
@@ -91,8 +111,19 @@ export function toRecord(e: SnapshotEntry, verifications?: VerificationRecord[])
     retention_days: num(h.retention_days),
     expires_at: text(h.expires_at),
     pinned: h.pinned === true,
-    verification: v ? { level: v.level, ok: v.ok, at: v.at, message: v.message } : (h.verification ?? null),
+    verification: v ? viewOf(v) : (h.verification ?? null),
+    verification_levels: levelViews(standing),
   };
+}
+
+export function viewOf(v: VerificationRecord): VerificationView {
+  return { level: v.level, ok: v.ok, at: v.at, message: v.message };
+}
+
+/** The newest verification of each level, as views. */
+export function levelViews(s: StandingVerification): Record<string, VerificationView> {
+  const order = ['quick', 'read-back', 'drill'] as const;
+  return Object.fromEntries(order.flatMap((l) => (s.levels[l] ? [[l, viewOf(s.levels[l])]] : [])));
 }
 
 /** Milliseconds until expiry (negative: expired), or null when the snapshot does not expire. */

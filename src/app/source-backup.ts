@@ -154,7 +154,14 @@ export async function backupSource(
       tags: [...(o.info.tags ?? []), ...labelTags(labels)],
       hoard: labelMetadata(labels, 'files'),
     };
-    const r = await backupFiles(repo, c.paths, { ...o, info, history, cwd: p.dir, excludes: c.exclude ?? [] });
+    const r = await backupFiles(repo, c.paths, {
+      ...o,
+      info,
+      history,
+      cwd: p.dir,
+      excludes: c.exclude ?? [],
+      finalize: (x) => ({ duration_ms: x.durationMs }),
+    });
     return { ...r, source: t.source };
   }
   const connection =

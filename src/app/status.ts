@@ -11,11 +11,15 @@ import {
   listLocks,
   listSnapshots,
   loadVerifications,
+  recordsOf,
+  standingVerification,
+  type VerificationRecord,
 } from '../core/index.js';
 import { machineZone, nextDue, parseSchedule } from '../config/index.js';
 import { lockOwner, type Env } from './environment.js';
+import { type RecoveryStatus, recoveryOf } from './recovery.js';
 import { type Project, environmentFor } from './project.js';
-import { type BackupRecord, toRecord } from './snapshot-view.js';
+import { type BackupRecord, type VerificationView, levelViews, toRecord, viewOf } from './snapshot-view.js';
 
 export interface SourceStatus {
   source: string;
@@ -35,7 +39,17 @@ export interface SourceStatus {
   } | null;
   /** The soonest next run among the source's scheduled jobs (presets, intervals or cron, each in its job's timezone); null for on-change or none. */
   next_run: string | null;
+  /**
+   * The source's standing verification over all its backups: its newest failure that no newer
+   * verification of at least that level (of any of its backups) has passed since, else its newest.
+   */
   last_verification: BackupRecord['verification'];
+  /** The newest verification of each level over the source's backups. */
+  verification_levels: Record<string, VerificationView>;
+  /** Failures that stand: no newer verification of at least their level has passed (oldest first). */
+  failed_verifications: VerificationView[];
+  /** The recovery time objective and how the newest drill measured up to it (app/recovery.ts). */
+  recovery: RecoveryStatus;
   warnings: string[];
 }
 
@@ -112,6 +126,9 @@ export async function projectStatus(
   const sources: SourceStatus[] = [];
   for (const [name, cfg] of Object.entries(p.config.sources ?? {})) {
     const mine = records.filter((r) => r.source === name);
+    const history = sourceRecords(list.snapshots, records, name, verifications);
+    const standing = standingVerification(history);
+    const recovery = recoveryOf(p, name, history, now);
     const jobs = Object.entries(p.config.jobs ?? {}).filter(([, j]) => j.sources.includes(name));
     const schedules = jobs.map(([, j]) => j.schedule).filter((s): s is string => !!s);
     const last = mine[mine.length - 1];
@@ -136,9 +153,10 @@ export async function projectStatus(
     if (!last) warnings.push(`${name} has never been backed up: run \`hoard backup ${name}\``);
     else if (now - last.created_ms > lateAfterMs(schedules))
       warnings.push(`${name}'s last backup is ${Math.round((now - last.created_ms) / 3_600_000)} hours old`);
-    const verified = [...mine].reverse().find((r) => r.verification)?.verification ?? null;
-    if (verified && !verified.ok)
-      warnings.push(`${name}'s last verification FAILED: ${verified.message ?? verified.level}`);
+    const verified = standing.shown ? viewOf(standing.shown) : null;
+    for (const f of standing.failing)
+      warnings.push(`${name}'s last ${f.level} FAILED (${f.snapshot.slice(0, 8)}): ${f.message || f.level}`);
+    warnings.push(...recovery.warnings);
     sources.push({
       source: name,
       type: cfg.type,
@@ -159,6 +177,9 @@ export async function projectStatus(
         : null,
       next_run: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null,
       last_verification: verified,
+      verification_levels: levelViews(standing),
+      failed_verifications: standing.failing.map(viewOf),
+      recovery: recovery.status,
       warnings,
     });
   }
@@ -189,6 +210,17 @@ export async function projectStatus(
     copies,
     warnings,
   };
+}
+
+/** The verification records of every backup of a source, oldest first. */
+function sourceRecords(
+  entries: SnapshotEntry[],
+  records: BackupRecord[],
+  source: string,
+  all: VerificationRecord[],
+): VerificationRecord[] {
+  const mine = new Set(entries.filter((_, i) => records[i].source === source).flatMap((e) => recordsOf(all, e)));
+  return all.filter((r) => mine.has(r));
 }
 
 async function copyStatus(

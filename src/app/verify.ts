@@ -25,6 +25,7 @@ import {
 import { type Env, lockOwner } from './environment.js';
 import { withLock, withRepository } from './repository-access.js';
 import { type DrillOptions, drillSnapshot } from './drill.js';
+import { objectiveMissed } from './recovery.js';
 import { entryOf, parseSize } from '../config/index.js';
 import type { Project } from './project.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
@@ -42,6 +43,8 @@ export interface VerifyRequest {
   /** Fail a snapshot smaller than this many bytes. */
   minSize?: number;
   drill?: Omit<DrillOptions, 'isProcessAlive'>;
+  /** What started it (recorded): manual (default), schedule, after-backup, api, library. */
+  trigger?: string;
   /** Store the results in the repository (default true). */
   record?: boolean;
   random?: () => number;
@@ -58,6 +61,10 @@ export interface VerifyResult {
   damaged_packs: string[];
   leftovers_removed: string[];
   record_id: string | null;
+  /** drill: how long the restore into the scratch target took. */
+  restore_ms: number | null;
+  /** drill: why the restore missed the source's recovery time objective, or null (not a failure of the backup). */
+  objective_missed: string | null;
 }
 
 export interface VerifyRunOptions {
@@ -167,10 +174,12 @@ export async function verifySnapshots(
     });
     const checks = [...data.checks];
     let leftovers: string[] = [];
+    let restore: Pick<VerificationRecord, 'restore_ms' | 'restore_bytes'> = {};
     if (req.level === 'drill' && data.ok) {
       const d = await drillSnapshot(p, repo, s, { ...req.drill, isProcessAlive: o.isProcessAlive }, o);
       checks.push(...d.checks);
       leftovers = d.leftovers;
+      restore = { restore_ms: d.restoreMs, restore_bytes: backup.size ?? 0 };
     }
     if (req.minSize !== undefined) {
       const size = backup.size ?? 0;
@@ -199,6 +208,9 @@ export async function verifySnapshots(
       message,
       hostname: os.hostname(),
       program_version: o.info.programVersion,
+      ...(backup.source ? { source: backup.source } : {}),
+      trigger: req.trigger ?? 'manual',
+      ...restore,
     };
     const id = req.record === false ? null : await saveVerification(repo, record);
     out.push({
@@ -211,6 +223,11 @@ export async function verifySnapshots(
       damaged_packs: data.packs,
       leftovers_removed: leftovers,
       record_id: id,
+      restore_ms: restore.restore_ms ?? null,
+      objective_missed:
+        (restore.restore_ms !== undefined && backup.source
+          ? objectiveMissed(p, backup.source, restore.restore_ms)
+          : undefined) ?? null,
     });
   }
   return out;

@@ -1,5 +1,8 @@
 /** Text rendering shared by commands: tables, human sizes and ages, colour only on a terminal. */
+import { span } from '../app/format.js';
 import { formatBytes } from './context.js';
+
+export { span };
 
 /** Short human size: 1.2 MiB, 340 KiB, 12 B. */
 export function size(n: number | null | undefined): string {
@@ -7,15 +10,6 @@ export function size(n: number | null | undefined): string {
   if (n < 1024) return `${n} B`;
   const s = formatBytes(n);
   return s.replace(/^(\d+)\.(\d)\d*/, (_, a: string, b: string) => (a.length >= 3 ? a : `${a}.${b}`));
-}
-
-/** A duration as "45 s", "12 min", "5 h", "3 d". */
-export function span(ms: number): string {
-  const s = Math.abs(ms) / 1000;
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86400)} d`;
 }
 
 /** "3 h ago" / "in 29 d". */

@@ -144,14 +144,25 @@ describe('precedence', () => {
     );
   });
   it('environment defaults: dev 30, staging 60, production 90 and protected; the file overrides key by key', () => {
-    assert.deepEqual(environmentPolicy('dev'), { name: 'dev', protected: false, retention_days: 30 });
-    assert.deepEqual(environmentPolicy('production'), { name: 'production', protected: true, retention_days: 90 });
-    assert.deepEqual(environmentPolicy('qa'), { name: 'qa', protected: false, retention_days: null });
+    const none = { recovery_time_objective_ms: null };
+    assert.deepEqual(environmentPolicy('dev'), { name: 'dev', protected: false, retention_days: 30, ...none });
+    assert.deepEqual(environmentPolicy('production'), {
+      name: 'production',
+      protected: true,
+      retention_days: 90,
+      ...none,
+    });
+    assert.deepEqual(environmentPolicy('qa'), { name: 'qa', protected: false, retention_days: null, ...none });
     const c = parseConfig(
-      'environments:\n  production: { retention_days: 365 }\n  qa: { protected: true }\n',
+      'environments:\n  production: { retention_days: 365, recovery_time_objective: 15m }\n  qa: { protected: true }\n',
       'h.yaml',
     ).config;
-    assert.deepEqual(environmentPolicy('production', c), { name: 'production', protected: true, retention_days: 365 });
+    assert.deepEqual(environmentPolicy('production', c), {
+      name: 'production',
+      protected: true,
+      retention_days: 365,
+      recovery_time_objective_ms: 900_000,
+    });
     assert.equal(environmentPolicy('qa', c).protected, true);
   });
 });

@@ -27,8 +27,8 @@ const duration = z
   .refine((s) => parseDuration(s) !== undefined, { error: 'not a duration: write e.g. 30s, 5m, 2h or 1d' });
 const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, { error: 'write a percentage such as 5%' });
 const events = z.array(
-  z.string().regex(/^(backup|restore|verify|cleanup|copy)\.(started|succeeded|failed|created|\*)$|^\*$/, {
-    error: 'events look like backup.failed, verify.succeeded, copy.failed or backup.*',
+  z.string().regex(/^(backup|restore|verify|cleanup|copy|rto)\.(started|succeeded|failed|created|\*)$|^\*$/, {
+    error: 'events look like backup.failed, verify.succeeded, copy.failed, rto.failed or backup.*',
   }),
 );
 const strings = z.union([z.string(), z.array(z.string()).min(1)]);
@@ -71,11 +71,15 @@ const repository = z.strictObject({
 const environment = z.strictObject({
   protected: z.boolean().optional(),
   retention_days: days.optional(),
+  /** How long a restore of this environment's sources may take (checked against each drill). */
+  recovery_time_objective: duration.optional(),
 });
 
 const sourceCommon = {
   environment: name.optional(),
   description: z.string().optional(),
+  /** How long a restore of this source may take (checked against each drill; default: its environment's). */
+  recovery_time_objective: duration.optional(),
 };
 
 const source = z.discriminatedUnion(
@@ -181,6 +185,8 @@ const verify = z.strictObject({
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i, { error: 'write a size such as 10MB' })
     .optional(),
+  /** Warn when a drilled source (verify.drill.sources, or one with a recovery time objective) has had no drill for this long. */
+  drill_max_age: duration.optional(),
 });
 
 const channelCommon = { on: events.optional(), environments: z.array(name).optional() };

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import type { LoadedConfig } from './load.js';
 import type { EnvironmentConfig, HoardConfig, RepositoryConfig } from './schema.js';
+import { parseDuration } from './schedule.js';
 
 export type Origin = 'flag' | 'env' | 'file' | 'default';
 
@@ -88,7 +89,7 @@ export function absoluteLocal(url: string, dir: string): string {
 }
 
 /** Built-in environment defaults (hoard.yaml's `environments:` overrides them key by key). */
-export const ENVIRONMENT_DEFAULTS: Record<string, Required<EnvironmentConfig>> = {
+export const ENVIRONMENT_DEFAULTS: Record<string, Required<Omit<EnvironmentConfig, 'recovery_time_objective'>>> = {
   dev: { protected: false, retention_days: 30 },
   staging: { protected: false, retention_days: 60 },
   production: { protected: true, retention_days: 90 },
@@ -99,6 +100,8 @@ export interface EnvironmentPolicy {
   protected: boolean;
   /** Days a snapshot taken in this environment is kept by default; null: no default expiry. */
   retention_days: number | null;
+  /** How long a restore may take, in ms (hoard.yaml's recovery_time_objective); null: none set. */
+  recovery_time_objective_ms: number | null;
 }
 
 /** The policy of an environment: the file's settings over the defaults (unknown names: unprotected, no expiry). */
@@ -109,6 +112,7 @@ export function environmentPolicy(name: string, c?: HoardConfig): EnvironmentPol
     name,
     protected: f?.protected ?? d?.protected ?? false,
     retention_days: f?.retention_days ?? d?.retention_days ?? null,
+    recovery_time_objective_ms: f?.recovery_time_objective ? (parseDuration(f.recovery_time_objective) ?? null) : null,
   };
 }
 

@@ -86,7 +86,9 @@ export {
 export {
   saveVerification,
   loadVerifications,
-  latestVerification,
+  recordsOf,
+  standingVerification,
+  type StandingVerification,
   type VerificationRecord,
   type VerificationCheck,
   type VerifyLevel,

@@ -81,6 +81,8 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
       // a failed copy to another destination alerts on its own; the backup's result stands
       for (const c of out.copies ?? [])
         if (!c.ok) send(t, trigger, 'failed', { ...out, error: `copy to ${c.destination}: ${c.error}` }, 'copy');
+      // so does a drill that restored, but slower than the recovery time objective
+      for (const m of out.objectives_missed ?? []) send(t, trigger, 'failed', { ...out, error: m }, 'rto');
     },
   });
   const reload = async (why: string) => {

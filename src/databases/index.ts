@@ -3,7 +3,7 @@ import { detectMigrations } from './migrations.js';
 import { mysql } from './mysql/index.js';
 import { postgres } from './postgres/index.js';
 import { sqlite } from './sqlite/index.js';
-import type { Connection, DatabaseEngine, DatabaseFacts, DumpFormat, Engine } from './types.js';
+import type { Connection, DatabaseEngine, DatabaseFacts, DumpFormat, Engine, SqlAccess } from './types.js';
 
 export type * from './types.js';
 export { parseDatabaseUrl, redactUrl, describe } from './url.js';
@@ -25,7 +25,14 @@ export async function inspect(
   c: Connection,
   o: { count?: boolean } = {},
 ): Promise<Pick<DatabaseFacts, 'tables' | 'migrations'>> {
-  const db = engineFor(c).sql(c);
+  return inspectSql(engineFor(c).sql(c), o);
+}
+
+/** inspect() over given SQL access (a snapshot session's, so that it reads what the dump reads). */
+export async function inspectSql(
+  db: SqlAccess,
+  o: { count?: boolean } = {},
+): Promise<Pick<DatabaseFacts, 'tables' | 'migrations'>> {
   const tables = await db.tables(o);
   const migrations = await detectMigrations(db, tables);
   return {

@@ -86,9 +86,14 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
           // its producer (a repository read, pg_restore) is closed rather than left waiting
           if (sink.destroyed) break;
           if (!sink.write(chunk))
-            await new Promise((r) => {
-              sink.once('drain', r);
-              sink.once('close', r);
+            await new Promise<void>((r) => {
+              const on = () => {
+                sink.off('drain', on);
+                sink.off('close', on);
+                r();
+              };
+              sink.on('drain', on);
+              sink.on('close', on);
             });
         }
       } catch (e) {

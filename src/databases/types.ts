@@ -39,8 +39,27 @@ export interface DatabaseFacts {
   server_version: string;
   tool_version: string;
   format: DumpFormat;
-  tables: { name: string; rows: number }[];
+  /** How `tables` was counted (see app/database-facts.ts); absent in snapshots before it was recorded. */
+  rows_counted?: RowsCounted;
+  tables: TableFact[];
   migrations: MigrationState[];
+}
+
+/**
+ * Where a backup's row counts come from: `snapshot`, the snapshot the dump read (PostgreSQL, exact);
+ * `copy`, the stored copy itself (SQLite, exact); `bounds`, the database just before (`rows`) and
+ * just after (`rows_after`) the dump (MySQL/MariaDB, which cannot share the dump's snapshot).
+ */
+export type RowsCounted = 'snapshot' | 'copy' | 'bounds';
+
+/** One table as a backup records it: counts taken from the database, not from the dump. */
+export interface TableFact {
+  name: string;
+  rows: number;
+  /** bounds: the count just after the dump. */
+  rows_after?: number;
+  /** The rows the dump's own text holds (plain SQL dumps), kept to say where a loss happened. */
+  dump_rows?: number;
 }
 
 /** A table as the catalog names it; `schema` is set for PostgreSQL. */
@@ -62,6 +81,14 @@ export interface SqlAccess {
   primaryKey(t: TableRef): Promise<string[]>;
 }
 
+/** A snapshot held open for a dump (see DatabaseEngine.snapshot). */
+export interface DumpSnapshot {
+  id: string;
+  sql: SqlAccess;
+  /** Ends the snapshot's transaction (idempotent; never rejects). */
+  close(): Promise<void>;
+}
+
 /** Throwaway databases on a server, for restore drills. */
 export interface ScratchDatabases {
   exists(c: Connection, name: string): Promise<boolean>;
@@ -76,7 +103,10 @@ export interface DumpStream {
   /** Stored file name (e.g. "app.sql"); a `directory` dump is stored as a folder of that name. */
   name: string;
   stream?: AsyncIterable<Buffer>;
-  /** Row counts read from the dump itself (consistent with it), complete once `done` resolves. */
+  /**
+   * Row counts the dump supplies, complete once `done` resolves: SQLite's, counted in the stored
+   * copy; a plain SQL dump's, counted in its own text (which cannot vouch for itself: a diagnostic).
+   */
   rows?: () => Map<string, number>;
   /** directory format: the folder holding the dump (removed by `cleanup`). */
   folder?: string;
@@ -86,6 +116,8 @@ export interface DumpStream {
 
 export interface DumpOptions {
   format: DumpFormat;
+  /** A snapshot held open by `snapshot()` that the dump reads (PostgreSQL's exported snapshot id). */
+  snapshot?: string;
   /** Parallel jobs (PostgreSQL directory format). */
   jobs?: number;
   signal?: AbortSignal;
@@ -118,10 +150,15 @@ export interface DatabaseEngine {
    * tool is missing or too old, "db-connection" (exit 3) when the server refuses, "usage" for a bad path.
    */
   probe(c: Connection): Promise<ProbeResult>;
-  /** True when dump() in this format supplies `rows` (then inspect need not count). */
+  /** True when dump() supplies `rows` counted by the database in the stored copy itself (SQLite). */
   countsFromDump?(format: DumpFormat): boolean;
   /** Read-only SQL access to the live database (for tables, row counts and migrations). */
   sql(c: Connection): SqlAccess;
+  /**
+   * Opens a snapshot that a dump can share (PostgreSQL): `sql` reads exactly what a dump given
+   * `snapshot: id` reads, until `close()`. Engines that cannot share one leave this out.
+   */
+  snapshot?(c: Connection, signal?: AbortSignal): Promise<DumpSnapshot>;
   /** Starts a dump. The stream (or folder) is complete only when `done` resolves. */
   dump(c: Connection, o: DumpOptions): Promise<DumpStream>;
   /** True when the target database exists and holds any table (a restore would overwrite it). */

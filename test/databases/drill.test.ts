@@ -104,7 +104,7 @@ describe('restore drills', () => {
     assert.match(bad.results[0].message, /SELECT count\(\*\) = 41 FROM users returned f/);
   });
 
-  it('PostgreSQL: a dump that lacks a table passes the read-back and fails the drill, saying what differs', async (t) => {
+  it('PostgreSQL: a dump that leaves out a table or its rows passes the read-back and fails the drill (sql, custom, directory), naming both counts', async (t) => {
     if (!(await needPostgres(t))) return;
     const { env, dir } = await repo(t);
     const db = await appDb(t);
@@ -112,23 +112,39 @@ describe('restore drills', () => {
       .map(Number)
       .sort((a, b) => b - a)[0];
     const real = `/usr/lib/postgresql/${major}/bin`;
-    const fake = path.join(dir, 'fake-bin');
-    await mkdirP(fake);
-    await writeP(path.join(fake, 'pg_dump'), `#!/bin/sh\nexec ${real}/pg_dump "$@" --exclude-table=public.orders\n`);
-    await chmodP(path.join(fake, 'pg_dump'), 0o755);
-    for (const tool of ['psql', 'pg_restore', 'pg_dumpall'])
-      await symlinkP(path.join(real, tool), path.join(fake, tool));
-    const b = await hoard(['backup', '--db', `${PG_URL}/${db}`, '--format', 'custom'], {
-      env: { ...env, HOARD_PG_BINDIR: fake },
-    });
-    assert.equal(b.code, 0, b.stderr);
-    const rb = await verify(env, ['--latest']);
-    assert.equal(rb.code, 0, 'every blob reads back: the dump is intact as stored');
-    const dr = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`]);
-    assert.equal(dr.code, 5, dr.stderr);
-    assert.equal(dr.results[0].message, 'table public.orders is missing, expected 500 rows');
+    const wrapper = async (name: string, flag: string) => {
+      const fake = path.join(dir, name);
+      await mkdirP(fake);
+      await writeP(path.join(fake, 'pg_dump'), `#!/bin/sh\nexec ${real}/pg_dump "$@" ${flag}\n`);
+      await chmodP(path.join(fake, 'pg_dump'), 0o755);
+      for (const tool of ['psql', 'pg_restore', 'pg_dumpall'])
+        await symlinkP(path.join(real, tool), path.join(fake, tool));
+      return fake;
+    };
+    const noRows = await wrapper('no-rows', '--exclude-table-data=public.orders');
+    const noTable = await wrapper('no-table', '--exclude-table=public.orders');
+    const cases = [
+      { bin: noRows, format: 'sql', says: 'table public.orders: 0 rows restored, 500 at backup; the dump held 0' },
+      { bin: noRows, format: 'custom', says: 'table public.orders: 0 rows restored, 500 at backup' },
+      { bin: noRows, format: 'directory', says: 'table public.orders: 0 rows restored, 500 at backup' },
+      { bin: noTable, format: 'custom', says: 'table public.orders: missing after restore, 500 rows at backup' },
+    ];
+    for (const c of cases) {
+      const b = await hoard(['backup', '--db', `${PG_URL}/${db}`, '--format', c.format], {
+        env: { ...env, HOARD_PG_BINDIR: c.bin },
+      });
+      assert.equal(b.code, 0, b.stderr);
+      const rb = await verify(env, ['--latest']);
+      assert.equal(rb.code, 0, 'every blob reads back: the dump is intact as stored');
+      const dr = await verify(env, ['--latest', '--drill', '--drill-server', `${PG_URL}/${db}`]);
+      assert.equal(dr.code, 5, `${c.format}: ${dr.stderr}`);
+      assert.equal(dr.results[0].message, c.says, c.format);
+    }
     const table = await hoard(['list'], { env });
-    assert.match(table.stdout, /FAILED drill \d+ s ago: table public\.orders is missing, expected 500 rows/);
+    assert.match(
+      table.stdout,
+      /FAILED drill \d+ s ago: table public\.orders: missing after restore, 500 rows at backup/,
+    );
   });
 
   it('PostgreSQL: a drill killed mid-way leaves its scratch database; the next drill removes it', async (t) => {
@@ -228,5 +244,49 @@ describe('restore drills', () => {
       await myExec(null, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'hoard\\_drill\\_%'"),
       '0',
     );
+  });
+
+  it("MariaDB: a dump that leaves out a table's rows passes the read-back and fails the drill, naming both counts", async (t) => {
+    if (!(await needMariadb(t))) return;
+    const { env, dir } = await repo(t);
+    const db = await myDatabase(t);
+    await myExec(
+      db,
+      'CREATE TABLE orders (id INT PRIMARY KEY, item TEXT); INSERT INTO orders SELECT seq, md5(seq) FROM seq_1_to_5001;',
+    );
+    const fake = path.join(dir, 'fake-bin');
+    await mkdirP(fake);
+    const real = (await import('node:child_process'))
+      .execFileSync('sh', ['-c', 'command -v mariadb-dump'])
+      .toString()
+      .trim();
+    // the first argument (--no-defaults) must stay first
+    await writeP(
+      path.join(fake, 'mariadb-dump'),
+      `#!/bin/sh\nfirst="$1"; shift\nexec ${real} "$first" --ignore-table-data=${db}.orders "$@"\n`,
+    );
+    await chmodP(path.join(fake, 'mariadb-dump'), 0o755);
+    const b = await hoard(['backup', '--db', `${MY_URL}/${db}`], {
+      env: { ...env, PATH: `${fake}:${process.env.PATH}` },
+    });
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal((await verify(env, ['--latest'])).code, 0);
+    const dr = await verify(env, ['--latest', '--drill', '--drill-server', `${MY_URL}/${db}`]);
+    assert.equal(dr.code, 5, dr.stderr);
+    assert.equal(dr.results[0].message, 'table orders: 0 rows restored, 5,001 at backup; the dump held 0');
+  });
+
+  it('MariaDB: counts are bounds taken before and after the dump, and a drill within them passes', async (t) => {
+    if (!(await needMariadb(t))) return;
+    const { env } = await repo(t);
+    const db = await myDatabase(t);
+    await myExec(db, 'CREATE TABLE ticks (id INT AUTO_INCREMENT PRIMARY KEY); INSERT INTO ticks VALUES (), (), ();');
+    const r = await hoard(['backup', '--db', `${MY_URL}/${db}`, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const info = await hoard(['info', JSON.parse(r.stdout).snapshot_id, '--json'], { env });
+    const h = JSON.parse(info.stdout).hoard ?? JSON.parse(info.stdout);
+    assert.equal(h.rows_counted, 'bounds', info.stdout);
+    assert.deepEqual(h.tables, [{ name: 'ticks', rows: 3, rows_after: 3, dump_rows: 3 }]);
+    assert.equal((await verify(env, ['--latest', '--drill', '--drill-server', `${MY_URL}/${db}`])).code, 0);
   });
 });

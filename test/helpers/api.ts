@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
-import { CLI, hoard } from './services.js';
+import { CLI, hoard, outputOf } from './services.js';
 import { CLEAN_ENV } from './project.js';
 
 export interface Token {
@@ -53,13 +53,7 @@ export async function serve(
     env: { ...process.env, ...CLEAN_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
+  const log = outputOf(child);
   const stop = () =>
     new Promise<number | null>((resolve) => {
       if (child.exitCode !== null) resolve(child.exitCode);
@@ -70,9 +64,9 @@ export async function serve(
     });
   t.after(() => stop());
   const re = /listening on (https?:\/\/\S+)/;
-  for (let i = 0; i < 150 && !re.test(out) && child.exitCode === null; i++)
+  for (let i = 0; i < 150 && !re.test(log()) && child.exitCode === null; i++)
     await new Promise((r) => setTimeout(r, 100));
-  const base = re.exec(out)?.[1];
-  assert.ok(base, `hoard serve did not start: ${out}`);
-  return { base: base!, child, log: () => out, stop };
+  const base = re.exec(log())?.[1];
+  assert.ok(base, `hoard serve did not start: ${log()}`);
+  return { base: base!, child, log, stop };
 }

@@ -106,3 +106,15 @@ export async function waitForLock(repo: string): Promise<void> {
   }
   throw new Error(`no lock appeared in ${repo}`);
 }
+
+/** Everything a child prints on stdout and stderr, as it arrives. */
+export function outputOf(child: import('node:child_process').ChildProcess): () => string {
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  return () => out;
+}

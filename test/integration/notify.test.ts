@@ -7,32 +7,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
 import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
+import { webhookSink } from '../helpers/webhook.js';
 
 const SINK = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'smtp-sink.js');
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('notifications', () => {
   it('webhook, Slack, email and healthchecks receive the documented messages; failures carry the reason, never a secret', async (t) => {
-    const got: { path: string; body: string }[] = [];
-    const http = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => {
-        body += d;
-      });
-      req.on('end', () => {
-        got.push({ path: req.url ?? '', body });
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    t.after(() => http.close());
-    const port = (http.address() as { port: number }).port;
+    const { port, got } = await webhookSink(t);
     const smtp = spawn(process.execPath, [SINK, 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.after(() => smtp.kill('SIGTERM'));
     let smtpOut = '';
@@ -160,21 +147,7 @@ notifications:
   });
 
   it('a failing Slack-style webhook is logged by scheme and host: its secret path, and secrets in an error, appear in no log line, record or message', async (t) => {
-    const got: { path: string; body: string }[] = [];
-    const http = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => {
-        body += d;
-      });
-      req.on('end', () => {
-        got.push({ path: req.url ?? '', body });
-        res.statusCode = req.url?.startsWith('/services/') ? 500 : 200;
-        res.end();
-      });
-    });
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    t.after(() => http.close());
-    const port = (http.address() as { port: number }).port;
+    const { port, got } = await webhookSink(t, (p) => (p.startsWith('/services/') ? 500 : 200));
     const dir = await tempDir(t, 'hoard-notify-redact-');
     await copyFile(path.join(ROOT, 'sample', 'app.db'), path.join(dir, 'app.db'));
     assert.equal(

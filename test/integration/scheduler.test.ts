@@ -7,12 +7,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { CLI, ROOT, hoard, tempDir } from '../helpers/services.js';
 import { CLEAN_ENV } from '../helpers/project.js';
+import { startDaemon } from '../helpers/daemon.js';
 import { PG_URL, needPostgres, pgDatabase, pgExec } from '../helpers/databases.js';
 
 async function project(
@@ -36,36 +36,6 @@ async function project(
   const chk = await hoard(['config', 'check'], { cwd: dir, env: { ...CLEAN_ENV, ...o.env } });
   assert.equal(chk.code, 0, chk.stdout + chk.stderr);
   return dir;
-}
-
-function startDaemon(
-  dir: string,
-  env: NodeJS.ProcessEnv = {},
-): { child: ChildProcess; log: () => string; stop: () => Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'scheduler', 'start'], {
-    cwd: dir,
-    env: { ...process.env, ...CLEAN_ENV, HOARD_SCHEDULER_RETRY_MS: '700', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  return {
-    child,
-    log: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) resolve(child.exitCode);
-        else {
-          child.on('exit', (c) => resolve(c));
-          child.kill('SIGTERM');
-        }
-      }),
-  };
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));

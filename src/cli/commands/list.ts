@@ -170,6 +170,12 @@ export const infoCommand: Command = {
       );
     line('status', statusText(r, now, c));
     line(
+      'levels',
+      Object.values(r.verification_levels)
+        .map((v) => `${v.level} ${v.ok ? c.green('ok') : c.red('FAILED')} ${relative(Date.parse(v.at), now)}`)
+        .join(', '),
+    );
+    line(
       'expires',
       r.expires_at
         ? `${r.expires_at.slice(0, 10)} (${expiresText(r, now, c)}; retention ${r.retention_days} d)`

@@ -1,6 +1,8 @@
 /** `hoard verify`: structure (--quick), read-back (default, --subset N%) or a restore drill (--drill); results recorded in the repository. */
 import { HoardError, type VerifyLevel } from '../../core/index.js';
 import { type VerifyResult, verifyBackups } from '../../app/verify.js';
+import { reportHtml, reportMarkdown, verificationReport } from '../../app/verify-report.js';
+import { parseDuration } from '../../config/index.js';
 import { parseSize, listFlag, textFlag } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -37,6 +39,8 @@ function render(ctx: CommandContext, results: VerifyResult[]): void {
           damaged_packs: r.damaged_packs,
           leftovers_removed: r.leftovers_removed,
           record_id: r.record_id,
+          restore_ms: r.restore_ms,
+          objective_missed: r.objective_missed,
         }),
       );
     return;
@@ -55,9 +59,29 @@ function render(ctx: CommandContext, results: VerifyResult[]): void {
       );
     if (r.damaged_packs.length) ctx.out(`  damaged packs: ${r.damaged_packs.map((p) => p.slice(0, 8)).join(', ')}`);
     for (const l of r.leftovers_removed) ctx.out(`  removed ${l}, left by an interrupted drill`);
+    if (r.objective_missed) process.stderr.write(`warning: ${r.objective_missed}\n`);
   }
   const bad = results.filter((r) => !r.ok).length;
   ctx.out(bad ? `${bad} of ${results.length} backup(s) FAILED verification` : `${results.length} backup(s) verified`);
+}
+
+/** `hoard verify report [--since 90d] [--source S] [--format md|json|html]`: the recorded verifications of a period. */
+async function report(ctx: CommandContext): Promise<number> {
+  const since = textFlag(ctx.args, 'since');
+  const ms = since === undefined ? undefined : parseDuration(since);
+  if (since !== undefined && ms === undefined)
+    throw new HoardError('usage', `--since must be a duration such as 90d, 12h or 30m, not ${since}`);
+  const format = textFlag(ctx.args, 'format') ?? (ctx.json ? 'json' : 'md');
+  if (!['md', 'json', 'html'].includes(format))
+    throw new HoardError('usage', `--format must be md, json or html, not ${format}`);
+  const r = await verificationReport(
+    ctx.env,
+    await ctx.project(),
+    { sinceMs: ms === undefined ? undefined : ctx.env.clock.now() - ms, source: textFlag(ctx.args, 'source') },
+    { signal: ctx.signal },
+  );
+  ctx.out(format === 'json' ? JSON.stringify(r) : format === 'html' ? reportHtml(r) : reportMarkdown(r));
+  return 0;
 }
 
 export const verifyCommand: Command = {
@@ -66,7 +90,8 @@ export const verifyCommand: Command = {
     'verify backups: --quick (structure), read-back (default) or --drill (restore into a scratch target and check)',
   usage:
     'hoard verify ID|--latest|--all|--source NAME [--quick|--drill] [--subset N%] [--min-size SIZE] ' +
-    '[--drill-server URL] [--drill-target NAME] [--sql QUERY]',
+    '[--drill-server URL] [--drill-target NAME] [--sql QUERY]\n' +
+    '       hoard verify report [--since 90d] [--source NAME] [--format md|json|html]',
   flags: {
     latest: { type: 'boolean', help: 'the newest backup (of --source)' },
     all: { type: 'boolean', help: 'every backup (of --source)' },
@@ -86,9 +111,14 @@ export const verifyCommand: Command = {
     },
     'no-record': { type: 'boolean', help: 'do not store the result in the repository' },
     verbose: { type: 'boolean', short: 'v', help: 'show every check, not only failures' },
+    since: { type: 'string', help: 'report: only verifications in this last span, e.g. 90d' },
+    format: { type: 'string', help: 'report: md (default), json or html' },
   },
   async run(ctx) {
+    if (ctx.args.positionals[0] === 'report') return report(ctx);
     const f = ctx.args.flags;
+    for (const only of ['since', 'format'])
+      if (f[only] !== undefined) throw new HoardError('usage', `--${only} is for \`hoard verify report\``);
     const p = await ctx.project();
     const minSize = f['min-size'] !== undefined ? parseSize(textFlag(ctx.args, 'min-size')!, '--min-size') : undefined;
     const req = {

@@ -32,6 +32,13 @@ export interface VerificationRecord {
   message: string;
   hostname: string;
   program_version: string;
+  /** The snapshot's source (kept so a report can name it after the snapshot is gone). */
+  source?: string;
+  /** What started it: manual, schedule, after-backup, api, library. */
+  trigger?: string;
+  /** drill: how long the restore into the scratch target took, and how many bytes it restored. */
+  restore_ms?: number;
+  restore_bytes?: number;
 }
 
 /** Stores a record; returns its file id. */
@@ -84,15 +91,47 @@ export function decodeVerification(json: Buffer): VerificationRecord | undefined
       : [],
     hostname: str(r.hostname),
     program_version: str(r.program_version),
+    ...(typeof r.source === 'string' ? { source: r.source } : {}),
+    ...(typeof r.trigger === 'string' ? { trigger: r.trigger } : {}),
+    ...(isCount(r.restore_ms) ? { restore_ms: r.restore_ms } : {}),
+    ...(isCount(r.restore_bytes) ? { restore_bytes: r.restore_bytes } : {}),
   };
 }
 
-/** The newest record of a snapshot (matched by id or by its first id), or undefined. */
-export function latestVerification(records: VerificationRecord[], e: SnapshotEntry): VerificationRecord | undefined {
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** A snapshot's records (matched by id or by its first id, which survives `pin`), oldest first. */
+export function recordsOf(records: VerificationRecord[], e: SnapshotEntry): VerificationRecord[] {
   const first = e.snapshot.original ?? e.id;
-  for (let i = records.length - 1; i >= 0; i--) {
-    const r = records[i];
-    if (r.snapshot === e.id || r.original === first || r.snapshot === first) return r;
+  return records.filter((r) => r.snapshot === e.id || r.original === first || r.snapshot === first);
+}
+
+/** What each level proves, in order: a drill restores (and so reads) everything a read-back reads. */
+const RANK: Record<VerifyLevel, number> = { quick: 0, 'read-back': 1, drill: 2 };
+
+export interface StandingVerification {
+  /** The newest record of each level. */
+  levels: Partial<Record<VerifyLevel, VerificationRecord>>;
+  /** Failures no newer verification of at least their level has passed since, oldest first. */
+  failing: VerificationRecord[];
+  /** What to show: the newest standing failure, else the newest record. */
+  shown?: VerificationRecord;
+}
+
+/**
+ * The standing verification of some records (one backup's, or all of a source's), oldest first:
+ * a failure stands until a newer verification that proves at least as much passes (a passing drill
+ * clears a failed read-back; a passing read-back or quick check never clears a failed drill), so a
+ * later, lesser check never turns a failed backup back into a valid one.
+ */
+export function standingVerification(records: VerificationRecord[]): StandingVerification {
+  const levels: StandingVerification['levels'] = {};
+  const failing = new Map<VerifyLevel, VerificationRecord>();
+  for (const r of records) {
+    levels[r.level] = r;
+    if (!r.ok) failing.set(r.level, r);
+    else for (const l of failing.keys()) if (RANK[l] <= RANK[r.level]) failing.delete(l);
   }
-  return undefined;
+  const standing = [...failing.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  return { levels, failing: standing, shown: standing[standing.length - 1] ?? records[records.length - 1] };
 }

@@ -189,7 +189,6 @@ export const mysql: DatabaseEngine = {
   hasData,
   restore,
   scratch,
-  countsFromDump: () => true,
   async changeToken(c) {
     const [r] = await myQuery(
       c,

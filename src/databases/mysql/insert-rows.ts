@@ -1,8 +1,9 @@
 /**
  * Row counts read from a mysqldump/mariadb-dump stream as it passes: the tuples of each
  * `INSERT INTO `table` VALUES (…),(…);` statement (one line per statement in MySQL's tools, one
- * line per row in MariaDB's). They come from the dump's own transaction, so they match what a
- * restore of this dump holds even while the application writes. Strings are skipped with indexOf
+ * line per row in MariaDB's). They say what the dump holds, so they cannot vouch for it: a backup
+ * records them beside the database's own counts (app/database-facts.ts), to tell a loss in the dump
+ * from one in the restore. Strings are skipped with indexOf
  * (escapes as the dump tools write them: \' \\ \n …), so the scan runs near memchr speed.
  */
 

@@ -62,6 +62,30 @@ const FIELD = '\x1f';
 const RECORD = '\x1e';
 const NULL = '\x01';
 
+/** psql's options for machine-read answers: unaligned, tuples only, fields and records split by control characters. */
+export const PSQL_ROWS = [
+  '-X',
+  '-q',
+  '-A',
+  '-t',
+  '-v',
+  'ON_ERROR_STOP=1',
+  '-F',
+  FIELD,
+  '-R',
+  RECORD,
+  '-P',
+  `null=${NULL}`,
+  '-w',
+];
+
+/** The rows of one answer printed with PSQL_ROWS, as text (NULL as null). */
+export function psqlRows(out: string): (string | null)[][] {
+  const text = out.replace(/\n$/, '');
+  if (text === '') return [];
+  return text.split(RECORD).map((r) => r.split(FIELD).map((v) => (v === NULL ? null : v)));
+}
+
 /** Runs one read-only query with psql; rows as text. */
 export async function pgQuery(
   psql: string,
@@ -69,33 +93,13 @@ export async function pgQuery(
   sql: string,
   database?: string,
 ): Promise<(string | null)[][]> {
-  const argv = [
-    psql,
-    '-X',
-    '-q',
-    '-A',
-    '-t',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-F',
-    FIELD,
-    '-R',
-    RECORD,
-    '-P',
-    `null=${NULL}`,
-    '-w',
-    '-c',
-    sql,
-  ];
   let out: string;
   try {
-    out = await captureTool(argv, { env: pgEnv(c, database) });
+    out = await captureTool([psql, ...PSQL_ROWS, '-c', sql], { env: pgEnv(c, database) });
   } catch (e) {
     throw connectionError(e, c, database);
   }
-  const text = out.replace(/\n$/, '');
-  if (text === '') return [];
-  return text.split(RECORD).map((r) => r.split(FIELD).map((v) => (v === NULL ? null : v)));
+  return psqlRows(out);
 }
 
 /** A failed psql turned into exit 3 (connection) or left as is (a query error). */

@@ -1,8 +1,9 @@
 /**
  * Row counts read from a plain pg_dump as it streams past: the rows between each
- * `COPY schema.table (...) FROM stdin;` line and its `\.` terminator. They come from the dump's
- * own snapshot, so they match what a restore of this dump holds even while the application writes
- * (a count(*) before or after the dump would not). Costs one newline scan of the stream.
+ * `COPY schema.table (...) FROM stdin;` line and its `\.` terminator. They say what the dump
+ * holds, so they cannot vouch for it (a dump that left rows out agrees with itself): a backup
+ * records them beside the counts read in the dump's snapshot (app/database-facts.ts), to tell a
+ * loss in the dump from one in the restore. Costs one newline scan of the stream.
  */
 
 const NL = 0x0a;

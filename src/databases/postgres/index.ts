@@ -15,6 +15,7 @@ import type {
   DatabaseEngine,
   DumpFormat,
   DumpOptions,
+  DumpSnapshot,
   DumpStream,
   ProbeResult,
   RestoreIntoOptions,
@@ -25,6 +26,7 @@ import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef 
 import { anyPsql, pgTools, requireRestrictMode } from './tools.js';
 import { refusalError, restrictedScript } from './restrict-filter.js';
 import { CopyRowCounter, countingRows } from './copy-rows.js';
+import { openSnapshot } from './snapshot.js';
 
 const MAINTENANCE_DB = 'postgres';
 
@@ -54,7 +56,11 @@ ORDER BY 1, 2`; // leaf tables: a partitioned parent holds no rows of its own
 
 function sql(c: Connection): SqlAccess {
   let psql: Promise<string> | undefined;
-  const q = async (text: string) => pgQuery(await (psql ??= anyPsql(process.env)), c, text);
+  return sqlOver(async (text: string) => pgQuery(await (psql ??= anyPsql(process.env)), c, text));
+}
+
+/** SqlAccess over one way of running a query (a psql per query, or a snapshot session). */
+function sqlOver(q: (text: string) => Promise<(string | null)[][]>): SqlAccess {
   return {
     async tables(o) {
       return (await q(TABLES_SQL(o?.count !== false))).map((r) => ({
@@ -79,6 +85,13 @@ function sql(c: Connection): SqlAccess {
       ).map((r) => r[0]!);
     },
   };
+}
+
+/** A snapshot session (snapshot.ts) whose queries read what `pg_dump --snapshot` reads. */
+async function snapshot(c: Connection, signal?: AbortSignal): Promise<DumpSnapshot> {
+  const t = await tools(c);
+  const session = await openSnapshot(t.bin('psql'), c, signal);
+  return { id: session.id, sql: sqlOver(session.query), close: session.close };
 }
 
 async function probe(c: Connection): Promise<ProbeResult> {
@@ -114,7 +127,8 @@ const fileName = (c: Connection, format: DumpFormat) => `${pgDatabase(c)}${EXT[f
 
 async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const t = await tools(c);
-  const argv = [t.bin('pg_dump'), '--no-password', ...dumpArgs(o.format)];
+  const shared = o.snapshot ? [`--snapshot=${o.snapshot}`] : [];
+  const argv = [t.bin('pg_dump'), '--no-password', ...dumpArgs(o.format), ...shared];
   const name = fileName(c, o.format);
   if (o.format !== 'directory') {
     const run = runTool(argv, { env: pgEnv(c), signal: o.signal });
@@ -283,6 +297,7 @@ export const postgres: DatabaseEngine = {
   fileName,
   probe,
   sql,
+  snapshot,
   dump,
   hasData,
   restore,
@@ -297,5 +312,4 @@ export const postgres: DatabaseEngine = {
     );
     return (r ?? []).join(':');
   },
-  countsFromDump: (format) => format === 'sql',
 };

@@ -103,21 +103,38 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
       .filter((r) => r.result === 'succeeded' && r.last_ended !== null)
       .map((r) => [{ task: r.task }, r.last_ended! / 1000]),
   );
-  const verified = s.sources.filter((x) => x.last_verification);
+  // one series per level a source has had: a failure stands until a newer check of at least its level passes
+  const levels = s.sources.flatMap((x) => Object.entries(x.verification_levels).map(([level, v]) => ({ x, level, v })));
   metric(
     'hoard_verification_age_seconds',
-    'Time since the last verification of the source.',
+    'Time since the newest verification of the source at this level.',
     'gauge',
-    verified.map((x) => [
-      { ...src(x), level: x.last_verification!.level },
-      Math.round((nowMs - Date.parse(x.last_verification!.at)) / 1000),
-    ]),
+    levels.map(({ x, level, v }) => [{ ...src(x), level }, Math.round((nowMs - Date.parse(v.at)) / 1000)]),
   );
   metric(
     'hoard_verification_ok',
-    'Whether the last verification of the source passed (1) or failed (0).',
+    'Whether the source has no standing failure at this level (1) or has one (0).',
     'gauge',
-    verified.map((x) => [{ ...src(x), level: x.last_verification!.level }, x.last_verification!.ok ? 1 : 0]),
+    levels.map(({ x, level }) => [{ ...src(x), level }, x.failed_verifications.some((f) => f.level === level) ? 0 : 1]),
+  );
+  const drilled = s.sources.filter((x) => x.recovery.last_drill?.restore_ms != null);
+  metric(
+    'hoard_drill_restore_seconds',
+    "How long the restore of the source's newest drill took.",
+    'gauge',
+    drilled.map((x) => [src(x), x.recovery.last_drill!.restore_ms! / 1000]),
+  );
+  metric(
+    'hoard_recovery_time_objective_seconds',
+    "The source's recovery time objective (hoard.yaml's recovery_time_objective).",
+    'gauge',
+    s.sources.filter((x) => x.recovery.objective_ms !== null).map((x) => [src(x), x.recovery.objective_ms! / 1000]),
+  );
+  metric(
+    'hoard_recovery_time_objective_met',
+    "Whether the newest drill's restore fitted the source's recovery time objective (1) or not (0).",
+    'gauge',
+    s.sources.filter((x) => x.recovery.met !== null).map((x) => [src(x), x.recovery.met ? 1 : 0]),
   );
   const readable = s.copies.filter((c) => c.error === null);
   metric(

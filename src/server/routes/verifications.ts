@@ -17,6 +17,7 @@ export async function verificationRoutes(app: FastifyInstance, r: Routed): Promi
         ref: id,
         level,
         subset: b.subset,
+        trigger: 'api',
       });
       return {
         ok: out.ok,

@@ -1,0 +1,84 @@
+/**
+ * What a database backup records of each database (tables, row counts, migrations), taken from the
+ * database and not from the dump, yet consistent with the dump, so that a drill can tell a dump that
+ * left rows out from a good one (a dump checked against itself always passes):
+ * - PostgreSQL (`snapshot`): read in the snapshot the dump reads (`pg_dump --snapshot`), while the
+ *   dump runs: exact even while the application writes.
+ * - SQLite (`copy`): counted in the stored copy's own read transaction (the engine's dump does it).
+ * - MySQL/MariaDB (`bounds`): the server cannot share mysqldump's snapshot, so the tables are counted
+ *   just before the dump (`rows`) and again just after it (`rows_after`); a drill accepts a count
+ *   between the two.
+ * Where the dump's text can be counted (plain SQL), its own count is kept as `dump_rows`, to say
+ * whether rows were lost in the dump or in the restore. A failure to read the facts fails the dump.
+ */
+import {
+  type Connection,
+  type DatabaseFacts,
+  type DumpOptions,
+  type DumpStream,
+  type TableFact,
+  engineFor,
+  inspect,
+  inspectSql,
+} from '../databases/index.js';
+
+type Found = Pick<DatabaseFacts, 'tables' | 'migrations' | 'rows_counted'>;
+
+/**
+ * Starts the dump of `t` and fills `into` with its facts; the stream's `done` resolves only when
+ * both the dump and the facts are complete (and rejects when either fails).
+ */
+export async function dumpWithFacts(t: Connection, o: DumpOptions, into: Found): Promise<DumpStream> {
+  const engine = engineFor(t);
+  if (engine.snapshot) {
+    const snap = await engine.snapshot(t, o.signal);
+    try {
+      const reading = inspectSql(snap.sql, { count: true });
+      const d = await engine.dump(t, { ...o, snapshot: snap.id });
+      const done = Promise.all([reading, d.done]).then(([seen]) => {
+        Object.assign(into, { ...seen, tables: withDumpRows(seen.tables, d), rows_counted: 'snapshot' });
+      });
+      return { ...d, done: settled(done.finally(snap.close)) };
+    } catch (e) {
+      await snap.close();
+      throw e;
+    }
+  }
+  if (engine.countsFromDump?.(o.format)) {
+    const seen = await inspect(t, { count: false });
+    const d = await engine.dump(t, o);
+    const done = d.done.then(() => {
+      const copy = d.rows?.() ?? new Map<string, number>();
+      const tables = [...copy].map(([name, rows]) => ({ name, rows }));
+      Object.assign(into, { ...seen, tables: byName(tables), rows_counted: 'copy' });
+    });
+    return { ...d, done: settled(done) };
+  }
+  const before = await inspect(t, { count: true });
+  const d = await engine.dump(t, o);
+  const done = d.done.then(async () => {
+    const after = new Map((await engine.sql(t).tables({ count: true })).map((x) => [tableName(x), x.rows]));
+    const tables = before.tables.map((x) => ({ ...x, rows_after: after.get(x.name) ?? 0 }));
+    Object.assign(into, { ...before, tables: withDumpRows(tables, d), rows_counted: 'bounds' });
+  });
+  return { ...d, done: settled(done) };
+}
+
+const tableName = (x: { schema?: string; name: string }) => (x.schema ? `${x.schema}.${x.name}` : x.name);
+
+/** The dump's own count beside each table's, where the dump counted any. */
+function withDumpRows(tables: TableFact[], d: DumpStream): TableFact[] {
+  const own = d.rows?.();
+  if (!own) return tables;
+  return tables.map((x) => ({ ...x, dump_rows: own.get(x.name) ?? 0 }));
+}
+
+function byName(tables: TableFact[]): TableFact[] {
+  return tables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** A promise whose rejection is awaited later (by the backup), never reported as unhandled. */
+function settled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
