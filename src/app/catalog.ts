@@ -53,7 +53,7 @@ async function read<T>(
     p,
     false,
     async (repo, list, damaged) => {
-      const v = await loadVerifications(repo, o.signal);
+      const v = await loadVerifications(repo, o.signal, env.clock.now());
       return work(list, damaged, (e) => toRecord(e, v));
     },
     readLock(env, o),

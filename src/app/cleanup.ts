@@ -31,7 +31,7 @@ export interface CleanupRequest {
   source?: string;
   environment?: string;
   allowEmpty?: boolean;
-  /** Days a pre-migration backup is kept once verified (hoard.yaml's retention.pre-migration; default 7). */
+  /** Days a pre-migration backup is kept once confirmed (hoard.yaml's retention.pre-migration; default 7). */
   preMigrationDays?: number;
 }
 
@@ -56,11 +56,17 @@ export interface CleanupPlan {
   };
 }
 
-/** A pre-migration backup's expiry: N days after its verification passed (unless it was given one). */
+/**
+ * A backup's expiry. A pre-change backup (a ticket, or kind pre-migration) counts its retention
+ * from its confirmation: its retention days (pre-migration: N days, unless given others) after
+ * `hoard confirm` recorded who verified the change; until then it awaits and is kept.
+ */
 function expiryOf(r: BackupRecord, preMigrationDays: number): number {
+  if (r.confirmation && (r.kind === 'pre-migration' || r.ticket)) {
+    const days = r.retention_days ?? (r.kind === 'pre-migration' ? preMigrationDays : null);
+    return days === null ? NaN : Date.parse(r.confirmation.at) + days * 86_400_000;
+  }
   if (r.expires_at) return Date.parse(r.expires_at);
-  if (r.kind === 'pre-migration' && r.verification?.ok)
-    return Date.parse(r.verification.at) + preMigrationDays * 86_400_000;
   return NaN;
 }
 
@@ -76,7 +82,9 @@ function item(r: BackupRecord, preMigrationDays: number): RetentionItem {
     source: r.source,
     pinned: r.pinned,
     expiresMs: Number.isNaN(exp) ? null : exp,
-    verified: r.verification?.ok === true,
+    awaiting: r.awaiting_confirmation
+      ? `awaiting confirmation${r.ticket ? ` of ${r.ticket}` : ''} (hoard confirm ${r.short_id} --by NAME)`
+      : undefined,
   };
 }
 

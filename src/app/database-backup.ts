@@ -31,6 +31,8 @@ export interface SnapshotLabels {
   kind?: string;
   label?: string;
   reason?: string;
+  /** The change this backup precedes (a ticket id): it is kept until `hoard confirm` records who verified the change. */
+  ticket?: string;
   description?: string;
   environment?: string;
   /** The source's name in hoard.yaml, or the database name. */
@@ -51,6 +53,8 @@ export interface DatabaseBackupRequest extends SnapshotLabels {
   jobs?: number;
   /** Every database of the server (PostgreSQL), one stream each plus the globals. */
   all?: boolean;
+  /** Checksum every table too (hoard.yaml's verify.checksums): compared after a drill. */
+  checksums?: boolean;
   /** A local repository's folder: checked for free space against the database's size. */
   localRepoPath?: string;
 }
@@ -77,6 +81,7 @@ export function labelMetadata(l: SnapshotLabels, sourceType: string): Record<str
     description: l.description ?? null,
     environment: l.environment ?? null,
     source: { name: l.source ?? null, type: sourceType },
+    ...(l.ticket ? { ticket: l.ticket } : {}),
     ...(l.job ? { job: l.job } : {}),
     ...(l.run ? { run: l.run } : {}),
     retention_days: l.retentionDays ?? null,
@@ -184,7 +189,8 @@ export async function backupDatabase(
       return { stream: d.stream!, done: d.done };
     },
   });
-  const dumpOf = (i: number) => () => dumpWithFacts(targets[i], { format, jobs: req.jobs, signal: o.signal }, facts[i]);
+  const dumpOf = (i: number) => () =>
+    dumpWithFacts(targets[i], { format, jobs: req.jobs, signal: o.signal, checksums: req.checksums }, facts[i]);
   if (req.all) inputs.push(lazy('globals.sql', () => engine.dumpGlobals!(c, o.signal)));
   targets.forEach((t, i) => inputs.push(lazy(fileNameFor(t, format), dumpOf(i))));
   try {
@@ -202,7 +208,11 @@ async function backupFolderDump(
   meta: (r: StreamsOutcome) => Record<string, unknown>,
   facts: DatabaseFacts,
 ): Promise<BackupSummary> {
-  const d = await dumpWithFacts(c, { format: 'directory', jobs: req.jobs, signal: o.signal }, facts);
+  const d = await dumpWithFacts(
+    c,
+    { format: 'directory', jobs: req.jobs, signal: o.signal, checksums: req.checksums },
+    facts,
+  );
   try {
     await d.done;
     const parent = d.folder!.slice(0, d.folder!.length - d.name.length - 1);

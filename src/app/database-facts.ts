@@ -20,6 +20,7 @@ import {
   engineFor,
   inspect,
   inspectSql,
+  tableFacts,
 } from '../databases/index.js';
 
 type Found = Pick<DatabaseFacts, 'tables' | 'migrations' | 'rows_counted'>;
@@ -33,10 +34,13 @@ export async function dumpWithFacts(t: Connection, o: DumpOptions, into: Found):
   if (engine.snapshot) {
     const snap = await engine.snapshot(t, o.signal);
     try {
-      const reading = inspectSql(snap.sql, { count: true });
+      const reading = inspectSql(snap.sql, { count: true, keys: true, checksums: o.checksums });
       const d = await engine.dump(t, { ...o, snapshot: snap.id });
-      const done = Promise.all([reading, d.done]).then(([seen]) => {
-        Object.assign(into, { ...seen, tables: withDumpRows(seen.tables, d), rows_counted: 'snapshot' });
+      // a failed read ends the session, and with it the snapshot pg_dump would import: its own error says why
+      const done = Promise.allSettled([reading, d.done]).then(([seen, dumped]) => {
+        if (seen.status === 'rejected') throw seen.reason;
+        if (dumped.status === 'rejected') throw dumped.reason;
+        Object.assign(into, { ...seen.value, tables: withDumpRows(seen.value.tables, d), rows_counted: 'snapshot' });
       });
       return { ...d, done: settled(done.finally(snap.close)) };
     } catch (e) {
@@ -48,23 +52,32 @@ export async function dumpWithFacts(t: Connection, o: DumpOptions, into: Found):
     const seen = await inspect(t, { count: false });
     const d = await engine.dump(t, o);
     const done = d.done.then(() => {
-      const copy = d.rows?.() ?? new Map<string, number>();
-      const tables = [...copy].map(([name, rows]) => ({ name, rows }));
-      Object.assign(into, { ...seen, tables: byName(tables), rows_counted: 'copy' });
+      Object.assign(into, { ...seen, tables: byName(d.facts?.() ?? []), rows_counted: 'copy' });
     });
     return { ...d, done: settled(done) };
   }
-  const before = await inspect(t, { count: true });
+  const what = { count: true, keys: true, checksums: o.checksums };
+  const before = await inspect(t, what);
   const d = await engine.dump(t, o);
   const done = d.done.then(async () => {
-    const after = new Map((await engine.sql(t).tables({ count: true })).map((x) => [tableName(x), x.rows]));
-    const tables = before.tables.map((x) => ({ ...x, rows_after: after.get(x.name) ?? 0 }));
+    const db = engine.sql(t);
+    const after = new Map((await tableFacts(db, await db.tables(), what)).map((x) => [x.name, x]));
+    const tables = before.tables.map((x) => between(x, after.get(x.name)));
     Object.assign(into, { ...before, tables: withDumpRows(tables, d), rows_counted: 'bounds' });
   });
   return { ...d, done: settled(done) };
 }
 
-const tableName = (x: { schema?: string; name: string }) => (x.schema ? `${x.schema}.${x.name}` : x.name);
+/** A table counted before and after the dump: both counts and newest keys; a checksum only when it did not change. */
+function between(before: TableFact, after: TableFact | undefined): TableFact {
+  const { checksum, ...rest } = before;
+  return {
+    ...rest,
+    rows_after: after?.rows ?? 0,
+    ...(before.key !== undefined ? { newest_after: after?.newest ?? null } : {}),
+    ...(checksum !== undefined && checksum === after?.checksum ? { checksum } : {}),
+  };
+}
 
 /** The dump's own count beside each table's, where the dump counted any. */
 function withDumpRows(tables: TableFact[], d: DumpStream): TableFact[] {

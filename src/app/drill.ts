@@ -21,7 +21,7 @@ import {
   restoreTree,
   walkTree,
 } from '../core/index.js';
-import { type Connection, type SqlAccess, type TableFact, engineFor } from '../databases/index.js';
+import { type Connection, type NewestKey, type SqlAccess, type TableFact, engineFor } from '../databases/index.js';
 import { databaseMeta, restoreDatabase } from './database-restore.js';
 import type { Project } from './project.js';
 import { configuredTarget } from './source-restore.js';
@@ -50,18 +50,71 @@ const pass = (name: string, message: string): VerificationCheck => ({ name, ok: 
 const fail = (name: string, message: string): VerificationCheck => ({ name, ok: false, message });
 const n = (x: number) => x.toLocaleString('en-US');
 
-/** Recorded tables of one database of the snapshot (counts that are not numbers are dropped: untrusted). */
+/** Recorded tables of one database of the snapshot; a table whose record is not well formed has rows -1 (a failed check). */
 function recordedTables(s: SnapshotEntry, db: string | null): TableFact[] {
   const h = s.snapshot.hoard as { tables?: unknown; databases?: { name: string; tables: unknown }[] };
   const list = (db ? h.databases?.find((d) => d.name === db)?.tables : undefined) ?? h.tables;
   return (Array.isArray(list) ? list : []).flatMap((x: Partial<TableFact>) =>
-    typeof x?.name === 'string' && Number.isSafeInteger(x.rows)
-      ? [{ name: x.name, rows: x.rows!, rows_after: count(x.rows_after), dump_rows: count(x.dump_rows) }]
-      : [],
+    typeof x?.name === 'string' ? [tableFact(x as Partial<TableFact> & { name: string })] : [],
   );
 }
 
+/** A recorded table's fields of the right types (rows -1 when its count is not one). */
+function tableFact(x: Partial<TableFact> & { name: string }): TableFact {
+  if (!Number.isSafeInteger(x.rows)) return { name: x.name, rows: -1 };
+  const key = typeof x.key === 'string' ? x.key : undefined;
+  return {
+    name: x.name,
+    rows: x.rows!,
+    rows_after: count(x.rows_after),
+    dump_rows: count(x.dump_rows),
+    ...(key !== undefined ? { key, newest: textOrNull(x.newest) } : {}),
+    ...(key !== undefined && x.newest_after !== undefined ? { newest_after: textOrNull(x.newest_after) } : {}),
+    ...(typeof x.checksum === 'string' ? { checksum: x.checksum } : {}),
+  };
+}
+
 const count = (v: unknown) => (Number.isSafeInteger(v) ? (v as number) : undefined);
+const textOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
+
+/** a <= v <= b (either way round), as numbers when all three are, else as text (ISO times order as text). */
+function within(v: string | null, a: string | null, b: string | null): boolean {
+  if (v === a || v === b) return true;
+  if (v === null || a === null || b === null) return false;
+  const [x, y, z] = [v, a, b].map(Number);
+  if ([x, y, z].every(Number.isFinite)) return x >= Math.min(y, z) && x <= Math.max(y, z);
+  return (v >= a && v <= b) || (v >= b && v <= a);
+}
+
+/** v > a and v > b, as numbers when all three are, else as text. */
+function above(v: string, a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return false;
+  const [x, y, z] = [v, a, b].map(Number);
+  if ([x, y, z].every(Number.isFinite)) return x > y && x > z;
+  return v > a && v > b;
+}
+
+/** The newest key and checksum checks of a table whose count matched (none when the backup recorded neither). */
+function keyAndSum(r: TableFact, key: NewestKey | undefined, sum: string | undefined): VerificationCheck | undefined {
+  if (r.key !== undefined) {
+    const restored = key?.max ?? null;
+    const at = r.newest ?? null;
+    const after = r.newest_after === undefined ? at : r.newest_after;
+    // bounds (MySQL): a newer key than both counts saw was added and removed during the dump
+    const added = r.newest_after !== undefined && restored !== null && above(restored, at, after);
+    if (!within(restored, at, after) && !added)
+      return fail(
+        'newest',
+        `table ${r.name}: newest ${r.key} ${restored ?? 'none'} restored, ${at === after ? (at ?? 'none') : `${at}–${after}`} at backup`,
+      );
+  }
+  if (r.checksum !== undefined && sum !== r.checksum)
+    return fail(
+      'checksum',
+      `table ${r.name}: its rows differ from the backup's (checksum ${sum ?? 'none'}, ${r.checksum} at backup)`,
+    );
+  return undefined;
+}
 
 /** What the backup recorded of a table, as a phrase: "5,001" or "5,001–5,020 (before and after the dump)". */
 function atBackup(r: TableFact): string {
@@ -74,6 +127,20 @@ function atBackup(r: TableFact): string {
 function rowsMatch(r: TableFact, restored: number): boolean {
   const other = r.rows_after ?? r.rows;
   return restored >= Math.min(r.rows, other) && restored <= Math.max(r.rows, other);
+}
+
+/**
+ * Bounds only (MySQL): a restore holding exactly the dump's own rows, more than either count, is
+ * a table whose rows came and went during the dump (a queue): a dump cannot invent rows, while a
+ * dump that lost some holds fewer, which stays a failure.
+ */
+function churned(r: TableFact, restored: number): boolean {
+  return (
+    r.rows_after !== undefined &&
+    r.dump_rows !== undefined &&
+    restored === r.dump_rows &&
+    restored > Math.max(r.rows, r.rows_after)
+  );
 }
 
 /** ", the dump held 0": where the dump's own count differs from the database's (the loss was in the dump). */
@@ -90,14 +157,29 @@ async function databaseChecks(sql: SqlAccess, recorded: TableFact[], sanity: str
   const live = new Map(
     (await sql.tables({ count: true })).map((t) => [t.schema ? `${t.schema}.${t.name}` : t.name, t]),
   );
+  const present = recorded.flatMap((r) => (live.has(r.name) ? [live.get(r.name)!] : []));
+  const keyed = recorded.some((r) => r.key !== undefined) ? await sql.newestKeys(present) : new Map();
+  const summed = recorded.some((r) => r.checksum !== undefined) ? await sql.checksums(present) : new Map();
   for (const r of recorded) {
+    if (r.rows < 0) {
+      out.push(
+        fail('table', `table ${r.name}: the backup's record of it is not readable (its row count is not a number)`),
+      );
+      continue;
+    }
     const t = live.get(r.name);
     if (!t) {
       out.push(fail('table', `table ${r.name}: missing after restore, ${atBackup(r)} rows at backup${dumpNote(r)}`));
       continue;
     }
-    if (!rowsMatch(r, t.rows)) {
+    const churn = churned(r, t.rows);
+    if (!rowsMatch(r, t.rows) && !churn) {
       out.push(fail('rows', `table ${r.name}: ${n(t.rows)} rows restored, ${atBackup(r)} at backup${dumpNote(r)}`));
+      continue;
+    }
+    const wrong = keyAndSum(r, keyed.get(r.name), summed.get(r.name));
+    if (wrong) {
+      out.push(wrong);
       continue;
     }
     const ref = sql.ref(t);
@@ -113,7 +195,13 @@ async function databaseChecks(sql: SqlAccess, recorded: TableFact[], sanity: str
         out.push(fail('sample', `table ${r.name}: no row could be read`));
         continue;
       }
-      out.push(pass('table', `${r.name}: ${n(t.rows)} rows${range}`));
+      const note = churn ? ` (above the counts before and after the dump: rows added and removed while it ran)` : '';
+      out.push(
+        pass(
+          'table',
+          `${r.name}: ${n(t.rows)} rows${range}${r.checksum !== undefined ? ', checksum matches' : ''}${note}`,
+        ),
+      );
     } catch (e) {
       out.push(fail('query', `table ${r.name} cannot be queried: ${(e as Error).message.split('\n')[0]}`));
     }

@@ -19,6 +19,7 @@ import { restoreError, restoreSnapshot } from './restore.js';
 import type { StatusReport } from './status.js';
 import type { CleanupPlan, CleanupRequest } from './cleanup.js';
 import { cleanupBackups, confirmFlag, deleteBackup } from './remove.js';
+import { confirmBackup } from './confirm.js';
 
 export interface OpenHoardOptions {
   /**
@@ -139,6 +140,8 @@ export interface Hoard {
   cleanup(o?: CleanupOptions): Promise<CleanupPlan & { dry_run: boolean; total_size_freed: number }>;
   /** Verifies backups (quick, read-back or drill) and records the results; a failed check is a result with ok: false, not a throw. */
   verify(req: VerifyRequest): Promise<VerifyResult[]>;
+  /** Records who verified the change a `ticket` or pre-migration backup preceded; returns the backup (its id changes). */
+  confirm(ref: string, c: { by: string; note?: string }): Promise<BackupRecord>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends keyof HoardEvents>(event: E, listener: (e: HoardEvents[E]) => void): () => void;
 }
@@ -200,6 +203,7 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
           label: req.label,
           reason: req.reason,
           description: req.description,
+          ticket: req.ticket,
           info: info(),
           signal: req.signal,
         },
@@ -299,6 +303,11 @@ export function createHoard(env: Env, project: Project, programVersion = 'hoard'
 
     async delete(ref, d = {}) {
       return (await deleteBackup(env, project, ref, { confirm: confirmFlag(d.confirm) })).backup;
+    },
+
+    async confirm(ref, c) {
+      const r = await confirmBackup(env, project, { ref, by: c.by, note: c.note });
+      return (await backupInfo(env, project, r.id)).backup;
     },
 
     async verify(req) {

@@ -27,6 +27,8 @@ export interface MigrationRequest {
   /** Restore the databases when the command fails (default); false prints the restore commands. */
   restoreOnFailure: boolean;
   label?: string;
+  /** The change's ticket, recorded on the pre-migration snapshots (which await `hoard confirm` either way). */
+  ticket?: string;
   environment?: string;
 }
 
@@ -93,6 +95,7 @@ export async function guardMigration(
         kind: 'pre-migration',
         reason: `before: ${shown}`,
         label: req.label,
+        ticket: req.ticket,
         environment: req.environment,
         source: source ?? databaseName(c),
       },

@@ -119,6 +119,7 @@ export async function backupProject(
     label: req.label,
     reason: req.reason,
     description: req.description,
+    ticket: req.ticket,
     run: req.run ?? newRunId(env.clock.now()),
   };
   sink.planned?.(targets);

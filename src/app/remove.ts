@@ -136,7 +136,7 @@ export async function cleanupBackups(env: Env, p: Project, o: CleanupOptions): P
     p,
     !dry,
     async (repo, list) => {
-      const plan = planCleanup(list, o, env.clock.now(), await loadVerifications(repo, o.signal));
+      const plan = planCleanup(list, o, env.clock.now(), await loadVerifications(repo, o.signal, env.clock.now()));
       const estimate = await sizeFreed(repo, list, new Set(plan.remove.map((r) => r.id)), o.signal);
       const out: CleanupOutcome = { plan, dry_run: dry, estimate, pruned: null };
       if (dry || !plan.remove.length) return out;

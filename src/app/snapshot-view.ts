@@ -45,6 +45,12 @@ export interface BackupRecord {
   retention_days: number | null;
   expires_at: string | null;
   pinned: boolean;
+  /** The change this backup precedes (`--ticket`), or null. */
+  ticket: string | null;
+  /** Who confirmed the change verified, when, and their note (`hoard confirm`), or null. */
+  confirmation: Confirmation | null;
+  /** A pre-change backup (a ticket, or kind pre-migration) not yet confirmed: retention leaves it alone. */
+  awaiting_confirmation: boolean;
   /**
    * The snapshot's standing verification, or null: its newest failure that no newer verification of
    * at least that level has passed since, else its newest verification.
@@ -52,6 +58,12 @@ export interface BackupRecord {
   verification: VerificationView | null;
   /** The newest verification of each level (quick, read-back, drill) the snapshot has had. */
   verification_levels: Record<string, VerificationView>;
+}
+
+export interface Confirmation {
+  by: string;
+  at: string;
+  note: string | null;
 }
 
 type Meta = {
@@ -67,15 +79,24 @@ type Meta = {
   retention_days?: number | null;
   expires_at?: string | null;
   pinned?: boolean;
-  verification?: BackupRecord['verification'];
+  ticket?: unknown;
+  confirmation?: { by?: unknown; at?: unknown; note?: unknown } | null;
 };
+
+/** The confirmation as stored, or null when absent or not well formed (metadata is untrusted). */
+function confirmationOf(c: Meta['confirmation']): Confirmation | null {
+  const by = text(c?.by);
+  const at = text(c?.at);
+  if (!by || !at || Number.isNaN(Date.parse(at))) return null;
+  return { by, at, note: text(c?.note) };
+}
 
 /**
  * Text from a snapshot's metadata as every front end shows it: control characters (which could
  * drive a terminal: a hostile repository's label may hold escape sequences) become U+FFFD, and
  * anything that is not a string is null.
  */
-const text = (v: unknown): string | null =>
+export const text = (v: unknown): string | null =>
   typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd') : null;
 const texts = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => text(x) ?? '') : []);
 
@@ -111,7 +132,11 @@ export function toRecord(e: SnapshotEntry, verifications?: VerificationRecord[])
     retention_days: num(h.retention_days),
     expires_at: text(h.expires_at),
     pinned: h.pinned === true,
-    verification: v ? viewOf(v) : (h.verification ?? null),
+    ticket: text(h.ticket),
+    confirmation: confirmationOf(h.confirmation),
+    awaiting_confirmation:
+      (text(h.kind) === 'pre-migration' || text(h.ticket) !== null) && !confirmationOf(h.confirmation),
+    verification: v ? viewOf(v) : null,
     verification_levels: levelViews(standing),
   };
 }

@@ -119,7 +119,7 @@ export interface SourceBackupResult extends BackupSummary {
 }
 
 /** Free-text labels given for the run (shared by every source it backs up), and the run's id. */
-export type RunLabels = Pick<SnapshotLabels, 'label' | 'reason' | 'description' | 'run'>;
+export type RunLabels = Pick<SnapshotLabels, 'label' | 'reason' | 'description' | 'ticket' | 'run'>;
 
 /** A new run id: the snapshots of one `hoard backup` share it (for the completeness check). */
 export function newRunId(nowMs: number): string {
@@ -183,6 +183,7 @@ export async function backupSource(
       format: c.type === 'postgres' ? c.format : undefined,
       jobs: c.type === 'postgres' ? c.jobs : undefined,
       all: c.type === 'postgres' ? c.all === true : false,
+      checksums: p.config.verify?.checksums === true,
       localRepoPath: o.localRepoPath,
     },
     o,

@@ -118,7 +118,7 @@ export async function projectStatus(
 ): Promise<StatusReport> {
   const now = env.clock.now();
   const list = await listSnapshots(repo, signal);
-  const verifications = await loadVerifications(repo, signal);
+  const verifications = await loadVerifications(repo, signal, now);
   const records = list.snapshots.map((e) => toRecord(e, verifications));
   const locks = await listLocks(repo);
   const owner = lockOwner(env);
@@ -126,8 +126,8 @@ export async function projectStatus(
   const sources: SourceStatus[] = [];
   for (const [name, cfg] of Object.entries(p.config.sources ?? {})) {
     const mine = records.filter((r) => r.source === name);
-    const history = sourceRecords(list.snapshots, records, name, verifications);
-    const standing = standingVerification(history);
+    const { history, backupTime } = sourceRecords(list.snapshots, records, name, verifications);
+    const standing = standingVerification(history, backupTime);
     const recovery = recoveryOf(p, name, history, now);
     const jobs = Object.entries(p.config.jobs ?? {}).filter(([, j]) => j.sources.includes(name));
     const schedules = jobs.map(([, j]) => j.schedule).filter((s): s is string => !!s);
@@ -212,15 +212,17 @@ export async function projectStatus(
   };
 }
 
-/** The verification records of every backup of a source, oldest first. */
+/** The verification records of every backup of a source, oldest first, and the time of each one's backup. */
 function sourceRecords(
   entries: SnapshotEntry[],
   records: BackupRecord[],
   source: string,
   all: VerificationRecord[],
-): VerificationRecord[] {
-  const mine = new Set(entries.filter((_, i) => records[i].source === source).flatMap((e) => recordsOf(all, e)));
-  return all.filter((r) => mine.has(r));
+): { history: VerificationRecord[]; backupTime: (r: VerificationRecord) => number } {
+  const times = new Map<VerificationRecord, number>();
+  for (const e of entries.filter((_, i) => records[i].source === source))
+    for (const r of recordsOf(all, e)) times.set(r, e.timeMs);
+  return { history: all.filter((r) => times.has(r)), backupTime: (r) => times.get(r) ?? 0 };
 }
 
 async function copyStatus(

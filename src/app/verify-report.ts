@@ -72,7 +72,7 @@ export async function verificationReport(
     async (repo, list) => {
       const backups = new Map(list.map((e) => [e.snapshot.original ?? e.id, toRecord(e)]));
       for (const e of list) backups.set(e.id, toRecord(e));
-      const records = (await loadVerifications(repo, o.signal)).filter(
+      const records = (await loadVerifications(repo, o.signal, env.clock.now())).filter(
         (r) => q.sinceMs === undefined || Date.parse(r.at) >= q.sinceMs,
       );
       const rows = records
@@ -148,9 +148,13 @@ function heading(r: VerificationReport): string[] {
   ];
 }
 
+const esc = (t: string) =>
+  t.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
 /** The report as a Markdown document (a table of every verification). */
 export function reportMarkdown(r: VerificationReport): string {
-  const cell = (t: string) => t.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+  // a record's text is untrusted: no HTML, link, image or emphasis may come through a renderer
+  const cell = (t: string) => esc(t).replace(/[\\|[\]()`*_!#~]/g, (c) => `\\${c}`);
   return [
     '# hoard verification report',
     '',
@@ -162,9 +166,6 @@ export function reportMarkdown(r: VerificationReport): string {
     '',
   ].join('\n');
 }
-
-const esc = (t: string) =>
-  t.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The report as one self-contained HTML page (no scripts, no outside resources). */
 export function reportHtml(r: VerificationReport): string {

@@ -16,6 +16,7 @@ const TABLE: [string, () => Promise<Command>][] = [
   ['cleanup', async () => (await import('./commands/remove.js')).cleanupCommand],
   ['pin', async () => (await import('./commands/remove.js')).pinCommand],
   ['unpin', async () => (await import('./commands/remove.js')).unpinCommand],
+  ['confirm', async () => (await import('./commands/confirm.js')).confirmCommand],
   ['verify', async () => (await import('./commands/verify.js')).verifyCommand],
   ['dump', async () => (await import('./commands/read.js')).dumpCommand],
   ['scheduler', async () => (await import('./commands/scheduler.js')).schedulerCommand],

@@ -185,6 +185,8 @@ const verify = z.strictObject({
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i, { error: 'write a size such as 10MB' })
     .optional(),
+  /** Checksum every table at backup (in the dump's snapshot on PostgreSQL) and compare after each drill. */
+  checksums: z.boolean().optional(),
   /** Warn when a drilled source (verify.drill.sources, or one with a recovery time objective) has had no drill for this long. */
   drill_max_age: duration.optional(),
 });

@@ -1,5 +1,6 @@
 /** The database engines by name, and what every engine's backup records (tables, migrations). */
 import { detectMigrations } from './migrations.js';
+import { type InspectOptions, tableFacts } from './facts.js';
 import { mysql } from './mysql/index.js';
 import { postgres } from './postgres/index.js';
 import { sqlite } from './sqlite/index.js';
@@ -20,10 +21,12 @@ export function defaultFormat(engine: Engine): DumpFormat {
   return engine === 'sqlite' ? 'sqlite' : 'sql';
 }
 
+export { type InspectOptions, tableFacts } from './facts.js';
+
 /** Tables with exact row counts and the migration state of the live database. */
 export async function inspect(
   c: Connection,
-  o: { count?: boolean } = {},
+  o: InspectOptions = {},
 ): Promise<Pick<DatabaseFacts, 'tables' | 'migrations'>> {
   return inspectSql(engineFor(c).sql(c), o);
 }
@@ -31,12 +34,9 @@ export async function inspect(
 /** inspect() over given SQL access (a snapshot session's, so that it reads what the dump reads). */
 export async function inspectSql(
   db: SqlAccess,
-  o: { count?: boolean } = {},
+  o: InspectOptions = {},
 ): Promise<Pick<DatabaseFacts, 'tables' | 'migrations'>> {
   const tables = await db.tables(o);
   const migrations = await detectMigrations(db, tables);
-  return {
-    tables: tables.map((t) => ({ name: t.schema ? `${t.schema}.${t.name}` : t.name, rows: t.rows })),
-    migrations,
-  };
+  return { tables: await tableFacts(db, tables, o), migrations };
 }

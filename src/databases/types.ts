@@ -60,6 +60,12 @@ export interface TableFact {
   rows_after?: number;
   /** The rows the dump's own text holds (plain SQL dumps), kept to say where a loss happened. */
   dump_rows?: number;
+  /** The table's one-column primary key (a serial or time), and its newest value (bounds: also after the dump). */
+  key?: string;
+  newest?: string | null;
+  newest_after?: string | null;
+  /** verify.checksums: the rows' checksum (bounds: only when the table did not change during the dump). */
+  checksum?: string;
 }
 
 /** A table as the catalog names it; `schema` is set for PostgreSQL. */
@@ -79,6 +85,22 @@ export interface SqlAccess {
   ref(t: TableRef): string;
   /** The primary key's columns as SQL identifiers (quoted), in key order; empty when there is none. */
   primaryKey(t: TableRef): Promise<string[]>;
+  /**
+   * The newest value (as text) of each table's primary key, for tables whose key is one column of
+   * a number or time type (serials, timestamps); others are absent. A few queries for all tables.
+   */
+  newestKeys(tables: TableRef[]): Promise<Map<string, NewestKey>>;
+  /**
+   * An order-independent checksum of each table's rows. Engine-specific: compare only with one
+   * taken by the same engine and version (a drill on the source's server).
+   */
+  checksums(tables: TableRef[]): Promise<Map<string, string>>;
+}
+
+/** A table's key column and its newest value. */
+export interface NewestKey {
+  column: string;
+  max: string | null;
 }
 
 /** A snapshot held open for a dump (see DatabaseEngine.snapshot). */
@@ -108,6 +130,8 @@ export interface DumpStream {
    * copy; a plain SQL dump's, counted in its own text (which cannot vouch for itself: a diagnostic).
    */
   rows?: () => Map<string, number>;
+  /** SQLite: every table's facts read in the stored copy (counts, newest keys, checksums), once `done` resolves. */
+  facts?: () => TableFact[];
   /** directory format: the folder holding the dump (removed by `cleanup`). */
   folder?: string;
   done: Promise<void>;
@@ -118,6 +142,8 @@ export interface DumpOptions {
   format: DumpFormat;
   /** A snapshot held open by `snapshot()` that the dump reads (PostgreSQL's exported snapshot id). */
   snapshot?: string;
+  /** SQLite: also checksum every table of the copy (verify.checksums). */
+  checksums?: boolean;
   /** Parallel jobs (PostgreSQL directory format). */
   jobs?: number;
   signal?: AbortSignal;
@@ -150,7 +176,7 @@ export interface DatabaseEngine {
    * tool is missing or too old, "db-connection" (exit 3) when the server refuses, "usage" for a bad path.
    */
   probe(c: Connection): Promise<ProbeResult>;
-  /** True when dump() supplies `rows` counted by the database in the stored copy itself (SQLite). */
+  /** True when dump() supplies `facts` read by the database in the stored copy itself (SQLite). */
   countsFromDump?(format: DumpFormat): boolean;
   /** Read-only SQL access to the live database (for tables, row counts and migrations). */
   sql(c: Connection): SqlAccess;

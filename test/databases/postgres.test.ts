@@ -225,6 +225,26 @@ describe('postgres specifics', () => {
     assert.equal((await snapshots(env)).length, 0);
   });
 
+  it('the snapshot session reads multibyte text whole, however psql cuts its output into chunks', async (t) => {
+    if (!(await needPostgres(t))) return;
+    const db = await pgDatabase(t);
+    const { openSnapshot } = await import('../../src/databases/postgres/snapshot.js');
+    const { parseDatabaseUrl } = await import('../../src/databases/index.js');
+    const psqlBin = (await import('node:child_process'))
+      .execFileSync('sh', ['-c', 'command -v psql'])
+      .toString()
+      .trim();
+    const session = await openSnapshot(psqlBin, parseDatabaseUrl(`${PG_URL}/${db}`));
+    try {
+      // an odd number of bytes first, then two-byte characters: some chunk edge falls inside one
+      const [[text]] = await session.query("SELECT 'x' || repeat('ü', 300000)");
+      assert.equal(text, `x${'ü'.repeat(300000)}`);
+      assert.match(session.id, /^[0-9A-F]+-[0-9A-F]+(-\d+)?$/);
+    } finally {
+      await session.close();
+    }
+  });
+
   it('row counts are read in the snapshot the dump reads (sql and custom), exact while the application inserts', async (t) => {
     if (!(await needPostgres(t))) return;
     const { env } = await repo(t);

@@ -39,6 +39,9 @@ interface Snap {
   source?: string;
   pinned?: boolean;
   verified?: boolean;
+  /** Days ago `hoard confirm` was run on it. */
+  confirmed?: number;
+  ticket?: string;
   tags?: string[];
   retention?: number;
 }
@@ -67,6 +70,10 @@ function snaps(p: Project, list: Snap[]): SnapshotEntry[] {
           retention_days: r.days,
           retention_from: r.from,
           expires_at: r.days === null ? null : new Date(timeMs + r.days * D).toISOString(),
+          ...(s.ticket ? { ticket: s.ticket } : {}),
+          ...(s.confirmed !== undefined
+            ? { confirmation: { by: 'ana', at: new Date(NOW - s.confirmed).toISOString(), note: null } }
+            : {}),
           verification:
             s.verified === undefined
               ? null
@@ -119,13 +126,16 @@ const CASES: Case[] = [
     req: {},
   },
   {
-    name: 'kinds: manual never, pre-migration kept until verified, pre-restore by environment',
+    name: 'kinds: manual never, pre-migration and ticketed kept until confirmed, pre-restore by environment',
     snaps: [
       { name: 'man', ago: 400 * D, kind: 'manual' },
       { name: 'pmu', ago: 200 * D, kind: 'pre-migration' },
       { name: 'pmv', ago: 200 * D, kind: 'pre-migration', verified: true, retention: 7 },
-      { name: 'pmv-old', ago: 20 * D, kind: 'pre-migration', verified: true },
-      { name: 'pmv-new', ago: 3 * D, kind: 'pre-migration', verified: true },
+      { name: 'pmc', ago: 200 * D, kind: 'pre-migration', verified: true, confirmed: 2 * D, retention: 1 },
+      { name: 'pmc-old', ago: 20 * D, kind: 'pre-migration', confirmed: 10 * D },
+      { name: 'pmc-new', ago: 3 * D, kind: 'pre-migration', confirmed: 3 * D },
+      { name: 'tkt', ago: 40 * D, kind: 'daily', ticket: 'CHG-1' },
+      { name: 'tkc', ago: 40 * D, kind: 'daily', ticket: 'CHG-2', confirmed: 1 * D },
       { name: 'pre', ago: 40 * D, kind: 'pre-restore', env: 'dev' },
       { name: 'new', ago: H },
     ],

@@ -21,7 +21,7 @@ describe('hoard verify report', () => {
     const run = (args: string[], cwd = dir, env: NodeJS.ProcessEnv = CLEAN_ENV) => hoard(args, { cwd, env });
     assert.equal((await run(['init', '--yes'])).code, 0);
     const id = JSON.parse((await run(['list', '--json'])).stdout)[0].id as string;
-    const secret = "SELECT 'postgres://u:s3cret@db.example/x <b>' = 'no'";
+    const secret = "SELECT 'postgres://u:s3cret@db.example/x <b> [verify here](https://evil.example) `x`' = 'no'";
     assert.equal((await run(['verify', '--latest', '--quick'])).code, 0);
     assert.equal((await run(['verify', '--latest', '--drill', '--sql', secret])).code, 5);
     assert.equal((await run(['verify', '--latest', '--drill'])).code, 0);
@@ -84,6 +84,8 @@ describe('hoard verify report', () => {
     assert.match(md, /^# hoard verification report/);
     assert.equal(md.split('\n').filter((l) => l.startsWith(`| 20`)).length, 4);
     assert.match(md, /\| drill \| manual \| \d+\/\d+ \| [\d.]+ s \| [\d.]+ s \| FAILED \|/);
+    assert.ok(!md.includes('<b>') && !md.includes('](https://evil') && !md.includes(' `x`'), 'no markup gets through');
+    assert.match(md, /&lt;b&gt; \\\[verify here\\\]\\\(https:\/\/evil\.example\\\)/);
     const html = (await run(['verify', 'report', '--format', 'html'])).stdout;
     assert.match(html, /&lt;b&gt;/);
     assert.ok(!html.includes('<b>') && !html.includes('s3cret'));

@@ -22,6 +22,7 @@ export async function runProjectBackup(ctx: CommandContext): Promise<number> {
       label: l.label,
       reason: l.reason,
       description: l.description,
+      ticket: l.ticket,
       names: ctx.args.positionals,
       kind: textFlag(ctx.args, 'kind'),
       retentionDays: retentionFlag(f.retention),

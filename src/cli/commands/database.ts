@@ -16,6 +16,10 @@ export const LABEL_FLAGS: FlagSpecs = {
   name: { type: 'string', help: 'the same as --label' },
   reason: { type: 'string', help: 'why it was taken (free text)' },
   description: { type: 'string', help: 'a longer description' },
+  ticket: {
+    type: 'string',
+    help: 'the change this backup precedes (e.g. CHG-1234): kept until `hoard confirm` records who verified it',
+  },
   environment: { type: 'string', help: 'dev, staging, production or any name (default $HOARD_ENVIRONMENT)' },
 };
 
@@ -60,6 +64,14 @@ export function retentionFlag(v: unknown): number | undefined {
   return daysFlag(v, '--retention', 1);
 }
 
+/** --ticket: a short one-line reference (kind "usage" otherwise). */
+export function ticketFlag(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[^\u0000-\u001f\u007f]{1,200}$/.test(v.trim()))
+    throw new HoardError('usage', '--ticket must be one line of at most 200 characters, e.g. CHG-1234');
+  return v.trim();
+}
+
 /** The snapshot labels given by flags (--retention sets the expiry of restic-style backups). */
 export function labelsFrom(ctx: CommandContext): SnapshotLabels {
   const f = ctx.args.flags;
@@ -71,6 +83,7 @@ export function labelsFrom(ctx: CommandContext): SnapshotLabels {
     label: textFlag(ctx.args, 'label') ?? textFlag(ctx.args, 'name'),
     reason: textFlag(ctx.args, 'reason'),
     description: textFlag(ctx.args, 'description'),
+    ticket: ticketFlag(textFlag(ctx.args, 'ticket')),
     environment: textFlag(ctx.args, 'environment') ?? ctx.env.vars.HOARD_ENVIRONMENT,
   };
 }

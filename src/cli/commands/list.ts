@@ -1,6 +1,6 @@
 /** `hoard list` (a table of backups with filters) and `hoard info ID` (one backup in full). */
 import { HoardError } from '../../core/index.js';
-import { type BackupRecord, expiresInMs } from '../../app/snapshot-view.js';
+import { type BackupRecord, expiresInMs, text } from '../../app/snapshot-view.js';
 import { backupInfo, listBackups } from '../../app/catalog.js';
 import type { Command, CommandContext } from '../context.js';
 import { daysFlag, textFlag } from '../args.js';
@@ -21,13 +21,17 @@ function warnDamaged(damaged: { id: string; error: string }[]): void {
 export function statusText(r: BackupRecord, now: number, c: Paint): string {
   const v = r.verification;
   const pin = r.pinned ? ' · pinned' : '';
-  if (!v) return `${c.dim('not verified')}${pin}`;
+  const wait = r.awaiting_confirmation
+    ? ` · ${c.yellow(`awaiting confirmation${r.ticket ? ` of ${r.ticket}` : ''}`)}`
+    : '';
+  const confirmed = r.confirmation ? ` · confirmed by ${r.confirmation.by}` : '';
+  if (!v) return `${c.dim('not verified')}${pin}${wait}${confirmed}`;
   const ago = relative(Date.parse(v.at), now);
   const done =
     ({ quick: 'checked', 'read-back': 'read back', drill: 'drilled' } as Record<string, string>)[v.level] ?? v.level;
   return v.ok
-    ? `${c.green('valid')} · ${done} ${ago}${pin}`
-    : `${c.red(`FAILED ${v.level} ${ago}`)}${v.message ? `: ${v.message}` : ''}${pin}`;
+    ? `${c.green('valid')} · ${done} ${ago}${pin}${wait}${confirmed}`
+    : `${c.red(`FAILED ${v.level} ${ago}`)}${v.message ? `: ${v.message}` : ''}${pin}${wait}${confirmed}`;
 }
 
 function expiresText(r: BackupRecord, now: number, c: Paint): string {
@@ -160,14 +164,23 @@ export const infoCommand: Command = {
       'size',
       `${size(r.size)}${r.data_added !== null ? ` (added ${size(r.data_added)} to the repository)` : ''}${r.duration_ms !== null ? ` in ${span(r.duration_ms)}` : ''}`,
     );
-    const tables = h.tables as { name: string; rows: number }[] | undefined;
-    if (tables?.length) line('tables', tables.map((t) => `${t.name} ${t.rows}`).join(', '));
+    const tables = Array.isArray(h.tables) ? (h.tables as { name?: unknown; rows?: unknown }[]) : [];
+    if (tables.length) line('tables', tables.map((t) => `${text(t?.name) ?? '?'} ${Number(t?.rows)}`).join(', '));
     const mig = h.migrations as { framework: string; applied: number; last?: string }[] | undefined;
     if (mig?.length)
       line(
         'migrations',
         mig.map((m) => `${m.framework}: ${m.applied} applied${m.last ? `, last ${m.last}` : ''}`).join('; '),
       );
+    line('ticket', r.ticket);
+    line(
+      'confirmed',
+      r.confirmation
+        ? `by ${r.confirmation.by} at ${when(Date.parse(r.confirmation.at))}${r.confirmation.note ? `: ${r.confirmation.note}` : ''}`
+        : r.awaiting_confirmation
+          ? c.yellow(`awaiting: hoard confirm ${r.short_id} --by NAME`)
+          : null,
+    );
     line('status', statusText(r, now, c));
     line(
       'levels',

@@ -29,6 +29,7 @@ export const migrateCommand: Command = {
     source: { type: 'list', help: 'a database source of hoard.yaml the migration changes (repeatable)' },
     'no-restore': { type: 'boolean', help: 'when the command fails, print the restore command instead of restoring' },
     label: { type: 'string', help: 'label for the pre-migration snapshots' },
+    ticket: { type: 'string', help: 'the change ticket (e.g. CHG-1234), recorded on the pre-migration snapshots' },
     environment: { type: 'string', help: 'dev, staging, production or any name (default $HOARD_ENVIRONMENT)' },
   },
   async run(ctx) {
@@ -47,6 +48,7 @@ export const migrateCommand: Command = {
         command: ctx.args.rest,
         restoreOnFailure: f['no-restore'] !== true,
         label: labels.label,
+        ticket: labels.ticket,
         environment: labels.environment,
       },
       backupOptions(ctx, { dryRun: false }),

@@ -2,7 +2,7 @@
  * Retention as a pure function of (snapshots, policy, now): keep or remove, with every reason.
  * Order of precedence, per snapshot:
  *   1. kept whatever else says: pinned; the newest snapshot of its group (the safety floor); kind
- *      `manual` (never removed by policy); a `pre-migration` snapshot not yet verified;
+ *      `manual` (never removed by policy); a pre-change snapshot awaiting confirmation;
  *   2. kept by restic's GFS rules (keep-last/-hourly/-daily/-weekly/-monthly/-yearly/-within/-tag,
  *      per group, newest first, one snapshot per time bucket in the policy's time zone);
  *   3. removed when past its expiry (with `expired`), older than `olderThanDays`, or, when GFS rules
@@ -24,8 +24,8 @@ export interface RetentionItem {
   pinned?: boolean;
   /** Epoch ms when the snapshot expires (from its retention), or null/undefined when it does not. */
   expiresMs?: number | null;
-  /** For pre-migration snapshots: whether a verification passed. */
-  verified?: boolean;
+  /** Why the snapshot waits (a pre-change backup not yet confirmed): kept whatever else says. */
+  awaiting?: string;
 }
 
 export interface GfsRules {
@@ -230,7 +230,7 @@ export function applyPolicy(items: RetentionItem[], p: RetentionPolicy, nowMs: n
   for (const s of items) {
     if (s.pinned) add(hard, s.id, 'pinned');
     if (s.kind === 'manual') add(hard, s.id, 'manual (never removed by policy)');
-    if (s.kind === 'pre-migration' && !s.verified) add(hard, s.id, 'pre-migration, not yet verified');
+    if (s.awaiting) add(hard, s.id, s.awaiting);
     if (s.expiresMs != null) {
       const when = new Date(s.expiresMs).toISOString().slice(0, 10);
       if (p.expired && s.expiresMs <= nowMs) add(remove, s.id, `expired ${when}`);

@@ -46,12 +46,22 @@ export async function saveVerification(repo: Repository, r: VerificationRecord):
   return repo.saveUnpacked('verification', JSON.stringify(r));
 }
 
-/** Every readable record (unreadable ones are skipped: a record is advice, not data). */
-export async function loadVerifications(repo: Repository, signal?: AbortSignal): Promise<VerificationRecord[]> {
+/** How far ahead of this machine's clock a record's time may be (another host's clock) before it is not believed. */
+const SKEW_MS = 60 * 60_000;
+
+/**
+ * Every readable record, oldest first (unreadable ones are skipped: a record is advice, not data;
+ * so is one dated more than an hour after `nowMs`, which would otherwise outrank every later one).
+ */
+export async function loadVerifications(
+  repo: Repository,
+  signal?: AbortSignal,
+  nowMs = Date.now(),
+): Promise<VerificationRecord[]> {
   const out: VerificationRecord[] = [];
   for await (const f of repo.backend.list('verification', { signal })) {
     try {
-      const r = decodeVerification(await repo.loadUnpacked('verification', f.name, signal));
+      const r = decodeVerification(await repo.loadUnpacked('verification', f.name, signal), nowMs + SKEW_MS);
       if (r) out.push(r);
     } catch (e) {
       if (!isHoardError(e)) throw e;
@@ -62,9 +72,11 @@ export async function loadVerifications(repo: Repository, signal?: AbortSignal):
 
 /**
  * A record from its JSON, or undefined when it is not one (a record is advice: one that does not
- * parse is skipped). Fields of the wrong type are dropped to their defaults.
+ * parse is skipped, and so is one whose time is not a time or is after `latestMs`). Fields of the
+ * wrong type are dropped to their defaults; a record passes only when it has checks and every
+ * one of them passed (a forged `ok: true` with none, or with a failed one, is a failure).
  */
-export function decodeVerification(json: Buffer): VerificationRecord | undefined {
+export function decodeVerification(json: Buffer, latestMs = Number.POSITIVE_INFINITY): VerificationRecord | undefined {
   let r: Partial<Record<keyof VerificationRecord, unknown>>;
   try {
     r = JSON.parse(json.toString('utf8'));
@@ -73,22 +85,27 @@ export function decodeVerification(json: Buffer): VerificationRecord | undefined
   }
   if (typeof r !== 'object' || r === null || typeof r.snapshot !== 'string' || typeof r.at !== 'string')
     return undefined;
+  const atMs = Date.parse(r.at);
+  if (!/^\d{4}-\d\d-\d\dT/.test(r.at) || !Number.isFinite(atMs) || atMs > latestMs) return undefined;
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  return {
-    snapshot: r.snapshot,
-    original: str(r.original),
-    at: r.at,
-    ok: r.ok === true,
-    message: str(r.message),
-    level: r.level === 'quick' || r.level === 'drill' ? r.level : 'read-back',
-    duration_ms: typeof r.duration_ms === 'number' ? r.duration_ms : 0,
-    ...(typeof r.subset === 'number' ? { subset: r.subset } : {}),
-    checks: Array.isArray(r.checks)
-      ? r.checks.filter(
+  const checks = Array.isArray(r.checks)
+    ? r.checks
+        .filter(
           (c): c is VerificationCheck =>
             typeof c === 'object' && c !== null && typeof (c as VerificationCheck).name === 'string',
         )
-      : [],
+        .map((c) => ({ name: c.name, ok: c.ok === true, message: str(c.message) }))
+    : [];
+  return {
+    snapshot: r.snapshot,
+    original: str(r.original),
+    at: new Date(atMs).toISOString(),
+    ok: r.ok === true && checks.length > 0 && checks.every((c) => c.ok),
+    message: str(r.message),
+    level: r.level === 'quick' || r.level === 'drill' ? r.level : 'read-back',
+    duration_ms: isCount(r.duration_ms) ? r.duration_ms : 0,
+    ...(typeof r.subset === 'number' && r.subset > 0 && r.subset <= 1 ? { subset: r.subset } : {}),
+    checks,
     hostname: str(r.hostname),
     program_version: str(r.program_version),
     ...(typeof r.source === 'string' ? { source: r.source } : {}),
@@ -109,6 +126,9 @@ export function recordsOf(records: VerificationRecord[], e: SnapshotEntry): Veri
 /** What each level proves, in order: a drill restores (and so reads) everything a read-back reads. */
 const RANK: Record<VerifyLevel, number> = { quick: 0, 'read-back': 1, drill: 2 };
 
+/** What a pass proves: a read-back of a random share of the packs proves no more than a quick check (it may miss the damage). */
+const clearingRank = (r: VerificationRecord) => (r.level === 'read-back' && r.subset !== undefined ? 0 : RANK[r.level]);
+
 export interface StandingVerification {
   /** The newest record of each level. */
   levels: Partial<Record<VerifyLevel, VerificationRecord>>;
@@ -121,16 +141,24 @@ export interface StandingVerification {
 /**
  * The standing verification of some records (one backup's, or all of a source's), oldest first:
  * a failure stands until a newer verification that proves at least as much passes (a passing drill
- * clears a failed read-back; a passing read-back or quick check never clears a failed drill), so a
- * later, lesser check never turns a failed backup back into a valid one.
+ * clears a failed read-back; a passing read-back or quick check never clears a failed drill; a
+ * `--subset` read-back clears only a quick check's failure), on the same backup or a newer one
+ * (`backupTime`: a pass on an older backup says nothing of a newer one), so a later, lesser check
+ * never turns a failed backup back into a valid one.
  */
-export function standingVerification(records: VerificationRecord[]): StandingVerification {
+export function standingVerification(
+  records: VerificationRecord[],
+  backupTime: (r: VerificationRecord) => number = () => 0,
+): StandingVerification {
   const levels: StandingVerification['levels'] = {};
   const failing = new Map<VerifyLevel, VerificationRecord>();
   for (const r of records) {
     levels[r.level] = r;
-    if (!r.ok) failing.set(r.level, r);
-    else for (const l of failing.keys()) if (RANK[l] <= RANK[r.level]) failing.delete(l);
+    if (!r.ok) {
+      failing.set(r.level, r);
+      continue;
+    }
+    for (const [l, f] of failing) if (RANK[l] <= clearingRank(r) && backupTime(f) <= backupTime(r)) failing.delete(l);
   }
   const standing = [...failing.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return { levels, failing: standing, shown: standing[standing.length - 1] ?? records[records.length - 1] };

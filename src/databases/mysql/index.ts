@@ -12,12 +12,14 @@ import type {
   DatabaseEngine,
   DumpOptions,
   DumpStream,
+  NewestKey,
   ProbeResult,
   RestoreIntoOptions,
   ScratchDatabases,
   SqlAccess,
 } from '../types.js';
 import { InsertRowCounter, countingInserts } from './insert-rows.js';
+import { chunks } from '../batch.js';
 import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
 import { notingCommands, refusalError, restoreGuard } from './sandbox.js';
 
@@ -28,6 +30,13 @@ function database(c: Connection): string {
     });
   return c.database;
 }
+
+/** Tables whose primary key is one column of a number or time type. */
+const KEYS_SQL = `SELECT k.table_name, MIN(k.column_name) FROM information_schema.key_column_usage k
+JOIN information_schema.columns c ON c.table_schema = k.table_schema AND c.table_name = k.table_name AND c.column_name = k.column_name
+WHERE k.table_schema = DATABASE() AND k.constraint_name = 'PRIMARY'
+GROUP BY k.table_name
+HAVING COUNT(*) = 1 AND MIN(c.data_type) IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'decimal', 'date', 'datetime', 'timestamp')`;
 
 function sql(c: Connection): SqlAccess {
   const q = (text: string) => myQuery(c, text, database(c));
@@ -55,6 +64,28 @@ function sql(c: Connection): SqlAccess {
     },
     query: q,
     ref: myRef,
+    async newestKeys(tables) {
+      const wanted = new Set(tables.map((t) => t.name));
+      const keys = (await q(KEYS_SQL)).filter((r) => wanted.has(r[0]!));
+      const out = new Map<string, NewestKey>();
+      for (const part of chunks(keys, 100)) {
+        const sql = part.map(
+          (r) => `SELECT ${myLiteral(r[0]!)}, CAST(MAX(${myIdent(r[1]!)}) AS CHAR) FROM ${myIdent(r[0]!)}`,
+        );
+        const byName = new Map(part.map((r) => [r[0]!, r[1]!]));
+        for (const [name, max] of await q(sql.join(' UNION ALL '))) out.set(name!, { column: byName.get(name!)!, max });
+      }
+      return out;
+    },
+    async checksums(tables) {
+      const out = new Map<string, string>();
+      for (const part of chunks(tables, 100)) {
+        // CHECKSUM TABLE names tables as db.table
+        for (const [name, sum] of await q(`CHECKSUM TABLE ${part.map((t) => myIdent(t.name)).join(', ')}`))
+          out.set(name!.slice(name!.indexOf('.') + 1), sum ?? '0');
+      }
+      return out;
+    },
     async primaryKey(t) {
       return (
         await q(`SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = ${myLiteral(t.name)}

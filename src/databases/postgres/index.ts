@@ -17,16 +17,19 @@ import type {
   DumpOptions,
   DumpSnapshot,
   DumpStream,
+  NewestKey,
   ProbeResult,
   RestoreIntoOptions,
   ScratchDatabases,
   SqlAccess,
+  TableRef,
 } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
 import { anyPsql, pgTools, requireRestrictMode } from './tools.js';
 import { refusalError, restrictedScript } from './restrict-filter.js';
 import { CopyRowCounter, countingRows } from './copy-rows.js';
 import { openSnapshot } from './snapshot.js';
+import { chunks } from '../batch.js';
 
 const MAINTENANCE_DB = 'postgres';
 
@@ -59,6 +62,16 @@ function sql(c: Connection): SqlAccess {
   return sqlOver(async (text: string) => pgQuery(await (psql ??= anyPsql(process.env)), c, text));
 }
 
+/** Tables whose primary key is one column of a number or time type (max() exists and orders them as values). */
+const KEYS_SQL = `SELECT n.nspname, c.relname, a.attname
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+WHERE i.indisprimary AND i.indnatts = 1 AND c.relkind = 'r'
+AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype, 'date'::regtype,
+  'timestamp'::regtype, 'timestamptz'::regtype)`;
+
+const qualified = (t: TableRef) => (t.schema ? `${t.schema}.${t.name}` : t.name);
+
 /** SqlAccess over one way of running a query (a psql per query, or a snapshot session). */
 function sqlOver(q: (text: string) => Promise<(string | null)[][]>): SqlAccess {
   return {
@@ -78,6 +91,32 @@ function sqlOver(q: (text: string) => Promise<(string | null)[][]>): SqlAccess {
     },
     query: q,
     ref: pgRef,
+    async newestKeys(tables) {
+      const wanted = new Set(tables.map(qualified));
+      const keys = (await q(KEYS_SQL)).filter((r) => wanted.has(`${r[0]}.${r[1]}`));
+      const out = new Map<string, NewestKey>();
+      for (const part of chunks(keys, 100)) {
+        const sql = part.map(
+          (r) =>
+            `SELECT ${pgLiteral(`${r[0]}.${r[1]}`)}, max(${pgIdent(r[2]!)})::text FROM ${pgRef({ schema: r[0]!, name: r[1]! })}`,
+        );
+        const byName = new Map(part.map((r) => [`${r[0]}.${r[1]}`, r[2]!]));
+        for (const [name, max] of await q(sql.join(' UNION ALL '))) out.set(name!, { column: byName.get(name!)!, max });
+      }
+      return out;
+    },
+    async checksums(tables) {
+      const out = new Map<string, string>();
+      for (const part of chunks(tables, 50)) {
+        // each row's text form hashed to 64 bits, summed: the same rows give the same sum in any order
+        const sql = part.map(
+          (t) =>
+            `SELECT ${pgLiteral(qualified(t))}, coalesce(sum(('x' || left(md5(r::text), 16))::bit(64)::bigint::numeric), 0)::text FROM ${pgRef(t)} r`,
+        );
+        for (const [name, sum] of await q(sql.join(' UNION ALL '))) out.set(name!, sum ?? '0');
+      }
+      return out;
+    },
     async primaryKey(t) {
       return (
         await q(`SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)

@@ -8,6 +8,7 @@
  * marker line that psql's \echo prints. `close()` commits (nothing was written) and ends psql.
  */
 import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import { HoardError } from '../../core/index.js';
 import { observed, runTool } from '../process.js';
 import type { Connection } from '../types.js';
@@ -71,6 +72,7 @@ export async function openSnapshot(psql: string, c: Connection, signal?: AbortSi
     ),
   );
   const out = run.stdout[Symbol.asyncIterator]();
+  const text = new StringDecoder('utf8'); // a character may straddle two chunks
   let pending = '';
   const answer = async (): Promise<string> => {
     const end = `${marker}\n`;
@@ -84,7 +86,7 @@ export async function openSnapshot(psql: string, c: Connection, signal?: AbortSi
       }
       const next = await out.next();
       if (next.done) return failed.then(() => '');
-      pending += (next.value as Buffer).toString('utf8');
+      pending += text.write(next.value as Buffer);
     }
   };
   let chain: Promise<unknown> = Promise.resolve();

@@ -10,18 +10,21 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { HoardError, writeAll } from '../../core/index.js';
 import type {
   Connection,
   DatabaseEngine,
   DumpOptions,
   DumpStream,
+  NewestKey,
   ProbeResult,
   RestoreIntoOptions,
   SqlAccess,
+  TableFact,
   TableRef,
 } from '../types.js';
+import { tableFacts } from '../facts.js';
 
 /** better-sqlite3, loaded on first use: most commands never open a SQLite file. */
 const Database = (...args: ConstructorParameters<typeof BetterSqlite3>) =>
@@ -124,6 +127,41 @@ function countRows(db: BetterSqlite3.Database, count = true): { name: string; ro
   }));
 }
 
+/** Tables whose primary key is one INTEGER column (rowid aliases included) or a date/time column: its max. */
+function newestKeys(db: BetterSqlite3.Database, tables: TableRef[]): Map<string, NewestKey> {
+  const out = new Map<string, NewestKey>();
+  for (const t of tables) {
+    const pk = db.prepare('SELECT name, type FROM pragma_table_info(?) WHERE pk > 0').all(t.name) as {
+      name: string;
+      type: string;
+    }[];
+    if (pk.length !== 1 || !/INT|DATE|TIME|NUMERIC|DECIMAL/i.test(pk[0].type)) continue;
+    const [max] = db
+      .prepare(`SELECT max(${quote(pk[0].name)}) FROM ${quote(t.name)}`)
+      .raw(true)
+      .get() as unknown[];
+    out.set(t.name, { column: pk[0].name, max: max === null || max === undefined ? null : String(max) });
+  }
+  return out;
+}
+
+/** Each row (its values as SQLite returns them) hashed to 64 bits, summed mod 2^64: the same rows in any order give the same sum. */
+function checksum(db: BetterSqlite3.Database, table: string): string {
+  let sum = 0n;
+  const value = (v: unknown) => (Buffer.isBuffer(v) ? `x'${v.toString('hex')}'` : typeof v === 'bigint' ? `${v}n` : v);
+  for (const row of db
+    .prepare(`SELECT * FROM ${quote(table)}`)
+    .raw(true)
+    .safeIntegers(true)
+    .iterate() as Iterable<unknown[]>) {
+    const h = createHash('sha256')
+      .update(JSON.stringify(row.map(value)))
+      .digest();
+    sum = (sum + h.readBigUInt64BE(0)) & 0xffffffffffffffffn;
+  }
+  return sum.toString();
+}
+
 function sql(c: Connection): SqlAccess {
   // async: a failure is a rejection, as SqlAccess promises, never a throw at the call
   const run = async <T>(fn: (db: BetterSqlite3.Database) => T): Promise<T> => {
@@ -147,6 +185,8 @@ function sql(c: Connection): SqlAccess {
         (db.prepare(text).raw(true).all() as unknown[][]).map((r) => r.map((v) => (v === null ? null : String(v)))),
       ),
     ref: (t: TableRef) => quote(t.name),
+    newestKeys: (tables: TableRef[]) => run((db) => newestKeys(db, tables)),
+    checksums: (tables: TableRef[]) => run((db) => new Map(tables.map((t) => [t.name, checksum(db, t.name)]))),
     primaryKey: (t: TableRef) =>
       run((db) =>
         (
@@ -180,7 +220,7 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hoard-sqlite-'));
   const copy = path.join(dir, path.basename(src));
   const cleanup = () => fsp.rm(dir, { recursive: true, force: true });
-  let rows = new Map<string, number>();
+  let facts: TableFact[] = [];
   try {
     const db = open(src);
     // After the first step, copy everything in one step: a step reads under one read transaction, so a
@@ -199,7 +239,10 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
         throw new HoardError('verify', `the copy of ${src} fails integrity_check: ${bad.slice(0, 3).join('; ')}`, {
           hint: 'the source database is damaged; repair it (sqlite3 .recover) before backing it up',
         });
-      rows = new Map(countRows(check).map((t) => [t.name, t.rows]));
+      facts = await tableFacts(sql({ engine: 'sqlite', path: copy }), countRows(check), {
+        keys: true,
+        checksums: o.checksums,
+      });
     } finally {
       check.close();
     }
@@ -210,7 +253,7 @@ async function dump(c: Connection, o: DumpOptions): Promise<DumpStream> {
   return {
     name: path.basename(src),
     stream: createReadStream(copy, { highWaterMark: 1 << 20 }),
-    rows: () => rows,
+    facts: () => facts,
     done: Promise.resolve(),
     cleanup,
   };
