@@ -286,7 +286,9 @@ describe('restore drills', () => {
     const info = await hoard(['info', JSON.parse(r.stdout).snapshot_id, '--json'], { env });
     const h = JSON.parse(info.stdout).hoard ?? JSON.parse(info.stdout);
     assert.equal(h.rows_counted, 'bounds', info.stdout);
-    assert.deepEqual(h.tables, [{ name: 'ticks', rows: 3, rows_after: 3, dump_rows: 3 }]);
+    assert.deepEqual(h.tables, [
+      { name: 'ticks', rows: 3, rows_after: 3, dump_rows: 3, key: 'id', newest: '3', newest_after: '3' },
+    ]);
     assert.equal((await verify(env, ['--latest', '--drill', '--drill-server', `${MY_URL}/${db}`])).code, 0);
   });
 });

@@ -55,8 +55,8 @@ const SKEW_MS = 60 * 60_000;
  */
 export async function loadVerifications(
   repo: Repository,
-  signal?: AbortSignal,
-  nowMs = Date.now(),
+  signal: AbortSignal | undefined,
+  nowMs: number,
 ): Promise<VerificationRecord[]> {
   const out: VerificationRecord[] = [];
   for await (const f of repo.backend.list('verification', { signal })) {
