@@ -94,7 +94,10 @@ const schemas: Record<string, Schema> = {
     next_run: nullable(str),
     last_verification: verification,
     verification_levels: verificationLevels,
-    failed_verifications: { type: 'array', items: oneVerification },
+    failed_verifications: {
+      type: 'array',
+      items: obj({ level: str, ok: bool, at: time, message: str, snapshot_id: str }, ['message']),
+    },
     recovery: obj({
       objective_ms: nullable({ type: 'number' }),
       last_drill: nullable(

@@ -63,7 +63,7 @@ export interface CleanupPlan {
  */
 function expiryOf(r: BackupRecord, preMigrationDays: number): number {
   if (r.confirmation && (r.kind === 'pre-migration' || r.ticket)) {
-    const days = r.retention_days ?? (r.kind === 'pre-migration' ? preMigrationDays : null);
+    const days = r.retention_days ?? preMigrationDays;
     return days === null ? NaN : Date.parse(r.confirmation.at) + days * 86_400_000;
   }
   if (r.expires_at) return Date.parse(r.expires_at);
@@ -78,7 +78,8 @@ function item(r: BackupRecord, preMigrationDays: number): RetentionItem {
     hostname: r.hostname,
     paths: r.paths,
     tags: r.tags,
-    kind: r.kind,
+    // a confirmed ticketed backup is let go by its expiry, even when it was taken as a manual one
+    kind: r.ticket && r.confirmation && r.kind === 'manual' ? 'pre-change' : r.kind,
     source: r.source,
     pinned: r.pinned,
     expiresMs: Number.isNaN(exp) ? null : exp,

@@ -3,9 +3,12 @@
  * verification"): a backup taken with `--ticket`, and every `pre-migration` backup, awaits
  * `hoard confirm ID --by NAME [--note TEXT]`, which records who verified the change and when in the
  * snapshot's metadata (rewritten as `restic tag` does: its id changes, its first id stays). Until
- * then retention keeps it; after it, its retention counts from the confirmation (app/cleanup.ts).
+ * then retention keeps it; after it, its retention counts from the confirmation: its own retention
+ * days, else hoard.yaml's `retention.pre-migration` (default 7), written as its new expiry (a
+ * ticketed `manual` backup included: confirming it is what lets it go).
  */
 import { HoardError, amendSnapshot } from '../core/index.js';
+import { retentionRuleDays } from '../config/index.js';
 import type { Env } from './environment.js';
 import type { Project } from './project.js';
 import { withSnapshots } from './repository-access.js';
@@ -57,8 +60,17 @@ export async function confirmBackup(
           `backup ${r.short_id} awaits no confirmation: only backups taken with --ticket and pre-migration backups do`,
           { hint: 'back up with --ticket CHANGE before a change you want to confirm' },
         );
-      const confirmation: Confirmation = { by, at: new Date(env.clock.now()).toISOString(), note };
-      return { old: s.id, id: await amendSnapshot(repo, s, { confirmation }), confirmation };
+      const now = env.clock.now();
+      const confirmation: Confirmation = { by, at: new Date(now).toISOString(), note };
+      // its retention runs from now: its own days, else the pre-change rule (retention.pre-migration, default 7)
+      const rule = retentionRuleDays(p.config.retention?.['pre-migration']);
+      const days = r.retention_days ?? (rule === undefined ? 7 : rule);
+      const expiry = {
+        retention_days: days,
+        retention_from: 'confirmation',
+        expires_at: days === null ? null : new Date(now + days * 86_400_000).toISOString(),
+      };
+      return { old: s.id, id: await amendSnapshot(repo, s, { confirmation, ...expiry }), confirmation };
     },
     { signal: o.signal },
   );

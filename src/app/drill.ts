@@ -18,6 +18,7 @@ import {
   type SnapshotEntry,
   type VerificationCheck,
   HoardError,
+  isHoardError,
   restoreTree,
   walkTree,
 } from '../core/index.js';
@@ -255,6 +256,16 @@ async function removeLeftovers(server: Connection, o: DrillOptions): Promise<str
   return gone;
 }
 
+/**
+ * A restore that failed on what the backup holds (a dump the tool refuses, damaged data, a failed
+ * tool run) is a failed drill, recorded like any other (exit 5); anything else (no permission, a
+ * missing tool, an interruption) stops the drill and is thrown.
+ */
+function restoreFailed(e: unknown, what: unknown): VerificationCheck {
+  if (!isHoardError(e) || !['corrupt', 'verify', 'command-failed'].includes(e.kind)) throw e;
+  return fail('restore', `restoring ${String(what ?? 'the backup')} failed: ${e.message.split('\n')[0].slice(0, 500)}`);
+}
+
 function scratchError(e: unknown, server: Connection, name: string): unknown {
   const m = (e as Error).message ?? '';
   if (/permission denied|access denied|must be owner|not allowed/i.test(m)) {
@@ -315,7 +326,9 @@ async function drillServer(
       restoreMs += bo.clock.now() - started;
     } catch (e) {
       await scratch.drop(server, name).catch(() => {});
-      throw scratchError(e, server, name);
+      const failed = restoreFailed(scratchError(e, server, name), db ?? meta.name);
+      checks.push(failed);
+      continue;
     }
     try {
       checks.push(pass('restore', `restored ${db ?? meta.name} into the scratch database ${name}`));
@@ -345,7 +358,11 @@ async function drillSqlite(
     // a fixed name: the snapshot's own name for its file is untrusted (it could be ../../x)
     const target: Connection = { engine: 'sqlite', path: path.join(dir, 'drill.sqlite') };
     const started = bo.clock.now();
-    await restoreDatabase(repo, { snapshot: s, target }, { ...bo, dryRun: false });
+    try {
+      await restoreDatabase(repo, { snapshot: s, target }, { ...bo, dryRun: false });
+    } catch (e) {
+      return { checks: [restoreFailed(e, meta.name)], leftovers: [], restoreMs: bo.clock.now() - started };
+    }
     const restoreMs = bo.clock.now() - started;
     const sql = engineFor(target).sql(target);
     const checks: VerificationCheck[] = [

@@ -35,11 +35,9 @@ export function objectiveMissed(p: Project, source: string, restoreMs: number): 
   return `${source}'s last drill took ${seconds(restoreMs)} to restore, over its recovery time objective of ${seconds(objective)}`;
 }
 
-/** The sources whose drills are expected: verify.drill.sources (default the database sources) and those with an objective. */
+/** The sources the scheduled drill covers, whose drills are expected: verify.drill.sources, default the database sources. */
 function drilled(p: Project): Set<string> {
-  const named = p.config.verify?.drill?.sources ?? databaseSources(p);
-  const withObjective = Object.keys(p.config.sources ?? {}).filter((s) => objectiveOf(p, s) !== null);
-  return new Set([...named, ...withObjective]);
+  return new Set(p.config.verify?.drill?.sources ?? databaseSources(p));
 }
 
 /** A source's recovery status and its warnings, from its verification records (oldest first). */

@@ -46,8 +46,8 @@ export interface SourceStatus {
   last_verification: BackupRecord['verification'];
   /** The newest verification of each level over the source's backups. */
   verification_levels: Record<string, VerificationView>;
-  /** Failures that stand: no newer verification of at least their level has passed (oldest first). */
-  failed_verifications: VerificationView[];
+  /** Failures that stand: no newer verification of at least their level has passed (oldest first), with their backup. */
+  failed_verifications: (VerificationView & { snapshot_id: string })[];
   /** The recovery time objective and how the newest drill measured up to it (app/recovery.ts). */
   recovery: RecoveryStatus;
   warnings: string[];
@@ -178,7 +178,7 @@ export async function projectStatus(
       next_run: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null,
       last_verification: verified,
       verification_levels: levelViews(standing),
-      failed_verifications: standing.failing.map(viewOf),
+      failed_verifications: standing.failing.map((f) => ({ ...viewOf(f), snapshot_id: f.snapshot })),
       recovery: recovery.status,
       warnings,
     });

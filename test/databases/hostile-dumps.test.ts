@@ -206,6 +206,12 @@ describe('tampered PostgreSQL dumps', () => {
     const drill = await hoard(['verify', id, '--drill', '--drill-server', `${PG_URL}/${db}`], { env });
     assert.equal(drill.code, 5, drill.stderr + drill.stdout);
     assert.match(drill.stderr + drill.stdout, /psql command at line/);
+    // a drill whose restore the dump makes fail is a failed drill, recorded and shown like any other
+    const shown = JSON.parse((await hoard(['list', '--json'], { env })).stdout).find(
+      (b: { id: string }) => b.id === id,
+    );
+    assert.deepEqual([shown?.verification?.level, shown?.verification?.ok], ['drill', false]);
+    assert.match(shown.verification.message, /^restoring .* failed: .*psql command at line/);
     assert.ok(!existsSync(marker), 'neither the restore nor the drill ran the command');
     assert.equal(await pgState(db), before);
     assert.equal(

@@ -73,6 +73,21 @@ describe('pre-change confirmation', () => {
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already confirmed by ana/);
 
+    // a manual backup taken with a ticket is let go once confirmed: it gets the pre-change retention from then
+    const manual = await json(['backup', '--ticket', 'CHG-9']);
+    assert.equal((await json(['confirm', manual.snapshot_id, '--by', 'ana'])).confirmation.by, 'ana');
+    const [m9] = ((await json(['list'])) as (Backup & { expires_at: string | null })[]).filter(
+      (x) => x.ticket === 'CHG-9',
+    );
+    assert.equal(m9.kind, 'manual');
+    assert.equal(Date.parse(m9.expires_at!) - Date.parse(m9.confirmation!.at), 7 * 86_400_000);
+    const plan9 = ((await json(['cleanup', '--dry-run'])).decisions as Decision[]).find((x) => x.id === m9.id)!;
+    assert.ok(!plan9.reasons.some((x) => /manual/.test(x)), plan9.reasons.join('; '));
+    assert.ok(
+      plan9.reasons.some((x) => /^expires /.test(x)),
+      plan9.reasons.join('; '),
+    );
+
     const m = await run(['migrate', '--ticket', 'CHG-8', '--', 'true']);
     assert.equal(m.code, 0, m.stderr);
     const [pre] = ((await json(['list', '--kind', 'pre-migration'])) as Backup[]).filter((x) => x.ticket === 'CHG-8');

@@ -2,8 +2,7 @@
  * Recovery-time objectives: a PostgreSQL source with a 1-second objective whose restore takes
  * longer. The scheduler's drill passes (the backup is good) but records its restore time; the
  * configured webhook hears `rto.failed`, and status --json, GET /status and /metrics say the
- * objective was missed. A source with an objective that was never drilled is a warning under
- * verify.drill_max_age.
+ * objective was missed. Before its first drill, the source is a warning under verify.drill_max_age.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +54,12 @@ notifications:
     const b = await hoard(['backup', 'shop'], { cwd: dir, env });
     assert.equal(b.code, 0, b.stderr);
 
+    const before = JSON.parse((await hoard(['status', '--json'], { cwd: dir, env })).stdout);
+    const undrilled = before.sources.find((s: { source: string }) => s.source === 'shop');
+    assert.ok(
+      undrilled.warnings.includes('shop has never been drilled (verify.drill_max_age is 1d)'),
+      undrilled.warnings,
+    );
     const d = startDaemon(dir, env);
     t.after(() => d.child.kill('SIGKILL'));
     const events = () => got.filter((g) => g.path === '/hook').map((g) => JSON.parse(g.body));
@@ -78,7 +83,11 @@ notifications:
       shop.warnings,
     );
     const app = status.sources.find((s: { source: string }) => s.source === 'app');
-    assert.ok(app.warnings.includes('app has never been drilled (verify.drill_max_age is 1d)'), app.warnings);
+    assert.ok(!shop.warnings.some((w: string) => /never been drilled/.test(w)), 'drilled now');
+    assert.ok(
+      !app.warnings.some((w: string) => /drilled/.test(w)),
+      'the scheduled drill does not cover app: no warning',
+    );
     assert.equal(app.recovery.objective_ms, 3_600_000);
 
     const { base } = await serve(t, dir, [], env);

@@ -31,6 +31,15 @@ export function pgEnv(c: Connection, database?: string): NodeJS.ProcessEnv {
   });
 }
 
+/**
+ * The environment for hoard's own queries: pgEnv plus UTC and ISO dates, so that values read as
+ * text (a newest timestamp, a row checksum) read the same at backup and in a drill's scratch
+ * database, which does not inherit the source database's own `SET timezone`.
+ */
+export function pgQueryEnv(c: Connection, database?: string): NodeJS.ProcessEnv {
+  return { ...pgEnv(c, database), PGTZ: 'UTC', PGDATESTYLE: 'ISO, YMD' };
+}
+
 /** The database a connection names: the URL's, else (as libpq) the user name, else the login name. */
 export function pgDatabase(c: Connection): string {
   return c.database ?? c.user ?? loginName();
@@ -95,7 +104,7 @@ export async function pgQuery(
 ): Promise<(string | null)[][]> {
   let out: string;
   try {
-    out = await captureTool([psql, ...PSQL_ROWS, '-c', sql], { env: pgEnv(c, database) });
+    out = await captureTool([psql, ...PSQL_ROWS, '-c', sql], { env: pgQueryEnv(c, database) });
   } catch (e) {
     throw connectionError(e, c, database);
   }

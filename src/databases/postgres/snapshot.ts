@@ -12,7 +12,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { HoardError } from '../../core/index.js';
 import { observed, runTool } from '../process.js';
 import type { Connection } from '../types.js';
-import { PSQL_ROWS, connectionError, pgEnv, psqlRows } from './connection.js';
+import { PSQL_ROWS, connectionError, pgQueryEnv, psqlRows } from './connection.js';
 
 /** A line-fed input for psql: queued texts, ended by end(). */
 function feeder() {
@@ -60,7 +60,7 @@ export interface SnapshotSession {
 export async function openSnapshot(psql: string, c: Connection, signal?: AbortSignal): Promise<SnapshotSession> {
   const marker = `hoard-end-${randomBytes(8).toString('hex')}`;
   const feed = feeder();
-  const run = runTool([psql, ...PSQL_ROWS, '-f', '-'], { env: pgEnv(c), stdin: feed.input, signal });
+  const run = runTool([psql, ...PSQL_ROWS, '-f', '-'], { env: pgQueryEnv(c), stdin: feed.input, signal });
   const failed = observed(
     run.done.then(
       () => {
