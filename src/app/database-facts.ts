@@ -20,6 +20,7 @@ import {
   engineFor,
   inspect,
   inspectSql,
+  observed,
   tableFacts,
 } from '../databases/index.js';
 
@@ -42,7 +43,7 @@ export async function dumpWithFacts(t: Connection, o: DumpOptions, into: Found):
         if (dumped.status === 'rejected') throw dumped.reason;
         Object.assign(into, { ...seen.value, tables: withDumpRows(seen.value.tables, d), rows_counted: 'snapshot' });
       });
-      return { ...d, done: settled(done.finally(snap.close)) };
+      return { ...d, done: observed(done.finally(snap.close)) };
     } catch (e) {
       await snap.close();
       throw e;
@@ -54,7 +55,7 @@ export async function dumpWithFacts(t: Connection, o: DumpOptions, into: Found):
     const done = d.done.then(() => {
       Object.assign(into, { ...seen, tables: byName(d.facts?.() ?? []), rows_counted: 'copy' });
     });
-    return { ...d, done: settled(done) };
+    return { ...d, done: observed(done) };
   }
   const what = { count: true, keys: true, checksums: o.checksums };
   const before = await inspect(t, what);
@@ -65,7 +66,7 @@ export async function dumpWithFacts(t: Connection, o: DumpOptions, into: Found):
     const tables = before.tables.map((x) => between(x, after.get(x.name)));
     Object.assign(into, { ...before, tables: withDumpRows(tables, d), rows_counted: 'bounds' });
   });
-  return { ...d, done: settled(done) };
+  return { ...d, done: observed(done) };
 }
 
 /** A table counted before and after the dump: both counts and newest keys; a checksum only when it did not change. */
@@ -88,10 +89,4 @@ function withDumpRows(tables: TableFact[], d: DumpStream): TableFact[] {
 
 function byName(tables: TableFact[]): TableFact[] {
   return tables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-/** A promise whose rejection is awaited later (by the backup), never reported as unhandled. */
-function settled<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => {});
-  return p;
 }

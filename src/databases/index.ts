@@ -8,7 +8,7 @@ import type { Connection, DatabaseEngine, DatabaseFacts, DumpFormat, Engine, Sql
 
 export type * from './types.js';
 export { parseDatabaseUrl, redactUrl, describe } from './url.js';
-export { runTool, captureTool } from './process.js';
+export { runTool, captureTool, observed } from './process.js';
 
 export const ENGINES: Record<Engine, DatabaseEngine> = { postgres, mysql, sqlite };
 

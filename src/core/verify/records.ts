@@ -119,8 +119,39 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isF
 
 /** A snapshot's records (matched by id or by its first id, which survives `pin`), oldest first. */
 export function recordsOf(records: VerificationRecord[], e: SnapshotEntry): VerificationRecord[] {
+  const { bySnapshot, byOriginal } = indexOf(records);
   const first = e.snapshot.original ?? e.id;
-  return records.filter((r) => r.snapshot === e.id || r.original === first || r.snapshot === first);
+  const at = new Set([
+    ...(bySnapshot.get(e.id) ?? []),
+    ...(byOriginal.get(first) ?? []),
+    ...(bySnapshot.get(first) ?? []),
+  ]);
+  return [...at].sort((a, b) => a - b).map((k) => records[k]); // in the list's order (oldest first)
+}
+
+interface RecordIndex {
+  bySnapshot: Map<string, number[]>;
+  byOriginal: Map<string, number[]>;
+}
+
+/**
+ * Positions of a list's records by snapshot id and by first id, built once per list: list and
+ * status ask for every snapshot's records, which a scan per snapshot made quadratic. A list is not
+ * changed after it is loaded.
+ */
+const indexes = new WeakMap<VerificationRecord[], RecordIndex>();
+
+function indexOf(records: VerificationRecord[]): RecordIndex {
+  let ix = indexes.get(records);
+  if (!ix) {
+    ix = { bySnapshot: new Map(), byOriginal: new Map() };
+    records.forEach((r, k) => {
+      ix!.bySnapshot.set(r.snapshot, [...(ix!.bySnapshot.get(r.snapshot) ?? []), k]);
+      ix!.byOriginal.set(r.original, [...(ix!.byOriginal.get(r.original) ?? []), k]);
+    });
+    indexes.set(records, ix);
+  }
+  return ix;
 }
 
 /** What each level proves, in order: a drill restores (and so reads) everything a read-back reads. */
