@@ -31,6 +31,7 @@ const TABLE: [string, () => Promise<Command>][] = [
   ['key', async () => (await import('./commands/maintain.js')).keyCommand],
   ['unlock', async () => (await import('./commands/maintain.js')).unlockCommand],
   ['migrate', async () => (await import('./commands/migrate.js')).migrateCommand],
+  ['wal', async () => (await import('./commands/wal.js')).walCommand],
   ['copy', async () => (await import('./commands/copy.js')).copyCommand],
   ['demo', async () => (await import('./commands/demo.js')).demoCommand],
 ];

@@ -82,6 +82,18 @@ const sourceCommon = {
   recovery_time_objective: duration.optional(),
 };
 
+/** Point-in-time recovery of a PostgreSQL source: WAL archived into the repository, base backups on a schedule. */
+const pitr = z.strictObject({
+  /** archive: the server's archive_command runs `hoard wal push` (the only method so far). */
+  method: z.enum(['archive']).optional(),
+  /** When to take base backups (the scheduler); restores replay WAL from the newest one before the target. */
+  base_backup: schedule.optional(),
+  /** The most data a restore may lose: status and metrics say whether the newest archived WAL is this recent. */
+  rpo: duration.optional(),
+  /** WAL files one `wal push` stores at most: the one asked for plus others PostgreSQL has marked ready (default 8). */
+  batch: z.int().min(1).max(64).optional(),
+});
+
 const source = z.discriminatedUnion(
   'type',
   [
@@ -91,6 +103,7 @@ const source = z.discriminatedUnion(
       format: z.enum(['sql', 'custom', 'directory']).optional(),
       all: z.boolean().optional(),
       jobs: z.int().min(1).max(99).optional(),
+      pitr: pitr.optional(),
       ...sourceCommon,
     }),
     z.strictObject({ type: z.literal('mysql'), url: secret, ...sourceCommon }),

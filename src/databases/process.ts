@@ -39,6 +39,8 @@ export interface ToolOptions {
   stdin?: AsyncIterable<Buffer>;
   /** How a failure is described: "command-failed" (default) for dumps, "tool" etc. */
   hint?: string;
+  /** Hears the tool's stderr as it arrives (a tool that reports progress or positions there). */
+  onStderr?: (text: string) => void;
 }
 
 export interface RunningTool {
@@ -72,6 +74,7 @@ export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString('utf8')).slice(-STDERR_TAIL);
     if (o.echoStderr) process.stderr.write(d);
+    o.onStderr?.(d.toString('utf8'));
   });
   let feedError: unknown;
   if (o.stdin && child.stdin) {

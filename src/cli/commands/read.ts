@@ -43,6 +43,8 @@ async function withSnapshot(
   return withChosenSnapshot(ctx.env, await ctx.project(), c, (repo, s) => work(repo, s), { signal: ctx.signal });
 }
 
+import { PITR_FLAGS, pointInTime } from './restore-pitr.js';
+
 const CHOICE_FLAGS: FlagSpecs = {
   latest: { type: 'boolean', help: 'the newest snapshot (of --source / --name)' },
   name: { type: 'string', help: 'the snapshot with this label (add --latest when several have it)' },
@@ -122,9 +124,12 @@ export const restoreCommand: Command = {
         'after a pre-restore snapshot)',
     },
     'keep-set-id': { type: 'boolean', help: 'keep setuid/setgid bits of files (default: only with --in-place)' },
+    ...PITR_FLAGS,
   },
-  run: (ctx) =>
-    withSnapshot(ctx, choice(ctx, 'restore'), async (repo, s) => {
+  async run(ctx) {
+    const pitr = await pointInTime(ctx);
+    if (pitr !== undefined) return pitr;
+    return withSnapshot(ctx, choice(ctx, 'restore'), async (repo, s) => {
       const f = ctx.args.flags;
       const isDb = !!(s.snapshot.hoard as { database?: unknown } | undefined)?.database;
       for (const fl of isDb ? ['include'] : ['target-db', 'database']) {
@@ -165,7 +170,8 @@ export const restoreCommand: Command = {
         backupOptions(ctx, { dryRun: false }),
       );
       return isDb ? reportDatabaseRestore(ctx, r) : reportFilesRestore(ctx, r);
-    }),
+    });
+  },
 };
 
 export const dumpCommand: Command = {

@@ -13,7 +13,7 @@ export interface PgTools {
   dir: string;
   major: number;
   version: string;
-  bin(name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall'): string;
+  bin(name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall' | 'pg_basebackup'): string;
 }
 
 export interface ToolCandidate {

@@ -1,0 +1,77 @@
+/**
+ * The point-in-time half of `hoard restore`: `--source PG --at TIME --target DIR [--start PORT]`
+ * for a source with pitr: goes to app/pitr/restore.ts; anything else returns undefined and is a
+ * snapshot restore (for a logical-only source, --at picks the newest snapshot at or before TIME).
+ */
+import { restorePointInTime } from '../../app/pitr/restore.js';
+import { parseTime } from '../../app/select.js';
+import { HoardError } from '../../core/index.js';
+import { type FlagSpecs, textFlag } from '../args.js';
+import type { CommandContext } from '../context.js';
+
+export const PITR_FLAGS: FlagSpecs = {
+  start: {
+    type: 'string',
+    help: 'point-in-time restores: start the restored server on this port and wait until recovery reaches --at',
+  },
+  timeline: { type: 'string', help: 'point-in-time restores: the WAL timeline to follow when the history forked' },
+};
+
+function whole(ctx: CommandContext, flag: string, min: number, max: number): number | undefined {
+  const v = textFlag(ctx.args, flag);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new HoardError('usage', `--${flag} must be a whole number from ${min} to ${max}, not ${v}`);
+  return Number(v);
+}
+
+/** Runs a point-in-time restore when the flags ask for one; its exit code, or undefined. */
+export async function pointInTime(ctx: CommandContext): Promise<number | undefined> {
+  const source = textFlag(ctx.args, 'source');
+  const at = textFlag(ctx.args, 'at');
+  const p = await ctx.project();
+  const cfg = source ? p.config.sources?.[source] : undefined;
+  const isPitr = cfg?.type === 'postgres' && cfg.pitr !== undefined;
+  if (!isPitr && at !== undefined && source && cfg)
+    ctx.report({
+      type: 'restore.warning',
+      path: source,
+      message: `${source} has no pitr: section, so --at restores its newest backup taken at or before ${at} (changes after it are not in that backup)`,
+    });
+  if (!isPitr || at === undefined) {
+    if (ctx.args.flags.start !== undefined || ctx.args.flags.timeline !== undefined)
+      throw new HoardError('usage', '--start and --timeline are for point-in-time restores', {
+        hint: 'give --source NAME (a postgres source with pitr:) and --at TIME',
+      });
+    return undefined;
+  }
+  const target = textFlag(ctx.args, 'target');
+  if (!target)
+    throw new HoardError('usage', 'a point-in-time restore writes a data directory: give --target DIR', {
+      hint: `hoard restore --source ${source} --at "${at}" --target /var/lib/postgresql/restored [--start 5433]`,
+    });
+  const r = await restorePointInTime(
+    ctx.env,
+    p,
+    {
+      source,
+      atMs: parseTime(at, ctx.env.clock.now()),
+      target,
+      timeline: whole(ctx, 'timeline', 1, 0xffffffff),
+      port: whole(ctx, 'start', 1, 65535),
+    },
+    { signal: ctx.signal },
+  );
+  if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', ...r }));
+  else {
+    ctx.out(
+      `restored base backup ${r.base_snapshot.slice(0, 8)} of ${r.source} into ${r.target}; recovery replays ${r.segments} WAL segment(s) on timeline ${r.timeline} to ${r.at}`,
+    );
+    if (r.started)
+      ctx.out(
+        `the server runs on 127.0.0.1:${r.port}; recovery reached ${r.reached ?? 'no transaction after the base backup'} (log: ${r.log})`,
+      );
+    else ctx.out(`start it with: pg_ctl -D ${r.target} start   (it recovers to ${r.at}, then promotes)`);
+  }
+  return 0;
+}
