@@ -48,10 +48,13 @@ export function createSftpBackend(
   const root = loc.path.replace(/\/+$/, '') || '/';
   const full = (h: Handle) => `${root}/${layoutPath(h)}`;
   let session: Promise<{ conn: Client; sftp: SFTPWrapper }> | undefined;
-  // Requests in flight: when the connection dies they fail (retryably) instead of waiting forever.
-  const pending = new Set<(e: Error) => void>();
+  // Requests in flight: when the connection dies they fail (retryably) instead of waiting forever,
+  // and their timers go with them (a timer left behind kept a finished command alive, and ended the
+  // next connection when it fired).
+  const pending = new Map<(e: Error) => void, NodeJS.Timeout>();
   const dead = new WeakSet<SFTPWrapper>();
   let current: SFTPWrapper | undefined;
+  let currentConn: Client | undefined;
   const lostError = () => Object.assign(new Error('Connection lost'), { level: 'client-socket' });
   const call = <T>(c: SFTPWrapper, fn: (cb: Cb<T>) => void) =>
     new Promise<T>((resolve, reject) => {
@@ -59,16 +62,17 @@ export function createSftpBackend(
         reject(lostError());
         return;
       } // ssh2 never answers on a closed channel
-      pending.add(reject);
       // a server that stops answering without closing the connection: give up on it, and reconnect
       const timer = setTimeout(() => {
-        dead.add(c);
-        void session?.then(
-          ({ conn }) => conn.end(),
-          () => {},
-        );
+        if (c !== current) {
+          pending.delete(reject);
+          reject(lostError());
+          return;
+        }
+        currentConn?.end();
         lost();
       }, REQUEST_TIMEOUT_MS);
+      pending.set(reject, timer);
       fn((err, v) => {
         clearTimeout(timer);
         pending.delete(reject);
@@ -79,7 +83,10 @@ export function createSftpBackend(
   const lost = () => {
     session = undefined;
     if (current) dead.add(current);
-    for (const r of pending) r(lostError());
+    for (const [r, timer] of pending) {
+      clearTimeout(timer);
+      r(lostError());
+    }
     pending.clear();
   };
   // The socket keeps the process alive only while operations are in flight, so a caller that never
@@ -133,6 +140,7 @@ export function createSftpBackend(
           if (err) reject(err);
           else {
             current = sftp;
+            currentConn = conn;
             resolve({ conn, sftp });
           }
         }),
@@ -140,7 +148,7 @@ export function createSftpBackend(
       conn.once('error', (e) => reject(hostProblem ?? e));
       // a connection that closes before the SFTP session is up fails the connect (else it would wait forever)
       const closed = () => {
-        lost();
+        if (conn === currentConn) lost(); // a late close of an earlier connection leaves the new one be
         reject(hostProblem ?? lostError());
       };
       conn.once('close', closed);
