@@ -16,6 +16,7 @@ import {
   applyPolicy,
   exclusiveBytes,
 } from '../core/index.js';
+import { walDecisions } from './pitr/retention.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 
 export interface CleanupRequest {
@@ -99,9 +100,11 @@ export function planCleanup(
   const hasRules = !!req.gfs || req.olderThanMs !== undefined;
   const expired = req.expired ?? !hasRules;
   const timeZone = req.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
-  const records = list
+  const all = list
     .map((e) => toRecord(e, verifications))
     .filter((r) => (!req.source || r.source === req.source) && (!req.environment || r.environment === req.environment));
+  // archived WAL has no rules of its own: it goes with the base backups that need it (pitr/retention.ts)
+  const records = all.filter((r) => r.kind !== 'wal');
   const out = applyPolicy(
     records.map((r) => item(r, req.preMigrationDays ?? 7)),
     { gfs: req.gfs, expired, olderThanMs: req.olderThanMs, groupBy: req.groupBy, timeZone },
@@ -120,12 +123,17 @@ export function planCleanup(
       }
     }
   }
-  const decisions = out.map((d, i) => ({
+  const decisions: CleanupDecision[] = out.map((d, i) => ({
     record: records[i],
     remove: !d.keep,
     reason: d.reasons.join('; '),
     reasons: d.reasons,
   }));
+  const wal = walDecisions(list, new Set(decisions.filter((d) => d.remove).map((d) => d.record.id)));
+  for (const r of all.filter((x) => x.kind === 'wal')) {
+    const d = wal.get(r.id) ?? { keep: true, reason: 'WAL of no known source: kept' };
+    decisions.push({ record: r, remove: !d.keep, reason: d.reason, reasons: [d.reason] });
+  }
   return {
     decisions,
     remove: decisions.filter((d) => d.remove).map((d) => d.record),

@@ -1,6 +1,6 @@
 /**
  * The scheduled tasks as use cases: a job's backup (hooks around it, verify.after_backup after it),
- * the scheduled read-back and drill, and the scheduled cleanup. Each opens the repository itself,
+ * the scheduled read-back and drill, the scheduled cleanup and point-in-time sources' base backups. Each opens the repository itself,
  * takes the locks it needs and returns an outcome; none throws for a failed run (the failure is the
  * outcome), only for interruption.
  */
@@ -13,6 +13,7 @@ import { backupProject, verificationProblem } from './project-backup.js';
 import { verifyBackups } from './verify.js';
 import { cleanupBackups, confirmFlag } from './remove.js';
 import { databaseSources } from './source-restore.js';
+import { takeBaseBackup } from './pitr/base.js';
 
 export interface TaskOutcome {
   result: 'succeeded' | 'failed';
@@ -168,6 +169,26 @@ export async function runCleanupTask(p: Project, env: Env, o: TaskOptions): Prom
     });
     out.snapshots = r.plan.remove.map((x) => x.id);
     out.bytes = r.pruned?.freedActual ?? 0;
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    out.result = 'failed';
+    out.error = message(e);
+  }
+  return out;
+}
+
+/** A scheduled base backup of a point-in-time source (its `pitr.base_backup` schedule). */
+export async function runBaseBackupTask(p: Project, env: Env, source: string, o: TaskOptions): Promise<TaskOutcome> {
+  const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
+  try {
+    const r = await takeBaseBackup(
+      env,
+      p,
+      { source, labels: { reason: `${o.trigger} base backup of ${source}` } },
+      { clock: env.clock, info: o.info, signal: o.signal, report: o.report },
+    );
+    if (r.snapshotId) out.snapshots.push(r.snapshotId);
+    out.bytes = r.stats.data_added;
   } catch (e) {
     if (o.signal?.aborted) throw e;
     out.result = 'failed';

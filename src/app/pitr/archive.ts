@@ -31,7 +31,7 @@ import { walFileKind } from '../../databases/postgres/wal.js';
 import { labelMetadata, labelTags } from '../database-backup.js';
 import type { Env } from '../environment.js';
 import type { Project } from '../project.js';
-import { sequentialContent, withLock, withRepository } from '../repository-access.js';
+import { sequentialContent, tidyLocks, withLock, withRepository } from '../repository-access.js';
 import { type ArchivedFile, walCatalog } from './catalog.js';
 import { pitrSource } from './source.js';
 
@@ -104,8 +104,11 @@ export async function pushWal(
   const file = path.resolve(env.cwd, req.file);
   const name = walName(file);
   await plainFile(file);
-  return withRepository(env, { project: p, signal: o.signal }, (repo) =>
-    withLock(env, repo, false, async () => {
+  return withRepository(env, { project: p, signal: o.signal }, async (repo) => {
+    // a push PostgreSQL's archiver timed out or an operator killed left its lock: restic's commands
+    // would stop on it, and the archiver retries in seconds (removed: dead processes on this host only)
+    await tidyLocks(env, repo);
+    return withLock(env, repo, false, async () => {
       const catalog = walCatalog((await listSnapshots(repo, o.signal)).snapshots, src.name);
       const had = catalog.files.get(name);
       if (had) {
@@ -125,8 +128,8 @@ export async function pushWal(
         snapshotId: r,
         durationMs: env.clock.now() - started,
       };
-    }),
-  );
+    });
+  });
 }
 
 /** Succeeds when `file` holds the bytes archived as `had`; kind "verify" otherwise. */

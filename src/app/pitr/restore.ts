@@ -54,6 +54,12 @@ export interface PitrRestoreResult {
   port: number | null;
   /** The commit time recovery stopped at (the last transaction it replayed), when started. */
   reached: string | null;
+  /**
+   * True when no archived transaction commits after the target, so recovery ran to the archive's
+   * end (the state at the target); PostgreSQL stops with "recovery ended before configured
+   * recovery target was reached" otherwise.
+   */
+  end_of_archive: boolean;
   log: string | null;
 }
 
@@ -251,16 +257,26 @@ export async function restorePointInTime(
     started: false,
     port: req.port ?? null,
     reached: null,
+    end_of_archive: false,
     log: null,
   };
   if (req.port === undefined || !plan.binDir) return result;
   const user = await serverUser(path.dirname(dir)).catch(() => undefined);
   await chownTree(dir, user);
-  await startServer({ binDir: plan.binDir, dir, port: req.port, env: serverEnv(env), user });
+  const server = { binDir: plan.binDir, dir, port: req.port, env: serverEnv(env), user };
+  await startServer(server);
   result.started = true;
   result.log = path.join(dir, 'hoard-start.log');
   try {
-    result.reached = await waitForPromotion(p, src, req.port, o.signal);
+    let end = await waitForPromotion(p, src, server, o.signal);
+    if (end === 'target-not-reached') {
+      // every archived transaction committed at or before the target: the archive's end is the state at it
+      await withoutTargetTime(dir);
+      result.end_of_archive = true;
+      await startServer(server);
+      end = await waitForPromotion(p, src, server, o.signal);
+    }
+    result.reached = end === 'target-not-reached' ? null : end;
   } catch (e) {
     await stopServer(plan.binDir, dir, user);
     throw e;
@@ -269,16 +285,41 @@ export async function restorePointInTime(
   return result;
 }
 
-/** Waits until the server on `port` has left recovery; the commit time of the last transaction it replayed. */
+const NOT_REACHED = 'recovery ended before configured recovery target was reached';
+
+/** Comments out recovery_target_time in postgresql.auto.conf, so that recovery runs to the archive's end. */
+async function withoutTargetTime(dir: string): Promise<void> {
+  const file = path.join(dir, 'postgresql.auto.conf');
+  const text = await fs.readFile(file, 'utf8');
+  await fs.writeFile(
+    file,
+    text.replace(
+      /^recovery_target_time = .*$/m,
+      '# $& -- not set: no archived transaction commits after it, so recovery runs to the end of the archive',
+    ),
+  );
+}
+
+/** The last lines of the restored server's log, for an error message. */
+async function logTail(dir: string, lines = 3): Promise<string> {
+  const text = await fs.readFile(path.join(dir, 'hoard-start.log'), 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-lines).join(' | ');
+}
+
+/**
+ * Waits until the server has left recovery: the commit time of the last transaction it replayed
+ * (null when none), or "target-not-reached" when the server stopped because the archive ended
+ * before a transaction after the target; kind "command-failed" when it stopped for another reason.
+ */
 async function waitForPromotion(
   p: Project,
   src: ReturnType<typeof pitrSource>,
-  port: number,
+  server: { dir: string; port: number },
   signal?: AbortSignal,
-): Promise<string | null> {
+): Promise<string | null | 'target-not-reached'> {
   const base = await pitrConnection(p, src);
   const { host: _socket, ...options } = base.options ?? {};
-  const c = { ...base, host: '127.0.0.1', port, options };
+  const c = { ...base, host: '127.0.0.1', port: server.port, options };
   const psql = await anyPsql(process.env);
   for (let i = 0; i < 6000; i++) {
     if (signal?.aborted) throw new HoardError('interrupted', 'interrupted');
@@ -287,10 +328,17 @@ async function waitForPromotion(
       c,
       'SELECT pg_is_in_recovery(), to_char(pg_last_xact_replay_timestamp() AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')',
     ).catch(() => undefined);
-    if (rows && rows[0]?.[0] === 'f') return rows[0][1] ?? null;
+    if (rows && rows[0]?.[0] === 'f') return rows[0][1] || null;
+    if (!rows && !(await fs.stat(path.join(server.dir, 'postmaster.pid')).catch(() => undefined))) {
+      const tail = await logTail(server.dir, 6);
+      if (tail.includes(NOT_REACHED)) return 'target-not-reached';
+      throw new HoardError('command-failed', `the restored server stopped during recovery: ${tail}`, {
+        hint: `see ${path.join(server.dir, 'hoard-start.log')}`,
+      });
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new HoardError('command-failed', 'the restored server did not finish recovery within 10 minutes', {
-    hint: 'see its log in the target folder',
+    hint: `see ${path.join(server.dir, 'hoard-start.log')}`,
   });
 }

@@ -57,6 +57,25 @@ describe('local backend specifics', () => {
     assert.equal((await fsp.readdir(path.join(dir, 'r', 'data'))).length, 256);
   });
 
+  it("under root, files and folders written into another user's repository are that user's", async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root (hoard only changes owners as root)');
+      return;
+    }
+    const dir = await tmp();
+    t.after(() => fsp.rm(dir, { recursive: true, force: true }));
+    const b = createLocalBackend(path.join(dir, 'r'));
+    await b.create();
+    await fsp.chown(path.join(dir, 'r'), 65534, 65534);
+    const n = randomBytes(32).toString('hex');
+    await b.save({ type: 'snapshot', name: n }, Buffer.from('snap'));
+    await b.save({ type: 'verification', name: n }, Buffer.from('v'));
+    for (const f of [`snapshots/${n}`, 'hoard', 'hoard/verifications', `hoard/verifications/${n}`]) {
+      const st = await fsp.stat(path.join(dir, 'r', f));
+      assert.deepEqual([st.uid, st.gid], [65534, 65534], f);
+    }
+  });
+
   it('a full disk fails with no-space and leaves neither the file nor a temp file', async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('mounting a tmpfs needs root');

@@ -39,6 +39,17 @@ export function createLocalBackend(dir: string): Backend {
   const root = path.resolve(dir);
   const full = (h: Handle) => path.join(root, layoutPath(h));
   const handles = new Map<string, CachedHandle>();
+  // Under root, what is written into a repository another user owns goes to that user: a root
+  // `hoard wal base` into the postgres user's repository otherwise left files its archiver could not read.
+  let owner: Promise<{ uid: number; gid: number } | undefined> | undefined;
+  const ownerOf = () =>
+    (owner ??=
+      process.getuid?.() === 0
+        ? fsp.stat(root).then(
+            (st) => (st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined),
+            () => undefined,
+          )
+        : Promise.resolve(undefined));
 
   async function writeAtomic(h: Handle, data: Uint8Array, signal?: AbortSignal): Promise<void> {
     const dest = full(h);
@@ -49,9 +60,15 @@ export function createLocalBackend(dir: string): Backend {
         fh = await fsp.open(tmp, 'wx', 0o600);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || (h.type !== 'data' && h.type !== 'verification')) throw e; // folders made on demand
-        await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+        const made = await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+        const o = await ownerOf();
+        // every folder mkdir made, from the first one down to the file's
+        for (let d = path.dirname(dest); o && made && d.startsWith(made); d = path.dirname(d))
+          await fsp.chown(d, o.uid, o.gid);
         fh = await fsp.open(tmp, 'wx', 0o600);
       }
+      const o = await ownerOf();
+      if (o) await fh.chown(o.uid, o.gid);
       let off = 0;
       while (off < data.length) {
         if (signal?.aborted) throw new HoardError('interrupted', 'interrupted');
