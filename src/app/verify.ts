@@ -30,6 +30,7 @@ import { entryOf, parseSize } from '../config/index.js';
 import type { Project } from './project.js';
 import { type BackupRecord, toRecord } from './snapshot-view.js';
 import { chooseSnapshot, queryBackups } from './select.js';
+import { isPitrSnapshot, pitrChecks } from './pitr/verify.js';
 
 export interface VerifyRequest {
   /** An id/prefix/label, or latest; `all` for every snapshot; narrowed by source. */
@@ -103,6 +104,7 @@ export async function verifyBackups(
       false,
       () =>
         verifySnapshots(p, repo, full, {
+          env,
           clock: env.clock,
           info: o.info,
           report: o.report,
@@ -155,7 +157,7 @@ export async function verifySnapshots(
   p: Project,
   repo: Repository,
   req: VerifyRequest,
-  o: BackupOptions & { isProcessAlive(pid: number): boolean },
+  o: BackupOptions & { isProcessAlive(pid: number): boolean; env?: Env },
 ): Promise<VerifyResult[]> {
   const list = (await listSnapshots(repo, o.signal)).snapshots;
   const chosen = pickForVerify(list, req, o.clock.now());
@@ -175,7 +177,8 @@ export async function verifySnapshots(
     const checks = [...data.checks];
     let leftovers: string[] = [];
     let restore: Pick<VerificationRecord, 'restore_ms' | 'restore_bytes'> = {};
-    if (req.level === 'drill' && data.ok) {
+    checks.push(...(await pitrChecks(o.env, p, repo, s, list, req.level, o.signal)));
+    if (req.level === 'drill' && data.ok && !isPitrSnapshot(s)) {
       const d = await drillSnapshot(p, repo, s, { ...req.drill, isProcessAlive: o.isProcessAlive }, o);
       checks.push(...d.checks);
       leftovers = d.leftovers;

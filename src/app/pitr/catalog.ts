@@ -68,7 +68,8 @@ export function walCatalog(list: SnapshotEntry[], source: string): WalCatalog {
   return { files, conflicts, bases, walSnapshots };
 }
 
-function walFiles(w: unknown): Omit<ArchivedFile, 'snapshotId'>[] {
+/** The well-formed entries of a WAL snapshot's `wal.files` (untrusted metadata). */
+export function walFiles(w: unknown): Omit<ArchivedFile, 'snapshotId'>[] {
   const list = (w as { files?: unknown } | undefined)?.files;
   if (!Array.isArray(list)) return [];
   return list.flatMap((f) => {

@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
@@ -33,6 +34,8 @@ export interface PitrRestoreRequest {
   /** Start the restored server on this port and wait for the end of recovery. */
   port?: number;
   stopAfter?: boolean;
+  /** Start from this base backup (a drill of it) instead of the newest one before the time. */
+  baseSnapshot?: string;
 }
 
 export interface PitrPlan {
@@ -66,10 +69,15 @@ export interface PitrRestoreResult {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The restore plan for a time; kind "usage" (exit 1) for a time outside the archive, "verify" (exit 5) for a gap. */
-export function planPitr(c: WalCatalog, atMs: number, timeline?: number): PitrPlan {
+export function planPitr(c: WalCatalog, atMs: number, timeline?: number, baseSnapshot?: string): PitrPlan {
   if (!c.bases.length)
     throw new HoardError('usage', 'there is no base backup to start from', { hint: 'take one: hoard wal base' });
-  const usable = c.bases.filter((b) => b.consistentMs <= atMs && (timeline === undefined || b.timeline <= timeline));
+  const usable = c.bases.filter(
+    (b) =>
+      b.consistentMs <= atMs &&
+      (timeline === undefined || b.timeline <= timeline) &&
+      (baseSnapshot === undefined || b.snapshotId === baseSnapshot),
+  );
   if (!usable.length)
     throw new HoardError(
       'usage',
@@ -137,6 +145,12 @@ async function emptyTarget(dir: string): Promise<void> {
     });
 }
 
+/** Removes everything inside `dir` (which was empty before the restore). */
+async function emptyFolder(dir: string): Promise<void> {
+  for (const e of await fs.readdir(dir).catch(() => [] as string[]))
+    await fs.rm(path.join(dir, e), { recursive: true, force: true });
+}
+
 /** Unpacks the base backup's tar into `dir`: plain files and folders only, none outside it. */
 async function unpackBase(
   repo: Repository,
@@ -177,7 +191,8 @@ const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** The restore_command that serves WAL from this repository through `hoard wal fetch`. */
 function restoreCommand(p: Project, source: string): string {
-  const script = path.resolve(process.argv[1] ?? '');
+  // this installation's CLI, also when a library user or the API server runs the restore
+  const script = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
   const config = p.loaded?.file ? ` --config ${shellWord(path.resolve(p.loaded.file))}` : '';
   return `${shellWord(process.execPath)} ${shellWord(script)} wal fetch${config} --source ${shellWord(source)} %f %p`;
 }
@@ -226,12 +241,19 @@ export async function restorePointInTime(
   const plan = await withRepository(env, { project: p, signal: o.signal }, (repo) =>
     withLock(env, repo, false, async () => {
       const list = (await listSnapshots(repo, o.signal)).snapshots;
-      const pl = planPitr(walCatalog(list, src.name), req.atMs, req.timeline);
+      const pl = planPitr(walCatalog(list, src.name), req.atMs, req.timeline, req.baseSnapshot);
       const base = list.find((e) => e.id === pl.base.snapshotId)!;
       const major = Number.parseInt(pl.base.serverVersion, 10);
       const binDir = req.port !== undefined ? serverBinDir(major, env.vars) : undefined;
-      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-      await unpackBase(repo, base.snapshot.tree, pl.base.file, dir, o.signal);
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+        throw new HoardError('io', `cannot create ${dir}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`, {
+          hint: 'choose a target folder this user may write (nothing was restored)',
+        });
+      });
+      await unpackBase(repo, base.snapshot.tree, pl.base.file, dir, o.signal).catch(async (e) => {
+        await emptyFolder(dir); // it was empty: no half-restored data directory stays behind
+        throw e;
+      });
       return { ...pl, binDir };
     }),
   );

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { HoardError } from '../../core/index.js';
+import * as net from 'node:net';
 
 /** The folder of the server binaries of `major`; kind "tool" (exit 4) when they are not installed. */
 export function serverBinDir(major: number, vars: NodeJS.ProcessEnv = process.env): string {
@@ -120,4 +121,16 @@ export async function stopServer(binDir: string, dir: string, user?: { uid: numb
   await runAs([path.join(binDir, 'pg_ctl'), '-D', dir, '-m', 'fast', '-w', 'stop'], user, process.env, dir).catch(
     () => {},
   );
+}
+
+/** A free TCP port on 127.0.0.1 (for a server hoard starts: restores with --start, drills). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
