@@ -110,6 +110,27 @@ const schemas: Record<string, Schema> = {
       ),
       met: nullable(bool),
     }),
+    pitr: nullable(
+      obj({
+        files: int,
+        bytes: int,
+        timelines: {
+          type: 'array',
+          items: obj({ timeline: int, first: str, last: str, segments: int }),
+        },
+        base_backups: {
+          type: 'array',
+          items: obj({ snapshot_id: str, timeline: int, start_segment: str, consistent_at: time }),
+        },
+        gaps: { type: 'array', items: obj({ timeline: int, missing: str }) },
+        conflicts: { type: 'array', items: str },
+        newest_archived_at: nullable(time),
+        lag_ms: nullable({ type: 'number' }),
+        rpo_ms: nullable({ type: 'number' }),
+        rpo_met: nullable(bool),
+        restorable: nullable(obj({ from: time, to: time })),
+      }),
+    ),
     warnings: { type: 'array', items: str },
   }),
   Status: obj({

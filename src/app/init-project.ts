@@ -29,6 +29,7 @@ import {
 } from './repository-access.js';
 import { openBackend } from '../backends/index.js';
 import { type SourceBackupResult, backupSource, planBackups } from './source-backup.js';
+import { type ArchiveReadiness, archiveReadiness } from './pitr/readiness.js';
 
 export interface InitRequest extends Omit<NewConfig, 'repository' | 'date'> {
   dir: string;
@@ -57,6 +58,8 @@ export interface InitResult {
     hint?: string;
   }[];
   check: Pick<CheckSummary, 'errors' | 'snapshots' | 'packs'> | null;
+  /** Whether each PostgreSQL source's server archives WAL, and what to change for point-in-time recovery. */
+  archiving: ArchiveReadiness[];
 }
 
 const exists = (p: string) =>
@@ -122,11 +125,13 @@ export async function initProject(
     gitignored: await gitignore(req.dir, repoRel),
     backups: [],
     check: null,
+    archiving: [],
   };
   try {
+    const project = await loadProject({ ...env, cwd: req.dir }, { config: configFile });
+    result.archiving = await archiveReadiness(project);
     if (req.firstBackup === false || !Object.keys(req.sources).length) return result;
     if (!createdRepository) await repo.loadIndex(o.signal);
-    const project = await loadProject({ ...env, cwd: req.dir }, { config: configFile });
     for (const t of planBackups(project, { names: [], kind: 'manual' })) {
       try {
         const r: SourceBackupResult = await withLock(env, repo, false, () =>

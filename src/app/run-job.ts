@@ -14,6 +14,7 @@ import { verifyBackups } from './verify.js';
 import { cleanupBackups, confirmFlag } from './remove.js';
 import { databaseSources } from './source-restore.js';
 import { takeBaseBackup } from './pitr/base.js';
+import { walStatus } from './pitr/status.js';
 
 export interface TaskOutcome {
   result: 'succeeded' | 'failed';
@@ -189,6 +190,31 @@ export async function runBaseBackupTask(p: Project, env: Env, source: string, o:
     );
     if (r.snapshotId) out.snapshots.push(r.snapshotId);
     out.bytes = r.stats.data_added;
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    out.result = 'failed';
+    out.error = message(e);
+  }
+  return out;
+}
+
+/**
+ * The archive watch of a point-in-time source (task `archive:NAME`): fails while the newest
+ * archived WAL is older than the source's RPO, or the archive has a gap or a conflict; the
+ * scheduler notifies archive.failed when that starts and archive.succeeded when it ends.
+ */
+export async function runArchiveWatch(p: Project, env: Env, source: string, o: TaskOptions): Promise<TaskOutcome> {
+  const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
+  try {
+    const s = await walStatus(env, p, { source }, { signal: o.signal });
+    const problem =
+      s.rpo_met === false || s.gaps.length || s.conflicts.length
+        ? s.warnings.find((w) => !w.startsWith('no base backup'))
+        : undefined;
+    if (problem) {
+      out.result = 'failed';
+      out.error = `${source}: ${problem}`;
+    }
   } catch (e) {
     if (o.signal?.aborted) throw e;
     out.result = 'failed';

@@ -18,6 +18,7 @@ import {
 import { machineZone, nextDue, parseSchedule } from '../config/index.js';
 import { lockOwner, type Env } from './environment.js';
 import { type RecoveryStatus, recoveryOf } from './recovery.js';
+import { type WalStatus, pitrStatusOf } from './pitr/status.js';
 import { type Project, environmentFor } from './project.js';
 import { type BackupRecord, type VerificationView, levelViews, toRecord, viewOf } from './snapshot-view.js';
 
@@ -50,6 +51,8 @@ export interface SourceStatus {
   failed_verifications: (VerificationView & { snapshot_id: string })[];
   /** The recovery time objective and how the newest drill measured up to it (app/recovery.ts). */
   recovery: RecoveryStatus;
+  /** A point-in-time source's archive: newest archived WAL, lag, RPO, base backups, gaps (else null). */
+  pitr: Omit<WalStatus, 'source' | 'warnings'> | null;
   warnings: string[];
 }
 
@@ -157,6 +160,8 @@ export async function projectStatus(
     for (const f of standing.failing)
       warnings.push(`${name}'s last ${f.level} FAILED (${f.snapshot.slice(0, 8)}): ${f.message || f.level}`);
     warnings.push(...recovery.warnings);
+    const pitr = cfg.type === 'postgres' && cfg.pitr ? pitrStatusOf(name, cfg.pitr, list.snapshots, now) : null;
+    if (pitr) warnings.push(...pitr.warnings);
     sources.push({
       source: name,
       type: cfg.type,
@@ -180,6 +185,7 @@ export async function projectStatus(
       verification_levels: levelViews(standing),
       failed_verifications: standing.failing.map((f) => ({ ...viewOf(f), snapshot_id: f.snapshot })),
       recovery: recovery.status,
+      pitr: pitr && (({ source: _s, warnings: _w, ...rest }) => rest)(pitr),
       warnings,
     });
   }

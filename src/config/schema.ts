@@ -27,8 +27,8 @@ const duration = z
   .refine((s) => parseDuration(s) !== undefined, { error: 'not a duration: write e.g. 30s, 5m, 2h or 1d' });
 const percent = z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, { error: 'write a percentage such as 5%' });
 const events = z.array(
-  z.string().regex(/^(backup|restore|verify|cleanup|copy|rto)\.(started|succeeded|failed|created|\*)$|^\*$/, {
-    error: 'events look like backup.failed, verify.succeeded, copy.failed, rto.failed or backup.*',
+  z.string().regex(/^(backup|restore|verify|cleanup|copy|rto|archive)\.(started|succeeded|failed|created|\*)$|^\*$/, {
+    error: 'events look like backup.failed, verify.succeeded, copy.failed, rto.failed, archive.failed or backup.*',
   }),
 );
 const strings = z.union([z.string(), z.array(z.string()).min(1)]);

@@ -52,8 +52,24 @@ export async function runDaemon(first: Project, o: DaemonOptions): Promise<void>
   const state = openState(dir);
   let project = first;
   let notifier = await createNotifier(first, { log, retryDelaysMs: o.notifyRetryDelaysMs });
+  // the archive watches notify changes only: archive.failed when the archive falls behind, archive.succeeded when it caught up
+  const watched = new Map<string, string>();
+  const changed = (t: Task, status: NotifyEvent['status']) => {
+    const was = watched.get(t.name) ?? 'succeeded';
+    watched.set(t.name, status);
+    return status !== was;
+  };
   const send = (t: Task, trigger: string, status: NotifyEvent['status'], outcome?: TaskOutcome, as?: string) => {
-    const kind = as ?? (t.name.startsWith('verify:') ? 'verify' : t.name === 'cleanup' ? 'cleanup' : 'backup');
+    if (t.name.startsWith('archive:') && !as && (status === 'started' || !changed(t, status))) return;
+    const kind =
+      as ??
+      (t.name.startsWith('verify:')
+        ? 'verify'
+        : t.name === 'cleanup'
+          ? 'cleanup'
+          : t.name.startsWith('archive:')
+            ? 'archive'
+            : 'backup');
     const env = project.config.jobs?.[t.name]?.environment ?? project.settings.environment?.value ?? null;
     void notifier.notify({
       event: `${kind}.${status}`,

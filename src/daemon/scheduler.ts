@@ -29,6 +29,8 @@ export interface Task {
   exclusive?: boolean;
   /** Spreads scheduled runs: each is delayed by a fixed pseudo-random share of this (per task and time). */
   jitterMs?: number;
+  /** A watch that runs often (the archive watch): its starts and successes are not logged, only failures. */
+  quiet?: boolean;
   run(trigger: string, signal: AbortSignal): Promise<TaskOutcome>;
 }
 
@@ -130,7 +132,7 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
     const started = d.clock.now();
     if (trigger === 'on-change') s.dirtyAt = undefined;
     const id = d.state.start(t.name, trigger, started);
-    d.log(`${t.name}: started (${trigger})`);
+    if (!t.quiet) d.log(`${t.name}: started (${trigger})`);
     try {
       d.onStart?.(t, trigger);
     } catch {
@@ -184,9 +186,10 @@ export function createScheduler(initial: Task[], d: SchedulerDeps): Scheduler {
         );
       } else {
         cur.retry = undefined;
-        d.log(
-          `${t.name}: succeeded${outcome.snapshots.length ? ` (${outcome.snapshots.map((x) => x.slice(0, 8)).join(' ')})` : ''}`,
-        );
+        if (!t.quiet)
+          d.log(
+            `${t.name}: succeeded${outcome.snapshots.length ? ` (${outcome.snapshots.map((x) => x.slice(0, 8)).join(' ')})` : ''}`,
+          );
       }
       try {
         d.onRun?.(t, trigger, outcome);

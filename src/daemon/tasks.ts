@@ -1,7 +1,8 @@
 /**
  * The scheduler's tasks from hoard.yaml: each job with a `schedule` or `on_change`, the scheduled
  * read-back and drill (`verify.read_back`, `verify.drill`), the scheduled cleanup (`cleanup`) and
- * the base backups of point-in-time sources (`sources.NAME.pitr.base_backup`, task `base:NAME`).
+ * the base backups of point-in-time sources (`sources.NAME.pitr.base_backup`, task `base:NAME`)
+ * and their archive watch (task `archive:NAME`, half the RPO apart).
  * On-change triggers watch files with filesystem events, SQLite databases by the growth of the
  * file and its WAL (polled each second), and PostgreSQL/MySQL by their change token (polled every
  * 5 s: row counters, update times).
@@ -12,7 +13,7 @@ import type { Reporter, SnapshotInfo } from '../core/index.js';
 import { machineZone, parseDuration, scheduleOf } from '../config/index.js';
 import type { Env } from '../app/environment.js';
 import type { Project } from '../app/project.js';
-import { runBackupJob, runBaseBackupTask, runCleanupTask, runVerifyTask } from '../app/run-job.js';
+import { runArchiveWatch, runBackupJob, runBaseBackupTask, runCleanupTask, runVerifyTask } from '../app/run-job.js';
 import { databaseWatcher } from '../app/change-watch.js';
 import type { ChangeTrigger, Task } from './scheduler.js';
 
@@ -143,8 +144,9 @@ export function tasksFrom(p: Project, d: TaskDeps): Task[] {
       timeZone: machineZone(),
       run: (tr, sg) => runCleanupTask(p, d.env, opts(tr, sg)),
     });
-  for (const [name, s] of Object.entries(p.config.sources ?? {}))
-    if (s.type === 'postgres' && s.pitr?.base_backup)
+  for (const [name, s] of Object.entries(p.config.sources ?? {})) {
+    if (s.type !== 'postgres' || !s.pitr) continue;
+    if (s.pitr.base_backup)
       tasks.push({
         name: `base:${name}`,
         schedule: scheduleOf(s.pitr.base_backup, where(`sources.${name}.pitr.base_backup`)),
@@ -152,5 +154,16 @@ export function tasksFrom(p: Project, d: TaskDeps): Task[] {
         timeZone: machineZone(),
         run: (tr, sg) => runBaseBackupTask(p, d.env, name, opts(tr, sg)),
       });
+    // the archive watch: half the RPO apart (1 s to 5 min; 5 min without an RPO)
+    const rpo = parseDuration(s.pitr.rpo ?? '');
+    tasks.push({
+      name: `archive:${name}`,
+      schedule: { type: 'every', ms: rpo ? Math.min(300_000, Math.max(1000, rpo / 2)) : 300_000 },
+      catchUp: false,
+      quiet: true,
+      timeZone: machineZone(),
+      run: (tr, sg) => runArchiveWatch(p, d.env, name, opts(tr, sg)),
+    });
+  }
   return tasks;
 }

@@ -33,6 +33,29 @@ test('a base backup of a server that does not archive is refused before anything
   assert.deepEqual(JSON.parse(snaps.stdout), []);
 });
 
+test('hoard init says whether each PostgreSQL server archives, and the line to set', async (t) => {
+  if (!needServer(t)) return;
+  const r = await hoard(['init', '--yes', '--no-backup'], { env: CLEAN_ENV, cwd: await tempDirWithEnv(t) });
+  assert.equal(r.code, 0, r.stderr);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('point-in-time recovery of '));
+  assert.ok(line, r.stdout);
+  assert.match(
+    line,
+    /archive_mode is off: for point-in-time recovery set archive_mode = on and archive_command = '.+ wal push --config .+hoard\.yaml %p'/,
+  );
+  const json = await hoard(['init', '--yes', '--no-backup', '--json'], {
+    env: CLEAN_ENV,
+    cwd: await tempDirWithEnv(t),
+  });
+  assert.equal(JSON.parse(json.stdout).archiving[0].archive_mode, 'off');
+});
+
+async function tempDirWithEnv(t: Parameters<typeof tempDir>[0]): Promise<string> {
+  const dir = await tempDir(t, 'hoard-pitr-init-');
+  await fs.writeFile(path.join(dir, '.env'), 'DATABASE_URL=postgres://postgres@127.0.0.1:5432/test\n');
+  return dir;
+}
+
 test('restores outside the archive, into a used folder or across a fork or a gap are refused', {
   timeout: 600_000,
 }, async (t) => {

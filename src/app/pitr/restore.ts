@@ -10,7 +10,6 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
@@ -23,7 +22,7 @@ import type { Env } from '../environment.js';
 import type { Project } from '../project.js';
 import { sequentialContent, withLock, withRepository } from '../repository-access.js';
 import { type BaseBackup, type WalCatalog, firstGap, segmentsByTimeline, walCatalog } from './catalog.js';
-import { pitrConnection, pitrSource } from './source.js';
+import { cliScript, pitrConnection, pitrSource } from './source.js';
 
 export interface PitrRestoreRequest {
   source?: string;
@@ -192,7 +191,7 @@ const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 /** The restore_command that serves WAL from this repository through `hoard wal fetch`. */
 function restoreCommand(p: Project, source: string): string {
   // this installation's CLI, also when a library user or the API server runs the restore
-  const script = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+  const script = cliScript();
   const config = p.loaded?.file ? ` --config ${shellWord(path.resolve(p.loaded.file))}` : '';
   return `${shellWord(process.execPath)} ${shellWord(script)} wal fetch${config} --source ${shellWord(source)} %f %p`;
 }

@@ -2,6 +2,7 @@
  * The PostgreSQL source a point-in-time command means: named with --source, or the only source
  * with a `pitr:` section. Kind "usage" (exit 1) when there is none, or the name is not one.
  */
+import { fileURLToPath } from 'node:url';
 import { HoardError } from '../../core/index.js';
 import { type SourceConfig, entryOf } from '../../config/index.js';
 import { type Connection, parseDatabaseUrl } from '../../databases/index.js';
@@ -54,4 +55,9 @@ export async function pitrConnection(p: Project, s: PitrSource): Promise<Connect
       hint: 'give a postgres:// URL',
     });
   return c;
+}
+
+/** This installation's CLI script: what archive_command and restore_command run (also from the library or the API). */
+export function cliScript(): string {
+  return fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 }

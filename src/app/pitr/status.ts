@@ -3,7 +3,7 @@
  * the newest archived time, the archive's lag and whether the promised RPO holds. Read from the
  * repository alone (no server needed), under no lock.
  */
-import { listSnapshots } from '../../core/index.js';
+import { type SnapshotEntry, listSnapshots } from '../../core/index.js';
 import { segmentName } from '../../databases/postgres/wal.js';
 import type { Env } from '../environment.js';
 import type { Project } from '../project.js';
@@ -105,6 +105,12 @@ export function statusOf(source: string, c: WalCatalog, nowMs: number, rpoMs: nu
   };
 }
 
+/** The status of a source's archive among `list`, against its configured RPO. */
+export function pitrStatusOf(source: string, pitr: { rpo?: string }, list: SnapshotEntry[], nowMs: number): WalStatus {
+  const rpo = pitr.rpo ? (parseDuration(pitr.rpo) ?? null) : null;
+  return statusOf(source, walCatalog(list, source), nowMs, rpo);
+}
+
 /** The archive's status of `source` (default: the only source with pitr:). */
 export async function walStatus(
   env: Env,
@@ -113,9 +119,7 @@ export async function walStatus(
   o: { signal?: AbortSignal } = {},
 ): Promise<WalStatus> {
   const src = pitrSource(p, req.source);
-  const rpo = src.pitr.rpo ? (parseDuration(src.pitr.rpo) ?? null) : null;
-  return withRepository(env, { project: p, signal: o.signal, index: false }, async (repo) => {
-    const list = (await listSnapshots(repo, o.signal)).snapshots;
-    return statusOf(src.name, walCatalog(list, src.name), env.clock.now(), rpo);
-  });
+  return withRepository(env, { project: p, signal: o.signal, index: false }, async (repo) =>
+    pitrStatusOf(src.name, src.pitr, (await listSnapshots(repo, o.signal)).snapshots, env.clock.now()),
+  );
 }

@@ -163,6 +163,7 @@ function report(ctx: CommandContext, r: InitResult, req: Omit<InitRequest, 'dir'
         sources: Object.keys(req.sources),
         backups: r.backups,
         check: r.check,
+        archiving: r.archiving,
       }),
     );
     return failed.length ? EXIT.failure : 0;
@@ -190,6 +191,7 @@ function report(ctx: CommandContext, r: InitResult, req: Omit<InitRequest, 'dir'
         : `check: ${r.check.snapshots} snapshot(s), no errors`,
     );
   for (const c of found.filter((x) => x.todo && req.sources[x.name])) ctx.out(`to do: ${c.todo}`);
+  for (const a of r.archiving) ctx.out(`point-in-time recovery of ${a.source}: ${a.advice}`);
   ctx.out('');
   ctx.out('Next:');
   ctx.out('  hoard status                   each source: last backup, age, next run');

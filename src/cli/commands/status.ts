@@ -62,6 +62,25 @@ export const statusCommand: Command = {
       ))
         ctx.out(l);
     }
+    const pitr = s.sources.filter((x) => x.pitr);
+    if (pitr.length) {
+      ctx.out('');
+      for (const l of table(
+        ['Point in time', 'Newest WAL', 'Lag', 'RPO', 'Base backups', 'Restorable from'],
+        pitr.map(({ source, pitr: w }) => [
+          source,
+          w!.newest_archived_at ? when(Date.parse(w!.newest_archived_at)) : c.yellow('none'),
+          w!.lag_ms === null ? '-' : `${Math.round(w!.lag_ms / 1000)} s`,
+          w!.rpo_ms === null
+            ? '-'
+            : `${Math.round(w!.rpo_ms / 1000)} s ${w!.rpo_met ? c.green('met') : c.red('MISSED')}`,
+          w!.gaps.length ? c.red(`${w!.base_backups.length}, gap`) : String(w!.base_backups.length),
+          w!.restorable ? when(Date.parse(w!.restorable.from)) : c.yellow('no base backup'),
+        ]),
+        c,
+      ))
+        ctx.out(l);
+    }
     if (s.other_snapshots && verbose) ctx.out(`${s.other_snapshots} snapshot(s) belong to no configured source`);
     if (s.warnings.length) {
       ctx.out('');

@@ -136,6 +136,44 @@ export function metricsText(s: StatusReport, nowMs: number, runs: RunCounts = []
     'gauge',
     s.sources.filter((x) => x.recovery.met !== null).map((x) => [src(x), x.recovery.met ? 1 : 0]),
   );
+  const pitr = s.sources.filter((x) => x.pitr !== null);
+  const archived = pitr.filter((x) => x.pitr!.newest_archived_at !== null);
+  metric(
+    'hoard_pitr_newest_archived_timestamp_seconds',
+    'When PostgreSQL finished the newest WAL file archived for the point-in-time source.',
+    'gauge',
+    archived.map((x) => [src(x), Date.parse(x.pitr!.newest_archived_at!) / 1000]),
+  );
+  metric(
+    'hoard_pitr_archive_lag_seconds',
+    'Age of the newest archived WAL file: the changes a restore to now would lose.',
+    'gauge',
+    archived.map((x) => [src(x), x.pitr!.lag_ms! / 1000]),
+  );
+  metric(
+    'hoard_pitr_rpo_seconds',
+    "The point-in-time source's recovery point objective (pitr.rpo).",
+    'gauge',
+    pitr.filter((x) => x.pitr!.rpo_ms !== null).map((x) => [src(x), x.pitr!.rpo_ms! / 1000]),
+  );
+  metric(
+    'hoard_pitr_rpo_met',
+    'Whether the newest archived WAL is within the RPO (1) or not (0).',
+    'gauge',
+    pitr.filter((x) => x.pitr!.rpo_met !== null).map((x) => [src(x), x.pitr!.rpo_met ? 1 : 0]),
+  );
+  metric(
+    'hoard_pitr_wal_gaps',
+    'Timelines with a WAL segment missing between a base backup and the newest segment.',
+    'gauge',
+    pitr.map((x) => [src(x), x.pitr!.gaps.length]),
+  );
+  metric(
+    'hoard_pitr_base_backups',
+    'Base backups of the point-in-time source.',
+    'gauge',
+    pitr.map((x) => [src(x), x.pitr!.base_backups.length]),
+  );
   const readable = s.copies.filter((c) => c.error === null);
   metric(
     'hoard_copy_missing_backups',
