@@ -193,7 +193,27 @@ function restoreCommand(p: Project, source: string): string {
   // this installation's CLI, also when a library user or the API server runs the restore
   const script = cliScript();
   const config = p.loaded?.file ? ` --config ${shellWord(path.resolve(p.loaded.file))}` : '';
-  return `${shellWord(process.execPath)} ${shellWord(script)} wal fetch${config} --source ${shellWord(source)} %f %p`;
+  return `${shellWord(process.execPath)} ${shellWord(script)} wal fetch${config}${repoFlag(p)} --source ${shellWord(source)} %f %p`;
+}
+
+/**
+ * `--repo X` when the restore reads another repository than hoard.yaml's default (a copy
+ * destination), so that recovery fetches WAL from the same one; never a URL with a password in it
+ * (postgresql.auto.conf is no place for secrets: name the repository in hoard.yaml instead).
+ */
+function repoFlag(p: Project): string {
+  const r = p.settings.repository;
+  if (!r || r.from === 'file') return '';
+  if (r.value.name) return ` --repo ${shellWord(r.value.name)}`;
+  if (/^[a-z0-9+]+:\/\/[^/@]*:[^/@]*@/i.test(r.value.url) || /^rest:https?:\/\/[^/@]*:[^/@]*@/i.test(r.value.url))
+    throw new HoardError(
+      'usage',
+      'the repository URL holds a password, which restore_command would write into postgresql.auto.conf',
+      {
+        hint: 'name the repository in hoard.yaml (repositories:) and restore with --repo NAME',
+      },
+    );
+  return ` --repo ${shellWord(r.value.url)}`;
 }
 
 function shellWord(s: string): string {
@@ -201,11 +221,11 @@ function shellWord(s: string): string {
 }
 
 /** postgresql.auto.conf lines for recovery to `atMs` (settings there win over postgresql.conf). */
-function recoverySettings(p: Project, source: string, atMs: number, timeline: number, port?: number): string {
+function recoverySettings(command: string, atMs: number, timeline: number, port?: number): string {
   const lines = [
     '',
     `# hoard restore --at ${iso(atMs)}: recovery settings (remove them once the server has promoted)`,
-    `restore_command = ${quote(restoreCommand(p, source))}`,
+    `restore_command = ${quote(command)}`,
     `recovery_target_time = ${quote(iso(atMs).replace('T', ' ').replace('Z', '+00'))}`,
     'recovery_target_inclusive = on',
     `recovery_target_timeline = ${quote(String(timeline))}`,
@@ -236,6 +256,7 @@ export async function restorePointInTime(
 ): Promise<PitrRestoreResult> {
   const src = pitrSource(p, req.source);
   const dir = path.resolve(env.cwd, req.target);
+  const command = restoreCommand(p, src.name);
   await emptyTarget(dir);
   const plan = await withRepository(env, { project: p, signal: o.signal }, (repo) =>
     withLock(env, repo, false, async () => {
@@ -260,7 +281,7 @@ export async function restorePointInTime(
   await fs.rm(path.join(dir, 'postmaster.pid'), { force: true });
   await fs.appendFile(
     path.join(dir, 'postgresql.auto.conf'),
-    recoverySettings(p, src.name, req.atMs, plan.timeline, req.port),
+    recoverySettings(command, req.atMs, plan.timeline, req.port),
   );
   await fs.writeFile(path.join(dir, 'recovery.signal'), '');
   if (!(await fs.stat(path.join(dir, 'postgresql.conf')).catch(() => undefined)))

@@ -1,0 +1,67 @@
+/**
+ * 3-2-1 for point-in-time recovery: `hoard copy --to offsite --source pg` carries base backups and
+ * WAL like any snapshot; with the first repository gone, a restore from the copy (`-r offsite`)
+ * fetches its WAL from the copy too (restore_command names it) and reaches the time asked for.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { PASSWORD, PG_BIN, freePort, needServer, runAsCluster, startCluster } from '../helpers/pg-cluster.js';
+
+test('WAL and base backups copied to another repository restore from it alone', { timeout: 600_000 }, async (t) => {
+  if (!needServer(t)) return;
+  const c = await startCluster(t);
+  const offsite = path.join(c.dir, 'offsite');
+  const yaml = await fs.readFile(c.config, 'utf8');
+  await fs.writeFile(
+    c.config,
+    yaml.replace('sources:\n', `  offsite: { url: ${offsite}, password: file:${c.dir}/pw }\nsources:\n`),
+  );
+  const init = await c.hoard(['init', '--repo', 'offsite'], { HOARD_PASSWORD: PASSWORD });
+  assert.equal(init.code, 0, init.stderr);
+  await c.sql('CREATE TABLE t (id serial PRIMARY KEY)');
+  assert.equal((await c.hoard(['wal', 'base'])).code, 0);
+  await c.sql('INSERT INTO t SELECT FROM generate_series(1, 10)');
+  await new Promise((r) => setTimeout(r, 50));
+  const at = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 50));
+  await c.sql('INSERT INTO t SELECT FROM generate_series(1, 5)');
+  await c.switchAndWait();
+
+  const copy = await c.hoard(['copy', '--to', 'offsite', '--source', 'pg']);
+  assert.equal(copy.code, 0, copy.stdout + copy.stderr);
+  const here = JSON.parse((await c.hoard(['wal', 'status', '--json'])).stdout);
+  const there = JSON.parse((await c.hoard(['wal', 'status', '--json', '-r', 'offsite'])).stdout);
+  assert.deepEqual(there.timelines, here.timelines);
+  assert.equal(there.base_backups.length, 1);
+
+  // the first repository is gone: everything comes from the copy
+  await c.pgCtl(['-m', 'fast', 'stop']);
+  await fs.rename(c.repo, `${c.repo}.gone`);
+  const target = path.join(c.dir, 'restored');
+  const port = await freePort();
+  const r = await c.hoard([
+    'restore',
+    '-r',
+    'offsite',
+    '--source',
+    'pg',
+    '--at',
+    at,
+    '--target',
+    target,
+    '--start',
+    String(port),
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  try {
+    assert.equal(await c.sql('SELECT count(*) FROM t', port), '10');
+    assert.match(
+      await fs.readFile(path.join(target, 'postgresql.auto.conf'), 'utf8'),
+      /wal fetch --config \S+ --repo offsite --source pg %f %p/,
+    );
+  } finally {
+    await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), ['-D', target, '-m', 'immediate', '-w', 'stop']);
+  }
+});
