@@ -61,6 +61,11 @@ export interface Cluster {
   restart(): Promise<void>;
   /** Switches to a new segment and waits until the server has archived the old one. */
   switchAndWait(): Promise<string>;
+  /**
+   * `hoard restore --source pg FLAGS --target DIR/NAME --start PORT` (asserted to succeed), then
+   * `query` against the restored server, which is stopped afterwards.
+   */
+  restored(flags: string[], name: string, query: string): Promise<{ out: RunResult; rows: string; target: string }>;
 }
 
 /** True when the server binaries are installed; skips t (or throws under REQUIRE) otherwise. */
@@ -157,6 +162,18 @@ export async function startCluster(
     pgCtl,
     async restart() {
       await must(pgCtl(['-m', 'fast', '-l', path.join(dir, 'server.log'), 'restart']), 'pg_ctl restart');
+    },
+    async restored(flags, name, query) {
+      const target = path.join(dir, name);
+      const p = await freePort();
+      const out = await hoardRun(['restore', '--source', 'pg', ...flags, '--target', target, '--start', String(p)]);
+      if (out.code !== 0)
+        throw new Error(`restore ${flags.join(' ')} failed (${out.code}): ${out.stdout}${out.stderr}`);
+      try {
+        return { out, rows: await sql(query, p), target };
+      } finally {
+        await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), ['-D', target, '-m', 'immediate', '-w', 'stop']);
+      }
     },
     async switchAndWait() {
       const seg = await sql('SELECT pg_walfile_name(pg_switch_wal())');

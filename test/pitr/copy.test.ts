@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { PASSWORD, PG_BIN, freePort, needServer, runAsCluster, startCluster } from '../helpers/pg-cluster.js';
+import { PASSWORD, needServer, startCluster } from '../helpers/pg-cluster.js';
 
 test('WAL and base backups copied to another repository restore from it alone', { timeout: 600_000 }, async (t) => {
   if (!needServer(t)) return;
@@ -39,29 +39,10 @@ test('WAL and base backups copied to another repository restore from it alone', 
   // the first repository is gone: everything comes from the copy
   await c.pgCtl(['-m', 'fast', 'stop']);
   await fs.rename(c.repo, `${c.repo}.gone`);
-  const target = path.join(c.dir, 'restored');
-  const port = await freePort();
-  const r = await c.hoard([
-    'restore',
-    '-r',
-    'offsite',
-    '--source',
-    'pg',
-    '--at',
-    at,
-    '--target',
-    target,
-    '--start',
-    String(port),
-  ]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  try {
-    assert.equal(await c.sql('SELECT count(*) FROM t', port), '10');
-    assert.match(
-      await fs.readFile(path.join(target, 'postgresql.auto.conf'), 'utf8'),
-      /wal fetch --config \S+ --repo offsite --source pg %f %p/,
-    );
-  } finally {
-    await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), ['-D', target, '-m', 'immediate', '-w', 'stop']);
-  }
+  const r = await c.restored(['-r', 'offsite', '--at', at], 'restored', 'SELECT count(*) FROM t');
+  assert.equal(r.rows, '10');
+  assert.match(
+    await fs.readFile(path.join(r.target, 'postgresql.auto.conf'), 'utf8'),
+    /wal fetch --config \S+ --repo offsite --source pg %f %p/,
+  );
 });

@@ -6,9 +6,8 @@
  * which commit time recovery reached.
  */
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { test } from 'node:test';
-import { needServer, runAsCluster, startCluster, freePort, PG_BIN } from '../helpers/pg-cluster.js';
+import { needServer, startCluster } from '../helpers/pg-cluster.js';
 
 const WRITE = (n: number) =>
   `DO $$ BEGIN FOR i IN 1..${n} LOOP INSERT INTO t DEFAULT VALUES; COMMIT; PERFORM pg_sleep(0.1); END LOOP; END $$`;
@@ -42,31 +41,13 @@ test('a restore to a time holds every row committed by then and none after', { t
   assert.ok(status.timelines[0].segments >= 3, 'at least two segment switches were archived');
   for (let i = 0; i < 5; i++) {
     const at = Math.floor(firstMs + Math.random() * (lastMs - firstMs));
-    const target = path.join(c.dir, `restore-${i}`);
-    const port = await freePort();
-    const r = await c.hoard([
-      'restore',
-      '--source',
-      'pg',
-      '--at',
-      new Date(at).toISOString(),
-      '--target',
-      target,
-      '--start',
-      String(port),
-      '--json',
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    try {
-      const got = (await c.sql('SELECT id FROM t ORDER BY id', port)).split('\n').filter(Boolean).map(Number);
-      const want = rows.filter((x) => x.atUs <= at * 1000).map((x) => x.id);
-      assert.deepEqual(got, want, `restore to ${new Date(at).toISOString()}`);
-      const out = JSON.parse(r.stdout);
-      const newest = rows.filter((x) => x.atUs <= at * 1000).at(-1)!;
-      assert.equal(usOf(out.reached), newest.atUs, 'hoard says which commit recovery stopped after');
-    } finally {
-      await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), ['-D', target, '-m', 'immediate', '-w', 'stop']);
-    }
+    const iso = new Date(at).toISOString();
+    const r = await c.restored(['--at', iso, '--json'], `restore-${i}`, 'SELECT id FROM t ORDER BY id');
+    const got = r.rows.split('\n').filter(Boolean).map(Number);
+    const want = rows.filter((x) => x.atUs <= at * 1000).map((x) => x.id);
+    assert.deepEqual(got, want, `restore to ${iso}`);
+    const newest = rows.filter((x) => x.atUs <= at * 1000).at(-1)!;
+    assert.equal(usOf(JSON.parse(r.out.stdout).reached), newest.atUs, 'hoard says which commit recovery stopped after');
   }
 });
 

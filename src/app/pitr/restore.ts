@@ -23,11 +23,19 @@ import type { Project } from '../project.js';
 import { sequentialContent, withLock, withRepository } from '../repository-access.js';
 import { type BaseBackup, type WalCatalog, firstGap, segmentsByTimeline, walCatalog } from './catalog.js';
 import { cliScript, pitrConnection, pitrSource } from './source.js';
+import { checkRestorePointName } from './mark.js';
 
 export interface PitrRestoreRequest {
   source?: string;
-  /** The target time, epoch ms. */
-  atMs: number;
+  /**
+   * The target time, epoch ms. With `xid` or `restorePoint` it only chooses the base backup (the
+   * newest one before it); without it those start from the oldest base backup.
+   */
+  atMs?: number;
+  /** Stop after this transaction id committed (recovery_target_xid). */
+  xid?: string;
+  /** Stop at this restore point (pg_create_restore_point, `hoard wal mark`: recovery_target_name). */
+  restorePoint?: string;
   target: string;
   timeline?: number;
   /** Start the restored server on this port and wait for the end of recovery. */
@@ -134,6 +142,20 @@ export function planPitr(c: WalCatalog, atMs: number, timeline?: number, baseSna
   return { base, timeline: tl, segments, newestArchivedMs: newest };
 }
 
+/**
+ * The plan for a target known by transaction or name: the oldest base backup (on `timeline`, or
+ * the one named), replaying all archived WAL after it.
+ */
+export function planToEnd(c: WalCatalog, timeline?: number, baseSnapshot?: string): PitrPlan {
+  const base = c.bases.find(
+    (b) => (timeline === undefined || b.timeline === timeline) && (!baseSnapshot || b.snapshotId === baseSnapshot),
+  );
+  if (!base) return planPitr(c, 0, timeline, baseSnapshot); // its refusal: no base backup to start from
+  const mine = segmentsByTimeline(c, base.segSize).get(timeline ?? base.timeline) ?? new Map();
+  const newest = Math.max(base.consistentMs, ...[...mine.values()].map((f) => f.closedMs));
+  return planPitr(c, newest, timeline, base.snapshotId);
+}
+
 /** A folder that is missing or empty; kind "usage" otherwise (nothing in it is touched). */
 async function emptyTarget(dir: string): Promise<void> {
   const st = await fs.lstat(dir).catch(() => undefined);
@@ -220,13 +242,41 @@ function shellWord(s: string): string {
   return /^[A-Za-z0-9_./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-/** postgresql.auto.conf lines for recovery to `atMs` (settings there win over postgresql.conf). */
-function recoverySettings(command: string, atMs: number, timeline: number, port?: number): string {
+/** What recovery stops at: a time, a transaction or a restore point. */
+type RecoveryTarget = { time: number } | { xid: string } | { name: string };
+
+const describe = (t: RecoveryTarget) =>
+  'time' in t ? iso(t.time) : 'xid' in t ? `transaction ${t.xid}` : `restore point ${t.name}`;
+
+/** The target's recovery_target_* line. */
+function targetLine(t: RecoveryTarget): string {
+  if ('time' in t) return `recovery_target_time = ${quote(iso(t.time).replace('T', ' ').replace('Z', '+00'))}`;
+  if ('xid' in t) return `recovery_target_xid = ${quote(t.xid)}`;
+  return `recovery_target_name = ${quote(t.name)}`;
+}
+
+/** The request's target; kind "usage" for a malformed or doubled one. */
+function targetOf(req: PitrRestoreRequest): RecoveryTarget {
+  if (req.xid !== undefined && req.restorePoint !== undefined)
+    throw new HoardError('usage', 'choose --xid or --restore-point, not both');
+  if (req.xid !== undefined) {
+    if (!/^[1-9]\d{0,19}$/.test(req.xid))
+      throw new HoardError('usage', `--xid must be a transaction id (a whole number), not ${req.xid}`);
+    return { xid: req.xid };
+  }
+  if (req.restorePoint !== undefined) return { name: checkRestorePointName(req.restorePoint) };
+  if (req.atMs === undefined)
+    throw new HoardError('usage', 'a point-in-time restore needs --at TIME, --xid XID or --restore-point NAME');
+  return { time: req.atMs };
+}
+
+/** postgresql.auto.conf lines for recovery to `target` (settings there win over postgresql.conf). */
+function recoverySettings(command: string, target: RecoveryTarget, timeline: number, port?: number): string {
   const lines = [
     '',
-    `# hoard restore --at ${iso(atMs)}: recovery settings (remove them once the server has promoted)`,
+    `# hoard restore to ${describe(target)}: recovery settings (remove them once the server has promoted)`,
     `restore_command = ${quote(command)}`,
-    `recovery_target_time = ${quote(iso(atMs).replace('T', ' ').replace('Z', '+00'))}`,
+    targetLine(target),
     'recovery_target_inclusive = on',
     `recovery_target_timeline = ${quote(String(timeline))}`,
     "recovery_target_action = 'promote'",
@@ -257,11 +307,16 @@ export async function restorePointInTime(
   const src = pitrSource(p, req.source);
   const dir = path.resolve(env.cwd, req.target);
   const command = restoreCommand(p, src.name);
+  const target = targetOf(req);
   await emptyTarget(dir);
   const plan = await withRepository(env, { project: p, signal: o.signal }, (repo) =>
     withLock(env, repo, false, async () => {
       const list = (await listSnapshots(repo, o.signal)).snapshots;
-      const pl = planPitr(walCatalog(list, src.name), req.atMs, req.timeline, req.baseSnapshot);
+      const c = walCatalog(list, src.name);
+      const pl =
+        'time' in target || req.atMs !== undefined
+          ? planPitr(c, req.atMs!, req.timeline, req.baseSnapshot)
+          : planToEnd(c, req.timeline, req.baseSnapshot);
       const base = list.find((e) => e.id === pl.base.snapshotId)!;
       const major = Number.parseInt(pl.base.serverVersion, 10);
       const binDir = req.port !== undefined ? serverBinDir(major, env.vars) : undefined;
@@ -281,7 +336,7 @@ export async function restorePointInTime(
   await fs.rm(path.join(dir, 'postmaster.pid'), { force: true });
   await fs.appendFile(
     path.join(dir, 'postgresql.auto.conf'),
-    recoverySettings(command, req.atMs, plan.timeline, req.port),
+    recoverySettings(command, target, plan.timeline, req.port),
   );
   await fs.writeFile(path.join(dir, 'recovery.signal'), '');
   if (!(await fs.stat(path.join(dir, 'postgresql.conf')).catch(() => undefined)))
@@ -292,7 +347,7 @@ export async function restorePointInTime(
   const result: PitrRestoreResult = {
     source: src.name,
     target: dir,
-    at: iso(req.atMs),
+    at: describe(target),
     base_snapshot: plan.base.snapshotId,
     timeline: plan.timeline,
     segments: plan.segments.length,
@@ -311,6 +366,10 @@ export async function restorePointInTime(
   result.log = path.join(dir, 'hoard-start.log');
   try {
     let end = await waitForPromotion(p, src, server, o.signal);
+    if (end === 'target-not-reached' && !('time' in target))
+      throw new HoardError('not-found', `the archived WAL holds no ${describe(target)} after the base backup`, {
+        hint: `check the ${'xid' in target ? 'transaction id' : 'name'}, or choose an older base backup with --at TIME before it; remove the unfinished ${dir} first`,
+      });
     if (end === 'target-not-reached') {
       // every archived transaction committed at or before the target: the archive's end is the state at it
       await withoutTargetTime(dir);

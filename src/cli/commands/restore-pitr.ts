@@ -15,6 +15,11 @@ export const PITR_FLAGS: FlagSpecs = {
     help: 'point-in-time restores: start the restored server on this port and wait until recovery reaches --at',
   },
   timeline: { type: 'string', help: 'point-in-time restores: the WAL timeline to follow when the history forked' },
+  xid: { type: 'string', help: 'point-in-time restores: stop once this transaction id has committed' },
+  'restore-point': {
+    type: 'string',
+    help: 'point-in-time restores: stop at this restore point (hoard wal mark NAME, pg_create_restore_point)',
+  },
 };
 
 function whole(ctx: CommandContext, flag: string, min: number, max: number): number | undefined {
@@ -29,33 +34,38 @@ function whole(ctx: CommandContext, flag: string, min: number, max: number): num
 export async function pointInTime(ctx: CommandContext): Promise<number | undefined> {
   const source = textFlag(ctx.args, 'source');
   const at = textFlag(ctx.args, 'at');
+  const xid = textFlag(ctx.args, 'xid');
+  const restorePoint = textFlag(ctx.args, 'restore-point');
   const p = await ctx.project();
   const cfg = source ? p.config.sources?.[source] : undefined;
   const isPitr = cfg?.type === 'postgres' && cfg.pitr !== undefined;
+  const asked = at !== undefined || xid !== undefined || restorePoint !== undefined;
   if (!isPitr && at !== undefined && source && cfg)
     ctx.report({
       type: 'restore.warning',
       path: source,
       message: `${source} has no pitr: section, so --at restores its newest backup taken at or before ${at} (changes after it are not in that backup)`,
     });
-  if (!isPitr || at === undefined) {
-    if (ctx.args.flags.start !== undefined || ctx.args.flags.timeline !== undefined)
-      throw new HoardError('usage', '--start and --timeline are for point-in-time restores', {
-        hint: 'give --source NAME (a postgres source with pitr:) and --at TIME',
+  if (!isPitr || !asked) {
+    if (['start', 'timeline', 'xid', 'restore-point'].some((f) => ctx.args.flags[f] !== undefined))
+      throw new HoardError('usage', '--start, --timeline, --xid and --restore-point are for point-in-time restores', {
+        hint: 'give --source NAME (a postgres source with pitr:) and --at TIME, --xid XID or --restore-point NAME',
       });
     return undefined;
   }
   const target = textFlag(ctx.args, 'target');
   if (!target)
     throw new HoardError('usage', 'a point-in-time restore writes a data directory: give --target DIR', {
-      hint: `hoard restore --source ${source} --at "${at}" --target /var/lib/postgresql/restored [--start 5433]`,
+      hint: `hoard restore --source ${source} --at "${at ?? 'TIME'}" --target /var/lib/postgresql/restored [--start 5433]`,
     });
   const r = await restorePointInTime(
     ctx.env,
     p,
     {
       source,
-      atMs: parseTime(at, ctx.env.clock.now()),
+      atMs: at === undefined ? undefined : parseTime(at, ctx.env.clock.now()),
+      xid,
+      restorePoint,
       target,
       timeline: whole(ctx, 'timeline', 1, 0xffffffff),
       port: whole(ctx, 'start', 1, 65535),

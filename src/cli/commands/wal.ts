@@ -6,6 +6,7 @@ import { HoardError } from '../../core/index.js';
 import { fetchWal, pushWal } from '../../app/pitr/archive.js';
 import { takeBaseBackup } from '../../app/pitr/base.js';
 import { walStatus } from '../../app/pitr/status.js';
+import { markRestorePoint } from '../../app/pitr/mark.js';
 import { textFlag } from '../args.js';
 import { type Command, formatBytes } from '../context.js';
 import { backupOptions, labelsFrom } from './database.js';
@@ -13,8 +14,8 @@ import { renderWalStatus } from './wal-render.js';
 
 export const walCommand: Command = {
   name: 'wal',
-  summary: 'PostgreSQL point-in-time recovery: wal push %p | fetch %f %p | base | status',
-  usage: 'hoard wal push PATH | wal fetch NAME PATH | wal base | wal status   [--source NAME]',
+  summary: 'PostgreSQL point-in-time recovery: wal push %p | fetch %f %p | base | mark NAME | status',
+  usage: 'hoard wal push PATH | wal fetch NAME PATH | wal base | wal mark NAME | wal status   [--source NAME]',
   flags: {
     source: { type: 'string', help: 'the postgres source with pitr: (default: the only one)' },
     label: { type: 'string', help: 'wal base: a name to find the base backup by' },
@@ -67,6 +68,19 @@ export const walCommand: Command = {
           );
         return 0;
       }
+      case 'mark': {
+        if (!a)
+          throw new HoardError('usage', 'wal mark needs a name for the restore point', {
+            hint: 'hoard wal mark before-migration, then hoard restore --restore-point before-migration',
+          });
+        const r = await markRestorePoint(p, { source, name: a });
+        if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', ...r }));
+        else
+          ctx.out(
+            `restore point ${r.name} of ${r.source} at ${r.lsn} (segment ${r.segment}, switched so that it is archived now); restore to it with --restore-point ${r.name}`,
+          );
+        return 0;
+      }
       case 'status': {
         const s = await walStatus(ctx.env, p, { source }, { signal: ctx.signal });
         if (ctx.json) ctx.out(JSON.stringify(s));
@@ -75,7 +89,7 @@ export const walCommand: Command = {
       }
       default:
         throw new HoardError('usage', `unknown wal command ${sub ?? ''}`.trim(), {
-          hint: 'use wal push PATH, wal fetch NAME PATH, wal base or wal status',
+          hint: 'use wal push PATH, wal fetch NAME PATH, wal base, wal mark NAME or wal status',
         });
     }
   },
