@@ -46,6 +46,41 @@ export function runAsCluster(
   });
 }
 
+/**
+ * Starts a data folder by hand, as an operator would outside hoard: given to the cluster user,
+ * on a free port, with `options` for the server; throws with the log's tail when it does not start.
+ */
+export async function startDataDir(
+  data: string,
+  o: { log: string; options?: string },
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const user = clusterUser();
+  if (user) await run('chown', ['-R', `${user.uid}:${user.gid}`, data]);
+  await fs.chmod(data, 0o700);
+  const port = await freePort();
+  const pgCtl = path.join(PG_BIN!, 'pg_ctl');
+  const start = await runAsCluster(pgCtl, [
+    '-D',
+    data,
+    '-w',
+    '-l',
+    o.log,
+    '-o',
+    `-p ${port} ${o.options ?? ''}`,
+    'start',
+  ]);
+  if (start.code !== 0)
+    throw new Error(
+      `${data} did not start: ${start.stderr}${(await fs.readFile(o.log, 'utf8').catch(() => '')).slice(-2000)}`,
+    );
+  return {
+    port,
+    stop: async () => {
+      await runAsCluster(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+  };
+}
+
 export interface Cluster {
   dir: string;
   data: string;

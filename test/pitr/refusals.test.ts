@@ -11,8 +11,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CLEAN_ENV } from '../helpers/project.js';
-import { CLI, hoard, run, tempDir } from '../helpers/services.js';
-import { PG_BIN, clusterUser, freePort, needServer, runAsCluster, startCluster } from '../helpers/pg-cluster.js';
+import { CLI, hoard, tempDir } from '../helpers/services.js';
+import { PG_BIN, freePort, needServer, runAsCluster, startCluster, startDataDir } from '../helpers/pg-cluster.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -130,20 +130,10 @@ test('restores outside the archive, into a used folder or across a fork or a gap
   const fork = path.join(c.dir, 'fork');
   r = await restore(between, fork);
   assert.equal(r.code, 0, r.stderr);
-  const user = clusterUser();
-  if (user) await run('chown', ['-R', `${user.uid}:${user.gid}`, fork]);
-  const port = await freePort();
-  const start = await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), [
-    '-D',
-    fork,
-    '-w',
-    '-l',
-    path.join(c.dir, 'fork.log'),
-    '-o',
-    `-p ${port} -c unix_socket_directories=${c.dir}`,
-    'start',
-  ]);
-  assert.equal(start.code, 0, start.stderr);
+  const { port, stop } = await startDataDir(fork, {
+    log: path.join(c.dir, 'fork.log'),
+    options: `-c unix_socket_directories=${c.dir}`,
+  });
   try {
     await waitFor(async () => (await c.sql('SELECT pg_is_in_recovery()', port)) === 'f');
     assert.equal(await c.sql('SELECT count(*) FROM t', port), '1');
@@ -155,7 +145,7 @@ test('restores outside the archive, into a used folder or across a fork or a gap
       async () => (await c.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver", port)) >= forked,
     );
   } finally {
-    await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), ['-D', fork, '-m', 'fast', '-w', 'stop']);
+    await stop();
   }
   await c.sql('INSERT INTO t DEFAULT VALUES');
   await c.switchAndWait();

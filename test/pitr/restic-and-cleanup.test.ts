@@ -13,15 +13,7 @@ import { CLEAN_ENV } from '../helpers/project.js';
 import { systemClock } from '../../src/app/environment.js';
 import { loadProject } from '../../src/app/project.js';
 import { tasksFrom } from '../../src/daemon/tasks.js';
-import {
-  PASSWORD,
-  PG_BIN,
-  clusterUser,
-  freePort,
-  needServer,
-  runAsCluster,
-  startCluster,
-} from '../helpers/pg-cluster.js';
+import { PASSWORD, needServer, startCluster, startDataDir } from '../helpers/pg-cluster.js';
 
 test('restic restores a base backup and its WAL; cleanup keeps what the kept base needs', {
   timeout: 600_000,
@@ -72,25 +64,15 @@ test('restic restores a base backup and its WAL; cleanup keeps what the kept bas
     const w = await restic(c.repo, PASSWORD, ['restore', s.id, '--target', path.join(data, 'pg_wal')]);
     assert.equal(w.code, 0, w.stderr);
   }
-  const user = clusterUser();
-  if (user) await run('chown', ['-R', `${user.uid}:${user.gid}`, work]);
-  await fs.chmod(data, 0o700);
-  const port = await freePort();
-  const start = await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), [
-    '-D',
-    data,
-    '-w',
-    '-l',
-    path.join(work, 'log'),
-    '-o',
-    `-p ${port} -c archive_mode=off -c unix_socket_directories=${work}`,
-    'start',
-  ]);
-  assert.equal(start.code, 0, start.stderr + (await fs.readFile(path.join(work, 'log'), 'utf8').catch(() => '')));
+  await fs.chmod(work, 0o755); // the server's user reaches data/ through it
+  const { port, stop } = await startDataDir(data, {
+    log: path.join(c.dir, 'by-restic.log'),
+    options: '-c archive_mode=off -c unix_socket_directories=',
+  });
   try {
     assert.equal(await c.sql('SELECT count(*) FROM t', port), '400');
   } finally {
-    await runAsCluster(path.join(PG_BIN!, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    await stop();
   }
 
   // cleanup: the older base backup goes, and the WAL only it needed

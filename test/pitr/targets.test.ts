@@ -1,7 +1,8 @@
 /**
  * Restores to a transaction and to a name: `--xid` stops once that transaction committed,
  * `hoard wal mark NAME` makes a restore point (archived at once) that `--restore-point NAME`
- * stops at; a name the archive does not hold fails with exit 1 and says so.
+ * stops at; a name the archive does not hold fails with exit 1 and says so; a time after the last
+ * archived commit but before its segment closed recovers to the archive's end.
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -21,11 +22,18 @@ test('a restore stops after a transaction id, or at a restore point hoard wal ma
   const mark = await c.hoard(['wal', 'mark', "after 15 o'clock", '--json']);
   assert.equal(mark.code, 0, mark.stderr);
   await c.sql('INSERT INTO t SELECT FROM generate_series(1, 3)');
+  await new Promise((r) => setTimeout(r, 100));
+  const tail = new Date().toISOString(); // after the last commit, before its segment closed
+  await new Promise((r) => setTimeout(r, 100));
   await c.switchAndWait();
 
   const count = async (flags: string[], name: string) => (await c.restored(flags, name, 'SELECT count(*) FROM t')).rows;
   assert.equal(await count(['--xid', xid], 'by-xid'), '10');
   assert.equal(await count(['--restore-point', "after 15 o'clock"], 'by-name'), '15');
+  // no archived commit after the time: PostgreSQL stops short of it, hoard recovers to the archive's end
+  const end = await c.restored(['--at', tail, '--json'], 'by-tail', 'SELECT count(*) FROM t');
+  assert.equal(end.rows, '18');
+  assert.equal(JSON.parse(end.out.stdout).end_of_archive, true);
 
   const none = await c.hoard([
     'restore',

@@ -1,5 +1,5 @@
 /**
- * `hoard wal push` and `hoard wal fetch`: PostgreSQL's archive_command and restore_command.
+ * `hoard wal push`: PostgreSQL's archive_command (`hoard wal fetch` is fetch.ts).
  *
  * Push stores the WAL file PostgreSQL names, plus up to `batch - 1` other files the server has
  * already marked ready (pg_wal/archive_status/*.ready), as one snapshot of kind `wal`: each file at
@@ -9,10 +9,6 @@
  * finish, and the batch has stored the next ones before it asks); with different bytes it is an
  * error (kind "verify", exit 5) and nothing is stored. The exit status is PostgreSQL's only signal:
  * 0 means the file is in the repository, durably, and the server may delete it.
- *
- * Fetch writes one archived file to the path PostgreSQL gives, through a temporary file renamed
- * into place only once its SHA-256 matches the metadata's. A file that is not archived exits 1
- * with one line (the server asks for files that do not exist as part of normal recovery).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -24,14 +20,13 @@ import {
   type LazyStreamInput,
   type Repository,
   backupStreams,
-  findNode,
   listSnapshots,
 } from '../../core/index.js';
 import { walFileKind } from '../../databases/postgres/wal.js';
 import { labelMetadata, labelTags } from '../database-backup.js';
 import type { Env } from '../environment.js';
 import type { Project } from '../project.js';
-import { sequentialContent, tidyLocks, withLock, withRepository } from '../repository-access.js';
+import { tidyLocks, withLock, withRepository } from '../repository-access.js';
 import { type ArchivedFile, walCatalog } from './catalog.js';
 import { pitrSource } from './source.js';
 
@@ -185,63 +180,4 @@ async function storeFiles(
     }),
   });
   return r.snapshotId;
-}
-
-/** Writes the archived WAL file `name` of `source` to `dest`; kind "not-found" (exit 1) when it is not archived. */
-export async function fetchWal(
-  env: Env,
-  p: Project,
-  req: { source?: string; name: string; dest: string },
-  o: { signal?: AbortSignal } = {},
-): Promise<{ size: number }> {
-  const src = pitrSource(p, req.source);
-  if (!walFileKind(req.name)) walName(req.name);
-  const dest = path.resolve(env.cwd, req.dest);
-  return withRepository(env, { project: p, signal: o.signal }, (repo) =>
-    withLock(env, repo, false, async () => {
-      const list = (await listSnapshots(repo, o.signal)).snapshots;
-      const f = walCatalog(list, src.name).files.get(req.name);
-      if (!f) throw new HoardError('not-found', `WAL file ${req.name} is not archived for source ${src.name}`);
-      const snap = list.find((e) => e.id === f.snapshotId)!;
-      const node = await findNode(repo, snap.snapshot.tree, `/${f.name}`);
-      if (node?.type !== 'file')
-        throw new HoardError('corrupt', `snapshot ${f.snapshotId.slice(0, 8)} lists ${f.name} but does not hold it`, {
-          hint: 'run `hoard check`',
-        });
-      await writeChecked(repo, node, f, dest, o.signal);
-      return { size: f.size };
-    }),
-  );
-}
-
-/** The file's content into `dest` via a temporary name; kind "corrupt" when its hash is not the recorded one. */
-export async function writeChecked(
-  repo: Repository,
-  node: Parameters<typeof sequentialContent>[1],
-  f: ArchivedFile,
-  dest: string,
-  signal?: AbortSignal,
-): Promise<void> {
-  const tmp = `${dest}.hoard-${process.pid}.tmp`;
-  const h = createHash('sha256');
-  const out = await fs.open(tmp, 'wx', 0o600);
-  try {
-    for await (const c of sequentialContent(repo, node, signal)) {
-      h.update(c);
-      await out.write(c);
-    }
-    await out.sync();
-  } catch (e) {
-    await out.close().catch(() => {});
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await out.close();
-  if (h.digest('hex') !== f.sha256) {
-    await fs.rm(tmp, { force: true });
-    throw new HoardError('corrupt', `WAL file ${f.name} restored with other bytes than were archived`, {
-      hint: 'the repository was changed after archiving: run `hoard check --read-data`',
-    });
-  }
-  await fs.rename(tmp, dest);
 }

@@ -24,6 +24,7 @@ import { sequentialContent, withLock, withRepository } from '../repository-acces
 import { type BaseBackup, type WalCatalog, firstGap, segmentsByTimeline, walCatalog } from './catalog.js';
 import { cliScript, pitrConnection, pitrSource } from './source.js';
 import { checkRestorePointName } from './mark.js';
+import { SPOOL } from './fetch.js';
 
 export interface PitrRestoreRequest {
   source?: string;
@@ -271,12 +272,20 @@ function targetOf(req: PitrRestoreRequest): RecoveryTarget {
 }
 
 /** postgresql.auto.conf lines for recovery to `target` (settings there win over postgresql.conf). */
-function recoverySettings(command: string, target: RecoveryTarget, timeline: number, port?: number): string {
+function recoverySettings(
+  command: string,
+  target: RecoveryTarget,
+  toEnd: boolean,
+  timeline: number,
+  port?: number,
+): string {
   const lines = [
     '',
     `# hoard restore to ${describe(target)}: recovery settings (remove them once the server has promoted)`,
     `restore_command = ${quote(command)}`,
-    targetLine(target),
+    toEnd
+      ? `# ${targetLine(target)} -- not set: every archived file was closed by then, so recovery runs to the end of the archive`
+      : targetLine(target),
     'recovery_target_inclusive = on',
     `recovery_target_timeline = ${quote(String(timeline))}`,
     "recovery_target_action = 'promote'",
@@ -332,11 +341,14 @@ export async function restorePointInTime(
       return { ...pl, binDir };
     }),
   );
+  // a time at or after the close of the newest archived file: no archived commit comes after it,
+  // and PostgreSQL would stop at the archive's end short of its target (then restart to the end)
+  const toEnd = 'time' in target && target.time >= plan.newestArchivedMs;
   await fs.chmod(dir, 0o700);
   await fs.rm(path.join(dir, 'postmaster.pid'), { force: true });
   await fs.appendFile(
     path.join(dir, 'postgresql.auto.conf'),
-    recoverySettings(command, target, plan.timeline, req.port),
+    recoverySettings(command, target, toEnd, plan.timeline, req.port),
   );
   await fs.writeFile(path.join(dir, 'recovery.signal'), '');
   if (!(await fs.stat(path.join(dir, 'postgresql.conf')).catch(() => undefined)))
@@ -354,7 +366,7 @@ export async function restorePointInTime(
     started: false,
     port: req.port ?? null,
     reached: null,
-    end_of_archive: false,
+    end_of_archive: toEnd,
     log: null,
   };
   if (req.port === undefined || !plan.binDir) return result;
@@ -378,6 +390,7 @@ export async function restorePointInTime(
       end = await waitForPromotion(p, src, server, o.signal);
     }
     result.reached = end === 'target-not-reached' ? null : end;
+    await fs.rm(path.join(dir, 'pg_wal', SPOOL), { recursive: true, force: true }); // what recovery did not need
   } catch (e) {
     await stopServer(plan.binDir, dir, user);
     throw e;

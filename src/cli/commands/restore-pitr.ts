@@ -77,9 +77,9 @@ export async function pointInTime(ctx: CommandContext): Promise<number | undefin
     ctx.out(
       `restored base backup ${r.base_snapshot.slice(0, 8)} of ${r.source} into ${r.target}; recovery replays ${r.segments} WAL segment(s) on timeline ${r.timeline} to ${r.at}`,
     );
+    if (r.end_of_archive)
+      ctx.out(`no archived transaction commits after ${r.at}: recovery runs to the end of the archive`);
     if (r.started) {
-      if (r.end_of_archive)
-        ctx.out(`no archived transaction commits after ${r.at}: recovery ran to the end of the archive`);
       ctx.out(
         `the server runs on 127.0.0.1:${r.port}; recovery reached ${r.reached ?? 'no transaction after the base backup'} (log: ${r.log})`,
       );

@@ -3,7 +3,8 @@
  * (archive_command, restore_command, base backups and the archive's state). docs/pitr.md.
  */
 import { HoardError } from '../../core/index.js';
-import { fetchWal, pushWal } from '../../app/pitr/archive.js';
+import { pushWal } from '../../app/pitr/archive.js';
+import { fetchWal } from '../../app/pitr/fetch.js';
 import { takeBaseBackup } from '../../app/pitr/base.js';
 import { walStatus } from '../../app/pitr/status.js';
 import { markRestorePoint } from '../../app/pitr/mark.js';
