@@ -6,7 +6,7 @@ import { type Project, loadProject } from '../app/project.js';
 import { parseDuration } from '../config/index.js';
 import { flagHelp, parseArgs, textFlag } from './args.js';
 import { type CommandContext, GLOBAL_FLAGS } from './context.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor, exitOverride } from './exit-codes.js';
 import { terminalSafe } from './render.js';
 import { createReporter } from './progress.js';
 import { VERSION } from './version.js';
@@ -41,7 +41,7 @@ function printError(e: unknown, json: boolean): number {
       : new HoardError('internal', `internal error: ${(e as Error)?.message ?? String(e)}`, {
           hint: 'please report this with the command you ran (HOARD_DEBUG=1 shows details)',
         });
-  const code = exitCodeFor(he.kind);
+  const code = exitOverride(e) ?? exitCodeFor(he.kind);
   if (process.env.HOARD_DEBUG && e instanceof Error) process.stderr.write(`${redact(e.stack ?? '')}\n`);
   const message = redact(he.message),
     hint = he.hint === undefined ? undefined : redact(he.hint);

@@ -17,6 +17,11 @@ export const PG_BIN = ['17', '16', '15', '14', '13']
   .find((d) => existsSync(path.join(d, 'initdb')));
 
 export const PASSWORD = 'pitr-test-password';
+/**
+ * The postgres role's password: the cluster itself trusts local logins, but a restored copy takes
+ * password logins only (hoard writes its hba file), as a production server would.
+ */
+export const DB_PASSWORD = 'pitr-db-password';
 
 /** The user clusters run as: postgres under root, else ourselves. */
 export function clusterUser(): { uid: number; gid: number } | undefined {
@@ -180,11 +185,12 @@ export async function startCluster(
             '-c',
             text,
           ],
-          { env },
+          { env: { ...env, PGPASSWORD: DB_PASSWORD } },
         ),
         `psql ${text.slice(0, 60)}`,
       )
     ).stdout.trim();
+  await sql(`ALTER ROLE postgres PASSWORD '${DB_PASSWORD}'`);
   return {
     dir,
     data,

@@ -12,7 +12,15 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { CLEAN_ENV } from '../helpers/project.js';
 import { CLI, hoard, tempDir } from '../helpers/services.js';
-import { PG_BIN, freePort, needServer, runAsCluster, startCluster, startDataDir } from '../helpers/pg-cluster.js';
+import {
+  PG_BIN,
+  clusterUser,
+  freePort,
+  needServer,
+  runAsCluster,
+  startCluster,
+  startDataDir,
+} from '../helpers/pg-cluster.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -107,6 +115,15 @@ test('restores outside the archive, into a used folder or across a fork or a gap
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /not empty/);
   assert.deepEqual(await fs.readdir(used), ['keep']);
+  if (clusterUser()) {
+    // an empty folder of another user (root's, to the postgres user hoard runs as here): refused
+    const foreign = path.join(c.dir, 'foreign');
+    await fs.mkdir(foreign, { mode: 0o777 });
+    r = await restore(status.newest_archived_at, foreign);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /belongs to another user or others may write it/);
+    assert.deepEqual(await fs.readdir(foreign), []);
+  }
 
   // a push of other bytes under an archived name, and the same bytes again
   const copy = path.join(c.dir, seg);
@@ -125,11 +142,20 @@ test('restores outside the archive, into a used folder or across a fork or a gap
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /not archived/);
   assert.equal(await fs.stat(path.join(c.dir, 'missing')).catch(() => null), null);
+  // any other failure exits above 125, so that PostgreSQL stops recovery rather than promote early
+  r = await c.hoard(['wal', 'fetch', seg, path.join(c.dir, 'wrong-pw')], { HOARD_PASSWORD: 'not the password' });
+  assert.equal(r.code, 126, r.stderr);
 
   // a fork: a restored copy promoted and archiving into the same source makes timeline 2
   const fork = path.join(c.dir, 'fork');
   r = await restore(between, fork);
   assert.equal(r.code, 0, r.stderr);
+  // the restore turned the tar's archiving off; the operator makes the copy the new primary
+  assert.match(r.stdout, /archiving is off/);
+  await fs.appendFile(
+    path.join(fork, 'postgresql.auto.conf'),
+    `archive_mode = on\narchive_command = '${process.execPath} ${CLI} wal push --config ${c.config} %p'\n`,
+  );
   const { port, stop } = await startDataDir(fork, {
     log: path.join(c.dir, 'fork.log'),
     options: `-c unix_socket_directories=${c.dir}`,

@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { forgeSnapshot, openAsAttacker } from '../helpers/hostile.js';
+import { CLEAN_ENV } from '../helpers/project.js';
+import { CLI, run } from '../helpers/services.js';
 import { PASSWORD, clusterUser, needServer, startCluster } from '../helpers/pg-cluster.js';
 import { listSnapshots } from '../../src/core/index.js';
 
@@ -61,7 +63,11 @@ test('verify checks WAL continuity, drills a base backup and reads WAL back agai
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const drill = verifyJson(r.stdout).checks.find((x) => x.name === 'pitr-drill');
   assert.ok(drill?.ok, JSON.stringify(drill));
-  assert.match(drill.message, /postgres/, 'the drilled server listed its databases');
+  assert.match(
+    drill.message,
+    /started and promoted .*[1-9]\d* database folder/,
+    'the drilled server promoted and holds databases',
+  );
   const after = (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('hoard-pitr-drill-'));
   assert.deepEqual(after, before, 'the scratch folder is gone');
 
@@ -117,6 +123,43 @@ test('verify checks WAL continuity, drills a base backup and reads WAL back agai
   assert.deepEqual(await fs.readdir(path.dirname(target)), ['data'], 'nothing outside the target');
   assert.equal(await fs.lstat(path.join(target, 'global')).catch(() => null), null, 'no symlink planted');
   assert.deepEqual(await fs.readdir(target), [], 'no half-restored data directory is left');
+
+  // an attacker's base backup whose settings would run a command and load a library: neither happens
+  const work = path.join(c.dir, 'evil');
+  await fs.mkdir(path.join(work, 'x'), { recursive: true });
+  const dump = await run(
+    'sh',
+    [
+      '-c',
+      `"${process.execPath}" "${CLI}" dump ${base.snapshot_id} /base.tar --config "${c.config}" > "${work}/real.tar"`,
+    ],
+    {
+      env: { ...CLEAN_ENV, HOME: c.dir },
+    },
+  );
+  assert.equal(dump.code, 0, dump.stderr);
+  assert.equal((await run('tar', ['-xf', path.join(work, 'real.tar'), '-C', path.join(work, 'x')])).code, 0);
+  const pwned = path.join(os.tmpdir(), `hoard-pwned-${process.pid}`);
+  await fs.appendFile(
+    path.join(work, 'x', 'postgresql.auto.conf'),
+    `recovery_end_command = 'touch ${pwned}'\nshared_preload_libraries = 'hoard_no_such_library'\narchive_mode = on\narchive_command = 'touch ${pwned}'\n`,
+  );
+  assert.equal((await run('tar', ['-cf', path.join(work, 'evil.tar'), '-C', path.join(work, 'x'), '.'])).code, 0);
+  await forgeSnapshot(repo, {
+    files: { 'base.tar': await fs.readFile(path.join(work, 'evil.tar')) },
+    hoard: {
+      ...meta,
+      base: { ...(meta.base as object), consistent_at: new Date(Date.parse(base.consistent_at) + 2).toISOString() },
+    },
+    tags: baseSnap.snapshot.tags,
+  });
+  const evil = await c.restored(['--at', status.newest_archived_at], 'evil-restored', 'SHOW shared_preload_libraries');
+  assert.equal(evil.rows, '', 'the library was not loaded (the server would not have started)');
+  assert.equal(await fs.stat(pwned).catch(() => null), null, 'no command of the tar ran');
+  assert.match(
+    await fs.readFile(path.join(evil.target, 'postgresql.auto.conf'), 'utf8'),
+    /^# \(disabled by hoard restore\) recovery_end_command/m,
+  );
 
   // a gap: a later segment archived, then the WAL snapshots holding the earlier one forgotten
   await c.sql('INSERT INTO t DEFAULT VALUES');

@@ -95,6 +95,8 @@ function baseOf(e: SnapshotEntry): BaseBackup | undefined {
     Number.isSafeInteger(b.timeline) &&
     Number.isSafeInteger(segSize) &&
     (segSize as number) >= 1 << 20 &&
+    (segSize as number) <= 1 << 30 &&
+    ((segSize as number) & ((segSize as number) - 1)) === 0 &&
     typeof b.file === 'string' &&
     /^[A-Za-z0-9_.-]+$/.test(b.file);
   if (!ok) return undefined;
@@ -116,7 +118,8 @@ export function segmentsByTimeline(c: WalCatalog, segSize: number): Map<number, 
   const out = new Map<number, Map<bigint, ArchivedFile>>();
   for (const f of c.files.values()) {
     if (walFileKind(f.name) !== 'segment') continue;
-    const id = parseSegment(f.name, segSize)!;
+    const id = parseSegment(f.name, segSize);
+    if (!id) continue; // a name no segment of this size has (untrusted metadata): not a segment of this catalog
     if (!out.has(id.timeline)) out.set(id.timeline, new Map());
     out.get(id.timeline)!.set(id.segno, f);
   }

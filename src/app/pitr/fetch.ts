@@ -5,10 +5,11 @@
  * files that do not exist as part of normal recovery, and takes that as the archive's end).
  *
  * Recovery asks for segments one process at a time, and each hoard process opens the repository
- * (about half a second): so a fetch of a segment also writes the next PREFETCH segments of its
- * timeline, checked the same way, into `hoard-prefetch/` beside PATH (pg_wal/, which base backups
- * leave out), and a later fetch of one of them is a rename. Spooled files older than the one asked
- * for are removed, and a segment that is not archived empties the spool.
+ * (about half a second): so a fetch of a segment into pg_wal/ also writes the next PREFETCH
+ * segments of its timeline, checked the same way, into `pg_wal/hoard-prefetch/` (which base backups
+ * leave out), each named with its sha256, and a later fetch of one of them hashes it again and
+ * renames it. The spool must be this user's own folder, mode 0700, or it is not used. Spooled files
+ * older than the one asked for are removed, and a segment that is not archived empties the spool.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -38,9 +39,10 @@ export async function fetchWal(
       hint: "restore_command = 'hoard wal fetch %f %p'",
     });
   const dest = path.resolve(env.cwd, req.dest);
-  const spool = path.join(path.dirname(dest), SPOOL);
   const segment = walFileKind(req.name) === 'segment';
-  if (segment) {
+  const spool =
+    segment && path.basename(path.dirname(dest)) === 'pg_wal' ? await ownSpool(path.dirname(dest)) : undefined;
+  if (spool) {
     await dropOlder(spool, req.name);
     const size = await takeSpooled(spool, req.name, dest);
     if (size !== undefined) return { size, prefetched: true };
@@ -51,11 +53,11 @@ export async function fetchWal(
       const catalog = walCatalog(list, src.name);
       const f = catalog.files.get(req.name);
       if (!f) {
-        if (segment) await fs.rm(spool, { recursive: true, force: true });
+        if (spool) await dropOlder(spool, '~'); // every spooled segment sorts before '~'
         throw new HoardError('not-found', `WAL file ${req.name} is not archived for source ${src.name}`);
       }
       await writeChecked(repo, await nodeOf(repo, list, f), f, dest, o.signal);
-      if (segment) await prefetch(repo, list, catalog, req.name, spool, o.signal);
+      if (spool) await prefetch(repo, list, catalog, req.name, spool, o.signal).catch(() => {}); // best effort
       return { size: f.size, prefetched: false };
     }),
   );
@@ -81,15 +83,15 @@ async function prefetch(
   spool: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  const size = catalog.files.get(name)!.size;
+  const size = catalog.files.get(name)!.size; // a segment's size is the segment size
+  if (size < 1 << 20 || size > 1 << 30 || (size & (size - 1)) !== 0) return;
   const id = parseSegment(name, size);
   if (!id) return;
-  await fs.mkdir(spool, { recursive: true, mode: 0o700 });
   for (let n = id.segno + 1n; n <= id.segno + BigInt(PREFETCH); n++) {
     const next = catalog.files.get(segmentName({ timeline: id.timeline, segno: n }, size));
     if (!next) return;
-    const to = path.join(spool, next.name);
-    if (await fs.stat(to).catch(() => undefined)) continue;
+    const to = path.join(spool, `${next.name}.${next.sha256}`);
+    if (await fs.lstat(to).catch(() => undefined)) continue;
     try {
       await writeChecked(repo, await nodeOf(repo, list, next), next, to, signal);
     } catch {
@@ -98,19 +100,40 @@ async function prefetch(
   }
 }
 
-/** Moves a spooled file to `dest`; its size, or undefined when it is not spooled. */
-async function takeSpooled(spool: string, name: string, dest: string): Promise<number | undefined> {
-  const from = path.join(spool, name);
-  const st = await fs.lstat(from).catch(() => undefined);
-  if (!st?.isFile()) return undefined;
-  await fs.rename(from, dest);
-  return st.size;
+const SPOOLED = /^([0-9A-F]{24})\.([0-9a-f]{64})$/;
+
+/** The spool folder in `walDir`, made if missing; undefined unless it is this user's own, mode 0700. */
+async function ownSpool(walDir: string): Promise<string | undefined> {
+  const dir = path.join(walDir, SPOOL);
+  await fs.mkdir(dir, { mode: 0o700 }).catch(() => {});
+  const st = await fs.lstat(dir).catch(() => undefined);
+  const uid = process.getuid?.();
+  return st?.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o077) === 0 ? dir : undefined;
 }
 
-/** Removes spooled segments that sort before `name` (recovery has passed them). */
+/** Moves a spooled file to `dest` once its bytes hash to the sha256 in its name; its size, or undefined. */
+async function takeSpooled(spool: string, name: string, dest: string): Promise<number | undefined> {
+  for (const e of await fs.readdir(spool)) {
+    const m = SPOOLED.exec(e);
+    if (m?.[1] !== name) continue;
+    const from = path.join(spool, e);
+    const st = await fs.lstat(from);
+    const h = createHash('sha256');
+    if (st.isFile()) h.update(await fs.readFile(from));
+    if (!st.isFile() || h.digest('hex') !== m[2]) {
+      await fs.rm(from, { force: true });
+      return undefined;
+    }
+    await fs.rename(from, dest);
+    return st.size;
+  }
+  return undefined;
+}
+
+/** Removes spooled segments that sort before `name` (recovery has passed them); nothing else in the folder. */
 async function dropOlder(spool: string, name: string): Promise<void> {
   for (const e of await fs.readdir(spool).catch(() => [] as string[]))
-    if (e < name) await fs.rm(path.join(spool, e), { force: true });
+    if (SPOOLED.test(e) && e < name) await fs.rm(path.join(spool, e), { force: true });
 }
 
 /** The file's content into `dest` via a temporary name; kind "corrupt" when its hash is not the recorded one. */

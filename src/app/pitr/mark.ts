@@ -29,7 +29,10 @@ export async function markRestorePoint(p: Project, req: { source?: string; name:
   checkRestorePointName(req.name);
   const src = pitrSource(p, req.source);
   const c = await pitrConnection(p, src);
-  const literal = `'${req.name.replace(/'/g, "''")}'`;
+  // dollar-quoted with a tag the name does not hold: no escape rule of the server's settings applies
+  let tag = 'hoard';
+  while (req.name.includes(tag)) tag += 'x';
+  const literal = `$${tag}$${req.name}$${tag}$`;
   const rows = await pgQuery(
     await anyPsql(process.env),
     c,

@@ -14,16 +14,31 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
 import { HoardError, type Repository, findNode, listSnapshots } from '../../core/index.js';
-import { pgQuery } from '../../databases/postgres/connection.js';
-import { anyPsql } from '../../databases/postgres/tools.js';
-import { chownTree, serverBinDir, serverUser, startServer, stopServer } from '../../databases/postgres/cluster.js';
+import {
+  chownTree,
+  clusterState,
+  serverBinDir,
+  serverUser,
+  startServer,
+  stopServer,
+} from '../../databases/postgres/cluster.js';
 import { segmentName } from '../../databases/postgres/wal.js';
 import type { Env } from '../environment.js';
 import type { Project } from '../project.js';
 import { sequentialContent, withLock, withRepository } from '../repository-access.js';
 import { type BaseBackup, type WalCatalog, firstGap, segmentsByTimeline, walCatalog } from './catalog.js';
-import { cliScript, pitrConnection, pitrSource } from './source.js';
-import { checkRestorePointName } from './mark.js';
+import { pitrSource } from './source.js';
+import {
+  describe,
+  neutralize,
+  recoverySettings,
+  restoreCommand,
+  serverEnv,
+  serverOverrides,
+  targetOf,
+  withoutTargetTime,
+  writeAccessFiles,
+} from './recovery-config.js';
 import { SPOOL } from './fetch.js';
 
 export interface PitrRestoreRequest {
@@ -157,7 +172,10 @@ export function planToEnd(c: WalCatalog, timeline?: number, baseSnapshot?: strin
   return planPitr(c, newest, timeline, base.snapshotId);
 }
 
-/** A folder that is missing or empty; kind "usage" otherwise (nothing in it is touched). */
+/**
+ * A folder that is missing, or empty and this user's alone (another user's folder could gain a
+ * planted symlink while hoard writes); kind "usage" otherwise (nothing in it is touched).
+ */
 async function emptyTarget(dir: string): Promise<void> {
   const st = await fs.lstat(dir).catch(() => undefined);
   if (!st) return;
@@ -165,6 +183,23 @@ async function emptyTarget(dir: string): Promise<void> {
     throw new HoardError('usage', `${dir} is not empty: a point-in-time restore writes a whole data directory`, {
       hint: 'give a new or empty folder with --target (nothing was changed)',
     });
+  const uid = process.getuid?.();
+  if ((uid !== undefined && st.uid !== uid) || st.mode & 0o022)
+    throw new HoardError('usage', `${dir} belongs to another user or others may write it`, {
+      hint: 'give a folder that does not exist yet: hoard creates it, mode 0700 (nothing was changed)',
+    });
+}
+
+/** Creates the target: its parents as usual, itself mode 0700 (or takes the empty one emptyTarget accepted). */
+async function makeTarget(dir: string): Promise<void> {
+  const fail = (e: NodeJS.ErrnoException) => {
+    throw new HoardError('io', `cannot create ${dir}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`, {
+      hint: 'choose a target folder this user may write (nothing was restored)',
+    });
+  };
+  await fs.mkdir(path.dirname(dir), { recursive: true }).catch(fail);
+  await fs.mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : fail(e)));
+  await fs.chmod(dir, 0o700);
 }
 
 /** Removes everything inside `dir` (which was empty before the restore). */
@@ -192,9 +227,11 @@ async function unpackBase(
       strict: true,
       preserveOwner: false,
       filter: (p, e) => {
-        const type = (e as { type?: string }).type;
-        const ok = (type === 'File' || type === 'Directory') && !path.isAbsolute(p) && !p.split('/').includes('..');
-        if (!ok) refused.push(`${p} (${type})`);
+        const entry = e as { type?: string; mode?: number };
+        const ok =
+          (entry.type === 'File' || entry.type === 'Directory') && !path.isAbsolute(p) && !p.split('/').includes('..');
+        if (!ok) refused.push(`${p} (${entry.type})`);
+        entry.mode = (entry.mode ?? 0o600) & 0o700; // no setuid, setgid or sticky bit, nothing for others
         return ok;
       },
     }),
@@ -207,103 +244,6 @@ async function unpackBase(
         hint: 'a base backup holds plain files and folders (tablespaces are not supported yet); check the repository',
       },
     );
-}
-
-const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
-/** The restore_command that serves WAL from this repository through `hoard wal fetch`. */
-function restoreCommand(p: Project, source: string): string {
-  // this installation's CLI, also when a library user or the API server runs the restore
-  const script = cliScript();
-  const config = p.loaded?.file ? ` --config ${shellWord(path.resolve(p.loaded.file))}` : '';
-  return `${shellWord(process.execPath)} ${shellWord(script)} wal fetch${config}${repoFlag(p)} --source ${shellWord(source)} %f %p`;
-}
-
-/**
- * `--repo X` when the restore reads another repository than hoard.yaml's default (a copy
- * destination), so that recovery fetches WAL from the same one; never a URL with a password in it
- * (postgresql.auto.conf is no place for secrets: name the repository in hoard.yaml instead).
- */
-function repoFlag(p: Project): string {
-  const r = p.settings.repository;
-  if (!r || r.from === 'file') return '';
-  if (r.value.name) return ` --repo ${shellWord(r.value.name)}`;
-  if (/^[a-z0-9+]+:\/\/[^/@]*:[^/@]*@/i.test(r.value.url) || /^rest:https?:\/\/[^/@]*:[^/@]*@/i.test(r.value.url))
-    throw new HoardError(
-      'usage',
-      'the repository URL holds a password, which restore_command would write into postgresql.auto.conf',
-      {
-        hint: 'name the repository in hoard.yaml (repositories:) and restore with --repo NAME',
-      },
-    );
-  return ` --repo ${shellWord(r.value.url)}`;
-}
-
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
-}
-
-/** What recovery stops at: a time, a transaction or a restore point. */
-type RecoveryTarget = { time: number } | { xid: string } | { name: string };
-
-const describe = (t: RecoveryTarget) =>
-  'time' in t ? iso(t.time) : 'xid' in t ? `transaction ${t.xid}` : `restore point ${t.name}`;
-
-/** The target's recovery_target_* line. */
-function targetLine(t: RecoveryTarget): string {
-  if ('time' in t) return `recovery_target_time = ${quote(iso(t.time).replace('T', ' ').replace('Z', '+00'))}`;
-  if ('xid' in t) return `recovery_target_xid = ${quote(t.xid)}`;
-  return `recovery_target_name = ${quote(t.name)}`;
-}
-
-/** The request's target; kind "usage" for a malformed or doubled one. */
-function targetOf(req: PitrRestoreRequest): RecoveryTarget {
-  if (req.xid !== undefined && req.restorePoint !== undefined)
-    throw new HoardError('usage', 'choose --xid or --restore-point, not both');
-  if (req.xid !== undefined) {
-    if (!/^[1-9]\d{0,19}$/.test(req.xid))
-      throw new HoardError('usage', `--xid must be a transaction id (a whole number), not ${req.xid}`);
-    return { xid: req.xid };
-  }
-  if (req.restorePoint !== undefined) return { name: checkRestorePointName(req.restorePoint) };
-  if (req.atMs === undefined)
-    throw new HoardError('usage', 'a point-in-time restore needs --at TIME, --xid XID or --restore-point NAME');
-  return { time: req.atMs };
-}
-
-/** postgresql.auto.conf lines for recovery to `target` (settings there win over postgresql.conf). */
-function recoverySettings(
-  command: string,
-  target: RecoveryTarget,
-  toEnd: boolean,
-  timeline: number,
-  port?: number,
-): string {
-  const lines = [
-    '',
-    `# hoard restore to ${describe(target)}: recovery settings (remove them once the server has promoted)`,
-    `restore_command = ${quote(command)}`,
-    toEnd
-      ? `# ${targetLine(target)} -- not set: every archived file was closed by then, so recovery runs to the end of the archive`
-      : targetLine(target),
-    'recovery_target_inclusive = on',
-    `recovery_target_timeline = ${quote(String(timeline))}`,
-    "recovery_target_action = 'promote'",
-  ];
-  if (port !== undefined)
-    lines.push(
-      '# started by hoard for inspection: archiving off, so that it does not archive into the source',
-      "archive_mode = 'off'",
-      `port = ${port}`,
-    );
-  return `${lines.join('\n')}\n`;
-}
-
-/** The environment of a server hoard starts: what wal fetch needs to open the repository. */
-function serverEnv(env: Env): NodeJS.ProcessEnv {
-  const keep =
-    /^(PATH|HOME|LANG|LC_[A-Z_]+|TZ|TMPDIR|HOARD_PASSWORD(_FILE|_COMMAND)?|RESTIC_PASSWORD(_FILE|_COMMAND)?|HOARD_REPOSITORY)$/;
-  return Object.fromEntries(Object.entries(env.vars).filter(([k, v]) => v !== undefined && keep.test(k)));
 }
 
 /** Restores a point-in-time source to `atMs` into `target`. */
@@ -329,11 +269,7 @@ export async function restorePointInTime(
       const base = list.find((e) => e.id === pl.base.snapshotId)!;
       const major = Number.parseInt(pl.base.serverVersion, 10);
       const binDir = req.port !== undefined ? serverBinDir(major, env.vars) : undefined;
-      await fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
-        throw new HoardError('io', `cannot create ${dir}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`, {
-          hint: 'choose a target folder this user may write (nothing was restored)',
-        });
-      });
+      await makeTarget(dir);
       await unpackBase(repo, base.snapshot.tree, pl.base.file, dir, o.signal).catch(async (e) => {
         await emptyFolder(dir); // it was empty: no half-restored data directory stays behind
         throw e;
@@ -344,11 +280,12 @@ export async function restorePointInTime(
   // a time at or after the close of the newest archived file: no archived commit comes after it,
   // and PostgreSQL would stop at the archive's end short of its target (then restart to the end)
   const toEnd = 'time' in target && target.time >= plan.newestArchivedMs;
-  await fs.chmod(dir, 0o700);
   await fs.rm(path.join(dir, 'postmaster.pid'), { force: true });
+  await neutralize(dir);
+  const access = await writeAccessFiles(dir);
   await fs.appendFile(
     path.join(dir, 'postgresql.auto.conf'),
-    recoverySettings(command, target, toEnd, plan.timeline, req.port),
+    recoverySettings({ command, target, toEnd, timeline: plan.timeline, port: req.port }, access),
   );
   await fs.writeFile(path.join(dir, 'recovery.signal'), '');
   if (!(await fs.stat(path.join(dir, 'postgresql.conf')).catch(() => undefined)))
@@ -372,12 +309,19 @@ export async function restorePointInTime(
   if (req.port === undefined || !plan.binDir) return result;
   const user = await serverUser(path.dirname(dir)).catch(() => undefined);
   await chownTree(dir, user);
-  const server = { binDir: plan.binDir, dir, port: req.port, env: serverEnv(env), user };
+  const server = {
+    binDir: plan.binDir,
+    dir,
+    port: req.port,
+    env: serverEnv(env),
+    settings: [...serverOverrides(dir, access), 'lc_messages=C'],
+    user,
+  };
   await startServer(server);
   result.started = true;
   result.log = path.join(dir, 'hoard-start.log');
   try {
-    let end = await waitForPromotion(p, src, server, o.signal);
+    let end = await waitForPromotion(server, o.signal);
     if (end === 'target-not-reached' && !('time' in target))
       throw new HoardError('not-found', `the archived WAL holds no ${describe(target)} after the base backup`, {
         hint: `check the ${'xid' in target ? 'transaction id' : 'name'}, or choose an older base backup with --at TIME before it; remove the unfinished ${dir} first`,
@@ -387,9 +331,13 @@ export async function restorePointInTime(
       await withoutTargetTime(dir);
       result.end_of_archive = true;
       await startServer(server);
-      end = await waitForPromotion(p, src, server, o.signal);
+      end = await waitForPromotion(server, o.signal);
+      if (end === 'target-not-reached')
+        throw new HoardError('command-failed', 'the restored server stopped short of the end of the archive', {
+          hint: `see ${path.join(dir, 'hoard-start.log')}`,
+        });
     }
-    result.reached = end === 'target-not-reached' ? null : end;
+    result.reached = end;
     await fs.rm(path.join(dir, 'pg_wal', SPOOL), { recursive: true, force: true }); // what recovery did not need
   } catch (e) {
     await stopServer(plan.binDir, dir, user);
@@ -401,19 +349,6 @@ export async function restorePointInTime(
 
 const NOT_REACHED = 'recovery ended before configured recovery target was reached';
 
-/** Comments out recovery_target_time in postgresql.auto.conf, so that recovery runs to the archive's end. */
-async function withoutTargetTime(dir: string): Promise<void> {
-  const file = path.join(dir, 'postgresql.auto.conf');
-  const text = await fs.readFile(file, 'utf8');
-  await fs.writeFile(
-    file,
-    text.replace(
-      /^recovery_target_time = .*$/m,
-      '# $& -- not set: no archived transaction commits after it, so recovery runs to the end of the archive',
-    ),
-  );
-}
-
 /** The last lines of the restored server's log, for an error message. */
 async function logTail(dir: string, lines = 3): Promise<string> {
   const text = await fs.readFile(path.join(dir, 'hoard-start.log'), 'utf8').catch(() => '');
@@ -421,38 +356,50 @@ async function logTail(dir: string, lines = 3): Promise<string> {
 }
 
 /**
- * Waits until the server has left recovery: the commit time of the last transaction it replayed
- * (null when none), or "target-not-reached" when the server stopped because the archive ended
- * before a transaction after the target; kind "command-failed" when it stopped for another reason.
+ * Waits until the server has left recovery, without logging in to it (its roles and access rules
+ * came from the repository): pg_controldata says "in production". Returns the commit time of the
+ * last transaction it replayed, read from its log (null when none), or "target-not-reached" when
+ * the server stopped because the archive ended before a transaction after the target; kind
+ * "command-failed" when it stopped for another reason.
  */
 async function waitForPromotion(
-  p: Project,
-  src: ReturnType<typeof pitrSource>,
-  server: { dir: string; port: number },
+  server: { binDir: string; dir: string; user?: { uid: number; gid: number } },
   signal?: AbortSignal,
 ): Promise<string | null | 'target-not-reached'> {
-  const base = await pitrConnection(p, src);
-  const { host: _socket, ...options } = base.options ?? {};
-  const c = { ...base, host: '127.0.0.1', port: server.port, options };
-  const psql = await anyPsql(process.env);
-  for (let i = 0; i < 6000; i++) {
+  const log = path.join(server.dir, 'hoard-start.log');
+  for (let i = 0; i < 3000; i++) {
     if (signal?.aborted) throw new HoardError('interrupted', 'interrupted');
-    const rows = await pgQuery(
-      psql,
-      c,
-      'SELECT pg_is_in_recovery(), to_char(pg_last_xact_replay_timestamp() AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')',
-    ).catch(() => undefined);
-    if (rows && rows[0]?.[0] === 'f') return rows[0][1] || null;
-    if (!rows && !(await fs.stat(path.join(server.dir, 'postmaster.pid')).catch(() => undefined))) {
+    if ((await clusterState(server.binDir, server.dir, server.user).catch(() => '')) === 'in production')
+      return lastReplayed(await fs.readFile(log, 'utf8').catch(() => ''));
+    if (!(await fs.stat(path.join(server.dir, 'postmaster.pid')).catch(() => undefined))) {
       const tail = await logTail(server.dir, 6);
       if (tail.includes(NOT_REACHED)) return 'target-not-reached';
       throw new HoardError('command-failed', `the restored server stopped during recovery: ${tail}`, {
-        hint: `see ${path.join(server.dir, 'hoard-start.log')}`,
+        hint: `see ${log}`,
       });
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
   }
   throw new HoardError('command-failed', 'the restored server did not finish recovery within 10 minutes', {
-    hint: `see ${path.join(server.dir, 'hoard-start.log')}`,
+    hint: `see ${log}`,
   });
+}
+
+/**
+ * The time of the last "last completed transaction was at log time …" line, as RFC 3339 UTC with
+ * the microseconds PostgreSQL logged; null when there is none.
+ */
+export function lastReplayed(log: string): string | null {
+  const all = [
+    ...log.matchAll(
+      /last completed transaction was at log time (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?([+-]\d\d)(?::?(\d\d))?/g,
+    ),
+  ];
+  const m = all.at(-1);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, se, frac = '', oh, om = '00'] = m;
+  const sign = oh.startsWith('-') ? -1 : 1;
+  const offsetMin = sign * (Math.abs(Number(oh)) * 60 + Number(om));
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se)) - offsetMin * 60_000;
+  return `${new Date(ms).toISOString().slice(0, 19)}.${frac.padEnd(6, '0')}Z`;
 }

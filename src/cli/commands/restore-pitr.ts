@@ -84,9 +84,15 @@ export async function pointInTime(ctx: CommandContext): Promise<number | undefin
         `the server runs on 127.0.0.1:${r.port}; recovery reached ${r.reached ?? 'no transaction after the base backup'} (log: ${r.log})`,
       );
     } else {
-      ctx.out(`start it with: pg_ctl -D ${r.target} start   (it recovers to ${r.at}, then promotes)`);
+      const asRoot = process.getuid?.() === 0;
+      ctx.out(
+        `start it with: ${asRoot ? `chown -R postgres: ${r.target} && sudo -u postgres ` : ''}pg_ctl -D ${r.target} -o "-p PORT" start   (it recovers to ${r.at}, then promotes; its restore_command needs hoard.yaml and the repository password readable by that user)`,
+      );
       ctx.out(
         'if it stops with "recovery ended before configured recovery target was reached", no archived transaction commits after that time: comment out recovery_target_time in postgresql.auto.conf and start it again',
+      );
+      ctx.out(
+        "archiving is off in the restored copy (the base backup's archive and recovery settings were disabled): to make it the new primary, set archive_mode = on and archive_command = 'hoard wal push %p' in its postgresql.auto.conf",
       );
     }
   }

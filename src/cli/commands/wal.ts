@@ -2,7 +2,8 @@
  * `hoard wal push|fetch|base|status`: the doors of point-in-time recovery for PostgreSQL
  * (archive_command, restore_command, base backups and the archive's state). docs/pitr.md.
  */
-import { HoardError } from '../../core/index.js';
+import { HoardError, isHoardError } from '../../core/index.js';
+import { EXIT, withExitCode } from '../exit-codes.js';
 import { pushWal } from '../../app/pitr/archive.js';
 import { fetchWal } from '../../app/pitr/fetch.js';
 import { takeBaseBackup } from '../../app/pitr/base.js';
@@ -43,7 +44,10 @@ export const walCommand: Command = {
           throw new HoardError('usage', 'wal fetch needs a WAL file name and the path to write it to', {
             hint: "restore_command = 'hoard wal fetch %f %p'",
           });
-        const r = await fetchWal(ctx.env, p, { source, name: a, dest: b }, { signal: ctx.signal });
+        // "not archived" (exit 1) is the archive's end to PostgreSQL; any other failure must stop recovery
+        const r = await fetchWal(ctx.env, p, { source, name: a, dest: b }, { signal: ctx.signal }).catch((e) => {
+          throw isHoardError(e, 'not-found') ? e : withExitCode(e, EXIT.recoveryFatal);
+        });
         if (ctx.json) ctx.out(JSON.stringify({ message_type: 'summary', name: a, size: r.size }));
         return 0;
       }

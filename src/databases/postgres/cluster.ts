@@ -81,12 +81,19 @@ export function runAs(
   });
 }
 
-/** Starts the server in `dir` on `port` (127.0.0.1 only, no socket file) and waits until it accepts connections. */
+/** A word for the shell pg_ctl hands `-o` to. */
+const shWord = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/**
+ * Starts the server in `dir` on `port` with `settings` (`name=value`, given as `-c`: they win over
+ * every settings file) and waits until it accepts connections.
+ */
 export async function startServer(o: {
   binDir: string;
   dir: string;
   port: number;
   env: NodeJS.ProcessEnv;
+  settings: string[];
   user?: { uid: number; gid: number };
   timeoutS?: number;
 }): Promise<void> {
@@ -102,7 +109,7 @@ export async function startServer(o: {
       '-t',
       String(o.timeoutS ?? 600),
       '-o',
-      `-p ${o.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`,
+      [`-p ${o.port}`, ...o.settings.map((x) => `-c ${shWord(x)}`)].join(' '),
       'start',
     ],
     o.user,
@@ -133,4 +140,15 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** The cluster's state as pg_controldata reports it ("in production", "in archive recovery", "shut down", …). */
+export async function clusterState(binDir: string, dir: string, user?: { uid: number; gid: number }): Promise<string> {
+  const out = await runAs(
+    [path.join(binDir, 'pg_controldata'), dir],
+    user,
+    { LANG: 'C', LC_ALL: 'C', PATH: process.env.PATH },
+    dir,
+  );
+  return /^Database cluster state:\s*(.+)$/m.exec(out)?.[1]?.trim() ?? '';
 }
