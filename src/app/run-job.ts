@@ -128,10 +128,19 @@ export async function runVerifyTask(
     level === 'read-back' && p.config.verify?.read_back?.subset
       ? Number(p.config.verify.read_back.subset.replace('%', '')) / 100
       : undefined;
+  // a point-in-time source's drill is a restore of its newest base backup to the newest archived WAL
+  const pitr = (source: string) => {
+    const s = p.config.sources?.[source];
+    return s?.type === 'postgres' && s.pitr !== undefined;
+  };
   const targets =
     level === 'read-back'
       ? [{ all: true }]
-      : (p.config.verify?.drill?.sources ?? databaseSources(p)).map((source) => ({ latest: true, source }));
+      : (p.config.verify?.drill?.sources ?? databaseSources(p)).map((source) => ({
+          latest: true,
+          source,
+          ...(pitr(source) ? { kind: 'base' } : {}),
+        }));
   for (const t of targets) {
     try {
       const results = await verifyBackups(

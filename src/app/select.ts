@@ -42,13 +42,15 @@ export interface SnapshotChoice {
   at?: string;
   source?: string;
   host?: string;
+  /** Only snapshots of this kind (the scheduled drill picks a point-in-time source's newest base backup). */
+  kind?: string;
 }
 
 const short = (e: SnapshotEntry) => `${e.id.slice(0, 8)} (${e.snapshot.time.slice(0, 19).replace('T', ' ')})`;
 
 /** Resolves a choice to one snapshot. */
 export function chooseSnapshot(list: SnapshotEntry[], c: SnapshotChoice, nowMs: number): SnapshotEntry {
-  const scope = queryBackups(list, { source: c.source, host: c.host }, nowMs);
+  const scope = queryBackups(list, { source: c.source, host: c.host, kind: c.kind }, nowMs);
   const where = c.source ? ` of source ${c.source}` : '';
   if (c.ref && c.ref !== 'latest') {
     if (c.latest || c.at || c.name)

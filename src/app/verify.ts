@@ -38,6 +38,8 @@ export interface VerifyRequest {
   latest?: boolean;
   all?: boolean;
   source?: string;
+  /** Only snapshots of this kind (with latest or source). */
+  kind?: string;
   level: VerifyLevel;
   /** read-back: the share of packs to read (0–1). */
   subset?: number;
@@ -133,7 +135,9 @@ export function pickForVerify(list: SnapshotEntry[], req: VerifyRequest, nowMs: 
   }
   if (!req.ref && !req.latest && !req.source)
     throw new HoardError('usage', 'verify needs a snapshot', { hint: 'give an id, --latest, --all or --source NAME' });
-  return [chooseSnapshot(list, { ref: req.ref, latest: req.latest || !req.ref, source: req.source }, nowMs)];
+  return [
+    chooseSnapshot(list, { ref: req.ref, latest: req.latest || !req.ref, source: req.source, kind: req.kind }, nowMs),
+  ];
 }
 
 /** Every source of the snapshot's job present in the snapshot's run (when it came from a job). */

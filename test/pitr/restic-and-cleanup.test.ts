@@ -2,7 +2,8 @@
  * The archive in restic's hands, and under cleanup: `restic check --read-data` passes on a
  * repository holding base backups and WAL; restic alone restores a base backup and its WAL into a
  * data directory that starts and holds every row; after a cleanup that lets the older base backup
- * go, WAL older than the kept one is gone and a restore to the kept one's time still works.
+ * go, WAL older than the kept one is gone and a restore to the kept one's time still works; the
+ * scheduled drill restores the newest base backup.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { CLEAN_ENV } from '../helpers/project.js';
 import { systemClock } from '../../src/app/environment.js';
 import { loadProject } from '../../src/app/project.js';
 import { tasksFrom } from '../../src/daemon/tasks.js';
+import { runVerifyTask } from '../../src/app/run-job.js';
 import { PASSWORD, needServer, startCluster, startDataDir } from '../helpers/pg-cluster.js';
 
 test('restic restores a base backup and its WAL; cleanup keeps what the kept base needs', {
@@ -99,4 +101,14 @@ test('restic restores a base backup and its WAL; cleanup keeps what the kept bas
   ]);
   assert.equal(before.code, 1);
   assert.match(before.stderr, /is before the oldest base backup can reach/);
+
+  // the scheduled drill of a point-in-time source restores its newest base backup, not its newest WAL
+  const drill = await runVerifyTask(p, env, 'drill', {
+    trigger: 'schedule',
+    info: deps.info,
+    isProcessAlive: () => true,
+    signal: new AbortController().signal,
+  });
+  assert.equal(drill.result, 'succeeded', drill.error ?? '');
+  assert.deepEqual(drill.snapshots, [b2.snapshot_id]);
 });
