@@ -166,10 +166,25 @@ export async function runVerifyTask(
   return out;
 }
 
-/** The scheduled cleanup: expired backups removed by the retention policy (hoard.yaml's own rules: no confirmation), then prune. */
-export async function runCleanupTask(p: Project, env: Env, o: TaskOptions): Promise<TaskOutcome> {
+/**
+ * Runs `work` as a task's outcome: what it fills in, or "failed" with its error's message; only
+ * an interruption is thrown.
+ */
+async function outcomeOf(o: TaskOptions, work: (out: TaskOutcome) => Promise<void>): Promise<TaskOutcome> {
   const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
   try {
+    await work(out);
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    out.result = 'failed';
+    out.error = message(e);
+  }
+  return out;
+}
+
+/** The scheduled cleanup: expired backups removed by the retention policy (hoard.yaml's own rules: no confirmation), then prune. */
+export function runCleanupTask(p: Project, env: Env, o: TaskOptions): Promise<TaskOutcome> {
+  return outcomeOf(o, async (out) => {
     const r = await cleanupBackups(env, p, {
       expired: true,
       allowEmpty: true,
@@ -179,18 +194,12 @@ export async function runCleanupTask(p: Project, env: Env, o: TaskOptions): Prom
     });
     out.snapshots = r.plan.remove.map((x) => x.id);
     out.bytes = r.pruned?.freedActual ?? 0;
-  } catch (e) {
-    if (o.signal?.aborted) throw e;
-    out.result = 'failed';
-    out.error = message(e);
-  }
-  return out;
+  });
 }
 
 /** A scheduled base backup of a point-in-time source (its `pitr.base_backup` schedule). */
-export async function runBaseBackupTask(p: Project, env: Env, source: string, o: TaskOptions): Promise<TaskOutcome> {
-  const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
-  try {
+export function runBaseBackupTask(p: Project, env: Env, source: string, o: TaskOptions): Promise<TaskOutcome> {
+  return outcomeOf(o, async (out) => {
     const r = await takeBaseBackup(
       env,
       p,
@@ -199,12 +208,7 @@ export async function runBaseBackupTask(p: Project, env: Env, source: string, o:
     );
     if (r.snapshotId) out.snapshots.push(r.snapshotId);
     out.bytes = r.stats.data_added;
-  } catch (e) {
-    if (o.signal?.aborted) throw e;
-    out.result = 'failed';
-    out.error = message(e);
-  }
-  return out;
+  });
 }
 
 /**
@@ -212,9 +216,8 @@ export async function runBaseBackupTask(p: Project, env: Env, source: string, o:
  * archived WAL is older than the source's RPO, or the archive has a gap or a conflict; the
  * scheduler notifies archive.failed when that starts and archive.succeeded when it ends.
  */
-export async function runArchiveWatch(p: Project, env: Env, source: string, o: TaskOptions): Promise<TaskOutcome> {
-  const out: TaskOutcome = { result: 'succeeded', snapshots: [], bytes: 0, error: null, hooks: [] };
-  try {
+export function runArchiveWatch(p: Project, env: Env, source: string, o: TaskOptions): Promise<TaskOutcome> {
+  return outcomeOf(o, async (out) => {
     const s = await walStatus(env, p, { source }, { signal: o.signal });
     const problem =
       s.rpo_met === false || s.gaps.length || s.conflicts.length
@@ -224,10 +227,5 @@ export async function runArchiveWatch(p: Project, env: Env, source: string, o: T
       out.result = 'failed';
       out.error = `${source}: ${problem}`;
     }
-  } catch (e) {
-    if (o.signal?.aborted) throw e;
-    out.result = 'failed';
-    out.error = message(e);
-  }
-  return out;
+  });
 }
