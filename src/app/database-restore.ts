@@ -226,7 +226,8 @@ async function load(
 /** The error of a failed restore, with the target's state and the way back. */
 function failed(e: unknown, plan: RestorePlan, target: Connection, pre: string | null): unknown {
   if (!(e instanceof HoardError)) return e;
-  const atomic = target.engine === 'sqlite' || (target.engine === 'postgres' && plan.format !== 'directory');
+  // PostgreSQL restores through a staging database (or one transaction); only an in-place directory load marks itself partial
+  const atomic = target.engine === 'sqlite' || (target.engine === 'postgres' && !e.context?.partial);
   const state = atomic
     ? `${plan.target} was left as it was (the restore is all or nothing)`
     : `${plan.target} may be partly restored`;

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HoardError } from '../../core/index.js';
+import { HoardError, isHoardError } from '../../core/index.js';
 import { captureTool, drainTool, observed, runTool } from '../process.js';
 import { describe } from '../url.js';
 import type {
@@ -25,7 +25,8 @@ import type {
   TableRef,
 } from '../types.js';
 import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
-import { anyPsql, pgTools, requireRestrictMode } from './tools.js';
+import { type PgTools, anyPsql, pgTools, requireRestrictMode } from './tools.js';
+import { canStage, createStaging, dropStaging, dumpEncoding, stagingName, switchIn } from './staging.js';
 import { refusalError, restrictedScript } from './restrict-filter.js';
 import { CopyRowCounter, countingRows } from './copy-rows.js';
 import { openSnapshot } from './snapshot.js';
@@ -246,11 +247,14 @@ COMMENT ON SCHEMA public IS 'standard public schema';
 }
 
 /**
- * Plain and custom dumps load in one psql transaction (custom converted by pg_restore -f -), so a
- * failure leaves the target as it was; psql runs restricted to SQL, so a dump's meta-command fails
- * the restore with kind "corrupt" (exit 5) before anything is committed, and a psql too old for
- * that refuses with kind "tool" (exit 4) before anything is changed. Directory dumps load with
- * pg_restore -j N straight into the server (no psql, no meta-commands).
+ * Loads a dump all or nothing. With a role that may create databases (staging.ts) the dump loads
+ * into a fresh staging database, statement by statement (no lock-table limit), and is switched in
+ * only when it loaded to the end; without one, plain and custom dumps load in place in one psql
+ * transaction (a few thousand tables may then exceed max_locks_per_transaction) and directory
+ * dumps in place, not atomically. psql runs restricted to SQL, so a dump's meta-command fails the
+ * restore with kind "corrupt" (exit 5) before anything is switched or committed, and a psql too
+ * old for that refuses with kind "tool" (exit 4) before anything is changed. Directory dumps load
+ * with pg_restore -j N (no psql, no meta-commands).
  */
 async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: RestoreIntoOptions): Promise<void> {
   const db = pgDatabase(c);
@@ -260,31 +264,127 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   if (!streamed && !(o.format === 'directory' && typeof input === 'string'))
     throw new HoardError('usage', `PostgreSQL cannot restore a ${o.format} dump this way`);
   if (streamed) await requireRestrictMode(t.bin('psql'));
+  const psql = t.bin('psql');
+  if (!(await canStage(psql, c))) return restoreInPlace(c, t, input, o, major);
+  const exists = await databaseExists(c, db);
+  const staging = stagingName();
+  const into = { ...c, database: staging };
+  const source = typeof input === 'string' ? input : convert(t, c, input, o);
+  const peeked = typeof source === 'string' ? undefined : await peekHead(source.stream);
+  const encoding = exists
+    ? null
+    : peeked
+      ? dumpEncoding(peeked.head)
+      : dumpEncoding(await captureTool([t.bin('pg_restore'), '-l', source as string], { env: pgEnv(c) }));
+  await createStaging(psql, c, staging, exists ? db : null, encoding);
+  try {
+    if (typeof source === 'string') await pgRestoreDir(t, into, source, o);
+    else await psqlLoad(t, into, peeked!.stream, '', source.done, o, false);
+    await switchIn(psql, c, staging, db);
+  } catch (e) {
+    await dropStaging(psql, c, staging).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** A custom dump becomes SQL through pg_restore -f - (then restricted like a plain one). */
+function convert(t: PgTools, c: Connection, input: AsyncIterable<Buffer>, o: RestoreIntoOptions) {
+  if (o.format !== 'custom') return { stream: input, done: undefined };
+  const run = runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], {
+    env: pgEnv(c),
+    stdin: input,
+    signal: o.signal,
+  });
+  return { stream: run.stdout as AsyncIterable<Buffer>, done: run.done, converted: true };
+}
+
+/** The first bytes of a stream (up to 64 KiB, enough for pg_dump's SET lines) and the whole stream again. */
+async function peekHead(stream: AsyncIterable<Buffer>): Promise<{ head: string; stream: AsyncIterable<Buffer> }> {
+  const it = stream[Symbol.asyncIterator]();
+  const taken: Buffer[] = [];
+  let size = 0;
+  while (size < 65536) {
+    const next = await it.next();
+    if (next.done) break;
+    taken.push(next.value);
+    size += next.value.length;
+  }
+  async function* again(): AsyncGenerator<Buffer> {
+    yield* taken;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { head: Buffer.concat(taken).toString('latin1', 0, 65536), stream: again() };
+}
+
+/** Feeds SQL to a restricted psql, in one transaction when `atomic`; a refusal names the dump's line. */
+async function psqlLoad(
+  t: PgTools,
+  c: Connection,
+  sql: AsyncIterable<Buffer>,
+  prelude: string,
+  after: Promise<void> | undefined,
+  o: RestoreIntoOptions,
+  atomic: boolean,
+): Promise<void> {
+  const { script, filter, offset } = restrictedScript(sql, prelude, after);
+  const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', ...(atomic ? ['--single-transaction'] : [])];
+  await drainTool([...psql, '-f', '-'], { env: pgEnv(c), stdin: script, signal: o.signal }).catch((e) => {
+    throw namedFailure(
+      refusalError(e, filter, offset, o.format === 'custom' ? 'of the SQL pg_restore made of it' : ''),
+    );
+  });
+}
+
+async function pgRestoreDir(t: PgTools, c: Connection, dir: string, o: RestoreIntoOptions): Promise<void> {
+  // an empty --dbname: libpq takes the name from PGDATABASE (a name here would be parsed as a connection string)
+  await drainTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', dir], {
+    env: pgEnv(c),
+    signal: o.signal,
+  }).catch((e) => {
+    throw namedFailure(e);
+  });
+}
+
+/** The in-place restore of a role that may not create databases (see restore). */
+async function restoreInPlace(
+  c: Connection,
+  t: PgTools,
+  input: AsyncIterable<Buffer> | string,
+  o: RestoreIntoOptions,
+  major: number,
+): Promise<void> {
+  const db = pgDatabase(c);
   if (!(await databaseExists(c, db))) await pgQuery(t.bin('psql'), c, `CREATE DATABASE ${pgIdent(db)}`, MAINTENANCE_DB);
-  const env = pgEnv(c);
   const clear = o.replace ? clearSql(major) : '';
   if (typeof input !== 'string') {
-    const converter =
-      o.format === 'custom'
-        ? runTool([t.bin('pg_restore'), '-w', '--exit-on-error', '-f', '-'], { env, stdin: input, signal: o.signal })
-        : undefined;
-    const { script, filter, offset } = restrictedScript(converter?.stdout ?? input, clear, converter?.done);
-    const psql = [t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'];
-    await drainTool(psql, { env, stdin: script, signal: o.signal }).catch((e) => {
-      throw refusalError(e, filter, offset, converter ? 'of the SQL pg_restore made of it' : '');
-    });
-    return;
+    const source = convert(t, c, input, o);
+    return psqlLoad(t, c, source.stream, clear, source.done, o, true);
   }
   if (clear)
     await captureTool([t.bin('psql'), '-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-c', clear], {
-      env,
+      env: pgEnv(c),
       signal: o.signal,
     });
-  // an empty --dbname: libpq takes the name from PGDATABASE (a name here would be parsed as a connection string)
-  await drainTool([t.bin('pg_restore'), '-w', '--exit-on-error', `--jobs=${o.jobs ?? 2}`, '--dbname=', input], {
-    env,
-    signal: o.signal,
+  await pgRestoreDir(t, c, input, o).catch((e) => {
+    throw isHoardError(e) ? new HoardError(e.kind, e.message, { ...e, context: { ...e.context, partial: true } }) : e;
   });
+}
+
+/** A load that ran out of locks says which setting or privilege avoids it; other failures stay as they are. */
+function namedFailure(e: unknown): unknown {
+  if (!isHoardError(e) || !/out of shared memory|max_locks_per_transaction/.test(e.message)) return e;
+  return new HoardError(
+    e.kind,
+    `${e.message.split(' | HINT')[0]}: the dump holds more objects than one transaction may lock on this server`,
+    {
+      hint: 'let the restoring role create databases (ALTER ROLE … CREATEDB), so hoard restores through a staging database, or raise max_locks_per_transaction',
+      context: e.context,
+    },
+  );
 }
 
 async function listDatabases(c: Connection): Promise<string[]> {
