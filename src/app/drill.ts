@@ -191,8 +191,9 @@ async function databaseChecks(sql: SqlAccess, recorded: TableFact[], sanity: str
         const [row] = await sql.query(`SELECT min(${pk[0]}), max(${pk[0]}) FROM ${ref}`);
         range = `, ${pk[0]} ${row?.[0] ?? 'null'}..${row?.[1] ?? 'null'}`;
       }
-      const sample = await sql.query(`SELECT * FROM ${ref} LIMIT 1`);
-      if (r.rows > 0 && sample.length === 0) {
+      // a row read, not printed: one row may hold a value of a gigabyte
+      const [sample] = await sql.query(`SELECT count(*) FROM (SELECT * FROM ${ref} LIMIT 1) s`);
+      if (r.rows > 0 && Number(sample?.[0] ?? 0) === 0) {
         out.push(fail('sample', `table ${r.name}: no row could be read`));
         continue;
       }

@@ -38,7 +38,8 @@ export function optionFiles(c?: Connection): string {
 
 /** Connection flags (never the password), the option-file flag first. */
 export function myArgs(c: Connection): string[] {
-  const a = [optionFiles(c), '--default-character-set=utf8mb4'];
+  // the client's largest packet (1 GiB, the protocol's limit): a row as large as the server holds fits, in a dump and in a restore
+  const a = [optionFiles(c), '--default-character-set=utf8mb4', '--max-allowed-packet=1G'];
   if (c.host) a.push(`--host=${c.host}`);
   if (c.port) a.push(`--port=${c.port}`);
   if (c.user) a.push(`--user=${c.user}`);
@@ -90,6 +91,8 @@ export async function myQuery(
 export function myConnectionError(e: unknown, c: Connection): unknown {
   if (!isHoardError(e, 'command-failed')) return e;
   const why = e.message.replace(/^\S+ exited with status \d+: /, '');
+  const midDump = /when (?:dumping|retrieving data from server for) table (`(?:[^`]|``)*`)/i.exec(why);
+  if (midDump) return dumpFailure(e, why, midDump[1]!, c);
   if (
     /ERROR (2002|2003|2005|2013|1045|1044|1049|1698)|Can't connect|Access denied|Unknown database|Unknown MySQL server host/i.test(
       why,
@@ -100,4 +103,38 @@ export function myConnectionError(e: unknown, c: Connection): unknown {
     });
   }
   return e;
+}
+
+/**
+ * A dump that failed half-way, at a table: kind "command-failed" (exit 1), never "cannot connect".
+ * With the client's packet at 1 GiB, a lost connection there is the server dropping it while it
+ * sent that table (a timeout, a restart, a row above the protocol's limit).
+ */
+function dumpFailure(e: HoardError, why: string, table: string, c: Connection): HoardError {
+  const lost = /\b2013\b|Lost connection|gone away/i.test(why);
+  return new HoardError('command-failed', `the dump of ${describe(c)} failed at table ${table}: ${why}`, {
+    hint: lost
+      ? `the server dropped the connection while sending ${table} (a timeout such as net_write_timeout, a restart, or a row above 1 GiB): see the server's error log, then back up again; no snapshot was saved`
+      : 'fix the cause above and back up again; no snapshot was saved',
+    cause: e,
+  });
+}
+
+/** A restore whose statement was larger than the target server accepts, said so; other failures as they are. */
+export function myRestoreError(e: unknown, c: Connection): unknown {
+  if (!isHoardError(e, 'command-failed')) return e;
+  if (
+    !/ERROR (1153|2006|2013)\b|packet bigger than 'max_allowed_packet'|server has gone away|Lost connection/i.test(
+      e.message,
+    )
+  )
+    return myConnectionError(e, c);
+  return new HoardError(
+    'command-failed',
+    `the target ${describe(c)} refused a statement of the dump as too large: ${e.message.replace(/^\S+ exited with status \d+: /, '')}`,
+    {
+      hint: "the dump holds a row larger than the target server's max_allowed_packet: raise it there (max_allowed_packet = 1G in its [mysqld] settings, or SET GLOBAL max_allowed_packet = 1073741824) and restore again",
+      cause: e,
+    },
+  );
 }

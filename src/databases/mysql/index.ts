@@ -20,7 +20,18 @@ import type {
 } from '../types.js';
 import { InsertRowCounter, countingInserts } from './insert-rows.js';
 import { chunks } from '../batch.js';
-import { client, dumper, myArgs, myConnectionError, myEnv, myIdent, myLiteral, myQuery, myRef } from './connection.js';
+import {
+  client,
+  dumper,
+  myArgs,
+  myConnectionError,
+  myEnv,
+  myIdent,
+  myLiteral,
+  myQuery,
+  myRef,
+  myRestoreError,
+} from './connection.js';
 import { notingCommands, refusalError, restoreGuard } from './sandbox.js';
 
 function database(c: Connection): string {
@@ -188,7 +199,7 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
     stdin: notingCommands(input, notes),
     signal: o.signal,
   }).catch((e) => {
-    throw refusalError(e, notes);
+    throw myRestoreError(refusalError(e, notes), c);
   });
 }
 
