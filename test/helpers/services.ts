@@ -83,7 +83,7 @@ export function restic(
 /** Runs the built hoard CLI. */
 export function hoard(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer | string } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer | string; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   return run(process.execPath, [CLI, ...args], opts);
 }
