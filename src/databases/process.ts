@@ -50,7 +50,8 @@ export interface RunningTool {
 
 /**
  * Starts argv[0] with argv[1..] in its own process group, so that an abort ends it and everything
- * it started. ENOENT becomes kind "tool" (exit 4).
+ * it started. ENOENT becomes kind "tool" (exit 4). Read its stdout from the start: node discards
+ * a child's stdout that nobody reads by the time the child exits.
  */
 export function runTool(argv: string[], o: ToolOptions = {}): RunningTool {
   const [cmd, ...args] = argv;

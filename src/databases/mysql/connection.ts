@@ -120,21 +120,22 @@ function dumpFailure(e: HoardError, why: string, table: string, c: Connection): 
   });
 }
 
-/** A restore whose statement was larger than the target server accepts, said so; other failures as they are. */
+/**
+ * A restore the target server cut off, said so: refused as larger than its max_allowed_packet
+ * (1153), or a connection it dropped (2006, 2013), which is how MariaDB answers such a statement
+ * and also how a restart looks; other failures as they are.
+ */
 export function myRestoreError(e: unknown, c: Connection): unknown {
   if (!isHoardError(e, 'command-failed')) return e;
-  if (
-    !/ERROR (1153|2006|2013)\b|packet bigger than 'max_allowed_packet'|server has gone away|Lost connection/i.test(
-      e.message,
-    )
-  )
+  const why = e.message.replace(/^\S+ exited with status \d+: /, '');
+  const refused = /ERROR 1153\b|packet bigger than 'max_allowed_packet'/i.test(why);
+  if (!refused && !/ERROR (2006|2013)\b|server has gone away|Lost connection/i.test(why))
     return myConnectionError(e, c);
-  return new HoardError(
-    'command-failed',
-    `the target ${describe(c)} refused a statement of the dump as too large: ${e.message.replace(/^\S+ exited with status \d+: /, '')}`,
-    {
-      hint: "the dump holds a row larger than the target server's max_allowed_packet: raise it there (max_allowed_packet = 1G in its [mysqld] settings, or SET GLOBAL max_allowed_packet = 1073741824) and restore again",
-      cause: e,
-    },
-  );
+  const what = refused
+    ? 'refused a statement of the dump as too large'
+    : 'dropped the connection during a statement of the dump, most likely one too large for its max_allowed_packet';
+  return new HoardError('command-failed', `the target ${describe(c)} ${what}: ${why}`, {
+    hint: 'raise max_allowed_packet on the target server (max_allowed_packet = 1G in its [mysqld] settings, or SET GLOBAL max_allowed_packet = 1073741824) and restore again; if it restarted instead, see its error log',
+    cause: e,
+  });
 }

@@ -16,6 +16,9 @@ import type { Connection, TableRef } from '../types.js';
  * variables (see toolEnv). libpq's default ~/.pgpass stays: its lines name host, port, database
  * and user, so they are configured per target.
  */
+/** The database hoard connects to for server-wide statements (CREATE, DROP, RENAME DATABASE). */
+export const MAINTENANCE_DB = 'postgres';
+
 export function pgEnv(c: Connection, database?: string): NodeJS.ProcessEnv {
   const o = c.options ?? {};
   return toolEnv({

@@ -24,15 +24,22 @@ import type {
   SqlAccess,
   TableRef,
 } from '../types.js';
-import { connectionError, pgDatabase, pgEnv, pgIdent, pgLiteral, pgQuery, pgRef } from './connection.js';
+import {
+  MAINTENANCE_DB,
+  connectionError,
+  pgDatabase,
+  pgEnv,
+  pgIdent,
+  pgLiteral,
+  pgQuery,
+  pgRef,
+} from './connection.js';
 import { type PgTools, anyPsql, pgTools, requireRestrictMode } from './tools.js';
-import { canStage, createStaging, dropStaging, dumpEncoding, stagingName, switchIn } from './staging.js';
+import { canStage, createStaging, dropDatabase, dumpEncoding, stagingName, switchIn } from './staging.js';
 import { refusalError, restrictedScript } from './restrict-filter.js';
 import { CopyRowCounter, countingRows } from './copy-rows.js';
 import { openSnapshot } from './snapshot.js';
 import { chunks } from '../batch.js';
-
-const MAINTENANCE_DB = 'postgres';
 
 const majors = new Map<string, { major: number; version: string }>();
 
@@ -269,20 +276,30 @@ async function restore(c: Connection, input: AsyncIterable<Buffer> | string, o: 
   const exists = await databaseExists(c, db);
   const staging = stagingName();
   const into = { ...c, database: staging };
-  const source = typeof input === 'string' ? input : convert(t, c, input, o);
-  const peeked = typeof source === 'string' ? undefined : await peekHead(source.stream);
-  const encoding = exists
-    ? null
-    : peeked
-      ? dumpEncoding(peeked.head)
-      : dumpEncoding(await captureTool([t.bin('pg_restore'), '-l', source as string], { env: pgEnv(c) }));
+  // a new target takes the dump's encoding; a converter starts only when its output is read at once
+  // (node discards a child's stdout that nobody reads when the child exits)
+  let encoding: string | null = null;
+  let load: () => Promise<void>;
+  if (typeof input === 'string') {
+    if (!exists) encoding = dumpEncoding(await captureTool([t.bin('pg_restore'), '-l', input], { env: pgEnv(c) }));
+    load = () => pgRestoreDir(t, into, input, o);
+  } else if (!exists) {
+    const source = convert(t, c, input, o);
+    const peeked = await peekHead(source.stream);
+    encoding = dumpEncoding(peeked.head);
+    load = () => psqlLoad(t, into, peeked.stream, '', source.done, o, false);
+  } else {
+    load = () => {
+      const source = convert(t, c, input, o);
+      return psqlLoad(t, into, source.stream, '', source.done, o, false);
+    };
+  }
   await createStaging(psql, c, staging, exists ? db : null, encoding);
   try {
-    if (typeof source === 'string') await pgRestoreDir(t, into, source, o);
-    else await psqlLoad(t, into, peeked!.stream, '', source.done, o, false);
+    await load();
     await switchIn(psql, c, staging, db);
   } catch (e) {
-    await dropStaging(psql, c, staging).catch(() => undefined);
+    await dropDatabase(psql, c, staging).catch(() => undefined);
     throw e;
   }
 }
@@ -295,7 +312,7 @@ function convert(t: PgTools, c: Connection, input: AsyncIterable<Buffer>, o: Res
     stdin: input,
     signal: o.signal,
   });
-  return { stream: run.stdout as AsyncIterable<Buffer>, done: run.done, converted: true };
+  return { stream: run.stdout as AsyncIterable<Buffer>, done: run.done };
 }
 
 /** The first bytes of a stream (up to 64 KiB, enough for pg_dump's SET lines) and the whole stream again. */
@@ -409,12 +426,7 @@ async function dumpGlobals(c: Connection, signal?: AbortSignal): Promise<DumpStr
 const scratch: ScratchDatabases = {
   exists: databaseExists,
   async drop(c, name) {
-    await pgQuery(
-      await anyPsql(process.env),
-      c,
-      `DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`,
-      MAINTENANCE_DB,
-    );
+    await dropDatabase(await anyPsql(process.env), c, name);
   },
   async list(c, prefix) {
     const like = prefix.replace(/[\\%_]/g, (x) => `\\${x}`);

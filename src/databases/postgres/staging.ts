@@ -13,10 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HoardError } from '../../core/index.js';
 import type { Connection } from '../types.js';
-import { pgIdent, pgLiteral, pgQuery } from './connection.js';
+import { MAINTENANCE_DB, pgIdent, pgLiteral, pgQuery } from './connection.js';
 
 export const STAGING_PREFIX = 'hoard_staging_';
-const MAINTENANCE_DB = 'postgres';
 
 /** A fresh staging database name (prefix and 12 hex digits, well under PostgreSQL's 63 bytes). */
 export function stagingName(): string {
@@ -110,8 +109,8 @@ function settingValue(name: string, value: string): string {
     .join(', ');
 }
 
-/** Drops a staging database (sessions ended), ignoring one already gone. */
-export async function dropStaging(psql: string, c: Connection, name: string): Promise<void> {
+/** Drops a database (its sessions ended), ignoring one already gone: staging databases and drill scratch ones. */
+export async function dropDatabase(psql: string, c: Connection, name: string): Promise<void> {
   await pgQuery(psql, c, `DROP DATABASE IF EXISTS ${pgIdent(name)} WITH (FORCE)`, MAINTENANCE_DB);
 }
 
@@ -145,5 +144,5 @@ export async function switchIn(psql: string, c: Connection, staging: string, tar
     await q(`ALTER DATABASE ${pgIdent(target)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
     throw e;
   }
-  await dropStaging(psql, c, old);
+  await dropDatabase(psql, c, old);
 }
